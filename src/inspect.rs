@@ -1,0 +1,144 @@
+//! `mcpgen inspect`: the lowered model, printed for people (text) or machines (`--json`). It is
+//! snapshotted per fixture so IR changes are reviewed apart from template changes.
+
+use crate::ir::{Api, ArgLocation};
+use std::fmt::Write as _;
+
+/// Human-readable listing of the tools that would be generated.
+pub fn text(api: &Api) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} — {} {} (OpenAPI {}), {} tool{}",
+        api.crate_name,
+        api.title,
+        api.api_version,
+        api.dialect,
+        api.tools.len(),
+        if api.tools.len() == 1 { "" } else { "s" }
+    );
+    let upstream = if api.default_upstream_url.is_empty() {
+        "(none: pass --upstream-url)"
+    } else {
+        &api.default_upstream_url
+    };
+    let _ = writeln!(s, "upstream: {upstream}");
+    for w in &api.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    for t in &api.tools {
+        let _ = writeln!(s);
+        let mut hints = Vec::new();
+        if t.read_only {
+            hints.push("read-only");
+        }
+        if t.destructive {
+            hints.push("destructive");
+        }
+        if t.idempotent {
+            hints.push("idempotent");
+        }
+        let _ = writeln!(
+            s,
+            "{}  {} {}  [{}]",
+            t.name,
+            t.method,
+            t.path,
+            hints.join(", ")
+        );
+        if let Some(title) = &t.title {
+            let _ = writeln!(s, "  title: {title}");
+        }
+        let _ = writeln!(s, "  from: {}", t.pointer);
+        if t.args.is_empty() {
+            let _ = writeln!(s, "  args: none");
+        } else {
+            let _ = writeln!(s, "  args:");
+            let width = t.args.iter().map(|a| a.name.len()).max().unwrap_or(0);
+            for a in &t.args {
+                let place = match a.location {
+                    ArgLocation::BodyField => format!("body .{}", a.wire_name),
+                    ArgLocation::Body => "body".to_string(),
+                    l if a.wire_name != a.name => format!("{} {}", l.as_str(), a.wire_name),
+                    l => l.as_str().to_string(),
+                };
+                let style = if matches!(a.location, ArgLocation::Query | ArgLocation::Path)
+                    && !(a.style == "form" && a.explode)
+                    && !(a.style == "simple" && !a.explode)
+                {
+                    format!(
+                        " style={}{}",
+                        a.style,
+                        if a.explode { " explode" } else { "" }
+                    )
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    s,
+                    "    {:width$}  {}{}  {}{}",
+                    a.name,
+                    a.type_summary,
+                    if a.required { " (required)" } else { "" },
+                    place,
+                    style,
+                );
+            }
+        }
+        if let Some(b) = &t.body {
+            let _ = writeln!(
+                s,
+                "  body: {}{}{}",
+                b.media_type,
+                if b.required { ", required" } else { "" },
+                if b.flattened {
+                    ", properties as arguments"
+                } else {
+                    ""
+                }
+            );
+        }
+        match &t.output_schema {
+            Some(_) if t.wrap_output => {
+                let _ = writeln!(s, "  output: structured, wrapped as {{\"result\": ...}}");
+            }
+            Some(_) => {
+                let _ = writeln!(s, "  output: structured object");
+            }
+            None => {
+                let _ = writeln!(s, "  output: content only");
+            }
+        }
+        if !t.security.is_empty() {
+            let alts: Vec<String> = t
+                .security
+                .iter()
+                .map(|req| {
+                    if req.is_empty() {
+                        return "none".to_string();
+                    }
+                    req.iter()
+                        .map(|(k, v)| {
+                            if v.is_empty() {
+                                k.clone()
+                            } else {
+                                format!("{k}({})", v.join(" "))
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                })
+                .collect();
+            let _ = writeln!(s, "  security: {}", alts.join(" | "));
+        }
+        for w in &t.warnings {
+            let _ = writeln!(s, "  warning: {w}");
+        }
+    }
+    s
+}
+
+/// The whole IR as pretty JSON.
+pub fn json(api: &Api) -> String {
+    serde_json::to_string_pretty(api).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
+}

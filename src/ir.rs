@@ -1,0 +1,168 @@
+//! The intermediate representation between the spec and the templates: a fully decided model.
+//! Names, wire names, argument locations, schemas, Rust types and scopes are all settled here by
+//! [`crate::lower`]; the renderer only presents it. `mcpgen inspect` prints it.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Api {
+    /// Cargo package and binary name (kebab-case).
+    pub crate_name: String,
+    /// `info.title`.
+    pub title: String,
+    /// `info.version`.
+    pub api_version: String,
+    pub description: Option<String>,
+    /// OpenAPI dialect of the input ("3.0" or "3.1").
+    pub dialect: String,
+    /// The spec's first `servers` URL with variables at their defaults; empty when there is none
+    /// (or it is relative and the spec was a local file).
+    pub default_upstream_url: String,
+    pub tools: Vec<Tool>,
+    pub types: Vec<TypeDef>,
+    /// Document-level warnings (per-tool ones live on the tool).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// MCP tool name: `[a-z0-9_]`, at most 64 characters, unique.
+    pub name: String,
+    pub title: Option<String>,
+    pub description: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    pub path: String,
+    pub operation_id: Option<String>,
+    /// JSON pointer of the operation in the spec.
+    pub pointer: String,
+    pub tags: Vec<String>,
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub args: Vec<Arg>,
+    pub body: Option<Body>,
+    pub input_schema: Value,
+    pub output_schema: Option<Value>,
+    /// Whether the structured result is wrapped as `{"result": ...}` (non-object output roots).
+    pub wrap_output: bool,
+    /// The operation's effective security requirements (alternatives of scheme → scopes).
+    pub security: Vec<BTreeMap<String, Vec<String>>>,
+    /// Name of the generated arguments struct.
+    pub args_struct: String,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgLocation {
+    Path,
+    Query,
+    Header,
+    Cookie,
+    /// The whole request body under one argument.
+    Body,
+    /// One property of an object body, flattened into the arguments.
+    BodyField,
+}
+
+impl ArgLocation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArgLocation::Path => "path",
+            ArgLocation::Query => "query",
+            ArgLocation::Header => "header",
+            ArgLocation::Cookie => "cookie",
+            ArgLocation::Body => "body",
+            ArgLocation::BodyField => "body",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Arg {
+    /// The argument's name in the tool's `inputSchema`.
+    pub name: String,
+    /// The name on the wire (parameter name, header name, body property).
+    pub wire_name: String,
+    pub location: ArgLocation,
+    pub required: bool,
+    pub description: Option<String>,
+    /// Rust field identifier in the arguments struct (may be a raw identifier).
+    pub rust_field: String,
+    /// Rust type of the field, fully qualified.
+    pub rust_type: String,
+    /// Doc comment for the field (the description, and why a `Value` is used where it is).
+    pub rust_doc: Option<String>,
+    /// Short type for humans (`inspect`, README).
+    pub type_summary: String,
+    /// OpenAPI serialisation style (`form`, `simple`, `deepObject`, ...).
+    pub style: String,
+    pub explode: bool,
+    /// The converted schema as it appears in the `inputSchema`.
+    pub schema: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyKind {
+    Json,
+    Form,
+    Multipart,
+    Text,
+    Binary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Body {
+    pub media_type: String,
+    pub kind: BodyKind,
+    pub required: bool,
+    /// True when the body's properties are separate arguments.
+    pub flattened: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TypeDef {
+    Struct(StructDef),
+    Enum(EnumDef),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StructDef {
+    pub name: String,
+    pub doc: Option<String>,
+    /// Where the type comes from (a JSON pointer).
+    pub source: String,
+    pub fields: Vec<FieldDef>,
+    /// Field that keeps properties the schema does not name (open objects), so nothing a caller
+    /// sends is dropped on the way upstream.
+    pub extra: Option<FieldDef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldDef {
+    pub ident: String,
+    pub wire_name: String,
+    pub rust_type: String,
+    /// Optional: `#[serde(default, skip_serializing_if = "Option::is_none")]`.
+    pub optional: bool,
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnumDef {
+    pub name: String,
+    pub doc: Option<String>,
+    pub source: String,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Variant {
+    pub ident: String,
+    pub wire_value: String,
+}

@@ -1,0 +1,430 @@
+//! Stage 1, load: reads the spec from a path or an `http(s)://` URL, parses YAML or JSON (decided by
+//! the content, not the extension) into a `serde_json::Value`, and bundles relative-file `$ref`s into
+//! that one document so every later stage sees a self-contained spec.
+//!
+//! Bundling policy: an external target is inlined where it is referenced; a target that refers back
+//! to itself (directly or through other external targets) is hoisted into `components/schemas` under
+//! a deterministic name instead, so recursion survives as a local `$ref`. Local refs inside an
+//! external file are relative to that file and are followed the same way.
+
+use crate::error::{Error, Result, escape_segment};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Upper bound on a fetched or read document, so a hostile URL cannot exhaust memory.
+const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Bound on nested external inlining (a chain of files referencing files).
+const MAX_EXTERNAL_DEPTH: usize = 64;
+
+/// Where a document came from; used to resolve relative references.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    File(PathBuf),
+    Url(url::Url),
+}
+
+impl Origin {
+    pub fn parse(spec: &str) -> Result<Self> {
+        if spec.starts_with("http://") || spec.starts_with("https://") {
+            url::Url::parse(spec)
+                .map(Origin::Url)
+                .map_err(|e| Error::Read {
+                    file: spec.to_string(),
+                    message: format!("invalid URL: {e}"),
+                })
+        } else {
+            Ok(Origin::File(PathBuf::from(spec)))
+        }
+    }
+
+    fn join(&self, reference: &str) -> Result<Origin> {
+        match self {
+            Origin::File(p) => {
+                if reference.starts_with("http://") || reference.starts_with("https://") {
+                    return Origin::parse(reference);
+                }
+                let dir = p.parent().unwrap_or_else(|| Path::new(""));
+                Ok(Origin::File(normalize_path(&dir.join(reference))))
+            }
+            Origin::Url(u) => u.join(reference).map(Origin::Url).map_err(|e| Error::Read {
+                file: reference.to_string(),
+                message: format!("cannot resolve against {u}: {e}"),
+            }),
+        }
+    }
+
+    pub fn display(&self) -> String {
+        match self {
+            Origin::File(p) => p.display().to_string(),
+            Origin::Url(u) => u.to_string(),
+        }
+    }
+}
+
+/// Removes `.` and `..` components lexically, so the same file reached by two paths is one key.
+fn normalize_path(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A loaded, bundled document.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The name used in error messages (the path or URL as given).
+    pub file: String,
+    pub root: Value,
+}
+
+/// Reads and parses one document.
+pub fn read_document(origin: &Origin) -> Result<Value> {
+    let file = origin.display();
+    let text = match origin {
+        Origin::File(p) => read_file(p).map_err(|message| Error::Read {
+            file: file.clone(),
+            message,
+        })?,
+        Origin::Url(u) => fetch_url(u).map_err(|message| Error::Read {
+            file: file.clone(),
+            message,
+        })?,
+    };
+    parse_text(&file, &text)
+}
+
+fn read_file(p: &Path) -> std::result::Result<String, String> {
+    let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
+    if meta.is_dir() {
+        return Err("is a directory, expected an OpenAPI document".into());
+    }
+    if meta.len() > MAX_DOCUMENT_BYTES {
+        return Err(format!("larger than {MAX_DOCUMENT_BYTES} bytes"));
+    }
+    let bytes = std::fs::read(p).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))
+}
+
+fn fetch_url(u: &url::Url) -> std::result::Result<String, String> {
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
+    let mut resp = agent.get(u.as_str()).call().map_err(|e| e.to_string())?;
+    resp.body_mut()
+        .with_config()
+        .limit(MAX_DOCUMENT_BYTES)
+        .read_to_string()
+        .map_err(|e| e.to_string())
+}
+
+/// Parses YAML or JSON, decided by the first non-blank character: JSON documents start with `{`.
+/// YAML is converted by hand so that non-string keys (`200:` response codes) become strings.
+pub fn parse_text(file: &str, text: &str) -> Result<Value> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return serde_json::from_str(trimmed).map_err(|e| Error::Syntax {
+            file: file.to_string(),
+            format: "JSON",
+            message: e.to_string(),
+        });
+    }
+    let yaml: serde_yaml::Value = serde_yaml::from_str(trimmed).map_err(|e| Error::Syntax {
+        file: file.to_string(),
+        format: "YAML or JSON",
+        message: e.to_string(),
+    })?;
+    yaml_to_json(file, yaml, "", 0)
+}
+
+fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &str, depth: usize) -> Result<Value> {
+    if depth > 512 {
+        return Err(Error::invalid(file, at, "nesting deeper than 512 levels"));
+    }
+    Ok(match v {
+        serde_yaml::Value::Null => Value::Null,
+        serde_yaml::Value::Bool(b) => Value::Bool(b),
+        serde_yaml::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                // NaN and infinities have no JSON form; keep their YAML spelling as a string.
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .unwrap_or_else(|| Value::String(n.to_string()))
+            }
+        }
+        serde_yaml::Value::String(s) => Value::String(s),
+        serde_yaml::Value::Sequence(seq) => {
+            let mut out = Vec::with_capacity(seq.len());
+            for (i, item) in seq.into_iter().enumerate() {
+                out.push(yaml_to_json(file, item, &format!("{at}/{i}"), depth + 1)?);
+            }
+            Value::Array(out)
+        }
+        serde_yaml::Value::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = match k {
+                    serde_yaml::Value::String(s) => s,
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    serde_yaml::Value::Null => "null".to_string(),
+                    _ => {
+                        return Err(Error::invalid(
+                            file,
+                            at,
+                            "a mapping key is not a scalar (complex YAML keys are not valid in OpenAPI)",
+                        ));
+                    }
+                };
+                let child = format!("{at}/{}", escape_segment(&key));
+                out.insert(key, yaml_to_json(file, v, &child, depth + 1)?);
+            }
+            Value::Object(out)
+        }
+        serde_yaml::Value::Tagged(t) => yaml_to_json(file, t.value, at, depth + 1)?,
+    })
+}
+
+/// Loads the spec and bundles external references.
+pub fn load(spec: &str) -> Result<Loaded> {
+    let origin = Origin::parse(spec)?;
+    let mut root = read_document(&origin)?;
+    let mut bundler = Bundler {
+        root_origin: origin.clone(),
+        docs: BTreeMap::new(),
+        stack: Vec::new(),
+        recursive: Vec::new(),
+        hoisted: BTreeMap::new(),
+        hoisted_defs: Vec::new(),
+    };
+    bundler.docs.insert(origin.clone(), root.clone());
+    let file = spec.to_string();
+    bundler.walk(&mut root, &origin, "", &file, 0)?;
+    if !bundler.hoisted_defs.is_empty() {
+        let Some(obj) = root.as_object_mut() else {
+            return Ok(Loaded { file, root });
+        };
+        let components = obj
+            .entry("components")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(c) = components.as_object_mut() {
+            let schemas = c
+                .entry("schemas")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(s) = schemas.as_object_mut() {
+                for (name, def) in std::mem::take(&mut bundler.hoisted_defs) {
+                    s.insert(name, def);
+                }
+            }
+        }
+    }
+    Ok(Loaded { file, root })
+}
+
+type Target = (Origin, String);
+
+struct Bundler {
+    root_origin: Origin,
+    docs: BTreeMap<Origin, Value>,
+    /// External targets currently being inlined (cycle detection).
+    stack: Vec<Target>,
+    /// Targets found to be recursive while being inlined.
+    recursive: Vec<Target>,
+    /// Hoisted targets and their component names.
+    hoisted: BTreeMap<Target, String>,
+    hoisted_defs: Vec<(String, Value)>,
+}
+
+impl Bundler {
+    fn doc(&mut self, origin: &Origin) -> Result<&Value> {
+        if !self.docs.contains_key(origin) {
+            let v = read_document(origin)?;
+            self.docs.insert(origin.clone(), v);
+        }
+        self.docs.get(origin).ok_or_else(|| Error::Read {
+            file: origin.display(),
+            message: "document vanished from cache".into(),
+        })
+    }
+
+    /// Walks `v` (which lives in document `origin`); rewrites every `$ref` that leaves the root
+    /// document. `at` is the pointer in the root document, used for errors.
+    fn walk(
+        &mut self,
+        v: &mut Value,
+        origin: &Origin,
+        at: &str,
+        file: &str,
+        depth: usize,
+    ) -> Result<()> {
+        match v {
+            Value::Object(obj) => {
+                if let Some(Value::String(r)) = obj.get("$ref") {
+                    let r = r.clone();
+                    let (file_part, frag) = match r.split_once('#') {
+                        Some((f, p)) => (f.to_string(), p.to_string()),
+                        None => (r.clone(), String::new()),
+                    };
+                    let target_origin = if file_part.is_empty() {
+                        origin.clone()
+                    } else {
+                        origin.join(&file_part)?
+                    };
+                    if target_origin != self.root_origin {
+                        let replacement =
+                            self.resolve_external(target_origin, frag, at, file, depth)?;
+                        obj.remove("$ref");
+                        match replacement {
+                            Value::Object(m) => {
+                                // Sibling keywords next to the `$ref` win, as in OpenAPI 3.1.
+                                let siblings = std::mem::take(obj);
+                                *obj = m;
+                                if !siblings.is_empty() {
+                                    for (k, v) in siblings {
+                                        obj.insert(k, v);
+                                    }
+                                }
+                            }
+                            other => *v = other,
+                        }
+                        return Ok(());
+                    } else if !file_part.is_empty() {
+                        obj.insert("$ref".into(), Value::String(format!("#{frag}")));
+                    }
+                }
+                for (k, child) in obj.iter_mut() {
+                    let child_at = format!("{at}/{}", escape_segment(k));
+                    self.walk(child, origin, &child_at, file, depth)?;
+                }
+                Ok(())
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter_mut().enumerate() {
+                    self.walk(child, origin, &format!("{at}/{i}"), file, depth)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn resolve_external(
+        &mut self,
+        origin: Origin,
+        frag: String,
+        at: &str,
+        file: &str,
+        depth: usize,
+    ) -> Result<Value> {
+        let target: Target = (origin.clone(), frag.clone());
+        if let Some(name) = self.hoisted.get(&target) {
+            return Ok(local_schema_ref(name));
+        }
+        if self.stack.contains(&target) {
+            if !self.recursive.contains(&target) {
+                self.recursive.push(target.clone());
+            }
+            let name = self.hoisted_name(&target);
+            return Ok(local_schema_ref(&name));
+        }
+        if depth >= MAX_EXTERNAL_DEPTH {
+            return Err(Error::invalid(
+                file,
+                at,
+                format!("external $ref chain deeper than {MAX_EXTERNAL_DEPTH} documents"),
+            ));
+        }
+        let doc = self.doc(&origin)?;
+        let mut value = doc.pointer(&frag).cloned().ok_or_else(|| {
+            Error::invalid(
+                file,
+                at,
+                format!(
+                    "$ref target `{}#{frag}` not found",
+                    origin.display().replace('\\', "/")
+                ),
+            )
+        })?;
+        self.stack.push(target.clone());
+        let walked = self.walk(&mut value, &origin, at, file, depth + 1);
+        self.stack.pop();
+        walked?;
+        if self.recursive.contains(&target) {
+            let name = self.hoisted_name(&target);
+            self.hoisted_defs.push((name.clone(), value));
+            return Ok(local_schema_ref(&name));
+        }
+        Ok(value)
+    }
+
+    fn hoisted_name(&mut self, target: &Target) -> String {
+        if let Some(n) = self.hoisted.get(target) {
+            return n.clone();
+        }
+        let base = target
+            .1
+            .rsplit('/')
+            .find(|s| !s.is_empty())
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| match &target.0 {
+                Origin::File(p) => p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "External".into()),
+                Origin::Url(u) => u
+                    .path_segments()
+                    .and_then(|mut s| s.next_back().map(|x| x.to_string()))
+                    .unwrap_or_else(|| "External".into()),
+            });
+        let base: String = base
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let existing = self
+            .docs
+            .get(&self.root_origin)
+            .and_then(|d| d.pointer("/components/schemas"))
+            .and_then(|s| s.as_object())
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        let mut name = base.clone();
+        let mut n = 2;
+        while existing.contains(&name) || self.hoisted.values().any(|v| v == &name) {
+            name = format!("{base}{n}");
+            n += 1;
+        }
+        self.hoisted.insert(target.clone(), name.clone());
+        name
+    }
+}
+
+fn local_schema_ref(name: &str) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        "$ref".into(),
+        Value::String(format!("#/components/schemas/{}", escape_segment(name))),
+    );
+    Value::Object(m)
+}

@@ -1,0 +1,779 @@
+//! Stage 4, lower: the only module that reads `openapiv3` types. It walks the operations in a fixed
+//! order (paths sorted, then methods in [`METHODS`] order — never document order, so a spec with
+//! its keys reordered generates the same bytes) and decides everything the templates need: tool
+//! names, argument names and locations, JSON schemas, Rust types, body handling, output wrapping.
+
+use crate::error::{Error, Result, escape_segment};
+use crate::ir::{self, Arg, ArgLocation, Body, BodyKind, Tool};
+use crate::naming::{self, MAX_NAME_LEN, Unique};
+use crate::normalise::{Dialect, METHODS};
+use crate::schema::{Defs, Schemas};
+use crate::typegen::{RType, TypeGen, field_doc};
+use heck::{ToKebabCase, ToUpperCamelCase};
+use openapiv3::{OpenAPI, Operation, Parameter, ParameterSchemaOrContent, ReferenceOr};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// Options that shape lowering.
+#[derive(Debug, Clone, Default)]
+pub struct LowerOptions {
+    /// `--name`: the generated package name.
+    pub name: Option<String>,
+    /// Base to resolve a relative `servers` URL against (the spec's URL when fetched over HTTP).
+    pub spec_url: Option<url::Url>,
+}
+
+pub struct Lowerer<'a> {
+    file: &'a str,
+    view: &'a Value,
+    api: &'a OpenAPI,
+    schemas: &'a Schemas<'a>,
+    types: TypeGen<'a, 'a>,
+    tool_names: Unique,
+    struct_names: Unique,
+}
+
+/// Lowers a parsed document into the IR.
+pub fn lower(
+    file: &str,
+    root: &Value,
+    view: &Value,
+    api: &OpenAPI,
+    dialect: Dialect,
+    opts: &LowerOptions,
+    mut warnings: Vec<String>,
+) -> Result<ir::Api> {
+    let schemas = Schemas::new(file, root);
+    let crate_name = crate_name(api, opts)?;
+    let default_upstream_url = default_upstream(api, opts, &mut warnings);
+    let mut lw = Lowerer {
+        file,
+        view,
+        api,
+        schemas: &schemas,
+        types: TypeGen::new(&schemas),
+        tool_names: Unique::new(),
+        struct_names: Unique::new(),
+    };
+    let mut tools = Vec::new();
+    let mut paths: Vec<(&String, &ReferenceOr<openapiv3::PathItem>)> =
+        api.paths.paths.iter().collect();
+    paths.sort_by(|a, b| a.0.cmp(b.0));
+    for (path, item) in paths {
+        let item_ptr = format!("/paths/{}", escape_segment(path));
+        let (item_ptr, item) = lw.deref(item, &item_ptr)?;
+        for method in METHODS {
+            let op = match method {
+                "get" => &item.get,
+                "put" => &item.put,
+                "post" => &item.post,
+                "delete" => &item.delete,
+                "options" => &item.options,
+                "head" => &item.head,
+                "patch" => &item.patch,
+                _ => &item.trace,
+            };
+            if let Some(op) = op {
+                let op_ptr = format!("{item_ptr}/{method}");
+                tools.push(lw.tool(path, method, op, &item, &item_ptr, &op_ptr)?);
+            }
+        }
+    }
+    let types = lw.types.finish();
+    warnings.extend(schemas.warnings.borrow().iter().cloned());
+    Ok(ir::Api {
+        crate_name,
+        title: api.info.title.trim().to_string(),
+        api_version: api.info.version.clone(),
+        description: api
+            .info
+            .description
+            .clone()
+            .filter(|d| !d.trim().is_empty()),
+        dialect: match dialect {
+            Dialect::V30 => "3.0".into(),
+            Dialect::V31 => "3.1".into(),
+        },
+        default_upstream_url,
+        tools,
+        types,
+        warnings,
+    })
+}
+
+const RESERVED_CRATE_NAMES: &[&str] = &[
+    "test",
+    "std",
+    "core",
+    "alloc",
+    "proc_macro",
+    "proc-macro",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
+];
+
+fn crate_name(api: &OpenAPI, opts: &LowerOptions) -> Result<String> {
+    if let Some(n) = &opts.name {
+        let valid = n.starts_with(|c: char| c.is_ascii_lowercase())
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && n.len() <= 64
+            && !RESERVED_CRATE_NAMES.contains(&n.as_str());
+        if !valid {
+            return Err(Error::Argument {
+                flag: "--name".into(),
+                message: format!(
+                    "`{n}` is not a usable package name: use lower-case letters, digits, `-` and `_`, starting with a letter"
+                ),
+            });
+        }
+        return Ok(n.clone());
+    }
+    let kebab: String = api
+        .info
+        .title
+        .to_kebab_case()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+        .collect();
+    let kebab = kebab.trim_matches('-').to_string();
+    let kebab = if kebab.starts_with(|c: char| c.is_ascii_lowercase()) {
+        kebab
+    } else if kebab.is_empty() {
+        "api".to_string()
+    } else {
+        format!("api-{kebab}")
+    };
+    let kebab: String = kebab.chars().take(56).collect();
+    Ok(format!("{}-mcp", kebab.trim_end_matches('-')))
+}
+
+fn default_upstream(api: &OpenAPI, opts: &LowerOptions, warnings: &mut Vec<String>) -> String {
+    let Some(server) = api.servers.first() else {
+        return String::new();
+    };
+    let mut url = server.url.clone();
+    if let Some(vars) = &server.variables {
+        for (k, v) in vars {
+            url = url.replace(&format!("{{{k}}}"), &v.default);
+        }
+    }
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return url.trim_end_matches('/').to_string();
+    }
+    if let Some(base) = &opts.spec_url
+        && let Ok(joined) = base.join(&url)
+    {
+        return joined.as_str().trim_end_matches('/').to_string();
+    }
+    warnings.push(format!(
+        "#/servers/0/url: `{url}` is not an absolute URL; the generated server needs --upstream-url"
+    ));
+    String::new()
+}
+
+fn is_json(media: &str) -> bool {
+    let essence = media
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json") || essence == "text/json"
+}
+
+fn body_kind(media: &str) -> BodyKind {
+    let essence = media
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if is_json(&essence) {
+        BodyKind::Json
+    } else if essence == "application/x-www-form-urlencoded" {
+        BodyKind::Form
+    } else if essence.starts_with("multipart/") {
+        BodyKind::Multipart
+    } else if essence.starts_with("text/") {
+        BodyKind::Text
+    } else {
+        BodyKind::Binary
+    }
+}
+
+fn kind_rank(k: BodyKind) -> u8 {
+    match k {
+        BodyKind::Json => 0,
+        BodyKind::Form => 1,
+        BodyKind::Multipart => 2,
+        BodyKind::Text => 3,
+        BodyKind::Binary => 4,
+    }
+}
+
+/// One argument before naming.
+struct Candidate {
+    wire: String,
+    location: ArgLocation,
+    required: bool,
+    description: Option<String>,
+    deprecated: bool,
+    style: String,
+    explode: bool,
+    /// Raw schema and where it sits (for `$ref` resolution and errors).
+    schema: Value,
+    schema_at: String,
+}
+
+impl<'a> Lowerer<'a> {
+    /// Resolves a `ReferenceOr<T>` through the structural view, returning the pointer it lives at.
+    fn deref<T: DeserializeOwned + Clone>(
+        &self,
+        r: &ReferenceOr<T>,
+        at: &str,
+    ) -> Result<(String, T)> {
+        let mut reference = match r {
+            ReferenceOr::Item(t) => return Ok((at.to_string(), t.clone())),
+            ReferenceOr::Reference { reference } => reference.clone(),
+        };
+        let mut from = at.to_string();
+        for _ in 0..32 {
+            let Some(p) = crate::schema::ref_pointer(&reference) else {
+                return Err(Error::invalid(
+                    self.file,
+                    &format!("{from}/$ref"),
+                    format!("unsupported $ref `{reference}`"),
+                ));
+            };
+            let Some(target) = self.view.pointer(&p) else {
+                return Err(Error::invalid(
+                    self.file,
+                    &format!("{from}/$ref"),
+                    format!("$ref target `{reference}` not found"),
+                ));
+            };
+            if let Some(next) = target.get("$ref").and_then(Value::as_str) {
+                reference = next.to_string();
+                from = p;
+                continue;
+            }
+            let t = serde_path_to_error::deserialize::<_, T>(target).map_err(|e| {
+                Error::invalid(self.file, &p, format!("invalid object: {}", e.inner()))
+            })?;
+            return Ok((p, t));
+        }
+        Err(Error::invalid(
+            self.file,
+            at,
+            "$ref chain too long or circular",
+        ))
+    }
+
+    fn tool(
+        &mut self,
+        path: &str,
+        method: &str,
+        op: &Operation,
+        item: &openapiv3::PathItem,
+        item_ptr: &str,
+        op_ptr: &str,
+    ) -> Result<Tool> {
+        let mut warnings = Vec::new();
+        let base = naming::tool_base_name(op.operation_id.as_deref(), method, path);
+        if let Some(id) = &op.operation_id
+            && id.len() > MAX_NAME_LEN
+        {
+            warnings.push(format!(
+                "#{op_ptr}/operationId: longer than {MAX_NAME_LEN} characters; tool name shortened to `{base}`"
+            ));
+        }
+        let name = self.tool_names.claim(&base, "_", MAX_NAME_LEN);
+        if name != base {
+            warnings.push(format!(
+                "#{op_ptr}: tool name `{base}` is already taken; this one is `{name}`"
+            ));
+        }
+        let camel = name.to_upper_camel_case();
+        let args_struct = self.struct_names.claim(
+            &format!(
+                "{}Args",
+                naming::type_ident(&camel).trim_start_matches("r#")
+            ),
+            "",
+            usize::MAX,
+        );
+
+        // Parameters: path-level ones unless the operation overrides them (same name and `in`).
+        let mut op_params: Vec<(String, Parameter)> = Vec::new();
+        for (i, p) in op.parameters.iter().enumerate() {
+            op_params.push(self.deref(p, &format!("{op_ptr}/parameters/{i}"))?);
+        }
+        let mut params: Vec<(String, Parameter)> = Vec::new();
+        for (i, p) in item.parameters.iter().enumerate() {
+            let (ptr, p) = self.deref(p, &format!("{item_ptr}/parameters/{i}"))?;
+            let overridden = op_params.iter().any(|(_, q)| {
+                q.parameter_data_ref().name == p.parameter_data_ref().name
+                    && location_of(q) == location_of(&p)
+            });
+            if !overridden {
+                params.push((ptr, p));
+            }
+        }
+        params.extend(op_params);
+        let mut candidates = Vec::new();
+        for (ptr, p) in &params {
+            let data = p.parameter_data_ref();
+            let location = location_of(p);
+            if location == ArgLocation::Header
+                && ["accept", "content-type", "authorization"]
+                    .contains(&data.name.to_ascii_lowercase().as_str())
+            {
+                warnings.push(format!(
+                    "#{ptr}: header parameter `{}` is ignored, as the OpenAPI specification requires",
+                    data.name
+                ));
+                continue;
+            }
+            let (style, default_explode) = match p {
+                Parameter::Query { style, .. } => match style {
+                    openapiv3::QueryStyle::Form => ("form", true),
+                    openapiv3::QueryStyle::SpaceDelimited => ("spaceDelimited", false),
+                    openapiv3::QueryStyle::PipeDelimited => ("pipeDelimited", false),
+                    openapiv3::QueryStyle::DeepObject => ("deepObject", true),
+                },
+                Parameter::Path { style, .. } => match style {
+                    openapiv3::PathStyle::Simple => ("simple", false),
+                    openapiv3::PathStyle::Label => ("label", false),
+                    openapiv3::PathStyle::Matrix => ("matrix", false),
+                },
+                Parameter::Header { .. } => ("simple", false),
+                Parameter::Cookie { .. } => ("form", true),
+            };
+            let (schema_at, schema) = match &data.format {
+                ParameterSchemaOrContent::Schema(_) => {
+                    let at = format!("{ptr}/schema");
+                    let s = self.schemas.root.pointer(&at).cloned().unwrap_or(json!({}));
+                    (at, s)
+                }
+                ParameterSchemaOrContent::Content(content) => {
+                    let mut keys: Vec<&String> = content.keys().collect();
+                    keys.sort();
+                    match keys.first() {
+                        Some(k) => {
+                            let at = format!("{ptr}/content/{}/schema", escape_segment(k));
+                            let s = self.schemas.root.pointer(&at).cloned().unwrap_or(json!({}));
+                            (at, s)
+                        }
+                        None => (format!("{ptr}/content"), json!({})),
+                    }
+                }
+            };
+            candidates.push(Candidate {
+                wire: data.name.clone(),
+                location,
+                required: data.required || location == ArgLocation::Path,
+                description: data.description.clone().filter(|d| !d.trim().is_empty()),
+                deprecated: data.deprecated == Some(true),
+                style: style.to_string(),
+                explode: data.explode.unwrap_or(default_explode),
+                schema,
+                schema_at,
+            });
+        }
+        // Path template variables nobody declared still need a value.
+        for var in template_vars(path) {
+            if !candidates
+                .iter()
+                .any(|c| c.location == ArgLocation::Path && c.wire == var)
+            {
+                warnings.push(format!(
+                    "#{op_ptr}: path variable `{{{var}}}` has no parameter definition; added as a required string"
+                ));
+                candidates.push(Candidate {
+                    wire: var.clone(),
+                    location: ArgLocation::Path,
+                    required: true,
+                    description: None,
+                    deprecated: false,
+                    style: "simple".into(),
+                    explode: false,
+                    schema: json!({"type": "string"}),
+                    schema_at: op_ptr.to_string(),
+                });
+            }
+        }
+        candidates.sort_by_key(|c| match c.location {
+            ArgLocation::Path => 0,
+            ArgLocation::Query => 1,
+            ArgLocation::Header => 2,
+            ArgLocation::Cookie => 3,
+            _ => 4,
+        });
+
+        // Request body.
+        let mut body = None;
+        if let Some(rb) = &op.request_body {
+            let (rb_ptr, rb) = self.deref(rb, &format!("{op_ptr}/requestBody"))?;
+            let mut media: Vec<(&String, BodyKind)> =
+                rb.content.keys().map(|k| (k, body_kind(k))).collect();
+            media.sort_by(|a, b| kind_rank(a.1).cmp(&kind_rank(b.1)).then(a.0.cmp(b.0)));
+            if let Some((mt, kind)) = media.first() {
+                if media.len() > 1 {
+                    warnings.push(format!(
+                        "#{rb_ptr}/content: several media types; the tool sends `{mt}`"
+                    ));
+                }
+                let at = format!("{rb_ptr}/content/{}/schema", escape_segment(mt));
+                let raw = self.schemas.root.pointer(&at).cloned();
+                let flat = match (&raw, kind) {
+                    (Some(s), BodyKind::Json | BodyKind::Form | BodyKind::Multipart) => {
+                        let (rat, resolved) = self.schemas.resolve(s, &at)?;
+                        flattenable(resolved).then(|| (rat, resolved.clone()))
+                    }
+                    _ => None,
+                };
+                let desc = rb.description.clone().filter(|d| !d.trim().is_empty());
+                match flat {
+                    Some((rat, resolved)) => {
+                        let required: Vec<&str> = resolved
+                            .get("required")
+                            .and_then(Value::as_array)
+                            .map(|r| r.iter().filter_map(Value::as_str).collect())
+                            .unwrap_or_default();
+                        if let Some(props) = resolved.get("properties").and_then(Value::as_object) {
+                            for (pname, pschema) in props {
+                                candidates.push(Candidate {
+                                    wire: pname.clone(),
+                                    location: ArgLocation::BodyField,
+                                    required: rb.required && required.contains(&pname.as_str()),
+                                    description: None,
+                                    deprecated: false,
+                                    style: String::new(),
+                                    explode: false,
+                                    schema: pschema.clone(),
+                                    schema_at: format!(
+                                        "{rat}/properties/{}",
+                                        escape_segment(pname)
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                    None => {
+                        let schema = match kind {
+                            BodyKind::Binary => json!({
+                                "type": "string",
+                                "contentEncoding": "base64",
+                                "contentMediaType": mt,
+                            }),
+                            BodyKind::Text => {
+                                let mut s = raw.clone().unwrap_or(json!({}));
+                                if !s.is_object() || s.get("type").is_none() {
+                                    s = json!({"type": "string"});
+                                }
+                                s
+                            }
+                            _ => raw.clone().unwrap_or(json!({})),
+                        };
+                        let description = desc.clone().or_else(|| {
+                            Some(match kind {
+                                BodyKind::Binary => format!("Request body ({mt}), base64-encoded."),
+                                _ => format!("Request body ({mt})."),
+                            })
+                        });
+                        candidates.push(Candidate {
+                            wire: "body".into(),
+                            location: ArgLocation::Body,
+                            required: rb.required,
+                            description,
+                            deprecated: false,
+                            style: String::new(),
+                            explode: false,
+                            schema,
+                            schema_at: at.clone(),
+                        });
+                    }
+                }
+                body = Some(Body {
+                    media_type: mt.to_string(),
+                    kind: *kind,
+                    required: rb.required,
+                    flattened: flat_marker(&candidates),
+                });
+            }
+        }
+
+        // Naming, schemas and Rust types.
+        let mut names = Unique::new();
+        let mut fields = Unique::new();
+        let mut defs = Defs::default();
+        let mut args = Vec::new();
+        for c in candidates {
+            let base = naming::property_name(&c.wire);
+            let name = if names.is_taken(&base) {
+                let with_loc =
+                    naming::shorten(&format!("{base}_{}", c.location.as_str()), MAX_NAME_LEN);
+                let n = names.claim(&with_loc, "_", MAX_NAME_LEN);
+                warnings.push(format!(
+                    "#{op_ptr}: {} `{}` is argument `{n}` (the name `{base}` is taken)",
+                    location_label(c.location),
+                    c.wire
+                ));
+                n
+            } else {
+                names.claim(&base, "_", MAX_NAME_LEN)
+            };
+            let rust_field =
+                naming::escape_keyword(fields.claim(&naming::field_snake(&name), "_", usize::MAX));
+            let mut schema = self.schemas.convert(&c.schema, &c.schema_at, &mut defs)?;
+            if let Value::Object(m) = &mut schema {
+                if let Some(d) = &c.description {
+                    m.entry("description")
+                        .or_insert_with(|| Value::String(d.clone()));
+                }
+                if c.deprecated {
+                    m.insert("deprecated".into(), Value::Bool(true));
+                }
+            }
+            let hint = format!(
+                "{}{}",
+                camel,
+                naming::type_ident(&name).trim_start_matches("r#")
+            );
+            let rtype = match c.location {
+                ArgLocation::Body
+                    if matches!(
+                        body.as_ref().map(|b| b.kind),
+                        Some(BodyKind::Binary | BodyKind::Text)
+                    ) =>
+                {
+                    RType::Str
+                }
+                _ => self.types.rust_type(&c.schema, &c.schema_at, &hint)?,
+            };
+            let rtype = if c.required { rtype } else { rtype.optional() };
+            let rust_doc = field_doc(&c.schema, &rtype).or_else(|| c.description.clone());
+            args.push(Arg {
+                name,
+                wire_name: c.wire,
+                location: c.location,
+                required: c.required,
+                description: c.description,
+                rust_field,
+                rust_type: rtype.render_field(),
+                rust_doc,
+                type_summary: rtype.summary(),
+                style: c.style,
+                explode: c.explode,
+                schema,
+            });
+        }
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for a in &args {
+            properties.insert(a.name.clone(), a.schema.clone());
+            if a.required {
+                required.push(Value::String(a.name.clone()));
+            }
+        }
+        let mut input = Map::new();
+        input.insert("type".into(), json!("object"));
+        input.insert("properties".into(), Value::Object(properties));
+        if !required.is_empty() {
+            input.insert("required".into(), Value::Array(required));
+        }
+        input.insert("additionalProperties".into(), Value::Bool(false));
+        let d = self.schemas.finish_defs(&mut defs)?;
+        if !d.is_empty() {
+            input.insert("$defs".into(), Value::Object(d));
+        }
+
+        let (output_schema, wrap_output) = self.output_schema(op, op_ptr)?;
+        let security = op
+            .security
+            .as_ref()
+            .or(self.api.security.as_ref())
+            .map(|reqs| {
+                reqs.iter()
+                    .map(|r| {
+                        r.iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect::<BTreeMap<_, _>>()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let upper = method.to_ascii_uppercase();
+        let summary = op
+            .summary
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let mut description = op
+            .description
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .or(summary)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{upper} {path}"));
+        if op.deprecated {
+            description = format!("Deprecated. {description}");
+        }
+        Ok(Tool {
+            name,
+            title: summary.map(str::to_string),
+            description,
+            method: upper,
+            path: path.to_string(),
+            operation_id: op.operation_id.clone(),
+            pointer: format!("#{op_ptr}"),
+            tags: op.tags.clone(),
+            read_only: matches!(method, "get" | "head" | "options" | "trace"),
+            destructive: matches!(method, "delete" | "put" | "patch"),
+            idempotent: matches!(
+                method,
+                "get" | "head" | "options" | "trace" | "put" | "delete"
+            ),
+            args,
+            body,
+            input_schema: Value::Object(input),
+            output_schema,
+            wrap_output,
+            security,
+            args_struct,
+            warnings,
+        })
+    }
+
+    /// The output schema from the JSON success responses (lowest 2xx code first). Several distinct
+    /// schemas become an `anyOf`. Roots that are not plainly objects are wrapped as `{"result": ..}`.
+    fn output_schema(&self, op: &Operation, op_ptr: &str) -> Result<(Option<Value>, bool)> {
+        let mut codes: Vec<(u16, String, &ReferenceOr<openapiv3::Response>)> = Vec::new();
+        for (code, r) in &op.responses.responses {
+            match code {
+                openapiv3::StatusCode::Code(c) if (200..300).contains(c) => {
+                    codes.push((*c, c.to_string(), r));
+                }
+                openapiv3::StatusCode::Range(2) => codes.push((299, "2XX".into(), r)),
+                _ => {}
+            }
+        }
+        codes.sort_by_key(|c| c.0);
+        let mut schemas: Vec<(String, Value)> = Vec::new();
+        for (_, key, r) in codes {
+            let (rptr, resp) = self.deref(r, &format!("{op_ptr}/responses/{key}"))?;
+            let mut json_types: Vec<&String> = resp.content.keys().filter(|k| is_json(k)).collect();
+            json_types.sort();
+            if let Some(mt) = json_types.first() {
+                let at = format!("{rptr}/content/{}/schema", escape_segment(mt));
+                let raw = self.schemas.root.pointer(&at).cloned().unwrap_or(json!({}));
+                if !schemas.iter().any(|(_, s)| *s == raw) {
+                    schemas.push((at, raw));
+                }
+            }
+        }
+        if schemas.is_empty() {
+            return Ok((None, false));
+        }
+        let mut defs = Defs::default();
+        let mut converted = Vec::new();
+        for (at, raw) in &schemas {
+            converted.push(self.schemas.convert(raw, at, &mut defs)?);
+        }
+        let root = if converted.len() == 1 {
+            converted.remove(0)
+        } else {
+            json!({ "anyOf": converted })
+        };
+        let plain_object = root.get("type") == Some(&json!("object"))
+            && !["anyOf", "oneOf", "allOf", "$ref", "not", "if"]
+                .iter()
+                .any(|k| root.get(*k).is_some());
+        let mut out = if plain_object {
+            root
+        } else {
+            json!({"type": "object", "properties": {"result": root}, "required": ["result"]})
+        };
+        let d = self.schemas.finish_defs(&mut defs)?;
+        if !d.is_empty()
+            && let Value::Object(m) = &mut out
+        {
+            m.insert("$defs".into(), Value::Object(d));
+        }
+        Ok((Some(out), !plain_object))
+    }
+}
+
+fn flat_marker(candidates: &[Candidate]) -> bool {
+    candidates
+        .iter()
+        .any(|c| c.location == ArgLocation::BodyField)
+}
+
+/// A body is flattened into separate arguments when it is a plain object with named properties:
+/// no composition, not nullable, and no additional properties to carry.
+fn flattenable(s: &Value) -> bool {
+    let Some(obj) = s.as_object() else {
+        return false;
+    };
+    let has_props = obj
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty());
+    let type_ok = match obj.get("type") {
+        None => true,
+        Some(t) => t == "object",
+    };
+    let composed = ["oneOf", "anyOf", "allOf", "not", "if", "enum", "const"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
+    let closed = match obj.get("additionalProperties") {
+        None | Some(Value::Bool(false)) => true,
+        _ => false,
+    };
+    has_props && type_ok && !composed && closed && obj.get("nullable") != Some(&Value::Bool(true))
+}
+
+fn location_of(p: &Parameter) -> ArgLocation {
+    match p {
+        Parameter::Query { .. } => ArgLocation::Query,
+        Parameter::Header { .. } => ArgLocation::Header,
+        Parameter::Path { .. } => ArgLocation::Path,
+        Parameter::Cookie { .. } => ArgLocation::Cookie,
+    }
+}
+
+fn location_label(l: ArgLocation) -> &'static str {
+    match l {
+        ArgLocation::Path => "path parameter",
+        ArgLocation::Query => "query parameter",
+        ArgLocation::Header => "header parameter",
+        ArgLocation::Cookie => "cookie parameter",
+        ArgLocation::Body => "request body",
+        ArgLocation::BodyField => "body property",
+    }
+}
+
+fn template_vars(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) => {
+                let v = &after[..end];
+                if !v.is_empty() && !out.iter().any(|o: &String| o == v) {
+                    out.push(v.to_string());
+                }
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}

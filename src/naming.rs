@@ -1,0 +1,232 @@
+//! The one naming module. Every identifier that reaches generated code or the tool list is decided
+//! here, under this collision policy:
+//!
+//! - **Case**: tool names and Rust fields are `snake_case`, Rust types `UpperCamelCase` (heck).
+//! - **Characters**: tool names keep only `[a-z0-9_]`; argument (property) names keep
+//!   `[A-Za-z0-9_.-]` (the set strict model providers accept); anything else becomes `_`.
+//! - **Length**: tool names and argument names are at most 64 characters. A longer name keeps its
+//!   first 55 characters and gets `_` plus 8 hex digits of a hash of the full name, so shortening is
+//!   deterministic and two long names with a common prefix stay distinct.
+//! - **Keywords**: Rust keywords become raw identifiers (`r#type`); `self`, `Self`, `super` and
+//!   `crate`, which cannot be raw, get a trailing `_`. A leading digit gets a `n_` (fields) or `T`
+//!   (types) prefix. Generated code uses fully qualified paths, so API names such as `Result`,
+//!   `Option` or `client` never clash with what the generated code itself needs.
+//! - **Collisions** after conversion are resolved in a fixed order (tools by path then method;
+//!   arguments by location then spec order): the first claimant keeps the name, later ones get
+//!   `_2`, `_3`, ... (argument collisions first try a location suffix such as `id_query`).
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use std::collections::BTreeSet;
+
+pub const MAX_NAME_LEN: usize = 64;
+
+const KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+];
+const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// FNV-1a, 64 bit: a stable hash for deterministic shortening (std's hasher is not stable).
+pub fn stable_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Shortens `name` to at most `max` characters, deterministically.
+pub fn shorten(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_string();
+    }
+    let keep = max.saturating_sub(9);
+    let prefix: String = name.chars().take(keep).collect();
+    let prefix = prefix.trim_end_matches(['_', '-', '.']);
+    format!("{prefix}_{:08x}", stable_hash(name) as u32)
+}
+
+/// The snake_case tool name for an operation, before disambiguation.
+pub fn tool_base_name(operation_id: Option<&str>, method: &str, path: &str) -> String {
+    let raw = match operation_id.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => id.to_string(),
+        None => {
+            let mut parts = vec![method.to_string()];
+            for seg in path.split('/').filter(|s| !s.is_empty()) {
+                if let Some(p) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    parts.push(format!("by_{p}"));
+                } else {
+                    parts.push(seg.to_string());
+                }
+            }
+            parts.join("_")
+        }
+    };
+    let snake = sanitize(&raw.to_snake_case(), |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+    });
+    let snake = if snake.is_empty() {
+        method.to_string()
+    } else {
+        snake
+    };
+    shorten(&snake, MAX_NAME_LEN)
+}
+
+/// Argument (JSON property) name: the wire name when it is already safe, else a sanitised form.
+pub fn property_name(wire: &str) -> String {
+    let s = sanitize(wire, |c| {
+        c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'
+    });
+    let s = if s.is_empty() { "arg".to_string() } else { s };
+    shorten(&s, MAX_NAME_LEN)
+}
+
+/// Replaces characters outside `keep` with `_`, collapsing runs and trimming the ends.
+fn sanitize(s: &str, keep: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if keep(c) {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// A Rust field or function identifier for `name`.
+pub fn field_ident(name: &str) -> String {
+    escape_keyword(field_snake(name))
+}
+
+/// The snake_case form of a field name before keyword escaping (what uniqueness is decided on).
+pub fn field_snake(name: &str) -> String {
+    let snake = sanitize(&name.to_snake_case(), |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+    });
+    let snake = if snake.is_empty() {
+        "field".to_string()
+    } else {
+        snake
+    };
+    if snake.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("n_{snake}")
+    } else {
+        snake
+    }
+}
+
+/// A Rust type identifier for `name`.
+pub fn type_ident(name: &str) -> String {
+    let camel = sanitize(&name.to_upper_camel_case(), |c| c.is_ascii_alphanumeric());
+    let camel = if camel.is_empty() {
+        "Type".to_string()
+    } else {
+        camel
+    };
+    let camel = if camel.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("T{camel}")
+    } else {
+        camel
+    };
+    escape_keyword(camel)
+}
+
+pub fn escape_keyword(s: String) -> String {
+    if NOT_RAW.contains(&s.as_str()) {
+        format!("{s}_")
+    } else if KEYWORDS.contains(&s.as_str()) {
+        format!("r#{s}")
+    } else {
+        s
+    }
+}
+
+/// Hands out unique names: the first claimant of a name keeps it, later ones get `_2`, `_3`, ...
+#[derive(Debug, Default)]
+pub struct Unique {
+    taken: BTreeSet<String>,
+}
+
+impl Unique {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn reserve(&mut self, name: &str) {
+        self.taken.insert(name.to_string());
+    }
+
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.taken.contains(name)
+    }
+
+    /// Claims `base` or the first free `base_N`, keeping the result within `max` characters.
+    pub fn claim(&mut self, base: &str, sep: &str, max: usize) -> String {
+        if !self.taken.contains(base) {
+            self.taken.insert(base.to_string());
+            return base.to_string();
+        }
+        for n in 2.. {
+            let suffix = format!("{sep}{n}");
+            let keep = max.saturating_sub(suffix.len());
+            let stem: String = base.chars().take(keep).collect();
+            let candidate = format!("{stem}{suffix}");
+            if !self.taken.contains(&candidate) {
+                self.taken.insert(candidate.clone());
+                return candidate;
+            }
+        }
+        unreachable!("an unbounded counter always finds a free name")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_names() {
+        assert_eq!(
+            tool_base_name(Some("listPets"), "get", "/pets"),
+            "list_pets"
+        );
+        assert_eq!(
+            tool_base_name(None, "get", "/pets/{petId}/toys"),
+            "get_pets_by_pet_id_toys"
+        );
+        assert_eq!(
+            tool_base_name(Some("pets.list v2/all"), "get", "/"),
+            "pets_list_v2_all"
+        );
+        let long = "a".repeat(90);
+        let short = tool_base_name(Some(&long), "get", "/");
+        assert_eq!(short.len(), 64);
+        assert_eq!(short, tool_base_name(Some(&long), "get", "/"));
+    }
+
+    #[test]
+    fn identifiers() {
+        assert_eq!(field_ident("type"), "r#type");
+        assert_eq!(field_ident("self"), "self_");
+        assert_eq!(field_ident("petId"), "pet_id");
+        assert_eq!(field_ident("2fa"), "n_2fa");
+        assert_eq!(field_ident("X-Request-ID"), "x_request_id");
+        assert_eq!(type_ident("Self"), "Self_");
+        assert_eq!(type_ident("3d model"), "T3dModel");
+        assert_eq!(property_name("filter[status]"), "filter_status");
+    }
+
+    #[test]
+    fn unique() {
+        let mut u = Unique::new();
+        assert_eq!(u.claim("a", "_", 64), "a");
+        assert_eq!(u.claim("a", "_", 64), "a_2");
+        assert_eq!(u.claim("a", "_", 64), "a_3");
+    }
+}

@@ -1,0 +1,180 @@
+//! Stage 2, normalise: decides the dialect (OpenAPI 3.0 or 3.1; Swagger 2.0 is refused with a clear
+//! error) and builds the *structural view* that `openapiv3` parses.
+//!
+//! `openapiv3` understands 3.0 documents only and loses schema meaning even there (it drops `const`,
+//! `examples` and `$ref` siblings, and turns many valid schemas into `Any`). So it is used for the
+//! document's structure only — paths, operations, parameters, bodies, responses, security — while
+//! every schema is replaced by `{}` in the view and read later from the bundled `serde_json::Value`
+//! by [`crate::schema`], which understands both dialects natively (3.0 `nullable`, boolean
+//! `exclusiveMinimum`; 3.1 type arrays, numeric bounds, `const`, `examples`, `$ref` siblings).
+//! The view also repairs the 3.1 shapes `openapiv3` rejects outright: documents without `paths`,
+//! operations without `responses`, `mutualTLS` security schemes.
+
+use crate::error::{Error, Result, escape_segment};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Dialect {
+    #[serde(rename = "3.0")]
+    V30,
+    #[serde(rename = "3.1")]
+    V31,
+}
+
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Decides the dialect from the `openapi`/`swagger` field.
+pub fn dialect(file: &str, root: &Value) -> Result<Dialect> {
+    let Some(obj) = root.as_object() else {
+        return Err(Error::invalid(
+            file,
+            "",
+            "not an OpenAPI document: the top level is not a mapping",
+        ));
+    };
+    if let Some(v) = obj.get("swagger") {
+        let version = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        return Err(Error::invalid(
+            file,
+            "/swagger",
+            format!(
+                "Swagger {version} documents are not supported yet; convert it to OpenAPI 3 first (e.g. with swagger2openapi)"
+            ),
+        ));
+    }
+    match obj.get("openapi") {
+        None => Err(Error::invalid(
+            file,
+            "",
+            "not an OpenAPI document: no `openapi` version field",
+        )),
+        Some(Value::String(s)) if s.starts_with("3.0") => Ok(Dialect::V30),
+        Some(Value::String(s)) if s.starts_with("3.1") || s.starts_with("3.2") => Ok(Dialect::V31),
+        Some(other) => Err(Error::invalid(
+            file,
+            "/openapi",
+            format!("unsupported OpenAPI version {other}; expected 3.0.x or 3.1.x"),
+        )),
+    }
+}
+
+/// Builds the structural view: a copy of the document in which schemas are `{}` and the shapes
+/// `openapiv3` cannot parse are repaired. Returns it with warnings about anything dropped.
+pub fn structural_view(root: &Value) -> (Value, Vec<String>) {
+    let mut view = root.clone();
+    let mut warnings = Vec::new();
+    if let Some(obj) = view.as_object_mut() {
+        // openapiv3 wants a plain "3.0.x" string; the dialect was already decided above.
+        obj.insert("openapi".into(), Value::String("3.0.3".into()));
+        obj.entry("paths")
+            .or_insert_with(|| Value::Object(Map::new()));
+        obj.entry("info").or_insert_with(|| {
+            let mut m = Map::new();
+            m.insert("title".into(), Value::String("API".into()));
+            m.insert("version".into(), Value::String("0.0.0".into()));
+            Value::Object(m)
+        });
+        if let Some(info) = obj.get_mut("info").and_then(Value::as_object_mut) {
+            info.entry("version")
+                .or_insert_with(|| Value::String("0.0.0".into()));
+            info.entry("title")
+                .or_insert_with(|| Value::String("API".into()));
+        }
+        if let Some(schemes) = obj
+            .get_mut("components")
+            .and_then(|c| c.get_mut("securitySchemes"))
+            .and_then(Value::as_object_mut)
+        {
+            let mtls: Vec<String> = schemes
+                .iter()
+                .filter(|(_, s)| s.get("type").and_then(Value::as_str) == Some("mutualTLS"))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in mtls {
+                warnings.push(format!(
+                    "#/components/securitySchemes/{}: mutualTLS is configured outside the generated server; ignored",
+                    escape_segment(&k)
+                ));
+                schemes.remove(&k);
+            }
+        }
+    }
+    stub(&mut view, 0);
+    (view, warnings)
+}
+
+/// Replaces schemas with `{}` and repairs operations. Schemas sit under `schema` keys (parameters,
+/// media types, headers) and under `components/schemas`; neither is descended into.
+fn stub(v: &mut Value, depth: usize) {
+    if depth > 256 {
+        return;
+    }
+    match v {
+        Value::Object(obj) => {
+            for (k, child) in obj.iter_mut() {
+                if k == "schema" && child.is_object() || k == "schema" && child.is_boolean() {
+                    *child = Value::Object(Map::new());
+                } else if k == "schemas" && depth == 1 {
+                    if let Some(m) = child.as_object_mut() {
+                        for s in m.values_mut() {
+                            *s = Value::Object(Map::new());
+                        }
+                    }
+                } else if k == "example" || k == "examples" || k == "default" {
+                    // Example payloads are free-form; nothing in them is structure.
+                } else {
+                    stub(child, depth + 1);
+                }
+            }
+            // An operation without `responses` (allowed in 3.1, rejected by openapiv3).
+            for m in METHODS {
+                if let Some(op) = obj.get_mut(m).and_then(Value::as_object_mut) {
+                    op.entry("responses")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                }
+            }
+            // A parameter without `schema` or `content` (invalid but common): accept anything.
+            if obj.contains_key("in")
+                && obj.contains_key("name")
+                && !obj.contains_key("schema")
+                && !obj.contains_key("content")
+            {
+                obj.insert("schema".into(), Value::Object(Map::new()));
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                stub(item, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parses the structural view with `openapiv3`, reporting the JSON pointer of a failure.
+pub fn parse_structure(file: &str, view: &Value) -> Result<openapiv3::OpenAPI> {
+    serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(view).map_err(|e| {
+        let pointer: String = e
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
+                serde_path_to_error::Segment::Map { key } => {
+                    Some(format!("/{}", escape_segment(key)))
+                }
+                serde_path_to_error::Segment::Enum { .. } => None,
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        Error::invalid(
+            file,
+            &pointer,
+            format!("not a valid OpenAPI document: {}", e.inner()),
+        )
+    })
+}

@@ -1,0 +1,503 @@
+//! Rust types for argument schemas. A deliberately small generator (see the README for why not
+//! `typify`): it emits a type only where Rust represents the schema *without loss*, because
+//! arguments are deserialised into these types and serialised again for the upstream request —
+//! anything a type cannot hold would be silently dropped or rejected.
+//!
+//! - objects with `properties` → structs (optional fields skip `None`; open objects keep unknown
+//!   properties in a flattened map), string enums → enums, arrays → `Vec`, maps → `BTreeMap`,
+//!   `integer` → `i64`, `number` → `f64`, `boolean` → `bool`, `string` → `String`;
+//! - nullable → `Option`; a struct field on a reference cycle → `Box`;
+//! - everything else — `oneOf`/`anyOf`, multi-type unions, non-string enums, `allOf` with more
+//!   than one member, unconstrained schemas, recursive non-struct schemas — is
+//!   `::serde_json::Value`, and the generated code says so in the field's doc comment.
+//!
+//! Only types reachable from some tool's arguments are emitted, so the generated crate has no
+//! dead code.
+
+use crate::error::Result;
+use crate::ir::{EnumDef, FieldDef, StructDef, TypeDef, Variant};
+use crate::naming::{Unique, escape_keyword, field_snake, type_ident};
+use crate::schema::{Schemas, ref_pointer};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const MAX_TYPE_DEPTH: usize = 24;
+
+/// A Rust type expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RType {
+    Str,
+    I64,
+    F64,
+    Bool,
+    /// `serde_json::Value`, with the reason.
+    Value(&'static str),
+    Object,
+    Map(Box<RType>),
+    Vec(Box<RType>),
+    /// A generated type; the flag says whether it lies on a reference cycle.
+    Named(String, bool),
+    Option(Box<RType>),
+}
+
+impl RType {
+    pub fn render(&self) -> String {
+        match self {
+            RType::Str => "::std::string::String".into(),
+            RType::I64 => "i64".into(),
+            RType::F64 => "f64".into(),
+            RType::Bool => "bool".into(),
+            RType::Value(_) => "::serde_json::Value".into(),
+            RType::Object => "::serde_json::Map<::std::string::String, ::serde_json::Value>".into(),
+            RType::Map(t) => format!(
+                "::std::collections::BTreeMap<::std::string::String, {}>",
+                t.render()
+            ),
+            RType::Vec(t) => format!("::std::vec::Vec<{}>", t.render()),
+            RType::Named(n, _) => format!("crate::types::{n}"),
+            RType::Option(t) => format!("::std::option::Option<{}>", t.render()),
+        }
+    }
+
+    /// Rendering for a struct field: a recursive named type is boxed (`Vec`/`BTreeMap` already
+    /// provide the indirection).
+    pub fn render_field(&self) -> String {
+        match self {
+            RType::Named(_, true) => format!("::std::boxed::Box<{}>", self.render()),
+            RType::Option(inner) => match inner.as_ref() {
+                RType::Named(_, true) => {
+                    format!("::std::option::Option<{}>", inner.render_field())
+                }
+                _ => self.render(),
+            },
+            _ => self.render(),
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        match self {
+            RType::Str => "string".into(),
+            RType::I64 => "integer".into(),
+            RType::F64 => "number".into(),
+            RType::Bool => "boolean".into(),
+            RType::Value(_) => "any".into(),
+            RType::Object => "object".into(),
+            RType::Map(t) => format!("map<{}>", t.summary()),
+            RType::Vec(t) => format!("array<{}>", t.summary()),
+            RType::Named(n, _) => n.trim_start_matches("r#").to_string(),
+            RType::Option(t) => format!("{}?", t.summary()),
+        }
+    }
+
+    pub fn is_option(&self) -> bool {
+        matches!(self, RType::Option(_))
+    }
+
+    /// Why this type (or the first part of it) is a `serde_json::Value`, for the doc comment.
+    pub fn value_reason(&self) -> Option<&'static str> {
+        match self {
+            RType::Value(r) => Some(r),
+            RType::Option(t) | RType::Vec(t) | RType::Map(t) => t.value_reason(),
+            _ => None,
+        }
+    }
+
+    /// For an optional field: absent must stay absent, so even `Value` becomes `Option<Value>`.
+    pub fn optional(self) -> RType {
+        match self {
+            RType::Option(_) => self,
+            other => RType::Option(Box::new(other)),
+        }
+    }
+
+    pub fn nullable(self) -> RType {
+        match self {
+            RType::Option(_) | RType::Value(_) => self,
+            other => RType::Option(Box::new(other)),
+        }
+    }
+}
+
+pub struct TypeGen<'s, 'a> {
+    schemas: &'s Schemas<'a>,
+    names: Unique,
+    /// Component pointer → generated type (or, for non-struct components, its expression).
+    components: BTreeMap<String, RType>,
+    in_progress: BTreeSet<String>,
+    defs: BTreeMap<String, TypeDef>,
+}
+
+impl<'s, 'a> TypeGen<'s, 'a> {
+    pub fn new(schemas: &'s Schemas<'a>) -> Self {
+        Self {
+            schemas,
+            names: Unique::new(),
+            components: BTreeMap::new(),
+            in_progress: BTreeSet::new(),
+            defs: BTreeMap::new(),
+        }
+    }
+
+    /// Generated type definitions, sorted by name.
+    pub fn finish(self) -> Vec<TypeDef> {
+        self.defs.into_values().collect()
+    }
+
+    fn claim_type_name(&mut self, hint: &str) -> String {
+        let base = type_ident(hint);
+        let base = base.trim_start_matches("r#").to_string();
+        let name = self.names.claim(&base, "", usize::MAX);
+        escape_keyword(name)
+    }
+
+    /// The Rust type for schema `s` found at `at`; `hint` names any type it needs to create.
+    pub fn rust_type(&mut self, s: &Value, at: &str, hint: &str) -> Result<RType> {
+        self.ty(s, at, hint, 0)
+    }
+
+    fn ty(&mut self, s: &Value, at: &str, hint: &str, depth: usize) -> Result<RType> {
+        if depth > MAX_TYPE_DEPTH {
+            return Ok(RType::Value("nested too deeply"));
+        }
+        let Some(obj) = s.as_object() else {
+            return Ok(RType::Value("unconstrained schema"));
+        };
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+            let nullable = obj.get("nullable") == Some(&Value::Bool(true));
+            let significant = obj.keys().any(|k| {
+                !matches!(
+                    k.as_str(),
+                    "$ref"
+                        | "nullable"
+                        | "description"
+                        | "title"
+                        | "example"
+                        | "examples"
+                        | "default"
+                        | "deprecated"
+                        | "readOnly"
+                        | "writeOnly"
+                ) && !k.starts_with("x-")
+            });
+            if significant {
+                return Ok(RType::Value("a $ref combined with other keywords"));
+            }
+            let Some(pointer) = ref_pointer(r) else {
+                return Ok(RType::Value("an unsupported $ref"));
+            };
+            let (pointer, target) = self.schemas.target(r, at).map(|(_, t)| (pointer, t))?;
+            let t = self.component(&pointer, target, depth)?;
+            return Ok(if nullable { t.nullable() } else { t });
+        }
+        let mut types: Vec<&str> = match obj.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let mut nullable = obj.get("nullable") == Some(&Value::Bool(true));
+        if types.contains(&"null") {
+            nullable = true;
+            types.retain(|t| *t != "null");
+        }
+        let base = self.ty_nonnull(obj, &types, at, hint, depth)?;
+        Ok(if nullable { base.nullable() } else { base })
+    }
+
+    fn ty_nonnull(
+        &mut self,
+        obj: &serde_json::Map<String, Value>,
+        types: &[&str],
+        at: &str,
+        hint: &str,
+        depth: usize,
+    ) -> Result<RType> {
+        if let Some(Value::Array(values)) = obj.get("enum") {
+            let strings: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+            let non_null = values.iter().filter(|v| !v.is_null()).count();
+            if types.iter().all(|t| *t == "string")
+                && !strings.is_empty()
+                && strings.len() == non_null
+            {
+                let mut t = self.string_enum(&strings, obj, at, hint);
+                if non_null < values.len() {
+                    t = t.nullable();
+                }
+                return Ok(t);
+            }
+            return Ok(RType::Value("an enum whose values are not all strings"));
+        }
+        // `anyOf: [T, {type: null}]` is how FastAPI (3.1) spells an optional T.
+        for key in ["anyOf", "oneOf"] {
+            if let Some(Value::Array(members)) = obj.get(key)
+                && members.len() == 2
+                && types.is_empty()
+            {
+                let is_null = |m: &Value| m.get("type").and_then(Value::as_str) == Some("null");
+                if let Some(i) =
+                    (0..2).find(|i| is_null(&members[*i]) && !is_null(&members[1 - *i]))
+                {
+                    let child = format!("{at}/{key}/{}", 1 - i);
+                    return Ok(self
+                        .ty(&members[1 - i], &child, hint, depth + 1)?
+                        .nullable());
+                }
+            }
+        }
+        if obj.contains_key("oneOf") || obj.contains_key("anyOf") {
+            return Ok(RType::Value("oneOf/anyOf has no lossless Rust form here"));
+        }
+        if obj.contains_key("not") || obj.contains_key("if") {
+            return Ok(RType::Value("not/if schemas have no Rust form"));
+        }
+        if let Some(Value::Array(all)) = obj.get("allOf") {
+            let others = obj
+                .keys()
+                .any(|k| matches!(k.as_str(), "properties" | "items" | "additionalProperties"));
+            if all.len() == 1 && !others && types.is_empty() {
+                let child = format!("{at}/allOf/0");
+                return self.ty(&all[0], &child, hint, depth + 1);
+            }
+            return Ok(RType::Value("allOf is not merged into one Rust type"));
+        }
+        let has_props = obj
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
+        let ty = match types {
+            [] if has_props => "object",
+            [] => return Ok(RType::Value("the schema has no type")),
+            [one] => *one,
+            _ => return Ok(RType::Value("a union of several types")),
+        };
+        Ok(match ty {
+            "string" => RType::Str,
+            "integer" => RType::I64,
+            "number" => RType::F64,
+            "boolean" => RType::Bool,
+            "array" => match obj.get("items") {
+                Some(items @ Value::Object(_)) => {
+                    let child = format!("{at}/items");
+                    let item = self.ty(items, &child, &format!("{hint}Item"), depth + 1)?;
+                    RType::Vec(Box::new(item))
+                }
+                _ => RType::Vec(Box::new(RType::Value("array items are unconstrained"))),
+            },
+            "object" => {
+                if has_props {
+                    self.struct_type(obj, at, hint, depth)?
+                } else {
+                    match obj.get("additionalProperties") {
+                        Some(ap @ Value::Object(m)) if !m.is_empty() => {
+                            let child = format!("{at}/additionalProperties");
+                            let v = self.ty(ap, &child, &format!("{hint}Value"), depth + 1)?;
+                            RType::Map(Box::new(v))
+                        }
+                        _ => RType::Object,
+                    }
+                }
+            }
+            _ => RType::Value("unknown type"),
+        })
+    }
+
+    /// A referenced schema: components become named types; anything else is typed in place.
+    fn component(&mut self, pointer: &str, target: &Value, depth: usize) -> Result<RType> {
+        if let Some(t) = self.components.get(pointer) {
+            return Ok(t.clone());
+        }
+        let recursive = self.schemas.is_recursive(pointer);
+        if self.in_progress.contains(pointer) {
+            // Only structs and enums can stand for themselves; a recursive array/alias cannot.
+            return Ok(RType::Value("a recursive schema that is not an object"));
+        }
+        let name_hint = pointer
+            .rsplit('/')
+            .next()
+            .unwrap_or("Type")
+            .replace("~1", "/")
+            .replace("~0", "~");
+        if recursive && is_struct_like(target) {
+            // Reserve the name first so self-references resolve to it.
+            let name = self.claim_type_name(&name_hint);
+            let t = RType::Named(name.clone(), true);
+            self.components.insert(pointer.to_string(), t.clone());
+            self.in_progress.insert(pointer.to_string());
+            let built = self.build_named_struct(target, pointer, &name, depth);
+            self.in_progress.remove(pointer);
+            built?;
+            return Ok(t);
+        }
+        self.in_progress.insert(pointer.to_string());
+        let t = self.ty(target, pointer, &name_hint, depth + 1);
+        self.in_progress.remove(pointer);
+        let t = t?;
+        self.components.insert(pointer.to_string(), t.clone());
+        Ok(t)
+    }
+
+    fn string_enum(
+        &mut self,
+        values: &[&str],
+        obj: &serde_json::Map<String, Value>,
+        at: &str,
+        hint: &str,
+    ) -> RType {
+        let name = self.claim_type_name(hint);
+        let mut idents = Unique::new();
+        let mut seen = BTreeSet::new();
+        let mut variants = Vec::new();
+        for v in values {
+            if !seen.insert(*v) {
+                continue;
+            }
+            let base = type_ident(if v.is_empty() { "Empty" } else { v });
+            let base = base.trim_start_matches("r#").to_string();
+            let ident = escape_keyword(idents.claim(&base, "", usize::MAX));
+            variants.push(Variant {
+                ident,
+                wire_value: (*v).to_string(),
+            });
+        }
+        self.defs.insert(
+            name.clone(),
+            TypeDef::Enum(EnumDef {
+                name: name.clone(),
+                doc: doc_of(obj),
+                source: format!("#{at}"),
+                variants,
+            }),
+        );
+        RType::Named(name, false)
+    }
+
+    fn struct_type(
+        &mut self,
+        obj: &serde_json::Map<String, Value>,
+        at: &str,
+        hint: &str,
+        depth: usize,
+    ) -> Result<RType> {
+        let name = self.claim_type_name(hint);
+        self.build_struct(obj, at, &name, depth)?;
+        Ok(RType::Named(name, false))
+    }
+
+    fn build_named_struct(
+        &mut self,
+        target: &Value,
+        at: &str,
+        name: &str,
+        depth: usize,
+    ) -> Result<()> {
+        let Some(obj) = target.as_object() else {
+            return Ok(());
+        };
+        self.build_struct(obj, at, name, depth)
+    }
+
+    fn build_struct(
+        &mut self,
+        obj: &serde_json::Map<String, Value>,
+        at: &str,
+        name: &str,
+        depth: usize,
+    ) -> Result<()> {
+        let required: BTreeSet<&str> = obj
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut idents = Unique::new();
+        let mut fields = Vec::new();
+        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+            for (wire, schema) in props {
+                let child = format!("{at}/properties/{}", crate::error::escape_segment(wire));
+                let hint = format!(
+                    "{}{}",
+                    name.trim_start_matches("r#"),
+                    type_ident(wire).trim_start_matches("r#")
+                );
+                let t = self.ty(schema, &child, &hint, depth + 1)?;
+                let optional = !required.contains(wire.as_str());
+                let t = if optional { t.optional() } else { t };
+                let ident = escape_keyword(idents.claim(&field_snake(wire), "_", usize::MAX));
+                fields.push(FieldDef {
+                    ident,
+                    wire_name: wire.clone(),
+                    rust_type: t.render_field(),
+                    optional: t.is_option(),
+                    doc: field_doc(schema, &t),
+                });
+            }
+        }
+        let extra = match obj.get("additionalProperties") {
+            Some(Value::Bool(false)) => None,
+            Some(ap @ Value::Object(m)) if !m.is_empty() => {
+                let child = format!("{at}/additionalProperties");
+                let t = self.ty(ap, &child, &format!("{name}Value"), depth + 1)?;
+                Some(RType::Map(Box::new(t)))
+            }
+            _ => Some(RType::Map(Box::new(RType::Value("additional properties")))),
+        }
+        .map(|t| FieldDef {
+            ident: escape_keyword(idents.claim("additional_properties", "_", usize::MAX)),
+            wire_name: String::new(),
+            rust_type: t.render(),
+            optional: false,
+            doc: Some("Properties the schema does not name, passed through unchanged.".into()),
+        });
+        self.defs.insert(
+            name.to_string(),
+            TypeDef::Struct(StructDef {
+                name: name.to_string(),
+                doc: doc_of(obj),
+                source: format!("#{at}"),
+                fields,
+                extra,
+            }),
+        );
+        Ok(())
+    }
+}
+
+fn is_struct_like(v: &Value) -> bool {
+    let Some(obj) = v.as_object() else {
+        return false;
+    };
+    let has_props = obj
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty());
+    let composed = ["oneOf", "anyOf", "allOf", "not", "if", "$ref", "enum"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
+    let type_ok = match obj.get("type") {
+        None => true,
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .all(|t| t.as_str() == Some("object") || t.as_str() == Some("null")),
+        _ => false,
+    };
+    has_props && !composed && type_ok
+}
+
+fn doc_of(obj: &serde_json::Map<String, Value>) -> Option<String> {
+    obj.get("description")
+        .or_else(|| obj.get("title"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Doc for a field: the schema's description, plus where a `Value` stands in for a type.
+pub fn field_doc(schema: &Value, t: &RType) -> Option<String> {
+    let desc = schema.as_object().and_then(doc_of);
+    match (desc, t.value_reason()) {
+        (d, Some(reason)) => Some(format!(
+            "{}Represented as `serde_json::Value`: {reason}.",
+            d.map(|d| format!("{d}\n\n")).unwrap_or_default()
+        )),
+        (d, None) => d,
+    }
+}

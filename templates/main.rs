@@ -1,0 +1,249 @@
+//! An MCP server for an HTTP API: each tool calls one API operation.
+
+mod runtime;
+mod server;
+mod tools;
+mod types;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use clap::Parser;
+use rmcp::ServiceExt;
+use rmcp::transport::StreamableHttpServerConfig;
+use rmcp::transport::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use tracing::{error, info, warn};
+
+use crate::server::Server;
+
+/// How MCP clients reach the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Transport {
+    /// Streamable HTTP at `/mcp`.
+    Http,
+    /// JSON-RPC over standard input and output.
+    Stdio,
+}
+
+/// Command-line flags; each can also be set through its environment variable.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// How MCP clients connect.
+    #[arg(long, env = "MCP_TRANSPORT", value_enum, default_value_t = Transport::Http)]
+    transport: Transport,
+
+    /// Address to listen on (HTTP transport).
+    #[arg(long, env = "MCP_BIND", default_value = "127.0.0.1:8000")]
+    bind: String,
+
+    /// Base URL of the upstream API [default: the spec's first server URL].
+    #[arg(long, env = "UPSTREAM_BASE_URL")]
+    upstream_url: Option<String>,
+
+    /// Externally visible base URL of this server [default: http://<bind>].
+    #[arg(long, env = "MCP_PUBLIC_URL")]
+    public_url: Option<String>,
+
+    /// Host names (optionally host:port) accepted in the Host header, comma-separated; `*`
+    /// accepts any. The host of --public-url is always accepted.
+    #[arg(
+        long,
+        env = "MCP_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        default_value = "localhost,127.0.0.1,::1"
+    )]
+    allowed_hosts: Vec<String>,
+
+    /// Seconds an upstream API call may take, connection included.
+    #[arg(long, env = "UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
+    upstream_timeout: u64,
+
+    /// Keep MCP sessions (Mcp-Session-Id) instead of serving every request statelessly.
+    #[arg(long, env = "MCP_STATEFUL", value_parser = clap::builder::BoolishValueParser::new())]
+    stateful: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            error!("{message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to standard error only; `RUST_LOG` takes `target=level` directives.
+fn init_logging() {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+
+    let default = || {
+        Targets::new()
+            .with_default(tracing::Level::INFO)
+            .with_target("rmcp", tracing::Level::WARN)
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => spec.parse().unwrap_or_else(|_| default()),
+        _ => default(),
+    };
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let upstream_url = match cli.upstream_url.as_deref().map(str::trim) {
+        Some(url) if !url.is_empty() => url.to_owned(),
+        _ if !tools::DEFAULT_UPSTREAM_URL.is_empty() => tools::DEFAULT_UPSTREAM_URL.to_owned(),
+        _ => {
+            return Err(
+                "no upstream API URL: pass --upstream-url or set UPSTREAM_BASE_URL".to_owned(),
+            );
+        }
+    };
+    let timeout = Duration::from_secs(cli.upstream_timeout.max(1));
+    let upstream = runtime::Upstream::new(&upstream_url, timeout)?;
+    let server = Server::new(upstream)?;
+
+    match cli.transport {
+        Transport::Stdio => run_stdio(server, &upstream_url).await,
+        Transport::Http => run_http(cli, server, &upstream_url).await,
+    }
+}
+
+async fn run_stdio(server: Server, upstream_url: &str) -> Result<(), String> {
+    info!(
+        "{} {}: {} tools over stdio, upstream {upstream_url}",
+        tools::SERVER_NAME,
+        tools::SERVER_VERSION,
+        server.tool_count()
+    );
+    let running = tokio::select! {
+        running = server.serve(rmcp::transport::stdio()) => {
+            running.map_err(|e| format!("stdio transport failed to start: {e}"))?
+        }
+        () = shutdown_signal() => return Ok(()),
+    };
+    let cancel = running.cancellation_token();
+    tokio::select! {
+        quit = running.waiting() => {
+            quit.map_err(|e| format!("stdio transport failed: {e}"))?;
+        }
+        () = shutdown_signal() => cancel.cancel(),
+    }
+    Ok(())
+}
+
+async fn run_http(cli: Cli, server: Server, upstream_url: &str) -> Result<(), String> {
+    let public_url = cli
+        .public_url
+        .as_deref()
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("http://{}", cli.bind));
+    let mut allowed_hosts: Vec<String> = cli
+        .allowed_hosts
+        .iter()
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .collect();
+    if let Some(url) = &cli.public_url {
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| format!("invalid --public-url `{url}`: {e}"))?;
+        if let Some(host) = parsed.host_str() {
+            allowed_hosts.push(host.to_owned());
+        }
+    }
+
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(cli.stateful)
+        .with_json_response(true)
+        .with_allowed_hosts(allowed_hosts.clone());
+    if allowed_hosts.iter().any(|host| host == "*") {
+        config = config.disable_allowed_hosts();
+    }
+    let cancel = config.cancellation_token.clone();
+    let tool_count = server.tool_count();
+    let factory = move || Ok(server.clone());
+    let mcp = if cli.stateful {
+        Router::new().nest_service(
+            "/mcp",
+            StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config),
+        )
+    } else {
+        Router::new().nest_service(
+            "/mcp",
+            StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), config),
+        )
+    };
+    let app = mcp.route("/healthz", get(|| async { "ok" }));
+
+    let listener = tokio::net::TcpListener::bind(&cli.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cli.bind))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {}: {e}", cli.bind))?;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            warn!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+    info!(
+        "{} {}: {tool_count} tools at http://{local}/mcp ({}; public URL {public_url}/mcp), upstream {upstream_url}",
+        tools::SERVER_NAME,
+        tools::SERVER_VERSION,
+        if cli.stateful {
+            "stateful"
+        } else {
+            "stateless"
+        },
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            info!("shutting down");
+            cancel.cancel();
+        })
+        .await
+        .map_err(|e| format!("HTTP server failed: {e}"))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

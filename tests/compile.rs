@@ -1,0 +1,156 @@
+//! Compile what we generate: every fixture's crate is written to disk, built with warnings denied
+//! and checked by clippy (one shared `CARGO_TARGET_DIR`, so dependencies build once), then started
+//! and asked for its tool list over Streamable HTTP, which must match what was generated.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn cargo(dir: &std::path::Path, args: &[&str]) {
+    let target = common::repo().join("target").join("gen-crates");
+    let out = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("RUSTFLAGS", "-D warnings")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "cargo {args:?} failed in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn post(url: &str, body: serde_json::Value) -> (u16, String) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent();
+    let mut resp = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .send(body.to_string())
+        .expect("POST /mcp");
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, text)
+}
+
+#[test]
+fn generated_crates_build_and_start() {
+    for (case, spec) in common::fixtures() {
+        let dir = common::repo()
+            .join("target")
+            .join("fixture-crates")
+            .join(&case);
+        let out = common::mcpgen(&["generate", &spec, "--out", dir.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{case}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (api, _) = mcpgen::generate(
+            common::repo().join(&spec).to_str().unwrap(),
+            &mcpgen::Options::default(),
+        )
+        .unwrap();
+        cargo(&dir, &["build", "--quiet"]);
+        cargo(
+            &dir,
+            &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+        );
+
+        let bin = common::repo()
+            .join("target/gen-crates/debug")
+            .join(&api.crate_name);
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(["--upstream-url", "http://127.0.0.1:9"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start generated server");
+        let mut child = Kill(child);
+        let base = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        loop {
+            if ureq::get(&format!("{base}/healthz")).call().is_ok() {
+                break;
+            }
+            if let Ok(Some(status)) = child.0.try_wait() {
+                let mut err = String::new();
+                let _ = child
+                    .0
+                    .stderr
+                    .take()
+                    .map(|mut s| s.read_to_string(&mut err));
+                panic!("{case}: server exited with {status}: {err}");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{case}: server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mcp = format!("{base}/mcp");
+        let (status, text) = post(
+            &mcp,
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "mcpgen-test", "version": "0"}}}),
+        );
+        assert_eq!(status, 200, "{case}: initialize: {text}");
+        let init: serde_json::Value = serde_json::from_str(&text).expect("initialize JSON");
+        assert_eq!(
+            init["result"]["serverInfo"]["name"],
+            api.crate_name.as_str(),
+            "{case}"
+        );
+        let (status, text) = post(
+            &mcp,
+            serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
+        );
+        assert_eq!(status, 200, "{case}: tools/list: {text}");
+        let list: serde_json::Value = serde_json::from_str(&text).expect("tools/list JSON");
+        let names: Vec<&str> = list["result"]["tools"]
+            .as_array()
+            .expect("tools array")
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = api.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, expected, "{case}");
+        for (tool, ir) in list["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&api.tools)
+        {
+            assert_eq!(tool["inputSchema"], ir.input_schema, "{case}: {}", ir.name);
+        }
+    }
+}
