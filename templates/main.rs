@@ -43,9 +43,9 @@ struct Cli {
     #[arg(long, env = "MCP_BIND", default_value = "127.0.0.1:8000")]
     bind: String,
 
-    /// Base URL of the upstream API [default: the spec's first server URL].
-    #[arg(long, env = "UPSTREAM_BASE_URL")]
-    upstream_url: Option<String>,
+    /// Base URL of the upstream API.
+    #[arg(long, env = "UPSTREAM_BASE_URL", default_value = tools::DEFAULT_UPSTREAM_URL)]
+    upstream_url: String,
 
     /// Externally visible base URL of this server [default: http://<bind>].
     #[arg(long, env = "MCP_PUBLIC_URL")]
@@ -70,11 +70,25 @@ struct Cli {
     stateful: bool,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Runs the server; exit status 2 on a start-up error. The runtime is not waited for on exit: a
+/// blocking read of standard input (stdio transport) cannot be cancelled and would keep the
+/// process alive after SIGTERM.
+fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    match run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            error!("cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             error!("{message}");
@@ -104,22 +118,17 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let upstream_url = match cli.upstream_url.as_deref().map(str::trim) {
-        Some(url) if !url.is_empty() => url.to_owned(),
-        _ if !tools::DEFAULT_UPSTREAM_URL.is_empty() => tools::DEFAULT_UPSTREAM_URL.to_owned(),
-        _ => {
-            return Err(
-                "no upstream API URL: pass --upstream-url or set UPSTREAM_BASE_URL".to_owned(),
-            );
-        }
-    };
+    let upstream_url = cli.upstream_url.trim().to_owned();
+    if upstream_url.is_empty() {
+        return Err("no upstream API URL: pass --upstream-url or set UPSTREAM_BASE_URL".to_owned());
+    }
     let timeout = Duration::from_secs(cli.upstream_timeout.max(1));
     let upstream = runtime::Upstream::new(&upstream_url, timeout)?;
     let server = Server::new(upstream)?;
 
     match cli.transport {
         Transport::Stdio => run_stdio(server, &upstream_url).await,
-        Transport::Http => run_http(cli, server, &upstream_url).await,
+        Transport::Http => run_http(cli, server, &upstream_url, timeout).await,
     }
 }
 
@@ -146,7 +155,16 @@ async fn run_stdio(server: Server, upstream_url: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn run_http(cli: Cli, server: Server, upstream_url: &str) -> Result<(), String> {
+/// Serves `/mcp` and `/healthz`. On Ctrl-C or SIGTERM it stops accepting connections, lets calls
+/// in progress finish for up to `grace` (the upstream timeout, at most 10 s), then closes what is
+/// still open, such as stateful event streams.
+async fn run_http(
+    cli: Cli,
+    server: Server,
+    upstream_url: &str,
+    grace: Duration,
+) -> Result<(), String> {
+    let grace = grace.min(Duration::from_secs(10));
     let public_url = cli
         .public_url
         .as_deref()
@@ -210,14 +228,19 @@ async fn run_http(cli: Cli, server: Server, upstream_url: &str) -> Result<(), St
             "stateless"
         },
     );
-    axum::serve(listener, app)
+    let cancel_late = cancel.clone();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             info!("shutting down");
-            cancel.cancel();
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                cancel_late.cancel();
+            });
         })
-        .await
-        .map_err(|e| format!("HTTP server failed: {e}"))
+        .await;
+    cancel.cancel();
+    served.map_err(|e| format!("HTTP server failed: {e}"))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::{CallToolResult, ContentBlock};
+use base64::Engine as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -78,7 +79,7 @@ impl Upstream {
 
     /// Sends `req` and maps the outcome to a tool result. Never panics: every failure is a tool
     /// error that says what went wrong.
-    pub async fn execute(&self, req: Request) -> CallToolResult {
+    pub async fn execute(&self, req: Request, wrap_output: bool) -> CallToolResult {
         if let Some(message) = req.error {
             return tool_error(message);
         }
@@ -88,9 +89,9 @@ impl Upstream {
         url.push_str(&req.path);
         for (i, (name, value)) in req.query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
-            url.extend(utf8_percent_encode(name, COMPONENT));
+            url.push_str(name);
             url.push('=');
-            url.extend(utf8_percent_encode(value, COMPONENT));
+            url.push_str(value);
         }
 
         let mut builder = self.client.request(req.method, url);
@@ -117,11 +118,16 @@ impl Upstream {
                 Ok(bytes) => builder
                     .header("content-type", "application/json")
                     .body(bytes),
-                Err(e) => return tool_error(format!("cannot encode the request body: {e}")),
+                Err(e) => return tool_error(format!("Cannot encode the request body: {e}")),
             },
             Body::Form(pairs) => builder
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(encode_pairs(&pairs)),
+            Body::Multipart(fields) => {
+                let (content_type, bytes) = multipart(&fields);
+                builder.header("content-type", content_type).body(bytes)
+            }
+            Body::Raw { bytes, media_type } => builder.header("content-type", media_type).body(bytes),
         };
 
         let mut response = match builder.send().await {
@@ -159,7 +165,7 @@ impl Upstream {
         }
 
         if status.is_success() {
-            success_result(&mime, body, truncated)
+            success_result(&mime, body, truncated, wrap_output)
         } else {
             let reason = status.canonical_reason().unwrap_or("");
             let mut message = format!(
@@ -201,7 +207,7 @@ impl Upstream {
 }
 
 /// Maps a 2xx response body to a tool result.
-fn success_result(mime: &str, body: Vec<u8>, truncated: bool) -> CallToolResult {
+fn success_result(mime: &str, body: Vec<u8>, truncated: bool, wrap_output: bool) -> CallToolResult {
     let essence = mime
         .split(';')
         .next()
@@ -216,7 +222,9 @@ fn success_result(mime: &str, body: Vec<u8>, truncated: bool) -> CallToolResult 
     let is_json = essence == "application/json" || essence.ends_with("+json");
     if is_json && !truncated {
         match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(map)) => return CallToolResult::structured(Value::Object(map)),
+            Ok(Value::Object(map)) if !wrap_output => {
+                return CallToolResult::structured(Value::Object(map));
+            }
             Ok(other) => {
                 let mut wrapped = Map::new();
                 wrapped.insert("result".to_owned(), other);
@@ -254,6 +262,43 @@ fn success_result(mime: &str, body: Vec<u8>, truncated: bool) -> CallToolResult 
     ))])
 }
 
+/// A `multipart/form-data` body: one part per property (arrays repeat the part; objects are sent
+/// as JSON parts).
+fn multipart(fields: &[(String, Value)]) -> (String, Vec<u8>) {
+    let boundary = format!(
+        "mcp-boundary-{:016x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    );
+    let mut out = Vec::new();
+    let mut part = |name: &str, value: &Value| {
+        let (ctype, text) = match value {
+            Value::Object(_) | Value::Array(_) => ("application/json", value.to_string()),
+            other => ("text/plain; charset=utf-8", scalar_text(other).unwrap_or_default()),
+        };
+        let name = name.replace('"', "%22").replace(['\r', '\n'], " ");
+        out.extend_from_slice(
+            format!(
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\ncontent-type: {ctype}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    };
+    for (name, value) in fields {
+        match value {
+            Value::Null => {}
+            Value::Array(items) => items.iter().for_each(|item| part(name, item)),
+            other => part(name, other),
+        }
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), out)
+}
+
 fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
@@ -264,6 +309,7 @@ pub struct Request {
     pub method: reqwest::Method,
     /// The path with its parameters substituted and encoded.
     pub path: String,
+    /// Query pairs, already percent-encoded (delimiters of non-exploded styles stay literal).
     pub query: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
     pub cookies: Vec<(String, String)>,
@@ -272,12 +318,64 @@ pub struct Request {
     error: Option<String>,
 }
 
+/// OpenAPI parameter serialisation styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Simple,
+    Label,
+    Matrix,
+    Form,
+    SpaceDelimited,
+    PipeDelimited,
+    DeepObject,
+}
+
+/// How a request body is encoded, from the operation's media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    Form,
+    Multipart,
+    Text,
+    /// Bytes given as base64 (or a `data:` URI) in the argument.
+    Binary,
+}
+
 /// The body of an upstream request.
 #[derive(Debug)]
 pub enum Body {
     None,
     Json(Value),
     Form(Vec<(String, String)>),
+    Multipart(Vec<(String, Value)>),
+    Raw { bytes: Vec<u8>, media_type: String },
+}
+
+/// An object body assembled from separate arguments; absent optional ones are left out.
+#[derive(Debug, Default)]
+pub struct Object {
+    map: Map<String, Value>,
+    error: Option<String>,
+}
+
+impl Object {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds property `name` unless the value is `None`.
+    pub fn field(mut self, name: &str, value: &impl Serialize) -> Self {
+        match to_value(value) {
+            Ok(Value::Null) => {}
+            Ok(v) => {
+                self.map.insert(name.to_owned(), v);
+            }
+            Err(e) => {
+                self.error.get_or_insert(format!("Invalid body property `{name}`: {e}"));
+            }
+        }
+        self
+    }
 }
 
 impl Request {
@@ -301,18 +399,34 @@ impl Request {
         self
     }
 
-    /// Substitutes `{name}` in the path (simple style). The value is percent-encoded so it
-    /// stays inside its segment; empty, `.` and `..` values are refused.
-    pub fn path_param(self, name: &str, value: &impl Serialize) -> Self {
+    /// Substitutes `{name}` in the path. Values are percent-encoded so they stay inside their
+    /// segment; empty, `.` and `..` values are refused (URL parsers resolve them).
+    pub fn path_param(self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
         let value = match to_value(value) {
             Ok(value) => value,
-            Err(e) => return self.fail(format!("path parameter `{name}`: {e}")),
+            Err(e) => return self.fail(format!("Invalid path parameter `{name}`: {e}")),
         };
-        let text = match joined(&value, |s| utf8_percent_encode(s, COMPONENT).to_string()) {
+        let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
+        let text = match style {
+            Style::Label => {
+                let sep = if explode { "." } else { "," };
+                pieces(&value, explode, &enc).map(|p| format!(".{}", p.join(sep)))
+            }
+            Style::Matrix => pieces(&value, explode, &enc).map(|p| match (&value, explode) {
+                (Value::Array(_), true) => p
+                    .iter()
+                    .map(|v| format!(";{}={v}", enc(name)))
+                    .collect::<String>(),
+                (Value::Object(_), true) => p.iter().map(|kv| format!(";{kv}")).collect(),
+                _ => format!(";{}={}", enc(name), p.join(",")),
+            }),
+            _ => pieces(&value, explode, &enc).map(|p| p.join(",")),
+        };
+        let text = match text {
             Some(text) if !matches!(text.as_str(), "" | "." | "..") => text,
             _ => {
                 return self.fail(format!(
-                    "path parameter `{name}` must be a non-empty value other than `.` and `..`"
+                    "Invalid path parameter `{name}`: it must be a non-empty value other than `.` and `..`"
                 ));
             }
         };
@@ -321,28 +435,59 @@ impl Request {
         Self { path, ..self }
     }
 
-    /// Adds a query parameter (form style, exploded): `None` adds nothing, an array adds one
-    /// `name=item` pair per item, an object adds one `key=value` pair per entry.
-    pub fn query(mut self, name: &str, value: &impl Serialize) -> Self {
-        match to_value(value) {
-            Err(e) => return self.fail(format!("query parameter `{name}`: {e}")),
-            Ok(Value::Array(items)) => {
-                for item in &items {
-                    if let Some(text) = scalar_text(item) {
-                        self.query.push((name.to_owned(), text));
+    /// Adds a query parameter in its style: `None` adds nothing; arrays are repeated (`form`,
+    /// exploded) or joined with `,`, `%20` or `|`; objects become `key=value` pairs (exploded
+    /// `form`), `name=k,v` (not exploded) or `name[key]=value` (`deepObject`).
+    pub fn query(mut self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
+        let value = match to_value(value) {
+            Ok(v) => v,
+            Err(e) => return self.fail(format!("Invalid query parameter `{name}`: {e}")),
+        };
+        let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
+        let n = enc(name);
+        match (&value, style, explode) {
+            (Value::Null, _, _) => {}
+            (Value::Object(map), Style::DeepObject, _) => {
+                for (key, item) in map {
+                    match item {
+                        Value::Array(items) => {
+                            for element in items.iter().filter_map(scalar_text) {
+                                self.query.push((format!("{n}%5B{}%5D", enc(key)), enc(&element)));
+                            }
+                        }
+                        other => {
+                            if let Some(text) = scalar_text(other) {
+                                self.query.push((format!("{n}%5B{}%5D", enc(key)), enc(&text)));
+                            }
+                        }
                     }
                 }
             }
-            Ok(Value::Object(map)) => {
-                for (key, item) in &map {
+            (Value::Array(items), Style::Form | Style::DeepObject, true) => {
+                for text in items.iter().filter_map(scalar_text) {
+                    self.query.push((n.clone(), enc(&text)));
+                }
+            }
+            (Value::Object(map), _, true) => {
+                for (key, item) in map {
                     if let Some(text) = scalar_text(item) {
-                        self.query.push((key.clone(), text));
+                        self.query.push((enc(key), enc(&text)));
                     }
                 }
             }
-            Ok(other) => {
-                if let Some(text) = scalar_text(&other) {
-                    self.query.push((name.to_owned(), text));
+            (Value::Array(_) | Value::Object(_), _, _) => {
+                let sep = match style {
+                    Style::SpaceDelimited => "%20",
+                    Style::PipeDelimited => "%7C",
+                    _ => ",",
+                };
+                if let Some(p) = pieces(&value, false, &enc) {
+                    self.query.push((n, p.join(sep)));
+                }
+            }
+            (other, _, _) => {
+                if let Some(text) = scalar_text(other) {
+                    self.query.push((n, enc(&text)));
                 }
             }
         }
@@ -350,12 +495,12 @@ impl Request {
     }
 
     /// Adds a header (simple style: arrays and objects comma-joined). `None` adds nothing.
-    pub fn header(mut self, name: &str, value: &impl Serialize) -> Self {
+    pub fn header(mut self, name: &str, value: &impl Serialize, _style: Style, explode: bool) -> Self {
         let value = match to_value(value) {
             Ok(value) => value,
-            Err(e) => return self.fail(format!("header `{name}`: {e}")),
+            Err(e) => return self.fail(format!("Invalid header `{name}`: {e}")),
         };
-        let Some(text) = joined(&value, str::to_owned) else {
+        let Some(text) = pieces(&value, explode, &str::to_owned).map(|p| p.join(",")) else {
             return self;
         };
         if HeaderName::from_bytes(name.as_bytes()).is_err() {
@@ -363,69 +508,133 @@ impl Request {
         }
         if HeaderValue::from_str(&text).is_err() {
             return self.fail(format!(
-                "header `{name}` must not contain control characters or line breaks"
+                "Invalid header `{name}`: it must not contain control characters or line breaks"
             ));
         }
         self.headers.push((name.to_owned(), text));
         self
     }
 
-    /// Adds a cookie (form style, not exploded: arrays and objects comma-joined). `None` adds
-    /// nothing.
-    pub fn cookie(mut self, name: &str, value: &impl Serialize) -> Self {
+    /// Adds a cookie (form style; arrays and objects comma-joined). `None` adds nothing.
+    pub fn cookie(mut self, name: &str, value: &impl Serialize, _style: Style, _explode: bool) -> Self {
         let value = match to_value(value) {
             Ok(value) => value,
-            Err(e) => return self.fail(format!("cookie `{name}`: {e}")),
+            Err(e) => return self.fail(format!("Invalid cookie `{name}`: {e}")),
         };
-        if let Some(text) = joined(&value, |s| utf8_percent_encode(s, COOKIE_VALUE).to_string()) {
-            self.cookies.push((name.to_owned(), text));
+        let enc = |s: &str| utf8_percent_encode(s, COOKIE_VALUE).to_string();
+        if let Some(p) = pieces(&value, false, &enc) {
+            self.cookies.push((name.to_owned(), p.join(",")));
         }
         self
     }
 
-    /// Sets a JSON body. `None` leaves the request without a body.
-    pub fn json_body(self, value: &impl Serialize) -> Self {
-        match to_value(value) {
-            Ok(Value::Null) => self,
-            Ok(value) => Self {
-                body: Body::Json(value),
-                ..self
+    /// Sets the body from one argument. `None` leaves the request without a body.
+    pub fn body(self, value: &impl Serialize, kind: BodyKind, media_type: &str) -> Self {
+        let value = match to_value(value) {
+            Ok(Value::Null) => return self,
+            Ok(v) => v,
+            Err(e) => return self.fail(format!("Invalid request body: {e}")),
+        };
+        let body = match (kind, value) {
+            (BodyKind::Json, v) => Body::Json(v),
+            (BodyKind::Form, Value::Object(map)) => Body::Form(form_pairs(&map)),
+            (BodyKind::Multipart, Value::Object(map)) => Body::Multipart(map.into_iter().collect()),
+            (BodyKind::Form | BodyKind::Multipart, _) => {
+                return self.fail("Invalid request body: it must be an object".to_owned());
+            }
+            (BodyKind::Text, v) => Body::Raw {
+                bytes: scalar_text(&v).unwrap_or_default().into_bytes(),
+                media_type: media_type.to_owned(),
             },
-            Err(e) => self.fail(format!("request body: {e}")),
-        }
+            (BodyKind::Binary, Value::String(s)) => match decode_binary(&s) {
+                Ok(bytes) => Body::Raw {
+                    bytes,
+                    media_type: media_type.to_owned(),
+                },
+                Err(e) => return self.fail(format!("Invalid argument `body`: {e}")),
+            },
+            (BodyKind::Binary, _) => {
+                return self.fail("Invalid argument `body`: expected a base64 string".to_owned());
+            }
+        };
+        Self { body, ..self }
     }
 
-    /// Sets an `application/x-www-form-urlencoded` body from an object: one pair per property,
-    /// one pair per item for arrays, nested values as JSON text.
-    pub fn form_body(self, value: &impl Serialize) -> Self {
-        let map = match to_value(value) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => return self,
-            Ok(_) => return self.fail("a form body must be an object".to_owned()),
-            Err(e) => return self.fail(format!("request body: {e}")),
-        };
-        let mut pairs = Vec::with_capacity(map.len());
-        for (key, item) in &map {
-            match item {
-                Value::Array(items) => {
-                    for element in items {
-                        if let Some(text) = scalar_text(element) {
-                            pairs.push((key.clone(), text));
-                        }
-                    }
+    /// Sets an object body assembled from separate arguments. An optional body with no
+    /// properties given is left out.
+    pub fn body_object(self, object: Object, kind: BodyKind, media_type: &str, required: bool) -> Self {
+        if let Some(e) = object.error {
+            return self.fail(e);
+        }
+        if object.map.is_empty() && !required {
+            return self;
+        }
+        self.body(&Value::Object(object.map), kind, media_type)
+    }
+}
+
+/// Decodes a base64 string or a `data:` URI with base64 content.
+fn decode_binary(s: &str) -> Result<Vec<u8>, String> {
+    let payload = match s.strip_prefix("data:") {
+        Some(rest) => match rest.split_once(',') {
+            Some((meta, data)) if meta.ends_with(";base64") => data,
+            Some((_, data)) => return Ok(percent_encoding::percent_decode_str(data).collect()),
+            None => return Err("a data: URI needs a `,` before its content".to_owned()),
+        },
+        None => s,
+    };
+    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(cleaned.trim_end_matches('='))
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cleaned.trim_end_matches('=')))
+        .map_err(|e| format!("expected base64 or a data: URI ({e})"))
+}
+
+/// Form pairs for an object: one per property, one per item for arrays, nested values as JSON.
+fn form_pairs(map: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut pairs = Vec::with_capacity(map.len());
+    for (key, item) in map {
+        match item {
+            Value::Array(items) => {
+                for text in items.iter().filter_map(scalar_text) {
+                    pairs.push((key.clone(), text));
                 }
-                other => {
-                    if let Some(text) = scalar_text(other) {
-                        pairs.push((key.clone(), text));
-                    }
+            }
+            other => {
+                if let Some(text) = scalar_text(other) {
+                    pairs.push((key.clone(), text));
                 }
             }
         }
-        Self {
-            body: Body::Form(pairs),
-            ..self
-        }
     }
+    pairs
+}
+
+/// The pieces of a value for delimited styles, each encoded: scalars as one piece, arrays one
+/// per item, objects `k,v` pairs (or `k=v` when exploded). `None` for null and empty values.
+fn pieces(value: &Value, explode: bool, encode: &dyn Fn(&str) -> String) -> Option<Vec<String>> {
+    let out: Vec<String> = match value {
+        Value::Null => return None,
+        Value::Array(items) => items
+            .iter()
+            .filter_map(scalar_text)
+            .map(|t| encode(&t))
+            .collect(),
+        Value::Object(map) => map
+            .iter()
+            .filter_map(|(k, v)| Some((encode(k), encode(&scalar_text(v)?))))
+            .flat_map(|(k, v)| {
+                if explode {
+                    vec![format!("{k}={v}")]
+                } else {
+                    vec![k, v]
+                }
+            })
+            .collect(),
+        other => vec![encode(&scalar_text(other)?)],
+    };
+    (!out.is_empty()).then_some(out)
 }
 
 fn to_value(value: &impl Serialize) -> Result<Value, String> {
@@ -442,30 +651,6 @@ fn scalar_text(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Array(_) | Value::Object(_) => Some(value.to_string()),
     }
-}
-
-/// A value in simple style: scalars as text, arrays as `a,b,c`, objects as `k1,v1,k2,v2`; each
-/// piece passed through `encode`. `None` for `null` and for empty arrays and objects.
-fn joined(value: &Value, encode: impl Fn(&str) -> String) -> Option<String> {
-    let pieces: Vec<String> = match value {
-        Value::Array(items) => items.iter().filter_map(scalar_text).collect(),
-        Value::Object(map) => map
-            .iter()
-            .filter_map(|(key, item)| Some([key.clone(), scalar_text(item)?]))
-            .flatten()
-            .collect(),
-        other => return scalar_text(other).map(|text| encode(&text)),
-    };
-    if pieces.is_empty() {
-        return None;
-    }
-    Some(
-        pieces
-            .iter()
-            .map(|piece| encode(piece))
-            .collect::<Vec<_>>()
-            .join(","),
-    )
 }
 
 fn encode_pairs(pairs: &[(String, String)]) -> String {
@@ -572,58 +757,94 @@ mod tests {
             .collect()
     }
 
+    const GET: reqwest::Method = reqwest::Method::GET;
+
     #[test]
     fn path_params_stay_in_their_segment() {
-        let req = Request::new(reqwest::Method::GET, "/pets/{petId}/toys/{toy}")
-            .path_param("petId", &"../admin")
-            .path_param("toy", &"a/b?c#d e");
+        let req = Request::new(GET, "/pets/{petId}/toys/{toy}")
+            .path_param("petId", &"../admin", Style::Simple, false)
+            .path_param("toy", &"a/b?c#d e", Style::Simple, false);
         assert_eq!(req.path, "/pets/..%2Fadmin/toys/a%2Fb%3Fc%23d%20e");
         assert!(req.error.is_none());
         for bad in ["", ".", ".."] {
-            let req = Request::new(reqwest::Method::GET, "/pets/{petId}").path_param("petId", &bad);
+            let req = Request::new(GET, "/pets/{petId}").path_param("petId", &bad, Style::Simple, false);
             assert!(req.error.is_some(), "{bad:?} accepted");
         }
-        let req = Request::new(reqwest::Method::GET, "/p/{ids}").path_param("ids", &[1, 2, 3]);
-        assert_eq!(req.path, "/p/1,2,3");
+        let ids = [1, 2, 3];
+        let path = |style, explode| Request::new(GET, "/p/{ids}").path_param("ids", &ids, style, explode).path;
+        assert_eq!(path(Style::Simple, false), "/p/1,2,3");
+        assert_eq!(path(Style::Label, false), "/p/.1,2,3");
+        assert_eq!(path(Style::Label, true), "/p/.1.2.3");
+        assert_eq!(path(Style::Matrix, false), "/p/;ids=1,2,3");
+        assert_eq!(path(Style::Matrix, true), "/p/;ids=1;ids=2;ids=3");
     }
 
     #[test]
-    fn query_params_follow_form_explode() {
+    fn query_params_follow_their_style() {
         let tags = Some(vec!["a b", "c&d"]);
         let none: Option<i64> = None;
-        let req = Request::new(reqwest::Method::GET, "/pets")
-            .query("limit", &Some(10))
-            .query("skip", &none)
-            .query("tags", &tags)
-            .query("filter", &serde_json::json!({"x": 1, "y": true}));
+        let filter = serde_json::json!({"x": 1, "y": true});
+        let req = Request::new(GET, "/pets")
+            .query("limit", &Some(10), Style::Form, true)
+            .query("skip", &none, Style::Form, true)
+            .query("tags", &tags, Style::Form, true)
+            .query("ids", &[1, 2], Style::Form, false)
+            .query("words", &["a", "b"], Style::SpaceDelimited, false)
+            .query("pipes", &["a", "b"], Style::PipeDelimited, false)
+            .query("filter", &filter, Style::Form, true)
+            .query("deep", &filter, Style::DeepObject, true);
+        let pairs: Vec<String> = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
-            req.query,
+            pairs,
             [
-                ("limit", "10"),
-                ("tags", "a b"),
-                ("tags", "c&d"),
-                ("x", "1"),
-                ("y", "true")
+                "limit=10",
+                "tags=a%20b",
+                "tags=c%26d",
+                "ids=1,2",
+                "words=a%20b",
+                "pipes=a%7Cb",
+                "x=1",
+                "y=true",
+                "deep%5Bx%5D=1",
+                "deep%5By%5D=true"
             ]
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
         );
     }
 
     #[test]
-    fn headers_cookies_and_forms() {
+    fn headers_cookies_and_bodies() {
         let req = Request::new(reqwest::Method::POST, "/x")
-            .header("X-Ids", &[1, 2])
-            .header("X-None", &None::<String>)
-            .cookie("session", &"a; b")
-            .form_body(&serde_json::json!({"a": "1 2", "b": [true, false], "c": null}));
+            .header("X-Ids", &[1, 2], Style::Simple, false)
+            .header("X-None", &None::<String>, Style::Simple, false)
+            .cookie("session", &"a; b", Style::Form, true)
+            .body(
+                &serde_json::json!({"a": "1 2", "b": [true, false], "c": null}),
+                BodyKind::Form,
+                "application/x-www-form-urlencoded",
+            );
         assert_eq!(req.headers, [("X-Ids".to_owned(), "1,2".to_owned())]);
         assert_eq!(req.cookies, [("session".to_owned(), "a%3B%20b".to_owned())]);
         match &req.body {
             Body::Form(pairs) => assert_eq!(encode_pairs(pairs), "a=1%202&b=true&b=false"),
             other => panic!("unexpected body {other:?}"),
         }
-        let bad = Request::new(reqwest::Method::GET, "/x").header("X-A", &"a\r\nb: c");
+        let bad = Request::new(GET, "/x").header("X-A", &"a\r\nb: c", Style::Simple, false);
         assert!(bad.error.is_some());
+
+        let absent: Option<String> = None;
+        let obj = Object::new().field("name", &"rex").field("tag", &absent);
+        let req = Request::new(reqwest::Method::POST, "/pets").body_object(obj, BodyKind::Json, "application/json", true);
+        match &req.body {
+            Body::Json(v) => assert_eq!(v, &serde_json::json!({"name": "rex"})),
+            other => panic!("unexpected body {other:?}"),
+        }
+        let req = Request::new(reqwest::Method::POST, "/pets").body_object(Object::new(), BodyKind::Json, "application/json", false);
+        assert!(matches!(req.body, Body::None));
+
+        let req = Request::new(reqwest::Method::PUT, "/f").body(&"aGVsbG8=", BodyKind::Binary, "application/octet-stream");
+        assert!(matches!(&req.body, Body::Raw { bytes, .. } if bytes == b"hello"));
+        let req = Request::new(reqwest::Method::PUT, "/f").body(&"data:text/plain;base64,aGVsbG8", BodyKind::Binary, "image/png");
+        assert!(matches!(&req.body, Body::Raw { bytes, media_type } if bytes == b"hello" && media_type == "image/png"));
     }
 
     #[derive(serde::Deserialize, Debug)]
@@ -656,14 +877,18 @@ mod tests {
 
     #[test]
     fn responses_map_to_results() {
-        let r = success_result("application/json", b"[1,2]".to_vec(), false);
+        let r = success_result("application/json", b"[1,2]".to_vec(), false, true);
         assert_eq!(
             r.structured_content,
             Some(serde_json::json!({"result": [1, 2]}))
         );
-        let r = success_result("text/plain; charset=utf-8", b"hi".to_vec(), false);
+        let r = success_result("application/json", br#"{"a":1}"#.to_vec(), false, true);
+        assert_eq!(r.structured_content, Some(serde_json::json!({"result": {"a": 1}})));
+        let r = success_result("application/json", br#"{"a":1}"#.to_vec(), false, false);
+        assert_eq!(r.structured_content, Some(serde_json::json!({"a": 1})));
+        let r = success_result("text/plain; charset=utf-8", b"hi".to_vec(), false, false);
         assert_eq!(text_of(&r), "hi");
-        let r = success_result("image/png", vec![0; 10], false);
+        let r = success_result("image/png", vec![0; 10], false, false);
         assert_eq!(
             text_of(&r),
             "The upstream API returned 10 bytes of image/png."
