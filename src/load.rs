@@ -205,6 +205,10 @@ fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &str, depth: usize) -> Res
 pub fn load(spec: &str) -> Result<Loaded> {
     let origin = Origin::parse(spec)?;
     let mut root = read_document(&origin)?;
+    let file = spec.to_string();
+    if !has_external_ref(&root, 0) {
+        return Ok(Loaded { file, root });
+    }
     let mut bundler = Bundler {
         root_origin: origin.clone(),
         docs: BTreeMap::new(),
@@ -214,7 +218,6 @@ pub fn load(spec: &str) -> Result<Loaded> {
         hoisted_defs: Vec::new(),
     };
     bundler.docs.insert(origin.clone(), root.clone());
-    let file = spec.to_string();
     bundler.walk(&mut root, &origin, "", &file, 0)?;
     if !bundler.hoisted_defs.is_empty() {
         let Some(obj) = root.as_object_mut() else {
@@ -235,6 +238,21 @@ pub fn load(spec: &str) -> Result<Loaded> {
         }
     }
     Ok(Loaded { file, root })
+}
+
+/// Whether any `$ref` leaves the document (most specs have none: bundling is then skipped).
+fn has_external_ref(v: &Value, depth: usize) -> bool {
+    if depth > 512 {
+        return false;
+    }
+    match v {
+        Value::Object(m) => {
+            matches!(m.get("$ref"), Some(Value::String(r)) if !r.starts_with('#'))
+                || m.values().any(|c| has_external_ref(c, depth + 1))
+        }
+        Value::Array(a) => a.iter().any(|c| has_external_ref(c, depth + 1)),
+        _ => false,
+    }
 }
 
 type Target = (Origin, String);

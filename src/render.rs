@@ -54,27 +54,6 @@ pub fn lit(s: &str) -> String {
     proc_macro2::Literal::string(s).to_string()
 }
 
-/// A raw string literal (`r#"..."#`) with enough hashes for `s`: readable JSON in the output.
-pub fn raw_lit(s: &str) -> String {
-    if s.contains('\r') {
-        return lit(s);
-    }
-    let mut longest = 0;
-    let mut run: Option<usize> = None;
-    for c in s.chars() {
-        match (c, run) {
-            ('"', _) => run = Some(0),
-            ('#', Some(n)) => {
-                run = Some(n + 1);
-                longest = longest.max(n + 1);
-            }
-            _ => run = None,
-        }
-    }
-    let hashes = "#".repeat(longest + 1);
-    format!("r{hashes}\"{s}\"{hashes}")
-}
-
 /// Doc attributes for `text`, one `#[doc = " line"]` per line, so prettyplease prints `/// line`.
 /// Every line is a string literal: no spec text can end the comment or inject code.
 pub fn doc_attrs(text: &str) -> String {
@@ -91,17 +70,6 @@ pub fn doc_attrs(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn opt_lit(s: Option<&str>) -> String {
-    match s {
-        Some(s) => format!("::std::option::Option::Some({})", lit(s)),
-        None => "::std::option::Option::None".into(),
-    }
-}
-
-fn json_text(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "{}".into())
 }
 
 #[derive(Serialize)]
@@ -128,13 +96,6 @@ struct View {
 #[derive(Serialize)]
 struct ToolView {
     name_lit: String,
-    title_expr: String,
-    description_lit: String,
-    input_schema_lit: String,
-    output_schema_expr: String,
-    read_only: bool,
-    destructive: bool,
-    idempotent: bool,
     wrap_output: bool,
     args_struct: String,
     struct_doc_lit: String,
@@ -302,16 +263,6 @@ fn tool_view(t: &Tool) -> ToolView {
     });
     ToolView {
         name_lit: lit(&t.name),
-        title_expr: opt_lit(t.title.as_deref()),
-        description_lit: lit(&t.description),
-        input_schema_lit: raw_lit(&json_text(&t.input_schema)),
-        output_schema_expr: match &t.output_schema {
-            Some(s) => format!("::std::option::Option::Some({})", raw_lit(&json_text(s))),
-            None => "::std::option::Option::None".into(),
-        },
-        read_only: t.read_only,
-        destructive: t.destructive,
-        idempotent: t.idempotent,
         wrap_output: t.wrap_output,
         args_struct: t.args_struct.clone(),
         struct_doc_lit: doc_attrs(&format!(
@@ -452,10 +403,47 @@ pub fn render(api: &Api) -> Result<FileMap> {
         })?;
         files.insert((*out).to_string(), finish(template, out, &rendered)?);
     }
+    files.insert("src/tools.json".to_string(), tools_json(api));
     for (out, src) in STATIC_FILES {
         files.insert((*out).to_string(), finish(out, out, src)?);
     }
     Ok(files)
+}
+
+/// The `tools/list` payload as a data file the server embeds: schemas stay out of Rust source
+/// (nothing to escape, nothing for `syn` to parse) and their diffs stay readable.
+fn tools_json(api: &Api) -> String {
+    let tools: Vec<Value> = api
+        .tools
+        .iter()
+        .map(|t| {
+            let mut m = serde_json::Map::new();
+            m.insert("name".into(), Value::String(t.name.clone()));
+            if let Some(title) = &t.title {
+                m.insert("title".into(), Value::String(title.clone()));
+            }
+            m.insert("description".into(), Value::String(t.description.clone()));
+            m.insert("inputSchema".into(), t.input_schema.clone());
+            if let Some(o) = &t.output_schema {
+                m.insert("outputSchema".into(), o.clone());
+            }
+            m.insert(
+                "annotations".into(),
+                serde_json::json!({
+                    "readOnlyHint": t.read_only,
+                    "destructiveHint": t.destructive,
+                    "idempotentHint": t.idempotent,
+                    "openWorldHint": true,
+                }),
+            );
+            Value::Object(m)
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "@generated": format!("by mcpgen {}. Do not edit: regenerate from the OpenAPI document instead.", crate::VERSION),
+        "tools": tools,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 /// Formats (Rust) or validates (TOML) one rendered file and prepends the header.
@@ -492,11 +480,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn raw_literals_survive_hostile_text() {
+    fn literals_survive_hostile_text() {
         for s in ["plain", "a\"#b", "\"##\"###", "*/ \\ \n \u{202e}"] {
-            let l = raw_lit(s);
-            let parsed: syn::LitStr = syn::parse_str(&l).expect("valid literal");
-            assert_eq!(parsed.value(), s);
             let parsed: syn::LitStr = syn::parse_str(&lit(s)).expect("valid literal");
             assert_eq!(parsed.value(), s);
         }

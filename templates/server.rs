@@ -1,64 +1,56 @@
 //! The MCP server: lists the generated tools and routes calls to them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, JsonObject, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::runtime::Upstream;
-use crate::tools::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION, TOOLS, ToolDef};
+use crate::tools::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION};
+
+/// The tool list exactly as `tools/list` returns it, generated beside this file.
+const TOOLS_JSON: &str = include_str!("tools.json");
+
+#[derive(serde::Deserialize)]
+struct ToolFile {
+    tools: Vec<Tool>,
+}
 
 /// One instance per transport or HTTP request; clones share the upstream client and the tools.
 #[derive(Clone)]
 pub struct Server {
     upstream: Arc<Upstream>,
     tools: Arc<Vec<Tool>>,
+    /// Tool name → position in `tools`, which is also the dispatch index of `tools::call`.
+    index: Arc<HashMap<String, usize>>,
 }
 
 impl Server {
-    /// Builds the tool list from [`TOOLS`], parsing every schema once.
+    /// Parses the tool list once.
     pub fn new(upstream: Upstream) -> Result<Self, String> {
-        let tools = TOOLS
+        let file: ToolFile = serde_json::from_str(TOOLS_JSON)
+            .map_err(|e| format!("the generated tools.json is invalid: {e}"))?;
+        let index = file
+            .tools
             .iter()
-            .map(build_tool)
-            .collect::<Result<Vec<_>, _>>()?;
+            .enumerate()
+            .map(|(i, tool)| (tool.name.to_string(), i))
+            .collect();
         Ok(Self {
             upstream: Arc::new(upstream),
-            tools: Arc::new(tools),
+            tools: Arc::new(file.tools),
+            index: Arc::new(index),
         })
     }
 
     pub fn tool_count(&self) -> usize {
         self.tools.len()
     }
-}
-
-fn build_tool(def: &ToolDef) -> Result<Tool, String> {
-    let input = parse_schema(def.name, def.input_schema)?;
-    let annotations = ToolAnnotations::new()
-        .read_only(def.read_only)
-        .destructive(def.destructive)
-        .idempotent(def.idempotent)
-        .open_world(true);
-    let description = (!def.description.is_empty()).then_some(def.description.into());
-    let mut tool = Tool::new_with_raw(def.name, description, input).with_annotations(annotations);
-    if let Some(title) = def.title {
-        tool = tool.with_title(title);
-    }
-    if let Some(schema) = def.output_schema {
-        tool = tool.with_raw_output_schema(parse_schema(def.name, schema)?);
-    }
-    Ok(tool)
-}
-
-fn parse_schema(tool: &str, text: &str) -> Result<Arc<JsonObject>, String> {
-    serde_json::from_str::<JsonObject>(text)
-        .map(Arc::new)
-        .map_err(|e| format!("tool `{tool}` has an invalid JSON schema: {e}"))
 }
 
 impl ServerHandler for Server {
@@ -77,7 +69,7 @@ impl ServerHandler for Server {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.tools.iter().find(|tool| tool.name == name).cloned()
+        self.index.get(name).map(|i| self.tools[*i].clone())
     }
 
     async fn call_tool(
@@ -86,7 +78,10 @@ impl ServerHandler for Server {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name;
-        let call = crate::tools::call(&self.upstream, &name, request.arguments);
+        let Some(&index) = self.index.get(name.as_ref()) else {
+            return Err(McpError::invalid_params(format!("unknown tool `{name}`"), None));
+        };
+        let call = crate::tools::call(&self.upstream, index, request.arguments);
         tokio::select! {
             result = call => match result {
                 Some(result) => Ok(result.into()),

@@ -30,6 +30,9 @@ fn generated_files() {
             insta::with_settings!({snapshot_suffix => case.as_str(), prepend_module_to_snapshot => false}, {
                 insta::assert_snapshot!(name, contents);
             });
+            if path.ends_with(".json") {
+                serde_json::from_str::<serde_json::Value>(contents).expect("generated JSON parses");
+            }
         }
     }
     for (path, contents) in statics.expect("static files") {
