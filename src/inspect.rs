@@ -62,9 +62,10 @@ pub fn text(api: &Api) -> String {
                     l if a.wire_name != a.name => format!("{} {}", l.as_str(), a.wire_name),
                     l => l.as_str().to_string(),
                 };
+                let default_style =
+                    (a.style == "form" && a.explode) || (a.style == "simple" && !a.explode);
                 let style = if matches!(a.location, ArgLocation::Query | ArgLocation::Path)
-                    && !(a.style == "form" && a.explode)
-                    && !(a.style == "simple" && !a.explode)
+                    && !default_style
                 {
                     format!(
                         " style={}{}",

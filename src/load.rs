@@ -446,3 +446,38 @@ fn local_schema_ref(name: &str) -> Value {
     );
     Value::Object(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_keys_become_strings_and_json_is_detected() {
+        let v = parse_text(
+            "t.yaml",
+            "responses:\n  200: {description: ok}\n  true: x\n",
+        )
+        .unwrap();
+        assert_eq!(v["responses"]["200"]["description"], "ok");
+        assert_eq!(v["responses"]["true"], "x");
+        // JSON is detected from the content, whatever the file is called.
+        let v = parse_text("t.yaml", "  {\"openapi\": \"3.1.0\"}").unwrap();
+        assert_eq!(v["openapi"], "3.1.0");
+        let e = parse_text("t.json", "{\"a\": ").unwrap_err();
+        assert!(e.to_string().starts_with("t.json: not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_normalise() {
+        let o = Origin::File(PathBuf::from("specs/api/openapi.yaml"));
+        assert_eq!(
+            o.join("../common/pet.yaml").unwrap(),
+            Origin::File(PathBuf::from("specs/common/pet.yaml"))
+        );
+        let u = Origin::parse("https://example.com/api/openapi.json").unwrap();
+        assert_eq!(
+            u.join("schemas/pet.yaml").unwrap().display(),
+            "https://example.com/api/schemas/pet.yaml"
+        );
+    }
+}

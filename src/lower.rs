@@ -732,10 +732,10 @@ fn flattenable(s: &Value) -> bool {
     let composed = ["oneOf", "anyOf", "allOf", "not", "if", "enum", "const"]
         .iter()
         .any(|k| obj.contains_key(*k));
-    let closed = match obj.get("additionalProperties") {
-        None | Some(Value::Bool(false)) => true,
-        _ => false,
-    };
+    let closed = matches!(
+        obj.get("additionalProperties"),
+        None | Some(Value::Bool(false))
+    );
     has_props && type_ok && !composed && closed && obj.get("nullable") != Some(&Value::Bool(true))
 }
 

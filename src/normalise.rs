@@ -117,7 +117,7 @@ fn stub(v: &mut Value, depth: usize) {
     match v {
         Value::Object(obj) => {
             for (k, child) in obj.iter_mut() {
-                if k == "schema" && child.is_object() || k == "schema" && child.is_boolean() {
+                if k == "schema" && (child.is_object() || child.is_boolean()) {
                     *child = Value::Object(Map::new());
                 } else if k == "schemas" && depth == 1 {
                     if let Some(m) = child.as_object_mut() {

@@ -12,33 +12,24 @@ use crate::output::FileMap;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Tera templates: template name, output path, source.
-const TEMPLATES: &[(&str, &str, &str)] = &[
+/// Tera templates, compiled into the binary. `*_head` templates start a file; the others render
+/// one item (a tool, a type) each, so big files are rendered and formatted in chunks.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../templates/Cargo.toml.tera")),
+    ("README.md", include_str!("../templates/README.md.tera")),
+    ("gitignore", include_str!("../templates/gitignore.tera")),
+    ("tools_head", include_str!("../templates/tools.rs.tera")),
+    ("tool", include_str!("../templates/tool.rs.tera")),
     (
-        "Cargo.toml",
-        "Cargo.toml",
-        include_str!("../templates/Cargo.toml.tera"),
+        "tools_call",
+        include_str!("../templates/tools_call.rs.tera"),
     ),
+    ("types_head", include_str!("../templates/types.rs.tera")),
     (
-        "README.md",
-        "README.md",
-        include_str!("../templates/README.md.tera"),
+        "type_struct",
+        include_str!("../templates/type_struct.rs.tera"),
     ),
-    (
-        "gitignore",
-        ".gitignore",
-        include_str!("../templates/gitignore.tera"),
-    ),
-    (
-        "tools.rs",
-        "src/tools.rs",
-        include_str!("../templates/tools.rs.tera"),
-    ),
-    (
-        "types.rs",
-        "src/types.rs",
-        include_str!("../templates/types.rs.tera"),
-    ),
+    ("type_enum", include_str!("../templates/type_enum.rs.tera")),
 ];
 
 /// Spec-independent sources, copied verbatim (they read everything spec-specific from
@@ -382,32 +373,164 @@ fn header(path: &str) -> String {
     }
 }
 
+/// One unit of rendering: a template, its context, and the file it belongs to.
+struct Chunk<'a> {
+    file: &'static str,
+    template: &'static str,
+    context: std::borrow::Cow<'a, tera::Context>,
+}
+
+fn item<T: Serialize>(key: &str, value: &T) -> std::borrow::Cow<'static, tera::Context> {
+    let mut ctx = tera::Context::new();
+    ctx.insert(key.to_string(), value);
+    std::borrow::Cow::Owned(ctx)
+}
+
 /// Renders the whole crate into memory.
 pub fn render(api: &Api) -> Result<FileMap> {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(Vec::<&str>::new());
-    tera.add_raw_templates(TEMPLATES.iter().map(|(name, _, src)| (*name, *src)))
+    tera.add_raw_templates(TEMPLATES.iter().copied())
         .map_err(|e| Error::Render {
             template: "(templates)".into(),
             message: e.to_string(),
         })?;
-    let ctx = tera::Context::from_serialize(&view(api)).map_err(|e| Error::Render {
+    let view = view(api);
+    let whole = tera::Context::from_serialize(&view).map_err(|e| Error::Render {
         template: "(context)".into(),
         message: e.to_string(),
     })?;
+    let mut chunks = Vec::new();
+    for (file, template) in [
+        ("Cargo.toml", "Cargo.toml"),
+        ("README.md", "README.md"),
+        (".gitignore", "gitignore"),
+        ("src/tools.rs", "tools_head"),
+    ] {
+        chunks.push(Chunk {
+            file,
+            template,
+            context: std::borrow::Cow::Borrowed(&whole),
+        });
+    }
+    for t in &view.tools {
+        chunks.push(Chunk {
+            file: "src/tools.rs",
+            template: "tool",
+            context: item("t", t),
+        });
+    }
+    chunks.push(Chunk {
+        file: "src/tools.rs",
+        template: "tools_call",
+        context: std::borrow::Cow::Borrowed(&whole),
+    });
+    chunks.push(Chunk {
+        file: "src/types.rs",
+        template: "types_head",
+        context: std::borrow::Cow::Borrowed(&whole),
+    });
+    for s in &view.structs {
+        chunks.push(Chunk {
+            file: "src/types.rs",
+            template: "type_struct",
+            context: item("s", s),
+        });
+    }
+    for e in &view.enums {
+        chunks.push(Chunk {
+            file: "src/types.rs",
+            template: "type_enum",
+            context: item("e", e),
+        });
+    }
+    let rendered = render_chunks(&tera, &chunks)?;
+    let mut bodies: FileMap = FileMap::new();
+    for (chunk, text) in chunks.iter().zip(rendered) {
+        let body = bodies.entry(chunk.file.to_string()).or_default();
+        body.push_str(&text);
+    }
     let mut files = FileMap::new();
-    for (template, out, _) in TEMPLATES {
-        let rendered = tera.render(template, &ctx).map_err(|e| Error::Render {
-            template: (*template).into(),
-            message: e.to_string(),
-        })?;
-        files.insert((*out).to_string(), finish(template, out, &rendered)?);
+    for (file, body) in bodies {
+        if file.ends_with(".toml") {
+            toml::from_str::<toml::Table>(&body).map_err(|e| Error::Render {
+                template: file.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        files.insert(file.clone(), format!("{}{}", header(&file), body));
     }
     files.insert("src/tools.json".to_string(), tools_json(api));
     for (out, src) in STATIC_FILES {
-        files.insert((*out).to_string(), finish(out, out, src)?);
+        files.insert(
+            (*out).to_string(),
+            format!("{}{}", header(out), format_rust(out, src)?),
+        );
     }
     Ok(files)
+}
+
+/// Renders (and, for Rust, formats) every chunk, spread over the available cores. Output order
+/// is the chunk order, so the result does not depend on scheduling.
+fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
+    let one = |c: &Chunk| -> Result<String> {
+        let text = tera
+            .render(c.template, &c.context)
+            .map_err(|e| Error::Render {
+                template: c.template.into(),
+                message: e.to_string(),
+            })?;
+        if c.file.ends_with(".rs") {
+            format_rust(c.template, &text)
+        } else {
+            Ok(text)
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(chunks.len().max(1));
+    if workers == 1 {
+        return chunks.iter().map(one).collect();
+    }
+    let results: Vec<Vec<(usize, Result<String>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                scope.spawn(move || {
+                    chunks
+                        .iter()
+                        .enumerate()
+                        .skip(w)
+                        .step_by(workers)
+                        .map(|(i, c)| (i, one(c)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![(
+                        usize::MAX,
+                        Err(Error::Render {
+                            template: "(worker)".into(),
+                            message: "a rendering thread panicked".into(),
+                        }),
+                    )]
+                })
+            })
+            .collect()
+    });
+    let mut out: Vec<Option<String>> = vec![None; chunks.len()];
+    for (i, r) in results.into_iter().flatten() {
+        let text = r?;
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Some(text);
+        }
+    }
+    Ok(out.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 /// The `tools/list` payload as a data file the server embeds: schemas stay out of Rust source
@@ -444,22 +567,6 @@ fn tools_json(api: &Api) -> String {
         "tools": tools,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
-}
-
-/// Formats (Rust) or validates (TOML) one rendered file and prepends the header.
-fn finish(template: &str, out: &str, rendered: &str) -> Result<String> {
-    let body = if out.ends_with(".rs") {
-        format_rust(template, rendered)?
-    } else if out.ends_with(".toml") {
-        toml::from_str::<toml::Table>(rendered).map_err(|e| Error::Render {
-            template: template.into(),
-            message: e.to_string(),
-        })?;
-        rendered.to_string()
-    } else {
-        rendered.to_string()
-    };
-    Ok(format!("{}{}", header(out), body))
 }
 
 /// Parses and pretty-prints Rust source. A parse failure names the template and the line.

@@ -1,0 +1,78 @@
+//! A spec fetched over HTTP (as FastAPI serves `/openapi.json`), with its relative-file `$ref`s
+//! resolved against the URL, generates the same tools as the local file.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+
+/// Serves files under `fixtures/` until the listener is dropped with the test process.
+fn serve_fixtures() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let file = common::repo()
+                .join("fixtures")
+                .join(path.trim_start_matches('/'));
+            let mut stream = stream;
+            match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(&body);
+                }
+                _ => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                }
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn spec_from_url_with_relative_refs() {
+    let port = serve_fixtures();
+    let url = format!("http://127.0.0.1:{port}/external-refs/openapi.yaml");
+    let from_url = mcpgen::build_ir(&url, &mcpgen::Options::default()).expect("generate from URL");
+    let local = common::repo().join("fixtures/external-refs/openapi.yaml");
+    let from_file = mcpgen::build_ir(local.to_str().unwrap(), &mcpgen::Options::default()).unwrap();
+    let schemas = |api: &mcpgen::ir::Api| {
+        api.tools
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    t.input_schema.clone(),
+                    t.output_schema.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(schemas(&from_url), schemas(&from_file));
+
+    let missing = format!("http://127.0.0.1:{port}/nope.yaml");
+    let out = common::mcpgen(&["inspect", &missing]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&missing) && err.contains("404"), "{err}");
+}
