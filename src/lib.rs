@@ -8,6 +8,7 @@
 //! `.rs` file with `syn` + `prettyplease` and returns an in-memory file map; [`output`] writes that
 //! map atomically (or compares it with the disk). Nothing reaches back to an earlier stage.
 
+pub mod auth;
 pub mod error;
 pub mod inspect;
 pub mod ir;

@@ -410,16 +410,7 @@ impl Bundler {
                     .and_then(|mut s| s.next_back().map(|x| x.to_string()))
                     .unwrap_or_else(|| "External".into()),
             });
-        let base: String = base
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let base = crate::naming::safe_key(&base);
         let existing = self
             .docs
             .get(&self.root_origin)

@@ -175,23 +175,23 @@ fn default_upstream(api: &OpenAPI, opts: &LowerOptions, warnings: &mut Vec<Strin
     String::new()
 }
 
-fn is_json(media: &str) -> bool {
-    let essence = media
+/// The media type without parameters, lower case (`Application/JSON; charset=utf-8` → `application/json`).
+fn essence(media: &str) -> String {
+    media
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json(media: &str) -> bool {
+    let essence = essence(media);
     essence == "application/json" || essence.ends_with("+json") || essence == "text/json"
 }
 
 fn body_kind(media: &str) -> BodyKind {
-    let essence = media
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = essence(media);
     if is_json(&essence) {
         BodyKind::Json
     } else if essence == "application/x-www-form-urlencoded" {
@@ -299,10 +299,7 @@ impl<'a> Lowerer<'a> {
         }
         let camel = name.to_upper_camel_case();
         let args_struct = self.struct_names.claim(
-            &format!(
-                "{}Args",
-                naming::type_ident(&camel).trim_start_matches("r#")
-            ),
+            &format!("{}Args", naming::type_ident(&camel)),
             "",
             usize::MAX,
         );
@@ -539,11 +536,7 @@ impl<'a> Lowerer<'a> {
                     m.insert("deprecated".into(), Value::Bool(true));
                 }
             }
-            let hint = format!(
-                "{}{}",
-                camel,
-                naming::type_ident(&name).trim_start_matches("r#")
-            );
+            let hint = format!("{}{}", camel, naming::type_ident(&name));
             let rtype = match c.location {
                 ArgLocation::Body
                     if matches!(
@@ -721,10 +714,7 @@ fn flattenable(s: &Value) -> bool {
     let Some(obj) = s.as_object() else {
         return false;
     };
-    let has_props = obj
-        .get("properties")
-        .and_then(Value::as_object)
-        .is_some_and(|p| !p.is_empty());
+    let has_props = crate::schema::has_properties(obj);
     let type_ok = match obj.get("type") {
         None => true,
         Some(t) => t == "object",

@@ -86,6 +86,20 @@ pub fn property_name(wire: &str) -> String {
     shorten(&s, MAX_NAME_LEN)
 }
 
+/// A key safe in a JSON pointer fragment and in a `$defs`/`components` name: every character
+/// outside `[A-Za-z0-9_.-]` becomes `_` (one for one, so distinct names mostly stay distinct).
+pub fn safe_key(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Replaces characters outside `keep` with `_`, collapsing runs and trimming the ends.
 fn sanitize(s: &str, keep: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(s.len());
@@ -121,9 +135,14 @@ pub fn field_snake(name: &str) -> String {
     }
 }
 
-/// A Rust type identifier for `name`.
+/// A Rust type identifier for `name`: characters outside `[A-Za-z0-9]` separate words, so the
+/// result is always UpperCamelCase (`ünï-cödé` → `NCD`); `Self` becomes `SelfType`.
 pub fn type_ident(name: &str) -> String {
-    let camel = sanitize(&name.to_upper_camel_case(), |c| c.is_ascii_alphanumeric());
+    let spaced: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+        .collect();
+    let camel = spaced.to_upper_camel_case();
     let camel = if camel.is_empty() {
         "Type".to_string()
     } else {
@@ -134,7 +153,11 @@ pub fn type_ident(name: &str) -> String {
     } else {
         camel
     };
-    escape_keyword(camel)
+    if camel == "Self" {
+        "SelfType".to_string()
+    } else {
+        camel
+    }
 }
 
 pub fn escape_keyword(s: String) -> String {
@@ -217,7 +240,9 @@ mod tests {
         assert_eq!(field_ident("petId"), "pet_id");
         assert_eq!(field_ident("2fa"), "n_2fa");
         assert_eq!(field_ident("X-Request-ID"), "x_request_id");
-        assert_eq!(type_ident("Self"), "Self_");
+        assert_eq!(type_ident("Self"), "SelfType");
+        assert_eq!(type_ident("ünïcödé"), "NCD");
+        assert_eq!(type_ident("a\"b"), "AB");
         assert_eq!(type_ident("3d model"), "T3dModel");
         assert_eq!(property_name("filter[status]"), "filter_status");
     }

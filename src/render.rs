@@ -88,6 +88,8 @@ struct View {
 struct ToolView {
     name_lit: String,
     wrap_output: bool,
+    /// `runtime::Output` variant: what the tool's `outputSchema` promises.
+    output: &'static str,
     args_struct: String,
     struct_doc_lit: String,
     fields: Vec<FieldView>,
@@ -130,6 +132,8 @@ struct BodyView {
 struct BodyFieldView {
     wire_lit: String,
     field: String,
+    /// A file (`format: binary` or `contentEncoding`), sent as a file part of a multipart body.
+    file: bool,
 }
 
 #[derive(Serialize)]
@@ -243,6 +247,7 @@ fn tool_view(t: &Tool) -> ToolView {
             .map(|a| BodyFieldView {
                 wire_lit: lit(&a.wire_name),
                 field: a.rust_field.clone(),
+                file: is_file_schema(&a.schema),
             })
             .collect(),
         whole_field: t
@@ -255,6 +260,11 @@ fn tool_view(t: &Tool) -> ToolView {
     ToolView {
         name_lit: lit(&t.name),
         wrap_output: t.wrap_output,
+        output: match (&t.output_schema, t.wrap_output) {
+            (None, _) => "None",
+            (Some(_), false) => "Object",
+            (Some(_), true) => "Wrapped",
+        },
         args_struct: t.args_struct.clone(),
         struct_doc_lit: doc_attrs(&format!(
             "Arguments of the `{}` tool: `{} {}`.",
@@ -272,6 +282,17 @@ fn tool_view(t: &Tool) -> ToolView {
         params,
         body,
     }
+}
+
+/// A binary string (OpenAPI 3.0 `format: binary`, 3.1 `contentEncoding`/`contentMediaType`), or
+/// an array of them: a multipart body sends it as file parts.
+fn is_file_schema(schema: &Value) -> bool {
+    let binary = |s: &Value| {
+        s.get("format").and_then(Value::as_str) == Some("binary")
+            || s.get("contentEncoding").is_some()
+            || s.get("contentMediaType").is_some()
+    };
+    binary(schema) || schema.get("items").is_some_and(binary)
 }
 
 fn view(api: &Api) -> View {

@@ -245,16 +245,7 @@ impl<'a> Schemas<'a> {
             Some(rest) if !rest.contains('/') => rest.replace("~1", "/").replace("~0", "~"),
             _ => pointer.trim_start_matches('/').to_string(),
         };
-        let base: String = base
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let base = crate::naming::safe_key(&base);
         let name = guard.1.claim(&base, "_", usize::MAX);
         guard.0.insert(pointer.to_string(), name.clone());
         name
@@ -516,6 +507,13 @@ impl<'a> Schemas<'a> {
             result
         })
     }
+}
+
+/// Whether a schema object names at least one property.
+pub fn has_properties(obj: &Map<String, Value>) -> bool {
+    obj.get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty())
 }
 
 /// Makes a converted schema accept `null` too.

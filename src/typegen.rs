@@ -84,7 +84,7 @@ impl RType {
             RType::Object => "object".into(),
             RType::Map(t) => format!("map<{}>", t.summary()),
             RType::Vec(t) => format!("array<{}>", t.summary()),
-            RType::Named(n, _) => n.trim_start_matches("r#").to_string(),
+            RType::Named(n, _) => n.clone(),
             RType::Option(t) => format!("{}?", t.summary()),
         }
     }
@@ -144,10 +144,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
     }
 
     fn claim_type_name(&mut self, hint: &str) -> String {
-        let base = type_ident(hint);
-        let base = base.trim_start_matches("r#").to_string();
-        let name = self.names.claim(&base, "", usize::MAX);
-        escape_keyword(name)
+        self.names.claim(&type_ident(hint), "", usize::MAX)
     }
 
     /// The Rust type for schema `s` found at `at`; `hint` names any type it needs to create.
@@ -259,10 +256,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             }
             return Ok(RType::Value("allOf is not merged into one Rust type"));
         }
-        let has_props = obj
-            .get("properties")
-            .and_then(Value::as_object)
-            .is_some_and(|p| !p.is_empty());
+        let has_props = crate::schema::has_properties(obj);
         let ty = match types {
             [] if has_props => "object",
             [] => return Ok(RType::Value("the schema has no type")),
@@ -350,9 +344,11 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             if !seen.insert(*v) {
                 continue;
             }
-            let base = type_ident(if v.is_empty() { "Empty" } else { v });
-            let base = base.trim_start_matches("r#").to_string();
-            let ident = escape_keyword(idents.claim(&base, "", usize::MAX));
+            let ident = idents.claim(
+                &type_ident(if v.is_empty() { "Empty" } else { v }),
+                "",
+                usize::MAX,
+            );
             variants.push(Variant {
                 ident,
                 wire_value: (*v).to_string(),
@@ -412,11 +408,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             for (wire, schema) in props {
                 let child = format!("{at}/properties/{}", crate::error::escape_segment(wire));
-                let hint = format!(
-                    "{}{}",
-                    name.trim_start_matches("r#"),
-                    type_ident(wire).trim_start_matches("r#")
-                );
+                let hint = format!("{}{}", name, type_ident(wire));
                 let t = self.ty(schema, &child, &hint, depth + 1)?;
                 let optional = !required.contains(wire.as_str());
                 let t = if optional { t.optional() } else { t };
@@ -464,10 +456,7 @@ fn is_struct_like(v: &Value) -> bool {
     let Some(obj) = v.as_object() else {
         return false;
     };
-    let has_props = obj
-        .get("properties")
-        .and_then(Value::as_object)
-        .is_some_and(|p| !p.is_empty());
+    let has_props = crate::schema::has_properties(obj);
     let composed = ["oneOf", "anyOf", "allOf", "not", "if", "$ref", "enum"]
         .iter()
         .any(|k| obj.contains_key(*k));
