@@ -132,6 +132,10 @@ pub fn text(api: &Api) -> String {
                 .collect();
             let _ = writeln!(s, "  security: {}", alts.join(" | "));
         }
+        if !t.scope_alternatives.is_empty() {
+            let alts: Vec<String> = t.scope_alternatives.iter().map(|a| a.join(" ")).collect();
+            let _ = writeln!(s, "  scopes: {}", alts.join(" | "));
+        }
         for w in &t.warnings {
             let _ = writeln!(s, "  warning: {w}");
         }

@@ -22,6 +22,8 @@ pub struct Api {
     pub default_upstream_url: String,
     pub tools: Vec<Tool>,
     pub types: Vec<TypeDef>,
+    /// The `--auth` configuration (mode `none` without one).
+    pub auth: crate::auth::AuthIr,
     /// Document-level warnings (per-tool ones live on the tool).
     pub warnings: Vec<String>,
 }
@@ -50,6 +52,9 @@ pub struct Tool {
     pub wrap_output: bool,
     /// The operation's effective security requirements (alternatives of scheme → scopes).
     pub security: Vec<BTreeMap<String, Vec<String>>>,
+    /// OAuth scopes the caller's token needs: one list per alternative of `security`, counting
+    /// only `oauth2`/`openIdConnect` schemes. Empty: no scope is needed.
+    pub scope_alternatives: Vec<Vec<String>>,
     /// Name of the generated arguments struct.
     pub args_struct: String,
     pub warnings: Vec<String>,
@@ -94,6 +99,8 @@ pub struct Arg {
     pub rust_field: String,
     /// Rust type of the field, fully qualified.
     pub rust_type: String,
+    /// Optional and nullable: an explicit `null` is kept apart from absence and sent upstream.
+    pub keeps_null: bool,
     /// Doc comment for the field (the description, and why a `Value` is used where it is).
     pub rust_doc: Option<String>,
     /// Short type for humans (`inspect`, README).
@@ -101,6 +108,9 @@ pub struct Arg {
     /// OpenAPI serialisation style (`form`, `simple`, `deepObject`, ...).
     pub style: String,
     pub explode: bool,
+    /// A file upload (multipart `format: binary`): sent as a file part, given as base64 or a
+    /// `data:` URI.
+    pub is_file: bool,
     /// The converted schema as it appears in the `inputSchema`.
     pub schema: Value,
 }
@@ -150,6 +160,8 @@ pub struct FieldDef {
     pub rust_type: String,
     /// Optional: `#[serde(default, skip_serializing_if = "Option::is_none")]`.
     pub optional: bool,
+    /// Optional and nullable: an explicit `null` is kept apart from absence.
+    pub keeps_null: bool,
     pub doc: Option<String>,
 }
 

@@ -31,6 +31,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Options {
     /// The generated package name (`--name`).
     pub name: Option<String>,
+    /// The auth config file (`--auth`); without it the server is open (mode `none`).
+    pub auth: Option<String>,
 }
 
 /// Loads, normalises and lowers a spec: everything up to the IR.
@@ -43,7 +45,11 @@ pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
         load::Origin::Url(u) => Some(u),
         load::Origin::File(_) => None,
     };
-    lower::lower(
+    let auth = match &opts.auth {
+        Some(path) => auth::load(path)?,
+        None => auth::AuthIr::default(),
+    };
+    let mut api = lower::lower(
         &loaded.file,
         &loaded.root,
         &view,
@@ -54,7 +60,9 @@ pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
             spec_url,
         },
         warnings,
-    )
+    )?;
+    api.auth = auth;
+    Ok(api)
 }
 
 /// Generates the crate in memory: relative path → file contents.

@@ -98,6 +98,7 @@ pub fn lower(
         default_upstream_url,
         tools,
         types,
+        auth: Default::default(),
         warnings,
     })
 }
@@ -527,6 +528,9 @@ impl<'a> Lowerer<'a> {
             let rust_field =
                 naming::escape_keyword(fields.claim(&naming::field_snake(&name), "_", usize::MAX));
             let mut schema = self.schemas.convert(&c.schema, &c.schema_at, &mut defs)?;
+            let is_file = c.location == ArgLocation::BodyField
+                && body.as_ref().is_some_and(|b| b.kind == BodyKind::Multipart)
+                && label_file_schema(&mut schema);
             if let Value::Object(m) = &mut schema {
                 if let Some(d) = &c.description {
                     m.entry("description")
@@ -548,7 +552,12 @@ impl<'a> Lowerer<'a> {
                 }
                 _ => self.types.rust_type(&c.schema, &c.schema_at, &hint)?,
             };
-            let rtype = if c.required { rtype } else { rtype.optional() };
+            let type_summary = rtype.summary();
+            let (rtype, keeps_null) = if c.required {
+                (rtype, false)
+            } else {
+                rtype.optional()
+            };
             let rust_doc = field_doc(&c.schema, &rtype).or_else(|| c.description.clone());
             args.push(Arg {
                 name,
@@ -558,10 +567,12 @@ impl<'a> Lowerer<'a> {
                 description: c.description,
                 rust_field,
                 rust_type: rtype.render_field(),
+                keeps_null,
                 rust_doc,
-                type_summary: rtype.summary(),
+                type_summary,
                 style: c.style,
                 explode: c.explode,
+                is_file,
                 schema,
             });
         }
@@ -586,7 +597,7 @@ impl<'a> Lowerer<'a> {
         }
 
         let (output_schema, wrap_output) = self.output_schema(op, op_ptr)?;
-        let security = op
+        let security: Vec<BTreeMap<String, Vec<String>>> = op
             .security
             .as_ref()
             .or(self.api.security.as_ref())
@@ -600,6 +611,7 @@ impl<'a> Lowerer<'a> {
                     .collect()
             })
             .unwrap_or_default();
+        let scope_alternatives = self.scope_alternatives(&security);
         let upper = method.to_ascii_uppercase();
         let summary = op
             .summary
@@ -638,9 +650,47 @@ impl<'a> Lowerer<'a> {
             output_schema,
             wrap_output,
             security,
+            scope_alternatives,
             args_struct,
             warnings,
         })
+    }
+
+    /// Scopes per `security` alternative, from the schemes that carry scopes (`oauth2`,
+    /// `openIdConnect`). When any alternative needs none, no scope is needed at all.
+    fn scope_alternatives(&self, security: &[BTreeMap<String, Vec<String>>]) -> Vec<Vec<String>> {
+        let scoped = |name: &str| {
+            self.api
+                .components
+                .as_ref()
+                .and_then(|c| c.security_schemes.get(name))
+                .is_some_and(|s| {
+                    matches!(
+                        s,
+                        ReferenceOr::Item(
+                            openapiv3::SecurityScheme::OAuth2 { .. }
+                                | openapiv3::SecurityScheme::OpenIDConnect { .. }
+                        )
+                    )
+                })
+        };
+        let mut out: Vec<Vec<String>> = Vec::new();
+        for req in security {
+            let mut scopes: Vec<String> = req
+                .iter()
+                .filter(|(k, _)| scoped(k))
+                .flat_map(|(_, v)| v.iter().cloned())
+                .collect();
+            scopes.sort();
+            scopes.dedup();
+            if scopes.is_empty() {
+                return Vec::new();
+            }
+            if !out.contains(&scopes) {
+                out.push(scopes);
+            }
+        }
+        out
     }
 
     /// The output schema from the JSON success responses (lowest 2xx code first). Several distinct
@@ -662,6 +712,11 @@ impl<'a> Lowerer<'a> {
             let (rptr, resp) = self.deref(r, &format!("{op_ptr}/responses/{key}"))?;
             let mut json_types: Vec<&String> = resp.content.keys().filter(|k| is_json(k)).collect();
             json_types.sort();
+            // A success that may come back without JSON (204, text) cannot promise structured
+            // content, and an outputSchema obliges the server to always send it.
+            if json_types.is_empty() {
+                return Ok((None, false));
+            }
             if let Some(mt) = json_types.first() {
                 let at = format!("{rptr}/content/{}/schema", escape_segment(mt));
                 let raw = self.schemas.root.pointer(&at).cloned().unwrap_or(json!({}));
@@ -700,6 +755,32 @@ impl<'a> Lowerer<'a> {
         }
         Ok((Some(out), !plain_object))
     }
+}
+
+/// Marks a multipart file field (`format: binary`, or an array of them) as base64 input, which is
+/// how a JSON tool call can carry bytes; returns whether it is one.
+fn label_file_schema(schema: &mut Value) -> bool {
+    fn label(s: &mut Value) -> bool {
+        let Some(m) = s.as_object_mut() else {
+            return false;
+        };
+        let binary = m.get("format").and_then(Value::as_str) == Some("binary")
+            || m.contains_key("contentMediaType");
+        if binary {
+            m.remove("format");
+            m.insert("contentEncoding".into(), Value::String("base64".into()));
+            m.entry("description").or_insert_with(|| {
+                Value::String(
+                    "File content: base64, or a data: URI (data:<type>;base64,...).".into(),
+                )
+            });
+        }
+        binary
+    }
+    if label(schema) {
+        return true;
+    }
+    schema.get_mut("items").is_some_and(label)
 }
 
 fn flat_marker(candidates: &[Candidate]) -> bool {

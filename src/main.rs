@@ -23,6 +23,9 @@ enum Command {
     Generate {
         /// OpenAPI 3.0/3.1 document: a path or an http(s):// URL; YAML or JSON.
         spec: String,
+        /// Auth config file (YAML, DESIGN.md §2). Without it the server is open.
+        #[arg(long)]
+        auth: Option<String>,
         /// Output directory. Default: ./<name>.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -36,6 +39,9 @@ enum Command {
     /// Print the tools that would be generated.
     Inspect {
         spec: String,
+        /// Auth config file, as for `generate`.
+        #[arg(long)]
+        auth: Option<String>,
         /// Machine-readable output (the whole lowered model).
         #[arg(long)]
         json: bool,
@@ -75,11 +81,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Generate {
             spec,
+            auth,
             out,
             name,
             check,
         } => {
-            let (api, files) = mcpgen::generate(&spec, &Options { name })?;
+            let (api, files) = mcpgen::generate(&spec, &Options { name, auth })?;
             print_warnings(&spec, &api);
             let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
             if check {
@@ -113,8 +120,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Inspect { spec, json } => {
-            let api = mcpgen::build_ir(&spec, &Options::default())?;
+        Command::Inspect { spec, auth, json } => {
+            let api = mcpgen::build_ir(&spec, &Options { name: None, auth })?;
             if json {
                 print!("{}", inspect::json(&api));
             } else {

@@ -87,7 +87,6 @@ struct View {
 #[derive(Serialize)]
 struct ToolView {
     name_lit: String,
-    wrap_output: bool,
     /// `runtime::Output` variant: what the tool's `outputSchema` promises.
     output: &'static str,
     args_struct: String,
@@ -107,6 +106,7 @@ struct FieldView {
     wire_lit: String,
     doc_lit: Option<String>,
     optional: bool,
+    keeps_null: bool,
 }
 
 #[derive(Serialize)]
@@ -132,6 +132,7 @@ struct BodyView {
 struct BodyFieldView {
     wire_lit: String,
     field: String,
+    keeps_null: bool,
     /// A file (`format: binary` or `contentEncoding`), sent as a file part of a multipart body.
     file: bool,
 }
@@ -207,6 +208,7 @@ fn tool_view(t: &Tool) -> ToolView {
             wire_lit: lit(&a.name),
             doc_lit: a.rust_doc.as_deref().map(doc_attrs),
             optional: !a.required,
+            keeps_null: a.keeps_null,
         })
         .collect();
     let params = t
@@ -247,7 +249,8 @@ fn tool_view(t: &Tool) -> ToolView {
             .map(|a| BodyFieldView {
                 wire_lit: lit(&a.wire_name),
                 field: a.rust_field.clone(),
-                file: is_file_schema(&a.schema),
+                keeps_null: a.keeps_null,
+                file: a.is_file,
             })
             .collect(),
         whole_field: t
@@ -259,7 +262,6 @@ fn tool_view(t: &Tool) -> ToolView {
     });
     ToolView {
         name_lit: lit(&t.name),
-        wrap_output: t.wrap_output,
         output: match (&t.output_schema, t.wrap_output) {
             (None, _) => "None",
             (Some(_), false) => "Object",
@@ -284,17 +286,6 @@ fn tool_view(t: &Tool) -> ToolView {
     }
 }
 
-/// A binary string (OpenAPI 3.0 `format: binary`, 3.1 `contentEncoding`/`contentMediaType`), or
-/// an array of them: a multipart body sends it as file parts.
-fn is_file_schema(schema: &Value) -> bool {
-    let binary = |s: &Value| {
-        s.get("format").and_then(Value::as_str) == Some("binary")
-            || s.get("contentEncoding").is_some()
-            || s.get("contentMediaType").is_some()
-    };
-    binary(schema) || schema.get("items").is_some_and(binary)
-}
-
 fn view(api: &Api) -> View {
     let mut structs = Vec::new();
     let mut enums = Vec::new();
@@ -315,6 +306,7 @@ fn view(api: &Api) -> View {
                         wire_lit: lit(&f.wire_name),
                         doc_lit: f.doc.as_deref().map(doc_attrs),
                         optional: f.optional,
+                        keeps_null: f.keeps_null,
                     })
                     .collect(),
                 extra: s.extra.as_ref().map(|f| FieldView {
@@ -323,6 +315,7 @@ fn view(api: &Api) -> View {
                     wire_lit: lit(&f.wire_name),
                     doc_lit: f.doc.as_deref().map(doc_attrs),
                     optional: false,
+                    keeps_null: false,
                 }),
             }),
             TypeDef::Enum(e) => enums.push(EnumView {

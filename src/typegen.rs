@@ -64,12 +64,7 @@ impl RType {
     pub fn render_field(&self) -> String {
         match self {
             RType::Named(_, true) => format!("::std::boxed::Box<{}>", self.render()),
-            RType::Option(inner) => match inner.as_ref() {
-                RType::Named(_, true) => {
-                    format!("::std::option::Option<{}>", inner.render_field())
-                }
-                _ => self.render(),
-            },
+            RType::Option(inner) => format!("::std::option::Option<{}>", inner.render_field()),
             _ => self.render(),
         }
     }
@@ -85,7 +80,7 @@ impl RType {
             RType::Map(t) => format!("map<{}>", t.summary()),
             RType::Vec(t) => format!("array<{}>", t.summary()),
             RType::Named(n, _) => n.clone(),
-            RType::Option(t) => format!("{}?", t.summary()),
+            RType::Option(t) => format!("{}|null", t.summary()),
         }
     }
 
@@ -102,12 +97,12 @@ impl RType {
         }
     }
 
-    /// For an optional field: absent must stay absent, so even `Value` becomes `Option<Value>`.
-    pub fn optional(self) -> RType {
-        match self {
-            RType::Option(_) => self,
-            other => RType::Option(Box::new(other)),
-        }
+    /// The type of an optional field, and whether it keeps an explicit `null` apart from an
+    /// absent value (`Option<Option<T>>`, `Option<Value>`): absent stays absent, and a caller's
+    /// `null` reaches the upstream as `null`.
+    pub fn optional(self) -> (RType, bool) {
+        let keeps_null = matches!(self, RType::Option(_) | RType::Value(_));
+        (RType::Option(Box::new(self)), keeps_null)
     }
 
     pub fn nullable(self) -> RType {
@@ -411,13 +406,14 @@ impl<'s, 'a> TypeGen<'s, 'a> {
                 let hint = format!("{}{}", name, type_ident(wire));
                 let t = self.ty(schema, &child, &hint, depth + 1)?;
                 let optional = !required.contains(wire.as_str());
-                let t = if optional { t.optional() } else { t };
+                let (t, keeps_null) = if optional { t.optional() } else { (t, false) };
                 let ident = escape_keyword(idents.claim(&field_snake(wire), "_", usize::MAX));
                 fields.push(FieldDef {
                     ident,
                     wire_name: wire.clone(),
                     rust_type: t.render_field(),
-                    optional: t.is_option(),
+                    optional,
+                    keeps_null,
                     doc: field_doc(schema, &t),
                 });
             }
@@ -436,6 +432,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             wire_name: String::new(),
             rust_type: t.render(),
             optional: false,
+            keeps_null: false,
             doc: Some("Properties the schema does not name, passed through unchanged.".into()),
         });
         self.defs.insert(

@@ -61,9 +61,21 @@ struct Cli {
     )]
     allowed_hosts: Vec<String>,
 
+    /// Browser origins (`scheme://host[:port]`, port `*` for any; `null`) accepted in the Origin
+    /// header, comma-separated; `*` accepts any. Requests without an Origin header (clients that
+    /// are not browsers) are not affected. [default: http and https on any port of each allowed
+    /// host; the origin of --public-url is always accepted]
+    #[arg(long, env = "MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+
     /// Seconds an upstream API call may take, connection included.
     #[arg(long, env = "UPSTREAM_TIMEOUT_SECS", default_value_t = 30)]
     upstream_timeout: u64,
+
+    /// Bytes of an upstream response passed on to the client at most; longer responses are
+    /// truncated with a note.
+    #[arg(long, env = "UPSTREAM_MAX_RESPONSE_BYTES", default_value_t = runtime::DEFAULT_MAX_RESPONSE_BYTES)]
+    max_response_bytes: usize,
 
     /// Keep MCP sessions (Mcp-Session-Id) instead of serving every request statelessly.
     #[arg(long, env = "MCP_STATEFUL", value_parser = clap::builder::BoolishValueParser::new())]
@@ -123,7 +135,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         return Err("no upstream API URL: pass --upstream-url or set UPSTREAM_BASE_URL".to_owned());
     }
     let timeout = Duration::from_secs(cli.upstream_timeout.max(1));
-    let upstream = runtime::Upstream::new(&upstream_url, timeout)?;
+    let upstream = runtime::Upstream::new(&upstream_url, timeout)?
+        .with_max_response_bytes(cli.max_response_bytes.max(1));
     let server = Server::new(upstream)?;
 
     match cli.transport {
@@ -165,24 +178,22 @@ async fn run_http(
     grace: Duration,
 ) -> Result<(), String> {
     let grace = grace.min(Duration::from_secs(10));
-    let public_url = cli
-        .public_url
-        .as_deref()
-        .map(|url| url.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| format!("http://{}", cli.bind));
-    let mut allowed_hosts: Vec<String> = cli
-        .allowed_hosts
-        .iter()
-        .map(|host| host.trim().to_owned())
-        .filter(|host| !host.is_empty())
-        .collect();
-    if let Some(url) = &cli.public_url {
-        let parsed =
-            reqwest::Url::parse(url).map_err(|e| format!("invalid --public-url `{url}`: {e}"))?;
-        if let Some(host) = parsed.host_str() {
-            allowed_hosts.push(host.to_owned());
-        }
+    let public_url = match &cli.public_url {
+        Some(url) => Some(
+            reqwest::Url::parse(url.trim())
+                .map_err(|e| format!("invalid --public-url `{url}`: {e}"))?,
+        ),
+        None => None,
+    };
+    let mut allowed_hosts = list(&cli.allowed_hosts);
+    if let Some(host) = public_url.as_ref().and_then(|url| url.host_str()) {
+        allowed_hosts.push(host.to_owned());
     }
+    let allowed_origins = allowed_origins(
+        &list(&cli.allowed_origins),
+        &allowed_hosts,
+        public_url.as_ref(),
+    )?;
 
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(cli.stateful)
@@ -191,6 +202,12 @@ async fn run_http(
     if allowed_hosts.iter().any(|host| host == "*") {
         config = config.disable_allowed_hosts();
     }
+    config = match &allowed_origins {
+        Some(origins) => config
+            .with_allowed_origins(origins.clone())
+            .enforce_origin_validation(),
+        None => config.disable_allowed_origins(),
+    };
     let cancel = config.cancellation_token.clone();
     let tool_count = server.tool_count();
     let factory = move || Ok(server.clone());
@@ -218,6 +235,10 @@ async fn run_http(
             warn!("cannot set TCP_NODELAY: {e}");
         }
     });
+    let public_url = public_url.map_or_else(
+        || format!("http://{local}"),
+        |url| url.as_str().trim_end_matches('/').to_owned(),
+    );
     info!(
         "{} {}: {tool_count} tools at http://{local}/mcp ({}; public URL {public_url}/mcp), upstream {upstream_url}",
         tools::SERVER_NAME,
@@ -228,6 +249,16 @@ async fn run_http(
             "stateless"
         },
     );
+    if !local.ip().is_loopback()
+        && allowed_hosts
+            .iter()
+            .all(|host| ["localhost", "127.0.0.1", "::1", "[::1]"].contains(&host.as_str()))
+    {
+        warn!(
+            "listening on {local}, but only loopback names are accepted in the Host header \
+             (DNS-rebinding protection): set --allowed-hosts to the names clients use"
+        );
+    }
     let cancel_late = cancel.clone();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -241,6 +272,64 @@ async fn run_http(
         .await;
     cancel.cancel();
     served.map_err(|e| format!("HTTP server failed: {e}"))
+}
+
+/// The non-empty, trimmed entries of a comma-separated flag.
+fn list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .collect()
+}
+
+/// The origins accepted in the Origin header, or `None` to accept any (`*`). Without
+/// `--allowed-origins`: http and https on any port of every allowed host (with the port when the
+/// host names one). The origin of the public URL is always added.
+fn allowed_origins(
+    explicit: &[String],
+    allowed_hosts: &[String],
+    public_url: Option<&reqwest::Url>,
+) -> Result<Option<Vec<String>>, String> {
+    if explicit.iter().any(|origin| origin == "*") {
+        return Ok(None);
+    }
+    let mut origins = Vec::new();
+    if explicit.is_empty() {
+        for host in allowed_hosts.iter().filter(|host| *host != "*") {
+            let authority = if host.matches(':').count() > 1 && !host.starts_with('[') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            let has_port = authority.rsplit_once(':').is_some_and(|(_, port)| {
+                !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+            });
+            let any_port = if has_port { "" } else { ":*" };
+            for scheme in ["http", "https"] {
+                origins.push(format!("{scheme}://{authority}{any_port}"));
+            }
+        }
+    } else {
+        for origin in explicit {
+            let url = origin.strip_suffix(":*").unwrap_or(origin);
+            let valid = origin == "null"
+                || reqwest::Url::parse(url).is_ok_and(|url| url.host_str().is_some());
+            if !valid {
+                return Err(format!(
+                    "invalid --allowed-origins entry `{origin}`: expected scheme://host[:port], \
+                     scheme://host:* or null"
+                ));
+            }
+            origins.push(origin.clone());
+        }
+    }
+    if let Some(url) = public_url
+        && let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default())
+    {
+        origins.push(format!("{}://{host}:{port}", url.scheme()));
+    }
+    Ok(Some(origins))
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -268,5 +357,65 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| (*v).to_owned()).collect()
+    }
+
+    #[test]
+    fn origins_default_to_the_allowed_hosts() {
+        let hosts = strings(&["localhost", "::1", "example.com:8443", "[::1]:9000", "*"]);
+        let origins = allowed_origins(&[], &hosts, None).expect("valid");
+        assert_eq!(
+            origins,
+            Some(strings(&[
+                "http://localhost:*",
+                "https://localhost:*",
+                "http://[::1]:*",
+                "https://[::1]:*",
+                "http://example.com:8443",
+                "https://example.com:8443",
+                "http://[::1]:9000",
+                "https://[::1]:9000",
+            ]))
+        );
+    }
+
+    #[test]
+    fn explicit_origins_replace_the_default_and_the_public_url_is_added() {
+        let public = reqwest::Url::parse("https://mcp.example.com/base/").expect("url");
+        let origins = allowed_origins(
+            &strings(&["https://app.example.com:*", "null"]),
+            &strings(&["localhost"]),
+            Some(&public),
+        )
+        .expect("valid");
+        assert_eq!(
+            origins,
+            Some(strings(&[
+                "https://app.example.com:*",
+                "null",
+                "https://mcp.example.com:443",
+            ]))
+        );
+    }
+
+    #[test]
+    fn a_star_accepts_any_origin_and_nonsense_is_refused() {
+        assert_eq!(allowed_origins(&strings(&["*"]), &[], None), Ok(None));
+        assert!(allowed_origins(&strings(&["example.com"]), &[], None).is_err());
+        assert!(allowed_origins(&strings(&["https://"]), &[], None).is_err());
+    }
+
+    #[test]
+    fn a_star_host_enables_no_origin() {
+        let origins = allowed_origins(&[], &strings(&["*"]), None).expect("valid");
+        assert_eq!(origins, Some(Vec::new()));
     }
 }

@@ -6,18 +6,29 @@
 
 use std::time::Duration;
 
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
-use reqwest::header::{HeaderName, HeaderValue};
-use rmcp::model::{CallToolResult, ContentBlock};
 use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderName, HeaderValue};
+use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-/// Bytes of an upstream response body that are read at most.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Bytes of an upstream response body passed on to the client at most, unless configured with
+/// [`Upstream::with_max_response_bytes`]; longer bodies are truncated with a note.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Bytes of an upstream error body quoted in a tool error at most.
 const MAX_ERROR_EXCERPT_BYTES: usize = 2 * 1024;
+
+/// Base64 decoding that accepts missing padding.
+const LENIENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const BASE64_STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+const BASE64_URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// Percent-encodes everything but RFC 3986 unreserved characters: path segments, query names and
 /// values, form fields.
@@ -30,16 +41,36 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Percent-encodes what RFC 6265 forbids in a cookie value.
 const COOKIE_VALUE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b',').add(b';').add(b'\\');
 
+/// What a tool's `outputSchema` promises; it decides how a successful response is returned. A
+/// tool with an `outputSchema` must answer with `structuredContent` that matches it (clients such
+/// as the official Python SDK reject anything else), so a response that cannot match (not JSON,
+/// empty, cut at the size cap, JSON of another shape) is returned as a tool error that says why
+/// and still shows what the upstream API sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// No `outputSchema`. JSON is still returned as `structuredContent` too (non-objects wrapped
+    /// as `{"result": ...}`).
+    None,
+    /// The response's object schema: a JSON object is the `structuredContent`.
+    Object,
+    /// `{"result": <response schema>}`: the JSON response is wrapped.
+    Wrapped,
+}
+
 /// The upstream API: a pooled HTTP client and the base URL every tool path is appended to.
 pub struct Upstream {
     client: reqwest::Client,
     base_url: String,
+    /// `base_url` without user name and password: what results and errors show.
+    shown_url: String,
     timeout: Duration,
+    max_response_bytes: usize,
 }
 
 impl Upstream {
     /// Builds the client. `base_url` must be an absolute `http` or `https` URL without query or
-    /// fragment; a trailing `/` is ignored.
+    /// fragment; a trailing `/` is ignored. Responses are capped at
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`].
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, String> {
         let parsed = reqwest::Url::parse(base_url)
             .map_err(|e| format!("invalid upstream URL `{base_url}`: {e}"))?;
@@ -53,6 +84,9 @@ impl Upstream {
                 "invalid upstream URL `{base_url}`: it must not have a query or fragment"
             ));
         }
+        let mut shown = parsed.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
         let client = reqwest::Client::builder()
             .tcp_nodelay(true)
             .timeout(timeout)
@@ -68,8 +102,17 @@ impl Upstream {
         Ok(Self {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            shown_url: shown.as_str().trim_end_matches('/').to_owned(),
             timeout,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// Sets how many bytes of a successful response body are passed on at most; the rest is
+    /// not read, and the result says so.
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
     }
 
     /// The base URL requests go to, without a trailing `/`.
@@ -79,7 +122,7 @@ impl Upstream {
 
     /// Sends `req` and maps the outcome to a tool result. Never panics: every failure is a tool
     /// error that says what went wrong.
-    pub async fn execute(&self, req: Request, wrap_output: bool) -> CallToolResult {
+    pub async fn execute(&self, req: Request, output: Output) -> CallToolResult {
         if let Some(message) = req.error {
             return tool_error(message);
         }
@@ -87,6 +130,7 @@ impl Upstream {
         let mut url = String::with_capacity(self.base_url.len() + req.path.len() + 64);
         url.push_str(&self.base_url);
         url.push_str(&req.path);
+        let resource_uri = format!("{}{}", self.shown_url, req.path);
         for (i, (name, value)) in req.query.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(name);
@@ -123,11 +167,13 @@ impl Upstream {
             Body::Form(pairs) => builder
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(encode_pairs(&pairs)),
-            Body::Multipart(fields) => {
-                let (content_type, bytes) = multipart(&fields);
+            Body::Multipart(parts) => {
+                let (content_type, bytes) = multipart(&parts);
                 builder.header("content-type", content_type).body(bytes)
             }
-            Body::Raw { bytes, media_type } => builder.header("content-type", media_type).body(bytes),
+            Body::Raw { bytes, media_type } => {
+                builder.header("content-type", media_type).body(bytes)
+            }
         };
 
         let mut response = match builder.send().await {
@@ -135,14 +181,17 @@ impl Upstream {
             Err(e) => return tool_error(self.describe_error(&label, e)),
         };
         let status = response.status();
-        let mime = response
+        let essence = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
             .unwrap_or("")
-            .to_owned();
+            .trim()
+            .to_ascii_lowercase();
+        let total = response.content_length();
         let limit = if status.is_success() {
-            MAX_BODY_BYTES
+            self.max_response_bytes
         } else {
             MAX_ERROR_EXCERPT_BYTES
         };
@@ -151,7 +200,7 @@ impl Upstream {
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    let room = limit - body.len();
+                    let room = limit.saturating_sub(body.len());
                     if chunk.len() > room {
                         body.extend_from_slice(&chunk[..room]);
                         truncated = true;
@@ -164,18 +213,26 @@ impl Upstream {
             }
         }
 
+        let reply = Reply {
+            status,
+            essence,
+            body,
+            truncated,
+            total,
+            cap: limit,
+            uri: resource_uri,
+        };
         if status.is_success() {
-            success_result(&mime, body, truncated, wrap_output)
+            success_result(reply, output)
         } else {
-            let reason = status.canonical_reason().unwrap_or("");
             let mut message = format!(
-                "Upstream API returned HTTP {} {reason} for {label}",
-                status.as_u16()
+                "Upstream API returned HTTP {} for {label}",
+                status_line(status)
             );
-            if !body.is_empty() {
+            if !reply.body.is_empty() {
                 message.push_str(":\n");
-                message.push_str(&String::from_utf8_lossy(&body));
-                if truncated {
+                message.push_str(&utf8_prefix(&reply.body));
+                if reply.truncated {
                     message.push_str("\n[error body truncated]");
                 }
             }
@@ -192,7 +249,7 @@ impl Upstream {
             );
         }
         let mut message = if error.is_connect() {
-            format!("Cannot connect to the upstream API at {}", self.base_url)
+            format!("Cannot connect to the upstream API at {}", self.shown_url)
         } else {
             format!("Upstream request {label} failed")
         };
@@ -206,97 +263,360 @@ impl Upstream {
     }
 }
 
-/// Maps a 2xx response body to a tool result.
-fn success_result(mime: &str, body: Vec<u8>, truncated: bool, wrap_output: bool) -> CallToolResult {
-    let essence = mime
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if body.is_empty() {
-        return CallToolResult::success(vec![ContentBlock::text(
-            "The upstream API returned no content.",
-        )]);
+/// A received upstream response, its body read up to the cap.
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    /// The media type without parameters, in lower case; empty when the upstream sent none.
+    essence: String,
+    body: Vec<u8>,
+    /// More bytes followed than the cap let through (they were not read).
+    truncated: bool,
+    /// The whole body's size, when the upstream said (`Content-Length`).
+    total: Option<u64>,
+    cap: usize,
+    /// Names a binary body in an embedded resource: the request URL without its query.
+    uri: String,
+}
+
+/// How a response body is shown to the client.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    Json,
+    Text,
+    Image,
+    Audio,
+    Binary,
+}
+
+impl Reply {
+    fn kind(&self) -> Kind {
+        let essence = self.essence.as_str();
+        if essence == "application/json" || essence == "text/json" || essence.ends_with("+json") {
+            return Kind::Json;
+        }
+        if essence.starts_with("text/")
+            || essence.ends_with("+xml")
+            || essence.ends_with("+yaml")
+            || matches!(
+                essence,
+                "application/xml"
+                    | "application/javascript"
+                    | "application/ecmascript"
+                    | "application/x-www-form-urlencoded"
+                    | "application/yaml"
+                    | "application/x-yaml"
+                    | "application/toml"
+                    | "application/x-ndjson"
+                    | "application/graphql"
+                    | "application/sql"
+            )
+        {
+            return Kind::Text;
+        }
+        if essence.starts_with("image/") {
+            return Kind::Image;
+        }
+        if essence.starts_with("audio/") {
+            return Kind::Audio;
+        }
+        if !essence.is_empty() {
+            return Kind::Binary;
+        }
+        // No media type: look at the bytes.
+        match std::str::from_utf8(&self.body) {
+            Err(e) if e.error_len().is_some() => Kind::Binary,
+            _ => match self.body.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{' | b'[') => Kind::Json,
+                _ => Kind::Text,
+            },
+        }
     }
-    let is_json = essence == "application/json" || essence.ends_with("+json");
-    if is_json && !truncated {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(map)) if !wrap_output => {
-                return CallToolResult::structured(Value::Object(map));
-            }
-            Ok(other) => {
-                let mut wrapped = Map::new();
-                wrapped.insert("result".to_owned(), other);
-                return CallToolResult::structured(Value::Object(wrapped));
+
+    /// The media type for a client: the upstream's, or `application/octet-stream`.
+    fn media_type(&self) -> &str {
+        if self.essence.is_empty() {
+            "application/octet-stream"
+        } else {
+            &self.essence
+        }
+    }
+
+    /// The body as text, with a note when it was cut at the cap.
+    fn text(&self) -> String {
+        let mut text = utf8_prefix(&self.body);
+        if self.truncated {
+            let shown = text.len();
+            text.push_str("\n\n");
+            text.push_str(&match self.total {
+                Some(total) => format!(
+                    "[Truncated: the upstream response has {total} bytes; only the first {shown} are shown (the server's response size cap is {} bytes).]",
+                    self.cap
+                ),
+                None => format!(
+                    "[Truncated: the upstream response is longer than the server's response size cap of {} bytes; only the first {shown} bytes are shown.]",
+                    self.cap
+                ),
+            });
+        }
+        text
+    }
+
+    /// One sentence on the body's size and type, for bodies that are not shown.
+    fn describe(&self) -> String {
+        let size = match (self.truncated, self.total) {
+            (false, _) => format!("{} bytes", self.body.len()),
+            (true, Some(total)) => format!("{total} bytes"),
+            (true, None) => format!("more than {} bytes", self.cap),
+        };
+        format!(
+            "The upstream API answered HTTP {} with {size} of {}",
+            status_line(self.status),
+            self.media_type()
+        )
+    }
+
+    /// A result for a response this tool's output schema cannot describe.
+    fn mismatch(&self, why: &str, shown: Option<String>) -> CallToolResult {
+        let mut message = format!(
+            "{}, but {why}; this tool's output schema expects JSON, so the response is returned as an error.",
+            self.describe()
+        );
+        if let Some(shown) = shown {
+            message.push('\n');
+            message.push_str(&shown);
+        }
+        tool_error(message)
+    }
+}
+
+/// `404 Not Found`, or just the code when it has no standard reason.
+fn status_line(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+/// Maps a 2xx response to a tool result: JSON → `structuredContent` (as `output` says) plus the
+/// JSON as text; text → text; `image/*` → image; `audio/*` → audio; other bytes → an embedded
+/// resource (base64 with its media type). A body cut at the cap is shown as text with a note, or
+/// only described when it is binary.
+fn success_result(reply: Reply, output: Output) -> CallToolResult {
+    let schema = output != Output::None;
+    if reply.body.is_empty() && !reply.truncated {
+        let text = format!(
+            "The upstream API answered HTTP {} with no content.",
+            status_line(reply.status)
+        );
+        return if schema {
+            tool_error(format!(
+                "{text} This tool's output schema expects JSON, so the response is returned as an error."
+            ))
+        } else {
+            CallToolResult::success(vec![ContentBlock::text(text)])
+        };
+    }
+    let kind = reply.kind();
+    if kind == Kind::Json && !reply.truncated {
+        match serde_json::from_slice::<Value>(&reply.body) {
+            Ok(value) => return json_result(&reply, value, output),
+            Err(e) if schema => {
+                return reply.mismatch(&format!("it is not valid JSON ({e})"), Some(reply.text()));
             }
             Err(_) => {}
         }
     }
-    let is_text = is_json
-        || essence.starts_with("text/")
-        || essence.ends_with("+xml")
-        || matches!(
-            essence.as_str(),
-            "application/xml" | "application/javascript" | "application/x-www-form-urlencoded"
-        );
-    if is_text {
-        let mut text = String::from_utf8_lossy(&body).into_owned();
-        if truncated {
-            text.push_str(&format!(
-                "\n[response truncated after {} bytes]",
-                MAX_BODY_BYTES
-            ));
+    match kind {
+        Kind::Json | Kind::Text => {
+            if schema {
+                let why = if kind == Kind::Json {
+                    "it is cut at the server's response size cap"
+                } else {
+                    "it is not JSON"
+                };
+                reply.mismatch(why, Some(reply.text()))
+            } else {
+                CallToolResult::success(vec![ContentBlock::text(reply.text())])
+            }
         }
-        return CallToolResult::success(vec![ContentBlock::text(text)]);
+        _ if reply.truncated => {
+            let text = format!(
+                "{}, more than the server's response size cap of {} bytes: it is not shown.",
+                reply.describe(),
+                reply.cap
+            );
+            if schema {
+                tool_error(text)
+            } else {
+                CallToolResult::success(vec![ContentBlock::text(text)])
+            }
+        }
+        _ if schema => reply.mismatch("it is not JSON", None),
+        Kind::Image => CallToolResult::success(vec![ContentBlock::image(
+            STANDARD.encode(&reply.body),
+            reply.media_type(),
+        )]),
+        Kind::Audio => CallToolResult::success(vec![ContentBlock::audio(
+            STANDARD.encode(&reply.body),
+            reply.media_type(),
+        )]),
+        Kind::Binary => CallToolResult::success(vec![
+            ContentBlock::text(format!(
+                "{}, embedded as a resource (base64).",
+                reply.describe()
+            )),
+            ContentBlock::resource(
+                ResourceContents::blob(STANDARD.encode(&reply.body), reply.uri.clone())
+                    .with_mime_type(reply.media_type()),
+            ),
+        ]),
     }
-    let shown = if essence.is_empty() {
-        "unknown type"
-    } else {
-        essence.as_str()
-    };
-    let more = if truncated { "more than " } else { "" };
-    CallToolResult::success(vec![ContentBlock::text(format!(
-        "The upstream API returned {more}{} bytes of {shown}.",
-        body.len()
-    ))])
 }
 
-/// A `multipart/form-data` body: one part per property (arrays repeat the part; objects are sent
-/// as JSON parts).
-fn multipart(fields: &[(String, Value)]) -> (String, Vec<u8>) {
-    let boundary = format!(
-        "mcp-boundary-{:016x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
-    );
-    let mut out = Vec::new();
-    let mut part = |name: &str, value: &Value| {
-        let (ctype, text) = match value {
-            Value::Object(_) | Value::Array(_) => ("application/json", value.to_string()),
-            other => ("text/plain; charset=utf-8", scalar_text(other).unwrap_or_default()),
+/// A parsed JSON response as `structuredContent` that matches the tool's output schema.
+fn json_result(reply: &Reply, value: Value, output: Output) -> CallToolResult {
+    match (output, value) {
+        (Output::None | Output::Object, Value::Object(map)) => {
+            CallToolResult::structured(Value::Object(map))
+        }
+        (Output::Object, other) => {
+            reply.mismatch("it is not a JSON object", Some(other.to_string()))
+        }
+        (Output::None | Output::Wrapped, other) => {
+            let mut wrapped = Map::new();
+            wrapped.insert("result".to_owned(), other);
+            CallToolResult::structured(Value::Object(wrapped))
+        }
+    }
+}
+
+/// The longest UTF-8 text at the start of `bytes`: a character cut at the end is dropped, invalid
+/// bytes elsewhere become U+FFFD.
+fn utf8_prefix(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(e) if e.error_len().is_none() => {
+            String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned()
+        }
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Part {
+    name: String,
+    /// Set for file parts.
+    filename: Option<String>,
+    /// `None` for plain text fields (RFC 7578's default, `text/plain`).
+    content_type: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// The parts of a multipart body: one per property, one per item for arrays; objects are sent
+/// as JSON parts. Properties named in `files` hold files given as base64 or `data:` URIs: they
+/// are decoded and sent as file parts with the URI's media type (else
+/// `application/octet-stream`).
+fn multipart_parts(map: Map<String, Value>, files: &[String]) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        let items = match value {
+            Value::Null => continue,
+            Value::Array(items) => items,
+            other => vec![other],
         };
-        let name = name.replace('"', "%22").replace(['\r', '\n'], " ");
+        let is_file = files.contains(&name);
+        for item in items {
+            let part = if is_file {
+                let Value::String(text) = &item else {
+                    return Err(format!(
+                        "Invalid argument `{name}`: expected a file as base64 or a data: URI"
+                    ));
+                };
+                let (bytes, media_type) =
+                    decode_binary(text).map_err(|e| format!("Invalid argument `{name}`: {e}"))?;
+                Part {
+                    filename: Some(name.clone()),
+                    content_type: Some(
+                        media_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
+                    ),
+                    bytes,
+                    name: name.clone(),
+                }
+            } else {
+                match &item {
+                    Value::Null => continue,
+                    Value::Object(_) | Value::Array(_) => Part {
+                        name: name.clone(),
+                        filename: None,
+                        content_type: Some("application/json".to_owned()),
+                        bytes: item.to_string().into_bytes(),
+                    },
+                    other => Part {
+                        name: name.clone(),
+                        filename: None,
+                        content_type: None,
+                        bytes: scalar_text(other).unwrap_or_default().into_bytes(),
+                    },
+                }
+            };
+            parts.push(part);
+        }
+    }
+    Ok(parts)
+}
+
+/// Encodes multipart parts under a boundary that occurs in none of them.
+fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let boundary = boundary(parts, seed);
+    let quote = |s: &str| s.replace('"', "%22").replace(['\r', '\n'], " ");
+    let size: usize = parts.iter().map(|p| p.bytes.len() + 160).sum();
+    let mut out = Vec::with_capacity(size + 64);
+    for part in parts {
         out.extend_from_slice(
             format!(
-                "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\ncontent-type: {ctype}\r\n\r\n"
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"{}\"",
+                quote(&part.name)
             )
             .as_bytes(),
         );
-        out.extend_from_slice(text.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    };
-    for (name, value) in fields {
-        match value {
-            Value::Null => {}
-            Value::Array(items) => items.iter().for_each(|item| part(name, item)),
-            other => part(name, other),
+        if let Some(filename) = &part.filename {
+            out.extend_from_slice(format!("; filename=\"{}\"", quote(filename)).as_bytes());
         }
+        out.extend_from_slice(b"\r\n");
+        if let Some(content_type) = &part.content_type {
+            out.extend_from_slice(format!("content-type: {content_type}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&part.bytes);
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), out)
+}
+
+/// A multipart boundary, derived from `seed`, that occurs in none of the parts.
+fn boundary(parts: &[Part], seed: u64) -> String {
+    let mut attempt = seed;
+    loop {
+        let boundary = format!(
+            "mcp-boundary-{:016x}",
+            attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        );
+        let needle = boundary.as_bytes();
+        if !parts
+            .iter()
+            .any(|p| p.bytes.windows(needle.len()).any(|w| w == needle))
+        {
+            return boundary;
+        }
+        attempt = attempt.wrapping_add(1);
+    }
 }
 
 fn tool_error(message: impl Into<String>) -> CallToolResult {
@@ -347,7 +667,7 @@ pub enum Body {
     None,
     Json(Value),
     Form(Vec<(String, String)>),
-    Multipart(Vec<(String, Value)>),
+    Multipart(Vec<Part>),
     Raw { bytes: Vec<u8>, media_type: String },
 }
 
@@ -355,6 +675,9 @@ pub enum Body {
 #[derive(Debug, Default)]
 pub struct Object {
     map: Map<String, Value>,
+    /// Properties that hold files (base64 or `data:` URIs), sent as file parts in a multipart
+    /// body and as given in any other.
+    files: Vec<String>,
     error: Option<String>,
 }
 
@@ -371,10 +694,35 @@ impl Object {
                 self.map.insert(name.to_owned(), v);
             }
             Err(e) => {
-                self.error.get_or_insert(format!("Invalid body property `{name}`: {e}"));
+                self.error
+                    .get_or_insert(format!("Invalid body property `{name}`: {e}"));
             }
         }
         self
+    }
+
+    /// Adds property `name` unless the outer value is `None`: an explicit `null` (`Some(None)`,
+    /// `Some(Value::Null)`) is sent as `null`.
+    pub fn field_opt<T: Serialize>(mut self, name: &str, value: &Option<T>) -> Self {
+        if let Some(inner) = value {
+            match to_value(inner) {
+                Ok(v) => {
+                    self.map.insert(name.to_owned(), v);
+                }
+                Err(e) => {
+                    self.error
+                        .get_or_insert(format!("Invalid body property `{name}`: {e}"));
+                }
+            }
+        }
+        self
+    }
+
+    /// Adds property `name`, a file (or an array of files) given as base64 or a `data:` URI,
+    /// unless the value is `None`.
+    pub fn file(mut self, name: &str, value: &impl Serialize) -> Self {
+        self.files.push(name.to_owned());
+        self.field(name, value)
     }
 }
 
@@ -401,7 +749,13 @@ impl Request {
 
     /// Substitutes `{name}` in the path. Values are percent-encoded so they stay inside their
     /// segment; empty, `.` and `..` values are refused (URL parsers resolve them).
-    pub fn path_param(self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
+    pub fn path_param(
+        self,
+        name: &str,
+        value: &impl Serialize,
+        style: Style,
+        explode: bool,
+    ) -> Self {
         let value = match to_value(value) {
             Ok(value) => value,
             Err(e) => return self.fail(format!("Invalid path parameter `{name}`: {e}")),
@@ -438,7 +792,13 @@ impl Request {
     /// Adds a query parameter in its style: `None` adds nothing; arrays are repeated (`form`,
     /// exploded) or joined with `,`, `%20` or `|`; objects become `key=value` pairs (exploded
     /// `form`), `name=k,v` (not exploded) or `name[key]=value` (`deepObject`).
-    pub fn query(mut self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
+    pub fn query(
+        mut self,
+        name: &str,
+        value: &impl Serialize,
+        style: Style,
+        explode: bool,
+    ) -> Self {
         let value = match to_value(value) {
             Ok(v) => v,
             Err(e) => return self.fail(format!("Invalid query parameter `{name}`: {e}")),
@@ -452,12 +812,14 @@ impl Request {
                     match item {
                         Value::Array(items) => {
                             for element in items.iter().filter_map(scalar_text) {
-                                self.query.push((format!("{n}%5B{}%5D", enc(key)), enc(&element)));
+                                self.query
+                                    .push((format!("{n}%5B{}%5D", enc(key)), enc(&element)));
                             }
                         }
                         other => {
                             if let Some(text) = scalar_text(other) {
-                                self.query.push((format!("{n}%5B{}%5D", enc(key)), enc(&text)));
+                                self.query
+                                    .push((format!("{n}%5B{}%5D", enc(key)), enc(&text)));
                             }
                         }
                     }
@@ -495,7 +857,13 @@ impl Request {
     }
 
     /// Adds a header (simple style: arrays and objects comma-joined). `None` adds nothing.
-    pub fn header(mut self, name: &str, value: &impl Serialize, _style: Style, explode: bool) -> Self {
+    pub fn header(
+        mut self,
+        name: &str,
+        value: &impl Serialize,
+        _style: Style,
+        explode: bool,
+    ) -> Self {
         let value = match to_value(value) {
             Ok(value) => value,
             Err(e) => return self.fail(format!("Invalid header `{name}`: {e}")),
@@ -516,7 +884,13 @@ impl Request {
     }
 
     /// Adds a cookie (form style; arrays and objects comma-joined). `None` adds nothing.
-    pub fn cookie(mut self, name: &str, value: &impl Serialize, _style: Style, _explode: bool) -> Self {
+    pub fn cookie(
+        mut self,
+        name: &str,
+        value: &impl Serialize,
+        _style: Style,
+        _explode: bool,
+    ) -> Self {
         let value = match to_value(value) {
             Ok(value) => value,
             Err(e) => return self.fail(format!("Invalid cookie `{name}`: {e}")),
@@ -538,23 +912,32 @@ impl Request {
         let body = match (kind, value) {
             (BodyKind::Json, v) => Body::Json(v),
             (BodyKind::Form, Value::Object(map)) => Body::Form(form_pairs(&map)),
-            (BodyKind::Multipart, Value::Object(map)) => Body::Multipart(map.into_iter().collect()),
+            (BodyKind::Multipart, Value::Object(map)) => match multipart_parts(map, &[]) {
+                Ok(parts) => Body::Multipart(parts),
+                Err(e) => return self.fail(e),
+            },
             (BodyKind::Form | BodyKind::Multipart, _) => {
-                return self.fail("Invalid request body: it must be an object".to_owned());
+                return self.fail("Invalid argument `body`: it must be an object".to_owned());
             }
             (BodyKind::Text, v) => Body::Raw {
                 bytes: scalar_text(&v).unwrap_or_default().into_bytes(),
                 media_type: media_type.to_owned(),
             },
             (BodyKind::Binary, Value::String(s)) => match decode_binary(&s) {
-                Ok(bytes) => Body::Raw {
+                Ok((bytes, given)) => Body::Raw {
                     bytes,
-                    media_type: media_type.to_owned(),
+                    // A wildcard (`image/*`) is no media type to send: take the data URI's.
+                    media_type: if media_type.contains('*') {
+                        given.unwrap_or_else(|| "application/octet-stream".to_owned())
+                    } else {
+                        media_type.to_owned()
+                    },
                 },
                 Err(e) => return self.fail(format!("Invalid argument `body`: {e}")),
             },
             (BodyKind::Binary, _) => {
-                return self.fail("Invalid argument `body`: expected a base64 string".to_owned());
+                return self
+                    .fail("Invalid argument `body`: expected base64 or a data: URI".to_owned());
             }
         };
         Self { body, ..self }
@@ -562,32 +945,60 @@ impl Request {
 
     /// Sets an object body assembled from separate arguments. An optional body with no
     /// properties given is left out.
-    pub fn body_object(self, object: Object, kind: BodyKind, media_type: &str, required: bool) -> Self {
+    pub fn body_object(
+        self,
+        object: Object,
+        kind: BodyKind,
+        media_type: &str,
+        required: bool,
+    ) -> Self {
         if let Some(e) = object.error {
             return self.fail(e);
         }
         if object.map.is_empty() && !required {
             return self;
         }
+        if kind == BodyKind::Multipart {
+            return match multipart_parts(object.map, &object.files) {
+                Ok(parts) => Self {
+                    body: Body::Multipart(parts),
+                    ..self
+                },
+                Err(e) => self.fail(e),
+            };
+        }
         self.body(&Value::Object(object.map), kind, media_type)
     }
 }
 
-/// Decodes a base64 string or a `data:` URI with base64 content.
-fn decode_binary(s: &str) -> Result<Vec<u8>, String> {
-    let payload = match s.strip_prefix("data:") {
-        Some(rest) => match rest.split_once(',') {
-            Some((meta, data)) if meta.ends_with(";base64") => data,
-            Some((_, data)) => return Ok(percent_encoding::percent_decode_str(data).collect()),
-            None => return Err("a data: URI needs a `,` before its content".to_owned()),
-        },
-        None => s,
+/// Decodes a file given as base64 (standard or URL-safe alphabet, padding optional, whitespace
+/// ignored) or as a `data:` URI; also returns the URI's media type, when it has one.
+fn decode_binary(s: &str) -> Result<(Vec<u8>, Option<String>), String> {
+    let Some(rest) = s.trim_start().strip_prefix("data:") else {
+        return decode_base64(s).map(|bytes| (bytes, None));
     };
-    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(cleaned.trim_end_matches('='))
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cleaned.trim_end_matches('=')))
+    let Some((meta, data)) = rest.split_once(',') else {
+        return Err("a data: URI needs a `,` before its content".to_owned());
+    };
+    let mut params = meta.split(';');
+    let media_type = params
+        .next()
+        .map(str::trim)
+        .filter(|m| m.contains('/'))
+        .map(str::to_ascii_lowercase);
+    let bytes = if params.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
+        decode_base64(data)?
+    } else {
+        percent_encoding::percent_decode_str(data).collect()
+    };
+    Ok((bytes, media_type))
+}
+
+fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
+    let cleaned: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    BASE64_STANDARD
+        .decode(&cleaned)
+        .or_else(|e| BASE64_URL_SAFE.decode(&cleaned).map_err(|_| e))
         .map_err(|e| format!("expected base64 or a data: URI ({e})"))
 }
 
@@ -665,6 +1076,16 @@ fn encode_pairs(pairs: &[(String, String)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// `deserialize_with` for optional nullable fields: a present value, `null` included, is `Some`,
+/// so an explicit `null` is kept apart from an absent field (serde alone maps both to `None`).
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Parses tool arguments into `T`. Unknown argument names are refused first (with a suggestion
@@ -767,11 +1188,16 @@ mod tests {
         assert_eq!(req.path, "/pets/..%2Fadmin/toys/a%2Fb%3Fc%23d%20e");
         assert!(req.error.is_none());
         for bad in ["", ".", ".."] {
-            let req = Request::new(GET, "/pets/{petId}").path_param("petId", &bad, Style::Simple, false);
+            let req =
+                Request::new(GET, "/pets/{petId}").path_param("petId", &bad, Style::Simple, false);
             assert!(req.error.is_some(), "{bad:?} accepted");
         }
         let ids = [1, 2, 3];
-        let path = |style, explode| Request::new(GET, "/p/{ids}").path_param("ids", &ids, style, explode).path;
+        let path = |style, explode| {
+            Request::new(GET, "/p/{ids}")
+                .path_param("ids", &ids, style, explode)
+                .path
+        };
         assert_eq!(path(Style::Simple, false), "/p/1,2,3");
         assert_eq!(path(Style::Label, false), "/p/.1,2,3");
         assert_eq!(path(Style::Label, true), "/p/.1.2.3");
@@ -833,18 +1259,177 @@ mod tests {
 
         let absent: Option<String> = None;
         let obj = Object::new().field("name", &"rex").field("tag", &absent);
-        let req = Request::new(reqwest::Method::POST, "/pets").body_object(obj, BodyKind::Json, "application/json", true);
+        let req = Request::new(reqwest::Method::POST, "/pets").body_object(
+            obj,
+            BodyKind::Json,
+            "application/json",
+            true,
+        );
         match &req.body {
             Body::Json(v) => assert_eq!(v, &serde_json::json!({"name": "rex"})),
             other => panic!("unexpected body {other:?}"),
         }
-        let req = Request::new(reqwest::Method::POST, "/pets").body_object(Object::new(), BodyKind::Json, "application/json", false);
+        let req = Request::new(reqwest::Method::POST, "/pets").body_object(
+            Object::new(),
+            BodyKind::Json,
+            "application/json",
+            false,
+        );
         assert!(matches!(req.body, Body::None));
 
-        let req = Request::new(reqwest::Method::PUT, "/f").body(&"aGVsbG8=", BodyKind::Binary, "application/octet-stream");
+        let req = Request::new(reqwest::Method::PUT, "/f").body(
+            &"aGVsbG8=",
+            BodyKind::Binary,
+            "application/octet-stream",
+        );
         assert!(matches!(&req.body, Body::Raw { bytes, .. } if bytes == b"hello"));
-        let req = Request::new(reqwest::Method::PUT, "/f").body(&"data:text/plain;base64,aGVsbG8", BodyKind::Binary, "image/png");
-        assert!(matches!(&req.body, Body::Raw { bytes, media_type } if bytes == b"hello" && media_type == "image/png"));
+        let req = Request::new(reqwest::Method::PUT, "/f").body(
+            &"data:text/plain;base64,aGVsbG8",
+            BodyKind::Binary,
+            "image/png",
+        );
+        assert!(
+            matches!(&req.body, Body::Raw { bytes, media_type } if bytes == b"hello" && media_type == "image/png")
+        );
+        let req = Request::new(reqwest::Method::PUT, "/f").body(
+            &"data:image/gif;base64,aGVsbG8",
+            BodyKind::Binary,
+            "image/*",
+        );
+        assert!(matches!(&req.body, Body::Raw { media_type, .. } if media_type == "image/gif"));
+        let req = Request::new(reqwest::Method::PUT, "/f").body(
+            &"not base64!",
+            BodyKind::Binary,
+            "image/png",
+        );
+        assert!(
+            req.error
+                .unwrap()
+                .starts_with("Invalid argument `body`: expected base64")
+        );
+    }
+
+    #[test]
+    fn files_decode_from_base64_and_data_uris() {
+        let decode = |s: &str| decode_binary(s).unwrap();
+        assert_eq!(decode("aGVsbG8="), (b"hello".to_vec(), None));
+        assert_eq!(decode("aGVsbG8"), (b"hello".to_vec(), None));
+        assert_eq!(decode(" aGVs\nbG8= "), (b"hello".to_vec(), None));
+        assert_eq!(decode("_-8"), (vec![0xff, 0xef], None));
+        assert_eq!(decode("+/8="), (vec![0xfb, 0xff], None));
+        assert_eq!(
+            decode("data:Image/PNG;name=a.png;base64,aGVsbG8="),
+            (b"hello".to_vec(), Some("image/png".to_owned()))
+        );
+        assert_eq!(decode("data:,a%20b"), (b"a b".to_vec(), None));
+        assert!(decode_binary("data:image/png;base64").is_err());
+        assert!(decode_binary("a$b").is_err());
+    }
+
+    #[test]
+    fn multipart_bodies_carry_files() {
+        let obj = Object::new()
+            .field("description", &"a \"quoted\" name")
+            .file("file", &"data:image/png;base64,iVBORw0K")
+            .file("more", &Some(vec!["aGVsbG8=", "d29ybGQ="]))
+            .field("labels", &["x", "y"])
+            .field("meta", &serde_json::json!({"k": 1}))
+            .file("none", &None::<String>);
+        let req = Request::new(reqwest::Method::POST, "/upload").body_object(
+            obj,
+            BodyKind::Multipart,
+            "multipart/form-data",
+            true,
+        );
+        let Body::Multipart(parts) = &req.body else {
+            panic!("unexpected body {:?}", req.body);
+        };
+        type Summary<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+        let summary: Vec<Summary> = parts
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.filename.as_deref(),
+                    p.content_type.as_deref(),
+                    p.bytes.as_slice(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("description", None, None, &b"a \"quoted\" name"[..]),
+                ("file", Some("file"), Some("image/png"), &b"\x89PNG\r\n"[..]),
+                ("labels", None, None, b"x"),
+                ("labels", None, None, b"y"),
+                ("meta", None, Some("application/json"), br#"{"k":1}"#),
+                (
+                    "more",
+                    Some("more"),
+                    Some("application/octet-stream"),
+                    b"hello"
+                ),
+                (
+                    "more",
+                    Some("more"),
+                    Some("application/octet-stream"),
+                    b"world"
+                ),
+            ]
+        );
+        let (content_type, bytes) = multipart(parts);
+        let mark = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.starts_with(&format!("--{mark}\r\ncontent-disposition: form-data; name=\"description\"\r\n\r\na \"quoted\" name\r\n")), "{text}");
+        assert!(text.contains("content-disposition: form-data; name=\"file\"; filename=\"file\"\r\ncontent-type: image/png\r\n\r\n"));
+        assert!(text.ends_with(&format!("\r\n--{mark}--\r\n")));
+
+        // The boundary never occurs in a part.
+        let first = boundary(&[], 7);
+        let part = Part {
+            name: "a".into(),
+            filename: None,
+            content_type: None,
+            bytes: format!("x{first}y").into_bytes(),
+        };
+        let second = boundary(std::slice::from_ref(&part), 7);
+        assert_ne!(first, second);
+        assert_eq!(second, boundary(&[], 8));
+
+        let bad = Object::new().file("file", &"%%%");
+        let req = Request::new(reqwest::Method::POST, "/upload").body_object(
+            bad,
+            BodyKind::Multipart,
+            "multipart/form-data",
+            true,
+        );
+        assert!(
+            req.error
+                .unwrap()
+                .starts_with("Invalid argument `file`: expected base64 or a data: URI")
+        );
+        let bad = Object::new().file("file", &7);
+        let req = Request::new(reqwest::Method::POST, "/upload").body_object(
+            bad,
+            BodyKind::Multipart,
+            "multipart/form-data",
+            true,
+        );
+        assert!(req.error.unwrap().starts_with("Invalid argument `file`"));
+        // Outside multipart a file stays the string it was given.
+        let obj = Object::new().file("file", &"aGVsbG8=");
+        let req = Request::new(reqwest::Method::POST, "/j").body_object(
+            obj,
+            BodyKind::Json,
+            "application/json",
+            true,
+        );
+        assert!(
+            matches!(&req.body, Body::Json(v) if v == &serde_json::json!({"file": "aGVsbG8="}))
+        );
     }
 
     #[derive(serde::Deserialize, Debug)]
@@ -875,23 +1460,216 @@ mod tests {
         assert!(text_of(&err).starts_with("Invalid argument `limit`: invalid type"));
     }
 
+    fn reply(status: u16, mime: &str, body: &[u8]) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            essence: mime.split(';').next().unwrap().trim().to_ascii_lowercase(),
+            body: body.to_vec(),
+            truncated: false,
+            total: Some(body.len() as u64),
+            cap: DEFAULT_MAX_RESPONSE_BYTES,
+            uri: "http://api.test/files/x".to_owned(),
+        }
+    }
+
+    fn cut(mut r: Reply, cap: usize, total: Option<u64>) -> Reply {
+        r.body.truncate(cap);
+        r.cap = cap;
+        r.truncated = true;
+        r.total = total;
+        r
+    }
+
     #[test]
-    fn responses_map_to_results() {
-        let r = success_result("application/json", b"[1,2]".to_vec(), false, true);
+    fn upstream_urls_shown_without_credentials() {
+        let up = Upstream::new("https://user:secret@api.test/v1/", Duration::from_secs(1)).unwrap();
+        assert_eq!(up.base_url(), "https://user:secret@api.test/v1");
+        assert_eq!(up.shown_url, "https://api.test/v1");
+        assert_eq!(up.max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES);
+        assert_eq!(up.with_max_response_bytes(10).max_response_bytes, 10);
+        for bad in ["ftp://x", "http://x/?a=1", "http://x/#f", "not a url"] {
+            assert!(Upstream::new(bad, Duration::from_secs(1)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn json_responses_match_the_output_schema() {
+        let json =
+            |body: &[u8], output| success_result(reply(200, "application/json", body), output);
+        let r = json(b"[1,2]", Output::Wrapped);
         assert_eq!(
             r.structured_content,
             Some(serde_json::json!({"result": [1, 2]}))
         );
-        let r = success_result("application/json", br#"{"a":1}"#.to_vec(), false, true);
-        assert_eq!(r.structured_content, Some(serde_json::json!({"result": {"a": 1}})));
-        let r = success_result("application/json", br#"{"a":1}"#.to_vec(), false, false);
+        assert_eq!(r.is_error, Some(false));
+        let r = json(br#"{"a":1}"#, Output::Wrapped);
+        assert_eq!(
+            r.structured_content,
+            Some(serde_json::json!({"result": {"a": 1}}))
+        );
+        let r = json(br#"{"a":1}"#, Output::Object);
         assert_eq!(r.structured_content, Some(serde_json::json!({"a": 1})));
-        let r = success_result("text/plain; charset=utf-8", b"hi".to_vec(), false, false);
+        assert_eq!(text_of(&r), r#"{"a":1}"#);
+        let r = json(br#"{"a":1}"#, Output::None);
+        assert_eq!(r.structured_content, Some(serde_json::json!({"a": 1})));
+        let r = json(b"3", Output::None);
+        assert_eq!(r.structured_content, Some(serde_json::json!({"result": 3})));
+        let r = success_result(
+            reply(200, "application/problem+json; charset=utf-8", b"null"),
+            Output::Wrapped,
+        );
+        assert_eq!(
+            r.structured_content,
+            Some(serde_json::json!({"result": null}))
+        );
+
+        // Responses that cannot match a schema are errors that still show what came.
+        let r = json(b"[1]", Output::Object);
+        assert_eq!(
+            (r.is_error, r.structured_content.is_none()),
+            (Some(true), true)
+        );
+        assert!(text_of(&r).contains("it is not a JSON object") && text_of(&r).ends_with("\n[1]"));
+        let r = json(b"{oops", Output::Object);
+        assert_eq!(r.is_error, Some(true));
+        assert!(text_of(&r).contains("not valid JSON") && text_of(&r).ends_with("{oops"));
+        let r = json(b"{oops", Output::None);
+        assert_eq!((r.is_error, text_of(&r)), (Some(false), "{oops".to_owned()));
+        let r = success_result(reply(200, "text/html", b"<p>hi</p>"), Output::Wrapped);
+        assert_eq!(r.is_error, Some(true));
+        assert!(text_of(&r).starts_with(
+            "The upstream API answered HTTP 200 OK with 9 bytes of text/html, but it is not JSON"
+        ));
+        let r = success_result(reply(204, "", b""), Output::Object);
+        assert_eq!(r.is_error, Some(true));
+        assert!(
+            text_of(&r)
+                .starts_with("The upstream API answered HTTP 204 No Content with no content.")
+        );
+        let r = success_result(reply(200, "image/png", b"\x89PNG"), Output::Object);
+        assert_eq!(r.is_error, Some(true));
+        // Without a content type, JSON-looking UTF-8 is JSON.
+        let r = success_result(reply(200, "", b" {\"a\":1}"), Output::Object);
+        assert_eq!(r.structured_content, Some(serde_json::json!({"a": 1})));
+    }
+
+    #[test]
+    fn other_responses_map_to_content() {
+        let r = success_result(reply(204, "", b""), Output::None);
+        assert_eq!(
+            (r.is_error, text_of(&r)),
+            (
+                Some(false),
+                "The upstream API answered HTTP 204 No Content with no content.".to_owned()
+            )
+        );
+        let r = success_result(reply(200, "text/plain; charset=utf-8", b"hi"), Output::None);
         assert_eq!(text_of(&r), "hi");
-        let r = success_result("image/png", vec![0; 10], false, false);
+        assert_eq!(r.structured_content, None);
+        let r = success_result(reply(200, "image/svg+xml", b"<svg/>"), Output::None);
+        assert_eq!(text_of(&r), "<svg/>");
+        let r = success_result(reply(200, "", b"plain words"), Output::None);
+        assert_eq!(text_of(&r), "plain words");
+
+        let r = success_result(reply(200, "image/png", b"\x89PNG"), Output::None);
+        let image = r.content[0].as_image().expect("image content");
+        assert_eq!(
+            (image.data.as_str(), image.mime_type.as_str()),
+            ("iVBORw==", "image/png")
+        );
+        let r = success_result(reply(200, "audio/wav", b"RIFF"), Output::None);
+        assert!(
+            matches!(&r.content[0], ContentBlock::Audio(a) if a.data == "UklGRg==" && a.mime_type == "audio/wav")
+        );
+
+        for (mime, shown) in [
+            ("application/pdf", "application/pdf"),
+            ("", "application/octet-stream"),
+        ] {
+            let r = success_result(reply(200, mime, b"\x00\xff\x01"), Output::None);
+            assert_eq!(r.is_error, Some(false));
+            assert_eq!(
+                text_of(&r),
+                format!(
+                    "The upstream API answered HTTP 200 OK with 3 bytes of {shown}, embedded as a resource (base64)."
+                )
+            );
+            let value = serde_json::to_value(&r.content[1]).unwrap();
+            assert_eq!(
+                value,
+                serde_json::json!({"type": "resource", "resource": {"uri": "http://api.test/files/x", "mimeType": shown, "blob": "AP8B"}})
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_responses_are_cut_with_a_note() {
+        let r = success_result(
+            cut(reply(200, "text/plain", "añb".as_bytes()), 2, Some(4)),
+            Output::None,
+        );
+        assert_eq!(r.is_error, Some(false));
         assert_eq!(
             text_of(&r),
-            "The upstream API returned 10 bytes of image/png."
+            "a\n\n[Truncated: the upstream response has 4 bytes; only the first 1 are shown (the server's response size cap is 2 bytes).]"
         );
+        let r = success_result(
+            cut(reply(200, "text/plain", b"abcdef"), 4, None),
+            Output::None,
+        );
+        assert!(text_of(&r).starts_with("abcd\n\n[Truncated: the upstream response is longer than the server's response size cap of 4 bytes"));
+        // Cut JSON is text without a schema, an error (with the text) with one.
+        let r = success_result(
+            cut(reply(200, "application/json", b"[1,2,3]"), 4, Some(7)),
+            Output::None,
+        );
+        assert_eq!(
+            (r.is_error, r.structured_content.is_none()),
+            (Some(false), true)
+        );
+        assert!(text_of(&r).starts_with("[1,2\n\n[Truncated"));
+        let r = success_result(
+            cut(reply(200, "application/json", b"[1,2,3]"), 4, Some(7)),
+            Output::Wrapped,
+        );
+        assert_eq!(r.is_error, Some(true));
+        assert!(
+            text_of(&r).contains("cut at the server's response size cap")
+                && text_of(&r).contains("[1,2\n\n[Truncated")
+        );
+        // Cut binary is described, not shown.
+        let r = success_result(
+            cut(reply(200, "image/png", &[0; 10]), 4, Some(10)),
+            Output::None,
+        );
+        assert_eq!(r.content.len(), 1);
+        assert_eq!(
+            text_of(&r),
+            "The upstream API answered HTTP 200 OK with 10 bytes of image/png, more than the server's response size cap of 4 bytes: it is not shown."
+        );
+        assert_eq!(utf8_prefix("añ".as_bytes()), "añ");
+        assert_eq!(utf8_prefix(&"añ".as_bytes()[..2]), "a");
+        assert_eq!(utf8_prefix(b"a\xffb"), "a\u{fffd}b");
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Nullable {
+        #[serde(default, deserialize_with = "present")]
+        price: Option<Option<f64>>,
+        #[serde(default, deserialize_with = "present")]
+        any: Option<Value>,
+    }
+
+    #[test]
+    fn explicit_nulls_are_kept_apart_from_absence() {
+        let given: Nullable =
+            serde_json::from_value(serde_json::json!({"price": null, "any": null})).unwrap();
+        let absent: Nullable = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!((given.price, &given.any), (Some(None), &Some(Value::Null)));
+        assert_eq!((absent.price, &absent.any), (None, &None));
+        let obj = Object::new()
+            .field_opt("price", &given.price)
+            .field_opt("any", &absent.any);
+        assert_eq!(Value::Object(obj.map), serde_json::json!({"price": null}));
     }
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): formatting, lints, then every test — unit tests, snapshot
-# tests (INSTA_UPDATE=no: a new or changed snapshot fails), error fixtures, determinism, and the
-# build-and-start test of every fixture's generated crate (warnings denied, clippy clean).
+# The test command (README, .ci/run). On a fresh machine it installs what it needs into .cache/
+# (a Python venv with the official MCP SDK; Node 22, the MCP Inspector and the conformance suite
+# from npm), then runs: formatting, lints, every Rust test — unit, snapshot (INSTA_UPDATE=no: a
+# new or changed snapshot fails), error fixtures, determinism, build-and-start of every fixture's
+# generated crate (warnings denied, clippy clean) — the end-to-end suite driven by the Python
+# SDK, and the Inspector CLI and conformance-suite checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export INSTA_UPDATE=no
@@ -9,3 +12,5 @@ export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets --no-fail-fast
+bash tests/e2e/run.sh
+bash tests/conformance/run.sh

@@ -1,0 +1,185 @@
+"""Fixtures of the end-to-end suite: the generated crate (generated from fixtures/e2e and built
+once per run), the recording upstream, the generated server over Streamable HTTP (started once)
+and over stdio (started by the SDK per client), and MCP clients of the official Python SDK."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import AsyncIterator, Callable, Iterator
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from upstream import RecordingUpstream
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = "fixtures/e2e/openapi.yaml"
+CRATE_DIR = REPO / "target" / "fixture-crates" / "e2e-run"
+GEN_TARGET = REPO / "target" / "gen-crates"
+LOG_DIR = REPO / "target" / "e2e-logs"
+UPSTREAM_TIMEOUT = 2
+# Exactly the environment of the Rust build-and-start tests: another RUSTFLAGS would rebuild
+# every dependency in the shared target directory.
+CARGO_ENV = {"CARGO_TARGET_DIR": str(GEN_TARGET), "RUSTFLAGS": "-D warnings"}
+
+TRANSPORTS = ["http", "http-legacy", "stdio"]
+"""Streamable HTTP negotiated by the SDK (2026-07-28 when offered), Streamable HTTP with the
+initialize handshake (pre-2026 protocol versions), and stdio."""
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 1200) -> None:
+    full_env = {k: v for k, v in os.environ.items() if k != "CARGO_ENCODED_RUSTFLAGS"}
+    full_env.update(env or {})
+    done = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed in {cwd}:\n{done.stdout}\n{done.stderr}", pytrace=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_bin() -> Path:
+    """Generates the crate from the fixture with the freshly built mcpgen and builds it."""
+    mcpgen = REPO / "target" / "debug" / "mcpgen"
+    if not mcpgen.exists():
+        _run(["cargo", "build", "--quiet"], REPO)
+    _run([str(mcpgen), "generate", SPEC, "--out", str(CRATE_DIR.relative_to(REPO))], REPO)
+    _run(["cargo", "build", "--quiet"], CRATE_DIR, CARGO_ENV)
+    name = re.search(r'^name = "([^"]+)"', (CRATE_DIR / "Cargo.toml").read_text(), re.M)
+    assert name, "package name in the generated Cargo.toml"
+    binary = GEN_TARGET / "debug" / name.group(1)
+    assert binary.exists(), binary
+    return binary
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[RecordingUpstream]:
+    server = RecordingUpstream().start()
+    yield server
+    server.stop()
+
+
+def server_args(upstream_url: str) -> list[str]:
+    return ["--upstream-url", upstream_url, "--upstream-timeout", str(UPSTREAM_TIMEOUT)]
+
+
+class HttpServer:
+    """The generated server over Streamable HTTP, killed when the session ends."""
+
+    def __init__(self, binary: Path, upstream_url: str, label: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"{label}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [str(binary), *server_args(upstream_url), "--bind", f"127.0.0.1:{self.port}"],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server did not start: {self.log()}")
+            time.sleep(0.05)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def http_server(server_bin: Path, upstream: RecordingUpstream) -> Iterator[HttpServer]:
+    server = HttpServer(server_bin, upstream.base_url, "http")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def closed_port_url() -> str:
+    """An upstream URL where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}/api"
+
+
+@pytest.fixture(scope="session")
+def dead_http_server(server_bin: Path, closed_port_url: str) -> Iterator[HttpServer]:
+    server = HttpServer(server_bin, closed_port_url, "http-closed-port")
+    yield server
+    server.stop()
+
+
+Connect = Callable[..., contextlib.AbstractAsyncContextManager[Client]]
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def connect(
+    transport: str,
+    request: pytest.FixtureRequest,
+    server_bin: Path,
+    upstream: RecordingUpstream,
+) -> Connect:
+    """`async with connect() as client`: an SDK client over this test's transport; `dead=True`
+    connects to a server whose upstream port is closed."""
+
+    @contextlib.asynccontextmanager
+    async def open_client(dead: bool = False) -> AsyncIterator[Client]:
+        if transport == "stdio":
+            url = request.getfixturevalue("closed_port_url") if dead else upstream.base_url
+            params = StdioServerParameters(
+                command=str(server_bin),
+                args=["--transport", "stdio", *server_args(url)],
+                env={"RUST_LOG": "warn"},
+            )
+            client = Client(params, read_timeout_seconds=30)
+        else:
+            server = request.getfixturevalue("dead_http_server" if dead else "http_server")
+            client = Client(
+                streamable_http_client(server.url),
+                mode="legacy" if transport == "http-legacy" else "auto",
+                read_timeout_seconds=30,
+            )
+        async with client:
+            yield client
+
+    return open_client
