@@ -6,6 +6,7 @@
 //! schemas) is built here as a Rust string literal token, so nothing in a spec can break the
 //! syntax of the generated code or inject into it.
 
+use crate::auth::{Mode, Setting};
 use crate::error::{Error, Result};
 use crate::ir::{Api, ArgLocation, BodyKind, Tool, TypeDef};
 use crate::output::FileMap;
@@ -30,6 +31,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/type_struct.rs.tera"),
     ),
     ("type_enum", include_str!("../templates/type_enum.rs.tera")),
+    (
+        "auth_config",
+        include_str!("../templates/auth_config.rs.tera"),
+    ),
 ];
 
 /// Spec-independent sources, copied verbatim (they read everything spec-specific from
@@ -38,7 +43,20 @@ const STATIC_FILES: &[(&str, &str)] = &[
     ("src/main.rs", include_str!("../templates/main.rs")),
     ("src/server.rs", include_str!("../templates/server.rs")),
     ("src/runtime.rs", include_str!("../templates/runtime.rs")),
+    ("src/auth.rs", include_str!("../templates/auth.rs")),
 ];
+
+/// Spec-independent sources emitted in auth mode `oauth` only.
+const OAUTH_FILES: &[(&str, &str)] = &[("src/oauth.rs", include_str!("../templates/oauth.rs"))];
+
+/// User-owned files: written once, when missing, and never overwritten or compared
+/// (`--check` ignores them). They carry no `@generated` header.
+pub const USER_OWNED: &[(&str, &str)] = &[("src/hooks.rs", include_str!("../templates/hooks.rs"))];
+
+/// Whether `path` (relative, with `/`) is a user-owned file of the generated crate.
+pub fn is_user_owned(path: &str) -> bool {
+    USER_OWNED.iter().any(|(p, _)| *p == path)
+}
 
 /// A Rust string literal for `s` (escaped; safe for any input).
 pub fn lit(s: &str) -> String {
@@ -82,6 +100,197 @@ struct View {
     readme_rows: Vec<ReadmeRow>,
     readme_description: String,
     mcpgen_version: String,
+    auth: AuthView,
+}
+
+/// The auth configuration as the templates show it. Every Rust expression is built here, with
+/// string literals from [`lit`], so no configured text can break the generated code.
+#[derive(Serialize, Default)]
+struct AuthView {
+    mode: &'static str,
+    mode_lit: String,
+    bearer_tokens: String,
+    bearer_forward: bool,
+    /// Bearer tokens are checked against a configured list (else any token passes).
+    bearer_checked: bool,
+    issuer: String,
+    oauth_metadata_url: String,
+    authorize_url: String,
+    audience: String,
+    client_id: String,
+    client_secret: String,
+    default_scope: String,
+    setup_proxies: bool,
+    setup_fake_dynamic_registration: bool,
+    forward_token: bool,
+    allowed_redirect_uris: String,
+    /// `("tool", &[&["scope", ...], ...])` per tool, in `tools.json` order.
+    tool_scopes: Vec<String>,
+    scopes_supported: String,
+    /// For the README.
+    scopes_md: String,
+    issuer_md: String,
+    audience_md: String,
+    env: Vec<EnvView>,
+}
+
+/// An environment variable the generated server reads for auth (README).
+#[derive(Serialize)]
+struct EnvView {
+    name: String,
+    what: &'static str,
+}
+
+fn setting_expr(s: &Setting) -> String {
+    match s {
+        Setting::Literal(v) => format!("crate::auth::Setting::Literal({})", lit(v)),
+        Setting::Env(n) => format!("crate::auth::Setting::Env({})", lit(n)),
+    }
+}
+
+fn opt_setting_expr(s: &Option<Setting>) -> String {
+    match s {
+        Some(s) => format!("::std::option::Option::Some({})", setting_expr(s)),
+        None => "::std::option::Option::None".to_string(),
+    }
+}
+
+/// A setting for the README: the value, or where it is read from.
+fn setting_md(s: &Option<Setting>, default: &str) -> String {
+    match s {
+        Some(Setting::Literal(v)) => format!("`{}`", md_cell(v).replace('`', "'")),
+        Some(Setting::Env(n)) => format!("from `${n}`"),
+        None => default.to_string(),
+    }
+}
+
+/// `TOOL_SCOPES` of `auth_config.rs`, written out here (one line per tool, as the formatter
+/// would print it): with thousands of tools the formatter would spend long on one item.
+fn tool_scopes_table(auth: &AuthView) -> String {
+    let mut out = String::from(
+        "/// The OAuth scopes each tool needs, in `tools.json` order, from the operations' `security`\n\
+         /// requirements: the token must grant every scope of at least one alternative; a tool with no\n\
+         /// alternative needs none.",
+    );
+    if auth.mode != "oauth" {
+        out.push_str(" Checked in mode `oauth` only.\n#[allow(dead_code)]");
+    }
+    out.push_str("\npub const TOOL_SCOPES: &[(&str, &[&[&str]])] = &[\n");
+    for row in &auth.tool_scopes {
+        out.push_str("    ");
+        out.push_str(row);
+        out.push_str(",\n");
+    }
+    out.push_str("];\n");
+    out
+}
+
+fn auth_view(api: &Api) -> AuthView {
+    let auth = &api.auth;
+    let mut scopes: Vec<&str> = api
+        .tools
+        .iter()
+        .flat_map(|t| t.scope_alternatives.iter().flatten().map(String::as_str))
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    let tool_scopes = api
+        .tools
+        .iter()
+        .map(|t| {
+            let alts: Vec<String> = t
+                .scope_alternatives
+                .iter()
+                .map(|alt| {
+                    let s: Vec<String> = alt.iter().map(|s| lit(s)).collect();
+                    format!("&[{}]", s.join(", "))
+                })
+                .collect();
+            format!("({}, &[{}])", lit(&t.name), alts.join(", "))
+        })
+        .collect();
+    let mut view = AuthView {
+        mode: match auth.mode {
+            Mode::None => "none",
+            Mode::Bearer => "bearer",
+            Mode::Oauth => "oauth",
+        },
+        tool_scopes,
+        scopes_supported: scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", "),
+        scopes_md: scopes
+            .iter()
+            .map(|s| format!("`{}`", md_cell(s).replace('`', "'")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ..AuthView::default()
+    };
+    view.mode_lit = lit(view.mode);
+    let what = |name: &str| -> &'static str {
+        let env = |s: &Option<Setting>| matches!(s, Some(Setting::Env(n)) if n == name);
+        if let Some(b) = &auth.bearer
+            && env(&b.tokens)
+        {
+            return "accepted bearer tokens, comma-separated (secret)";
+        }
+        if let Some(o) = &auth.oauth {
+            for (s, what) in [
+                (
+                    &o.client_secret,
+                    "OAuth client secret (secret; never sent to MCP clients)",
+                ),
+                (&o.client_id, "OAuth client ID at the provider"),
+                (&o.audience, "OAuth audience (`aud` of the access tokens)"),
+                (&o.oauth_metadata_url, "OAuth provider metadata URL"),
+                (&o.authorize_url, "OAuth provider authorization URL"),
+                (
+                    &o.default_scope,
+                    "scopes added to every authorization request",
+                ),
+            ] {
+                if env(s) {
+                    return what;
+                }
+            }
+            if env(&Some(o.issuer.clone())) {
+                return "OAuth issuer";
+            }
+        }
+        "auth setting"
+    };
+    view.env = auth
+        .env_vars()
+        .into_iter()
+        .map(|name| EnvView {
+            what: what(&name),
+            name,
+        })
+        .collect();
+    if let Some(b) = &auth.bearer {
+        view.bearer_tokens = opt_setting_expr(&b.tokens);
+        view.bearer_forward = b.forward;
+        view.bearer_checked = b.tokens.is_some();
+    }
+    if let Some(o) = &auth.oauth {
+        view.issuer = setting_expr(&o.issuer);
+        view.oauth_metadata_url = opt_setting_expr(&o.oauth_metadata_url);
+        view.authorize_url = opt_setting_expr(&o.authorize_url);
+        view.audience = opt_setting_expr(&o.audience);
+        view.client_id = opt_setting_expr(&o.client_id);
+        view.client_secret = opt_setting_expr(&o.client_secret);
+        view.default_scope = opt_setting_expr(&o.default_scope);
+        view.setup_proxies = o.setup_proxies;
+        view.setup_fake_dynamic_registration = o.setup_fake_dynamic_registration;
+        view.forward_token = o.forward_token;
+        view.allowed_redirect_uris = o
+            .allowed_redirect_uris
+            .iter()
+            .map(|u| lit(u))
+            .collect::<Vec<_>>()
+            .join(", ");
+        view.issuer_md = setting_md(&Some(o.issuer.clone()), "");
+        view.audience_md = setting_md(&o.audience, "the server's own `<public-url>/mcp`");
+    }
+    view
 }
 
 #[derive(Serialize)]
@@ -370,6 +579,7 @@ fn view(api: &Api) -> View {
         readme_rows,
         readme_description: api.description.as_deref().map(md_cell).unwrap_or_default(),
         mcpgen_version: crate::VERSION.to_string(),
+        auth: auth_view(api),
     }
 }
 
@@ -392,6 +602,8 @@ struct Chunk<'a> {
     file: &'static str,
     template: &'static str,
     context: std::borrow::Cow<'a, tera::Context>,
+    /// Text already in its final form, used as it is instead of rendering `template`.
+    raw: Option<String>,
 }
 
 fn item<T: Serialize>(key: &str, value: &T) -> std::borrow::Cow<'static, tera::Context> {
@@ -420,35 +632,47 @@ pub fn render(api: &Api) -> Result<FileMap> {
         ("README.md", "README.md"),
         (".gitignore", "gitignore"),
         ("src/tools.rs", "tools_head"),
+        ("src/auth_config.rs", "auth_config"),
     ] {
         chunks.push(Chunk {
             file,
             template,
             context: std::borrow::Cow::Borrowed(&whole),
+            raw: None,
         });
     }
+    chunks.push(Chunk {
+        file: "src/auth_config.rs",
+        template: "auth_config",
+        context: std::borrow::Cow::Borrowed(&whole),
+        raw: Some(tool_scopes_table(&view.auth)),
+    });
     for t in &view.tools {
         chunks.push(Chunk {
             file: "src/tools.rs",
             template: "tool",
             context: item("t", t),
+            raw: None,
         });
     }
     chunks.push(Chunk {
         file: "src/tools.rs",
         template: "tools_call",
         context: std::borrow::Cow::Borrowed(&whole),
+        raw: None,
     });
     chunks.push(Chunk {
         file: "src/types.rs",
         template: "types_head",
         context: std::borrow::Cow::Borrowed(&whole),
+        raw: None,
     });
     for s in &view.structs {
         chunks.push(Chunk {
             file: "src/types.rs",
             template: "type_struct",
             context: item("s", s),
+            raw: None,
         });
     }
     for e in &view.enums {
@@ -456,6 +680,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
             file: "src/types.rs",
             template: "type_enum",
             context: item("e", e),
+            raw: None,
         });
     }
     let rendered = render_chunks(&tera, &chunks)?;
@@ -475,11 +700,19 @@ pub fn render(api: &Api) -> Result<FileMap> {
         files.insert(file.clone(), format!("{}{}", header(&file), body));
     }
     files.insert("src/tools.json".to_string(), tools_json(api));
-    for (out, src) in STATIC_FILES {
+    let oauth: &[(&str, &str)] = if api.auth.mode == Mode::Oauth {
+        OAUTH_FILES
+    } else {
+        &[]
+    };
+    for (out, src) in STATIC_FILES.iter().chain(oauth) {
         files.insert(
             (*out).to_string(),
             format!("{}{}", header(out), format_rust(out, src)?),
         );
+    }
+    for (out, src) in USER_OWNED {
+        files.insert((*out).to_string(), format_rust(out, src)?);
     }
     Ok(files)
 }
@@ -488,13 +721,18 @@ pub fn render(api: &Api) -> Result<FileMap> {
 /// is the chunk order, so the result does not depend on scheduling.
 fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
     let one = |c: &Chunk| -> Result<String> {
-        let text = tera
-            .render(c.template, &c.context)
-            .map_err(|e| Error::Render {
-                template: c.template.into(),
-                message: e.to_string(),
-            })?;
-        if c.file.ends_with(".rs") {
+        let text = match &c.raw {
+            Some(text) => text.clone(),
+            None => tera
+                .render(c.template, &c.context)
+                .map_err(|e| Error::Render {
+                    template: c.template.into(),
+                    message: e.to_string(),
+                })?,
+        };
+        if c.raw.is_some() {
+            Ok(text)
+        } else if c.file.ends_with(".rs") {
             format_rust(c.template, &text)
         } else {
             Ok(text)

@@ -1,5 +1,8 @@
 //! An MCP server for an HTTP API: each tool calls one API operation.
 
+mod auth;
+mod auth_config;
+mod hooks;
 mod runtime;
 mod server;
 mod tools;
@@ -152,6 +155,12 @@ async fn run_stdio(server: Server, upstream_url: &str) -> Result<(), String> {
         tools::SERVER_VERSION,
         server.tool_count()
     );
+    if auth_config::MODE != "none" {
+        info!(
+            "authentication (mode {}) applies to HTTP only: a stdio client runs the server itself",
+            auth_config::MODE
+        );
+    }
     let running = tokio::select! {
         running = server.serve(rmcp::transport::stdio()) => {
             running.map_err(|e| format!("stdio transport failed to start: {e}"))?
@@ -208,6 +217,18 @@ async fn run_http(
             .enforce_origin_validation(),
         None => config.disable_allowed_origins(),
     };
+    let listener = tokio::net::TcpListener::bind(&cli.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cli.bind))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {}: {e}", cli.bind))?;
+    let public_url = public_url.map_or_else(
+        || format!("http://{local}"),
+        |url| url.as_str().trim_end_matches('/').to_owned(),
+    );
+    let auth = auth_config::build(&public_url)?;
+
     let cancel = config.cancellation_token.clone();
     let tool_count = server.tool_count();
     let factory = move || Ok(server.clone());
@@ -222,23 +243,19 @@ async fn run_http(
             StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), config),
         )
     };
-    let app = mcp.route("/healthz", get(|| async { "ok" }));
+    let app = mcp
+        .layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            auth::guard,
+        ))
+        .merge(auth.routes())
+        .route("/healthz", get(|| async { "ok" }));
 
-    let listener = tokio::net::TcpListener::bind(&cli.bind)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", cli.bind))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| format!("cannot listen on {}: {e}", cli.bind))?;
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             warn!("cannot set TCP_NODELAY: {e}");
         }
     });
-    let public_url = public_url.map_or_else(
-        || format!("http://{local}"),
-        |url| url.as_str().trim_end_matches('/').to_owned(),
-    );
     info!(
         "{} {}: {tool_count} tools at http://{local}/mcp ({}; public URL {public_url}/mcp), upstream {upstream_url}",
         tools::SERVER_NAME,
@@ -249,6 +266,11 @@ async fn run_http(
             "stateless"
         },
     );
+    if auth.mode() == "none" && !local.ip().is_loopback() {
+        warn!("authentication: {}", auth.summary());
+    } else {
+        info!("authentication: {}", auth.summary());
+    }
     if !local.ip().is_loopback()
         && allowed_hosts
             .iter()

@@ -65,6 +65,9 @@ pub struct Upstream {
     shown_url: String,
     timeout: Duration,
     max_response_bytes: usize,
+    /// The caller's credentials, sent as the `Authorization` header when the auth configuration
+    /// forwards them (see [`Upstream::with_authorization`]).
+    authorization: Option<HeaderValue>,
 }
 
 impl Upstream {
@@ -105,7 +108,21 @@ impl Upstream {
             shown_url: shown.as_str().trim_end_matches('/').to_owned(),
             timeout,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            authorization: None,
         })
+    }
+
+    /// This upstream for one call that sends `authorization` as its `Authorization` header (the
+    /// caller's, forwarded), replacing any the request sets. Shares the connection pool.
+    pub fn with_authorization(&self, authorization: HeaderValue) -> Self {
+        Self {
+            client: self.client.clone(),
+            base_url: self.base_url.clone(),
+            shown_url: self.shown_url.clone(),
+            timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+            authorization: Some(authorization),
+        }
     }
 
     /// Sets how many bytes of a successful response body are passed on at most; the rest is
@@ -141,8 +158,14 @@ impl Upstream {
         let mut builder = self.client.request(req.method, url);
         let mut has_accept = false;
         for (name, value) in req.headers {
+            if self.authorization.is_some() && name.eq_ignore_ascii_case("authorization") {
+                continue;
+            }
             has_accept |= name.eq_ignore_ascii_case("accept");
             builder = builder.header(name, value);
+        }
+        if let Some(authorization) = &self.authorization {
+            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
         }
         if !has_accept {
             builder = builder.header("accept", "application/json, */*;q=0.5");

@@ -175,7 +175,15 @@ impl ServerHandler for Server {
                 None,
             ));
         };
-        let call = crate::tools::call(&self.upstream, index, request.arguments);
+        // The caller's credentials, when the auth configuration forwards them upstream.
+        let forwarded = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::auth::Caller>())
+            .and_then(|caller| caller.forward.clone())
+            .map(|authorization| self.upstream.with_authorization(authorization));
+        let upstream = forwarded.as_ref().unwrap_or(self.upstream.as_ref());
+        let call = crate::tools::call(upstream, index, request.arguments);
         tokio::select! {
             result = call => match result {
                 Some(result) => Ok(result.into()),

@@ -4,7 +4,8 @@
 # from npm), then runs: formatting, lints, every Rust test — unit, snapshot (INSTA_UPDATE=no: a
 # new or changed snapshot fails), error fixtures, determinism, build-and-start of every fixture's
 # generated crate (warnings denied, clippy clean) — the end-to-end suite driven by the Python
-# SDK, and the Inspector CLI and conformance-suite checks.
+# SDK, the Inspector CLI and conformance-suite checks, and the auth suite (bearer, and OAuth
+# against a real oidc-provider with the SDK's OAuth client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export INSTA_UPDATE=no
@@ -14,3 +15,4 @@ cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets --no-fail-fast
 bash tests/e2e/run.sh
 bash tests/conformance/run.sh
+bash tests/auth/run.sh

@@ -1,10 +1,24 @@
 //! insta snapshots of every generated file and of `inspect` for every fixture. Spec-independent
-//! files (`src/main.rs`, `src/server.rs`, `src/runtime.rs`) are snapshotted once, and every
-//! fixture's copy is checked to be identical.
+//! files (`src/main.rs`, `src/server.rs`, `src/runtime.rs`, `src/auth.rs`, `src/oauth.rs`,
+//! `src/hooks.rs`) are snapshotted once, and every fixture's copy is checked to be identical. A
+//! fixture directory with an `auth.yaml` is generated with `--auth` it.
 
 mod common;
 
-const STATIC_FILES: &[&str] = &["src/main.rs", "src/server.rs", "src/runtime.rs"];
+const STATIC_FILES: &[&str] = &[
+    "src/main.rs",
+    "src/server.rs",
+    "src/runtime.rs",
+    "src/auth.rs",
+    "src/oauth.rs",
+    "src/hooks.rs",
+];
+
+/// The fixture's `auth.yaml` (beside its spec), if it has one.
+fn auth_file(spec: &str) -> Option<String> {
+    let path = common::repo().join(spec).with_file_name("auth.yaml");
+    path.exists().then(|| path.to_string_lossy().into_owned())
+}
 
 #[test]
 fn generated_files() {
@@ -12,8 +26,12 @@ fn generated_files() {
     assert!(fixtures.len() >= 6, "fixtures missing: {fixtures:?}");
     let mut statics: Option<mcpgen::output::FileMap> = None;
     for (case, spec) in fixtures {
+        let opts = mcpgen::Options {
+            auth: auth_file(&spec),
+            ..Default::default()
+        };
         let spec = common::repo().join(&spec);
-        let (_, files) = mcpgen::generate(spec.to_str().unwrap(), &mcpgen::Options::default())
+        let (_, files) = mcpgen::generate(spec.to_str().unwrap(), &opts)
             .unwrap_or_else(|e| panic!("{case}: {e}"));
         for (path, contents) in &files {
             if STATIC_FILES.contains(&path.as_str()) {
@@ -46,7 +64,12 @@ fn generated_files() {
 #[test]
 fn inspect_output() {
     for (case, spec) in common::fixtures() {
-        let out = common::mcpgen(&["inspect", &spec]);
+        let mut args = vec!["inspect".to_string(), spec.clone()];
+        if let Some(auth) = auth_file(&spec) {
+            args.extend(["--auth".to_string(), auth]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = common::mcpgen(&args);
         assert!(
             out.status.success(),
             "{case}: {}",

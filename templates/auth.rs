@@ -1,0 +1,661 @@
+//! Authentication of MCP clients on `/mcp`. The mode and its settings come from the `--auth`
+//! file and live in `auth_config.rs`; this module holds what every mode shares: settings read
+//! from the environment, the `/mcp` middleware (authenticate, check the tool's scopes, run the
+//! hook in `hooks.rs`, then hand the request to the MCP server), and mode `bearer`.
+//!
+//! Every mode uses a part of this module only.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Bytes of a `/mcp` request body read at most (the MCP server's own limit).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// A configured value: written in the `--auth` file, or read from an environment variable when
+/// the server starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Literal(&'static str),
+    Env(&'static str),
+}
+
+impl Setting {
+    /// The value; for `Env`, the variable's (trimmed) value. A missing or empty variable is an
+    /// error that names it and what it is for.
+    pub fn resolve(self, what: &str) -> Result<String, String> {
+        match self {
+            Setting::Literal(value) => Ok(value.to_owned()),
+            Setting::Env(name) => match std::env::var(name) {
+                Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+                Ok(_) => Err(format!(
+                    "environment variable {name} ({what}) is empty: set it and start again"
+                )),
+                Err(_) => Err(format!(
+                    "environment variable {name} ({what}) is not set: set it and start again"
+                )),
+            },
+        }
+    }
+}
+
+/// Resolves an optional setting.
+pub fn resolve_opt(setting: Option<Setting>, what: &str) -> Result<Option<String>, String> {
+    setting.map(|s| s.resolve(what)).transpose()
+}
+
+/// Mode `bearer`: clients send `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, Copy)]
+pub struct BearerConfig {
+    /// Accepted tokens, comma-separated. `None`: any token is let through (the upstream API
+    /// judges it when it is forwarded).
+    pub tokens: Option<Setting>,
+    /// Send the caller's `Authorization` header on to the upstream API.
+    pub forward: bool,
+}
+
+/// Who is calling, as the `/mcp` middleware established it. Put into the request's extensions,
+/// so tools find it in `http::request::Parts::extensions`.
+#[derive(Clone, Default)]
+pub struct Caller {
+    /// The bearer token the client sent (never logged).
+    pub token: Option<Arc<str>>,
+    /// The verified JWT claims (mode `oauth`).
+    pub claims: Option<Arc<Value>>,
+    /// The OAuth scopes the token grants (mode `oauth`).
+    pub scopes: Arc<[String]>,
+    /// The `Authorization` header to send to the upstream API, when the configuration forwards
+    /// the caller's credentials.
+    pub forward: Option<HeaderValue>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("scopes", &self.scopes)
+            .field("forward", &self.forward.is_some())
+            .finish()
+    }
+}
+
+/// A boxed future, for [`Verify`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// The token is not valid: 401 `invalid_token` with this description.
+    Invalid(String),
+    /// The token could not be checked (the authorization server's keys are unreachable): 503.
+    Unavailable(String),
+}
+
+/// A token verifier (mode `oauth`): checks a bearer token and says what it grants.
+pub trait Verify: Send + Sync + 'static {
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Caller, Rejection>>;
+}
+
+/// How `/mcp` requests are authenticated.
+#[derive(Clone)]
+enum Gate {
+    /// Mode `none`: everyone may call.
+    Open,
+    /// Mode `bearer`: SHA-256 digests of the accepted tokens (`None`: any token).
+    Bearer {
+        tokens: Option<Arc<[[u8; 32]]>>,
+        forward: bool,
+    },
+    /// Mode `oauth`: JWTs checked by the verifier; tools may need scopes.
+    Verifier(Arc<dyn Verify>),
+}
+
+/// The configured authentication: the `/mcp` middleware's state and the extra routes of the
+/// mode (OAuth metadata and proxies).
+#[derive(Clone)]
+pub struct Auth {
+    mode: &'static str,
+    gate: Gate,
+    /// `WWW-Authenticate` parameters added to every challenge (`resource_metadata`, `scope`).
+    challenge: Arc<str>,
+    /// The `resource_metadata` parameter alone, for 403 challenges.
+    resource_metadata: Option<Arc<str>>,
+    /// Tool name → the scope alternatives it needs (any one suffices). Mode `oauth` only.
+    tool_scopes: Arc<std::collections::HashMap<&'static str, &'static [&'static [&'static str]]>>,
+    routes: Router,
+    summary: String,
+}
+
+impl Auth {
+    /// Mode `none`: the server is open.
+    pub fn open() -> Self {
+        Self {
+            mode: "none",
+            gate: Gate::Open,
+            challenge: Arc::from(""),
+            resource_metadata: None,
+            tool_scopes: Arc::default(),
+            routes: Router::new(),
+            summary: "none: the server is open, every client that reaches it may call every tool"
+                .to_owned(),
+        }
+    }
+
+    /// Mode `bearer`, with the settings resolved from the environment.
+    pub fn bearer(config: &BearerConfig) -> Result<Self, String> {
+        let tokens = match config.tokens {
+            None => None,
+            Some(setting) => {
+                let list = setting.resolve("accepted bearer tokens, comma-separated")?;
+                let digests: Vec<[u8; 32]> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(digest)
+                    .collect();
+                if digests.is_empty() {
+                    return Err(match setting {
+                        Setting::Env(name) => {
+                            format!("environment variable {name} lists no bearer token")
+                        }
+                        Setting::Literal(_) => "no bearer token is configured".to_owned(),
+                    });
+                }
+                Some(Arc::<[[u8; 32]]>::from(digests))
+            }
+        };
+        let summary = format!(
+            "bearer: `Authorization: Bearer <token>` required on /mcp; {}; {}",
+            match &tokens {
+                Some(t) => format!("{} accepted token(s), compared in constant time", t.len()),
+                None => "any token is accepted (the upstream API judges it)".to_owned(),
+            },
+            if config.forward {
+                "the caller's Authorization header is forwarded to the upstream API"
+            } else {
+                "nothing is forwarded to the upstream API"
+            }
+        );
+        Ok(Self {
+            mode: "bearer",
+            gate: Gate::Bearer {
+                tokens,
+                forward: config.forward,
+            },
+            challenge: Arc::from(""),
+            resource_metadata: None,
+            tool_scopes: Arc::default(),
+            routes: Router::new(),
+            summary,
+        })
+    }
+
+    /// A verifier-based mode (`oauth`). `resource_metadata` is the RFC 9728 metadata URL,
+    /// `routes` the mode's extra endpoints, `tool_scopes` the scopes of each tool.
+    pub fn verifier(
+        mode: &'static str,
+        verifier: Arc<dyn Verify>,
+        resource_metadata: String,
+        scopes_supported: &[&str],
+        tool_scopes: &'static [(&'static str, &'static [&'static [&'static str]])],
+        routes: Router,
+        summary: String,
+    ) -> Self {
+        let resource_metadata = format!("resource_metadata=\"{}\"", quote(&resource_metadata));
+        let mut challenge = resource_metadata.clone();
+        if !scopes_supported.is_empty() {
+            challenge.push_str(&format!(", scope=\"{}\"", quote(&scopes_supported.join(" "))));
+        }
+        Self {
+            mode,
+            gate: Gate::Verifier(verifier),
+            challenge: Arc::from(challenge),
+            resource_metadata: Some(Arc::from(resource_metadata)),
+            tool_scopes: Arc::new(tool_scopes.iter().copied().collect()),
+            routes,
+            summary,
+        }
+    }
+
+    /// The mode's name: `none`, `bearer` or `oauth`.
+    pub fn mode(&self) -> &'static str {
+        self.mode
+    }
+
+    /// One line for the start-up log.
+    pub fn summary(&self) -> &str {
+        &self.summary
+    }
+
+    /// The mode's extra routes (none outside mode `oauth`).
+    pub fn routes(&self) -> Router {
+        self.routes.clone()
+    }
+
+    /// `WWW-Authenticate` value of a 401.
+    fn challenge(&self, error: Option<&str>) -> String {
+        let mut params = Vec::new();
+        if let Some(description) = error {
+            params.push("error=\"invalid_token\"".to_owned());
+            params.push(format!("error_description=\"{}\"", quote(description)));
+        }
+        if !self.challenge.is_empty() {
+            params.push(self.challenge.to_string());
+        }
+        if params.is_empty() {
+            "Bearer".to_owned()
+        } else {
+            format!("Bearer {}", params.join(", "))
+        }
+    }
+
+    /// 401 with a challenge; `error`: why the token sent was refused (`None`: no token sent).
+    fn unauthorized(&self, error: Option<&str>) -> Response {
+        let body = serde_json::json!({
+            "error": if error.is_some() { "invalid_token" } else { "unauthorized" },
+            "error_description": error.unwrap_or("this server needs an `Authorization: Bearer` token"),
+        });
+        let mut response = json_response(StatusCode::UNAUTHORIZED, &body);
+        if let Ok(value) = HeaderValue::from_str(&self.challenge(error)) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+
+    /// 403 `insufficient_scope` asking for `scopes`.
+    fn insufficient_scope(&self, tool: &str, scopes: &[&str]) -> Response {
+        let scope = scopes.join(" ");
+        let description = format!("the tool `{tool}` needs the scope(s) {scope}");
+        let mut challenge = format!(
+            "Bearer error=\"insufficient_scope\", scope=\"{}\", error_description=\"{}\"",
+            quote(&scope),
+            quote(&description)
+        );
+        if let Some(rm) = &self.resource_metadata {
+            challenge.push_str(", ");
+            challenge.push_str(rm);
+        }
+        let body = serde_json::json!({
+            "error": "insufficient_scope",
+            "error_description": description,
+            "scope": scope,
+        });
+        let mut response = json_response(StatusCode::FORBIDDEN, &body);
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+
+    /// Establishes the caller from the request headers, or answers with the error response.
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Response> {
+        let (tokens, forward) = match &self.gate {
+            Gate::Open => return Ok(Caller::default()),
+            Gate::Bearer { tokens, forward } => (tokens, *forward),
+            Gate::Verifier(verifier) => {
+                let token = bearer_token(headers).map_err(|e| self.unauthorized(e))?;
+                return match verifier.verify(token).await {
+                    Ok(caller) => Ok(caller),
+                    Err(Rejection::Invalid(reason)) => Err(self.unauthorized(Some(&reason))),
+                    Err(Rejection::Unavailable(reason)) => {
+                        tracing::error!("cannot check an access token: {reason}");
+                        Err(json_response(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            &serde_json::json!({
+                                "error": "temporarily_unavailable",
+                                "error_description": "the authorization server's keys cannot be fetched; try again later",
+                            }),
+                        ))
+                    }
+                };
+            }
+        };
+        let token = bearer_token(headers).map_err(|e| self.unauthorized(e))?;
+        if let Some(accepted) = tokens
+            && !token_matches(accepted, token)
+        {
+            return Err(self.unauthorized(Some("the token is not accepted")));
+        }
+        let forward = if forward {
+            headers.get(header::AUTHORIZATION).cloned().map(|mut v| {
+                v.set_sensitive(true);
+                v
+            })
+        } else {
+            None
+        };
+        Ok(Caller {
+            token: Some(Arc::from(token)),
+            forward,
+            ..Caller::default()
+        })
+    }
+
+    /// The 403 for a `tools/call` whose token grants none of the tool's scope alternatives.
+    fn check_scopes(&self, caller: &Caller, peek: &Peek) -> Option<Response> {
+        if !matches!(self.gate, Gate::Verifier(_)) {
+            return None;
+        }
+        for tool in &peek.tools {
+            let Some(alternatives) = self.tool_scopes.get(tool.as_str()) else {
+                continue;
+            };
+            if alternatives.is_empty() {
+                continue;
+            }
+            let granted = |scope: &&str| caller.scopes.iter().any(|s| s == scope);
+            if alternatives.iter().any(|alt| alt.iter().all(granted)) {
+                continue;
+            }
+            // Ask for the alternative that misses the fewest scopes (the first among equals).
+            let best = alternatives
+                .iter()
+                .min_by_key(|alt| alt.iter().filter(|s| !granted(s)).count())
+                .copied()
+                .unwrap_or_default();
+            return Some(self.insufficient_scope(tool, best));
+        }
+        None
+    }
+}
+
+/// SHA-256 of a token: fixed-length values to compare in constant time.
+fn digest(token: &str) -> [u8; 32] {
+    let hash = Sha256::digest(token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&hash);
+    out
+}
+
+/// Whether `token` is one of the accepted ones. Every accepted token is compared, each in
+/// constant time, so timing tells nothing about the tokens.
+fn token_matches(accepted: &[[u8; 32]], token: &str) -> bool {
+    let token = digest(token);
+    let mut found = subtle::Choice::from(0u8);
+    for candidate in accepted {
+        found |= candidate.ct_eq(&token);
+    }
+    found.into()
+}
+
+/// The token of the request's `Authorization: Bearer` header; `Err(None)` when there is none,
+/// `Err(Some(reason))` when the header is malformed.
+fn bearer_token(headers: &HeaderMap) -> Result<&str, Option<&'static str>> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Err(None);
+    };
+    if values.next().is_some() {
+        return Err(Some("more than one Authorization header"));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| Some("the Authorization header is not ASCII"))?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or(Some("the Authorization header is not `Bearer <token>`"))?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+        return Err(Some("the Authorization header is not `Bearer <token>`"));
+    }
+    Ok(token)
+}
+
+/// Escapes a value for a quoted `WWW-Authenticate` parameter.
+fn quote(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == '"' || c == '\\' { '\'' } else { c })
+        .collect()
+}
+
+/// A JSON response.
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What the JSON-RPC body of a `/mcp` POST asks for: the methods, and the tools it calls.
+#[derive(Debug, Default)]
+struct Peek {
+    methods: Vec<String>,
+    tools: Vec<String>,
+}
+
+impl Peek {
+    /// Reads the message (or batch). Parsed as `serde_json::Value`, as the MCP server reads it
+    /// too (a duplicated key means the same to both).
+    fn parse(body: &[u8]) -> Self {
+        let mut peek = Peek::default();
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return peek;
+        };
+        let messages = match &value {
+            Value::Array(items) => items.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        };
+        for message in messages {
+            let Some(method) = message.get("method").and_then(Value::as_str) else {
+                continue;
+            };
+            if method == "tools/call"
+                && let Some(name) = message
+                    .get("params")
+                    .and_then(|p| p.get("name"))
+                    .and_then(Value::as_str)
+            {
+                peek.tools.push(name.to_owned());
+            }
+            peek.methods.push(method.to_owned());
+        }
+        peek
+    }
+}
+
+/// The `/mcp` middleware: authenticates the caller, checks the scopes of called tools, runs
+/// [`crate::hooks::check_request`], and passes the request on with its [`Caller`] in the
+/// extensions.
+pub async fn guard(State(auth): State<Auth>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match auth.authenticate(&parts.headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let (body, peek) = if parts.method == Method::POST {
+        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(bytes) => {
+                let peek = Peek::parse(&bytes);
+                (Body::from(bytes), peek)
+            }
+            Err(_) => {
+                return json_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &serde_json::json!({
+                        "error": "request_too_large",
+                        "error_description": format!("the request body could not be read or is larger than {MAX_BODY_BYTES} bytes"),
+                    }),
+                );
+            }
+        }
+    } else {
+        (body, Peek::default())
+    };
+    if let Some(response) = auth.check_scopes(&caller, &peek) {
+        return response;
+    }
+    let hook = HookRequest {
+        parts: &parts,
+        caller: &caller,
+        peek: &peek,
+        mode: auth.mode,
+    };
+    if let Err(denial) = crate::hooks::check_request(&hook).await {
+        return denial.into_response(&auth);
+    }
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// What [`crate::hooks::check_request`] sees of a `/mcp` request.
+pub struct HookRequest<'a> {
+    parts: &'a Parts,
+    caller: &'a Caller,
+    peek: &'a Peek,
+    mode: &'static str,
+}
+
+impl HookRequest<'_> {
+    /// The HTTP method (`POST` for MCP messages; `GET` and `DELETE` for sessions).
+    pub fn method(&self) -> &Method {
+        &self.parts.method
+    }
+
+    pub fn uri(&self) -> &Uri {
+        &self.parts.uri
+    }
+
+    /// The request headers (`Authorization` included).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    /// The auth mode: `none`, `bearer` or `oauth`.
+    pub fn mode(&self) -> &str {
+        self.mode
+    }
+
+    /// The bearer token the caller sent (checked as the mode says; `None` in mode `none`).
+    pub fn token(&self) -> Option<&str> {
+        self.caller.token.as_deref()
+    }
+
+    /// The verified JWT claims (mode `oauth`).
+    pub fn claims(&self) -> Option<&Value> {
+        self.caller.claims.as_deref()
+    }
+
+    /// The OAuth scopes the caller's token grants (mode `oauth`).
+    pub fn scopes(&self) -> &[String] {
+        &self.caller.scopes
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.caller.scopes.iter().any(|s| s == scope)
+    }
+
+    /// The JSON-RPC methods of the body (`initialize`, `tools/list`, `tools/call`, ...).
+    pub fn mcp_methods(&self) -> &[String] {
+        &self.peek.methods
+    }
+
+    /// The tools a `tools/call` body calls (usually one).
+    pub fn tools(&self) -> &[String] {
+        &self.peek.tools
+    }
+}
+
+/// A refusal from [`crate::hooks::check_request`].
+#[derive(Debug, Clone)]
+pub struct Denial {
+    status: StatusCode,
+    message: String,
+}
+
+impl Denial {
+    /// 401 with the mode's `WWW-Authenticate` challenge: the client should authenticate again.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 403: the caller is known but may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// Any status (a 4xx or 5xx).
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn into_response(self, auth: &Auth) -> Response {
+        if self.status == StatusCode::UNAUTHORIZED {
+            return auth.unauthorized(Some(&self.message));
+        }
+        json_response(
+            self.status,
+            &serde_json::json!({ "error": "access_denied", "error_description": self.message }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_by_value_only() {
+        let accepted = [digest("alpha"), digest("beta")];
+        assert!(token_matches(&accepted, "alpha"));
+        assert!(token_matches(&accepted, "beta"));
+        assert!(!token_matches(&accepted, "alph"));
+        assert!(!token_matches(&accepted, "alphaa"));
+        assert!(!token_matches(&accepted, ""));
+    }
+
+    #[test]
+    fn bearer_headers_are_parsed_strictly() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), Err(None));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer abc"));
+        assert_eq!(bearer_token(&headers), Ok("abc"));
+        for bad in ["Basic abc", "Bearer", "Bearer ", "Bearer a b", "abc"] {
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_static(bad));
+            assert!(matches!(bearer_token(&headers), Err(Some(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn peeks_at_called_tools() {
+        let one = Peek::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#);
+        assert_eq!(one.tools, ["a"]);
+        let batch = Peek::parse(
+            br#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"b","name":"c"}}]"#,
+        );
+        assert_eq!(batch.methods, ["tools/list", "tools/call"]);
+        assert_eq!(batch.tools, ["c"]);
+        assert!(Peek::parse(b"not json").tools.is_empty());
+    }
+
+    #[test]
+    fn challenge_values_stay_quoted() {
+        assert_eq!(quote("a\"b\\c\nd"), "a'b'cd");
+    }
+}

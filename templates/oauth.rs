@@ -1,0 +1,1156 @@
+//! Mode `oauth`: the server is an OAuth 2.1 resource server (MCP 2025-06-18 and later).
+//!
+//! - `/.well-known/oauth-protected-resource` (and `…/mcp`): RFC 9728 metadata naming the
+//!   authorization server, the resource (`<public-url>/mcp`) and the scopes the tools need.
+//! - `/mcp` takes JWT access tokens only: signed with an asymmetric algorithm by a key of the
+//!   issuer's JWKS (cached; fetched again for an unknown `kid`, at most every 30 s), with the
+//!   configured `iss`, the audience (the configured one, else `<public-url>/mcp`), and `exp`/`nbf`
+//!   within 60 s of leeway. A missing or invalid token gets 401 with `WWW-Authenticate: Bearer
+//!   resource_metadata="…"`; a tool call the token has no scopes for gets 403
+//!   `insufficient_scope`.
+//! - With `setup_proxies`, for providers without MCP discovery or dynamic registration, this
+//!   server is the authorization server clients see: `/.well-known/oauth-authorization-server`
+//!   (the provider's metadata with our issuer and endpoints), `/oauth/authorize` (to the
+//!   provider, with the configured client, audience and default scopes), `/oauth/callback` (the
+//!   code back to the client's `redirect_uri`, under our issuer: RFC 9207), `/oauth/token` (the
+//!   exchange with the provider, adding the client secret, which clients never see) and, with
+//!   `setup_fake_dynamic_registration`, `/oauth/register` (RFC 7591, a public client).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value, json};
+use tracing::warn;
+use url::Url;
+
+use crate::auth::{Auth, BoxFuture, Caller, Rejection, Setting, Verify, json_response};
+
+/// The `oauth` section of the `--auth` file.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub issuer: Setting,
+    pub oauth_metadata_url: Option<Setting>,
+    pub authorize_url: Option<Setting>,
+    pub audience: Option<Setting>,
+    pub client_id: Option<Setting>,
+    pub client_secret: Option<Setting>,
+    pub default_scope: Option<Setting>,
+    pub setup_proxies: bool,
+    pub setup_fake_dynamic_registration: bool,
+    pub forward_token: bool,
+    /// Redirect URIs accepted besides loopback ones (exact matches).
+    pub allowed_redirect_uris: &'static [&'static str],
+}
+
+/// Signature algorithms accepted: asymmetric ones only (never `none` or HMAC, so a token
+/// "signed" with the public key as an HMAC secret fails).
+const ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+/// Clock skew allowed on `exp` and `nbf`.
+const LEEWAY_SECS: u64 = 60;
+/// How long the provider's metadata and keys are used before they are fetched again.
+const CACHE_TTL: Duration = Duration::from_secs(3600);
+/// The JWKS is fetched again for an unknown `kid` at most this often.
+const JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
+/// After a failed fetch, the next attempt waits this long.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+/// How long an authorization in progress (authorize → callback) and an issued code are kept.
+const PENDING_TTL: Duration = Duration::from_secs(600);
+/// Authorizations in progress kept at most.
+const MAX_PENDING: usize = 10_000;
+/// Time limit of every request to the provider.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Query parameters of an authorization request passed on to the provider as they are.
+const PASSED_ON: &[&str] = &[
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+    "nonce",
+    "prompt",
+    "login_hint",
+    "max_age",
+    "ui_locales",
+    "acr_values",
+    "display",
+];
+
+/// Builds mode `oauth`: resolves the settings (a missing environment variable stops the server),
+/// and returns the `/mcp` guard with the metadata and proxy routes.
+pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    let resolve = |s: Option<Setting>, what: &str| crate::auth::resolve_opt(s, what);
+    let issuer = config.issuer.resolve("OAuth issuer")?;
+    let metadata_urls = match resolve(config.oauth_metadata_url, "OAuth metadata URL")? {
+        Some(url) => vec![url],
+        None => discovery_urls(&issuer),
+    };
+    let audience = resolve(config.audience, "OAuth audience")?;
+    let client_id = resolve(config.client_id, "OAuth client ID")?;
+    if config.setup_proxies && client_id.is_none() {
+        return Err("`setup_proxies` needs an OAuth client_id".to_owned());
+    }
+    let resource = format!("{public_url}/mcp");
+    let provider = Arc::new(Provider {
+        issuers: issuer_variants(&issuer),
+        expected_audience: audience.clone().unwrap_or_else(|| resource.clone()),
+        metadata_urls,
+        authorize_url: resolve(config.authorize_url, "OAuth authorize URL")?,
+        audience,
+        client_id,
+        client_secret: resolve(config.client_secret, "OAuth client secret")?,
+        default_scope: resolve(config.default_scope, "OAuth default scope")?
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default(),
+        setup_proxies: config.setup_proxies,
+        fake_registration: config.setup_proxies && config.setup_fake_dynamic_registration,
+        forward_token: config.forward_token,
+        allowed_redirect_uris: config.allowed_redirect_uris,
+        authorization_server: if config.setup_proxies {
+            public_url.clone()
+        } else {
+            issuer.clone()
+        },
+        public_url: public_url.clone(),
+        resource,
+        http: reqwest::Client::builder()
+            .timeout(PROVIDER_TIMEOUT)
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client for the OAuth provider: {e}"))?,
+        metadata: tokio::sync::Mutex::new(Cached::default()),
+        jwks: tokio::sync::Mutex::new(Cached::default()),
+        pending: Mutex::new(HashMap::new()),
+        codes: Mutex::new(HashMap::new()),
+    });
+
+    let prm_url = format!("{public_url}/.well-known/oauth-protected-resource/mcp");
+    let mut routes = Router::new()
+        .route("/.well-known/oauth-protected-resource", get(protected_resource))
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(protected_resource),
+        );
+    if provider.setup_proxies {
+        routes = routes
+            .route(
+                "/.well-known/oauth-authorization-server",
+                get(authorization_server),
+            )
+            .route("/oauth/authorize", get(authorize))
+            .route("/oauth/callback", get(callback))
+            .route("/oauth/token", post(token));
+        if provider.fake_registration {
+            routes = routes.route("/oauth/register", post(register));
+        }
+    }
+    let routes = routes
+        .layer(axum::middleware::from_fn(cors))
+        .with_state(provider.clone());
+
+    let summary = format!(
+        "oauth: JWT access tokens from {} for audience {} required on /mcp; metadata at {prm_url}; \
+         {}; the caller's token is {}forwarded to the upstream API",
+        provider.issuers[0],
+        provider.expected_audience,
+        if provider.setup_proxies {
+            format!(
+                "authorization server proxy at {public_url} (/oauth/authorize, /oauth/callback, /oauth/token{})",
+                if provider.fake_registration {
+                    ", /oauth/register"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            "clients use the provider directly".to_owned()
+        },
+        if provider.forward_token { "" } else { "not " }
+    );
+
+    // Fetch the provider's metadata and keys now, so that a wrong configuration shows at once.
+    let warm = provider.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warm.jwks(false).await {
+            warn!("OAuth provider not reachable yet: {e}");
+        }
+    });
+
+    Ok(Auth::verifier(
+        "oauth",
+        provider,
+        prm_url,
+        crate::auth_config::SCOPES_SUPPORTED,
+        crate::auth_config::TOOL_SCOPES,
+        routes,
+        summary,
+    ))
+}
+
+/// Where the provider's metadata is looked for when `oauth_metadata_url` is not configured:
+/// OpenID Connect discovery, then RFC 8414.
+fn discovery_urls(issuer: &str) -> Vec<String> {
+    let trimmed = issuer.trim_end_matches('/');
+    let mut urls = vec![format!("{trimmed}/.well-known/openid-configuration")];
+    if let Ok(url) = Url::parse(trimmed) {
+        let path = url.path().trim_end_matches('/');
+        let mut base = url.clone();
+        base.set_path("");
+        base.set_query(None);
+        urls.push(format!(
+            "{}/.well-known/oauth-authorization-server{path}",
+            base.as_str().trim_end_matches('/')
+        ));
+    }
+    urls
+}
+
+/// The issuer and the same with or without its trailing `/`: providers and configurations
+/// disagree on it, and it names the same issuer.
+fn issuer_variants(issuer: &str) -> Vec<String> {
+    let mut out = vec![issuer.to_owned()];
+    let other = match issuer.strip_suffix('/') {
+        Some(without) => without.to_owned(),
+        None => format!("{issuer}/"),
+    };
+    out.push(other);
+    out
+}
+
+/// A value fetched from the provider, with when it was fetched and the last failure.
+struct Cached<T> {
+    value: Option<Arc<T>>,
+    fetched: Option<Instant>,
+    failed: Option<(Instant, String)>,
+}
+
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Self {
+            value: None,
+            fetched: None,
+            failed: None,
+        }
+    }
+}
+
+impl<T> Cached<T> {
+    fn fresh(&self, ttl: Duration) -> Option<Arc<T>> {
+        match (&self.value, self.fetched) {
+            (Some(value), Some(at)) if at.elapsed() < ttl => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether a fetch may be tried now (not right after a failure).
+    fn may_fetch(&self) -> bool {
+        self.failed
+            .as_ref()
+            .is_none_or(|(at, _)| at.elapsed() >= RETRY_AFTER_FAILURE)
+    }
+
+    fn store(&mut self, result: Result<T, String>) -> Result<Arc<T>, String> {
+        match result {
+            Ok(value) => {
+                let value = Arc::new(value);
+                self.value = Some(value.clone());
+                self.fetched = Some(Instant::now());
+                self.failed = None;
+                Ok(value)
+            }
+            Err(e) => {
+                self.failed = Some((Instant::now(), e.clone()));
+                self.value.clone().ok_or(e)
+            }
+        }
+    }
+
+    fn stale(&self) -> Result<Arc<T>, String> {
+        match (&self.value, &self.failed) {
+            (Some(value), _) => Ok(value.clone()),
+            (None, Some((_, e))) => Err(e.clone()),
+            (None, None) => Err("not fetched yet".to_owned()),
+        }
+    }
+}
+
+/// An authorization in progress: where the code goes back to.
+struct Pending {
+    redirect_uri: String,
+    /// The client's `state` (absent when the client sent none).
+    client_state: Option<String>,
+    created: Instant,
+}
+
+/// A code handed back to a client: the `redirect_uri` the token request must repeat.
+struct IssuedCode {
+    redirect_uri: String,
+    created: Instant,
+}
+
+/// The resolved configuration and the provider's cached metadata and keys.
+struct Provider {
+    /// The configured issuer, and the same with/without a trailing `/`.
+    issuers: Vec<String>,
+    expected_audience: String,
+    metadata_urls: Vec<String>,
+    authorize_url: Option<String>,
+    /// The `audience` parameter added to authorization requests (Auth0).
+    audience: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    default_scope: Vec<String>,
+    setup_proxies: bool,
+    fake_registration: bool,
+    forward_token: bool,
+    allowed_redirect_uris: &'static [&'static str],
+    /// What the protected-resource metadata names as authorization server.
+    authorization_server: String,
+    /// This server's public base URL (no trailing `/`): with the proxies, our issuer.
+    public_url: String,
+    /// `<public-url>/mcp`.
+    resource: String,
+    http: reqwest::Client,
+    metadata: tokio::sync::Mutex<Cached<Map<String, Value>>>,
+    jwks: tokio::sync::Mutex<Cached<Vec<Jwk>>>,
+    pending: Mutex<HashMap<String, Pending>>,
+    codes: Mutex<HashMap<String, IssuedCode>>,
+}
+
+impl Provider {
+    /// GETs a JSON object.
+    async fn get_json(&self, url: &str) -> Result<Map<String, Value>, String> {
+        let response = self
+            .http
+            .get(url)
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {}", e.without_url()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("GET {url}: HTTP {status}"));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| format!("GET {url}: {}", e.without_url()))?;
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(format!("GET {url}: not a JSON object")),
+        }
+    }
+
+    /// The provider's metadata (OpenID Connect discovery or RFC 8414), cached.
+    async fn metadata(&self) -> Result<Arc<Map<String, Value>>, String> {
+        let mut cached = self.metadata.lock().await;
+        if let Some(value) = cached.fresh(CACHE_TTL) {
+            return Ok(value);
+        }
+        if !cached.may_fetch() {
+            return cached.stale();
+        }
+        let mut errors = Vec::new();
+        let mut found = None;
+        for url in &self.metadata_urls {
+            match self.get_json(url).await {
+                Ok(map) => {
+                    found = Some(map);
+                    break;
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        let result = found.ok_or_else(|| {
+            format!(
+                "cannot fetch the OAuth provider's metadata: {}",
+                errors.join("; ")
+            )
+        });
+        cached.store(result)
+    }
+
+    /// A URL field of the provider's metadata.
+    async fn endpoint(&self, field: &str) -> Result<String, String> {
+        let metadata = self.metadata().await?;
+        metadata
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the OAuth provider's metadata has no `{field}`"))
+    }
+
+    /// The issuer's signing keys, cached; `refresh`: fetch again now (an unknown `kid`), unless
+    /// the keys were fetched less than [`JWKS_MIN_REFRESH`] ago.
+    async fn jwks(&self, refresh: bool) -> Result<Arc<Vec<Jwk>>, String> {
+        let mut cached = self.jwks.lock().await;
+        if let Some(value) = cached.fresh(CACHE_TTL) {
+            let recent = cached
+                .fetched
+                .is_some_and(|at| at.elapsed() < JWKS_MIN_REFRESH);
+            if !refresh || recent {
+                return Ok(value);
+            }
+        }
+        if !cached.may_fetch() {
+            return cached.stale();
+        }
+        let result = async {
+            let uri = self.endpoint("jwks_uri").await?;
+            let doc = self.get_json(&uri).await?;
+            let keys = doc
+                .get("keys")
+                .and_then(Value::as_array)
+                .ok_or_else(|| format!("GET {uri}: no `keys` array"))?;
+            // Keys this verifier cannot use (other types, encryption keys) are skipped.
+            Ok(keys
+                .iter()
+                .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+                .filter(|k| !matches!(k.common.public_key_use, Some(PublicKeyUse::Encryption)))
+                .collect())
+        }
+        .await;
+        cached.store(result)
+    }
+
+    /// The keys that may have signed a token with this `kid` and algorithm.
+    fn candidates(keys: &[Jwk], kid: Option<&str>, alg: Algorithm) -> Vec<DecodingKey> {
+        keys.iter()
+            .filter(|k| match kid {
+                Some(kid) => k.common.key_id.as_deref() == Some(kid),
+                None => true,
+            })
+            .filter(|k| {
+                k.common
+                    .key_algorithm
+                    .is_none_or(|ka| Algorithm::try_from(ka).is_ok_and(|a| a == alg))
+            })
+            .filter_map(|k| DecodingKey::from_jwk(k).ok())
+            .filter(|key| key.family() == alg.family())
+            .collect()
+    }
+
+    async fn check(&self, token: &str) -> Result<Caller, Rejection> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            Rejection::Invalid("malformed token: not a JWT signed with a known algorithm".into())
+        })?;
+        let alg = header.alg;
+        if !ALGORITHMS.contains(&alg) {
+            return Err(Rejection::Invalid(format!(
+                "the algorithm {alg:?} is not accepted"
+            )));
+        }
+        let kid = header.kid.as_deref();
+        let keys = self.jwks(false).await.map_err(Rejection::Unavailable)?;
+        let mut candidates = Self::candidates(&keys, kid, alg);
+        if candidates.is_empty() {
+            // Perhaps the issuer rotated its keys: fetch them again (rate-limited).
+            let keys = self.jwks(true).await.map_err(Rejection::Unavailable)?;
+            candidates = Self::candidates(&keys, kid, alg);
+        }
+        if candidates.is_empty() {
+            return Err(Rejection::Invalid(match kid {
+                Some(kid) => format!("no key `{kid}` for {alg:?} in the issuer's JWKS"),
+                None => format!("no {alg:?} key in the issuer's JWKS"),
+            }));
+        }
+        let mut validation = Validation::new(alg);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_issuer(&self.issuers);
+        validation.set_audience(&[&self.expected_audience]);
+        for key in &candidates {
+            match jsonwebtoken::decode::<Value>(token, key, &validation) {
+                Ok(data) => return Ok(self.caller(token, data.claims)),
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => continue,
+                Err(e) => return Err(Rejection::Invalid(describe(e.kind()))),
+            }
+        }
+        Err(Rejection::Invalid("invalid signature".into()))
+    }
+
+    fn caller(&self, token: &str, claims: Value) -> Caller {
+        let mut scopes: Vec<String> = Vec::new();
+        for claim in ["scope", "scp"] {
+            match claims.get(claim) {
+                Some(Value::String(s)) => scopes.extend(s.split_whitespace().map(str::to_owned)),
+                Some(Value::Array(items)) => {
+                    scopes.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
+                }
+                _ => {}
+            }
+        }
+        scopes.sort();
+        scopes.dedup();
+        let forward = if self.forward_token {
+            HeaderValue::from_str(&format!("Bearer {token}"))
+                .ok()
+                .map(|mut v| {
+                    v.set_sensitive(true);
+                    v
+                })
+        } else {
+            None
+        };
+        Caller {
+            token: Some(Arc::from(token)),
+            claims: Some(Arc::new(claims)),
+            scopes: Arc::from(scopes),
+            forward,
+        }
+    }
+
+    /// Whether a client may be sent back to `uri`: a loopback `http(s)` URL (any port and path),
+    /// or exactly one of the configured `allowed_redirect_uris`. Nothing else, so the proxy is
+    /// never an open redirect.
+    fn redirect_allowed(&self, uri: &str) -> bool {
+        if self.allowed_redirect_uris.contains(&uri) {
+            return true;
+        }
+        let Ok(url) = Url::parse(uri) else {
+            return false;
+        };
+        if !matches!(url.scheme(), "http" | "https")
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return false;
+        }
+        match url.host() {
+            Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+
+    fn callback_url(&self) -> String {
+        format!("{}/oauth/callback", self.public_url)
+    }
+}
+
+impl Verify for Provider {
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Caller, Rejection>> {
+        Box::pin(self.check(token))
+    }
+}
+
+/// A token validation error for the client (no secrets in it).
+fn describe(kind: &ErrorKind) -> String {
+    match kind {
+        ErrorKind::ExpiredSignature => "the token has expired".into(),
+        ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".into(),
+        ErrorKind::InvalidIssuer => "the token's issuer is not accepted".into(),
+        ErrorKind::InvalidAudience => "the token is not for this server (aud)".into(),
+        ErrorKind::MissingRequiredClaim(claim) => format!("the token has no `{claim}` claim"),
+        ErrorKind::InvalidAlgorithm => "the token's algorithm does not match the key".into(),
+        ErrorKind::InvalidSignature => "invalid signature".into(),
+        _ => "invalid token".into(),
+    }
+}
+
+/// Adds `Access-Control-Allow-Origin: *` to the metadata and proxy endpoints and answers CORS
+/// preflights, for MCP clients that run in a browser. (They carry no cookies: nothing here
+/// relies on the caller's origin.)
+async fn cors(request: Request, next: Next) -> Response {
+    let mut response = if request.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type, mcp-protocol-version"),
+    );
+    response
+}
+
+/// An OAuth error response (`{"error": …, "error_description": …}`).
+fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
+    json_response(
+        status,
+        &json!({ "error": error, "error_description": description.into() }),
+    )
+}
+
+/// The provider failed or is unreachable: 502, logged.
+fn bad_gateway(e: &str) -> Response {
+    warn!("OAuth provider: {e}");
+    oauth_error(
+        StatusCode::BAD_GATEWAY,
+        "temporarily_unavailable",
+        "the OAuth provider cannot be reached",
+    )
+}
+
+/// A redirect that no cache keeps.
+fn redirect(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = StatusCode::FOUND.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(_) => oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "cannot build the redirect",
+        ),
+    }
+}
+
+/// The pairs of a query string or form body; a parameter given twice is an error (RFC 6749
+/// §3.1).
+fn params(text: &str) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for (name, value) in url::form_urlencoded::parse(text.as_bytes()) {
+        if out.insert(name.to_string(), value.into_owned()).is_some() {
+            return Err(format!("the parameter `{name}` is given more than once"));
+        }
+    }
+    Ok(out)
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 128 random bits, URL-safe.
+fn random_token() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// `GET /.well-known/oauth-protected-resource[/mcp]` (RFC 9728).
+async fn protected_resource(State(p): State<Arc<Provider>>) -> Response {
+    let mut doc = json!({
+        "resource": p.resource,
+        "authorization_servers": [p.authorization_server],
+        "bearer_methods_supported": ["header"],
+        "resource_name": crate::tools::SERVER_TITLE,
+    });
+    if !crate::auth_config::SCOPES_SUPPORTED.is_empty() {
+        doc["scopes_supported"] = json!(crate::auth_config::SCOPES_SUPPORTED);
+    }
+    json_response(StatusCode::OK, &doc)
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414): the provider's metadata, every
+/// field kept, with this server as issuer and its proxies as endpoints.
+async fn authorization_server(State(p): State<Arc<Provider>>) -> Response {
+    let metadata = match p.metadata().await {
+        Ok(m) => m,
+        Err(e) => return bad_gateway(&e),
+    };
+    let mut doc = (*metadata).clone();
+    let base = &p.public_url;
+    doc.insert("issuer".into(), json!(base));
+    doc.insert(
+        "authorization_endpoint".into(),
+        json!(format!("{base}/oauth/authorize")),
+    );
+    doc.insert(
+        "token_endpoint".into(),
+        json!(format!("{base}/oauth/token")),
+    );
+    if p.fake_registration {
+        doc.insert(
+            "registration_endpoint".into(),
+            json!(format!("{base}/oauth/register")),
+        );
+    } else {
+        // Clients registered at the provider would not match the proxies' client.
+        doc.remove("registration_endpoint");
+    }
+    // Pushed authorization requests would go around the authorize proxy.
+    doc.remove("pushed_authorization_request_endpoint");
+    doc.remove("require_pushed_authorization_requests");
+    doc.insert("code_challenge_methods_supported".into(), json!(["S256"]));
+    doc.insert(
+        "authorization_response_iss_parameter_supported".into(),
+        json!(true),
+    );
+    json_response(StatusCode::OK, &Value::Object(doc))
+}
+
+/// `GET /oauth/authorize`: checks the client's request, remembers where to send the code back,
+/// and redirects to the provider with the configured client, audience and default scopes.
+async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
+    let bad = |d: String| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", d);
+    let q = match params(uri.query().unwrap_or("")) {
+        Ok(q) => q,
+        Err(e) => return bad(e),
+    };
+    let Some(redirect_uri) = q.get("redirect_uri") else {
+        return bad("`redirect_uri` is required".into());
+    };
+    if !p.redirect_allowed(redirect_uri) {
+        return bad(format!(
+            "`redirect_uri` {redirect_uri} is not allowed: use a loopback URL or one of the server's allowed_redirect_uris"
+        ));
+    }
+    if q.get("response_type").map(String::as_str) != Some("code") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_response_type",
+            "`response_type` must be `code`",
+        );
+    }
+    if q.get("code_challenge").is_none_or(|c| c.is_empty())
+        || q.get("code_challenge_method").map(String::as_str) != Some("S256")
+    {
+        return bad("PKCE is required: `code_challenge` with `code_challenge_method=S256`".into());
+    }
+    let endpoint = match &p.authorize_url {
+        Some(url) => url.clone(),
+        None => match p.endpoint("authorization_endpoint").await {
+            Ok(url) => url,
+            Err(e) => return bad_gateway(&e),
+        },
+    };
+    let Ok(mut target) = Url::parse(&endpoint) else {
+        return bad_gateway(&format!("invalid authorization endpoint `{endpoint}`"));
+    };
+    let client_state = q.get("state").filter(|s| !s.is_empty()).cloned();
+    let state = match &client_state {
+        Some(s) => s.clone(),
+        None => match random_token() {
+            Ok(s) => s,
+            Err(e) => return bad_gateway(&e),
+        },
+    };
+    {
+        let mut pending = p.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.retain(|_, v| v.created.elapsed() < PENDING_TTL);
+        if pending.len() >= MAX_PENDING {
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "too many authorizations in progress; try again later",
+            );
+        }
+        if pending.contains_key(&state) {
+            return bad("this `state` is already in use: start again".into());
+        }
+        pending.insert(
+            state.clone(),
+            Pending {
+                redirect_uri: redirect_uri.clone(),
+                client_state,
+                created: Instant::now(),
+            },
+        );
+    }
+    let mut scopes: Vec<&str> = q
+        .get("scope")
+        .map(|s| s.split_whitespace().collect())
+        .unwrap_or_default();
+    for s in &p.default_scope {
+        if !scopes.contains(&s.as_str()) {
+            scopes.push(s);
+        }
+    }
+    {
+        let mut query = target.query_pairs_mut();
+        query.append_pair("response_type", "code");
+        query.append_pair("client_id", p.client_id.as_deref().unwrap_or_default());
+        query.append_pair("redirect_uri", &p.callback_url());
+        if !scopes.is_empty() {
+            query.append_pair("scope", &scopes.join(" "));
+        }
+        query.append_pair("state", &state);
+        if let Some(audience) = &p.audience {
+            query.append_pair("audience", audience);
+        }
+        for name in PASSED_ON {
+            if let Some(value) = q.get(*name) {
+                query.append_pair(name, value);
+            }
+        }
+    }
+    redirect(target.as_str())
+}
+
+/// `GET /oauth/callback`: the provider's answer, handed on to the client's `redirect_uri` with
+/// this server as `iss` (RFC 9207).
+async fn callback(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
+    let bad = |d: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", d);
+    let q = match params(uri.query().unwrap_or("")) {
+        Ok(q) => q,
+        Err(e) => return bad(&e),
+    };
+    let Some(state) = q.get("state") else {
+        return bad("`state` is missing");
+    };
+    let pending = {
+        let mut pending = p.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.remove(state)
+    };
+    let Some(pending) = pending.filter(|v| v.created.elapsed() < PENDING_TTL) else {
+        return bad("unknown or expired `state`: start the authorization again");
+    };
+    if let Some(iss) = q.get("iss") {
+        let expected = match p.metadata().await {
+            Ok(m) => m
+                .get("issuer")
+                .and_then(Value::as_str)
+                .map(|s| vec![s.to_owned()]),
+            Err(_) => None,
+        }
+        .unwrap_or_else(|| p.issuers.clone());
+        if !expected.contains(iss) && !p.issuers.contains(iss) {
+            return bad("the authorization response comes from another issuer (iss)");
+        }
+    }
+    let Ok(mut target) = Url::parse(&pending.redirect_uri) else {
+        return bad("invalid redirect_uri");
+    };
+    {
+        let mut query = target.query_pairs_mut();
+        match q.get("code") {
+            Some(code) => {
+                query.append_pair("code", code);
+            }
+            None => {
+                let error = q.get("error").map_or("server_error", String::as_str);
+                query.append_pair("error", error);
+                for name in ["error_description", "error_uri"] {
+                    if let Some(value) = q.get(name) {
+                        query.append_pair(name, value);
+                    }
+                }
+            }
+        }
+        if let Some(s) = &pending.client_state {
+            query.append_pair("state", s);
+        }
+        query.append_pair("iss", &p.public_url);
+    }
+    if let Some(code) = q.get("code") {
+        let mut codes = p.codes.lock().unwrap_or_else(|e| e.into_inner());
+        codes.retain(|_, v| v.created.elapsed() < PENDING_TTL);
+        if codes.len() < MAX_PENDING {
+            codes.insert(
+                code.clone(),
+                IssuedCode {
+                    redirect_uri: pending.redirect_uri.clone(),
+                    created: Instant::now(),
+                },
+            );
+        }
+    }
+    redirect(target.as_str())
+}
+
+/// How the token proxy authenticates the configured client at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientAuth {
+    /// No secret: `client_id` in the body.
+    Public,
+    /// `client_secret_post`.
+    Post,
+    /// `client_secret_basic`.
+    Basic,
+}
+
+/// `POST /oauth/token`: the code (or refresh token) exchanged at the provider for the client,
+/// with the configured client ID, this server's callback as `redirect_uri`, and the client
+/// secret when one is configured.
+async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
+    let bad = |e: &str, d: &str| oauth_error(StatusCode::BAD_REQUEST, e, d);
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return bad("invalid_request", "the body is not UTF-8");
+    };
+    let form = match params(text) {
+        Ok(f) => f,
+        Err(e) => return bad("invalid_request", &e),
+    };
+    let get = |name: &str| form.get(name).filter(|v| !v.is_empty());
+    let mut out: Vec<(&str, String)> = Vec::new();
+    match form.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            let (Some(code), Some(verifier)) = (get("code"), get("code_verifier")) else {
+                return bad(
+                    "invalid_request",
+                    "`code` and `code_verifier` (PKCE) are required",
+                );
+            };
+            let issued = {
+                let mut codes = p.codes.lock().unwrap_or_else(|e| e.into_inner());
+                codes.remove(code)
+            };
+            if let Some(issued) = issued
+                && get("redirect_uri") != Some(&issued.redirect_uri)
+            {
+                return bad(
+                    "invalid_grant",
+                    "`redirect_uri` differs from the authorization request's",
+                );
+            }
+            out.push(("grant_type", "authorization_code".into()));
+            out.push(("code", code.clone()));
+            out.push(("redirect_uri", p.callback_url()));
+            out.push(("code_verifier", verifier.clone()));
+        }
+        Some("refresh_token") => {
+            let Some(refresh) = get("refresh_token") else {
+                return bad("invalid_request", "`refresh_token` is required");
+            };
+            out.push(("grant_type", "refresh_token".into()));
+            out.push(("refresh_token", refresh.clone()));
+            if let Some(scope) = get("scope") {
+                out.push(("scope", scope.clone()));
+            }
+        }
+        _ => {
+            return bad(
+                "unsupported_grant_type",
+                "`grant_type` must be `authorization_code` or `refresh_token`",
+            );
+        }
+    }
+    if let Some(resource) = get("resource") {
+        out.push(("resource", resource.clone()));
+    }
+    let metadata = match p.metadata().await {
+        Ok(m) => m,
+        Err(e) => return bad_gateway(&e),
+    };
+    let Some(endpoint) = metadata.get("token_endpoint").and_then(Value::as_str) else {
+        return bad_gateway("the OAuth provider's metadata has no `token_endpoint`");
+    };
+    // With a secret: `client_secret_post` where the provider lists it (as Auth0 and most do),
+    // else `client_secret_basic`; a provider that lists both but has the client registered for
+    // the other answers `invalid_client`, and the other method is tried.
+    let methods: Option<Vec<&str>> = metadata
+        .get("token_endpoint_auth_methods_supported")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect());
+    let supports = |m: &str| methods.as_ref().is_none_or(|l| l.contains(&m));
+    let attempts: Vec<ClientAuth> = if p.client_secret.is_none() {
+        vec![ClientAuth::Public]
+    } else if supports("client_secret_post") && supports("client_secret_basic") {
+        vec![ClientAuth::Post, ClientAuth::Basic]
+    } else if supports("client_secret_basic") {
+        vec![ClientAuth::Basic]
+    } else {
+        vec![ClientAuth::Post]
+    };
+    let mut last = None;
+    for (i, method) in attempts.iter().enumerate() {
+        let result = send_token_request(&p, endpoint, &out, *method).await;
+        let (status, content_type, bytes) = match result {
+            Ok(r) => r,
+            Err(e) => return bad_gateway(&e),
+        };
+        let invalid_client = status == StatusCode::UNAUTHORIZED
+            || serde_json::from_slice::<Value>(&bytes)
+                .is_ok_and(|v| v["error"] == "invalid_client");
+        if invalid_client && i + 1 < attempts.len() {
+            continue;
+        }
+        last = Some((status, content_type, bytes));
+        break;
+    }
+    let Some((status, content_type, bytes)) = last else {
+        return bad_gateway("no answer from the token endpoint");
+    };
+    let mut response = (status, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        content_type.unwrap_or(HeaderValue::from_static("application/json")),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// POSTs a token request; the status, content type and body of the answer.
+async fn send_token_request(
+    p: &Provider,
+    endpoint: &str,
+    params: &[(&str, String)],
+    method: ClientAuth,
+) -> Result<(StatusCode, Option<HeaderValue>, Bytes), String> {
+    let client_id = p.client_id.as_deref().unwrap_or_default();
+    let secret = p.client_secret.as_deref().unwrap_or_default();
+    let mut pairs: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let mut headers = HeaderMap::new();
+    match method {
+        ClientAuth::Public => pairs.push(("client_id", client_id)),
+        ClientAuth::Post => {
+            pairs.push(("client_id", client_id));
+            pairs.push(("client_secret", secret));
+        }
+        ClientAuth::Basic => {
+            // RFC 6749 §2.3.1: both form-encoded before base64.
+            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let credentials = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", enc(client_id), enc(secret)));
+            let mut value = HeaderValue::from_str(&format!("Basic {credentials}"))
+                .map_err(|_| "the client credentials cannot be sent".to_owned())?;
+            value.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, value);
+        }
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let response = p
+        .http
+        .post(endpoint)
+        .headers(headers)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("POST {endpoint}: {}", e.without_url()))?;
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| format!("POST {endpoint}: {}", e.without_url()))?;
+    Ok((status, content_type, bytes))
+}
+
+/// `POST /oauth/register` (RFC 7591): every client gets the configured client ID as a public
+/// client (`token_endpoint_auth_method: none`); the secret, if any, stays on this server.
+async fn register(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
+    let Ok(Value::Object(meta)) = serde_json::from_slice::<Value>(&body) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            "the body must be a JSON object of client metadata",
+        );
+    };
+    let uris: Vec<&str> = match meta.get("redirect_uris").and_then(Value::as_array) {
+        Some(list) if !list.is_empty() => list.iter().filter_map(Value::as_str).collect(),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_redirect_uri",
+                "`redirect_uris` is required",
+            );
+        }
+    };
+    if let Some(bad) = uris.iter().find(|u| !p.redirect_allowed(u)) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            format!("`{bad}` is not allowed: use a loopback URL or one of the server's allowed_redirect_uris"),
+        );
+    }
+    let mut out = Map::new();
+    for key in [
+        "client_name",
+        "client_uri",
+        "logo_uri",
+        "scope",
+        "contacts",
+        "tos_uri",
+        "policy_uri",
+        "software_id",
+        "software_version",
+    ] {
+        if let Some(value) = meta.get(key) {
+            out.insert(key.into(), value.clone());
+        }
+    }
+    let grant_types: Vec<&str> = meta
+        .get("grant_types")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .filter(|g| matches!(*g, "authorization_code" | "refresh_token"))
+                .collect()
+        })
+        .filter(|g: &Vec<&str>| !g.is_empty())
+        .unwrap_or_else(|| vec!["authorization_code", "refresh_token"]);
+    out.insert("client_id".into(), json!(p.client_id));
+    out.insert("client_id_issued_at".into(), json!(now_secs()));
+    out.insert("redirect_uris".into(), json!(uris));
+    out.insert("token_endpoint_auth_method".into(), json!("none"));
+    out.insert("grant_types".into(), json!(grant_types));
+    out.insert("response_types".into(), json!(["code"]));
+    json_response(StatusCode::CREATED, &Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_follows_oidc_then_rfc8414() {
+        assert_eq!(
+            discovery_urls("https://tenant.example.com/"),
+            [
+                "https://tenant.example.com/.well-known/openid-configuration",
+                "https://tenant.example.com/.well-known/oauth-authorization-server",
+            ]
+        );
+        assert_eq!(
+            discovery_urls("https://idp.example.com/realms/x"),
+            [
+                "https://idp.example.com/realms/x/.well-known/openid-configuration",
+                "https://idp.example.com/.well-known/oauth-authorization-server/realms/x",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicated_parameters_are_refused() {
+        assert!(params("a=1&b=2").is_ok());
+        assert!(params("a=1&a=2").is_err());
+        assert_eq!(params("s=a+b%21").unwrap()["s"], "a b!");
+    }
+}

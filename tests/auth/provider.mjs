@@ -1,0 +1,92 @@
+// A real OAuth 2.1 / OpenID Connect provider for tests/auth: npm `oidc-provider` (it sends the
+// RFC 9207 `iss` with every authorization response), configured from a JSON file:
+//
+//   node provider.mjs CONFIG.json
+//   { "jwks": {"keys": [private JWKs]},           // the test holds the private keys
+//     "audience": "https://api.example/",         // the API audience (`aud` of access tokens)
+//     "resource_scope": "items:read items:write", // scopes the API resource server grants
+//     "clients": [{client_id, client_secret?, token_endpoint_auth_method, redirect_uris}],
+//     "cookie_keys": ["..."] }
+//
+// It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
+// http://127.0.0.1:PORT) and logs one line per request on stderr. Access tokens for the API are
+// RS256 JWTs (resource indicators, RFC 8707): for `resource` = the audience or any loopback
+// `…/mcp` URL, and — as Auth0 does — for an `audience` parameter when no `resource` is sent.
+// Logins go through the development interactions (any login and password; the consent form
+// grants what was asked), so a headless client can complete them by submitting the forms.
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+// The package lives in the npm prefix run.sh installs (AUTH_NPM_PREFIX, default .cache/npm-auth).
+const prefix = process.env.AUTH_NPM_PREFIX ?? join(import.meta.dirname, "../../.cache/npm-auth");
+const entry = createRequire(join(prefix, "package.json")).resolve("oidc-provider");
+const { default: Provider, errors } = await import(pathToFileURL(entry).href);
+
+const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const AUDIENCE = config.audience;
+
+const isOurResource = (indicator) => {
+  if (indicator === AUDIENCE) return true;
+  const url = URL.parse(indicator);
+  return !!url && url.protocol === "http:" && url.hostname === "127.0.0.1" && url.pathname === "/mcp" && !url.search;
+};
+
+const server = http.createServer();
+server.listen(0, "127.0.0.1", () => {
+  const { port } = server.address();
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: config.clients.map((c) => ({
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      ...c,
+    })),
+    jwks: config.jwks,
+    cookies: { keys: config.cookie_keys },
+    extraParams: ["audience"],
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (ctx, _client, oneOf) => {
+          if (oneOf) return oneOf;
+          const audience = ctx.oidc.params?.audience;
+          return audience && isOurResource(audience) ? audience : undefined;
+        },
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (!isOurResource(indicator)) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          return {
+            scope: config.resource_scope,
+            audience: AUDIENCE,
+            accessTokenTTL: 600,
+            accessTokenFormat: "jwt",
+            jwt: { sign: { alg: "RS256" } },
+          };
+        },
+      },
+    },
+    ttl: { AccessToken: 600, AuthorizationCode: 120, IdToken: 600, RefreshToken: 3600, Grant: 3600, Session: 3600, Interaction: 600 },
+  });
+  for (const event of ["authorization.error", "grant.error", "server_error", "registration_create.error", "introspection.error"]) {
+    provider.on(event, (_ctx, err) => console.error(`provider ${event}: ${err?.message} ${err?.error_description ?? ""}`));
+  }
+  const app = provider.callback();
+  server.on("request", (req, res) => {
+    const started = Date.now();
+    res.on("finish", () => {
+      const path = req.url.split("?")[0];
+      console.error(`${req.method} ${path} -> ${res.statusCode} (${Date.now() - started} ms)`);
+    });
+    app(req, res);
+  });
+  console.log(`listening ${port}`);
+});
+
+const stop = () => server.close(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
