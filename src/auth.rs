@@ -7,7 +7,7 @@
 //! `client_secret`, bearer `tokens`, upstream keys and passwords — must be such references: a
 //! literal secret is a generation error, so no secret value can ever reach the generated files.
 
-use crate::error::{Error, Result, escape_segment};
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -173,17 +173,7 @@ pub fn parse(file: &str, text: &str) -> Result<AuthIr> {
         crate::load::parse_text(file, text)?
     };
     let raw: RawFile = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let pointer: String = e
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
-                serde_path_to_error::Segment::Map { key } => {
-                    Some(format!("/{}", escape_segment(key)))
-                }
-                _ => None,
-            })
-            .collect();
+        let pointer = crate::error::pointer_of(e.path());
         Error::invalid(file, &pointer, e.inner().to_string())
     })?;
     if raw.tools.is_some() {

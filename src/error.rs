@@ -94,3 +94,16 @@ pub fn escape_segment(segment: &str) -> String {
 pub fn ptr(base: &str, segment: impl fmt::Display) -> String {
     format!("{base}/{}", escape_segment(&segment.to_string()))
 }
+
+/// The JSON pointer of a `serde_path_to_error` path (enum and unknown segments carry no key).
+pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    path.iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
+            serde_path_to_error::Segment::Map { key } => Some(format!("/{}", escape_segment(key))),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {
+                None
+            }
+        })
+        .collect()
+}

@@ -159,18 +159,7 @@ fn stub(v: &mut Value, depth: usize) {
 /// Parses the structural view with `openapiv3`, reporting the JSON pointer of a failure.
 pub fn parse_structure(file: &str, view: &Value) -> Result<openapiv3::OpenAPI> {
     serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(view).map_err(|e| {
-        let pointer: String = e
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
-                serde_path_to_error::Segment::Map { key } => {
-                    Some(format!("/{}", escape_segment(key)))
-                }
-                serde_path_to_error::Segment::Enum { .. } => None,
-                serde_path_to_error::Segment::Unknown => None,
-            })
-            .collect();
+        let pointer = crate::error::pointer_of(e.path());
         Error::invalid(
             file,
             &pointer,
