@@ -14,7 +14,6 @@ import select
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
-from upstream import Canned, Recorded, RecordingUpstream  # noqa: E402
+from upstream import Canned, Recorded, RecordingUpstream, wait_until_healthy  # noqa: E402
 
 from tokens import AUDIENCE, Keys, Minter  # noqa: E402
 
@@ -168,20 +167,7 @@ class McpServer(Process):
             label,
             {"RUST_LOG": "info", **env},
         )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{label} exited with {self.process.returncode}: {self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{label} did not answer /healthz within 30 s: {self.log()}")
-            time.sleep(0.05)
+        wait_until_healthy(self.process, f"{self.base}/healthz", 30, self.log, self.stop)
 
 
 @pytest.fixture(scope="session")

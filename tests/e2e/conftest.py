@@ -9,8 +9,6 @@ import os
 import re
 import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
 
@@ -19,7 +17,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from upstream import RecordingUpstream
+from upstream import RecordingUpstream, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = "fixtures/e2e/openapi.yaml"
@@ -91,20 +89,9 @@ class HttpServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 20
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"server did not start: {self.log()}")
-            time.sleep(0.05)
+        wait_until_healthy(
+            self.process, f"http://127.0.0.1:{self.port}/healthz", 20, self.log, self.stop
+        )
 
     def alive(self) -> bool:
         return self.process.poll() is None

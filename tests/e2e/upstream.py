@@ -150,3 +150,25 @@ class RecordingUpstream:
         if found is None:
             return Canned(404, b"no canned response", "text/plain")
         return found(recorded) if callable(found) else found
+
+
+def wait_until_healthy(process, url: str, timeout: float, describe, stop) -> None:
+    """Polls `url` (a server's /healthz) until it answers 200. Raises with `describe()` (the
+    server's log) when the process exits or `timeout` seconds pass; `stop()` ends it then."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {describe()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop()
+            raise RuntimeError(f"server did not answer {url} within {timeout:.0f} s: {describe()}")
+        time.sleep(0.05)
