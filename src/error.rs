@@ -90,11 +90,6 @@ pub fn escape_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-/// Joins a pointer and a segment.
-pub fn ptr(base: &str, segment: impl fmt::Display) -> String {
-    format!("{base}/{}", escape_segment(&segment.to_string()))
-}
-
 /// The JSON pointer of a `serde_path_to_error` path (enum and unknown segments carry no key).
 pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
     path.iter()

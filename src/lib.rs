@@ -41,8 +41,8 @@ pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
     let dialect = normalise::dialect(&loaded.file, &loaded.root)?;
     let (view, warnings) = normalise::structural_view(&loaded.root);
     let api = normalise::parse_structure(&loaded.file, &view)?;
-    let spec_url = match load::Origin::parse(spec)? {
-        load::Origin::Url(u) => Some(u),
+    let spec_url = match &loaded.origin {
+        load::Origin::Url(u) => Some(u.clone()),
         load::Origin::File(_) => None,
     };
     let auth = match &opts.auth {

@@ -85,6 +85,8 @@ fn normalize_path(p: &Path) -> PathBuf {
 pub struct Loaded {
     /// The name used in error messages (the path or URL as given).
     pub file: String,
+    /// Where the spec came from (relative `servers` URLs resolve against a URL origin).
+    pub origin: Origin,
     pub root: Value,
 }
 
@@ -207,7 +209,7 @@ pub fn load(spec: &str) -> Result<Loaded> {
     let mut root = read_document(&origin)?;
     let file = spec.to_string();
     if !has_external_ref(&root, 0) {
-        return Ok(Loaded { file, root });
+        return Ok(Loaded { file, origin, root });
     }
     let mut bundler = Bundler {
         root_origin: origin.clone(),
@@ -221,7 +223,7 @@ pub fn load(spec: &str) -> Result<Loaded> {
     bundler.walk(&mut root, &origin, "", &file, 0)?;
     if !bundler.hoisted_defs.is_empty() {
         let Some(obj) = root.as_object_mut() else {
-            return Ok(Loaded { file, root });
+            return Ok(Loaded { file, origin, root });
         };
         let components = obj
             .entry("components")
@@ -237,7 +239,7 @@ pub fn load(spec: &str) -> Result<Loaded> {
             }
         }
     }
-    Ok(Loaded { file, root })
+    Ok(Loaded { file, origin, root })
 }
 
 /// Whether any `$ref` leaves the document (most specs have none: bundling is then skipped).

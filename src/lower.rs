@@ -525,8 +525,7 @@ impl<'a> Lowerer<'a> {
             } else {
                 names.claim(&base, "_", MAX_NAME_LEN)
             };
-            let rust_field =
-                naming::escape_keyword(fields.claim(&naming::field_snake(&name), "_", usize::MAX));
+            let rust_field = fields.claim_field(&name);
             let mut schema = self.schemas.convert(&c.schema, &c.schema_at, &mut defs)?;
             let is_file = c.location == ArgLocation::BodyField
                 && body.as_ref().is_some_and(|b| b.kind == BodyKind::Multipart)

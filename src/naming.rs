@@ -113,13 +113,8 @@ fn sanitize(s: &str, keep: impl Fn(char) -> bool) -> String {
     out.trim_matches('_').to_string()
 }
 
-/// A Rust field or function identifier for `name`.
-pub fn field_ident(name: &str) -> String {
-    escape_keyword(field_snake(name))
-}
-
 /// The snake_case form of a field name before keyword escaping (what uniqueness is decided on).
-pub fn field_snake(name: &str) -> String {
+fn field_snake(name: &str) -> String {
     let snake = sanitize(&name.to_snake_case(), |c| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
     });
@@ -181,12 +176,14 @@ impl Unique {
         Self::default()
     }
 
-    pub fn reserve(&mut self, name: &str) {
-        self.taken.insert(name.to_string());
-    }
-
     pub fn is_taken(&self, name: &str) -> bool {
         self.taken.contains(name)
+    }
+
+    /// Claims a Rust field identifier for `name`: snake_case, unique within this set (`_2`, ...),
+    /// then keyword-escaped (`r#type`, `self_`).
+    pub fn claim_field(&mut self, name: &str) -> String {
+        escape_keyword(self.claim(&field_snake(name), "_", usize::MAX))
     }
 
     /// Claims `base` or the first free `base_N`, keeping the result within `max` characters.
@@ -235,11 +232,12 @@ mod tests {
 
     #[test]
     fn identifiers() {
-        assert_eq!(field_ident("type"), "r#type");
-        assert_eq!(field_ident("self"), "self_");
-        assert_eq!(field_ident("petId"), "pet_id");
-        assert_eq!(field_ident("2fa"), "n_2fa");
-        assert_eq!(field_ident("X-Request-ID"), "x_request_id");
+        let field = |name: &str| Unique::new().claim_field(name);
+        assert_eq!(field("type"), "r#type");
+        assert_eq!(field("self"), "self_");
+        assert_eq!(field("petId"), "pet_id");
+        assert_eq!(field("2fa"), "n_2fa");
+        assert_eq!(field("X-Request-ID"), "x_request_id");
         assert_eq!(type_ident("Self"), "SelfType");
         assert_eq!(type_ident("ünïcödé"), "NCD");
         assert_eq!(type_ident("a\"b"), "AB");
@@ -253,5 +251,7 @@ mod tests {
         assert_eq!(u.claim("a", "_", 64), "a");
         assert_eq!(u.claim("a", "_", 64), "a_2");
         assert_eq!(u.claim("a", "_", 64), "a_3");
+        assert_eq!(u.claim_field("pet_id"), "pet_id");
+        assert_eq!(u.claim_field("petId"), "pet_id_2");
     }
 }

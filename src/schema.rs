@@ -104,12 +104,6 @@ pub struct Defs {
     seen: BTreeSet<String>,
 }
 
-impl Defs {
-    pub fn is_empty(&self) -> bool {
-        self.done.is_empty() && self.pending.is_empty()
-    }
-}
-
 /// Resolves a local `$ref` string to its JSON pointer (percent-decoded, without `#`).
 pub fn ref_pointer(r: &str) -> Option<String> {
     let frag = r.strip_prefix('#')?;

@@ -16,7 +16,7 @@
 
 use crate::error::Result;
 use crate::ir::{EnumDef, FieldDef, StructDef, TypeDef, Variant};
-use crate::naming::{Unique, escape_keyword, field_snake, type_ident};
+use crate::naming::{Unique, type_ident};
 use crate::schema::{Schemas, ref_pointer};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -82,10 +82,6 @@ impl RType {
             RType::Named(n, _) => n.clone(),
             RType::Option(t) => format!("{}|null", t.summary()),
         }
-    }
-
-    pub fn is_option(&self) -> bool {
-        matches!(self, RType::Option(_))
     }
 
     /// Why this type (or the first part of it) is a `serde_json::Value`, for the doc comment.
@@ -407,7 +403,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
                 let t = self.ty(schema, &child, &hint, depth + 1)?;
                 let optional = !required.contains(wire.as_str());
                 let (t, keeps_null) = if optional { t.optional() } else { (t, false) };
-                let ident = escape_keyword(idents.claim(&field_snake(wire), "_", usize::MAX));
+                let ident = idents.claim_field(wire);
                 fields.push(FieldDef {
                     ident,
                     wire_name: wire.clone(),
@@ -428,7 +424,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             _ => Some(RType::Map(Box::new(RType::Value("additional properties")))),
         }
         .map(|t| FieldDef {
-            ident: escape_keyword(idents.claim("additional_properties", "_", usize::MAX)),
+            ident: idents.claim_field("additional_properties"),
             wire_name: String::new(),
             rust_type: t.render(),
             optional: false,
