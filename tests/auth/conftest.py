@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
-from upstream import Canned, Recorded, RecordingUpstream, wait_until_healthy  # noqa: E402
+from upstream import Canned, Recorded, RecordingUpstream, stop_process, wait_until_healthy  # noqa: E402
 
 from tokens import AUDIENCE, Keys, Minter  # noqa: E402
 
@@ -108,13 +108,7 @@ class Process:
         return self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
         self._log.close()

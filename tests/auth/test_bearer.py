@@ -28,6 +28,13 @@ async def call_get_item(client: Client, item_id: str) -> None:
     assert result.structured_content == {"id": item_id, "name": "Widget"}
 
 
+def assert_upstream_got_token(upstream: RecordingUpstream, item_id: str) -> None:
+    """The one upstream request is the tool's, carrying the caller's Authorization header."""
+    request = upstream.only()
+    assert (request.method, request.path) == ("GET", f"/api/items/{item_id}")
+    assert request.headers.get("authorization") == f"Bearer {TOKEN}"
+
+
 def test_sdk_client_with_bearer_token_reaches_upstream_with_that_header(
     bearer_server: McpServer, upstream: RecordingUpstream
 ) -> None:
@@ -40,9 +47,7 @@ def test_sdk_client_with_bearer_token_reaches_upstream_with_that_header(
                 await call_get_item(client, "41")
 
     anyio.run(main)
-    request = upstream.only()
-    assert (request.method, request.path) == ("GET", "/api/items/41")
-    assert request.headers.get("authorization") == f"Bearer {TOKEN}"
+    assert_upstream_got_token(upstream, "41")
 
 
 def test_every_configured_token_is_accepted(bearer_server: McpServer, upstream: RecordingUpstream) -> None:
@@ -129,6 +134,4 @@ def test_through_mcp_remote_with_auth_header_env(
                 await call_get_item(client, "99")
 
     anyio.run(main)
-    request = upstream.only()
-    assert (request.method, request.path) == ("GET", "/api/items/99")
-    assert request.headers.get("authorization") == f"Bearer {TOKEN}"
+    assert_upstream_got_token(upstream, "99")

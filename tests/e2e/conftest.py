@@ -17,7 +17,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from upstream import RecordingUpstream, wait_until_healthy
+from upstream import RecordingUpstream, stop_process, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = "fixtures/e2e/openapi.yaml"
@@ -101,13 +101,7 @@ class HttpServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 

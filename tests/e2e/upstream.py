@@ -172,3 +172,16 @@ def wait_until_healthy(process, url: str, timeout: float, describe, stop) -> Non
             stop()
             raise RuntimeError(f"server did not answer {url} within {timeout:.0f} s: {describe()}")
         time.sleep(0.05)
+
+
+def stop_process(process) -> None:
+    """Stops a server process: SIGTERM, then SIGKILL after 10 s."""
+    import subprocess
+
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
