@@ -44,6 +44,7 @@ const STATIC_FILES: &[(&str, &str)] = &[
     ("src/server.rs", include_str!("../templates/server.rs")),
     ("src/runtime.rs", include_str!("../templates/runtime.rs")),
     ("src/auth.rs", include_str!("../templates/auth.rs")),
+    ("src/fastpath.rs", include_str!("../templates/fastpath.rs")),
 ];
 
 /// Spec-independent sources emitted in auth mode `oauth` only.

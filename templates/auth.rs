@@ -8,10 +8,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -348,11 +348,12 @@ impl Auth {
     }
 
     /// The 403 for a `tools/call` whose token grants none of the tool's scope alternatives.
-    fn check_scopes(&self, caller: &Caller, peek: &Peek) -> Option<Response> {
+    fn check_scopes(&self, request: &HookRequest<'_>) -> Option<Response> {
         if !matches!(self.gate, Gate::Verifier(_)) {
             return None;
         }
-        for tool in &peek.tools {
+        let caller = request.caller;
+        for tool in request.tools() {
             let Some(alternatives) = self.tool_scopes.get(tool.as_str()) else {
                 continue;
             };
@@ -477,55 +478,61 @@ impl Peek {
     }
 }
 
-/// The `/mcp` middleware: authenticates the caller, checks the scopes of called tools, runs
-/// [`crate::hooks::check_request`], and passes the request on with its [`Caller`] in the
-/// extensions.
+/// The `/mcp` middleware: [`admit`], then the MCP server.
 pub async fn guard(State(auth): State<Auth>, request: Request, next: Next) -> Response {
+    match admit(&auth, request).await {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal,
+    }
+}
+
+/// Authenticates the caller of a `/mcp` request, checks the scopes of called tools, runs
+/// [`crate::hooks::check_request`], and returns the request (its body read into memory) with
+/// its [`Caller`] in the extensions — or the response that refuses it.
+pub async fn admit(auth: &Auth, request: Request) -> Result<Request, Response> {
     let (mut parts, body) = request.into_parts();
-    let caller = match auth.authenticate(&parts.headers).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let (body, peek) = if parts.method == Method::POST {
+    let caller = auth.authenticate(&parts.headers).await?;
+    let body = if parts.method == Method::POST {
         match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-            Ok(bytes) => {
-                let peek = Peek::parse(&bytes);
-                (Body::from(bytes), peek)
-            }
+            Ok(bytes) => bytes,
             Err(_) => {
-                return json_response(
+                return Err(json_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     &serde_json::json!({
                         "error": "request_too_large",
                         "error_description": format!("the request body could not be read or is larger than {MAX_BODY_BYTES} bytes"),
                     }),
-                );
+                ));
             }
         }
     } else {
-        (body, Peek::default())
+        Bytes::new()
     };
-    if let Some(response) = auth.check_scopes(&caller, &peek) {
-        return response;
-    }
     let hook = HookRequest {
         parts: &parts,
         caller: &caller,
-        peek: &peek,
+        body: &body,
+        peek: OnceLock::new(),
         mode: auth.mode,
     };
-    if let Err(denial) = crate::hooks::check_request(&hook).await {
-        return denial.into_response(&auth);
+    if let Some(response) = auth.check_scopes(&hook) {
+        return Err(response);
     }
+    if let Err(denial) = crate::hooks::check_request(&hook).await {
+        return Err(denial.into_response(auth));
+    }
+    drop(hook);
     parts.extensions.insert(caller);
-    next.run(Request::from_parts(parts, body)).await
+    Ok(Request::from_parts(parts, Body::from(body)))
 }
 
 /// What [`crate::hooks::check_request`] sees of a `/mcp` request.
 pub struct HookRequest<'a> {
     parts: &'a Parts,
     caller: &'a Caller,
-    peek: &'a Peek,
+    body: &'a Bytes,
+    /// The body's methods and tools, read when first asked for.
+    peek: OnceLock<Peek>,
     mode: &'static str,
 }
 
@@ -570,12 +577,16 @@ impl HookRequest<'_> {
 
     /// The JSON-RPC methods of the body (`initialize`, `tools/list`, `tools/call`, ...).
     pub fn mcp_methods(&self) -> &[String] {
-        &self.peek.methods
+        &self.peek().methods
     }
 
     /// The tools a `tools/call` body calls (usually one).
     pub fn tools(&self) -> &[String] {
-        &self.peek.tools
+        &self.peek().tools
+    }
+
+    fn peek(&self) -> &Peek {
+        self.peek.get_or_init(|| Peek::parse(self.body))
     }
 }
 

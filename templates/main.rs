@@ -2,6 +2,7 @@
 
 mod auth;
 mod auth_config;
+mod fastpath;
 mod hooks;
 mod runtime;
 mod server;
@@ -91,10 +92,15 @@ struct Cli {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // On a single core (a container limited to one CPU, or a process pinned to one) one thread
+    // serves with less overhead than a work-stealing pool of one worker.
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_core {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             error!("cannot start the async runtime: {e}");
@@ -231,23 +237,40 @@ async fn run_http(
 
     let cancel = config.cancellation_token.clone();
     let tool_count = server.tool_count();
+    let direct_server = server.clone();
     let factory = move || Ok(server.clone());
     let mcp = if cli.stateful {
-        Router::new().nest_service(
-            "/mcp",
-            StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config),
-        )
+        Router::new()
+            .nest_service(
+                "/mcp",
+                StreamableHttpService::new(
+                    factory,
+                    Arc::new(LocalSessionManager::default()),
+                    config,
+                ),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                auth.clone(),
+                auth::guard,
+            ))
     } else {
-        Router::new().nest_service(
+        let any_host = allowed_hosts.iter().any(|host| host == "*");
+        let endpoint = fastpath::Endpoint {
+            auth: auth.clone(),
+            hosts: fastpath::Hosts::new((!any_host).then_some(&allowed_hosts[..])),
+            server: direct_server,
+            mcp: StreamableHttpService::new(
+                factory,
+                Arc::new(NeverSessionManager::default()),
+                config,
+            ),
+        };
+        Router::new().route(
             "/mcp",
-            StreamableHttpService::new(factory, Arc::new(NeverSessionManager::default()), config),
+            axum::routing::any(fastpath::serve).with_state(Arc::new(endpoint)),
         )
     };
     let app = mcp
-        .layer(axum::middleware::from_fn_with_state(
-            auth.clone(),
-            auth::guard,
-        ))
         .merge(auth.routes())
         .route("/healthz", get(|| async { "ok" }));
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams, GetPromptResponse,
     Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
@@ -63,6 +63,32 @@ impl Server {
 
     pub fn tool_count(&self) -> usize {
         self.tools.len()
+    }
+
+    /// The dispatch index of the tool called `name`.
+    pub fn tool_index(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Calls the tool at `index` (from [`Self::tool_index`]) for `caller`, whose credentials go
+    /// upstream when the auth configuration forwards them.
+    pub async fn call_index(
+        &self,
+        index: usize,
+        arguments: Option<rmcp::model::JsonObject>,
+        caller: Option<&crate::auth::Caller>,
+    ) -> CallToolResult {
+        let forwarded = caller
+            .and_then(|caller| caller.forward.clone())
+            .map(|authorization| self.upstream.with_authorization(authorization));
+        let upstream = forwarded.as_ref().unwrap_or(self.upstream.as_ref());
+        crate::tools::call(upstream, index, arguments)
+            .await
+            .unwrap_or_else(|| {
+                CallToolResult::error(vec![rmcp::model::ContentBlock::text(format!(
+                    "no tool at index {index}"
+                ))])
+            })
     }
 }
 
@@ -169,26 +195,19 @@ impl ServerHandler for Server {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name;
-        let Some(&index) = self.index.get(name.as_ref()) else {
+        let Some(index) = self.tool_index(&name) else {
             return Err(McpError::invalid_params(
                 format!("unknown tool `{name}`"),
                 None,
             ));
         };
-        // The caller's credentials, when the auth configuration forwards them upstream.
-        let forwarded = context
+        let caller = context
             .extensions
             .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<crate::auth::Caller>())
-            .and_then(|caller| caller.forward.clone())
-            .map(|authorization| self.upstream.with_authorization(authorization));
-        let upstream = forwarded.as_ref().unwrap_or(self.upstream.as_ref());
-        let call = crate::tools::call(upstream, index, request.arguments);
+            .and_then(|parts| parts.extensions.get::<crate::auth::Caller>());
+        let call = self.call_index(index, request.arguments, caller);
         tokio::select! {
-            result = call => match result {
-                Some(result) => Ok(result.into()),
-                None => Err(McpError::invalid_params(format!("unknown tool `{name}`"), None)),
-            },
+            result = call => Ok(result.into()),
             () = context.ct.cancelled() => {
                 Err(McpError::internal_error(format!("call of `{name}` was cancelled"), None))
             }

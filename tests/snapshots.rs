@@ -1,6 +1,6 @@
 //! insta snapshots of every generated file and of `inspect` for every fixture. Spec-independent
-//! files (`src/main.rs`, `src/server.rs`, `src/runtime.rs`, `src/auth.rs`, `src/oauth.rs`,
-//! `src/hooks.rs`) are snapshotted once, and every fixture's copy is checked to be identical. A
+//! files (`src/main.rs`, `src/server.rs`, `src/fastpath.rs`, `src/runtime.rs`, `src/auth.rs`,
+//! `src/oauth.rs`, `src/hooks.rs`) are snapshotted once, and every fixture's copy is checked to be identical. A
 //! fixture directory with an `auth.yaml` is generated with `--auth` it.
 
 mod common;
@@ -8,6 +8,7 @@ mod common;
 const STATIC_FILES: &[&str] = &[
     "src/main.rs",
     "src/server.rs",
+    "src/fastpath.rs",
     "src/runtime.rs",
     "src/auth.rs",
     "src/oauth.rs",

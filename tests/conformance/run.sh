@@ -228,7 +228,7 @@ UPSTREAM_LOG=$TMP/upstream-requests.log
 UPSTREAM_PID=$!
 PIDS+=("$UPSTREAM_PID")
 UPSTREAM_PORT=
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   UPSTREAM_PORT=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$TMP/upstream.out")
   [ -n "$UPSTREAM_PORT" ] && break
   sleep 0.1

@@ -77,7 +77,9 @@ def server_args(upstream_url: str) -> list[str]:
 class HttpServer:
     """The generated server over Streamable HTTP, killed when the session ends."""
 
-    def __init__(self, binary: Path, upstream_url: str, label: str) -> None:
+    def __init__(
+        self, binary: Path, upstream_url: str, label: str, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -88,6 +90,7 @@ class HttpServer:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         wait_until_healthy(
             self.process, f"http://127.0.0.1:{self.port}/healthz", 20, self.log, self.stop
