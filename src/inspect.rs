@@ -136,6 +136,12 @@ pub fn text(api: &Api) -> String {
             let alts: Vec<String> = t.scope_alternatives.iter().map(|a| a.join(" ")).collect();
             let _ = writeln!(s, "  scopes: {}", alts.join(" | "));
         }
+        if !t.simplifications.is_empty() {
+            let _ = writeln!(s, "  simplified for clients:");
+            for n in &t.simplifications {
+                let _ = writeln!(s, "    {}: {}", n.at, n.detail);
+            }
+        }
         for w in &t.warnings {
             let _ = writeln!(s, "  warning: {w}");
         }

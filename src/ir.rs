@@ -57,7 +57,21 @@ pub struct Tool {
     pub scope_alternatives: Vec<Vec<String>>,
     /// Name of the generated arguments struct.
     pub args_struct: String,
+    /// What was changed in the tool's schemas so the strictest clients accept them.
+    pub simplifications: Vec<Simplification>,
     pub warnings: Vec<String>,
+}
+
+/// A change made to a spec schema on its way into a tool schema ([`crate::shape`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Simplification {
+    /// Where: the argument and the path inside it (`body.owner`, `pet.oneOf[0]`), a shared
+    /// definition (`$defs.Name`), or the result (`output`, `output.items[]`).
+    pub at: String,
+    /// `allof_merged`, `allof_kept`, `allof_ref_kept`, `discriminator_one_of`,
+    /// `read_only_dropped`, `write_only_dropped`.
+    pub kind: String,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -139,6 +153,28 @@ pub struct Body {
 pub enum TypeDef {
     Struct(StructDef),
     Enum(EnumDef),
+    Union(UnionDef),
+}
+
+/// A discriminated union: an internally tagged enum (`#[serde(tag = ...)]`), one struct per
+/// branch holding the branch's properties except the tag.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnionDef {
+    pub name: String,
+    pub doc: Option<String>,
+    pub source: String,
+    /// The discriminator property.
+    pub tag: String,
+    pub variants: Vec<UnionVariant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnionVariant {
+    pub ident: String,
+    /// The tag value that selects this branch.
+    pub wire_value: String,
+    /// The branch's struct, fully qualified.
+    pub rust_type: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,7 @@
 //! relative-file `$ref`s; [`normalise`] decides the dialect (3.0/3.1) and builds the structural
 //! view `openapiv3` parses; [`lower`] turns operations into the [`ir`] — tool names ([`naming`]),
 //! JSON Schema 2020-12 argument and output schemas ([`schema`]) and Rust argument types
-//! ([`typegen`]); [`render`] presents the IR through the Tera templates in `templates/`, formats every
+//! ([`typegen`]), both from the same client-safe shaping of each schema ([`shape`]); [`render`] presents the IR through the Tera templates in `templates/`, formats every
 //! `.rs` file with `syn` + `prettyplease` and returns an in-memory file map; [`output`] writes that
 //! map atomically (or compares it with the disk). Nothing reaches back to an earlier stage.
 
@@ -19,6 +19,7 @@ pub mod normalise;
 pub mod output;
 pub mod render;
 pub mod schema;
+pub mod shape;
 pub mod typegen;
 
 pub use error::{Error, Result};

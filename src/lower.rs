@@ -4,10 +4,11 @@
 //! names, argument names and locations, JSON schemas, Rust types, body handling, output wrapping.
 
 use crate::error::{Error, Result, escape_segment};
-use crate::ir::{self, Arg, ArgLocation, Body, BodyKind, Tool};
+use crate::ir::{self, Arg, ArgLocation, Body, BodyKind, Simplification, Tool};
 use crate::naming::{self, MAX_NAME_LEN, Unique};
 use crate::normalise::{Dialect, METHODS};
 use crate::schema::{Defs, Schemas};
+use crate::shape::{Mode, origin};
 use crate::typegen::{RType, TypeGen, field_doc};
 use heck::{ToKebabCase, ToUpperCamelCase};
 use openapiv3::{OpenAPI, Operation, Parameter, ParameterSchemaOrContent, ReferenceOr};
@@ -414,6 +415,7 @@ impl<'a> Lowerer<'a> {
 
         // Request body.
         let mut body = None;
+        let mut flatten_notes = Vec::new();
         if let Some(rb) = &op.request_body {
             let (rb_ptr, rb) = self.deref(rb, &format!("{op_ptr}/requestBody"))?;
             let mut media: Vec<(&String, BodyKind)> =
@@ -427,16 +429,26 @@ impl<'a> Lowerer<'a> {
                 }
                 let at = format!("{rb_ptr}/content/{}/schema", escape_segment(mt));
                 let raw = self.schemas.root.pointer(&at).cloned();
+                // The body as tools see it (allOf merged, readOnly properties left out): a
+                // plain object then has its properties as arguments.
                 let flat = match (&raw, kind) {
                     (Some(s), BodyKind::Json | BodyKind::Form | BodyKind::Multipart) => {
                         let (rat, resolved) = self.schemas.resolve(s, &at)?;
-                        flattenable(resolved).then(|| (rat, resolved.clone()))
+                        match resolved.as_object() {
+                            Some(obj) => {
+                                let shaped = self.schemas.shape(obj, &rat, Mode::Input)?;
+                                flattenable(&shaped.schema)
+                                    .then(|| (rat, shaped.schema.into_owned(), shaped.notes))
+                            }
+                            None => None,
+                        }
                     }
                     _ => None,
                 };
                 let desc = rb.description.clone().filter(|d| !d.trim().is_empty());
                 match flat {
-                    Some((rat, resolved)) => {
+                    Some((rat, resolved, notes)) => {
+                        flatten_notes = notes;
                         let required: Vec<&str> = resolved
                             .get("required")
                             .and_then(Value::as_array)
@@ -444,6 +456,10 @@ impl<'a> Lowerer<'a> {
                             .unwrap_or_default();
                         if let Some(props) = resolved.get("properties").and_then(Value::as_object) {
                             for (pname, pschema) in props {
+                                let schema_at =
+                                    origin(pschema).map(str::to_string).unwrap_or_else(|| {
+                                        format!("{rat}/properties/{}", escape_segment(pname))
+                                    });
                                 candidates.push(Candidate {
                                     wire: pname.clone(),
                                     location: ArgLocation::BodyField,
@@ -453,10 +469,7 @@ impl<'a> Lowerer<'a> {
                                     style: String::new(),
                                     explode: false,
                                     schema: pschema.clone(),
-                                    schema_at: format!(
-                                        "{rat}/properties/{}",
-                                        escape_segment(pname)
-                                    ),
+                                    schema_at,
                                 });
                             }
                         }
@@ -508,7 +521,9 @@ impl<'a> Lowerer<'a> {
         // Naming, schemas and Rust types.
         let mut names = Unique::new();
         let mut fields = Unique::new();
-        let mut defs = Defs::default();
+        let mut defs = Defs::new(Mode::Input);
+        defs.enter("body");
+        defs.note(flatten_notes);
         let mut args = Vec::new();
         for c in candidates {
             let base = naming::property_name(&c.wire);
@@ -526,6 +541,7 @@ impl<'a> Lowerer<'a> {
                 names.claim(&base, "_", MAX_NAME_LEN)
             };
             let rust_field = fields.claim_field(&name);
+            defs.enter(&name);
             let mut schema = self.schemas.convert(&c.schema, &c.schema_at, &mut defs)?;
             let is_file = c.location == ArgLocation::BodyField
                 && body.as_ref().is_some_and(|b| b.kind == BodyKind::Multipart)
@@ -595,7 +611,9 @@ impl<'a> Lowerer<'a> {
             input.insert("$defs".into(), Value::Object(d));
         }
 
-        let (output_schema, wrap_output) = self.output_schema(op, op_ptr)?;
+        let mut simplifications = defs.take_notes();
+        let (output_schema, wrap_output, output_notes) = self.output_schema(op, op_ptr)?;
+        simplifications.extend(output_notes);
         let security: Vec<BTreeMap<String, Vec<String>>> = op
             .security
             .as_ref()
@@ -651,6 +669,7 @@ impl<'a> Lowerer<'a> {
             security,
             scope_alternatives,
             args_struct,
+            simplifications,
             warnings,
         })
     }
@@ -694,7 +713,11 @@ impl<'a> Lowerer<'a> {
 
     /// The output schema from the JSON success responses (lowest 2xx code first). Several distinct
     /// schemas become an `anyOf`. Roots that are not plainly objects are wrapped as `{"result": ..}`.
-    fn output_schema(&self, op: &Operation, op_ptr: &str) -> Result<(Option<Value>, bool)> {
+    fn output_schema(
+        &self,
+        op: &Operation,
+        op_ptr: &str,
+    ) -> Result<(Option<Value>, bool, Vec<Simplification>)> {
         let mut codes: Vec<(u16, String, &ReferenceOr<openapiv3::Response>)> = Vec::new();
         for (code, r) in &op.responses.responses {
             match code {
@@ -714,7 +737,7 @@ impl<'a> Lowerer<'a> {
             // A success that may come back without JSON (204, text) cannot promise structured
             // content, and an outputSchema obliges the server to always send it.
             if json_types.is_empty() {
-                return Ok((None, false));
+                return Ok((None, false, Vec::new()));
             }
             if let Some(mt) = json_types.first() {
                 let at = format!("{rptr}/content/{}/schema", escape_segment(mt));
@@ -725,11 +748,17 @@ impl<'a> Lowerer<'a> {
             }
         }
         if schemas.is_empty() {
-            return Ok((None, false));
+            return Ok((None, false, Vec::new()));
         }
-        let mut defs = Defs::default();
+        let mut defs = Defs::new(Mode::Output);
         let mut converted = Vec::new();
-        for (at, raw) in &schemas {
+        let several = schemas.len() > 1;
+        for (i, (at, raw)) in schemas.iter().enumerate() {
+            defs.enter(&if several {
+                format!("output.anyOf[{i}]")
+            } else {
+                "output".to_string()
+            });
             converted.push(self.schemas.convert(raw, at, &mut defs)?);
         }
         let root = if converted.len() == 1 {
@@ -752,7 +781,7 @@ impl<'a> Lowerer<'a> {
         {
             m.insert("$defs".into(), Value::Object(d));
         }
-        Ok((Some(out), !plain_object))
+        Ok((Some(out), !plain_object, defs.take_notes()))
     }
 }
 
@@ -790,10 +819,7 @@ fn flat_marker(candidates: &[Candidate]) -> bool {
 
 /// A body is flattened into separate arguments when it is a plain object with named properties:
 /// no composition, not nullable, and no additional properties to carry.
-fn flattenable(s: &Value) -> bool {
-    let Some(obj) = s.as_object() else {
-        return false;
-    };
+fn flattenable(obj: &Map<String, Value>) -> bool {
     let has_props = crate::schema::has_properties(obj);
     let type_ok = match obj.get("type") {
         None => true,

@@ -32,6 +32,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("type_enum", include_str!("../templates/type_enum.rs.tera")),
     (
+        "type_union",
+        include_str!("../templates/type_union.rs.tera"),
+    ),
+    (
         "auth_config",
         include_str!("../templates/auth_config.rs.tera"),
     ),
@@ -98,6 +102,7 @@ struct View {
     tools: Vec<ToolView>,
     structs: Vec<StructView>,
     enums: Vec<EnumView>,
+    unions: Vec<UnionView>,
     readme_rows: Vec<ReadmeRow>,
     readme_description: String,
     mcpgen_version: String,
@@ -369,6 +374,21 @@ struct VariantView {
 }
 
 #[derive(Serialize)]
+struct UnionView {
+    name: String,
+    doc_lit: String,
+    tag_lit: String,
+    variants: Vec<UnionVariantView>,
+}
+
+#[derive(Serialize)]
+struct UnionVariantView {
+    ident: String,
+    wire_lit: String,
+    ty: String,
+}
+
+#[derive(Serialize)]
 struct ReadmeRow {
     name: String,
     method: String,
@@ -499,6 +519,7 @@ fn tool_view(t: &Tool) -> ToolView {
 fn view(api: &Api) -> View {
     let mut structs = Vec::new();
     let mut enums = Vec::new();
+    let mut unions = Vec::new();
     for t in &api.types {
         match t {
             TypeDef::Struct(s) => structs.push(StructView {
@@ -543,6 +564,23 @@ fn view(api: &Api) -> View {
                     })
                     .collect(),
             }),
+            TypeDef::Union(u) => unions.push(UnionView {
+                name: u.name.clone(),
+                doc_lit: doc_attrs(&match &u.doc {
+                    Some(d) => format!("{d}\n\nFrom `{}`, told apart by `{}`.", u.source, u.tag),
+                    None => format!("From `{}`, told apart by `{}`.", u.source, u.tag),
+                }),
+                tag_lit: lit(&u.tag),
+                variants: u
+                    .variants
+                    .iter()
+                    .map(|v| UnionVariantView {
+                        ident: v.ident.clone(),
+                        wire_lit: lit(&v.wire_value),
+                        ty: v.rust_type.clone(),
+                    })
+                    .collect(),
+            }),
         }
     }
     let readme_rows = api
@@ -577,6 +615,7 @@ fn view(api: &Api) -> View {
         tools: api.tools.iter().map(tool_view).collect(),
         structs,
         enums,
+        unions,
         readme_rows,
         readme_description: api.description.as_deref().map(md_cell).unwrap_or_default(),
         mcpgen_version: crate::VERSION.to_string(),
@@ -681,6 +720,14 @@ pub fn render(api: &Api) -> Result<FileMap> {
             file: "src/types.rs",
             template: "type_enum",
             context: item("e", e),
+            raw: None,
+        });
+    }
+    for u in &view.unions {
+        chunks.push(Chunk {
+            file: "src/types.rs",
+            template: "type_union",
+            context: item("u", u),
             raw: None,
         });
     }

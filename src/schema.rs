@@ -2,14 +2,21 @@
 //! JSON Schema 2020-12 that MCP tool `inputSchema`/`outputSchema` use.
 //!
 //! Both dialects are read natively, so no meaning is lost on the way:
-//! - 3.0 `nullable: true` becomes `"null"` in `type` (or in `enum`, or an `anyOf` with
-//!   `{"type": "null"}` when there is no `type`); boolean `exclusiveMinimum`/`exclusiveMaximum`
+//! - 3.0 `nullable: true` becomes an `anyOf` with `{"type": "null"}` (or `null` in an `enum`
+//!   without `type`); boolean `exclusiveMinimum`/`exclusiveMaximum`
 //!   become the numeric 2020-12 form; `example` becomes `examples: [..]`.
 //! - 3.1 type arrays, numeric bounds, `const`, `examples` and boolean schemas pass through.
 //! - `$ref` siblings are kept: annotations are laid over the target, `nullable` makes it nullable,
-//!   other keywords are combined with `allOf`.
+//!   other keywords are combined with the target as an `allOf` (merged where sound).
 //! - OpenAPI-only keywords (`nullable`, `example`, `discriminator`, `xml`, `externalDocs`, `x-*`)
 //!   never reach the output: only 2020-12 keywords are copied (an allow-list, not a deny-list).
+//!
+//! The output is safe for the strictest clients by construction (see the README): each schema
+//! object is first shaped by [`crate::shape`] (`allOf` merged, discriminators as `const`
+//! branches, `readOnly`/`writeOnly` left out per side), which records what it changed in
+//! [`Defs`]; nullable schemas and 3.1 multi-type `type` arrays become `anyOf` with one `type`
+//! per branch ([`make_nullable`]); every object schema gets `type: object` and `properties`; and
+//! boolean schemas become `{}` / `{"not": {}}`, except the plain `additionalProperties: false`.
 //!
 //! References: a target that is part of a reference cycle, or whose full expansion exceeds
 //! [`INLINE_LIMIT`] JSON nodes, is kept as `{"$ref": "#/$defs/Name"}` with `Name` under the tool
@@ -18,7 +25,9 @@
 //! than [`MAX_DEPTH`] is cut to `{}` with a warning.
 
 use crate::error::{Error, Result, escape_segment};
+use crate::ir::Simplification;
 use crate::naming::Unique;
+use crate::shape::{Mode, Note, origin};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -96,12 +105,59 @@ pub struct Schemas<'a> {
     pub warnings: RefCell<Vec<String>>,
 }
 
-/// The `$defs` a single tool schema needs, filled while converting.
+/// The state of converting one tool schema (an `inputSchema` or an `outputSchema`): the `$defs`
+/// it needs, which side of the call it describes, and the simplifications applied, each with the
+/// place it was applied at (the argument and the path inside it).
 #[derive(Default)]
 pub struct Defs {
     done: BTreeMap<String, Value>,
     pending: Vec<(String, String)>,
     seen: BTreeSet<String>,
+    mode: Mode,
+    path: String,
+    notes: Vec<Simplification>,
+}
+
+impl Defs {
+    pub fn new(mode: Mode) -> Self {
+        Self {
+            mode,
+            ..Self::default()
+        }
+    }
+
+    /// Names the schema converted next (an argument, or `output`), for the notes.
+    pub fn enter(&mut self, root: &str) {
+        self.path = root.to_string();
+    }
+
+    /// Records shaping notes at the current place.
+    pub fn note(&mut self, notes: Vec<Note>) {
+        for n in notes {
+            let s = Simplification {
+                at: self.path.clone(),
+                kind: n.kind.to_string(),
+                detail: n.detail,
+            };
+            if !self.notes.contains(&s) {
+                self.notes.push(s);
+            }
+        }
+    }
+
+    /// The simplifications applied so far, in order.
+    pub fn take_notes(&mut self) -> Vec<Simplification> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// Runs `f` one path segment deeper.
+    fn within<T>(&mut self, seg: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let len = self.path.len();
+        self.path.push_str(seg);
+        let r = f(self);
+        self.path.truncate(len);
+        r
+    }
 }
 
 /// Resolves a local `$ref` string to its JSON pointer (percent-decoded, without `#`).
@@ -256,6 +312,7 @@ impl<'a> Schemas<'a> {
             let Some(target) = self.root.pointer(&pointer) else {
                 continue;
             };
+            defs.enter(&format!("$defs.{name}"));
             let converted = self.convert_at(target, &pointer, defs, 1)?;
             defs.done.insert(name, converted);
         }
@@ -274,8 +331,10 @@ impl<'a> Schemas<'a> {
             return Ok(Value::Object(Map::new()));
         }
         let Some(obj) = s.as_object() else {
+            // Boolean schemas as objects: some clients refuse a bare `true` where a schema goes.
             return Ok(match s {
-                Value::Bool(b) => Value::Bool(*b),
+                Value::Bool(true) => Value::Object(Map::new()),
+                Value::Bool(false) => serde_json::json!({"not": {}}),
                 _ => {
                     self.warn(format!(
                         "#{at}: a schema must be an object or a boolean; treated as unconstrained"
@@ -284,6 +343,7 @@ impl<'a> Schemas<'a> {
                 }
             });
         };
+        let at = origin(s).unwrap_or(at);
         let Some(r) = obj.get("$ref") else {
             return self.convert_body(s, at, defs, depth);
         };
@@ -299,6 +359,23 @@ impl<'a> Schemas<'a> {
                 "#{at}/$ref: unsupported reference `{r}` (anchors and remote URLs are not followed); treated as unconstrained"
             ));
             return Ok(Value::Object(Map::new()));
+        }
+        // Siblings that constrain (3.1 allows them; 3.0 authors write them too and mean them):
+        // the reference is an `allOf` member beside them, merged where that is sound.
+        if obj
+            .iter()
+            .any(|(k, _)| k != "$ref" && k != "nullable" && constrains(k))
+        {
+            let mut all = obj.clone();
+            let reference = all.remove("$ref").unwrap_or(Value::Null);
+            all.insert(
+                "allOf".into(),
+                Value::Array(vec![Value::Object(Map::from_iter([(
+                    "$ref".to_string(),
+                    reference,
+                )]))]),
+            );
+            return self.convert_body(&Value::Object(all), at, defs, depth);
         }
         let (pointer, target) = self.target(r, at)?;
         let inline = !self.recursive.contains(&pointer)
@@ -317,24 +394,17 @@ impl<'a> Schemas<'a> {
             );
             Value::Object(m)
         };
-        // Siblings of `$ref` (3.1 allows them; 3.0 authors write them too and mean them).
-        let mut siblings = obj.clone();
-        siblings.remove("$ref");
-        let nullable = siblings.remove("nullable") == Some(Value::Bool(true));
-        if let Some(ex) = siblings.remove("example") {
-            siblings
+        // Annotations beside `$ref` are laid over the target; `nullable` makes it nullable.
+        let nullable = obj.get("nullable") == Some(&Value::Bool(true));
+        let mut annotations: Map<String, Value> = obj
+            .iter()
+            .filter(|(k, _)| ANNOTATIONS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(ex) = obj.get("example") {
+            annotations
                 .entry("examples")
-                .or_insert_with(|| Value::Array(vec![ex]));
-        }
-        let (annotations, rest): (Map<String, Value>, Map<String, Value>) = siblings
-            .into_iter()
-            .partition(|(k, _)| ANNOTATIONS.contains(&k.as_str()));
-        let rest_schema = self.convert_body(&Value::Object(rest), at, defs, depth + 1)?;
-        if rest_schema.as_object().is_some_and(|m| !m.is_empty()) {
-            base = Value::Object(Map::from_iter([(
-                "allOf".to_string(),
-                Value::Array(vec![base, rest_schema]),
-            )]));
+                .or_insert_with(|| Value::Array(vec![ex.clone()]));
         }
         if nullable {
             base = make_nullable(base);
@@ -350,11 +420,18 @@ impl<'a> Schemas<'a> {
         Ok(base)
     }
 
-    /// Converts a schema object that is not a bare `$ref`.
+    /// Converts a schema object that is not a bare `$ref`, shaped first ([`crate::shape`]).
     fn convert_body(&self, s: &Value, at: &str, defs: &mut Defs, depth: usize) -> Result<Value> {
         let Some(obj) = s.as_object() else {
             return self.convert_at(s, at, defs, depth);
         };
+        let shaped = self.shape(obj, at, defs.mode)?;
+        defs.note(shaped.notes);
+        let obj: &Map<String, Value> = &shaped.schema;
+        if obj.contains_key("$ref") {
+            // An `allOf` of one reference: the reference, with its annotations.
+            return self.convert_at(&Value::Object(obj.clone()), at, defs, depth + 1);
+        }
         let mut out = Map::new();
         for k in PLAIN_KEYWORDS {
             if let Some(v) = obj.get(*k) {
@@ -404,11 +481,16 @@ impl<'a> Schemas<'a> {
         }
         for k in SCHEMA_KEYWORDS {
             if let Some(v) = obj.get(*k) {
+                // `additionalProperties: false` and its kind stay booleans: every client knows them.
+                if v.is_boolean() && BOOLEAN_KEYWORDS.contains(k) {
+                    out.insert((*k).to_string(), v.clone());
+                    continue;
+                }
                 let child = format!("{at}/{k}");
-                out.insert(
-                    (*k).to_string(),
-                    self.convert_at(v, &child, defs, depth + 1)?,
-                );
+                let converted = defs.within(&format!(".{k}"), |d| {
+                    self.convert_at(v, &child, d, depth + 1)
+                })?;
+                out.insert((*k).to_string(), converted);
             }
         }
         match obj.get("items") {
@@ -416,15 +498,17 @@ impl<'a> Schemas<'a> {
                 // Draft-4 style tuple validation is `prefixItems` in 2020-12.
                 let mut items = Vec::with_capacity(tuple.len());
                 for (i, t) in tuple.iter().enumerate() {
-                    items.push(self.convert_at(t, &format!("{at}/items/{i}"), defs, depth + 1)?);
+                    let child = format!("{at}/items/{i}");
+                    items.push(defs.within(&format!("[{i}]"), |d| {
+                        self.convert_at(t, &child, d, depth + 1)
+                    })?);
                 }
                 out.insert("prefixItems".into(), Value::Array(items));
             }
             Some(v) => {
-                out.insert(
-                    "items".into(),
-                    self.convert_at(v, &format!("{at}/items"), defs, depth + 1)?,
-                );
+                let child = format!("{at}/items");
+                let converted = defs.within("[]", |d| self.convert_at(v, &child, d, depth + 1))?;
+                out.insert("items".into(), converted);
             }
             None => {}
         }
@@ -432,7 +516,13 @@ impl<'a> Schemas<'a> {
             if let Some(Value::Array(list)) = obj.get(*k) {
                 let mut items = Vec::with_capacity(list.len());
                 for (i, t) in list.iter().enumerate() {
-                    items.push(self.convert_at(t, &format!("{at}/{k}/{i}"), defs, depth + 1)?);
+                    let child = format!("{at}/{k}/{i}");
+                    let seg = if *k == "prefixItems" {
+                        format!("[{i}]")
+                    } else {
+                        format!(".{k}[{i}]")
+                    };
+                    items.push(defs.within(&seg, |d| self.convert_at(t, &child, d, depth + 1))?);
                 }
                 out.insert((*k).to_string(), Value::Array(items));
             }
@@ -442,7 +532,14 @@ impl<'a> Schemas<'a> {
                 let mut m = Map::new();
                 for (name, t) in map {
                     let child = format!("{at}/{k}/{}", escape_segment(name));
-                    m.insert(name.clone(), self.convert_at(t, &child, defs, depth + 1)?);
+                    let seg = if *k == "properties" {
+                        format!(".{name}")
+                    } else {
+                        format!(".{k}[{name}]")
+                    };
+                    let converted =
+                        defs.within(&seg, |d| self.convert_at(t, &child, d, depth + 1))?;
+                    m.insert(name.clone(), converted);
                 }
                 out.insert((*k).to_string(), Value::Object(m));
             }
@@ -462,45 +559,115 @@ impl<'a> Schemas<'a> {
                 "string" | "number" | "integer" | "boolean" | "array" | "object" | "null"
             )
         });
-        let nullable = obj.get("nullable") == Some(&Value::Bool(true));
-        let mut result_needs_null_branch = false;
-        if nullable {
-            if types.is_empty() {
-                if !out.contains_key("enum") && !out.contains_key("const") && !out.is_empty() {
-                    result_needs_null_branch = true;
-                }
-            } else if !types.iter().any(|t| t == "null") {
-                types.push("null".into());
-            }
-        }
         let mut seen = BTreeSet::new();
         types.retain(|t| seen.insert(t.clone()));
-        let allows_null = types.iter().any(|t| t == "null") || nullable;
-        if allows_null
-            && let Some(Value::Array(e)) = out.get_mut("enum")
-            && !e.contains(&Value::Null)
+        let only_null = types.len() == 1 && types[0] == "null";
+        let nullable = obj.get("nullable") == Some(&Value::Bool(true))
+            || (types.iter().any(|t| t == "null") && !only_null);
+        types.retain(|t| t != "null" || only_null);
+        // An object schema always says so, and always has `properties` (strict clients want both).
+        if types.is_empty()
+            && ["properties", "additionalProperties", "patternProperties"]
+                .iter()
+                .any(|k| out.contains_key(*k))
         {
-            e.push(Value::Null);
+            types.push("object".into());
         }
-        match types.len() {
-            0 => {}
+        if types.iter().any(|t| t == "object") && !out.contains_key("properties") {
+            out.insert("properties".into(), Value::Object(Map::new()));
+        }
+        Ok(match types.len() {
+            0 => {
+                // No type: `null` joins an `enum`, else the schema gets a `null` alternative.
+                if nullable {
+                    make_nullable(Value::Object(out))
+                } else {
+                    Value::Object(out)
+                }
+            }
             1 => {
                 out.insert("type".into(), Value::String(types.remove(0)));
+                if nullable {
+                    make_nullable(Value::Object(out))
+                } else {
+                    Value::Object(out)
+                }
             }
-            _ => {
-                out.insert(
-                    "type".into(),
-                    Value::Array(types.into_iter().map(Value::String).collect()),
-                );
-            }
-        }
-        let result = Value::Object(out);
-        Ok(if result_needs_null_branch {
-            make_nullable(result)
-        } else {
-            result
+            _ => split_types(out, &types, nullable),
         })
     }
+}
+
+/// Keywords whose value may stay a plain boolean (`additionalProperties: false`).
+const BOOLEAN_KEYWORDS: &[&str] = &[
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+];
+
+/// Whether a keyword beside `$ref` constrains the schema (rather than annotating it): then the
+/// reference and its siblings are an `allOf`, in the conversion and in the type generator alike.
+pub fn constrains(k: &str) -> bool {
+    (PLAIN_KEYWORDS.contains(&k) && !ANNOTATIONS.contains(&k))
+        || SCHEMA_KEYWORDS.contains(&k)
+        || SCHEMA_ARRAY_KEYWORDS.contains(&k)
+        || SCHEMA_MAP_KEYWORDS.contains(&k)
+        || matches!(
+            k,
+            "type" | "enum" | "required" | "items" | "exclusiveMinimum" | "exclusiveMaximum"
+        )
+}
+
+/// Splits annotations (kept on the outside of an `anyOf`) from the rest of a schema.
+fn split_annotations(m: Map<String, Value>) -> (Map<String, Value>, Map<String, Value>) {
+    m.into_iter()
+        .partition(|(k, _)| ANNOTATIONS.contains(&k.as_str()))
+}
+
+/// Whether `v` is a JSON value of JSON Schema type `t`.
+fn has_type(v: &Value, t: &str) -> bool {
+    match t {
+        "string" => v.is_string(),
+        "number" => v.is_number(),
+        "integer" => {
+            v.as_i64().is_some()
+                || v.as_u64().is_some()
+                || v.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
+        "boolean" => v.is_boolean(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        "null" => v.is_null(),
+        _ => false,
+    }
+}
+
+/// A schema of several types as an `anyOf` with one `type` per branch (a `type` array is
+/// refused by clients that read `type` as a single name, Gemini's function declarations among
+/// them). Every branch keeps all the keywords — a keyword for another type is ignored by a
+/// branch anyway — with `enum` values filtered to the branch's type.
+fn split_types(out: Map<String, Value>, types: &[String], nullable: bool) -> Value {
+    let (mut wrapper, rest) = split_annotations(out);
+    let mut branches = Vec::new();
+    for t in types {
+        let mut b = rest.clone();
+        if let Some(Value::Array(e)) = b.get_mut("enum") {
+            e.retain(|v| has_type(v, t));
+            if e.is_empty() {
+                continue;
+            }
+        }
+        if t != "object" {
+            b.remove("properties");
+        }
+        b.insert("type".into(), Value::String(t.clone()));
+        branches.push(Value::Object(b));
+    }
+    if nullable {
+        branches.push(serde_json::json!({"type": "null"}));
+    }
+    wrapper.insert("anyOf".into(), Value::Array(branches));
+    Value::Object(wrapper)
 }
 
 /// Whether a schema object names at least one property.
@@ -510,45 +677,55 @@ pub fn has_properties(obj: &Map<String, Value>) -> bool {
         .is_some_and(|p| !p.is_empty())
 }
 
-/// Makes a converted schema accept `null` too.
+/// Makes a converted schema accept `null` too, as `anyOf: [T, {"type": "null"}]` with the
+/// annotations outside — the form Pydantic (and so most Python MCP servers) emits, which the MCP
+/// Inspector's portability lint asks for and which Gemini's function declarations accept, where
+/// `"type": [T, "null"]` is refused. A schema that already admits `null` is returned unchanged.
 pub fn make_nullable(v: Value) -> Value {
-    if let Value::Object(mut m) = v {
-        if m.contains_key("$ref")
-            || m.contains_key("allOf")
-            || m.contains_key("oneOf")
-            || m.contains_key("anyOf")
-        {
-            let mut null = Map::new();
-            null.insert("type".into(), Value::String("null".into()));
-            let mut wrapper = Map::new();
-            wrapper.insert(
-                "anyOf".into(),
-                Value::Array(vec![Value::Object(m), Value::Object(null)]),
-            );
-            return Value::Object(wrapper);
-        }
-        match m.get_mut("type") {
-            Some(Value::String(t)) if t != "null" => {
-                let t = t.clone();
-                m.insert(
-                    "type".into(),
-                    Value::Array(vec![Value::String(t), Value::String("null".into())]),
-                );
-            }
-            Some(Value::Array(ts)) if !ts.contains(&Value::String("null".into())) => {
-                ts.push(Value::String("null".into()));
-            }
-            _ => {}
-        }
+    let m = match v {
+        Value::Object(m) => m,
+        Value::Bool(true) => return Value::Object(Map::new()),
+        Value::Bool(false) => return serde_json::json!({"type": "null"}),
+        other => return other,
+    };
+    let is_null = |b: &Value| b.get("type").and_then(Value::as_str) == Some("null");
+    if m.get("type").and_then(Value::as_str) == Some("null")
+        || matches!(m.get("anyOf"), Some(Value::Array(bs)) if bs.iter().any(is_null))
+        || m.keys().all(|k| ANNOTATIONS.contains(&k.as_str()))
+    {
+        return Value::Object(m);
+    }
+    if !m.contains_key("type")
+        && let Some(Value::Array(_)) = m.get("enum")
+    {
+        let mut m = m;
         if let Some(Value::Array(e)) = m.get_mut("enum")
             && !e.contains(&Value::Null)
         {
             e.push(Value::Null);
         }
-        Value::Object(m)
-    } else {
-        v
+        return Value::Object(m);
     }
+    let (mut wrapper, mut rest) = split_annotations(m);
+    if let Some(Value::Array(e)) = rest.get_mut("enum") {
+        e.retain(|v| !v.is_null());
+    }
+    // A union already (several types): the `null` branch joins it.
+    if rest.len() == 1
+        && let Some(Value::Array(branches)) = rest.get_mut("anyOf")
+    {
+        branches.push(serde_json::json!({"type": "null"}));
+        wrapper.extend(rest);
+        return Value::Object(wrapper);
+    }
+    wrapper.insert(
+        "anyOf".into(),
+        Value::Array(vec![
+            Value::Object(rest),
+            serde_json::json!({"type": "null"}),
+        ]),
+    );
+    Value::Object(wrapper)
 }
 
 /// Finds every `$ref` target that lies on a reference cycle (Tarjan's SCC, iterative so a long
@@ -694,8 +871,96 @@ mod tests {
         );
         assert_eq!(
             v,
-            json!({"type": ["integer", "null"], "exclusiveMinimum": 1, "examples": [3]})
+            json!({"anyOf": [{"type": "integer", "exclusiveMinimum": 1}, {"type": "null"}], "examples": [3]})
         );
+    }
+
+    #[test]
+    fn nullable_is_an_any_of_with_annotations_outside() {
+        let root = json!({});
+        // 3.1 type array with null, an enum: null goes to its own branch.
+        let v = conv(
+            &root,
+            json!({"type": ["string", "null"], "enum": ["a", "b", null], "description": "d", "default": null}),
+        );
+        assert_eq!(
+            v,
+            json!({"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}], "description": "d", "default": null})
+        );
+        // Several types: one branch per type, enum values sorted into their branch.
+        let v = conv(
+            &root,
+            json!({"type": ["string", "integer", "null"], "enum": ["x", 1, null], "title": "t"}),
+        );
+        assert_eq!(
+            v,
+            json!({"title": "t", "anyOf": [
+                {"type": "string", "enum": ["x"]},
+                {"type": "integer", "enum": [1]},
+                {"type": "null"}
+            ]})
+        );
+        // Without a type a nullable enum just admits null; an already nullable anyOf is kept.
+        assert_eq!(
+            conv(&root, json!({"enum": ["a"], "nullable": true})),
+            json!({"enum": ["a", null]})
+        );
+        let fastapi = json!({"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Q"});
+        assert_eq!(conv(&root, fastapi.clone()), fastapi);
+    }
+
+    #[test]
+    fn objects_have_type_and_properties() {
+        let root = json!({});
+        assert_eq!(
+            conv(&root, json!({"type": "object"})),
+            json!({"type": "object", "properties": {}})
+        );
+        assert_eq!(
+            conv(&root, json!({"properties": {"a": true, "b": false}})),
+            json!({"type": "object", "properties": {"a": {}, "b": {"not": {}}}})
+        );
+        assert_eq!(
+            conv(
+                &root,
+                json!({"type": "object", "additionalProperties": false, "nullable": true})
+            ),
+            json!({"anyOf": [{"type": "object", "properties": {}, "additionalProperties": false}, {"type": "null"}]})
+        );
+    }
+
+    #[test]
+    fn ref_with_constraints_beside_it_is_merged() {
+        let root = json!({"components": {"schemas": {"P": {"type": "object", "properties": {"a": {"type": "string"}}}}}});
+        let v = conv(
+            &root,
+            json!({"$ref": "#/components/schemas/P", "required": ["a"], "description": "d"}),
+        );
+        assert_eq!(
+            v,
+            json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "description": "d"})
+        );
+    }
+
+    #[test]
+    fn notes_say_where() {
+        let root = json!({"components": {"schemas": {
+            "Pet": {"type": "object", "properties": {"id": {"type": "integer", "readOnly": true}, "name": {"type": "string"}}}
+        }}});
+        let schemas = Schemas::new("t.yaml", &root);
+        let mut defs = Defs::new(Mode::Input);
+        defs.enter("body");
+        schemas
+            .convert(
+                &json!({"type": "object", "properties": {"pets": {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}}}}),
+                "/x",
+                &mut defs,
+            )
+            .unwrap();
+        let notes = defs.take_notes();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].at, "body.pets[]");
+        assert_eq!(notes[0].kind, "read_only_dropped");
     }
 
     #[test]
@@ -729,6 +994,9 @@ mod tests {
             &root,
             json!({"$ref": "#/components/schemas/S", "description": "d", "nullable": true}),
         );
-        assert_eq!(v, json!({"type": ["string", "null"], "description": "d"}));
+        assert_eq!(
+            v,
+            json!({"anyOf": [{"type": "string"}, {"type": "null"}], "description": "d"})
+        );
     }
 }

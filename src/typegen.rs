@@ -7,17 +7,25 @@
 //!   properties in a flattened map), string enums → enums, arrays → `Vec`, maps → `BTreeMap`,
 //!   `integer` → `i64`, `number` → `f64`, `boolean` → `bool`, `string` → `String`;
 //! - nullable → `Option`; a struct field on a reference cycle → `Box`;
-//! - everything else — `oneOf`/`anyOf`, multi-type unions, non-string enums, `allOf` with more
-//!   than one member, unconstrained schemas, recursive non-struct schemas — is
+//! - a discriminated union (every branch a plain object with one tag value) → an internally
+//!   tagged enum (`#[serde(tag = ...)]`) of one struct per branch, without the tag property;
+//! - everything else — other `oneOf`/`anyOf`, multi-type unions, non-string enums, an `allOf`
+//!   that could not be merged, unconstrained schemas, recursive non-struct schemas — is
 //!   `::serde_json::Value`, and the generated code says so in the field's doc comment.
+//!
+//! Every schema object is shaped by [`crate::shape`] (input side) before it is typed, exactly as
+//! the `inputSchema` conversion shapes it: merged `allOf`s become one struct, `readOnly`
+//! properties are no fields (a caller who sends one anyway still has it passed through in the
+//! flattened map of an open object), and the union's tags are the `const`s the schema shows.
 //!
 //! Only types reachable from some tool's arguments are emitted, so the generated crate has no
 //! dead code.
 
 use crate::error::Result;
-use crate::ir::{EnumDef, FieldDef, StructDef, TypeDef, Variant};
+use crate::ir::{EnumDef, FieldDef, StructDef, TypeDef, UnionDef, UnionVariant, Variant};
 use crate::naming::{Unique, type_ident};
 use crate::schema::{Schemas, ref_pointer};
+use crate::shape::{Mode, Union, origin};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -150,25 +158,25 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         let Some(obj) = s.as_object() else {
             return Ok(RType::Value("unconstrained schema"));
         };
+        let at = origin(s).unwrap_or(at);
         if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
             let nullable = obj.get("nullable") == Some(&Value::Bool(true));
-            let significant = obj.keys().any(|k| {
-                !matches!(
-                    k.as_str(),
-                    "$ref"
-                        | "nullable"
-                        | "description"
-                        | "title"
-                        | "example"
-                        | "examples"
-                        | "default"
-                        | "deprecated"
-                        | "readOnly"
-                        | "writeOnly"
-                ) && !k.starts_with("x-")
-            });
+            let significant = obj
+                .keys()
+                .any(|k| k != "$ref" && k != "nullable" && crate::schema::constrains(k));
             if significant {
-                return Ok(RType::Value("a $ref combined with other keywords"));
+                // As the schema conversion does: the reference is an `allOf` member beside the
+                // other keywords, merged by the shaping where that is sound.
+                let mut all = obj.clone();
+                let reference = all.remove("$ref").unwrap_or(Value::Null);
+                all.insert(
+                    "allOf".into(),
+                    Value::Array(vec![Value::Object(serde_json::Map::from_iter([(
+                        "$ref".to_string(),
+                        reference,
+                    )]))]),
+                );
+                return self.ty_shaped(&all, at, hint, depth);
             }
             let Some(pointer) = ref_pointer(r) else {
                 return Ok(RType::Value("an unsupported $ref"));
@@ -176,6 +184,23 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             let (pointer, target) = self.schemas.target(r, at).map(|(_, t)| (pointer, t))?;
             let t = self.component(&pointer, target, depth)?;
             return Ok(if nullable { t.nullable() } else { t });
+        }
+        self.ty_shaped(obj, at, hint, depth)
+    }
+
+    /// The type of a schema object that is not a bare `$ref`, shaped first as the schema
+    /// conversion shapes it, so the type agrees with the `inputSchema`.
+    fn ty_shaped(
+        &mut self,
+        obj: &serde_json::Map<String, Value>,
+        at: &str,
+        hint: &str,
+        depth: usize,
+    ) -> Result<RType> {
+        let shaped = self.schemas.shape(obj, at, Mode::Input)?;
+        let obj: &serde_json::Map<String, Value> = &shaped.schema;
+        if obj.contains_key("$ref") {
+            return self.ty(&Value::Object(obj.clone()), at, hint, depth + 1);
         }
         let mut types: Vec<&str> = match obj.get("type") {
             Some(Value::String(t)) => vec![t.as_str()],
@@ -187,8 +212,109 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             nullable = true;
             types.retain(|t| *t != "null");
         }
+        if let Some(u) = &shaped.union
+            && types.iter().all(|t| *t == "object")
+            && let Some(t) = self.union_type(obj, u, at, hint, depth)?
+        {
+            return Ok(if nullable { t.nullable() } else { t });
+        }
         let base = self.ty_nonnull(obj, &types, at, hint, depth)?;
         Ok(if nullable { base.nullable() } else { base })
+    }
+
+    /// A discriminated union ([`crate::shape`] step 2) as an internally tagged enum, one struct
+    /// per branch without the tag property — when every branch is a plain object with exactly
+    /// one tag value. `None` when it cannot be (the caller falls back to a `Value`).
+    fn union_type(
+        &mut self,
+        obj: &serde_json::Map<String, Value>,
+        u: &Union,
+        at: &str,
+        hint: &str,
+        depth: usize,
+    ) -> Result<Option<RType>> {
+        let Some(Value::Array(branches)) = obj.get("oneOf") else {
+            return Ok(None);
+        };
+        // Keywords beside the `oneOf` would constrain every branch: not represented here.
+        let beside = obj.keys().any(|k| {
+            !matches!(
+                k.as_str(),
+                "oneOf"
+                    | "type"
+                    | "nullable"
+                    | "description"
+                    | "title"
+                    | "example"
+                    | "examples"
+                    | "default"
+                    | "deprecated"
+                    | "readOnly"
+                    | "writeOnly"
+            ) && !k.starts_with("x-")
+        });
+        if beside || branches.len() != u.values.len() || branches.is_empty() {
+            return Ok(None);
+        }
+        let mut plan = Vec::new();
+        let mut tags = BTreeSet::new();
+        for (i, b) in branches.iter().enumerate() {
+            let [value] = &u.values[i][..] else {
+                return Ok(None);
+            };
+            if !tags.insert(value.clone()) {
+                return Ok(None);
+            }
+            let bat = origin(b)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{at}/oneOf/{i}"));
+            let Some(bo) = b.as_object() else {
+                return Ok(None);
+            };
+            let shaped = self.schemas.shape(bo, &bat, Mode::Input)?;
+            let mut branch = shaped.schema.into_owned();
+            let plain = branch.get("type").is_none_or(|t| t == "object")
+                && branch.get("nullable") != Some(&Value::Bool(true))
+                && is_struct_like(&Value::Object(branch.clone()));
+            if !plain {
+                return Ok(None);
+            }
+            if let Some(Value::Object(props)) = branch.get_mut("properties") {
+                props.remove(&u.property);
+            }
+            if let Some(Value::Array(req)) = branch.get_mut("required") {
+                req.retain(|r| r.as_str() != Some(u.property.as_str()));
+            }
+            plan.push((value.clone(), bat, branch));
+        }
+        let name = self.claim_type_name(hint);
+        let mut idents = Unique::new();
+        let mut variants = Vec::new();
+        for (value, bat, branch) in plan {
+            let ident = idents.claim(
+                &type_ident(if value.is_empty() { "Empty" } else { &value }),
+                "",
+                usize::MAX,
+            );
+            let struct_name = self.claim_type_name(&format!("{name}{ident}"));
+            self.build_struct(&branch, &bat, &struct_name, depth + 1)?;
+            variants.push(UnionVariant {
+                ident,
+                wire_value: value,
+                rust_type: RType::Named(struct_name, false).render(),
+            });
+        }
+        self.defs.insert(
+            name.clone(),
+            TypeDef::Union(UnionDef {
+                name: name.clone(),
+                doc: doc_of(obj),
+                source: format!("#{at}"),
+                tag: u.property.clone(),
+                variants,
+            }),
+        );
+        Ok(Some(RType::Named(name, false)))
     }
 
     fn ty_nonnull(
@@ -291,6 +417,15 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             return Ok(t.clone());
         }
         let recursive = self.schemas.is_recursive(pointer);
+        let shaped_target = match target.as_object() {
+            Some(o) => Value::Object(
+                self.schemas
+                    .shape(o, pointer, Mode::Input)?
+                    .schema
+                    .into_owned(),
+            ),
+            None => target.clone(),
+        };
         if self.in_progress.contains(pointer) {
             // Only structs and enums can stand for themselves; a recursive array/alias cannot.
             return Ok(RType::Value("a recursive schema that is not an object"));
@@ -301,13 +436,13 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             .unwrap_or("Type")
             .replace("~1", "/")
             .replace("~0", "~");
-        if recursive && is_struct_like(target) {
+        if recursive && is_struct_like(&shaped_target) {
             // Reserve the name first so self-references resolve to it.
             let name = self.claim_type_name(&name_hint);
             let t = RType::Named(name.clone(), true);
             self.components.insert(pointer.to_string(), t.clone());
             self.in_progress.insert(pointer.to_string());
-            let built = self.build_named_struct(target, pointer, &name, depth);
+            let built = self.build_named_struct(&shaped_target, pointer, &name, depth);
             self.in_progress.remove(pointer);
             built?;
             return Ok(t);
@@ -398,7 +533,9 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         let mut fields = Vec::new();
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             for (wire, schema) in props {
-                let child = format!("{at}/properties/{}", crate::error::escape_segment(wire));
+                let child = origin(schema).map(str::to_string).unwrap_or_else(|| {
+                    format!("{at}/properties/{}", crate::error::escape_segment(wire))
+                });
                 let hint = format!("{}{}", name, type_ident(wire));
                 let t = self.ty(schema, &child, &hint, depth + 1)?;
                 let optional = !required.contains(wire.as_str());

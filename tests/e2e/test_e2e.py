@@ -65,6 +65,8 @@ def canned(upstream: RecordingUpstream) -> None:
     upstream.route("GET", "/api/search", as_json(ITEMS))
     upstream.route("POST", "/api/items", as_json({"id": "9", "name": "Widget", "price": 9.5}, status=201))
     upstream.route("POST", "/api/items/batch", as_json(2))
+    upstream.route("POST", "/api/pets", lambda req: as_json({**json.loads(req.body), "id": 7}, status=201))
+    upstream.route("POST", "/api/dogs", lambda req: as_json({**json.loads(req.body), "id": 8}, status=201))
     upstream.route("POST", "/api/login", Canned(200, b"token-123", "text/plain; charset=utf-8"))
     upstream.route("POST", "/api/upload", lambda req: as_json({"size": len(req.body)}))
     upstream.route("GET", "/api/files/notes.txt", Canned(200, "héllo\nworld".encode(), "text/plain; charset=utf-8"))
@@ -124,7 +126,8 @@ def test_tools_are_listed_with_schemas(connect: Connect) -> None:
     async def body(client: Client) -> None:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert sorted(tools) == [
-            "create_item", "create_items", "delete_item", "get_file", "get_item", "login", "search", "upload",
+            "create_dog", "create_item", "create_items", "create_pet", "delete_item", "get_file", "get_item", "login",
+            "search", "upload",
         ]
         get_item = tools["get_item"]
         assert get_item.annotations.read_only_hint is True
@@ -234,6 +237,57 @@ def test_json_bodies(connect: Connect, upstream: RecordingUpstream) -> None:
         assert (req.method, req.target, req.headers["content-type"]) == ("POST", "/api/items/batch", "application/json")
         assert json.loads(req.body) == items
         assert result.structured_content == {"result": 2}
+
+    run(connect, body)
+
+
+def test_discriminated_union_and_merged_all_of_bodies(connect: Connect, upstream: RecordingUpstream) -> None:
+    async def body(client: Client) -> None:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        pet = tools["create_pet"].input_schema
+        assert pet["type"] == "object" and not {"oneOf", "anyOf", "allOf"} & set(pet)
+        branches = pet["properties"]["body"]["oneOf"]
+        assert [b["properties"]["petType"]["const"] for b in branches] == ["cat", "dog"]
+        for b in branches:
+            assert b["type"] == "object" and "petType" in b["required"]
+            assert "id" not in b["properties"] and "allOf" not in b
+        dog = tools["create_dog"]
+        assert sorted(dog.input_schema["properties"]) == ["barkVolume", "name", "petType", "secret"]
+        assert dog.input_schema["required"] == ["barkVolume", "name", "petType"]
+        assert "id" in dog.output_schema["properties"] and "secret" not in dog.output_schema["properties"]
+
+        # The union deserialises into the server's tagged enum and reaches the upstream unchanged,
+        # unknown properties included; the answer (with its read-only id) matches the outputSchema.
+        cat = {"petType": "cat", "name": "Tom", "indoor": True, "colour": "grey", "secret": "psst"}
+        result = await ok(client, "create_pet", {"body": cat})
+        req = upstream.only()
+        assert (req.method, req.target) == ("POST", "/api/pets")
+        assert json.loads(req.body) == cat
+        assert result.structured_content == {"result": {**cat, "id": 7}}
+        jsonschema.validate(result.structured_content, tools["create_pet"].output_schema)
+
+        upstream.clear()
+        rex = {"petType": "dog", "name": "Rex", "barkVolume": 3}
+        await ok(client, "create_pet", {"body": rex})
+        assert json.loads(upstream.only().body) == rex
+
+        upstream.clear()
+        message = await fails(client, "create_pet", {"body": {"petType": "cow", "name": "Daisy"}})
+        assert message == "Invalid argument `body.petType`: unknown variant `cow`, expected `cat` or `dog`."
+        message = await fails(client, "create_pet", {"body": {"petType": "dog", "name": "Rex"}})
+        assert "`body`" in message and "barkVolume" in message
+        message = await fails(client, "create_pet", {"body": {"name": "Tom"}})
+        assert "petType" in message
+        assert upstream.requests == []
+
+        # The merged allOf body: flattened arguments, no read-only id among them.
+        result = await ok(client, "create_dog", {"petType": "dog", "name": "Rex", "barkVolume": 3, "secret": "s"})
+        assert json.loads(upstream.only().body) == {"petType": "dog", "name": "Rex", "barkVolume": 3, "secret": "s"}
+        assert result.structured_content == {"petType": "dog", "name": "Rex", "barkVolume": 3, "secret": "s", "id": 8}
+        upstream.clear()
+        message = await fails(client, "create_dog", {"id": 1, "petType": "dog", "name": "Rex", "barkVolume": 3})
+        assert "Unknown argument `id`" in message
+        assert upstream.requests == []
 
     run(connect, body)
 
@@ -419,7 +473,7 @@ def test_closed_upstream_port(connect: Connect, transport: str, request: pytest.
             message = await fails(client, "get_item", {"id": "1"})
             assert message.startswith("Cannot connect to the upstream API at http://127.0.0.1:")
             assert "refused" in message.lower()
-        assert len((await client.list_tools()).tools) == 8
+        assert len((await client.list_tools()).tools) == 10
 
     run(connect, body, dead=True)
     if transport != "stdio":
