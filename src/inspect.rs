@@ -26,6 +26,35 @@ pub fn text(api: &Api) -> String {
     for w in &api.warnings {
         let _ = writeln!(s, "warning: {w}");
     }
+    if !api.auth.upstream.is_empty() {
+        let _ = writeln!(s, "upstream credentials:");
+        let width = api
+            .auth
+            .upstream
+            .iter()
+            .map(|u| u.name.len())
+            .max()
+            .unwrap_or(0);
+        for u in &api.auth.upstream {
+            let env: Vec<String> = u.env().into_iter().map(|(n, _)| n).collect();
+            let source = match (u.supported(), env.is_empty()) {
+                (false, _) if u.caller => "the caller's forwarded token".to_string(),
+                (false, _) => "not sent".to_string(),
+                (true, true) => "configured".to_string(),
+                (true, false) => format!(
+                    "from {}{}{}",
+                    env.join(", "),
+                    if u.configured { "" } else { " (default names)" },
+                    if u.caller {
+                        "; the caller's forwarded token first"
+                    } else {
+                        ""
+                    }
+                ),
+            };
+            let _ = writeln!(s, "  {:width$}  {}: {source}", u.name, u.description);
+        }
+    }
     for t in &api.tools {
         let _ = writeln!(s);
         let mut hints = Vec::new();
@@ -131,6 +160,34 @@ pub fn text(api: &Api) -> String {
                 })
                 .collect();
             let _ = writeln!(s, "  security: {}", alts.join(" | "));
+        }
+        if !t.credentials.is_empty() {
+            let alts: Vec<String> = t
+                .credentials
+                .iter()
+                .map(|alt| {
+                    if alt.is_empty() {
+                        return "none".to_string();
+                    }
+                    alt.iter()
+                        .map(|c| {
+                            let env = c.env.join(", ");
+                            match (c.supported, c.caller) {
+                                (false, _) => format!("{} (not sent)", c.scheme),
+                                (true, true) if env.is_empty() => {
+                                    format!("{} (caller's token)", c.scheme)
+                                }
+                                (true, true) => {
+                                    format!("{} (caller's token, else {env})", c.scheme)
+                                }
+                                (true, false) => format!("{} ({env})", c.scheme),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                })
+                .collect();
+            let _ = writeln!(s, "  credentials: {}", alts.join(" | "));
         }
         if !t.scope_alternatives.is_empty() {
             let alts: Vec<String> = t.scope_alternatives.iter().map(|a| a.join(" ")).collect();

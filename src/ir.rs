@@ -22,6 +22,10 @@ pub struct Api {
     pub default_upstream_url: String,
     pub tools: Vec<Tool>,
     pub types: Vec<TypeDef>,
+    /// `components.securitySchemes`, sorted by name, as far as the generated server can send
+    /// them; names the operations require but the document does not define are here too, as
+    /// [`SchemeKind::Unsupported`].
+    pub security_schemes: Vec<SecurityScheme>,
     /// The `--auth` configuration (mode `none` without one).
     pub auth: crate::auth::AuthIr,
     /// Document-level warnings (per-tool ones live on the tool).
@@ -55,6 +59,9 @@ pub struct Tool {
     /// OAuth scopes the caller's token needs: one list per alternative of `security`, counting
     /// only `oauth2`/`openIdConnect` schemes. Empty: no scope is needed.
     pub scope_alternatives: Vec<Vec<String>>,
+    /// The upstream credentials the server sends, one list per alternative of `security` (any
+    /// one suffices; everything in one is sent together). Decided by [`crate::auth::resolve_upstream`].
+    pub credentials: Vec<Vec<CredentialUse>>,
     /// Name of the generated arguments struct.
     pub args_struct: String,
     /// What was changed in the tool's schemas so the strictest clients accept them.
@@ -213,4 +220,111 @@ pub struct EnumDef {
 pub struct Variant {
     pub ident: String,
     pub wire_value: String,
+}
+
+/// A security scheme of the document (`components.securitySchemes`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SecurityScheme {
+    /// The key under `components.securitySchemes`.
+    pub name: String,
+    /// JSON pointer of the scheme (of the first requirement naming it, when it is undefined).
+    pub pointer: String,
+    /// Whether any operation requires it.
+    pub used: bool,
+    pub kind: SchemeKind,
+}
+
+/// What a security scheme asks the server to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SchemeKind {
+    /// `apiKey`: `param` in a header, the query or a cookie.
+    ApiKey {
+        location: KeyLocation,
+        param: String,
+    },
+    /// `http` with scheme `bearer`.
+    HttpBearer,
+    /// `http` with scheme `basic`.
+    HttpBasic,
+    /// `oauth2`: its clientCredentials flow when it declares one; `flows` names every flow.
+    #[serde(rename = "oauth2")]
+    OAuth2 {
+        client_credentials: Option<TokenFlow>,
+        flows: Vec<String>,
+    },
+    /// `openIdConnect`: the discovery document's URL.
+    #[serde(rename = "openid_connect")]
+    OpenIdConnect { discovery_url: String },
+    /// `mutualTLS` (3.1): a client certificate, which the server does not present.
+    MutualTls,
+    /// A name operations require that `components.securitySchemes` does not define.
+    Undefined,
+    /// Another scheme the server cannot send (an HTTP scheme other than bearer and basic).
+    Unsupported { reason: String },
+}
+
+impl SchemeKind {
+    /// Whether the credential is a bearer token in the `Authorization` header (so a caller's
+    /// forwarded token can stand in for it).
+    pub fn is_bearer(&self) -> bool {
+        match self {
+            SchemeKind::HttpBearer
+            | SchemeKind::OAuth2 { .. }
+            | SchemeKind::OpenIdConnect { .. } => true,
+            SchemeKind::ApiKey { .. }
+            | SchemeKind::HttpBasic
+            | SchemeKind::MutualTls
+            | SchemeKind::Undefined
+            | SchemeKind::Unsupported { .. } => false,
+        }
+    }
+
+    /// Whether the scheme's scopes are OAuth scopes (`oauth2`, `openIdConnect`).
+    pub fn has_oauth_scopes(&self) -> bool {
+        matches!(
+            self,
+            SchemeKind::OAuth2 { .. } | SchemeKind::OpenIdConnect { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyLocation {
+    Header,
+    Query,
+    Cookie,
+}
+
+impl KeyLocation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyLocation::Header => "header",
+            KeyLocation::Query => "query",
+            KeyLocation::Cookie => "cookie",
+        }
+    }
+}
+
+/// An OAuth 2 flow the server can run itself: client credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenFlow {
+    /// `tokenUrl` as written (it may be relative to the server URL).
+    pub token_url: String,
+    /// The scopes the flow declares.
+    pub scopes: Vec<String>,
+}
+
+/// One scheme of one alternative of a tool's upstream credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CredentialUse {
+    pub scheme: String,
+    /// Environment variables the server reads the credential from.
+    pub env: Vec<String>,
+    /// A caller's forwarded `Authorization` token stands in for it (then `env` is used only
+    /// without one, over stdio).
+    pub caller: bool,
+    /// False when the server cannot send this scheme (see the warnings).
+    pub supported: bool,
 }

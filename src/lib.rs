@@ -63,6 +63,7 @@ pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
         warnings,
     )?;
     api.auth = auth;
+    auth::resolve_upstream(&mut api)?;
     Ok(api)
 }
 

@@ -4,7 +4,9 @@
 //! names, argument names and locations, JSON schemas, Rust types, body handling, output wrapping.
 
 use crate::error::{Error, Result, escape_segment};
-use crate::ir::{self, Arg, ArgLocation, Body, BodyKind, Simplification, Tool};
+use crate::ir::{
+    self, Arg, ArgLocation, Body, BodyKind, KeyLocation, SchemeKind, Simplification, Tool,
+};
 use crate::naming::{self, MAX_NAME_LEN, Unique};
 use crate::normalise::{Dialect, METHODS};
 use crate::schema::{Defs, Schemas};
@@ -33,6 +35,8 @@ pub struct Lowerer<'a> {
     types: TypeGen<'a, 'a>,
     tool_names: Unique,
     struct_names: Unique,
+    /// `components.securitySchemes` by name (plus undefined names operations require).
+    schemes: BTreeMap<String, ir::SecurityScheme>,
 }
 
 /// Lowers a parsed document into the IR.
@@ -56,7 +60,9 @@ pub fn lower(
         types: TypeGen::new(&schemas),
         tool_names: Unique::new(),
         struct_names: Unique::new(),
+        schemes: BTreeMap::new(),
     };
+    lw.security_schemes()?;
     let mut tools = Vec::new();
     let mut paths: Vec<(&String, &ReferenceOr<openapiv3::PathItem>)> =
         api.paths.paths.iter().collect();
@@ -82,6 +88,7 @@ pub fn lower(
         }
     }
     let types = lw.types.finish();
+    let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());
     Ok(ir::Api {
         crate_name,
@@ -99,6 +106,7 @@ pub fn lower(
         default_upstream_url,
         tools,
         types,
+        security_schemes,
         auth: Default::default(),
         warnings,
     })
@@ -275,6 +283,117 @@ impl<'a> Lowerer<'a> {
         ))
     }
 
+    /// Reads `components.securitySchemes` into the scheme table. `mutualTLS` schemes, which
+    /// `openapiv3` cannot parse (the structural view drops them with a warning), are read from
+    /// the document itself.
+    fn security_schemes(&mut self) -> Result<()> {
+        if let Some(components) = &self.api.components {
+            for (name, scheme) in &components.security_schemes {
+                let at = format!("/components/securitySchemes/{}", escape_segment(name));
+                let (_, scheme) = self.deref(scheme, &at)?;
+                self.schemes.insert(
+                    name.clone(),
+                    ir::SecurityScheme {
+                        name: name.clone(),
+                        pointer: format!("#{at}"),
+                        used: false,
+                        kind: scheme_kind(&scheme),
+                    },
+                );
+            }
+        }
+        if let Some(raw) = self
+            .schemas
+            .root
+            .pointer("/components/securitySchemes")
+            .and_then(Value::as_object)
+        {
+            for (name, scheme) in raw {
+                if scheme.get("type").and_then(Value::as_str) == Some("mutualTLS") {
+                    self.schemes.insert(
+                        name.clone(),
+                        ir::SecurityScheme {
+                            name: name.clone(),
+                            pointer: format!(
+                                "#/components/securitySchemes/{}",
+                                escape_segment(name)
+                            ),
+                            used: false,
+                            kind: SchemeKind::MutualTls,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The operation's effective `security` (its own, else the document's), every scheme it
+    /// names marked used; a name the document does not define is added as unsupported, with a
+    /// warning.
+    fn security(
+        &mut self,
+        op: &Operation,
+        op_ptr: &str,
+        warnings: &mut Vec<String>,
+    ) -> Vec<BTreeMap<String, Vec<String>>> {
+        let (reqs, at) = match (&op.security, &self.api.security) {
+            (Some(reqs), _) => (reqs, format!("{op_ptr}/security")),
+            (None, Some(reqs)) => (reqs, "/security".to_string()),
+            (None, None) => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (i, req) in reqs.iter().enumerate() {
+            let mut alt = BTreeMap::new();
+            for (name, scopes) in req {
+                let scheme = self.schemes.entry(name.clone()).or_insert_with(|| {
+                    warnings.push(format!(
+                        "#{at}/{i}: securityScheme `{name}` is not defined in components.securitySchemes; the server cannot send it"
+                    ));
+                    ir::SecurityScheme {
+                        name: name.clone(),
+                        pointer: format!("#{at}/{i}"),
+                        used: false,
+                        kind: SchemeKind::Undefined,
+                    }
+                });
+                scheme.used = true;
+                alt.insert(name.clone(), scopes.clone());
+            }
+            out.push(alt);
+        }
+        out
+    }
+
+    /// The `apiKey` scheme of the operation's security that sends a parameter of this name and
+    /// location, if any: the server sends it from its credentials, so it is not an argument.
+    fn api_key_scheme(
+        &self,
+        security: &[BTreeMap<String, Vec<String>>],
+        location: ArgLocation,
+        name: &str,
+    ) -> Option<String> {
+        security
+            .iter()
+            .flat_map(|alt| alt.keys())
+            .find_map(|scheme| {
+                let Some(ir::SecurityScheme {
+                    kind: SchemeKind::ApiKey { location: l, param },
+                    ..
+                }) = self.schemes.get(scheme)
+                else {
+                    return None;
+                };
+                let same = match (l, location) {
+                    (KeyLocation::Header, ArgLocation::Header) => param.eq_ignore_ascii_case(name),
+                    (KeyLocation::Query, ArgLocation::Query)
+                    | (KeyLocation::Cookie, ArgLocation::Cookie) => param == name,
+                    _ => false,
+                };
+                same.then(|| scheme.clone())
+            })
+    }
+
     fn tool(
         &mut self,
         path: &str,
@@ -306,6 +425,8 @@ impl<'a> Lowerer<'a> {
             usize::MAX,
         );
 
+        let security = self.security(op, op_ptr, &mut warnings);
+
         // Parameters: path-level ones unless the operation overrides them (same name and `in`).
         let mut op_params: Vec<(String, Parameter)> = Vec::new();
         for (i, p) in op.parameters.iter().enumerate() {
@@ -333,6 +454,14 @@ impl<'a> Lowerer<'a> {
             {
                 warnings.push(format!(
                     "#{ptr}: header parameter `{}` is ignored, as the OpenAPI specification requires",
+                    data.name
+                ));
+                continue;
+            }
+            if let Some(scheme) = self.api_key_scheme(&security, location, &data.name) {
+                warnings.push(format!(
+                    "#{ptr}: {} `{}` is the API key of securityScheme `{scheme}`: the server sends it from its upstream credentials, so it is not an argument",
+                    location_label(location),
                     data.name
                 ));
                 continue;
@@ -614,20 +743,6 @@ impl<'a> Lowerer<'a> {
         let mut simplifications = defs.take_notes();
         let (output_schema, wrap_output, output_notes) = self.output_schema(op, op_ptr)?;
         simplifications.extend(output_notes);
-        let security: Vec<BTreeMap<String, Vec<String>>> = op
-            .security
-            .as_ref()
-            .or(self.api.security.as_ref())
-            .map(|reqs| {
-                reqs.iter()
-                    .map(|r| {
-                        r.iter()
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect::<BTreeMap<_, _>>()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         let scope_alternatives = self.scope_alternatives(&security);
         let upper = method.to_ascii_uppercase();
         let summary = op
@@ -668,6 +783,7 @@ impl<'a> Lowerer<'a> {
             wrap_output,
             security,
             scope_alternatives,
+            credentials: Vec::new(),
             args_struct,
             simplifications,
             warnings,
@@ -678,19 +794,9 @@ impl<'a> Lowerer<'a> {
     /// `openIdConnect`). When any alternative needs none, no scope is needed at all.
     fn scope_alternatives(&self, security: &[BTreeMap<String, Vec<String>>]) -> Vec<Vec<String>> {
         let scoped = |name: &str| {
-            self.api
-                .components
-                .as_ref()
-                .and_then(|c| c.security_schemes.get(name))
-                .is_some_and(|s| {
-                    matches!(
-                        s,
-                        ReferenceOr::Item(
-                            openapiv3::SecurityScheme::OAuth2 { .. }
-                                | openapiv3::SecurityScheme::OpenIDConnect { .. }
-                        )
-                    )
-                })
+            self.schemes
+                .get(name)
+                .is_some_and(|s| s.kind.has_oauth_scopes())
         };
         let mut out: Vec<Vec<String>> = Vec::new();
         for req in security {
@@ -833,6 +939,58 @@ fn flattenable(obj: &Map<String, Value>) -> bool {
         None | Some(Value::Bool(false))
     );
     has_props && type_ok && !composed && closed && obj.get("nullable") != Some(&Value::Bool(true))
+}
+
+/// What a security scheme of the document asks for.
+fn scheme_kind(scheme: &openapiv3::SecurityScheme) -> SchemeKind {
+    use openapiv3::{APIKeyLocation, SecurityScheme as S};
+    match scheme {
+        S::APIKey { location, name, .. } => SchemeKind::ApiKey {
+            location: match location {
+                APIKeyLocation::Header => KeyLocation::Header,
+                APIKeyLocation::Query => KeyLocation::Query,
+                APIKeyLocation::Cookie => KeyLocation::Cookie,
+            },
+            param: name.clone(),
+        },
+        S::HTTP { scheme, .. } => match scheme.trim().to_ascii_lowercase().as_str() {
+            "bearer" => SchemeKind::HttpBearer,
+            "basic" => SchemeKind::HttpBasic,
+            other => SchemeKind::Unsupported {
+                reason: format!("HTTP `{other}` authentication"),
+            },
+        },
+        S::OAuth2 { flows, .. } => {
+            let mut names = Vec::new();
+            for (name, present) in [
+                ("implicit", flows.implicit.is_some()),
+                ("password", flows.password.is_some()),
+                ("clientCredentials", flows.client_credentials.is_some()),
+                ("authorizationCode", flows.authorization_code.is_some()),
+            ] {
+                if present {
+                    names.push(name.to_string());
+                }
+            }
+            SchemeKind::OAuth2 {
+                client_credentials: flows.client_credentials.as_ref().map(|f| {
+                    let mut scopes: Vec<String> = f.scopes.keys().cloned().collect();
+                    scopes.sort();
+                    ir::TokenFlow {
+                        token_url: f.token_url.clone(),
+                        scopes,
+                    }
+                }),
+                flows: names,
+            }
+        }
+        S::OpenIDConnect {
+            open_id_connect_url,
+            ..
+        } => SchemeKind::OpenIdConnect {
+            discovery_url: open_id_connect_url.clone(),
+        },
+    }
 }
 
 fn location_of(p: &Parameter) -> ArgLocation {

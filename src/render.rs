@@ -6,9 +6,9 @@
 //! schemas) is built here as a Rust string literal token, so nothing in a spec can break the
 //! syntax of the generated code or inject into it.
 
-use crate::auth::{Mode, Setting};
+use crate::auth::{ClientAuth, Mode, Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
 use crate::error::{Error, Result};
-use crate::ir::{Api, ArgLocation, BodyKind, Tool, TypeDef};
+use crate::ir::{Api, ArgLocation, BodyKind, KeyLocation, Tool, TypeDef};
 use crate::output::FileMap;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../templates/Cargo.toml.tera")),
     ("README.md", include_str!("../templates/README.md.tera")),
     ("gitignore", include_str!("../templates/gitignore.tera")),
+    ("env_example", include_str!("../templates/env_example.tera")),
     ("tools_head", include_str!("../templates/tools.rs.tera")),
     ("tool", include_str!("../templates/tool.rs.tera")),
     (
@@ -49,6 +50,10 @@ const STATIC_FILES: &[(&str, &str)] = &[
     ("src/runtime.rs", include_str!("../templates/runtime.rs")),
     ("src/auth.rs", include_str!("../templates/auth.rs")),
     ("src/fastpath.rs", include_str!("../templates/fastpath.rs")),
+    (
+        "src/credentials.rs",
+        include_str!("../templates/credentials.rs"),
+    ),
 ];
 
 /// Spec-independent sources emitted in auth mode `oauth` only.
@@ -138,13 +143,157 @@ struct AuthView {
     issuer_md: String,
     audience_md: String,
     env: Vec<EnvView>,
+    /// `crate::credentials::Scheme` expressions of `auth_config::UPSTREAM`.
+    upstream: Vec<String>,
+    /// The upstream schemes for the README.
+    upstream_rows: Vec<UpstreamRow>,
+    /// The upstream credentials' variables (README, `.env.example`).
+    upstream_env: Vec<EnvView>,
+    /// The caller's token is forwarded upstream.
+    forwarding: bool,
+    /// Some scheme's tokens come from a client-credentials flow.
+    has_client_credentials: bool,
 }
 
-/// An environment variable the generated server reads for auth (README).
+/// One security scheme in the README's upstream credentials table.
+#[derive(Serialize)]
+struct UpstreamRow {
+    name: String,
+    what: String,
+    env: String,
+    tools: String,
+}
+
+/// An environment variable the generated server reads for auth (README, `.env.example`).
 #[derive(Serialize)]
 struct EnvView {
     name: String,
-    what: &'static str,
+    what: String,
+    /// `what` as one comment line for `.env.example`.
+    comment: String,
+}
+
+/// Text for one `#` comment line: no line breaks or control characters, so spec text cannot
+/// start a variable line of its own.
+fn comment_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn env_view(name: String, what: String) -> EnvView {
+    EnvView {
+        comment: comment_line(&what),
+        name,
+        what: md_cell(&what),
+    }
+}
+
+/// The `crate::credentials::Scheme` expression of an upstream scheme.
+fn upstream_expr(s: &UpstreamScheme) -> String {
+    let kind = match &s.kind {
+        UpstreamKind::ApiKey {
+            location,
+            param,
+            key,
+        } => format!(
+            "crate::credentials::Kind::ApiKey {{ location: crate::credentials::Location::{}, name: {}, key: {} }}",
+            match location {
+                KeyLocation::Header => "Header",
+                KeyLocation::Query => "Query",
+                KeyLocation::Cookie => "Cookie",
+            },
+            lit(param),
+            setting_expr(key)
+        ),
+        UpstreamKind::Bearer { token } => format!(
+            "crate::credentials::Kind::Bearer {{ token: {} }}",
+            setting_expr(token)
+        ),
+        UpstreamKind::Basic { username, password } => format!(
+            "crate::credentials::Kind::Basic {{ username: {}, password: {} }}",
+            setting_expr(username),
+            setting_expr(password)
+        ),
+        UpstreamKind::ClientCredentials {
+            client_id,
+            client_secret,
+            endpoint,
+            scopes,
+            audience,
+            auth_method,
+        } => format!(
+            "crate::credentials::Kind::ClientCredentials {{ client_id: {}, client_secret: {}, endpoint: {}, scopes: &[{}], audience: {}, auth: {} }}",
+            setting_expr(client_id),
+            setting_expr(client_secret),
+            match endpoint {
+                TokenEndpoint::TokenUrl(u) =>
+                    format!("crate::credentials::Endpoint::Token({})", setting_expr(u)),
+                TokenEndpoint::Discovery(u) => format!(
+                    "crate::credentials::Endpoint::Discovery({})",
+                    setting_expr(u)
+                ),
+            },
+            scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", "),
+            opt_setting_expr(audience),
+            match auth_method {
+                None => "::std::option::Option::None",
+                Some(ClientAuth::ClientSecretBasic) =>
+                    "::std::option::Option::Some(crate::credentials::ClientAuth::Basic)",
+                Some(ClientAuth::ClientSecretPost) =>
+                    "::std::option::Option::Some(crate::credentials::ClientAuth::Post)",
+            }
+        ),
+        UpstreamKind::Unsupported { reason, .. } => format!(
+            "crate::credentials::Kind::Unsupported {{ reason: {} }}",
+            lit(reason)
+        ),
+    };
+    format!(
+        "crate::credentials::Scheme {{ name: {}, what: {}, kind: {kind}, caller: {} }}",
+        lit(&s.name),
+        lit(&s.description),
+        s.caller
+    )
+}
+
+/// `&[&["a"], &["b", "c"]]`: a tool's security alternatives for `Request::security`.
+fn security_lit(t: &Tool) -> String {
+    if t.security.is_empty() {
+        return String::new();
+    }
+    // Alternatives that differ in scopes only send the same credentials.
+    let mut alts: Vec<String> = Vec::new();
+    for alt in &t.security {
+        let names: Vec<String> = alt.keys().map(|k| lit(k)).collect();
+        let alt = format!("&[{}]", names.join(", "));
+        if !alts.contains(&alt) {
+            alts.push(alt);
+        }
+    }
+    format!("&[{}]", alts.join(", "))
+}
+
+/// A tool's credential alternatives for people: `a | b + c`, or `none`.
+fn credentials_md(t: &Tool) -> String {
+    if t.credentials.iter().all(Vec::is_empty) {
+        return "none".into();
+    }
+    t.credentials
+        .iter()
+        .map(|alt| {
+            if alt.is_empty() {
+                return "none".to_string();
+            }
+            alt.iter()
+                .map(|c| format!("`{}`", md_cell(&c.scheme).replace('`', "'")))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn setting_expr(s: &Setting) -> String {
@@ -266,9 +415,61 @@ fn auth_view(api: &Api) -> AuthView {
     view.env = auth
         .env_vars()
         .into_iter()
-        .map(|name| EnvView {
-            what: what(&name),
-            name,
+        .map(|name| {
+            let what = what(&name).to_string();
+            env_view(name, what)
+        })
+        .collect();
+    view.upstream = auth.upstream.iter().map(upstream_expr).collect();
+    view.upstream_env = auth
+        .upstream_env()
+        .into_iter()
+        .map(|e| env_view(e.name, format!("securityScheme `{}`: {}", e.scheme, e.what)))
+        .collect();
+    view.forwarding = auth.forwarding();
+    view.has_client_credentials = auth
+        .upstream
+        .iter()
+        .any(|s| matches!(s.kind, UpstreamKind::ClientCredentials { .. }));
+    view.upstream_rows = auth
+        .upstream
+        .iter()
+        .map(|s| {
+            let count = api
+                .tools
+                .iter()
+                .filter(|t| t.security.iter().any(|alt| alt.contains_key(&s.name)))
+                .count();
+            let env: Vec<String> = s.env().into_iter().map(|(n, _)| format!("`{n}`")).collect();
+            UpstreamRow {
+                name: md_cell(&s.name).replace('`', "'"),
+                what: match (&s.kind, s.caller) {
+                    (UpstreamKind::Unsupported { reason, .. }, false)
+                        if *reason == s.description =>
+                    {
+                        format!("not sent: {}", md_cell(reason))
+                    }
+                    (UpstreamKind::Unsupported { reason, .. }, false) => format!(
+                        "not sent ({}): {}",
+                        md_cell(&s.description),
+                        md_cell(reason)
+                    ),
+                    (UpstreamKind::Unsupported { .. }, true) => {
+                        "the caller's forwarded token".to_string()
+                    }
+                    (_, true) => format!(
+                        "{}: the caller's forwarded token, these only without one (stdio)",
+                        md_cell(&s.description)
+                    ),
+                    (_, false) => md_cell(&s.description),
+                },
+                env: if env.is_empty() {
+                    "none".into()
+                } else {
+                    env.join(", ")
+                },
+                tools: format!("{count} tool{}", if count == 1 { "" } else { "s" }),
+            }
         })
         .collect();
     if let Some(b) = &auth.bearer {
@@ -310,6 +511,8 @@ struct ToolView {
     known: String,
     method: String,
     path_lit: String,
+    /// `Request::security` argument; empty: none.
+    security_lit: String,
     params: Vec<ParamView>,
     body: Option<BodyView>,
 }
@@ -395,6 +598,7 @@ struct ReadmeRow {
     path: String,
     summary: String,
     args: String,
+    credentials: String,
 }
 
 /// Escapes text for one markdown table cell (one line, no pipes, no HTML).
@@ -511,6 +715,7 @@ fn tool_view(t: &Tool) -> ToolView {
             .join(", "),
         method: t.method.clone(),
         path_lit: lit(&t.path),
+        security_lit: security_lit(t),
         params,
         body,
     }
@@ -597,6 +802,7 @@ fn view(api: &Api) -> View {
                 .map(|a| format!("{}{}", a.name, if a.required { "" } else { "?" }))
                 .collect::<Vec<_>>()
                 .join(", "),
+            credentials: credentials_md(t),
         })
         .collect();
     let about = format!("MCP server for {} (generated by mcpgen)", api.title);
@@ -630,7 +836,10 @@ fn header(path: &str) -> String {
     );
     if path.ends_with(".rs") {
         format!("// {text}\n\n")
-    } else if path.ends_with(".toml") || path.ends_with(".gitignore") {
+    } else if path.ends_with(".toml")
+        || path.ends_with(".gitignore")
+        || path.ends_with(".env.example")
+    {
         format!("# {text}\n\n")
     } else {
         format!("<!-- {text} -->\n\n")
@@ -671,6 +880,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
         ("Cargo.toml", "Cargo.toml"),
         ("README.md", "README.md"),
         (".gitignore", "gitignore"),
+        (".env.example", "env_example"),
         ("src/tools.rs", "tools_head"),
         ("src/auth_config.rs", "auth_config"),
     ] {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod auth_config;
+mod credentials;
 mod fastpath;
 mod hooks;
 mod runtime;
@@ -144,8 +145,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         return Err("no upstream API URL: pass --upstream-url or set UPSTREAM_BASE_URL".to_owned());
     }
     let timeout = Duration::from_secs(cli.upstream_timeout.max(1));
+    let credentials = credentials::Credentials::load(auth_config::UPSTREAM);
+    credentials.log_summary();
     let upstream = runtime::Upstream::new(&upstream_url, timeout)?
-        .with_max_response_bytes(cli.max_response_bytes.max(1));
+        .with_max_response_bytes(cli.max_response_bytes.max(1))
+        .with_credentials(Arc::new(credentials));
     let server = Server::new(upstream)?;
 
     match cli.transport {

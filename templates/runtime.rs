@@ -4,7 +4,10 @@
 //! The builder covers every OpenAPI parameter location; a given API uses only some of them.
 #![allow(dead_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use axum::body::Bytes;
 
 use base64::Engine as _;
 use base64::alphabet;
@@ -17,6 +20,8 @@ use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+use crate::credentials::{Applied, Credentials};
 
 /// Bytes of an upstream response body passed on to the client at most, unless configured with
 /// [`Upstream::with_max_response_bytes`]; longer bodies are truncated with a note.
@@ -68,6 +73,8 @@ pub struct Upstream {
     /// The caller's credentials, sent as the `Authorization` header when the auth configuration
     /// forwards them (see [`Upstream::with_authorization`]).
     authorization: Option<HeaderValue>,
+    /// The server's own credentials for the API (`credentials.rs`).
+    credentials: Arc<Credentials>,
 }
 
 impl Upstream {
@@ -109,6 +116,7 @@ impl Upstream {
             timeout,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             authorization: None,
+            credentials: Arc::new(Credentials::none()),
         })
     }
 
@@ -122,7 +130,14 @@ impl Upstream {
             timeout: self.timeout,
             max_response_bytes: self.max_response_bytes,
             authorization: Some(authorization),
+            credentials: self.credentials.clone(),
         }
+    }
+
+    /// Sets the server's credentials for the API.
+    pub fn with_credentials(mut self, credentials: Arc<Credentials>) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     /// Sets how many bytes of a successful response body are passed on at most; the rest is
@@ -137,71 +152,49 @@ impl Upstream {
         &self.base_url
     }
 
-    /// Sends `req` and maps the outcome to a tool result. Never panics: every failure is a tool
-    /// error that says what went wrong.
-    pub async fn execute(&self, req: Request, output: Output) -> CallToolResult {
-        if let Some(message) = req.error {
+    /// Sends `req` with the credentials its security requirement asks for and maps the outcome
+    /// to a tool result. Never panics: every failure is a tool error that says what went wrong.
+    /// A 401 to a cached OAuth access token gets one retry with a new token.
+    pub async fn execute(&self, mut req: Request, output: Output) -> CallToolResult {
+        if let Some(message) = req.error.take() {
             return tool_error(message);
         }
         let label = format!("{} {}", req.method, req.path);
-        let mut url = String::with_capacity(self.base_url.len() + req.path.len() + 64);
-        url.push_str(&self.base_url);
-        url.push_str(&req.path);
+        let choice = match self
+            .credentials
+            .choose(req.security, self.authorization.is_some())
+        {
+            Ok(choice) => choice,
+            Err(message) => return tool_error(format!("Cannot call {label}: {message}")),
+        };
         let resource_uri = format!("{}{}", self.shown_url, req.path);
-        for (i, (name, value)) in req.query.iter().enumerate() {
-            url.push(if i == 0 { '?' } else { '&' });
-            url.push_str(name);
-            url.push('=');
-            url.push_str(value);
-        }
-
-        let mut builder = self.client.request(req.method, url);
-        let mut has_accept = false;
-        for (name, value) in req.headers {
-            if self.authorization.is_some() && name.eq_ignore_ascii_case("authorization") {
+        let body = match encode_body(std::mem::replace(&mut req.body, Body::None)) {
+            Ok(body) => body,
+            Err(message) => return tool_error(message),
+        };
+        let mut retried = false;
+        let mut response = loop {
+            let applied = match self
+                .credentials
+                .apply(&choice, &self.client, &self.base_url)
+                .await
+            {
+                Ok(applied) => applied,
+                Err(message) => return tool_error(message),
+            };
+            let response = match self.builder(&req, &applied, body.as_ref()).send().await {
+                Ok(response) => response,
+                Err(e) => return tool_error(self.describe_error(&label, e)),
+            };
+            if response.status() == StatusCode::UNAUTHORIZED && applied.has_tokens() && !retried {
+                tracing::info!(
+                    "{label}: the upstream API refused the access token (401); fetching a new one and retrying once"
+                );
+                retried = true;
+                self.credentials.refresh(&applied).await;
                 continue;
             }
-            has_accept |= name.eq_ignore_ascii_case("accept");
-            builder = builder.header(name, value);
-        }
-        if let Some(authorization) = &self.authorization {
-            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
-        }
-        if !has_accept {
-            builder = builder.header("accept", "application/json, */*;q=0.5");
-        }
-        if !req.cookies.is_empty() {
-            let cookie = req
-                .cookies
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            builder = builder.header("cookie", cookie);
-        }
-        builder = match req.body {
-            Body::None => builder,
-            Body::Json(value) => match serde_json::to_vec(&value) {
-                Ok(bytes) => builder
-                    .header("content-type", "application/json")
-                    .body(bytes),
-                Err(e) => return tool_error(format!("Cannot encode the request body: {e}")),
-            },
-            Body::Form(pairs) => builder
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(encode_pairs(&pairs)),
-            Body::Multipart(parts) => {
-                let (content_type, bytes) = multipart(&parts);
-                builder.header("content-type", content_type).body(bytes)
-            }
-            Body::Raw { bytes, media_type } => {
-                builder.header("content-type", media_type).body(bytes)
-            }
-        };
-
-        let mut response = match builder.send().await {
-            Ok(response) => response,
-            Err(e) => return tool_error(self.describe_error(&label, e)),
+            break response;
         };
         let status = response.status();
         let essence = response
@@ -235,6 +228,8 @@ impl Upstream {
                 Err(e) => return tool_error(self.describe_error(&label, e)),
             }
         }
+        // The API may echo what it was sent (headers, URLs): no secret goes back to the client.
+        self.credentials.redact(&mut body, truncated);
 
         let reply = Reply {
             status,
@@ -261,6 +256,76 @@ impl Upstream {
             }
             tool_error(message)
         }
+    }
+
+    /// The HTTP request for `req` with the call's credentials: an API key replaces an argument
+    /// of the same name and place; the server's `Authorization` takes precedence over a
+    /// forwarded caller's (which is sent for the bearer-token schemes it stands in for).
+    fn builder(
+        &self,
+        req: &Request,
+        applied: &Applied,
+        body: Option<&(String, Bytes)>,
+    ) -> reqwest::RequestBuilder {
+        let mut url = String::with_capacity(self.base_url.len() + req.path.len() + 64);
+        url.push_str(&self.base_url);
+        url.push_str(&req.path);
+        let query = req
+            .query
+            .iter()
+            .filter(|(name, _)| !applied.query.iter().any(|(n, _)| n == name))
+            .chain(applied.query.iter());
+        for (i, (name, value)) in query.enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(name);
+            url.push('=');
+            url.push_str(value);
+        }
+
+        let mut builder = self.client.request(req.method.clone(), url);
+        let authorization = applied
+            .authorization
+            .as_ref()
+            .or(self.authorization.as_ref());
+        let mut has_accept = false;
+        for (name, value) in &req.headers {
+            if (authorization.is_some() && name.eq_ignore_ascii_case("authorization"))
+                || applied
+                    .headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                continue;
+            }
+            has_accept |= name.eq_ignore_ascii_case("accept");
+            builder = builder.header(name, value);
+        }
+        for (name, value) in &applied.headers {
+            has_accept |= name.eq_ignore_ascii_case("accept");
+            builder = builder.header(*name, value.clone());
+        }
+        if let Some(authorization) = authorization {
+            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
+        }
+        if !has_accept {
+            builder = builder.header("accept", "application/json, */*;q=0.5");
+        }
+        let cookies: Vec<String> = req
+            .cookies
+            .iter()
+            .filter(|(name, _)| !applied.cookies.iter().any(|(n, _)| n == name))
+            .chain(applied.cookies.iter())
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if !cookies.is_empty() {
+            builder = builder.header("cookie", cookies.join("; "));
+        }
+        if let Some((content_type, bytes)) = body {
+            builder = builder
+                .header("content-type", content_type.as_str())
+                .body(bytes.clone());
+        }
+        builder
     }
 
     fn describe_error(&self, label: &str, error: reqwest::Error) -> String {
@@ -657,6 +722,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub cookies: Vec<(String, String)>,
     pub body: Body,
+    /// The operation's security requirement: alternatives (any one suffices) of security
+    /// scheme names (all sent together); empty: no credentials.
+    pub security: &'static [&'static [&'static str]],
     /// The first problem met while building; the request is then not sent.
     error: Option<String>,
 }
@@ -759,7 +827,16 @@ impl Request {
             headers: Vec::new(),
             cookies: Vec::new(),
             body: Body::None,
+            security: &[],
             error: None,
+        }
+    }
+
+    /// Sets the operation's security requirement: alternatives of security scheme names.
+    pub fn security(self, alternatives: &'static [&'static [&'static str]]) -> Self {
+        Self {
+            security: alternatives,
+            ..self
         }
     }
 
@@ -1085,6 +1162,27 @@ fn scalar_text(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Array(_) | Value::Object(_) => Some(value.to_string()),
     }
+}
+
+/// The encoded body and its content type (`None`: no body). Encoded once, so a retried request
+/// sends the same bytes.
+fn encode_body(body: Body) -> Result<Option<(String, Bytes)>, String> {
+    Ok(Some(match body {
+        Body::None => return Ok(None),
+        Body::Json(value) => match serde_json::to_vec(&value) {
+            Ok(bytes) => ("application/json".to_owned(), Bytes::from(bytes)),
+            Err(e) => return Err(format!("Cannot encode the request body: {e}")),
+        },
+        Body::Form(pairs) => (
+            "application/x-www-form-urlencoded".to_owned(),
+            Bytes::from(encode_pairs(&pairs)),
+        ),
+        Body::Multipart(parts) => {
+            let (content_type, bytes) = multipart(&parts);
+            (content_type, Bytes::from(bytes))
+        }
+        Body::Raw { bytes, media_type } => (media_type, Bytes::from(bytes)),
+    }))
 }
 
 fn encode_pairs(pairs: &[(String, String)]) -> String {

@@ -60,3 +60,53 @@ fn missing_file_and_unknown_flag() {
         ],
     );
 }
+
+#[test]
+fn bad_upstream_credentials_fail_with_located_errors() {
+    // Each config under fixtures/errors/upstream/ is wrong for fixtures/upstream-auth's spec.
+    for case in [
+        "unknown-scheme",
+        "literal-secret",
+        "literal-password",
+        "wrong-shape",
+        "wrong-shape-key",
+        "unknown-field",
+        "unsupported-scheme",
+        "no-client-credentials",
+        "not-a-mapping",
+    ] {
+        let out_dir = common::scratch(&format!("errors-upstream-{case}"));
+        std::fs::write(out_dir.join("keep.txt"), "mine").unwrap();
+        let before = common::tree(&out_dir);
+        let auth = format!("fixtures/errors/upstream/{case}.yaml");
+        let pointer = format!("{auth}#/upstream");
+        let args = [
+            "generate",
+            "fixtures/upstream-auth/openapi.yaml",
+            "--auth",
+            &auth,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ];
+        let out = common::mcpgen(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("error: {pointer}")),
+            "{case}: not located in the auth file: {stderr}"
+        );
+        check_failure(&format!("upstream-{case}"), &args);
+        assert_eq!(
+            common::tree(&out_dir),
+            before,
+            "{case}: output directory changed"
+        );
+        // `inspect` refuses the same config.
+        let out = common::mcpgen(&[
+            "inspect",
+            "fixtures/upstream-auth/openapi.yaml",
+            "--auth",
+            &auth,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{case}: inspect");
+    }
+}

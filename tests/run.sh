@@ -5,7 +5,8 @@
 # new or changed snapshot fails), error fixtures, determinism, build-and-start of every fixture's
 # generated crate (warnings denied, clippy clean) — the end-to-end suite driven by the Python
 # SDK, the Inspector CLI and conformance-suite checks, and the auth suite (bearer, and OAuth
-# against a real oidc-provider with the SDK's OAuth client).
+# against a real oidc-provider with the SDK's OAuth client; upstream credentials of every scheme
+# kind, with client-credentials tokens from that provider).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export INSTA_UPDATE=no

@@ -1,7 +1,8 @@
 //! insta snapshots of every generated file and of `inspect` for every fixture. Spec-independent
 //! files (`src/main.rs`, `src/server.rs`, `src/fastpath.rs`, `src/runtime.rs`, `src/auth.rs`,
-//! `src/oauth.rs`, `src/hooks.rs`) are snapshotted once, and every fixture's copy is checked to be identical. A
-//! fixture directory with an `auth.yaml` is generated with `--auth` it.
+//! `src/credentials.rs`, `src/oauth.rs`, `src/hooks.rs`) are snapshotted once, and every
+//! fixture's copy is checked to be identical. A fixture directory with an `auth.yaml` is
+//! generated with `--auth` it.
 
 mod common;
 
@@ -11,14 +12,19 @@ const STATIC_FILES: &[&str] = &[
     "src/fastpath.rs",
     "src/runtime.rs",
     "src/auth.rs",
+    "src/credentials.rs",
     "src/oauth.rs",
     "src/hooks.rs",
 ];
 
-/// The fixture's `auth.yaml` (beside its spec), if it has one.
+/// The fixture's `auth.yaml` (beside its spec), if it has one, relative to the repository (the
+/// working directory of tests), so messages naming it are the same on every machine.
 fn auth_file(spec: &str) -> Option<String> {
-    let path = common::repo().join(spec).with_file_name("auth.yaml");
-    path.exists().then(|| path.to_string_lossy().into_owned())
+    let path = std::path::Path::new(spec).with_file_name("auth.yaml");
+    common::repo()
+        .join(&path)
+        .exists()
+        .then(|| path.to_string_lossy().into_owned())
 }
 
 #[test]
@@ -87,5 +93,29 @@ fn inspect_output() {
         serde_json::from_slice(&out.stdout).expect("inspect --json is JSON");
     insta::with_settings!({prepend_module_to_snapshot => false}, {
         insta::assert_json_snapshot!("inspect_json@petstore", json);
+    });
+    // Upstream credentials for machines: the schemes, and each tool's credential alternatives.
+    let out = common::mcpgen(&[
+        "inspect",
+        "--json",
+        "fixtures/upstream-auth/openapi.yaml",
+        "--auth",
+        "fixtures/upstream-auth/auth.yaml",
+    ]);
+    assert!(out.status.success());
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("inspect --json is JSON");
+    let credentials = serde_json::json!({
+        "security_schemes": json["security_schemes"],
+        "upstream": json["auth"]["upstream"],
+        "tools": json["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .map(|t| serde_json::json!({"name": t["name"], "credentials": t["credentials"]}))
+            .collect::<Vec<_>>(),
+    });
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("inspect_json_credentials@upstream-auth", credentials);
     });
 }

@@ -2,7 +2,9 @@
 tests/auth/openapi.yaml with each auth config and built once per run, a recording upstream, a
 real OAuth/OIDC provider (npm `oidc-provider`, tests/auth/provider.mjs) whose signing keys the
 suite generates, and the generated servers in bearer and oauth mode on free 127.0.0.1 ports.
-Every process started here is stopped when the session ends."""
+The provider also has client-credentials clients for the upstream credentials of
+fixtures/upstream-auth (test_upstream.py). Every process started here is stopped when the session
+ends."""
 
 from __future__ import annotations
 
@@ -44,6 +46,13 @@ BEARER_TOKENS = ["tok-alpha-1f3c9e", "tok-beta-77d2a0"]
 PUBLIC_CLIENT = "mcp-public"
 CONFIDENTIAL_CLIENT = "mcp-confidential"
 RESOURCE_SCOPE = "items:read items:write"
+# Client-credentials clients of the upstream credentials suite (test_upstream.py): the generated
+# server's oauth2 scheme (client_secret_basic), the same with 5-second tokens, and its
+# openIdConnect scheme (client_secret_post, as its auth config says).
+CC_CLIENT = "cc-partner"
+CC_SHORT_CLIENT = "cc-short"
+CC_SHORT_TTL = 5
+OIDC_CC_CLIENT = "cc-oidc"
 
 
 def free_port() -> int:
@@ -66,15 +75,15 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: 
 _built: dict[str, Path] = {}
 
 
-def build_server(name: str, auth_file: str) -> Path:
-    """Generates the crate for `auth_file` (with the freshly built mcpgen) and builds it."""
+def build_server(name: str, auth_file: str, spec: str = SPEC) -> Path:
+    """Generates the crate for `spec` and `auth_file` (with the freshly built mcpgen) and builds it."""
     if name in _built:
         return _built[name]
     mcpgen = REPO / "target" / "debug" / "mcpgen"
     if not mcpgen.exists():
         _run(["cargo", "build", "--quiet"], REPO)
     out = CRATES / name
-    _run([str(mcpgen), "generate", SPEC, "--auth", auth_file, "--name", name, "--out", str(out.relative_to(REPO))], REPO)
+    _run([str(mcpgen), "generate", spec, "--auth", auth_file, "--name", name, "--out", str(out.relative_to(REPO))], REPO)
     _run(["cargo", "build", "--quiet"], out, CARGO_ENV)
     binary = GEN_TARGET / "debug" / name
     assert binary.exists(), binary
@@ -181,10 +190,35 @@ class OAuthProvider:
     process: Process
     keys: Keys
     client_secret: str
+    cc_secrets: dict[str, str]
+    """Secrets of the client-credentials clients, by client ID."""
 
     @property
     def metadata_url(self) -> str:
         return f"{self.issuer}/.well-known/openid-configuration"
+
+    def grants(self, client_id: str) -> int:
+        """How many client-credentials tokens the provider issued to `client_id` so far."""
+        return self.process.log().count(f"grant.success client_credentials client={client_id} ")
+
+    def requested_scopes(self, client_id: str) -> set[str]:
+        """The `scope` parameters of the client-credentials grants issued to `client_id`."""
+        prefix = f"grant.success client_credentials client={client_id} scope="
+        return {line[len(prefix):] for line in self.process.log().splitlines() if line.startswith(prefix)}
+
+    def introspect(self, token: str, client_id: str) -> dict:
+        """RFC 7662 introspection of `token`, authenticated as `client_id`."""
+        import base64
+        import urllib.parse
+
+        basic = base64.b64encode(f"{client_id}:{self.cc_secrets[client_id]}".encode()).decode()
+        request = urllib.request.Request(
+            f"{self.issuer}/token/introspection",
+            data=urllib.parse.urlencode({"token": token}).encode(),
+            headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return json.load(r)
 
     def metadata(self) -> dict:
         with urllib.request.urlopen(self.metadata_url, timeout=10) as r:
@@ -208,6 +242,19 @@ def provider(keys: Keys, oauth_ports: dict[str, int], tmp_path_factory: pytest.T
         pytest.fail(f"no Node 22 at {NODE} (tests/auth/run.sh installs it)", pytrace=False)
     callbacks = [f"http://127.0.0.1:{port}/oauth/callback" for port in oauth_ports.values()]
     client_secret = secrets.token_urlsafe(24)
+    cc_secrets = {client: secrets.token_urlsafe(24) for client in (CC_CLIENT, CC_SHORT_CLIENT, OIDC_CC_CLIENT)}
+
+    def cc_client(client_id: str, method: str) -> dict:
+        return {
+            "client_id": client_id,
+            "client_secret": cc_secrets[client_id],
+            "token_endpoint_auth_method": method,
+            "grant_types": ["client_credentials"],
+            "scope": "reports:read",
+            "response_types": [],
+            "redirect_uris": [],
+        }
+
     config = {
         "jwks": keys.provider_jwks(),
         "audience": AUDIENCE,
@@ -221,7 +268,12 @@ def provider(keys: Keys, oauth_ports: dict[str, int], tmp_path_factory: pytest.T
                 "token_endpoint_auth_method": "client_secret_post",
                 "redirect_uris": callbacks,
             },
+            cc_client(CC_CLIENT, "client_secret_basic"),
+            cc_client(CC_SHORT_CLIENT, "client_secret_basic"),
+            cc_client(OIDC_CC_CLIENT, "client_secret_post"),
         ],
+        "client_credentials_ttl": {CC_SHORT_CLIENT: CC_SHORT_TTL},
+        "extra_scopes": ["reports:read"],
     }
     config_path = tmp_path_factory.mktemp("provider") / "provider.json"
     config_path.write_text(json.dumps(config))
@@ -239,7 +291,7 @@ def provider(keys: Keys, oauth_ports: dict[str, int], tmp_path_factory: pytest.T
         process.stop()
         pytest.fail(f"the OAuth provider did not start: {line!r} {process.log()}", pytrace=False)
     issuer = f"http://127.0.0.1:{match.group(1)}"
-    yield OAuthProvider(issuer, process, keys, client_secret)
+    yield OAuthProvider(issuer, process, keys, client_secret, cc_secrets)
     process.stop()
 
 

@@ -5,7 +5,10 @@
 //   { "jwks": {"keys": [private JWKs]},           // the test holds the private keys
 //     "audience": "https://api.example/",         // the API audience (`aud` of access tokens)
 //     "resource_scope": "items:read items:write", // scopes the API resource server grants
-//     "clients": [{client_id, client_secret?, token_endpoint_auth_method, redirect_uris}],
+//     "clients": [{client_id, client_secret?, token_endpoint_auth_method, redirect_uris,
+//                  grant_types?, response_types?}],
+//     "client_credentials_ttl": {"client-id": seconds},  // default 600
+//     "extra_scopes": ["..."],                           // besides openid, offline_access
 //     "cookie_keys": ["..."] }
 //
 // It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
@@ -14,6 +17,10 @@
 // `…/mcp` URL, and — as Auth0 does — for an `audience` parameter when no `resource` is sent.
 // Logins go through the development interactions (any login and password; the consent form
 // grants what was asked), so a headless client can complete them by submitting the forms.
+// Clients registered with the `client_credentials` grant get opaque access tokens for it (the
+// upstream credentials of the generated servers), which token introspection confirms; every
+// issued grant is logged as `grant.success GRANT_TYPE client=ID scope=REQUESTED`, so the suite
+// counts fetches and sees what was asked for.
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -47,9 +54,12 @@ server.listen(0, "127.0.0.1", () => {
     jwks: config.jwks,
     cookies: { keys: config.cookie_keys },
     extraParams: ["audience"],
+    scopes: ["openid", "offline_access", ...(config.extra_scopes ?? [])],
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx, _client, oneOf) => {
@@ -70,11 +80,25 @@ server.listen(0, "127.0.0.1", () => {
         },
       },
     },
-    ttl: { AccessToken: 600, AuthorizationCode: 120, IdToken: 600, RefreshToken: 3600, Grant: 3600, Session: 3600, Interaction: 600 },
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 120,
+      ClientCredentials: (_ctx, _token, client) => config.client_credentials_ttl?.[client.clientId] ?? 600,
+      IdToken: 600,
+      RefreshToken: 3600,
+      Grant: 3600,
+      Session: 3600,
+      Interaction: 600,
+    },
   });
   for (const event of ["authorization.error", "grant.error", "server_error", "registration_create.error", "introspection.error"]) {
     provider.on(event, (_ctx, err) => console.error(`provider ${event}: ${err?.message} ${err?.error_description ?? ""}`));
   }
+  provider.on("grant.success", (ctx) =>
+    console.error(
+      `grant.success ${ctx.oidc.params?.grant_type} client=${ctx.oidc.client?.clientId} scope=${ctx.oidc.params?.scope ?? ""}`,
+    ),
+  );
   const app = provider.callback();
   server.on("request", (req, res) => {
     const started = Date.now();

@@ -4,6 +4,8 @@
 # nobody on this team wrote — the official Python MCP SDK (bearer header, and its
 # OAuthClientProvider through the whole OAuth flow) and mcp-remote — in front of a real OAuth/OIDC
 # provider (npm oidc-provider, provider.mjs) and a recording upstream. See the test_*.py files.
+# Upstream credentials (issue 5, test_upstream.py): the crate of fixtures/upstream-auth, whose
+# client-credentials tokens come from the same provider (its client_credentials grant).
 #
 # Sets itself up on a fresh machine, all under .cache/ (reused by the next run):
 #   - .cache/venv: tests/e2e/requirements.txt (shared with the e2e suite) and then
