@@ -2,6 +2,7 @@
 
 mod auth;
 mod auth_config;
+mod custom_tools;
 mod hooks;
 mod runtime;
 mod server;
