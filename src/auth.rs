@@ -1,6 +1,7 @@
 //! The auth config file (`--auth`, DESIGN.md §2): parsed strictly (an unknown key is an error
 //! with its JSON pointer, so a typo never silently weakens security), validated, and lowered to
-//! [`AuthIr`] for the templates.
+//! [`AuthIr`] for the templates. Its `tools:` section (selection and overrides) is parsed and
+//! applied by [`crate::select`].
 //!
 //! Values: any string may be a whole-value `${ENV_NAME}` reference, which the generated server
 //! reads at start-up (refusing to start, naming the variable, when it is missing). Secrets —
@@ -346,18 +347,32 @@ fn url_setting(file: &str, pointer: &str, s: &str) -> Result<Setting> {
     Ok(v)
 }
 
+/// The whole `--auth` config file: auth, the `tools:` section, and the parsed document (what
+/// the inputs hash covers).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub auth: AuthIr,
+    pub tools: Option<crate::select::ToolsConfig>,
+    pub document: Value,
+}
+
 /// Reads and validates an auth config file.
-pub fn load(path: &str) -> Result<AuthIr> {
+pub fn load(path: &str) -> Result<Config> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Read {
         file: path.to_string(),
         message: e.to_string(),
     })?;
-    parse(path, &text)
+    parse_config(path, &text)
 }
 
 /// Parses and validates auth config text (`file` names it in errors).
 pub fn parse(file: &str, text: &str) -> Result<AuthIr> {
-    let value = if text.trim().is_empty() {
+    parse_config(file, text).map(|c| c.auth)
+}
+
+/// Parses and validates a whole config file's text.
+pub fn parse_config(file: &str, text: &str) -> Result<Config> {
+    let document = if text.trim().is_empty() {
         Value::Object(serde_json::Map::new())
     } else {
         crate::load::parse_text(file, text).map_err(|e| match e {
@@ -376,17 +391,20 @@ pub fn parse(file: &str, text: &str) -> Result<AuthIr> {
             other => other,
         })?
     };
-    let raw: RawFile = serde_path_to_error::deserialize(&value).map_err(|e| {
+    let raw: RawFile = serde_path_to_error::deserialize(&document).map_err(|e| {
         let pointer = crate::error::pointer_of(e.path());
         Error::invalid(file, &pointer, e.inner().to_string())
     })?;
-    if raw.tools.is_some() {
-        return Err(Error::invalid(
-            file,
-            "/tools",
-            "tool selection (`tools:`) is not supported by this mcpgen version yet",
-        ));
-    }
+    let tools = crate::select::parse(file, raw.tools.as_ref())?;
+    let auth = parse_auth(file, raw)?;
+    Ok(Config {
+        auth,
+        tools,
+        document,
+    })
+}
+
+fn parse_auth(file: &str, raw: RawFile) -> Result<AuthIr> {
     let setting = |pointer: &str, s: &str| Setting::parse(file, pointer, s);
     let secret = |pointer: &str, s: &str| secret_setting(file, pointer, s);
     let url = |pointer: &str, s: &str| url_setting(file, pointer, s);

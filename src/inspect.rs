@@ -9,13 +9,19 @@ pub fn text(api: &Api) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{} — {} {} (OpenAPI {}), {} tool{}",
+        "{} — {} {} (OpenAPI {}), {} tool{}{}",
         api.crate_name,
         api.title,
         api.api_version,
         api.dialect,
         api.tools.len(),
-        if api.tools.len() == 1 { "" } else { "s" }
+        if api.tools.len() == 1 { "" } else { "s" },
+        if api.excluded.is_empty() {
+            String::new()
+        } else {
+            let n = api.excluded.len();
+            format!(" ({n} operation{} excluded)", if n == 1 { "" } else { "s" })
+        }
     );
     let upstream = if api.default_upstream_url.is_empty() {
         "(none: pass --upstream-url)"
@@ -79,6 +85,16 @@ pub fn text(api: &Api) -> String {
             let _ = writeln!(s, "  title: {title}");
         }
         let _ = writeln!(s, "  from: {}", t.pointer);
+        if !t.open_world {
+            let _ = writeln!(s, "  closed world (openWorldHint: false)");
+        }
+        if let Some(key) = &t.overridden_by {
+            let _ = writeln!(
+                s,
+                "  overridden by tools.overrides[{key}]: {}",
+                t.overridden.join(", ")
+            );
+        }
         if t.args.is_empty() {
             let _ = writeln!(s, "  args: none");
         } else {
@@ -201,6 +217,24 @@ pub fn text(api: &Api) -> String {
         }
         for w in &t.warnings {
             let _ = writeln!(s, "  warning: {w}");
+        }
+    }
+    if !api.excluded.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nexcluded by the tools: selection ({} operation{}, not callable):",
+            api.excluded.len(),
+            if api.excluded.len() == 1 { "" } else { "s" }
+        );
+        for e in &api.excluded {
+            let _ = writeln!(
+                s,
+                "  {} {}  ({}): {}",
+                e.method,
+                e.path,
+                e.operation_id.as_deref().unwrap_or("no operationId"),
+                e.reason
+            );
         }
     }
     s

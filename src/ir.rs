@@ -21,6 +21,8 @@ pub struct Api {
     /// (or it is relative and the spec was a local file).
     pub default_upstream_url: String,
     pub tools: Vec<Tool>,
+    /// Operations the `tools:` selection of the config file left out, with the reason.
+    pub excluded: Vec<Excluded>,
     pub types: Vec<TypeDef>,
     /// `components.securitySchemes`, sorted by name, as far as the generated server can send
     /// them; names the operations require but the document does not define are here too, as
@@ -28,6 +30,9 @@ pub struct Api {
     pub security_schemes: Vec<SecurityScheme>,
     /// The `--auth` configuration (mode `none` without one).
     pub auth: crate::auth::AuthIr,
+    /// `sha256:` and 16 hex digits: the fingerprint of the inputs (see [`crate::inputs`]),
+    /// written into every generated file's header.
+    pub inputs_hash: String,
     /// Document-level warnings (per-tool ones live on the tool).
     pub warnings: Vec<String>,
 }
@@ -48,6 +53,12 @@ pub struct Tool {
     pub read_only: bool,
     pub destructive: bool,
     pub idempotent: bool,
+    /// MCP `openWorldHint`: true unless an override says otherwise.
+    pub open_world: bool,
+    /// The key of the config file's `tools.overrides` entry applied to this tool, if any.
+    pub overridden_by: Option<String>,
+    /// What that override changed (`name`, `title`, `description`, `readOnlyHint`, ...).
+    pub overridden: Vec<String>,
     pub args: Vec<Arg>,
     pub body: Option<Body>,
     pub input_schema: Value,
@@ -79,6 +90,19 @@ pub struct Simplification {
     /// `read_only_dropped`, `write_only_dropped`.
     pub kind: String,
     pub detail: String,
+}
+
+/// An operation left out by the `tools:` selection.
+#[derive(Debug, Clone, Serialize)]
+pub struct Excluded {
+    /// The tool name it would have had (without overrides or disambiguation).
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub operation_id: Option<String>,
+    pub pointer: String,
+    /// Why the selection left it out.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

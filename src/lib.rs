@@ -2,14 +2,21 @@
 //!
 //! One pipeline, one direction: [`load`] reads the spec (file or URL, YAML or JSON) and bundles
 //! relative-file `$ref`s; [`normalise`] decides the dialect (3.0/3.1) and builds the structural
-//! view `openapiv3` parses; [`lower`] turns operations into the [`ir`] — tool names ([`naming`]),
+//! view `openapiv3` parses; [`lower`] applies the config file's `tools:` selection and overrides
+//! ([`select`]) and turns the selected operations into the [`ir`] — tool names ([`naming`]),
 //! JSON Schema 2020-12 argument and output schemas ([`schema`]) and Rust argument types
-//! ([`typegen`]), both from the same client-safe shaping of each schema ([`shape`]); [`render`] presents the IR through the Tera templates in `templates/`, formats every
-//! `.rs` file with `syn` + `prettyplease` and returns an in-memory file map; [`output`] writes that
-//! map atomically (or compares it with the disk). Nothing reaches back to an earlier stage.
+//! ([`typegen`]), both from the same client-safe shaping of each schema ([`shape`]); [`render`]
+//! presents the IR through the Tera templates in `templates/`, formats every
+//! `.rs` file with `syn` + `prettyplease`, heads every generated file with the mcpgen version and
+//! the inputs' fingerprint ([`inputs`]), adds the crate's own tests (example calls from
+//! [`examples`]) and its manifest, and returns an in-memory file map; [`output`] writes that
+//! map atomically, deleting what the previous manifest listed and this run no longer generates
+//! (or compares it with the disk for `--check`). Nothing reaches back to an earlier stage.
 
 pub mod auth;
 pub mod error;
+pub mod examples;
+pub mod inputs;
 pub mod inspect;
 pub mod ir;
 pub mod load;
@@ -19,6 +26,7 @@ pub mod normalise;
 pub mod output;
 pub mod render;
 pub mod schema;
+pub mod select;
 pub mod shape;
 pub mod typegen;
 
@@ -46,9 +54,11 @@ pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
         load::Origin::Url(u) => Some(u.clone()),
         load::Origin::File(_) => None,
     };
-    let auth = match &opts.auth {
-        Some(path) => auth::load(path)?,
-        None => auth::AuthIr::default(),
+    let config = opts.auth.as_deref().map(auth::load).transpose()?;
+    let inputs_hash = inputs::fingerprint(&loaded.root, config.as_ref().map(|c| &c.document));
+    let (auth, tools) = match config {
+        Some(c) => (c.auth, c.tools),
+        None => (auth::AuthIr::default(), None),
     };
     let mut api = lower::lower(
         &loaded.file,
@@ -59,11 +69,13 @@ pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
         &lower::LowerOptions {
             name: opts.name.clone(),
             spec_url,
+            tools,
         },
         warnings,
     )?;
     api.auth = auth;
     auth::resolve_upstream(&mut api)?;
+    api.inputs_hash = inputs_hash;
     Ok(api)
 }
 

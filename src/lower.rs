@@ -10,6 +10,7 @@ use crate::ir::{
 use crate::naming::{self, MAX_NAME_LEN, Unique};
 use crate::normalise::{Dialect, METHODS};
 use crate::schema::{Defs, Schemas};
+use crate::select;
 use crate::shape::{Mode, origin};
 use crate::typegen::{RType, TypeGen, field_doc};
 use heck::{ToKebabCase, ToUpperCamelCase};
@@ -25,6 +26,8 @@ pub struct LowerOptions {
     pub name: Option<String>,
     /// Base to resolve a relative `servers` URL against (the spec's URL when fetched over HTTP).
     pub spec_url: Option<url::Url>,
+    /// The `tools:` section of the config file: selection and overrides.
+    pub tools: Option<select::ToolsConfig>,
 }
 
 pub struct Lowerer<'a> {
@@ -37,6 +40,9 @@ pub struct Lowerer<'a> {
     struct_names: Unique,
     /// `components.securitySchemes` by name (plus undefined names operations require).
     schemes: BTreeMap<String, ir::SecurityScheme>,
+    /// Tool names given by `tools.overrides` → the override's key, and the config file.
+    override_names: BTreeMap<String, String>,
+    config_file: String,
 }
 
 /// Lowers a parsed document into the IR.
@@ -61,15 +67,33 @@ pub fn lower(
         tool_names: Unique::new(),
         struct_names: Unique::new(),
         schemes: BTreeMap::new(),
+        override_names: BTreeMap::new(),
+        config_file: opts
+            .tools
+            .as_ref()
+            .map(|t| t.file.clone())
+            .unwrap_or_default(),
     };
     lw.security_schemes()?;
-    let mut tools = Vec::new();
+    // Every operation, in the fixed order, then the `tools:` selection over all of them: an
+    // excluded operation is never lowered (no tool, no types, nothing to dispatch to).
+    let mut ops: Vec<(
+        &String,
+        &'static str,
+        &Operation,
+        &openapiv3::PathItem,
+        &String,
+    )> = Vec::new();
     let mut paths: Vec<(&String, &ReferenceOr<openapiv3::PathItem>)> =
         api.paths.paths.iter().collect();
     paths.sort_by(|a, b| a.0.cmp(b.0));
+    let mut items = Vec::new();
     for (path, item) in paths {
         let item_ptr = format!("/paths/{}", escape_segment(path));
         let (item_ptr, item) = lw.deref(item, &item_ptr)?;
+        items.push((path, item_ptr, item));
+    }
+    for (path, item_ptr, item) in &items {
         for method in METHODS {
             let op = match method {
                 "get" => &item.get,
@@ -82,10 +106,56 @@ pub fn lower(
                 _ => &item.trace,
             };
             if let Some(op) = op {
-                let op_ptr = format!("{item_ptr}/{method}");
-                tools.push(lw.tool(path, method, op, &item, &item_ptr, &op_ptr)?);
+                ops.push((path, method, op, item, item_ptr));
             }
         }
+    }
+    let selection = match &opts.tools {
+        Some(config) => {
+            let refs: Vec<select::OpRef<'_>> = ops
+                .iter()
+                .map(|(path, method, op, _, _)| select::OpRef {
+                    method,
+                    path,
+                    operation_id: op.operation_id.as_deref(),
+                    tags: &op.tags,
+                })
+                .collect();
+            config.select(&refs)?
+        }
+        None => select::Selection {
+            excluded: vec![None; ops.len()],
+            overrides: vec![None; ops.len()],
+            warnings: Vec::new(),
+        },
+    };
+    warnings.extend(selection.warnings.iter().cloned());
+    // Names given by overrides are claimed first, so a generated name never takes one.
+    for (o, excluded) in selection.overrides.iter().zip(&selection.excluded) {
+        if let (Some((key, o)), None) = (o, excluded)
+            && let Some(name) = &o.name
+        {
+            lw.tool_names.claim(name, "_", MAX_NAME_LEN);
+            lw.override_names.insert(name.clone(), key.clone());
+        }
+    }
+    let mut tools = Vec::new();
+    let mut excluded = Vec::new();
+    for (i, (path, method, op, item, item_ptr)) in ops.iter().enumerate() {
+        let op_ptr = format!("{item_ptr}/{method}");
+        if let Some(reason) = &selection.excluded[i] {
+            excluded.push(ir::Excluded {
+                name: naming::tool_base_name(op.operation_id.as_deref(), method, path),
+                method: method.to_ascii_uppercase(),
+                path: path.to_string(),
+                operation_id: op.operation_id.clone(),
+                pointer: format!("#{op_ptr}"),
+                reason: reason.clone(),
+            });
+            continue;
+        }
+        let over = selection.overrides[i].as_ref();
+        tools.push(lw.tool(path, method, op, item, item_ptr, over)?);
     }
     let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
@@ -105,9 +175,11 @@ pub fn lower(
         },
         default_upstream_url,
         tools,
+        excluded,
         types,
         security_schemes,
         auth: Default::default(),
+        inputs_hash: String::new(),
         warnings,
     })
 }
@@ -401,23 +473,45 @@ impl<'a> Lowerer<'a> {
         op: &Operation,
         item: &openapiv3::PathItem,
         item_ptr: &str,
-        op_ptr: &str,
+        over: Option<&(String, select::Override)>,
     ) -> Result<Tool> {
+        let op_ptr = &format!("{item_ptr}/{method}");
         let mut warnings = Vec::new();
-        let base = naming::tool_base_name(op.operation_id.as_deref(), method, path);
-        if let Some(id) = &op.operation_id
-            && id.len() > MAX_NAME_LEN
-        {
-            warnings.push(format!(
-                "#{op_ptr}/operationId: longer than {MAX_NAME_LEN} characters; tool name shortened to `{base}`"
-            ));
-        }
-        let name = self.tool_names.claim(&base, "_", MAX_NAME_LEN);
-        if name != base {
-            warnings.push(format!(
-                "#{op_ptr}: tool name `{base}` is already taken; this one is `{name}`"
-            ));
-        }
+        let over_name = over.and_then(|(_, o)| o.name.clone());
+        let name = match over_name {
+            // Claimed before any operation was lowered.
+            Some(name) => name,
+            None => {
+                let base = naming::tool_base_name(op.operation_id.as_deref(), method, path);
+                if let Some(key) = self.override_names.get(&base) {
+                    return Err(Error::invalid(
+                        &self.config_file,
+                        &format!("/tools/overrides/{}/name", escape_segment(key)),
+                        format!(
+                            "`{base}` is the name of the tool of {} ({} {path}): give that one another name too, or pick another",
+                            op.operation_id
+                                .as_deref()
+                                .map_or("the operation".to_string(), |id| format!("`{id}`")),
+                            method.to_ascii_uppercase()
+                        ),
+                    ));
+                }
+                if let Some(id) = &op.operation_id
+                    && id.len() > MAX_NAME_LEN
+                {
+                    warnings.push(format!(
+                        "#{op_ptr}/operationId: longer than {MAX_NAME_LEN} characters; tool name shortened to `{base}`"
+                    ));
+                }
+                let name = self.tool_names.claim(&base, "_", MAX_NAME_LEN);
+                if name != base {
+                    warnings.push(format!(
+                        "#{op_ptr}: tool name `{base}` is already taken; this one is `{name}`"
+                    ));
+                }
+                name
+            }
+        };
         let camel = name.to_upper_camel_case();
         let args_struct = self.struct_names.claim(
             &format!("{}Args", naming::type_ident(&camel)),
@@ -761,21 +855,57 @@ impl<'a> Lowerer<'a> {
         if op.deprecated {
             description = format!("Deprecated. {description}");
         }
+        let mut title = summary.map(str::to_string);
+        let mut read_only = matches!(method, "get" | "head" | "options" | "trace");
+        let mut destructive = matches!(method, "delete" | "put" | "patch");
+        let mut idempotent = matches!(
+            method,
+            "get" | "head" | "options" | "trace" | "put" | "delete"
+        );
+        let mut open_world = true;
+        let mut overridden = Vec::new();
+        if let Some((_, o)) = over {
+            let mut note = |field: &str| overridden.push(field.to_string());
+            if o.name.is_some() {
+                note("name");
+            }
+            if let Some(t) = &o.title {
+                title = Some(t.clone());
+                note("title");
+            }
+            if let Some(d) = &o.description {
+                description = d.clone();
+                note("description");
+            }
+            if let Some(a) = &o.annotations {
+                for (value, slot, field) in [
+                    (a.read_only_hint, &mut read_only, "readOnlyHint"),
+                    (a.destructive_hint, &mut destructive, "destructiveHint"),
+                    (a.idempotent_hint, &mut idempotent, "idempotentHint"),
+                    (a.open_world_hint, &mut open_world, "openWorldHint"),
+                ] {
+                    if let Some(v) = value {
+                        *slot = v;
+                        note(field);
+                    }
+                }
+            }
+        }
         Ok(Tool {
             name,
-            title: summary.map(str::to_string),
+            title,
             description,
             method: upper,
             path: path.to_string(),
             operation_id: op.operation_id.clone(),
             pointer: format!("#{op_ptr}"),
             tags: op.tags.clone(),
-            read_only: matches!(method, "get" | "head" | "options" | "trace"),
-            destructive: matches!(method, "delete" | "put" | "patch"),
-            idempotent: matches!(
-                method,
-                "get" | "head" | "options" | "trace" | "put" | "delete"
-            ),
+            read_only,
+            destructive,
+            idempotent,
+            open_world,
+            overridden_by: over.map(|(key, _)| key.clone()),
+            overridden,
             args,
             body,
             input_schema: Value::Object(input),

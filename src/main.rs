@@ -77,6 +77,66 @@ fn print_warnings(file: &str, api: &mcpgen::ir::Api) {
     }
 }
 
+/// Lines of diff `--check` prints at most, over all files.
+const MAX_DIFF_LINES: usize = 400;
+
+/// Prints what `--check` found: the files on stdout (changed, added, removed), then the diffs
+/// of the changed ones, leaving out files whose only difference is the `@generated` header.
+fn report_check(out: &std::path::Path, spec: &str, report: &output::CheckReport) -> ExitCode {
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if report.drift.is_empty() {
+        eprintln!("{}: up to date with {spec}", out.display());
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{}: differs from what mcpgen generates from {spec} ({} file{}):",
+        out.display(),
+        report.drift.len(),
+        if report.drift.len() == 1 { "" } else { "s" }
+    );
+    for d in &report.drift {
+        match d {
+            output::Drift::Changed {
+                path,
+                header_only: true,
+                ..
+            } => println!("  changed: {path} (only the @generated header)"),
+            output::Drift::Changed { path, .. } => println!("  changed: {path}"),
+            output::Drift::Added { path } => println!("  added:   {path}"),
+            output::Drift::Removed { path } => println!("  removed: {path}"),
+        }
+    }
+    let mut printed = 0;
+    let mut skipped = 0;
+    for d in &report.drift {
+        if let output::Drift::Changed {
+            diff,
+            header_only: false,
+            ..
+        } = d
+        {
+            let lines = diff.lines().count();
+            if printed + lines > MAX_DIFF_LINES {
+                skipped += 1;
+                continue;
+            }
+            println!();
+            print!("{diff}");
+            printed += lines;
+        }
+    }
+    if skipped > 0 {
+        println!("\n... the diffs of {skipped} more files are left out");
+    }
+    println!(
+        "\nRun `mcpgen generate` with the same arguments (without --check) to update {}.",
+        out.display()
+    );
+    ExitCode::from(1)
+}
+
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Generate {
@@ -90,33 +150,23 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             print_warnings(&spec, &api);
             let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
             if check {
-                let drift = output::check(&out, &files);
-                if drift.is_empty() {
-                    eprintln!("{}: up to date ({} files)", out.display(), files.len());
-                    return Ok(ExitCode::SUCCESS);
-                }
-                println!("{}: generated code differs from {spec}:", out.display());
-                for d in &drift {
-                    match d {
-                        output::Drift::Added { path } => println!("  added:   {path}"),
-                        output::Drift::Changed { path, .. } => println!("  changed: {path}"),
-                    }
-                }
-                for d in &drift {
-                    if let output::Drift::Changed { diff, .. } = d {
-                        print!("{diff}");
-                    }
-                }
-                return Ok(ExitCode::from(1));
+                return Ok(report_check(&out, &spec, &output::check(&out, &files)));
             }
-            let written = output::write(&out, &files)?;
+            let report = output::write(&out, &files)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            for path in &report.removed {
+                eprintln!("removed {path} (no longer generated)");
+            }
             eprintln!(
-                "generated {} ({} tools) in {}: {} files, {} changed",
+                "generated {} ({} tools) in {}: {} files, {} changed, {} removed",
                 api.crate_name,
                 api.tools.len(),
                 out.display(),
                 files.len(),
-                written
+                report.written,
+                report.removed.len()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -3,30 +3,52 @@
 //! rename from a temporary file beside it, unchanged files left untouched so their mtimes (and
 //! cargo's incremental state) survive — or compared with the disk for `--check`.
 //!
-//! User-owned files ([`crate::render::is_user_owned`], such as `src/hooks.rs`) are written only
-//! when missing: once there, they belong to the user, are never overwritten, and `--check`
-//! ignores them.
+//! Ownership. Generator-owned files are listed in the crate's manifest
+//! ([`crate::render::MANIFEST`]) and rewritten wholesale. A file the previous run listed there
+//! that this run no longer generates (the OAuth module after a switch to bearer auth, say) is
+//! deleted — and nothing else ever is: files mcpgen never wrote are not in any manifest.
+//! Deletion is refused for anything but a regular file strictly inside the output directory,
+//! reached without `..`, absolute paths or symbolic links, so an edited manifest cannot make it
+//! delete elsewhere. User-owned files ([`crate::render::is_user_owned`], such as `src/hooks.rs`)
+//! are written only when missing: once there, they belong to the user, are never overwritten
+//! or deleted, and `--check` ignores them.
 
 use crate::error::{Error, Result};
+use crate::render::{MANIFEST, is_user_owned, missing_items};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 /// Relative path (with `/`) → file contents. Ordered, so every listing is deterministic.
 pub type FileMap = BTreeMap<String, String>;
 
-/// Writes `files` under `out`. Files in `out` that are not in the map are never touched, and
-/// existing user-owned files neither.
-pub fn write(out: &Path, files: &FileMap) -> Result<usize> {
+/// What [`write`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Files written (new or changed).
+    pub written: usize,
+    /// Files of the previous run's manifest that this run no longer generates, deleted.
+    pub removed: Vec<String>,
+    /// Things the user should know: stale files not deleted and why, user-owned files that
+    /// lack what the generated code calls in them.
+    pub warnings: Vec<String>,
+}
+
+/// Writes `files` under `out`, then deletes the stale files of the previous manifest. Files in
+/// `out` that no manifest lists are never touched, and existing user-owned files neither.
+pub fn write(out: &Path, files: &FileMap) -> Result<Report> {
     if out.exists() && !out.is_dir() {
         return Err(Error::Write {
             path: out.display().to_string(),
             message: "exists and is not a directory".into(),
         });
     }
-    let mut written = 0;
+    let mut report = Report::default();
+    let (stale, refused) = stale_files(out, files);
+    report.warnings.extend(refused);
+    report.warnings.extend(user_file_warnings(out, files));
     for (rel, contents) in files {
         let path = out.join(rel);
-        if crate::render::is_user_owned(rel) && std::fs::symlink_metadata(&path).is_ok() {
+        if is_user_owned(rel) && std::fs::symlink_metadata(&path).is_ok() {
             continue;
         }
         if std::fs::read(&path).is_ok_and(|old| old == contents.as_bytes()) {
@@ -48,35 +70,187 @@ pub fn write(out: &Path, files: &FileMap) -> Result<usize> {
             let _ = std::fs::remove_file(&tmp);
             return Err(io(e));
         }
-        written += 1;
+        report.written += 1;
     }
-    Ok(written)
+    for rel in stale {
+        let path = out.join(&rel);
+        std::fs::remove_file(&path).map_err(|e| Error::Write {
+            path: path.display().to_string(),
+            message: format!("cannot delete this file the previous run generated: {e}"),
+        })?;
+        // Directories the deletion emptied go too (never `out` itself).
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == out || !d.starts_with(out) || std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+        report.removed.push(rel);
+    }
+    Ok(report)
+}
+
+/// Warnings for existing user-owned files that lack an item the generated code calls in them.
+fn user_file_warnings(out: &Path, files: &FileMap) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for rel in files.keys().filter(|r| is_user_owned(r)) {
+        let Ok(text) = std::fs::read_to_string(out.join(rel)) else {
+            continue;
+        };
+        let missing = missing_items(rel, &text);
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "{}: your file has no `{}`, which this version of the generated code calls: add it (the default is in the mcpgen README), or delete the file to get the default back",
+                out.join(rel).display(),
+                missing.join("`, `")
+            ));
+        }
+    }
+    warnings
+}
+
+/// A manifest entry that may name a file to delete: relative, `/`-separated, only normal
+/// components (no `..`, `.`, empty, absolute or drive-prefixed parts).
+fn safe_relative(rel: &str) -> Option<PathBuf> {
+    if rel.is_empty() || rel.contains('\\') || rel.contains(':') || rel.starts_with('/') {
+        return None;
+    }
+    let path = PathBuf::from(rel);
+    let normal = path.components().all(|c| matches!(c, Component::Normal(_)))
+        && rel
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    normal.then_some(path)
+}
+
+/// The files of the manifest in `out` that `files` no longer has and that may be deleted, and
+/// warnings for those that may not.
+fn stale_files(out: &Path, files: &FileMap) -> (Vec<String>, Vec<String>) {
+    let mut stale = Vec::new();
+    let mut refused = Vec::new();
+    let manifest = out.join(MANIFEST);
+    let is_file = std::fs::symlink_metadata(&manifest).is_ok_and(|m| m.file_type().is_file());
+    let Some(text) = is_file
+        .then(|| std::fs::read_to_string(&manifest).ok())
+        .flatten()
+    else {
+        return (stale, refused);
+    };
+    for line in text.lines() {
+        let rel = line.trim_end_matches('\r');
+        if rel.trim().is_empty() || rel.starts_with('#') {
+            continue;
+        }
+        if files.contains_key(rel) || is_user_owned(rel) || rel == MANIFEST {
+            continue;
+        }
+        let Some(relative) = safe_relative(rel) else {
+            refused.push(format!(
+                "{}: `{rel}` is not a plain relative path inside the crate; not deleted",
+                manifest.display()
+            ));
+            continue;
+        };
+        let path = out.join(&relative);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue; // already gone
+        };
+        // Every directory on the way must be a real directory, not a link leading elsewhere.
+        let mut through_link = false;
+        let mut dir = out.to_path_buf();
+        let parts: Vec<Component> = relative.components().collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            dir.push(part);
+            if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_dir()) {
+                through_link = true;
+                break;
+            }
+        }
+        if through_link {
+            refused.push(format!(
+                "{}: `{rel}` lies behind a symbolic link; not deleted",
+                out.display()
+            ));
+        } else if !meta.file_type().is_file() {
+            refused.push(format!(
+                "{}: `{rel}` is no longer generated but is not a regular file; not deleted",
+                out.display()
+            ));
+        } else {
+            stale.push(rel.to_string());
+        }
+    }
+    stale.sort();
+    stale.dedup();
+    (stale, refused)
 }
 
 /// One difference between the map and the disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
-    Changed { path: String, diff: String },
-    Added { path: String },
+    /// Differs; `header_only` when only the `@generated` line does (another mcpgen version or
+    /// another inputs hash, the same code).
+    Changed {
+        path: String,
+        diff: String,
+        header_only: bool,
+    },
+    Added {
+        path: String,
+    },
+    /// Generated by the previous run (in its manifest), no longer generated: would be deleted.
+    Removed {
+        path: String,
+    },
 }
 
-/// Compares `files` with what is under `out`; user-owned files are not compared.
-pub fn check(out: &Path, files: &FileMap) -> Vec<Drift> {
+impl Drift {
+    pub fn path(&self) -> &str {
+        match self {
+            Drift::Changed { path, .. } | Drift::Added { path } | Drift::Removed { path } => path,
+        }
+    }
+}
+
+/// What `--check` found.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Sorted by path.
+    pub drift: Vec<Drift>,
+    pub warnings: Vec<String>,
+}
+
+/// Compares `files` with what is under `out`; user-owned files are not compared. Reads only.
+pub fn check(out: &Path, files: &FileMap) -> CheckReport {
     let mut drift = Vec::new();
     for (rel, contents) in files {
-        if crate::render::is_user_owned(rel) {
+        if is_user_owned(rel) {
             continue;
         }
         match std::fs::read_to_string(out.join(rel)) {
             Ok(old) if old == *contents => {}
             Ok(old) => drift.push(Drift::Changed {
                 path: rel.clone(),
+                header_only: without_header(&old) == without_header(contents),
                 diff: short_diff(rel, &old, contents),
             }),
             Err(_) => drift.push(Drift::Added { path: rel.clone() }),
         }
     }
-    drift
+    let (stale, mut warnings) = stale_files(out, files);
+    drift.extend(stale.into_iter().map(|path| Drift::Removed { path }));
+    drift.sort_by(|a, b| a.path().cmp(b.path()));
+    warnings.extend(user_file_warnings(out, files));
+    CheckReport { drift, warnings }
+}
+
+/// The text without its `@generated` line(s).
+fn without_header(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("@generated by mcpgen"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A unified diff limited to 40 lines.
@@ -115,25 +289,118 @@ mod tests {
         let mut files = FileMap::new();
         files.insert("src/hooks.rs".into(), "default\n".into());
         files.insert("src/main.rs".into(), "fn main() {}\n".into());
-        assert_eq!(write(&dir, &files).unwrap(), 2);
+        assert_eq!(write(&dir, &files).unwrap().written, 2);
         assert_eq!(
             std::fs::read_to_string(dir.join("src/hooks.rs")).unwrap(),
             "default\n"
         );
         std::fs::write(dir.join("src/hooks.rs"), "mine\n").unwrap();
-        assert!(check(&dir, &files).is_empty(), "--check ignores hooks.rs");
-        assert_eq!(write(&dir, &files).unwrap(), 0);
+        assert!(
+            check(&dir, &files).drift.is_empty(),
+            "--check ignores hooks.rs"
+        );
+        assert_eq!(write(&dir, &files).unwrap().written, 0);
         assert_eq!(
             std::fs::read_to_string(dir.join("src/hooks.rs")).unwrap(),
             "mine\n"
         );
         std::fs::remove_file(dir.join("src/hooks.rs")).unwrap();
-        assert!(check(&dir, &files).is_empty());
+        assert!(check(&dir, &files).drift.is_empty());
         assert_eq!(
-            write(&dir, &files).unwrap(),
+            write(&dir, &files).unwrap().written,
             1,
             "a missing one is written again"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn manifest_of(files: &FileMap) -> String {
+        files.keys().map(|k| format!("{k}\n")).collect()
+    }
+
+    #[test]
+    fn stale_files_are_removed_and_nothing_else() {
+        let dir = scratch("stale");
+        let outside = scratch("stale-outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("victim.txt"), "not yours").unwrap();
+        let mut v1 = FileMap::new();
+        v1.insert("src/main.rs".into(), "fn main() {}\n".into());
+        v1.insert("src/gone.rs".into(), "// old\n".into());
+        v1.insert("extra/deep/gone.json".into(), "{}\n".into());
+        let m = manifest_of(&v1);
+        v1.insert(MANIFEST.into(), m);
+        v1.insert("src/hooks.rs".into(), "default\n".into());
+        write(&dir, &v1).unwrap();
+        std::fs::write(dir.join("mine.txt"), "user file").unwrap();
+        std::fs::write(dir.join("src/mine.rs"), "user module").unwrap();
+
+        // An edited manifest: escapes, absolute paths, a link, a user-owned file, a directory.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&outside, dir.join("link")).unwrap();
+        std::fs::create_dir_all(dir.join("adir")).unwrap();
+        let mut tampered = std::fs::read_to_string(dir.join(MANIFEST)).unwrap();
+        for line in [
+            "../stale-outside/victim.txt",
+            "src/../../stale-outside/victim.txt",
+            "/etc/hostname",
+            "link/victim.txt",
+            "src/hooks.rs",
+            "adir",
+            "./mine.txt",
+            "src\\mine.rs",
+        ] {
+            tampered.push_str(line);
+            tampered.push('\n');
+        }
+        std::fs::write(dir.join(MANIFEST), tampered).unwrap();
+
+        let mut v2 = FileMap::new();
+        v2.insert("src/main.rs".into(), "fn main() {}\n".into());
+        let m = manifest_of(&v2);
+        v2.insert(MANIFEST.into(), m);
+        v2.insert("src/hooks.rs".into(), "default\n".into());
+
+        let report = check(&dir, &v2);
+        let removed: Vec<&str> = report
+            .drift
+            .iter()
+            .filter(|d| matches!(d, Drift::Removed { .. }))
+            .map(Drift::path)
+            .collect();
+        assert_eq!(removed, ["extra/deep/gone.json", "src/gone.rs"]);
+        assert!(dir.join("src/gone.rs").exists(), "--check deletes nothing");
+
+        let report = write(&dir, &v2).unwrap();
+        assert_eq!(report.removed, ["extra/deep/gone.json", "src/gone.rs"]);
+        assert!(!dir.join("src/gone.rs").exists());
+        assert!(!dir.join("extra").exists(), "emptied directories go too");
+        assert!(dir.join("src").is_dir());
+        assert!(outside.join("victim.txt").exists());
+        assert!(dir.join("mine.txt").exists());
+        assert!(dir.join("src/mine.rs").exists());
+        assert!(dir.join("src/hooks.rs").exists());
+        assert!(dir.join("adir").is_dir());
+        let warnings = report.warnings.join("\n");
+        assert!(
+            warnings.contains("`../stale-outside/victim.txt` is not a plain relative path"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains("`/etc/hostname` is not a plain relative path"),
+            "{warnings}"
+        );
+        #[cfg(unix)]
+        assert!(
+            warnings.contains("`link/victim.txt` lies behind a symbolic link"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains("`adir` is no longer generated but is not a regular file"),
+            "{warnings}"
+        );
+        assert!(check(&dir, &v2).drift.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&outside);
     }
 }

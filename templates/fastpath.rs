@@ -195,10 +195,18 @@ async fn direct(server: &Server, request: Request) -> Result<Response, Request> 
     };
     tracing::debug!(target: "mcp_fastpath", tool = %call.params.name, "tools/call answered directly");
     let caller = parts.extensions.get::<crate::auth::Caller>();
-    let mut result = server.call_index(index, call.params.arguments, caller).await;
-    // Older protocols do not carry `resultType` (rmcp clears it for them too).
-    result.result_type = None;
-    let message = ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), call.id);
+    let name = call.params.name;
+    let message = match server
+        .call_index(index, &name, call.params.arguments, caller)
+        .await
+    {
+        Some(mut result) => {
+            // Older protocols do not carry `resultType` (rmcp clears it for them too).
+            result.result_type = None;
+            ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), call.id)
+        }
+        None => ServerJsonRpcMessage::error(crate::server::unknown_tool(&name), Some(call.id)),
+    };
     Ok(match serde_json::to_vec(&message) {
         Ok(body) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],

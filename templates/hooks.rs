@@ -1,7 +1,9 @@
-//! Your own checks on MCP requests, like FastAPI dependencies.
+//! Your own code around every request: checks on MCP requests (like FastAPI dependencies), and
+//! hooks on the upstream requests tools send and on the results they return.
 //!
 //! This file is yours: mcpgen wrote it once and never overwrites it when the crate is
 //! regenerated (`mcpgen generate --check` ignores it too). Delete it to get this default back.
+//! The generated code calls the three functions below: keep their signatures.
 //!
 //! [`check_request`] runs on every HTTP request to `/mcp` after the configured authentication
 //! has accepted it (mode `none`: on every request) and after the scopes of the called tool were
@@ -26,13 +28,45 @@
 //! }
 //! ```
 //!
-//! The function may `.await` (to ask another service, say); it runs for every request, so keep
-//! it fast. Stdio clients are not checked: they run the server themselves.
+//! Stdio clients are not checked: they run the server themselves.
+//!
+//! [`on_tool_request`] runs on both transports before a generated tool sends its upstream
+//! request, with the request as the arguments built it: the method, the path (parameters
+//! substituted and encoded), the encoded query pairs, headers, cookies and body are public
+//! fields you may change. Return `Err(message)` to answer the call with a tool error instead of
+//! sending anything. For example, a tenant header on every request:
+//!
+//! ```ignore
+//! pub async fn on_tool_request(tool: &str, request: &mut Request) -> Result<(), String> {
+//!     let _ = tool;
+//!     request.headers.push(("x-tenant".to_owned(), "acme".to_owned()));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! [`on_tool_result`] runs on every tool result (generated tools and your own, errors too)
+//! before it goes to the client: redact, annotate or replace it.
+//!
+//! Each function may `.await` (to ask another service, say); they run on every request or call,
+//! so keep them fast.
 
 use crate::auth::{Denial, HookRequest};
+use crate::runtime::Request;
+use rmcp::model::CallToolResult;
 
 /// Decides whether an authenticated `/mcp` request may proceed.
 pub async fn check_request(request: &HookRequest<'_>) -> Result<(), Denial> {
     let _ = request;
     Ok(())
+}
+
+/// Sees (and may change or refuse) the upstream request of a call of the generated `tool`.
+pub async fn on_tool_request(tool: &str, request: &mut Request) -> Result<(), String> {
+    let _ = (tool, request);
+    Ok(())
+}
+
+/// Sees (and may change) the result of every call of `tool`.
+pub async fn on_tool_result(tool: &str, result: &mut CallToolResult) {
+    let _ = (tool, result);
 }

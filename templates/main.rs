@@ -3,6 +3,7 @@
 mod auth;
 mod auth_config;
 mod credentials;
+mod custom_tools;
 mod fastpath;
 mod hooks;
 mod runtime;

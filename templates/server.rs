@@ -1,4 +1,5 @@
-//! The MCP server: lists the generated tools, a page at a time, and routes calls to them.
+//! The MCP server: lists the generated tools and your own (`src/custom_tools.rs`), a page at a
+//! time, and routes calls to them, through the hooks of `src/hooks.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,8 +7,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
@@ -36,8 +37,12 @@ struct ToolFile {
 #[derive(Clone)]
 pub struct Server {
     upstream: Arc<Upstream>,
+    /// The generated tools (`tools.json` order), then the custom ones.
     tools: Arc<Vec<Tool>>,
-    /// Tool name → position in `tools`, which is also the dispatch index of `tools::call`.
+    /// How many of `tools` are generated.
+    generated: usize,
+    /// Tool name → position in `tools`, which for generated tools is also the dispatch index of
+    /// `tools::request`.
     index: Arc<HashMap<String, usize>>,
     /// Identifies this tool list inside cursors, so that a cursor issued by a server with other
     /// tools (another build behind the same load balancer) is refused instead of paging wrongly.
@@ -45,19 +50,44 @@ pub struct Server {
 }
 
 impl Server {
-    /// Parses the tool list once.
+    /// Parses the tool list once and adds the custom tools; a custom tool without a name or
+    /// with a name already taken is a start-up error.
     pub fn new(upstream: Upstream) -> Result<Self, String> {
-        let tools = load_tools()?;
-        let index = tools
+        let mut tools = load_tools()?;
+        let generated = tools.len();
+        let mut index: HashMap<String, usize> = tools
             .iter()
             .enumerate()
             .map(|(i, tool)| (tool.name.to_string(), i))
             .collect();
+        // The list's identity covers the custom tools too (see `list_id`).
+        let mut identity = TOOLS_JSON.to_owned();
+        for tool in crate::custom_tools::tools() {
+            let name = tool.name.to_string();
+            if name.is_empty() {
+                return Err("src/custom_tools.rs: a custom tool has an empty name".to_owned());
+            }
+            if let Some(&taken) = index.get(&name) {
+                let whose = if taken < generated {
+                    "a generated tool"
+                } else {
+                    "another custom tool"
+                };
+                return Err(format!(
+                    "src/custom_tools.rs: the custom tool `{name}` has the name of {whose}; rename it"
+                ));
+            }
+            identity.push('\n');
+            identity.push_str(&name);
+            index.insert(name, tools.len());
+            tools.push(tool);
+        }
         Ok(Self {
             upstream: Arc::new(upstream),
             tools: Arc::new(tools),
+            generated,
             index: Arc::new(index),
-            list_id: fnv1a(TOOLS_JSON.as_bytes()),
+            list_id: fnv1a(identity.as_bytes()),
         })
     }
 
@@ -70,26 +100,42 @@ impl Server {
         self.index.get(name).copied()
     }
 
-    /// Calls the tool at `index` (from [`Self::tool_index`]) for `caller`, whose credentials go
-    /// upstream when the auth configuration forwards them.
+    /// Calls the tool at `index` (from [`Self::tool_index`]), named `name`, for `caller`, whose
+    /// credentials go upstream when the auth configuration forwards them: a generated tool
+    /// through the request and result hooks, a custom tool as `custom_tools.rs` says. `None`
+    /// when no tool answers to the name.
     pub async fn call_index(
         &self,
         index: usize,
+        name: &str,
         arguments: Option<rmcp::model::JsonObject>,
         caller: Option<&crate::auth::Caller>,
-    ) -> CallToolResult {
+    ) -> Option<CallToolResult> {
         let forwarded = caller
             .and_then(|caller| caller.forward.clone())
             .map(|authorization| self.upstream.with_authorization(authorization));
         let upstream = forwarded.as_ref().unwrap_or(self.upstream.as_ref());
-        crate::tools::call(upstream, index, arguments)
-            .await
-            .unwrap_or_else(|| {
-                CallToolResult::error(vec![rmcp::model::ContentBlock::text(format!(
-                    "no tool at index {index}"
-                ))])
-            })
+        let mut result = if index < self.generated {
+            match crate::tools::request(index, arguments)? {
+                Err(invalid) => invalid,
+                Ok((mut upstream_request, output)) => {
+                    match crate::hooks::on_tool_request(name, &mut upstream_request).await {
+                        Ok(()) => upstream.execute(upstream_request, output).await,
+                        Err(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
+                    }
+                }
+            }
+        } else {
+            crate::custom_tools::call(name, arguments, upstream).await?
+        };
+        crate::hooks::on_tool_result(name, &mut result).await;
+        Some(result)
     }
+}
+
+/// The JSON-RPC error for a call of a tool this server does not have.
+pub fn unknown_tool(name: &str) -> McpError {
+    McpError::invalid_params(format!("unknown tool `{name}`"), None)
 }
 
 fn load_tools() -> Result<Vec<Tool>, String> {
@@ -196,18 +242,18 @@ impl ServerHandler for Server {
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name;
         let Some(index) = self.tool_index(&name) else {
-            return Err(McpError::invalid_params(
-                format!("unknown tool `{name}`"),
-                None,
-            ));
+            return Err(unknown_tool(&name));
         };
         let caller = context
             .extensions
             .get::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<crate::auth::Caller>());
-        let call = self.call_index(index, request.arguments, caller);
+        let call = self.call_index(index, &name, request.arguments, caller);
         tokio::select! {
-            result = call => Ok(result.into()),
+            result = call => match result {
+                Some(result) => Ok(result.into()),
+                None => Err(unknown_tool(&name)),
+            },
             () = context.ct.cancelled() => {
                 Err(McpError::internal_error(format!("call of `{name}` was cancelled"), None))
             }

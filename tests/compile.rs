@@ -1,6 +1,9 @@
 //! Compile what we generate: every fixture's crate is written to disk, built with warnings denied
-//! and checked by clippy (one shared `CARGO_TARGET_DIR`, so dependencies build once), then started
-//! and asked for its tool list over Streamable HTTP, which must match what was generated.
+//! and checked by clippy (one shared `CARGO_TARGET_DIR`, so dependencies build once), its own
+//! tests run (`cargo test`: its tool list, the request each tool sends to a recording upstream,
+//! its excluded operations), then started and asked for its tool list over Streamable HTTP,
+//! which must match what was generated; the operations the fixture's `tools:` selection
+//! excluded must be unknown tools there (JSON-RPC -32602).
 //!
 //! A fixture directory with an `auth.yaml` is generated with `--auth` it. Its server must refuse
 //! to start without the environment variables the config names (and name them), and with them
@@ -33,8 +36,9 @@ fn cargo(dir: &std::path::Path, args: &[&str]) {
         .expect("run cargo");
     assert!(
         out.status.success(),
-        "cargo {args:?} failed in {}:\n{}",
+        "cargo {args:?} failed in {}:\n{}{}",
         dir.display(),
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -106,6 +110,7 @@ fn refuses_to_start_without(case: &str, bin: &std::path::Path, vars: &[String]) 
 
 #[test]
 fn generated_crates_build_and_start() {
+    let mut excluded_calls = 0;
     for (case, spec) in common::fixtures() {
         let dir = common::repo()
             .join("target")
@@ -135,6 +140,7 @@ fn generated_crates_build_and_start() {
             &dir,
             &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
         );
+        cargo(&dir, &["test", "--quiet"]);
 
         let bin = common::repo()
             .join("target/gen-crates/debug")
@@ -245,5 +251,26 @@ fn generated_crates_build_and_start() {
         {
             assert_eq!(tool["inputSchema"], ir.input_schema, "{case}: {}", ir.name);
         }
+        // An excluded operation is not callable: no tool has its name (FastAPI-MCP lists it
+        // no more but still runs it when called by name).
+        for (i, excluded) in api.excluded.iter().enumerate() {
+            if expected.contains(&excluded.name.as_str()) {
+                continue;
+            }
+            let (status, text) = post(
+                &mcp,
+                serde_json::json!({"jsonrpc": "2.0", "id": 10 + i, "method": "tools/call",
+                    "params": {"name": excluded.name, "arguments": {}}}),
+            );
+            assert_eq!(status, 200, "{case}: {text}");
+            let reply: serde_json::Value = serde_json::from_str(&text).expect("JSON-RPC reply");
+            assert_eq!(
+                reply["error"]["code"], -32602,
+                "{case}: calling the excluded `{}`: {reply}",
+                excluded.name
+            );
+            excluded_calls += 1;
+        }
     }
+    assert!(excluded_calls > 0, "no fixture excludes an operation");
 }

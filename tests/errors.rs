@@ -110,3 +110,55 @@ fn bad_upstream_credentials_fail_with_located_errors() {
         assert_eq!(out.status.code(), Some(2), "{case}: inspect");
     }
 }
+
+/// Bad `tools:` sections of the config file (fixtures/errors/tools/), against the
+/// tools-select spec: a located error naming the selector or override, exit 2, nothing written.
+#[test]
+fn bad_tool_selections_fail_with_located_errors() {
+    let dir = common::repo().join("fixtures/errors/tools");
+    let mut cases: Vec<String> = std::fs::read_dir(&dir)
+        .expect("fixtures/errors/tools")
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".yaml")
+                .map(str::to_owned)
+        })
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 10, "{cases:?}");
+    for case in cases {
+        let out_dir = common::scratch(&format!("errors-tools-{case}"));
+        std::fs::write(out_dir.join("keep.txt"), "mine").unwrap();
+        let before = common::tree(&out_dir);
+        let config = format!("fixtures/errors/tools/{case}.yaml");
+        let args = [
+            "generate",
+            "fixtures/tools-select/openapi.yaml",
+            "--auth",
+            &config,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ];
+        check_failure(&format!("tools-{case}"), &args);
+        assert!(
+            String::from_utf8_lossy(&common::mcpgen(&args).stderr)
+                .starts_with(&format!("error: {config}#/tools")),
+            "{case}: not located in the config file"
+        );
+        assert_eq!(
+            common::tree(&out_dir),
+            before,
+            "{case}: output directory changed"
+        );
+        // inspect refuses the same config the same way.
+        let out = common::mcpgen(&[
+            "inspect",
+            "fixtures/tools-select/openapi.yaml",
+            "--auth",
+            &config,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{case}: inspect");
+    }
+}

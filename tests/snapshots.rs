@@ -1,8 +1,9 @@
 //! insta snapshots of every generated file and of `inspect` for every fixture. Spec-independent
 //! files (`src/main.rs`, `src/server.rs`, `src/fastpath.rs`, `src/runtime.rs`, `src/auth.rs`,
-//! `src/credentials.rs`, `src/oauth.rs`, `src/hooks.rs`) are snapshotted once, and every
-//! fixture's copy is checked to be identical. A fixture directory with an `auth.yaml` is
-//! generated with `--auth` it.
+//! `src/credentials.rs`, `src/oauth.rs`, `tests/tools.rs`, and the user-owned `src/hooks.rs`
+//! and `src/custom_tools.rs`) are snapshotted once, and every fixture's copy is checked to be
+//! identical but for the inputs hash of its `@generated` header. A fixture directory with an
+//! `auth.yaml` is generated with `--auth` it.
 
 mod common;
 
@@ -15,7 +16,12 @@ const STATIC_FILES: &[&str] = &[
     "src/credentials.rs",
     "src/oauth.rs",
     "src/hooks.rs",
+    "src/custom_tools.rs",
+    "tests/tools.rs",
 ];
+
+/// What stands for the inputs hash in the snapshots of spec-independent files.
+const ANY_HASH: &str = "sha256:<inputs-hash>";
 
 /// The fixture's `auth.yaml` (beside its spec), if it has one, relative to the repository (the
 /// working directory of tests), so messages naming it are the same on every machine.
@@ -38,10 +44,12 @@ fn generated_files() {
             ..Default::default()
         };
         let spec = common::repo().join(&spec);
-        let (_, files) = mcpgen::generate(spec.to_str().unwrap(), &opts)
+        let (api, files) = mcpgen::generate(spec.to_str().unwrap(), &opts)
             .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert!(api.inputs_hash.starts_with("sha256:"), "{case}");
         for (path, contents) in &files {
             if STATIC_FILES.contains(&path.as_str()) {
+                let contents = &contents.replace(&api.inputs_hash, ANY_HASH);
                 let s = statics.get_or_insert_with(Default::default);
                 match s.get(path) {
                     Some(prev) => assert_eq!(prev, contents, "{path} differs for {case}"),

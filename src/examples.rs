@@ -1,0 +1,564 @@
+//! Example calls for the generated crate's own tests: for every tool, arguments derived from its
+//! schemas (the spec's `example`/`examples`/`default` where they fit, else a value built from
+//! the type and format) and the upstream request those arguments must produce — method, path,
+//! query and JSON body — worked out here from the OpenAPI serialisation rules, independently of
+//! the generated runtime that the test then checks against a recording HTTP server.
+//!
+//! Paths and query values are compared percent-decoded, and query pairs as a sorted list (their
+//! order carries no meaning), so the expectation does not depend on which characters an encoder
+//! chooses to escape. Where the rules leave the wire form open (objects nested inside query or
+//! path values), the query or path is not predicted and only the rest is checked.
+
+use crate::ir::{ArgLocation, BodyKind, Tool};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+const MAX_DEPTH: usize = 12;
+/// A small file, base64: `hello`.
+const FILE_BASE64: &str = "aGVsbG8=";
+
+/// One tool's example call.
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    pub tool: String,
+    pub arguments: Map<String, Value>,
+    /// What the upstream must receive; `None` when no valid arguments could be built.
+    pub request: Option<Expected>,
+    /// Why some part is not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The expected upstream request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Expected {
+    pub method: String,
+    /// Percent-decoded; `None` when not predicted.
+    pub path: Option<String>,
+    /// Percent-decoded pairs, sorted; `None` when not predicted.
+    pub query: Option<Vec<(String, String)>>,
+    /// The JSON body, for JSON bodies; `None`: not checked.
+    pub json_body: Option<Value>,
+}
+
+/// The example call of `tool`.
+pub fn example(tool: &Tool) -> Example {
+    let defs = tool
+        .input_schema
+        .get("$defs")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut arguments = Map::new();
+    let mut missing = Vec::new();
+    for a in &tool.args {
+        let v = if a.is_file {
+            file_value(&a.schema)
+        } else {
+            value(&a.schema, &defs, 0)
+        };
+        // A header or cookie the runtime cannot send (a name that is no HTTP token, a value
+        // with control characters) makes the call a tool error by design: leave it out.
+        let v = v.filter(|v| {
+            !matches!(a.location, ArgLocation::Header | ArgLocation::Cookie)
+                || (is_token(&a.wire_name) && sendable(v))
+        });
+        match v {
+            Some(v) => {
+                arguments.insert(a.name.clone(), v);
+            }
+            None if a.required => missing.push(a.name.clone()),
+            None => {}
+        }
+    }
+    if !missing.is_empty() {
+        return Example {
+            tool: tool.name.clone(),
+            arguments,
+            request: None,
+            note: Some(format!(
+                "no example value could be built for {}",
+                missing.join(", ")
+            )),
+        };
+    }
+    let mut notes = Vec::new();
+    let path = expected_path(tool, &arguments);
+    if path.is_none() {
+        notes.push("the path is not predicted (nested values)");
+    }
+    let query = expected_query(tool, &arguments);
+    if query.is_none() {
+        notes.push("the query is not predicted (nested values)");
+    }
+    let json_body = expected_json_body(tool, &arguments);
+    if tool.body.is_some() && json_body.is_none() {
+        notes.push("the body is not checked (not JSON)");
+    }
+    Example {
+        tool: tool.name.clone(),
+        arguments,
+        request: Some(Expected {
+            method: tool.method.clone(),
+            path,
+            query,
+            json_body,
+        }),
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    }
+}
+
+/// An HTTP token (RFC 9110 §5.6.2): what a header or cookie name may be.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether a value can travel in a header: visible ASCII and spaces only.
+fn sendable(v: &Value) -> bool {
+    let text = v.to_string();
+    text.bytes().all(|b| (0x20..0x7f).contains(&b)) && !text.contains("\\")
+}
+
+fn file_value(schema: &Value) -> Option<Value> {
+    if schema.get("type").and_then(Value::as_str) == Some("array") {
+        Some(json!([FILE_BASE64]))
+    } else {
+        Some(json!(FILE_BASE64))
+    }
+}
+
+/// The types a schema allows besides `null`.
+fn types(obj: &Map<String, Value>) -> Vec<&str> {
+    match obj.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a value from the spec (`example`, `default`) can stand as the example: scalars of
+/// the schema's type only (objects and arrays from specs are often partial).
+fn fits(v: &Value, obj: &Map<String, Value>) -> bool {
+    let ts = types(obj);
+    let ok = match v {
+        Value::String(_) => ts.contains(&"string"),
+        Value::Bool(_) => ts.contains(&"boolean"),
+        Value::Number(n) => {
+            ts.contains(&"number") || (ts.contains(&"integer") && (n.is_i64() || n.is_u64()))
+        }
+        _ => false,
+    };
+    let in_enum = match obj.get("enum") {
+        Some(Value::Array(values)) => values.contains(v),
+        _ => true,
+    };
+    ok && in_enum
+}
+
+/// `number` values travel as `f64`, which prints with a fraction (`2.0`): keep the example so.
+fn as_type(v: Value, obj: &Map<String, Value>) -> Value {
+    let ts = types(obj);
+    match &v {
+        Value::Number(n) if ts.contains(&"number") && !ts.contains(&"integer") => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .unwrap_or(v),
+        _ => v,
+    }
+}
+
+/// An example value for a (converted, JSON Schema 2020-12) schema; `None` when none can be built.
+fn value(schema: &Value, defs: &Map<String, Value>, depth: usize) -> Option<Value> {
+    variant(schema, defs, depth, 0)
+}
+
+/// The `n`th example value: array items differ where the schema allows (another enum value,
+/// number or string), so delimited serialisation styles show their separators.
+fn variant(schema: &Value, defs: &Map<String, Value>, depth: usize, n: usize) -> Option<Value> {
+    let value =
+        |schema: &Value, defs: &Map<String, Value>, depth: usize| variant(schema, defs, depth, n);
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let obj = match schema {
+        Value::Object(o) => o,
+        Value::Bool(true) => return Some(json!("example")),
+        _ => return None,
+    };
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        let name = r.strip_prefix("#/$defs/")?;
+        let target = defs.get(&name.replace("~1", "/").replace("~0", "~"))?;
+        return value(target, defs, depth + 1);
+    }
+    if let Some(c) = obj.get("const") {
+        return Some(c.clone());
+    }
+    if let Some(Value::Array(values)) = obj.get("enum") {
+        let non_null: Vec<&Value> = values.iter().filter(|v| !v.is_null()).collect();
+        return (!non_null.is_empty()).then(|| non_null[n % non_null.len()].clone());
+    }
+    let given = obj
+        .get("examples")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+        .into_iter()
+        .chain(obj.get("default"))
+        .find(|v| fits(v, obj));
+    if let Some(v) = given {
+        return Some(as_type(v.clone(), obj));
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(members)) = obj.get(key) {
+            return members
+                .iter()
+                .filter(|m| m.get("type").and_then(Value::as_str) != Some("null"))
+                .find_map(|m| value(m, defs, depth + 1));
+        }
+    }
+    if let Some(Value::Array(all)) = obj.get("allOf") {
+        let mut merged = Map::new();
+        for m in all {
+            match value(m, defs, depth + 1)? {
+                Value::Object(o) => merged.extend(o),
+                other if all.len() == 1 => return Some(other),
+                _ => return None,
+            }
+        }
+        return Some(Value::Object(merged));
+    }
+    let ts = types(obj);
+    let ty = match ts.first() {
+        Some(t) => *t,
+        None if crate::schema::has_properties(obj) => "object",
+        None if obj.contains_key("items") => "array",
+        None => return Some(json!("example")),
+    };
+    let num = |key: &str| obj.get(key).and_then(Value::as_f64);
+    let step = n;
+    Some(match ty {
+        "string" => json!(string_for(obj, step)),
+        "integer" => {
+            let mut n: i64 = 1 + step as i64;
+            if let Some(min) = num("minimum").filter(|m| *m > n as f64) {
+                n = min.ceil() as i64;
+            }
+            if let Some(min) = num("exclusiveMinimum") {
+                n = min.floor() as i64 + 1;
+            }
+            if let Some(max) = num("maximum").filter(|m| (*m as i64) < n) {
+                n = max.floor() as i64;
+            }
+            if let Some(max) = num("exclusiveMaximum").filter(|m| (*m as i64) <= n) {
+                n = max.ceil() as i64 - 1;
+            }
+            json!(n)
+        }
+        "number" => {
+            let mut n = 1.5 + step as f64;
+            if let Some(min) = num("minimum").filter(|m| *m > n) {
+                n = min;
+            }
+            if let Some(min) = num("exclusiveMinimum").filter(|m| *m >= n) {
+                n = min + 0.5;
+            }
+            if let Some(max) = num("maximum").filter(|m| *m < n) {
+                n = max;
+            }
+            if let Some(max) = num("exclusiveMaximum").filter(|m| *m <= n) {
+                n = max - 0.5;
+            }
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+        }
+        "boolean" => json!(step.is_multiple_of(2)),
+        "null" => Value::Null,
+        "array" => {
+            // Two items, different where possible, within minItems/maxItems.
+            let min = obj.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+            let max = obj
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .unwrap_or(u64::MAX);
+            let count = min.max(2).min(max).min(3) as usize;
+            let unique = obj.get("uniqueItems") == Some(&Value::Bool(true));
+            let mut items: Vec<Value> = Vec::new();
+            for i in 0..count {
+                let item = match obj.get("items") {
+                    Some(schema) => variant(schema, defs, depth + 1, i),
+                    None => Some(json!(format!("example{}", i + 1))),
+                };
+                match item {
+                    Some(item) if unique && items.contains(&item) => {}
+                    Some(item) => items.push(item),
+                    None => break,
+                }
+            }
+            if (items.len() as u64) < min {
+                return None;
+            }
+            Value::Array(items)
+        }
+        "object" => {
+            let mut out = Map::new();
+            let required: Vec<&str> = obj
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+                for name in &required {
+                    let v = value(props.get(*name)?, defs, depth + 1)?;
+                    out.insert(name.to_string(), v);
+                }
+                // Near the top, optional properties too (skipped when no value fits).
+                if depth < 3 {
+                    for (name, schema) in props {
+                        if !required.contains(&name.as_str())
+                            && let Some(v) = value(schema, defs, depth + 1)
+                            && !v.is_null()
+                        {
+                            out.insert(name.clone(), v);
+                        }
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        _ => json!("example"),
+    })
+}
+
+fn string_for(obj: &Map<String, Value>, n: usize) -> String {
+    if obj.get("contentEncoding").and_then(Value::as_str) == Some("base64") {
+        return FILE_BASE64.to_string();
+    }
+    let s = match obj.get("format").and_then(Value::as_str).unwrap_or("") {
+        "date" => "2024-01-15",
+        "date-time" => "2024-01-15T10:30:00Z",
+        "time" => "10:30:00",
+        "uuid" => "123e4567-e89b-12d3-a456-426614174000",
+        "email" => "user@example.com",
+        "uri" | "url" | "iri" => "https://example.com/",
+        "hostname" => "example.com",
+        "ipv4" => "192.0.2.1",
+        "ipv6" => "2001:db8::1",
+        "byte" => FILE_BASE64,
+        _ => "",
+    };
+    let mut s = match (s, n) {
+        ("", 0) => "example".to_string(),
+        ("", n) => format!("example{}", n + 1),
+        (s, _) => s.to_string(),
+    };
+    let min = obj.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+    while s.chars().count() < min {
+        s.push('x');
+    }
+    if let Some(max) = obj.get("maxLength").and_then(Value::as_u64) {
+        s = s.chars().take(max as usize).collect();
+    }
+    s
+}
+
+/// A scalar as the wire shows it; `None` for null, arrays and objects.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The pieces of a value for the delimited styles: scalars one piece, arrays one per item,
+/// objects `k, v` (or `k=v` exploded). `Err` for nested values.
+fn pieces(v: &Value, explode: bool) -> Result<Vec<String>, ()> {
+    match v {
+        Value::Array(items) => items.iter().map(|i| scalar(i).ok_or(())).collect(),
+        Value::Object(map) => {
+            let mut out = Vec::new();
+            for (k, v) in map {
+                let v = scalar(v).ok_or(())?;
+                if explode {
+                    out.push(format!("{k}={v}"));
+                } else {
+                    out.push(k.clone());
+                    out.push(v);
+                }
+            }
+            Ok(out)
+        }
+        other => scalar(other).map(|s| vec![s]).ok_or(()),
+    }
+}
+
+fn expected_path(tool: &Tool, args: &Map<String, Value>) -> Option<String> {
+    let mut path = tool.path.clone();
+    for a in tool.args.iter().filter(|a| a.location == ArgLocation::Path) {
+        let v = args.get(&a.name)?;
+        let p = pieces(v, a.explode).ok()?;
+        let text = match a.style.as_str() {
+            "label" => format!(".{}", p.join(if a.explode { "." } else { "," })),
+            "matrix" => match (v, a.explode) {
+                (Value::Array(_), true) => {
+                    p.iter().map(|x| format!(";{}={x}", a.wire_name)).collect()
+                }
+                (Value::Object(_), true) => p.iter().map(|kv| format!(";{kv}")).collect(),
+                _ => format!(";{}={}", a.wire_name, p.join(",")),
+            },
+            _ => p.join(","),
+        };
+        path = path.replace(&format!("{{{}}}", a.wire_name), &text);
+    }
+    Some(path)
+}
+
+fn expected_query(tool: &Tool, args: &Map<String, Value>) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for a in tool
+        .args
+        .iter()
+        .filter(|a| a.location == ArgLocation::Query)
+    {
+        let Some(v) = args.get(&a.name) else { continue };
+        let n = a.wire_name.clone();
+        match (v, a.style.as_str(), a.explode) {
+            (Value::Null, _, _) => {}
+            (Value::Object(map), "deepObject", _) => {
+                for (k, item) in map {
+                    match item {
+                        Value::Array(items) => {
+                            for i in items {
+                                out.push((format!("{n}[{k}]"), scalar(i)?));
+                            }
+                        }
+                        other => out.push((format!("{n}[{k}]"), scalar(other)?)),
+                    }
+                }
+            }
+            (Value::Array(items), "form" | "deepObject", true) => {
+                for i in items {
+                    out.push((n.clone(), scalar(i)?));
+                }
+            }
+            (Value::Object(map), _, true) => {
+                for (k, item) in map {
+                    out.push((k.clone(), scalar(item)?));
+                }
+            }
+            (Value::Array(_) | Value::Object(_), style, _) => {
+                let sep = match style {
+                    "spaceDelimited" => " ",
+                    "pipeDelimited" => "|",
+                    _ => ",",
+                };
+                let p = pieces(v, false).ok()?;
+                if !p.is_empty() {
+                    out.push((n, p.join(sep)));
+                }
+            }
+            (other, _, _) => out.push((n, scalar(other)?)),
+        }
+    }
+    out.sort();
+    Some(out)
+}
+
+fn expected_json_body(tool: &Tool, args: &Map<String, Value>) -> Option<Value> {
+    let body = tool.body.as_ref()?;
+    if body.kind != BodyKind::Json {
+        return None;
+    }
+    if body.flattened {
+        let mut obj = Map::new();
+        for a in tool
+            .args
+            .iter()
+            .filter(|a| a.location == ArgLocation::BodyField)
+        {
+            if let Some(v) = args.get(&a.name) {
+                obj.insert(a.wire_name.clone(), v.clone());
+            }
+        }
+        return Some(Value::Object(obj));
+    }
+    let a = tool.args.iter().find(|a| a.location == ArgLocation::Body)?;
+    args.get(&a.name).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_follow_the_schema() {
+        let defs = Map::new();
+        let v = |s: Value| value(&s, &defs, 0);
+        assert_eq!(v(json!({"type": "integer", "minimum": 5})), Some(json!(5)));
+        assert_eq!(
+            v(json!({"type": "array", "items": {"enum": ["a", "b"]}})),
+            Some(json!(["a", "b"]))
+        );
+        assert_eq!(
+            v(json!({"type": "array", "items": {"type": "boolean"}, "maxItems": 1})),
+            Some(json!([true]))
+        );
+        assert_eq!(
+            v(json!({"type": "array", "uniqueItems": true, "items": {"const": 1}})),
+            Some(json!([1]))
+        );
+        assert_eq!(v(json!({"type": "integer", "maximum": 0})), Some(json!(0)));
+        assert_eq!(
+            v(json!({"type": "number", "examples": [3]})),
+            Some(json!(3.0))
+        );
+        assert_eq!(
+            v(json!({"type": "string", "examples": [3]})),
+            Some(json!("example"))
+        );
+        assert_eq!(
+            v(json!({"type": ["string", "null"], "format": "date"})),
+            Some(json!("2024-01-15"))
+        );
+        assert_eq!(v(json!({"enum": [null, "b"]})), Some(json!("b")));
+        assert_eq!(
+            v(
+                json!({"type": "object", "required": ["a"], "properties": {"a": {"type": "boolean"}, "b": {"type": "string"}}})
+            ),
+            Some(json!({"a": true, "b": "example"}))
+        );
+        assert_eq!(
+            v(json!({"anyOf": [{"type": "null"}, {"type": "integer"}]})),
+            Some(json!(1))
+        );
+        assert_eq!(
+            v(json!({"type": "string", "minLength": 9})),
+            Some(json!("examplexx"))
+        );
+        let defs: Map<String, Value> =
+            serde_json::from_value(json!({"Node": {"type": "object", "required": ["next"], "properties": {"next": {"$ref": "#/$defs/Node"}}}}))
+                .unwrap();
+        assert_eq!(
+            value(&json!({"$ref": "#/$defs/Node"}), &defs, 0),
+            None,
+            "no finite value"
+        );
+    }
+
+    #[test]
+    fn pieces_and_styles() {
+        assert_eq!(
+            pieces(&json!(["a", 1]), false),
+            Ok(vec!["a".into(), "1".into()])
+        );
+        assert_eq!(pieces(&json!({"k": "v"}), true), Ok(vec!["k=v".into()]));
+        assert!(pieces(&json!([{"a": 1}]), false).is_err());
+    }
+}

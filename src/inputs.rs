@@ -1,0 +1,94 @@
+//! The fingerprint of a generation's inputs, written into every generated file's `@generated`
+//! header and into the manifest, so a committed crate says what it was generated from.
+//!
+//! It is SHA-256 over a canonical form, the same on every platform: the spec as mcpgen reads it
+//! (after bundling relative-file `$ref`s, so external files count) and the `--auth` config file
+//! (when given), each parsed (YAML or JSON) and printed as canonical JSON — object keys sorted by
+//! their UTF-8 bytes, no whitespace, strings escaped as `serde_json` does, numbers as parsed.
+//! Formatting, comments, key order, line endings (a Windows checkout's CRLF) and YAML-vs-JSON do
+//! not change it; any change of content does. The digest covers, in order, the bytes
+//! `mcpgen-inputs-v1\n`, `spec\n`, the canonical spec, `\n`, and when a config is given,
+//! `auth\n`, the canonical config and `\n`. Headers show `sha256:` plus the first 16 hex digits.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// `sha256:<16 hex digits>` for a bundled spec and an optional config document.
+pub fn fingerprint(spec: &Value, auth: Option<&Value>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"mcpgen-inputs-v1\n");
+    hasher.update(b"spec\n");
+    hasher.update(canonical(spec).as_bytes());
+    hasher.update(b"\n");
+    if let Some(auth) = auth {
+        hasher.update(b"auth\n");
+        hasher.update(canonical(auth).as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Canonical JSON text: sorted keys, no whitespace.
+pub fn canonical(v: &Value) -> String {
+    let mut out = String::new();
+    write(v, &mut out);
+    out
+}
+
+fn write(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_and_stable() {
+        assert_eq!(
+            canonical(&json!({"b": [1, {"d": null, "c": "x\n"}], "a": 1.5})),
+            r#"{"a":1.5,"b":[1,{"c":"x\n","d":null}]}"#
+        );
+        let yaml: Value = serde_yaml::from_str("b: 1\r\na: [x]\r\n").unwrap();
+        assert_eq!(
+            fingerprint(&yaml, None),
+            fingerprint(&json!({"a": ["x"], "b": 1}), None)
+        );
+        // A fixed value, the same on every platform and in every build; computed independently:
+        // python3 -c "import hashlib; print(hashlib.sha256(b'mcpgen-inputs-v1\nspec\n{}\n').hexdigest()[:16])"
+        assert_eq!(fingerprint(&json!({}), None), "sha256:d4b44f94576a1b70");
+        assert_ne!(
+            fingerprint(&json!({}), None),
+            fingerprint(&json!({}), Some(&json!({})))
+        );
+    }
+}
