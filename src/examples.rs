@@ -9,9 +9,118 @@
 //! chooses to escape. Where the rules leave the wire form open (objects nested inside query or
 //! path values), the query or path is not predicted and only the rest is checked.
 
-use crate::ir::{ArgLocation, BodyKind, Tool};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::ir::{ArgLocation, BodyKind, KeyLocation, SchemeKind, SecurityScheme, Tool};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+/// The value the crate's tests give every credential variable they set.
+pub const TEST_SECRET: &str = "mcpgen-test";
+
+/// The upstream credentials the crate's tests can provide: API keys, bearer tokens and basic
+/// credentials are plain variables, set to [`TEST_SECRET`]; OAuth client credentials would need
+/// a token endpoint, so their variables stay unset and the tools that need them are not called.
+#[derive(Debug, Default)]
+pub struct TestCredentials {
+    /// Variables the test sets.
+    pub env: BTreeSet<String>,
+    /// Scheme name → the query parameter an API key in the query travels in.
+    query_keys: BTreeMap<String, String>,
+}
+
+impl TestCredentials {
+    pub fn new(schemes: &[SecurityScheme], tools: &[Tool]) -> Self {
+        let mut out = Self::default();
+        let plain: BTreeSet<&str> = schemes
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.kind,
+                    SchemeKind::ApiKey { .. } | SchemeKind::HttpBearer | SchemeKind::HttpBasic
+                )
+            })
+            .map(|s| s.name.as_str())
+            .collect();
+        for s in schemes {
+            if let SchemeKind::ApiKey {
+                location: KeyLocation::Query,
+                param,
+            } = &s.kind
+            {
+                out.query_keys.insert(s.name.clone(), param.clone());
+            }
+        }
+        for tool in tools {
+            for alt in &tool.credentials {
+                for u in alt {
+                    if u.supported && plain.contains(u.scheme.as_str()) {
+                        out.env.extend(u.env.iter().cloned());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The query pairs the credentials of `tool` add, as the server chooses them with only the
+    /// test's variables set (the rules of the generated `credentials.rs`); `None` when the
+    /// server would refuse the call for missing credentials.
+    fn query(&self, tool: &Tool) -> Option<Vec<(String, String)>> {
+        #[derive(PartialEq)]
+        enum Status {
+            Ready,
+            Missing,
+            Unsupported,
+        }
+        let rated: Vec<Vec<(Status, &str)>> = tool
+            .credentials
+            .iter()
+            .map(|alt| {
+                alt.iter()
+                    .map(|u| {
+                        let status = if !u.supported {
+                            Status::Unsupported
+                        } else if !u.env.is_empty() && u.env.iter().all(|v| self.env.contains(v)) {
+                            Status::Ready
+                        } else {
+                            Status::Missing
+                        };
+                        (status, u.scheme.as_str())
+                    })
+                    .collect()
+            })
+            .collect();
+        let pairs = |alt: &[(Status, &str)]| -> Vec<(String, String)> {
+            alt.iter()
+                .filter(|(s, _)| *s == Status::Ready)
+                .filter_map(|(_, name)| self.query_keys.get(*name))
+                .map(|param| (param.clone(), TEST_SECRET.to_owned()))
+                .collect()
+        };
+        if rated.is_empty() {
+            return Some(Vec::new());
+        }
+        if let Some(alt) = rated
+            .iter()
+            .filter(|a| !a.is_empty())
+            .find(|a| a.iter().all(|(s, _)| *s == Status::Ready))
+        {
+            return Some(pairs(alt));
+        }
+        if rated.iter().any(Vec::is_empty) {
+            return Some(Vec::new());
+        }
+        let servable = |a: &Vec<(Status, &str)>| a.iter().all(|(s, _)| *s != Status::Unsupported);
+        if !rated.iter().any(servable) {
+            return rated
+                .iter()
+                .find(|a| a.iter().all(|(s, _)| *s != Status::Missing))
+                .map(|a| pairs(a));
+        }
+        None
+    }
+}
 
 const MAX_DEPTH: usize = 12;
 /// A small file, base64: `hello`.
@@ -41,8 +150,8 @@ pub struct Expected {
     pub json_body: Option<Value>,
 }
 
-/// The example call of `tool`.
-pub fn example(tool: &Tool) -> Example {
+/// The example call of `tool`, with the test's credentials.
+pub fn example(tool: &Tool, credentials: &TestCredentials) -> Example {
     let defs = tool
         .input_schema
         .get("$defs")
@@ -82,12 +191,27 @@ pub fn example(tool: &Tool) -> Example {
             )),
         };
     }
+    let Some(credential_query) = credentials.query(tool) else {
+        return Example {
+            tool: tool.name.clone(),
+            arguments,
+            request: None,
+            note: Some(
+                "not called: its credentials need an OAuth access token from a token endpoint"
+                    .to_owned(),
+            ),
+        };
+    };
     let mut notes = Vec::new();
     let path = expected_path(tool, &arguments);
     if path.is_none() {
         notes.push("the path is not predicted (nested values)");
     }
-    let query = expected_query(tool, &arguments);
+    let query = expected_query(tool, &arguments).map(|mut query| {
+        query.extend(credential_query);
+        query.sort();
+        query
+    });
     if query.is_none() {
         notes.push("the query is not predicted (nested values)");
     }

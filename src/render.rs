@@ -1138,11 +1138,17 @@ fn tests_json(api: &Api) -> String {
         .collect();
     excluded.sort_unstable();
     excluded.dedup();
-    let calls: Vec<crate::examples::Example> =
-        api.tools.iter().map(crate::examples::example).collect();
+    let credentials = crate::examples::TestCredentials::new(&api.security_schemes, &api.tools);
+    let calls: Vec<crate::examples::Example> = api
+        .tools
+        .iter()
+        .map(|tool| crate::examples::example(tool, &credentials))
+        .collect();
+    let mut env: std::collections::BTreeSet<String> = api.auth.env_vars().into_iter().collect();
+    env.extend(credentials.env.iter().cloned());
     let doc = serde_json::json!({
         "@generated": generated_line(&api.inputs_hash),
-        "env": api.auth.env_vars(),
+        "env": env,
         "tools": tool_entries(api),
         "calls": calls,
         "excluded": excluded,

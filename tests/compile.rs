@@ -116,6 +116,16 @@ fn generated_crates_build_and_start() {
             .join("target")
             .join("fixture-crates")
             .join(&case);
+        // User-owned files are never overwritten: one left by an older mcpgen in this scratch
+        // crate goes, so the crate is built with today's defaults.
+        for (path, _, needed) in mcpgen::render::USER_OWNED {
+            let file = dir.join(path);
+            if std::fs::read_to_string(&file)
+                .is_ok_and(|text| !needed.iter().all(|f| text.contains(f)))
+            {
+                std::fs::remove_file(&file).expect("remove an outdated user-owned file");
+            }
+        }
         let auth = auth_file(&spec);
         let mut args = vec!["generate", &spec, "--out", dir.to_str().unwrap()];
         if let Some(auth) = &auth {
