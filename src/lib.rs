@@ -1,7 +1,8 @@
 //! mcpgen turns an OpenAPI document into a standalone Rust MCP server crate.
 //!
 //! One pipeline, one direction: [`load`] reads the spec (file or URL, YAML or JSON) and bundles
-//! relative-file `$ref`s; [`normalise`] decides the dialect (3.0/3.1) and builds the structural
+//! relative-file `$ref`s; [`normalise`] decides the dialect (2.0/3.0/3.1; [`swagger2`] converts 2.0
+//! to 3.0, keeping a map back to the original pointers for errors) and builds the structural
 //! view `openapiv3` parses; [`lower`] applies the config file's `tools:` selection and overrides
 //! ([`select`]) and turns the selected operations into the [`ir`] — tool names ([`naming`]),
 //! JSON Schema 2020-12 argument and output schemas ([`schema`]) and Rust argument types
@@ -28,6 +29,7 @@ pub mod render;
 pub mod schema;
 pub mod select;
 pub mod shape;
+pub mod swagger2;
 pub mod typegen;
 
 pub use error::{Error, Result};
@@ -46,9 +48,43 @@ pub struct Options {
 
 /// Loads, normalises and lowers a spec: everything up to the IR.
 pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
-    let loaded = load::load(spec)?;
+    build_ir_loaded(load::load(spec)?, opts)
+}
+
+/// As [`generate`], for a spec already in memory; `spec` names it in messages and anchors its
+/// relative references.
+pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, output::FileMap)> {
+    let api = build_ir_loaded(load::load_text(spec, text)?, opts)?;
+    let files = render::render(&api)?;
+    Ok((api, files))
+}
+
+fn build_ir_loaded(loaded: load::Loaded, opts: &Options) -> Result<ir::Api> {
     let dialect = normalise::dialect(&loaded.file, &loaded.root)?;
-    let (view, warnings) = normalise::structural_view(&loaded.root);
+    let api = if dialect == normalise::Dialect::V20 {
+        // Everything after this reads the converted 3.0 document; what it reports is mapped
+        // back to the pointers of the document the user wrote.
+        let converted = swagger2::convert(&loaded.root);
+        let map = converted.map;
+        let mut api = lower_document(&loaded, &converted.root, dialect, opts)
+            .map(|api| map.api(api))
+            .map_err(|e| map.error(&loaded.file, e))?;
+        // The conversion's own warnings already name original pointers.
+        api.warnings.splice(0..0, converted.warnings);
+        api
+    } else {
+        lower_document(&loaded, &loaded.root, dialect, opts)?
+    };
+    Ok(api)
+}
+
+fn lower_document(
+    loaded: &load::Loaded,
+    root: &serde_json::Value,
+    dialect: normalise::Dialect,
+    opts: &Options,
+) -> Result<ir::Api> {
+    let (view, warnings) = normalise::structural_view(root);
     let api = normalise::parse_structure(&loaded.file, &view)?;
     let spec_url = match &loaded.origin {
         load::Origin::Url(u) => Some(u.clone()),
@@ -62,7 +98,7 @@ pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
     };
     let mut api = lower::lower(
         &loaded.file,
-        &loaded.root,
+        root,
         &view,
         &api,
         dialect,

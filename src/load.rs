@@ -13,10 +13,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Upper bound on a fetched or read document, so a hostile URL cannot exhaust memory.
-const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Upper bound on a fetched or read document, so a hostile URL cannot exhaust memory. Real
+/// descriptions reach 80 MB (GitHub's fully dereferenced one).
+const MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
 /// Bound on nested external inlining (a chain of files referencing files).
 const MAX_EXTERNAL_DEPTH: usize = 64;
+/// Nesting level beyond which an external target is not inlined: each file is at most 128 levels
+/// deep (the parsers' limit), but a chain of them inlined one inside another is not, and later
+/// stages recurse over the bundled document.
+const MAX_INLINE_NESTING: usize = 384;
+/// JSON nodes all inlined external targets may add together. Each use of a target is a copy, so
+/// files that refer to each other twice over grow exponentially (2^30 copies from 30 small
+/// files): this stops that, with an error at the reference that crosses it.
+const MAX_INLINED_NODES: usize = 2_000_000;
 
 /// Where a document came from; used to resolve relative references.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -206,7 +215,19 @@ fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &str, depth: usize) -> Res
 /// Loads the spec and bundles external references.
 pub fn load(spec: &str) -> Result<Loaded> {
     let origin = Origin::parse(spec)?;
-    let mut root = read_document(&origin)?;
+    let root = read_document(&origin)?;
+    bundle(spec, origin, root)
+}
+
+/// As [`load`], for a document already in memory (`spec` names it and anchors relative
+/// references): what the fuzz target drives.
+pub fn load_text(spec: &str, text: &str) -> Result<Loaded> {
+    let origin = Origin::parse(spec)?;
+    let root = parse_text(spec, text)?;
+    bundle(spec, origin, root)
+}
+
+fn bundle(spec: &str, origin: Origin, mut root: Value) -> Result<Loaded> {
     let file = spec.to_string();
     if !has_external_ref(&root, 0) {
         return Ok(Loaded { file, origin, root });
@@ -216,11 +237,12 @@ pub fn load(spec: &str) -> Result<Loaded> {
         docs: BTreeMap::new(),
         stack: Vec::new(),
         recursive: Vec::new(),
+        inlined: 0,
         hoisted: BTreeMap::new(),
         hoisted_defs: Vec::new(),
     };
     bundler.docs.insert(origin.clone(), root.clone());
-    bundler.walk(&mut root, &origin, "", &file, 0)?;
+    bundler.walk(&mut root, &origin, "", &file, 0, ("", ""))?;
     if !bundler.hoisted_defs.is_empty() {
         let Some(obj) = root.as_object_mut() else {
             return Ok(Loaded { file, origin, root });
@@ -257,6 +279,40 @@ fn has_external_ref(v: &Value, depth: usize) -> bool {
     }
 }
 
+/// Objects whose keys are names (of properties, schemas, responses, examples ...), not keywords:
+/// a property called `default` or `example` is structure there.
+const NAME_MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "definitions",
+    "schemas",
+    "$defs",
+    "dependentSchemas",
+    "responses",
+    "parameters",
+    "examples",
+    "headers",
+    "content",
+    "requestBodies",
+    "securitySchemes",
+    "links",
+    "callbacks",
+    "paths",
+    "encoding",
+];
+
+/// Whether `key` of an object holds example or default *data*, where a `$ref` is just a value
+/// (GitHub's description has `$ref`s to files it does not ship inside example values).
+/// `parent` is the key of the object's parent: an Example Object sits in an `examples` map.
+fn is_data(key: &str, value: &Value, parent: &str) -> bool {
+    match key {
+        "example" | "default" | "enum" | "const" => true,
+        "examples" => value.is_array(),
+        "value" => parent == "examples",
+        _ => false,
+    }
+}
+
 type Target = (Origin, String);
 
 struct Bundler {
@@ -266,6 +322,8 @@ struct Bundler {
     stack: Vec<Target>,
     /// Targets found to be recursive while being inlined.
     recursive: Vec<Target>,
+    /// JSON nodes inlined so far (bounded by [`MAX_INLINED_NODES`]).
+    inlined: usize,
     /// Hoisted targets and their component names.
     hoisted: BTreeMap<Target, String>,
     hoisted_defs: Vec<(String, Value)>,
@@ -284,7 +342,8 @@ impl Bundler {
     }
 
     /// Walks `v` (which lives in document `origin`); rewrites every `$ref` that leaves the root
-    /// document. `at` is the pointer in the root document, used for errors.
+    /// document. `at` is the pointer in the root document, used for errors; `ctx` holds the keys
+    /// of `v` and of its parent (empty for array items), to tell data from structure.
     fn walk(
         &mut self,
         v: &mut Value,
@@ -292,6 +351,7 @@ impl Bundler {
         at: &str,
         file: &str,
         depth: usize,
+        ctx: (&str, &str),
     ) -> Result<()> {
         match v {
             Value::Object(obj) => {
@@ -328,15 +388,26 @@ impl Bundler {
                         obj.insert("$ref".into(), Value::String(format!("#{frag}")));
                     }
                 }
+                let names = NAME_MAPS.contains(&ctx.0);
                 for (k, child) in obj.iter_mut() {
+                    if !names && is_data(k, child, ctx.1) {
+                        continue;
+                    }
                     let child_at = format!("{at}/{}", escape_segment(k));
-                    self.walk(child, origin, &child_at, file, depth)?;
+                    self.walk(child, origin, &child_at, file, depth, (k, ctx.0))?;
                 }
                 Ok(())
             }
             Value::Array(items) => {
                 for (i, child) in items.iter_mut().enumerate() {
-                    self.walk(child, origin, &format!("{at}/{i}"), file, depth)?;
+                    self.walk(
+                        child,
+                        origin,
+                        &format!("{at}/{i}"),
+                        file,
+                        depth,
+                        ("", ctx.0),
+                    )?;
                 }
                 Ok(())
             }
@@ -363,6 +434,16 @@ impl Bundler {
             let name = self.hoisted_name(&target);
             return Ok(local_schema_ref(&name));
         }
+        let nesting = at.matches('/').count();
+        if nesting > MAX_INLINE_NESTING {
+            return Err(Error::invalid(
+                file,
+                &format!("{at}/$ref"),
+                format!(
+                    "external $ref {nesting} levels deep: inlining it would nest the document deeper than {MAX_INLINE_NESTING} levels"
+                ),
+            ));
+        }
         if depth >= MAX_EXTERNAL_DEPTH {
             return Err(Error::invalid(
                 file,
@@ -370,7 +451,18 @@ impl Bundler {
                 format!("external $ref chain deeper than {MAX_EXTERNAL_DEPTH} documents"),
             ));
         }
-        let doc = self.doc(&origin)?;
+        // An unreadable target file is reported where the reference to it is.
+        let doc = match self.doc(&origin) {
+            Ok(doc) => doc,
+            Err(e @ (Error::Read { .. } | Error::Syntax { .. })) => {
+                return Err(Error::invalid(
+                    file,
+                    &format!("{at}/$ref"),
+                    format!("$ref target file: {e}"),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         let mut value = doc.pointer(&frag).cloned().ok_or_else(|| {
             Error::invalid(
                 file,
@@ -381,8 +473,18 @@ impl Bundler {
                 ),
             )
         })?;
+        self.inlined += count_nodes(&value, 0);
+        if self.inlined > MAX_INLINED_NODES {
+            return Err(Error::invalid(
+                file,
+                &format!("{at}/$ref"),
+                format!(
+                    "inlining external references would add more than {MAX_INLINED_NODES} JSON nodes (targets referred to over and over, nested?)"
+                ),
+            ));
+        }
         self.stack.push(target.clone());
-        let walked = self.walk(&mut value, &origin, at, file, depth + 1);
+        let walked = self.walk(&mut value, &origin, at, file, depth + 1, ("", ""));
         self.stack.pop();
         walked?;
         if self.recursive.contains(&target) {
@@ -431,6 +533,18 @@ impl Bundler {
     }
 }
 
+/// JSON nodes in `v` (a parsed document is at most 128 levels deep).
+fn count_nodes(v: &Value, depth: usize) -> usize {
+    if depth > 512 {
+        return 1;
+    }
+    1 + match v {
+        Value::Object(m) => m.values().map(|c| count_nodes(c, depth + 1)).sum(),
+        Value::Array(a) => a.iter().map(|c| count_nodes(c, depth + 1)).sum(),
+        _ => 0,
+    }
+}
+
 fn local_schema_ref(name: &str) -> Value {
     let mut m = Map::new();
     m.insert(
@@ -458,6 +572,40 @@ mod tests {
         assert_eq!(v["openapi"], "3.1.0");
         let e = parse_text("t.json", "{\"a\": ").unwrap_err();
         assert!(e.to_string().starts_with("t.json: not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn refs_in_example_data_are_not_followed() {
+        let dir = std::env::temp_dir().join(format!("mcpgen-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("s.yaml"), "S: {type: string}\n").unwrap();
+        let spec = dir.join("spec.yaml").display().to_string();
+        // `example`/`default` values and Example Objects' `value` are data (a `$ref` there names
+        // a file nobody ships); a property called `example` is structure and is followed.
+        let text = "openapi: 3.0.3\ncomponents:\n  examples:\n    e: {value: {$ref: 'gone.yaml'}}\n  schemas:\n    A:\n      type: object\n      default: {$ref: 'gone.yaml'}\n      properties:\n        example: {$ref: 's.yaml#/S'}\n";
+        let loaded = load_text(&spec, text).unwrap();
+        let root = &loaded.root;
+        assert_eq!(
+            root.pointer("/components/examples/e/value/$ref").unwrap(),
+            "gone.yaml"
+        );
+        assert_eq!(
+            root.pointer("/components/schemas/A/default/$ref").unwrap(),
+            "gone.yaml"
+        );
+        assert_eq!(
+            root.pointer("/components/schemas/A/properties/example/type")
+                .unwrap(),
+            "string"
+        );
+        // A missing file where a reference is structure: located at that `$ref`.
+        let e = load_text(&spec, "openapi: 3.0.3\nx: {$ref: 'gone.yaml'}\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("spec.yaml#/x/$ref: $ref target file:"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -170,6 +170,7 @@ pub fn lower(
             .clone()
             .filter(|d| !d.trim().is_empty()),
         dialect: match dialect {
+            Dialect::V20 => "2.0".into(),
             Dialect::V30 => "3.0".into(),
             Dialect::V31 => "3.1".into(),
         },
@@ -835,8 +836,15 @@ impl<'a> Lowerer<'a> {
         }
 
         let mut simplifications = defs.take_notes();
-        let (output_schema, wrap_output, output_notes) = self.output_schema(op, op_ptr)?;
+        let (mut output_schema, wrap_output, output_notes) = self.output_schema(op, op_ptr)?;
         simplifications.extend(output_notes);
+        let mut input_schema = Value::Object(input);
+        // The generated server parses tools.json with serde_json's default recursion limit.
+        if cut_deep(&mut input_schema, 0) | output_schema.as_mut().is_some_and(|s| cut_deep(s, 0)) {
+            warnings.push(format!(
+                "#{op_ptr}: a schema (or a default or example value in it) is nested deeper than {MAX_SCHEMA_JSON_DEPTH} JSON levels; the deeper part is cut"
+            ));
+        }
         let scope_alternatives = self.scope_alternatives(&security);
         let upper = method.to_ascii_uppercase();
         let summary = op
@@ -908,7 +916,7 @@ impl<'a> Lowerer<'a> {
             overridden,
             args,
             body,
-            input_schema: Value::Object(input),
+            input_schema,
             output_schema,
             wrap_output,
             security,
@@ -1019,6 +1027,43 @@ impl<'a> Lowerer<'a> {
         }
         Ok((Some(out), !plain_object, defs.take_notes()))
     }
+}
+
+/// Nesting allowed inside a tool schema: tools.json adds four levels around it, and the generated
+/// server reads that file with serde_json, which refuses more than 128.
+const MAX_SCHEMA_JSON_DEPTH: usize = 100;
+
+/// Replaces whatever lies deeper than [`MAX_SCHEMA_JSON_DEPTH`] with an empty object or array;
+/// returns whether anything was cut.
+fn cut_deep(v: &mut Value, depth: usize) -> bool {
+    if depth >= MAX_SCHEMA_JSON_DEPTH {
+        return match v {
+            Value::Object(m) if !m.is_empty() => {
+                m.clear();
+                true
+            }
+            Value::Array(a) if !a.is_empty() => {
+                a.clear();
+                true
+            }
+            _ => false,
+        };
+    }
+    let mut cut = false;
+    match v {
+        Value::Object(m) => {
+            for c in m.values_mut() {
+                cut |= cut_deep(c, depth + 1);
+            }
+        }
+        Value::Array(a) => {
+            for c in a {
+                cut |= cut_deep(c, depth + 1);
+            }
+        }
+        _ => {}
+    }
+    cut
 }
 
 /// Marks a multipart file field (`format: binary`, or an array of them) as base64 input, which is

@@ -1,5 +1,5 @@
-//! Stage 2, normalise: decides the dialect (OpenAPI 3.0 or 3.1; Swagger 2.0 is refused with a clear
-//! error) and builds the *structural view* that `openapiv3` parses.
+//! Stage 2, normalise: decides the dialect (Swagger 2.0, converted to 3.0 by [`crate::swagger2`]
+//! first; OpenAPI 3.0 or 3.1) and builds the *structural view* that `openapiv3` parses.
 //!
 //! `openapiv3` understands 3.0 documents only and loses schema meaning even there (it drops `const`,
 //! `examples` and `$ref` siblings, and turns many valid schemas into `Any`). So it is used for the
@@ -15,6 +15,9 @@ use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Dialect {
+    /// Swagger 2.0, converted to 3.0 before anything else reads it.
+    #[serde(rename = "2.0")]
+    V20,
     #[serde(rename = "3.0")]
     V30,
     #[serde(rename = "3.1")]
@@ -35,16 +38,20 @@ pub fn dialect(file: &str, root: &Value) -> Result<Dialect> {
         ));
     };
     if let Some(v) = obj.get("swagger") {
-        let version = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string());
+        if v.as_str() == Some("2.0") {
+            return Ok(Dialect::V20);
+        }
         return Err(Error::invalid(
             file,
             "/swagger",
-            format!(
-                "Swagger {version} documents are not supported yet; convert it to OpenAPI 3 first (e.g. with swagger2openapi)"
-            ),
+            format!("unsupported Swagger version {v}; expected \"2.0\" (or OpenAPI 3.0.x/3.1.x)"),
+        ));
+    }
+    if obj.contains_key("swaggerVersion") {
+        return Err(Error::invalid(
+            file,
+            "/swaggerVersion",
+            "Swagger 1.x documents are not supported; expected Swagger 2.0 or OpenAPI 3.0.x/3.1.x",
         ));
     }
     match obj.get("openapi") {

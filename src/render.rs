@@ -138,6 +138,8 @@ struct View {
     version_lit: String,
     upstream_lit: String,
     default_upstream_url: String,
+    /// The same URL as one shell word, for the README's command line.
+    upstream_url_shell: String,
     description_toml: String,
     about_lit: String,
     has_tools: bool,
@@ -660,6 +662,22 @@ fn md_cell(s: &str) -> String {
     out
 }
 
+/// One POSIX shell word for a command line users copy: `s` up to its first control character,
+/// single-quoted unless it is made of characters no shell treats specially, so spec text cannot
+/// run commands.
+fn shell_word(s: &str) -> String {
+    let first: String = s.trim().chars().take_while(|c| !c.is_control()).collect();
+    let plain = !first.is_empty()
+        && first
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/._~%+=@,-".contains(c));
+    if plain {
+        first
+    } else {
+        format!("'{}'", first.replace('\'', "'\\''"))
+    }
+}
+
 fn style_variant(style: &str) -> &'static str {
     match style {
         "spaceDelimited" => "SpaceDelimited",
@@ -854,6 +872,7 @@ fn view(api: &Api) -> View {
         version_lit: lit(&api.api_version),
         upstream_lit: lit(&api.default_upstream_url),
         default_upstream_url: md_cell(&api.default_upstream_url),
+        upstream_url_shell: shell_word(&api.default_upstream_url),
         description_toml: toml::Value::String(about.clone()).to_string(),
         about_lit: lit(&about),
         has_tools: !api.tools.is_empty(),

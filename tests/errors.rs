@@ -15,7 +15,13 @@ fn check_failure(case: &str, args: &[&str]) {
 
 #[test]
 fn bad_specs_fail_with_located_errors() {
-    for case in ["not-yaml", "not-openapi", "missing-ref", "swagger2"] {
+    for case in [
+        "not-yaml",
+        "not-openapi",
+        "missing-ref",
+        "swagger12",
+        "swagger2-missing-ref",
+    ] {
         let out_dir = common::scratch(&format!("errors-{case}"));
         // An existing output directory with a user file and an older generated file.
         std::fs::create_dir_all(out_dir.join("src")).unwrap();
