@@ -70,6 +70,7 @@ else
   crate="$root/target/load/crate"
   # A name of its own, so no other build into the shared target directory replaces the binary.
   name=load-test-mcp
+  rm -rf "$crate" # a scratch crate: no user-owned file of an older mcpgen may stay
   ./target/release/mcpgen generate "$spec" --out "$crate" --name "$name" > /dev/null
   log "building the generated crate $name (release, -D warnings) ..."
   (cd "$crate" && CARGO_TARGET_DIR="$root/target/gen-crates" RUSTFLAGS="-D warnings" \

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import secrets
 import select
 import socket
@@ -83,6 +84,8 @@ def build_server(name: str, auth_file: str, spec: str = SPEC) -> Path:
     if not mcpgen.exists():
         _run(["cargo", "build", "--quiet"], REPO)
     out = CRATES / name
+    # A scratch crate: no user-owned file of an older mcpgen may stay in it.
+    shutil.rmtree(out, ignore_errors=True)
     _run([str(mcpgen), "generate", spec, "--auth", auth_file, "--name", name, "--out", str(out.relative_to(REPO))], REPO)
     _run(["cargo", "build", "--quiet"], out, CARGO_ENV)
     binary = GEN_TARGET / "debug" / name

@@ -201,6 +201,8 @@ mkdir -p "$WORK"
 "$NODE" "$HERE/synth-spec.mjs" 250 >"$TMP/paging.json"
 cmp -s "$TMP/paging.json" "$WORK/paging.json" || cp "$TMP/paging.json" "$WORK/paging.json"
 # Names of their own, so no other test's crate in target/gen-crates shares their binaries.
+# Scratch crates: no user-owned file of an older mcpgen may stay in them.
+rm -rf "$WORK/petstore" "$WORK/paging"
 "$MCPGEN" generate fixtures/petstore/openapi.yaml --out "$WORK/petstore" --name mcpgen-conformance-petstore ||
   die "mcpgen generate (petstore) failed"
 "$MCPGEN" generate "$WORK/paging.json" --out "$WORK/paging" --name mcpgen-conformance-paging ||

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -54,6 +55,8 @@ def server_bin() -> Path:
     mcpgen = REPO / "target" / "debug" / "mcpgen"
     if not mcpgen.exists():
         _run(["cargo", "build", "--quiet"], REPO)
+    # A scratch crate: no user-owned file of an older mcpgen may stay in it.
+    shutil.rmtree(CRATE_DIR, ignore_errors=True)
     _run([str(mcpgen), "generate", SPEC, "--out", str(CRATE_DIR.relative_to(REPO))], REPO)
     _run(["cargo", "build", "--quiet"], CRATE_DIR, CARGO_ENV)
     name = re.search(r'^name = "([^"]+)"', (CRATE_DIR / "Cargo.toml").read_text(), re.M)
