@@ -35,6 +35,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::auth::Setting;
+use crate::runtime::error_chain;
 
 /// Secrets shorter than this are not searched for in upstream responses.
 pub const MIN_REDACTED_LEN: usize = 6;
@@ -836,17 +837,6 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String>
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 /// The secrets to search upstream responses for, in every form they are sent in.

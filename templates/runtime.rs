@@ -341,14 +341,22 @@ impl Upstream {
         } else {
             format!("Upstream request {label} failed")
         };
-        let mut source: Option<&dyn std::error::Error> = Some(&error);
-        while let Some(e) = source {
-            message.push_str(": ");
-            message.push_str(&e.to_string());
-            source = e.source();
-        }
+        message.push_str(": ");
+        message.push_str(&error_chain(&error));
         message
     }
+}
+
+/// An error and its sources, `: `-separated.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
 }
 
 /// A received upstream response, its body read up to the cap.

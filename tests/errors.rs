@@ -101,20 +101,25 @@ fn bad_upstream_credentials_fail_with_located_errors() {
             "{case}: not located in the auth file: {stderr}"
         );
         check_failure(&format!("upstream-{case}"), &args);
-        assert_eq!(
-            common::tree(&out_dir),
-            before,
-            "{case}: output directory changed"
-        );
-        // `inspect` refuses the same config.
-        let out = common::mcpgen(&[
-            "inspect",
-            "fixtures/upstream-auth/openapi.yaml",
-            "--auth",
-            &auth,
-        ]);
-        assert_eq!(out.status.code(), Some(2), "{case}: inspect");
+        untouched_and_refused_by_inspect(case, &out_dir, &before, &args);
     }
+}
+
+/// After a refused `generate` (`args`): the output directory is as `before`, and `inspect`
+/// refuses the same spec and config too.
+fn untouched_and_refused_by_inspect(
+    case: &str,
+    out_dir: &std::path::Path,
+    before: &std::collections::BTreeMap<String, Vec<u8>>,
+    args: &[&str],
+) {
+    assert_eq!(
+        common::tree(out_dir),
+        *before,
+        "{case}: output directory changed"
+    );
+    let out = common::mcpgen(&["inspect", args[1], args[2], args[3]]);
+    assert_eq!(out.status.code(), Some(2), "{case}: inspect");
 }
 
 /// Bad `tools:` sections of the config file (fixtures/errors/tools/), against the
@@ -153,18 +158,6 @@ fn bad_tool_selections_fail_with_located_errors() {
                 .starts_with(&format!("error: {config}#/tools")),
             "{case}: not located in the config file"
         );
-        assert_eq!(
-            common::tree(&out_dir),
-            before,
-            "{case}: output directory changed"
-        );
-        // inspect refuses the same config the same way.
-        let out = common::mcpgen(&[
-            "inspect",
-            "fixtures/tools-select/openapi.yaml",
-            "--auth",
-            &config,
-        ]);
-        assert_eq!(out.status.code(), Some(2), "{case}: inspect");
+        untouched_and_refused_by_inspect(&case, &out_dir, &before, &args);
     }
 }
