@@ -233,7 +233,7 @@ pub fn example(tool: &Tool, credentials: &TestCredentials) -> Example {
 }
 
 /// An HTTP token (RFC 9110 §5.6.2): what a header or cookie name may be.
-fn is_token(name: &str) -> bool {
+pub(crate) fn is_token(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

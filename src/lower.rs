@@ -1120,14 +1120,29 @@ fn flattenable(obj: &Map<String, Value>) -> bool {
 fn scheme_kind(scheme: &openapiv3::SecurityScheme) -> SchemeKind {
     use openapiv3::{APIKeyLocation, SecurityScheme as S};
     match scheme {
-        S::APIKey { location, name, .. } => SchemeKind::ApiKey {
-            location: match location {
+        S::APIKey { location, name, .. } => {
+            let location = match location {
                 APIKeyLocation::Header => KeyLocation::Header,
                 APIKeyLocation::Query => KeyLocation::Query,
                 APIKeyLocation::Cookie => KeyLocation::Cookie,
-            },
-            param: name.clone(),
-        },
+            };
+            // A header or cookie name must be an HTTP token (RFC 9110 §5.6.2); no request can
+            // carry any other.
+            if location != KeyLocation::Query && !crate::examples::is_token(name) {
+                return SchemeKind::Unsupported {
+                    reason: format!(
+                        "an API key in a {} named `{}`, which is not a valid HTTP {} name",
+                        location.as_str(),
+                        name.escape_debug(),
+                        location.as_str()
+                    ),
+                };
+            }
+            SchemeKind::ApiKey {
+                location,
+                param: name.clone(),
+            }
+        }
         S::HTTP { scheme, .. } => match scheme.trim().to_ascii_lowercase().as_str() {
             "bearer" => SchemeKind::HttpBearer,
             "basic" => SchemeKind::HttpBasic,

@@ -772,7 +772,7 @@ fn tool_view(t: &Tool) -> ToolView {
             .collect::<Vec<_>>()
             .join(", "),
         method: t.method.clone(),
-        path_lit: lit(&t.path),
+        path_lit: lit(&encode_path_template(&t.path)),
         security_lit: security_lit(t),
         params,
         body,
@@ -1227,5 +1227,57 @@ mod tests {
             let parsed: syn::LitStr = syn::parse_str(&lit(s)).expect("valid literal");
             assert_eq!(parsed.value(), s);
         }
+    }
+}
+
+/// The path template as it may appear in a URL: characters a path cannot carry literally (`#`,
+/// `?`, quotes, spaces, non-ASCII, ...) in its fixed parts percent-encoded, so that a spec's
+/// odd path stays one path; `{name}` placeholders and existing `%XX` escapes are kept.
+fn encode_path_template(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        // A placeholder, as the runtime looks it up: kept whole.
+        if bytes[i] == b'{'
+            && let Some(len) = path[i..].find('}')
+        {
+            out.push_str(&path[i..=i + len]);
+            i += len + 1;
+            continue;
+        }
+        let b = bytes[i];
+        let escape = b == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b) || escape {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::encode_path_template;
+
+    #[test]
+    fn fixed_path_parts_are_encoded_and_placeholders_kept() {
+        assert_eq!(encode_path_template("/pets/{petId}"), "/pets/{petId}");
+        assert_eq!(
+            encode_path_template("/upload/\"#*/\\é/{x}"),
+            "/upload/%22%23*/%5C%C3%A9/{x}"
+        );
+        assert_eq!(
+            encode_path_template("/a b?c/%20/%zz"),
+            "/a%20b%3Fc/%20/%25zz"
+        );
+        assert_eq!(
+            encode_path_template("/t/{id\"}/{é}/x{"),
+            "/t/{id\"}/{é}/x%7B"
+        );
     }
 }

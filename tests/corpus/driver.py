@@ -240,6 +240,8 @@ def check_sample(docs, size, timeout):
         # would share artifacts in the one target directory, each looking up to date once the
         # other was checked. So the checked copy is generated under a name of its own.
         out = CHECKS / doc_slug(d["id"])
+        # A scratch crate: no user-owned file of an earlier run (or mcpgen) may stay in it.
+        shutil.rmtree(out, ignore_errors=True)
         code, stderr, _, _ = run_limited(
             [str(MCPGEN), "generate", d["path"], "--out", str(out),
              "--name", f"corpus-{doc_slug(d['id'])}"], 120)
