@@ -24,25 +24,6 @@ impl Drop for Kill {
     }
 }
 
-fn cargo(dir: &std::path::Path, args: &[&str]) {
-    let target = common::repo().join("target").join("gen-crates");
-    let out = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env("RUSTFLAGS", "-D warnings")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("run cargo");
-    assert!(
-        out.status.success(),
-        "cargo {args:?} failed in {}:\n{}{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -145,12 +126,12 @@ fn generated_crates_build_and_start() {
             },
         )
         .unwrap();
-        cargo(&dir, &["build", "--quiet"]);
-        cargo(
+        common::cargo(&dir, &["build", "--quiet"]);
+        common::cargo(
             &dir,
             &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
         );
-        cargo(&dir, &["test", "--quiet"]);
+        common::cargo(&dir, &["test", "--quiet"]);
 
         let bin = common::repo()
             .join("target/gen-crates/debug")

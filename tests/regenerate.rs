@@ -58,25 +58,6 @@ fn ok(o: Output) -> String {
     text(&o.stderr)
 }
 
-fn cargo(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", common::repo().join("target/gen-crates"))
-        .env("RUSTFLAGS", "-D warnings")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("run cargo");
-    assert!(
-        out.status.success(),
-        "cargo {args:?} failed in {}:\n{}{}",
-        dir.display(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 /// The petstore spec with an operation removed and a summary changed.
 fn changed_spec(v1: &Path, v2: &Path) {
     let mut doc: serde_yaml::Value =
@@ -388,8 +369,8 @@ fn check_and_regenerate_keep_user_code_and_follow_the_spec() {
     );
 
     // The regenerated crate with the user's code builds and passes its own tests.
-    cargo(&out, &["build", "--quiet"]);
-    let tests = cargo(&out, &["test", "--quiet"]);
+    common::cargo(&out, &["build", "--quiet"]);
+    let tests = common::cargo(&out, &["test", "--quiet"]);
     assert_eq!(
         tests.matches("test result: ok.").count(),
         3,

@@ -71,3 +71,25 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// Runs `cargo` with `args` in a generated crate at `dir`, with the target directory and flags
+/// every generated-crate build here shares (another RUSTFLAGS would rebuild every dependency);
+/// fails the test with cargo's output unless it succeeds. Returns its standard output.
+pub fn cargo(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", repo().join("target").join("gen-crates"))
+        .env("RUSTFLAGS", "-D warnings")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "cargo {args:?} failed in {}:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
