@@ -29,13 +29,13 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::auth::Setting;
-use crate::runtime::error_chain;
+use crate::runtime::{COMPONENT, COOKIE_VALUE, error_chain};
 
 /// Secrets shorter than this are not searched for in upstream responses.
 pub const MIN_REDACTED_LEN: usize = 6;
@@ -49,15 +49,6 @@ const REFRESH_MARGIN_DIVISOR: u32 = 10;
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Access tokens remembered (per server) for redaction after they were replaced.
 const REMEMBERED_TOKENS: usize = 32;
-
-/// Unreserved characters of RFC 3986 stay; everything else is percent-encoded.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-/// What RFC 6265 forbids in a cookie value.
-const COOKIE_VALUE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b',').add(b';').add(b'\\');
 
 /// Where an API key goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

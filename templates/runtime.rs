@@ -37,14 +37,14 @@ const BASE64_URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE,
 
 /// Percent-encodes everything but RFC 3986 unreserved characters: path segments, query names and
 /// values, form fields.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+pub const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
 
 /// Percent-encodes what RFC 6265 forbids in a cookie value.
-const COOKIE_VALUE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b',').add(b';').add(b'\\');
+pub const COOKIE_VALUE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b',').add(b';').add(b'\\');
 
 /// What a tool's `outputSchema` promises; it decides how a successful response is returned. A
 /// tool with an `outputSchema` must answer with `structuredContent` that matches it (clients such
