@@ -9,6 +9,7 @@ mod hooks;
 mod runtime;
 mod server;
 mod tools;
+mod transport;
 mod types;
 
 use std::process::ExitCode;

@@ -15,13 +15,16 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
+};
 use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::credentials::{Applied, Credentials};
+use crate::transport::{self, Failure, Outgoing, Transport};
 
 /// Bytes of an upstream response body passed on to the client at most, unless configured with
 /// [`Upstream::with_max_response_bytes`]; longer bodies are truncated with a note.
@@ -62,12 +65,14 @@ pub enum Output {
     Wrapped,
 }
 
-/// The upstream API: a pooled HTTP client and the base URL every tool path is appended to.
+/// The upstream API: pooled connections and the base URL every tool path is appended to.
+/// Cheap to clone (one call's forwarded credentials make a copy).
+#[derive(Clone)]
 pub struct Upstream {
-    client: reqwest::Client,
-    base_url: String,
+    transport: Arc<Transport>,
+    base_url: Arc<str>,
     /// `base_url` without user name and password: what results and errors show.
-    shown_url: String,
+    shown_url: Arc<str>,
     timeout: Duration,
     max_response_bytes: usize,
     /// The caller's credentials, sent as the `Authorization` header when the auth configuration
@@ -77,9 +82,13 @@ pub struct Upstream {
     credentials: Arc<Credentials>,
 }
 
+/// Redirects followed within the upstream's origin at most, per call.
+const MAX_REDIRECTS: usize = 10;
+
 impl Upstream {
     /// Builds the client. `base_url` must be an absolute `http` or `https` URL without query or
-    /// fragment; a trailing `/` is ignored. Responses are capped at
+    /// fragment; a trailing `/` is ignored. A user name and password in it are sent as basic
+    /// authentication, unless a credential sets `Authorization`. Responses are capped at
     /// [`DEFAULT_MAX_RESPONSE_BYTES`].
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, String> {
         let parsed = reqwest::Url::parse(base_url)
@@ -97,22 +106,12 @@ impl Upstream {
         let mut shown = parsed.clone();
         let _ = shown.set_username("");
         let _ = shown.set_password(None);
-        let client = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| format!("cannot build the upstream HTTP client: {e}"))?;
+        let transport = Transport::new(&parsed, timeout)
+            .map_err(|e| format!("invalid upstream URL `{}`: {e}", shown.as_str()))?;
         Ok(Self {
-            client,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            shown_url: shown.as_str().trim_end_matches('/').to_owned(),
+            transport: Arc::new(transport),
+            base_url: base_url.trim_end_matches('/').into(),
+            shown_url: shown.as_str().trim_end_matches('/').into(),
             timeout,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             authorization: None,
@@ -124,13 +123,8 @@ impl Upstream {
     /// caller's, forwarded), replacing any the request sets. Shares the connection pool.
     pub fn with_authorization(&self, authorization: HeaderValue) -> Self {
         Self {
-            client: self.client.clone(),
-            base_url: self.base_url.clone(),
-            shown_url: self.shown_url.clone(),
-            timeout: self.timeout,
-            max_response_bytes: self.max_response_bytes,
             authorization: Some(authorization),
-            credentials: self.credentials.clone(),
+            ..self.clone()
         }
     }
 
@@ -154,7 +148,9 @@ impl Upstream {
 
     /// Sends `req` with the credentials its security requirement asks for and maps the outcome
     /// to a tool result. Never panics: every failure is a tool error that says what went wrong.
-    /// A 401 to a cached OAuth access token gets one retry with a new token.
+    /// A 401 to a cached OAuth access token gets one retry with a new token. Redirects within
+    /// the upstream's origin are followed (up to [`MAX_REDIRECTS`]); one to another origin is
+    /// not, so no credential leaves it.
     pub async fn execute(&self, mut req: Request, output: Output) -> CallToolResult {
         if let Some(message) = req.error.take() {
             return tool_error(message);
@@ -167,26 +163,51 @@ impl Upstream {
             Ok(choice) => choice,
             Err(message) => return tool_error(format!("Cannot call {label}: {message}")),
         };
-        let resource_uri = format!("{}{}", self.shown_url, req.path);
-        let body = match encode_body(std::mem::replace(&mut req.body, Body::None)) {
+        let mut body = match encode_body(std::mem::replace(&mut req.body, Body::None)) {
             Ok(body) => body,
             Err(message) => return tool_error(message),
         };
+        let mut method = req.method.clone();
+        // Where a redirect sent the request: a path and query on the upstream's origin.
+        let mut redirected: Option<String> = None;
+        let mut redirects = 0;
         let mut retried = false;
-        let mut response = loop {
+        let exchange = loop {
             let applied = match self
                 .credentials
-                .apply(&choice, &self.client, &self.base_url)
+                .apply(&choice, self.transport.tokens(), &self.base_url)
                 .await
             {
                 Ok(applied) => applied,
                 Err(message) => return tool_error(message),
             };
-            let response = match self.builder(&req, &applied, body.as_ref()).send().await {
-                Ok(response) => response,
-                Err(e) => return tool_error(self.describe_error(&label, e)),
+            let outgoing = match self.outgoing(
+                &req,
+                &method,
+                redirected.as_deref(),
+                &applied,
+                body.as_ref(),
+            ) {
+                Ok(outgoing) => outgoing,
+                Err(message) => return tool_error(format!("Cannot call {label}: {message}")),
             };
-            if response.status() == StatusCode::UNAUTHORIZED && applied.has_tokens() && !retried {
+            let target = outgoing.path_and_query.clone();
+            let sent = self.transport.exchange(
+                outgoing,
+                self.max_response_bytes,
+                MAX_ERROR_EXCERPT_BYTES,
+            );
+            let exchange = match tokio::time::timeout(self.timeout, sent).await {
+                Ok(Ok(exchange)) => exchange,
+                Ok(Err(failure)) => return tool_error(self.describe_failure(&label, failure)),
+                Err(_) => {
+                    return tool_error(format!(
+                        "Upstream API did not answer {label} within {} s (UPSTREAM_TIMEOUT_SECS)",
+                        self.timeout.as_secs_f64()
+                    ));
+                }
+            };
+            if exchange.status == StatusCode::UNAUTHORIZED && applied.has_tokens() && !retried {
                 tracing::info!(
                     "{label}: the upstream API refused the access token (401); fetching a new one and retrying once"
                 );
@@ -194,40 +215,50 @@ impl Upstream {
                 self.credentials.refresh(&applied).await;
                 continue;
             }
-            break response;
+            if let (Some((next_method, keep_body)), Some(location)) = (
+                transport::redirect_method(exchange.status, &method),
+                transport::location(&exchange.headers),
+            ) {
+                if redirects == MAX_REDIRECTS {
+                    return tool_error(format!(
+                        "Upstream API redirected {label} more than {MAX_REDIRECTS} times"
+                    ));
+                }
+                match self.transport.redirect_target(&target, location) {
+                    Ok(next) => {
+                        tracing::debug!("{label}: following a redirect to {next}");
+                        redirects += 1;
+                        redirected = Some(next);
+                        method = next_method;
+                        if !keep_body {
+                            body = None;
+                        }
+                        continue;
+                    }
+                    Err(why) => {
+                        return tool_error(format!(
+                            "Upstream API returned HTTP {} for {label}, but {why}",
+                            status_line(exchange.status)
+                        ));
+                    }
+                }
+            }
+            break exchange;
         };
-        let status = response.status();
-        let essence = response
-            .headers()
+        let transport::Exchange {
+            status,
+            headers,
+            mut body,
+            truncated,
+            total,
+        } = exchange;
+        let essence = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        let total = response.content_length();
-        let limit = if status.is_success() {
-            self.max_response_bytes
-        } else {
-            MAX_ERROR_EXCERPT_BYTES
-        };
-        let mut body = Vec::new();
-        let mut truncated = false;
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = limit.saturating_sub(body.len());
-                    if chunk.len() > room {
-                        body.extend_from_slice(&chunk[..room]);
-                        truncated = true;
-                        break;
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return tool_error(self.describe_error(&label, e)),
-            }
-        }
         // The API may echo what it was sent (headers, URLs): no secret goes back to the client.
         self.credentials.redact(&mut body, truncated);
 
@@ -237,8 +268,12 @@ impl Upstream {
             body,
             truncated,
             total,
-            cap: limit,
-            uri: resource_uri,
+            cap: if status.is_success() {
+                self.max_response_bytes
+            } else {
+                MAX_ERROR_EXCERPT_BYTES
+            },
+            uri: format!("{}{}", self.shown_url, req.path),
         };
         if status.is_success() {
             success_result(reply, output)
@@ -260,34 +295,44 @@ impl Upstream {
 
     /// The HTTP request for `req` with the call's credentials: an API key replaces an argument
     /// of the same name and place; the server's `Authorization` takes precedence over a
-    /// forwarded caller's (which is sent for the bearer-token schemes it stands in for).
-    fn builder(
+    /// forwarded caller's (which is sent for the bearer-token schemes it stands in for), and
+    /// either over a user name and password in the base URL. `redirected` replaces the target.
+    fn outgoing(
         &self,
         req: &Request,
+        method: &reqwest::Method,
+        redirected: Option<&str>,
         applied: &Applied,
         body: Option<&(String, Bytes)>,
-    ) -> reqwest::RequestBuilder {
-        let mut url = String::with_capacity(self.base_url.len() + req.path.len() + 64);
-        url.push_str(&self.base_url);
-        url.push_str(&req.path);
-        let query = req
-            .query
-            .iter()
-            .filter(|(name, _)| !applied.query.iter().any(|(n, _)| n == name))
-            .chain(applied.query.iter());
-        for (i, (name, value)) in query.enumerate() {
-            url.push(if i == 0 { '?' } else { '&' });
-            url.push_str(name);
-            url.push('=');
-            url.push_str(value);
-        }
+    ) -> Result<Outgoing, String> {
+        let path_and_query = match redirected {
+            Some(target) => target.to_owned(),
+            None => {
+                let base = self.transport.base_path();
+                let mut target = String::with_capacity(base.len() + req.path.len() + 64);
+                target.push_str(base);
+                target.push_str(&req.path);
+                let query = req
+                    .query
+                    .iter()
+                    .filter(|(name, _)| !applied.query.iter().any(|(n, _)| n == name))
+                    .chain(applied.query.iter());
+                for (i, (name, value)) in query.enumerate() {
+                    target.push(if i == 0 { '?' } else { '&' });
+                    target.push_str(name);
+                    target.push('=');
+                    target.push_str(value);
+                }
+                target
+            }
+        };
 
-        let mut builder = self.client.request(req.method.clone(), url);
+        let mut headers = HeaderMap::with_capacity(8);
         let authorization = applied
             .authorization
             .as_ref()
-            .or(self.authorization.as_ref());
-        let mut has_accept = false;
+            .or(self.authorization.as_ref())
+            .or(self.transport.basic_authorization());
         for (name, value) in &req.headers {
             if (authorization.is_some() && name.eq_ignore_ascii_case("authorization"))
                 || applied
@@ -297,53 +342,74 @@ impl Upstream {
             {
                 continue;
             }
-            has_accept |= name.eq_ignore_ascii_case("accept");
-            builder = builder.header(name, value);
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("`{name}` is not a valid HTTP header name"))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| format!("the value of header `{name}` cannot be sent in HTTP"))?;
+            headers.append(header, value);
         }
         for (name, value) in &applied.headers {
-            has_accept |= name.eq_ignore_ascii_case("accept");
-            builder = builder.header(*name, value.clone());
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("`{name}` is not a valid HTTP header name"))?;
+            headers.append(header, value.clone());
         }
         if let Some(authorization) = authorization {
-            builder = builder.header(reqwest::header::AUTHORIZATION, authorization.clone());
+            headers.insert(AUTHORIZATION, authorization.clone());
         }
-        if !has_accept {
-            builder = builder.header("accept", "application/json, */*;q=0.5");
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(
+                ACCEPT,
+                HeaderValue::from_static("application/json, */*;q=0.5"),
+            );
         }
-        let cookies: Vec<String> = req
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, self.transport.user_agent().clone());
+        }
+        let mut cookies = String::new();
+        let pairs = req
             .cookies
             .iter()
             .filter(|(name, _)| !applied.cookies.iter().any(|(n, _)| n == name))
-            .chain(applied.cookies.iter())
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
+            .chain(applied.cookies.iter());
+        for (name, value) in pairs {
+            if !cookies.is_empty() {
+                cookies.push_str("; ");
+            }
+            cookies.push_str(name);
+            cookies.push('=');
+            cookies.push_str(value);
+        }
         if !cookies.is_empty() {
-            builder = builder.header("cookie", cookies.join("; "));
+            let mut value = HeaderValue::try_from(cookies)
+                .map_err(|_| "a cookie value cannot be sent in HTTP".to_owned())?;
+            value.set_sensitive(!applied.cookies.is_empty());
+            headers.insert(COOKIE, value);
         }
-        if let Some((content_type, bytes)) = body {
-            builder = builder
-                .header("content-type", content_type.as_str())
-                .body(bytes.clone());
-        }
-        builder
+        let body = match body {
+            Some((content_type, bytes)) => {
+                let value = HeaderValue::from_str(content_type)
+                    .map_err(|_| format!("the media type `{content_type}` cannot be sent in HTTP"))?;
+                headers.insert(CONTENT_TYPE, value);
+                Some(bytes.clone())
+            }
+            None => None,
+        };
+        Ok(Outgoing {
+            method: method.clone(),
+            path_and_query,
+            headers,
+            body,
+        })
     }
 
-    fn describe_error(&self, label: &str, error: reqwest::Error) -> String {
-        let error = error.without_url();
-        if error.is_timeout() {
-            return format!(
-                "Upstream API did not answer {label} within {} s (UPSTREAM_TIMEOUT_SECS)",
-                self.timeout.as_secs_f64()
-            );
+    fn describe_failure(&self, label: &str, failure: Failure) -> String {
+        match failure {
+            Failure::Connect(chain) => format!(
+                "Cannot connect to the upstream API at {}: {chain}",
+                self.shown_url
+            ),
+            Failure::Other(chain) => format!("Upstream request {label} failed: {chain}"),
         }
-        let mut message = if error.is_connect() {
-            format!("Cannot connect to the upstream API at {}", self.shown_url)
-        } else {
-            format!("Upstream request {label} failed")
-        };
-        message.push_str(": ");
-        message.push_str(&error_chain(&error));
-        message
     }
 }
 
@@ -1613,7 +1679,7 @@ mod tests {
     fn upstream_urls_shown_without_credentials() {
         let up = Upstream::new("https://user:secret@api.test/v1/", Duration::from_secs(1)).unwrap();
         assert_eq!(up.base_url(), "https://user:secret@api.test/v1");
-        assert_eq!(up.shown_url, "https://api.test/v1");
+        assert_eq!(&*up.shown_url, "https://api.test/v1");
         assert_eq!(up.max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES);
         assert_eq!(up.with_max_response_bytes(10).max_response_bytes, 10);
         for bad in ["ftp://x", "http://x/?a=1", "http://x/#f", "not a url"] {

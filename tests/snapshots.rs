@@ -1,6 +1,6 @@
 //! insta snapshots of every generated file and of `inspect` for every fixture. Spec-independent
 //! files (`src/main.rs`, `src/server.rs`, `src/fastpath.rs`, `src/runtime.rs`, `src/auth.rs`,
-//! `src/credentials.rs`, `src/oauth.rs`, `tests/tools.rs`, and the user-owned `src/hooks.rs`
+//! `src/credentials.rs`, `src/transport.rs`, `src/oauth.rs`, `tests/tools.rs`, and the user-owned `src/hooks.rs`
 //! and `src/custom_tools.rs`) are snapshotted once, and every fixture's copy is checked to be
 //! identical but for the inputs hash of its `@generated` header. A fixture directory with an
 //! `auth.yaml` is generated with `--auth` it.
@@ -14,6 +14,7 @@ const STATIC_FILES: &[&str] = &[
     "src/runtime.rs",
     "src/auth.rs",
     "src/credentials.rs",
+    "src/transport.rs",
     "src/oauth.rs",
     "src/hooks.rs",
     "src/custom_tools.rs",
