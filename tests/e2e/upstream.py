@@ -9,6 +9,7 @@ answers with canned responses chosen by method and raw path; a canned response c
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -46,9 +47,10 @@ Responder = Callable[[Recorded], Canned]
 
 
 class RecordingUpstream:
-    """Serves on 127.0.0.1 at a free port; `base_url` ends in `/api`."""
+    """Serves on 127.0.0.1 at a free port; `base_url` ends in `/api`. With `tls`, it speaks
+    HTTPS with that server context."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[Recorded] = []
         self._routes: dict[tuple[str, str], Canned | Responder] = {}
         self._fallback: Responder | None = None
@@ -113,8 +115,11 @@ class RecordingUpstream:
                 pass
 
         self._server = Server(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/api"
+        scheme = "https" if tls is not None else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}/api"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> RecordingUpstream:
