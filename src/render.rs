@@ -54,7 +54,10 @@ const STATIC_FILES: &[(&str, &str)] = &[
         "src/credentials.rs",
         include_str!("../templates/credentials.rs"),
     ),
-    ("src/transport.rs", include_str!("../templates/transport.rs")),
+    (
+        "src/transport.rs",
+        include_str!("../templates/transport.rs"),
+    ),
 ];
 
 /// Spec-independent sources emitted in auth mode `oauth` only.

@@ -490,6 +490,12 @@ pub async fn guard(State(auth): State<Auth>, request: Request, next: Next) -> Re
 /// [`crate::hooks::check_request`], and returns the request (its body read into memory) with
 /// its [`Caller`] in the extensions — or the response that refuses it.
 pub async fn admit(auth: &Auth, request: Request) -> Result<Request, Response> {
+    let (parts, body) = admit_parts(auth, request).await?;
+    Ok(Request::from_parts(parts, Body::from(body)))
+}
+
+/// [`admit`], with the request's head and its body (read into memory) apart.
+pub async fn admit_parts(auth: &Auth, request: Request) -> Result<(Parts, Bytes), Response> {
     let (mut parts, body) = request.into_parts();
     let caller = auth.authenticate(&parts.headers).await?;
     let body = if parts.method == Method::POST {
@@ -523,7 +529,7 @@ pub async fn admit(auth: &Auth, request: Request) -> Result<Request, Response> {
     }
     drop(hook);
     parts.extensions.insert(caller);
-    Ok(Request::from_parts(parts, Body::from(body)))
+    Ok((parts, body))
 }
 
 /// What [`crate::hooks::check_request`] sees of a `/mcp` request.

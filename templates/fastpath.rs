@@ -12,11 +12,13 @@
 //! unchanged, which answers (or refuses) it as usual. `RUST_LOG=mcp_fastpath=debug` logs each
 //! call answered here.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{JsonObject, RequestId, ServerJsonRpcMessage, ServerResult};
 use rmcp::transport::StreamableHttpService;
@@ -25,14 +27,16 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use crate::auth::Auth;
 use crate::server::Server;
 
-/// Largest body the route reads itself; the auth middleware has already bounded it.
-const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-
 /// Protocol versions whose `tools/call` needs nothing beyond the JSON-RPC request.
 const VERSIONS: &[&str] = &["2025-03-26", "2025-06-18", "2025-11-25"];
 
 /// Headers of the 2026-07-28 protocol, which rmcp checks against the body.
-const NEWER_HEADERS: &[&str] = &["mcp-method", "mcp-name"];
+const NEWER_HEADERS: [HeaderName; 2] = [
+    HeaderName::from_static("mcp-method"),
+    HeaderName::from_static("mcp-name"),
+];
+const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 
 /// An allowed Host authority as rmcp matches it: the lower-case host without brackets, and the
 /// port when the entry fixes one.
@@ -67,29 +71,26 @@ impl Hosts {
         let Some(hosts) = &self.0 else {
             return true;
         };
-        let Some(authority) = headers
+        let Some((host, port)) = headers
             .get(header::HOST)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<axum::http::uri::Authority>().ok())
+            .and_then(split_host)
         else {
             return false;
         };
-        let host = normalise_host(authority.host());
-        let port = authority.port_u16();
         !hosts.is_empty()
-            && hosts
-                .iter()
-                .any(|(allowed, fixed)| *allowed == host && fixed.is_none_or(|p| Some(p) == port))
+            && hosts.iter().any(|(allowed, fixed)| {
+                allowed.eq_ignore_ascii_case(host) && fixed.is_none_or(|p| Some(p) == port)
+            })
     }
 
-    /// Whether the headers qualify the request for the direct route.
     fn qualify(&self, method: &Method, headers: &HeaderMap) -> bool {
         method == Method::POST
-            && !headers.contains_key("mcp-session-id")
+            && !headers.contains_key(SESSION_ID)
             && !headers.contains_key(header::ORIGIN)
-            && NEWER_HEADERS.iter().all(|name| !headers.contains_key(*name))
+            && NEWER_HEADERS.iter().all(|name| !headers.contains_key(name))
             && headers
-                .get("mcp-protocol-version")
+                .get(PROTOCOL_VERSION)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| VERSIONS.contains(&v))
             && is_json(headers.get(header::CONTENT_TYPE))
@@ -108,19 +109,55 @@ pub struct Endpoint {
 
 /// The handler of `/mcp` (stateless mode).
 pub async fn serve(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
-    let request = match crate::auth::admit(&endpoint.auth, request).await {
-        Ok(request) => request,
+    let (parts, body) = match crate::auth::admit_parts(&endpoint.auth, request).await {
+        Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
-    let request = if endpoint.hosts.qualify(request.method(), request.headers()) {
-        match direct(&endpoint.server, request).await {
-            Ok(response) => return response,
-            Err(request) => request,
-        }
-    } else {
-        request
-    };
+    if endpoint.hosts.qualify(&parts.method, &parts.headers)
+        && let Some(response) = direct(&endpoint.server, &parts, &body).await
+    {
+        return response;
+    }
+    let request = Request::from_parts(parts, Body::from(body));
     endpoint.mcp.handle(request).await.map(Body::new)
+}
+
+/// The host (without brackets) and port of a `Host` header of the plainest form: a name or
+/// IPv4 address of letters, digits, `-`, `_` and `.`, or a bracketed IPv6 address, and an
+/// optional decimal port. Anything else is `None`, and the request goes to rmcp, which decides.
+fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = match value.strip_prefix('[') {
+        Some(rest) => {
+            let (host, after) = rest.split_once(']')?;
+            if host.is_empty() || !host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+                return None;
+            }
+            (host, after)
+        }
+        None => {
+            let end = value.find(':').unwrap_or(value.len());
+            let host = &value[..end];
+            if host.is_empty()
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                return None;
+            }
+            (host, &value[end..])
+        }
+    };
+    let port = match port {
+        "" => None,
+        port => {
+            let digits = port.strip_prefix(':')?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Some(digits.parse().ok()?)
+        }
+    };
+    Some((host, port))
 }
 
 fn normalise_host(host: &str) -> String {
@@ -141,6 +178,13 @@ fn is_json(value: Option<&HeaderValue>) -> bool {
 
 /// Both media types listed without parameters or weights (anything fancier goes to rmcp).
 fn accepts_json_and_event_stream(headers: &HeaderMap) -> bool {
+    // What clients send, checked in one comparison.
+    let mut values = headers.get_all(header::ACCEPT).iter();
+    if let (Some(only), None) = (values.next(), values.next())
+        && only.as_bytes() == b"application/json, text/event-stream"
+    {
+        return true;
+    }
     let (mut json, mut events) = (false, false);
     for value in headers.get_all(header::ACCEPT) {
         let Ok(value) = value.to_str() else {
@@ -162,40 +206,35 @@ fn accepts_json_and_event_stream(headers: &HeaderMap) -> bool {
 /// rmcp's).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Call {
-    jsonrpc: String,
+struct Call<'a> {
+    #[serde(borrow)]
+    jsonrpc: Cow<'a, str>,
     id: RequestId,
-    method: String,
-    params: Params,
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(borrow)]
+    params: Params<'a>,
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
-    name: String,
+struct Params<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
     #[serde(default)]
     arguments: Option<JsonObject>,
 }
 
-/// Answers a qualifying request's `tools/call`, or hands the request back for rmcp.
-async fn direct(server: &Server, request: Request) -> Result<Response, Request> {
-    let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return Ok((StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response());
-        }
-    };
-    let call = serde_json::from_slice::<Call>(&bytes)
+/// The response to a qualifying request's `tools/call`, or `None` when the body is not one
+/// (rmcp answers it then).
+async fn direct(server: &Server, parts: &Parts, body: &Bytes) -> Option<Response> {
+    let call = serde_json::from_slice::<Call>(body)
         .ok()
-        .filter(|call| call.jsonrpc == "2.0" && call.method == "tools/call")
-        .and_then(|call| Some((server.tool_index(&call.params.name)?, call)));
-    let Some((index, call)) = call else {
-        return Err(Request::from_parts(parts, Body::from(bytes)));
-    };
-    tracing::debug!(target: "mcp_fastpath", tool = %call.params.name, "tools/call answered directly");
-    let caller = parts.extensions.get::<crate::auth::Caller>();
+        .filter(|call| call.jsonrpc == "2.0" && call.method == "tools/call")?;
+    let index = server.tool_index(&call.params.name)?;
     let name = call.params.name;
+    tracing::debug!(target: "mcp_fastpath", tool = %name, "tools/call answered directly");
+    let caller = parts.extensions.get::<crate::auth::Caller>();
     let message = match server
         .call_index(index, &name, call.params.arguments, caller)
         .await
@@ -207,10 +246,11 @@ async fn direct(server: &Server, request: Request) -> Result<Response, Request> 
         }
         None => ServerJsonRpcMessage::error(crate::server::unknown_tool(&name), Some(call.id)),
     };
-    Ok(match serde_json::to_vec(&message) {
-        Ok(body) => (
+    let mut out = Vec::with_capacity(body.len().max(1024));
+    Some(match serde_json::to_writer(&mut out, &message) {
+        Ok(()) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            Bytes::from(body),
+            Bytes::from(out),
         )
             .into_response(),
         Err(e) => {
@@ -302,6 +342,14 @@ mod tests {
             ("example.com:443", false),
             ("example.com", false),
             ("localhost.evil", false),
+            // Unusual forms are not taken here (rmcp decides on them).
+            ("user@localhost:8000", false),
+            ("localhost:", false),
+            ("localhost:80x", false),
+            ("localhost:99999", false),
+            ("[::1", false),
+            ("local host", false),
+            ("", false),
         ] {
             let map = headers(&[("host", host)]);
             assert_eq!(fast.allow(&map), allowed, "{host}");

@@ -155,13 +155,14 @@ impl Upstream {
         if let Some(message) = req.error.take() {
             return tool_error(message);
         }
-        let label = format!("{} {}", req.method, req.path);
+        // `GET /pets/1`: what messages call this request (made only for one).
+        let label = |req: &Request| format!("{} {}", req.method, req.path);
         let choice = match self
             .credentials
             .choose(req.security, self.authorization.is_some())
         {
             Ok(choice) => choice,
-            Err(message) => return tool_error(format!("Cannot call {label}: {message}")),
+            Err(message) => return tool_error(format!("Cannot call {}: {message}", label(&req))),
         };
         let mut body = match encode_body(std::mem::replace(&mut req.body, Body::None)) {
             Ok(body) => body,
@@ -189,7 +190,7 @@ impl Upstream {
                 body.as_ref(),
             ) {
                 Ok(outgoing) => outgoing,
-                Err(message) => return tool_error(format!("Cannot call {label}: {message}")),
+                Err(message) => return tool_error(format!("Cannot call {}: {message}", label(&req))),
             };
             let target = outgoing.path_and_query.clone();
             let sent = self.transport.exchange(
@@ -199,17 +200,19 @@ impl Upstream {
             );
             let exchange = match tokio::time::timeout(self.timeout, sent).await {
                 Ok(Ok(exchange)) => exchange,
-                Ok(Err(failure)) => return tool_error(self.describe_failure(&label, failure)),
+                Ok(Err(failure)) => return tool_error(self.describe_failure(&label(&req), failure)),
                 Err(_) => {
                     return tool_error(format!(
-                        "Upstream API did not answer {label} within {} s (UPSTREAM_TIMEOUT_SECS)",
+                        "Upstream API did not answer {} within {} s (UPSTREAM_TIMEOUT_SECS)",
+                        label(&req),
                         self.timeout.as_secs_f64()
                     ));
                 }
             };
             if exchange.status == StatusCode::UNAUTHORIZED && applied.has_tokens() && !retried {
                 tracing::info!(
-                    "{label}: the upstream API refused the access token (401); fetching a new one and retrying once"
+                    "{}: the upstream API refused the access token (401); fetching a new one and retrying once",
+                    label(&req)
                 );
                 retried = true;
                 self.credentials.refresh(&applied).await;
@@ -221,12 +224,13 @@ impl Upstream {
             ) {
                 if redirects == MAX_REDIRECTS {
                     return tool_error(format!(
-                        "Upstream API redirected {label} more than {MAX_REDIRECTS} times"
+                        "Upstream API redirected {} more than {MAX_REDIRECTS} times",
+                        label(&req)
                     ));
                 }
                 match self.transport.redirect_target(&target, location) {
                     Ok(next) => {
-                        tracing::debug!("{label}: following a redirect to {next}");
+                        tracing::debug!("{}: following a redirect to {next}", label(&req));
                         redirects += 1;
                         redirected = Some(next);
                         method = next_method;
@@ -237,8 +241,9 @@ impl Upstream {
                     }
                     Err(why) => {
                         return tool_error(format!(
-                            "Upstream API returned HTTP {} for {label}, but {why}",
-                            status_line(exchange.status)
+                            "Upstream API returned HTTP {} for {}, but {why}",
+                            status_line(exchange.status),
+                            label(&req)
                         ));
                     }
                 }
@@ -273,14 +278,17 @@ impl Upstream {
             } else {
                 MAX_ERROR_EXCERPT_BYTES
             },
-            uri: format!("{}{}", self.shown_url, req.path),
+            base_url: self.shown_url.clone(),
+            path: std::mem::take(&mut req.path),
         };
         if status.is_success() {
             success_result(reply, output)
         } else {
             let mut message = format!(
-                "Upstream API returned HTTP {} for {label}",
-                status_line(status)
+                "Upstream API returned HTTP {} for {} {}",
+                status_line(status),
+                req.method,
+                reply.path
             );
             if !reply.body.is_empty() {
                 message.push_str(":\n");
@@ -437,8 +445,10 @@ struct Reply {
     /// The whole body's size, when the upstream said (`Content-Length`).
     total: Option<u64>,
     cap: usize,
-    /// Names a binary body in an embedded resource: the request URL without its query.
-    uri: String,
+    /// With `path`, names a binary body in an embedded resource: the request URL without its
+    /// query (and without credentials).
+    base_url: Arc<str>,
+    path: String,
 }
 
 /// How a response body is shown to the client.
@@ -629,7 +639,10 @@ fn success_result(reply: Reply, output: Output) -> CallToolResult {
                 reply.describe()
             )),
             ContentBlock::resource(
-                ResourceContents::blob(STANDARD.encode(&reply.body), reply.uri.clone())
+                ResourceContents::blob(
+                    STANDARD.encode(&reply.body),
+                    format!("{}{}", reply.base_url, reply.path),
+                )
                     .with_mime_type(reply.media_type()),
             ),
         ]),
@@ -640,7 +653,7 @@ fn success_result(reply: Reply, output: Output) -> CallToolResult {
 fn json_result(reply: &Reply, value: Value, output: Output) -> CallToolResult {
     match (output, value) {
         (Output::None | Output::Object, Value::Object(map)) => {
-            CallToolResult::structured(Value::Object(map))
+            structured(Value::Object(map), reply.body.len())
         }
         (Output::Object, other) => {
             reply.mismatch("it is not a JSON object", Some(other.to_string()))
@@ -648,9 +661,23 @@ fn json_result(reply: &Reply, value: Value, output: Output) -> CallToolResult {
         (Output::None | Output::Wrapped, other) => {
             let mut wrapped = Map::new();
             wrapped.insert("result".to_owned(), other);
-            CallToolResult::structured(Value::Object(wrapped))
+            structured(Value::Object(wrapped), reply.body.len() + 16)
         }
     }
+}
+
+/// `value` as `structuredContent` and, serialised, as text: what
+/// [`CallToolResult::structured`] returns, written straight into a buffer of about the right
+/// size rather than through `Display`.
+fn structured(value: Value, size_hint: usize) -> CallToolResult {
+    let mut text = Vec::with_capacity(size_hint);
+    let text = match serde_json::to_writer(&mut text, &value) {
+        Ok(()) => String::from_utf8(text).unwrap_or_else(|_| value.to_string()),
+        Err(_) => value.to_string(),
+    };
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(value);
+    result
 }
 
 /// The longest UTF-8 text at the start of `bytes`: a character cut at the end is dropped, invalid
@@ -935,12 +962,14 @@ impl Request {
             Err(e) => return self.fail(format!("Invalid path parameter `{name}`: {e}")),
         };
         let enc = |s: &str| utf8_percent_encode(s, COMPONENT).to_string();
-        let text = match style {
-            Style::Label => {
+        let text = match (style, &value) {
+            // The common case, without the general machinery.
+            (Style::Simple, Value::String(text)) => Some(enc(text)),
+            (Style::Label, _) => {
                 let sep = if explode { "." } else { "," };
                 pieces(&value, explode, &enc).map(|p| format!(".{}", p.join(sep)))
             }
-            Style::Matrix => pieces(&value, explode, &enc).map(|p| match (&value, explode) {
+            (Style::Matrix, _) => pieces(&value, explode, &enc).map(|p| match (&value, explode) {
                 (Value::Array(_), true) => p
                     .iter()
                     .map(|v| format!(";{}={v}", enc(name)))
@@ -1663,7 +1692,8 @@ mod tests {
             truncated: false,
             total: Some(body.len() as u64),
             cap: DEFAULT_MAX_RESPONSE_BYTES,
-            uri: "http://api.test/files/x".to_owned(),
+            base_url: "http://api.test".into(),
+            path: "/files/x".to_owned(),
         }
     }
 
@@ -1673,6 +1703,20 @@ mod tests {
         r.truncated = true;
         r.total = total;
         r
+    }
+
+    #[test]
+    fn structured_results_are_what_rmcp_builds() {
+        for value in [
+            serde_json::json!({"a": [1, "x\"y", null], "b": {"c": 1.5, "d": "é\n"}}),
+            serde_json::json!({}),
+        ] {
+            for hint in [0, 4, 1000] {
+                let ours = serde_json::to_string(&structured(value.clone(), hint)).unwrap();
+                let rmcp = serde_json::to_string(&CallToolResult::structured(value.clone())).unwrap();
+                assert_eq!(ours, rmcp);
+            }
+        }
     }
 
     #[test]
