@@ -7,6 +7,7 @@
 //! through reqwest instead, which speaks to proxies. Either way the caller ([`crate::runtime`])
 //! sees the same [`Exchange`], follows redirects itself (only within the upstream's origin) and
 //! bounds the whole exchange with its timeout.
+// Used from `runtime.rs`, whose request code goes unused in a crate without generated tools.
 #![allow(dead_code)]
 
 use std::time::Duration;
