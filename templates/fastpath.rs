@@ -246,7 +246,8 @@ async fn direct(server: &Server, parts: &Parts, body: &Bytes) -> Option<Response
         }
         None => ServerJsonRpcMessage::error(crate::server::unknown_tool(&name), Some(call.id)),
     };
-    let mut out = Vec::with_capacity(body.len().max(1024));
+    // Most results fit; a larger one grows the buffer.
+    let mut out = Vec::with_capacity(1024);
     Some(match serde_json::to_writer(&mut out, &message) {
         Ok(()) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],

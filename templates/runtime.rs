@@ -192,7 +192,6 @@ impl Upstream {
                 Ok(outgoing) => outgoing,
                 Err(message) => return tool_error(format!("Cannot call {}: {message}", label(&req))),
             };
-            let target = outgoing.path_and_query.clone();
             let sent = self.transport.exchange(
                 outgoing,
                 self.max_response_bytes,
@@ -228,7 +227,8 @@ impl Upstream {
                         label(&req)
                     ));
                 }
-                match self.transport.redirect_target(&target, location) {
+                let here = self.target(&req, redirected.as_deref(), &applied);
+                match self.transport.redirect_target(&here, location) {
                     Ok(next) => {
                         tracing::debug!("{}: following a redirect to {next}", label(&req));
                         redirects += 1;
@@ -301,6 +301,30 @@ impl Upstream {
         }
     }
 
+    /// The path and query `req` goes to on the upstream's origin: the base path, the request's
+    /// path and its query with the call's API keys; or where a redirect sent it.
+    fn target(&self, req: &Request, redirected: Option<&str>, applied: &Applied) -> String {
+        if let Some(target) = redirected {
+            return target.to_owned();
+        }
+        let base = self.transport.base_path();
+        let mut target = String::with_capacity(base.len() + req.path.len() + 64);
+        target.push_str(base);
+        target.push_str(&req.path);
+        let query = req
+            .query
+            .iter()
+            .filter(|(name, _)| !applied.query.iter().any(|(n, _)| n == name))
+            .chain(applied.query.iter());
+        for (i, (name, value)) in query.enumerate() {
+            target.push(if i == 0 { '?' } else { '&' });
+            target.push_str(name);
+            target.push('=');
+            target.push_str(value);
+        }
+        target
+    }
+
     /// The HTTP request for `req` with the call's credentials: an API key replaces an argument
     /// of the same name and place; the server's `Authorization` takes precedence over a
     /// forwarded caller's (which is sent for the bearer-token schemes it stands in for), and
@@ -313,27 +337,7 @@ impl Upstream {
         applied: &Applied,
         body: Option<&(String, Bytes)>,
     ) -> Result<Outgoing, String> {
-        let path_and_query = match redirected {
-            Some(target) => target.to_owned(),
-            None => {
-                let base = self.transport.base_path();
-                let mut target = String::with_capacity(base.len() + req.path.len() + 64);
-                target.push_str(base);
-                target.push_str(&req.path);
-                let query = req
-                    .query
-                    .iter()
-                    .filter(|(name, _)| !applied.query.iter().any(|(n, _)| n == name))
-                    .chain(applied.query.iter());
-                for (i, (name, value)) in query.enumerate() {
-                    target.push(if i == 0 { '?' } else { '&' });
-                    target.push_str(name);
-                    target.push('=');
-                    target.push_str(value);
-                }
-                target
-            }
-        };
+        let path_and_query = self.target(req, redirected, applied);
 
         let mut headers = HeaderMap::with_capacity(8);
         let authorization = applied

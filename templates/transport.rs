@@ -10,6 +10,7 @@
 // Used from `runtime.rs`, whose request code goes unused in a crate without generated tools.
 #![allow(dead_code)]
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -220,7 +221,7 @@ impl Transport {
         success_cap: usize,
         other_cap: usize,
     ) -> Result<Exchange, Failure> {
-        let uri = self.uri(&outgoing.path_and_query)?;
+        let uri = self.uri(outgoing.path_and_query)?;
         let mut request = Request::new(outgoing.body.unwrap_or_default());
         *request.method_mut() = outgoing.method;
         *request.uri_mut() = uri;
@@ -309,16 +310,23 @@ impl Transport {
             .or(if self.scheme == Scheme::HTTPS { Some(443) } else { Some(80) })
     }
 
-    fn uri(&self, path_and_query: &str) -> Result<Uri, Failure> {
-        let (path, query) = match path_and_query.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
-            None => (path_and_query, None),
+    fn uri(&self, path_and_query: String) -> Result<Uri, Failure> {
+        let clean = matches!(
+            escaped(&path_and_query),
+            (Cow::Borrowed(_), None | Some(Cow::Borrowed(_)))
+        );
+        // Already clean (the usual case): used as it is.
+        let target = if clean {
+            path_and_query
+        } else {
+            let (path, query) = escaped(&path_and_query);
+            let mut target = path.into_owned();
+            if let Some(query) = query {
+                target.push('?');
+                target.push_str(&query);
+            }
+            target
         };
-        let mut target: String = utf8_percent_encode(path, PATH_UNSAFE).collect();
-        if let Some(query) = query {
-            target.push('?');
-            target.extend(utf8_percent_encode(query, QUERY_UNSAFE));
-        }
         Uri::builder()
             .scheme(self.scheme.clone())
             .authority(self.authority.clone())
@@ -326,6 +334,19 @@ impl Transport {
             .build()
             .map_err(|e| Failure::Other(format!("the request URL is not valid: {e}")))
     }
+}
+
+/// The path and the query of a request target with what a URL cannot carry percent-encoded;
+/// borrowed where nothing needed it.
+fn escaped(target: &str) -> (Cow<'_, str>, Option<Cow<'_, str>>) {
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    (
+        utf8_percent_encode(path, PATH_UNSAFE).into(),
+        query.map(|query| utf8_percent_encode(query, QUERY_UNSAFE).into()),
+    )
 }
 
 /// TLS by rustls (aws-lc-rs), certificates checked by the platform's verifier.
@@ -451,13 +472,16 @@ mod tests {
     fn urls_keep_escapes_and_encode_what_a_url_cannot_carry() {
         let t = transport("http://api.test:8080/v1/");
         assert_eq!(t.base_path(), "/v1");
-        let uri = t.uri("/v1/a%2Fb c/{x}?q=1 2&r=\"s\"#").ok().unwrap();
+        let uri = t.uri("/v1/a%2Fb c/{x}?q=1 2&r=\"s\"#".to_owned()).ok().unwrap();
         assert_eq!(
             uri.to_string(),
             "http://api.test:8080/v1/a%2Fb%20c/%7Bx%7D?q=1%202&r=%22s%22%23"
         );
-        let uri = t.uri("/caf\u{e9}?n=\u{e9}").ok().unwrap();
+        let uri = t.uri("/caf\u{e9}?n=\u{e9}".to_owned()).ok().unwrap();
         assert_eq!(uri.to_string(), "http://api.test:8080/caf%C3%A9?n=%C3%A9");
+        // A clean target is taken as it is, `%` escapes and all.
+        let uri = t.uri("/v1/a%20b?x=%2F&y=a,b|c".to_owned()).ok().unwrap();
+        assert_eq!(uri.to_string(), "http://api.test:8080/v1/a%20b?x=%2F&y=a,b|c");
     }
 
     #[test]
