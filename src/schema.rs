@@ -78,9 +78,10 @@ const SCHEMA_KEYWORDS: &[&str] = &[
     "contentSchema",
 ];
 /// Keywords whose value is an array of schemas.
-const SCHEMA_ARRAY_KEYWORDS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
+pub(crate) const SCHEMA_ARRAY_KEYWORDS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
 /// Keywords whose value is a map of schemas.
-const SCHEMA_MAP_KEYWORDS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
+pub(crate) const SCHEMA_MAP_KEYWORDS: &[&str] =
+    &["properties", "patternProperties", "dependentSchemas"];
 /// Annotation keywords that may be laid over a referenced schema.
 const ANNOTATIONS: &[&str] = &[
     "title",

@@ -29,6 +29,7 @@
 //! everything not relocated keeps its place).
 
 use crate::error::{Error, escape_segment};
+use crate::schema::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_MAP_KEYWORDS};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -638,18 +639,9 @@ impl Conv<'_> {
         if !list.is_empty() {
             out.insert("parameters".into(), Value::Array(list));
         }
-        let bodies: Vec<&Param> = inherited
-            .iter()
-            .copied()
-            .chain(op_params.iter())
-            .filter(|p| p.is_body())
-            .collect();
-        let forms: Vec<&Param> = inherited
-            .iter()
-            .copied()
-            .chain(op_params.iter())
-            .filter(|p| p.is_form())
-            .collect();
+        let all = || inherited.iter().copied().chain(op_params.iter());
+        let bodies: Vec<&Param> = all().filter(|p| p.is_body()).collect();
+        let forms: Vec<&Param> = all().filter(|p| p.is_form()).collect();
         let rb_at = format!("{at}/requestBody");
         if let Some(body) = bodies.last() {
             for extra in &bodies[..bodies.len() - 1] {
@@ -940,7 +932,9 @@ fn value_schema(obj: &Map<String, Value>) -> Value {
     Value::Object(out)
 }
 
-/// Keywords whose value is one schema / a list of schemas / a map of schemas.
+/// Keywords whose value is one schema (or, for `items` and `additionalItems`, a list of them);
+/// those whose value is a list or a map of schemas are the 3.x ones
+/// ([`SCHEMA_ARRAY_KEYWORDS`], [`SCHEMA_MAP_KEYWORDS`]).
 const ONE: &[&str] = &[
     "items",
     "additionalProperties",
@@ -952,8 +946,6 @@ const ONE: &[&str] = &[
     "then",
     "else",
 ];
-const LIST: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
-const MAP: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
 
 /// A 2.0 schema object as a 3.0 one: `$ref`s rewritten, `x-nullable`, `type: file` and string
 /// discriminators converted, recursively through the schema keywords only (example and default
@@ -988,12 +980,12 @@ fn schema(s: &Value, depth: usize) -> Value {
                 Value::Array(a) => Value::Array(a.iter().map(|x| schema(x, depth + 1)).collect()),
                 _ => schema(v, depth + 1),
             }
-        } else if LIST.contains(&k) {
+        } else if SCHEMA_ARRAY_KEYWORDS.contains(&k) {
             match v {
                 Value::Array(a) => Value::Array(a.iter().map(|x| schema(x, depth + 1)).collect()),
                 _ => v.clone(),
             }
-        } else if MAP.contains(&k) {
+        } else if SCHEMA_MAP_KEYWORDS.contains(&k) {
             match v {
                 Value::Object(m) => Value::Object(
                     m.iter()
