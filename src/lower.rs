@@ -236,6 +236,18 @@ fn crate_name(api: &OpenAPI, opts: &LowerOptions) -> Result<String> {
 
 fn default_upstream(api: &OpenAPI, opts: &LowerOptions, warnings: &mut Vec<String>) -> String {
     let Some(server) = api.servers.first() else {
+        // OpenAPI: without `servers` (or with an empty list) the one server is `/`, relative to
+        // where the document came from. FastAPI emits no `servers` and serves the document from
+        // the API itself, so for a fetched spec that is the API's origin.
+        if let Some(base) = &opts.spec_url
+            && let Ok(joined) = base.join("/")
+        {
+            return joined.as_str().trim_end_matches('/').to_string();
+        }
+        warnings.push(
+            "#/servers: none, so the API is at `/` relative to the document, which is a local file: the generated server needs --upstream-url (or UPSTREAM_BASE_URL)"
+                .to_string(),
+        );
         return String::new();
     };
     let mut url = server.url.clone();

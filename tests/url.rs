@@ -8,6 +8,11 @@ use std::net::TcpListener;
 
 /// Serves files under `fixtures/` until the listener is dropped with the test process.
 fn serve_fixtures() -> u16 {
+    serve_dir(common::repo().join("fixtures"))
+}
+
+/// Serves the files under `root` until the test process ends.
+fn serve_dir(root: std::path::PathBuf) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -24,9 +29,7 @@ fn serve_fixtures() -> u16 {
                 }
             }
             let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let file = common::repo()
-                .join("fixtures")
-                .join(path.trim_start_matches('/'));
+            let file = root.join(path.trim_start_matches('/'));
             let mut stream = stream;
             match std::fs::read(&file) {
                 Ok(body) if !path.contains("..") => {
@@ -75,4 +78,47 @@ fn spec_from_url_with_relative_refs() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&missing) && err.contains("404"), "{err}");
+}
+
+/// A document without `servers` (as FastAPI emits it), the crate's default upstream URL and the
+/// generated README line that shows it.
+fn default_upstream(spec: &str) -> (String, String, Vec<String>) {
+    let (api, files) = mcpgen::generate(spec, &mcpgen::Options::default()).expect("generate");
+    let readme = files["README.md"]
+        .lines()
+        .find(|l| l.contains("UPSTREAM_BASE_URL") && l.starts_with('|'))
+        .unwrap_or_default()
+        .to_string();
+    let warnings = api.warnings.iter().map(ToString::to_string).collect();
+    (api.default_upstream_url, readme, warnings)
+}
+
+/// OpenAPI: a document without `servers` has one server at `/`, relative to where it came from.
+/// Fetched from FastAPI's `/openapi.json`, that is the API's origin; from a local file there is
+/// no origin, and the warning says the server needs `--upstream-url`.
+#[test]
+fn no_servers_means_the_documents_origin() {
+    let dir = common::scratch("url-no-servers");
+    let spec = r#"{"openapi": "3.1.0", "info": {"title": "Items", "version": "1"},
+        "paths": {"/items": {"get": {"operationId": "list_items",
+            "responses": {"200": {"description": "ok"}}}}}}"#;
+    std::fs::write(dir.join("openapi.json"), spec).unwrap();
+    let port = serve_dir(dir.clone());
+
+    let (url, readme, warnings) =
+        default_upstream(&format!("http://127.0.0.1:{port}/openapi.json"));
+    assert_eq!(url, format!("http://127.0.0.1:{port}"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (local_url, local_readme, local_warnings) =
+        default_upstream(dir.join("openapi.json").to_str().unwrap());
+    assert_eq!(local_url, "");
+    insta::assert_snapshot!(
+        "no_servers",
+        format!(
+            "from the URL:\n{}\nfrom the local file:\n{}\n{}",
+            readme.replace(&port.to_string(), "<port>"),
+            local_readme,
+            local_warnings.join("\n")
+        )
+    );
 }
