@@ -14,23 +14,16 @@
 //! map atomically, deleting what the previous manifest listed and this run no longer generates
 //! (or compares it with the disk for `--check`). Nothing reaches back to an earlier stage.
 
-pub mod auth;
+pub mod config;
 pub mod error;
-pub mod examples;
-pub mod inputs;
 pub mod inspect;
 pub mod ir;
-pub mod load;
 pub mod lower;
 pub mod naming;
-pub mod normalise;
-pub mod output;
 pub mod render;
 pub mod schema;
-pub mod select;
-pub mod shape;
-pub mod swagger2;
-pub mod typegen;
+pub mod spec;
+pub mod write;
 
 pub use error::{Error, Result};
 
@@ -48,23 +41,23 @@ pub struct Options {
 
 /// Loads, normalises and lowers a spec: everything up to the IR.
 pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
-    build_ir_loaded(load::load(spec)?, opts)
+    build_ir_loaded(spec::load::load(spec)?, opts)
 }
 
 /// As [`generate`], for a spec already in memory; `spec` names it in messages and anchors its
 /// relative references.
-pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, output::FileMap)> {
-    let api = build_ir_loaded(load::load_text(spec, text)?, opts)?;
+pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, write::FileMap)> {
+    let api = build_ir_loaded(spec::load::load_text(spec, text)?, opts)?;
     let files = render::render(&api)?;
     Ok((api, files))
 }
 
-fn build_ir_loaded(loaded: load::Loaded, opts: &Options) -> Result<ir::Api> {
-    let dialect = normalise::dialect(&loaded.file, &loaded.root)?;
-    let api = if dialect == normalise::Dialect::V20 {
+fn build_ir_loaded(loaded: spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
+    let dialect = spec::normalise::dialect(&loaded.file, &loaded.root)?;
+    let api = if dialect == spec::normalise::Dialect::V20 {
         // Everything after this reads the converted 3.0 document; what it reports is mapped
         // back to the pointers of the document the user wrote.
-        let converted = swagger2::convert(&loaded.root);
+        let converted = spec::swagger2::convert(&loaded.root);
         let map = converted.map;
         let mut api = lower_document(&loaded, &converted.root, dialect, opts)
             .map(|api| map.api(api))
@@ -79,22 +72,22 @@ fn build_ir_loaded(loaded: load::Loaded, opts: &Options) -> Result<ir::Api> {
 }
 
 fn lower_document(
-    loaded: &load::Loaded,
+    loaded: &spec::load::Loaded,
     root: &serde_json::Value,
-    dialect: normalise::Dialect,
+    dialect: spec::normalise::Dialect,
     opts: &Options,
 ) -> Result<ir::Api> {
-    let (view, warnings) = normalise::structural_view(root);
-    let api = normalise::parse_structure(&loaded.file, &view)?;
+    let (view, warnings) = spec::normalise::structural_view(root);
+    let api = spec::normalise::parse_structure(&loaded.file, &view)?;
     let spec_url = match &loaded.origin {
-        load::Origin::Url(u) => Some(u.clone()),
-        load::Origin::File(_) => None,
+        spec::load::Origin::Url(u) => Some(u.clone()),
+        spec::load::Origin::File(_) => None,
     };
-    let config = opts.auth.as_deref().map(auth::load).transpose()?;
-    let inputs_hash = inputs::fingerprint(&loaded.root, config.as_ref().map(|c| &c.document));
+    let config = opts.auth.as_deref().map(config::load).transpose()?;
+    let inputs_hash = spec::inputs::fingerprint(&loaded.root, config.as_ref().map(|c| &c.document));
     let (auth, tools) = match config {
         Some(c) => (c.auth, c.tools),
-        None => (auth::AuthIr::default(), None),
+        None => (config::AuthIr::default(), None),
     };
     let mut api = lower::lower(
         &loaded.file,
@@ -110,13 +103,13 @@ fn lower_document(
         warnings,
     )?;
     api.auth = auth;
-    auth::resolve_upstream(&mut api)?;
+    config::resolve_upstream(&mut api)?;
     api.inputs_hash = inputs_hash;
     Ok(api)
 }
 
 /// Generates the crate in memory: relative path → file contents.
-pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, output::FileMap)> {
+pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, write::FileMap)> {
     let api = build_ir(spec, opts)?;
     let files = render::render(&api)?;
     Ok((api, files))

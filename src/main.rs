@@ -2,7 +2,7 @@
 //! 1 `--check` found drift, 2 bad input, 3 an output or internal failure.
 
 use clap::{Parser, Subcommand};
-use mcpgen::{Error, Options, inspect, output};
+use mcpgen::{Error, Options, inspect, write as output};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

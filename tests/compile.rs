@@ -177,13 +177,13 @@ fn generated_crates_build_and_start() {
             "protocolVersion": "2025-06-18", "capabilities": {},
             "clientInfo": {"name": "mcpgen-test", "version": "0"}}});
         let token = match api.auth.mode {
-            mcpgen::auth::Mode::None => None,
+            mcpgen::config::Mode::None => None,
             mode => {
                 let ((status, text), challenge) = post_as(&mcp, initialize.clone(), None);
                 assert_eq!(status, 401, "{case}: /mcp without credentials: {text}");
                 let challenge = challenge.unwrap_or_default();
                 assert!(challenge.starts_with("Bearer"), "{case}: {challenge}");
-                if mode == mcpgen::auth::Mode::Oauth {
+                if mode == mcpgen::config::Mode::Oauth {
                     let prm = format!("{base}/.well-known/oauth-protected-resource/mcp");
                     assert!(
                         challenge.contains(&format!("resource_metadata=\"{prm}\"")),

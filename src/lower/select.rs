@@ -22,7 +22,7 @@
 //! renamed in the spec is noticed when CI regenerates.
 
 use crate::error::{Error, Result, escape_segment, pointer_of};
-use crate::normalise::METHODS;
+use crate::spec::normalise::METHODS;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -29,8 +29,8 @@ pub struct Api {
     /// [`SchemeKind::Unsupported`].
     pub security_schemes: Vec<SecurityScheme>,
     /// The `--auth` configuration (mode `none` without one).
-    pub auth: crate::auth::AuthIr,
-    /// `sha256:` and 16 hex digits: the fingerprint of the inputs (see [`crate::inputs`]),
+    pub auth: crate::config::AuthIr,
+    /// `sha256:` and 16 hex digits: the fingerprint of the inputs (see [`crate::spec::inputs`]),
     /// written into every generated file's header.
     pub inputs_hash: String,
     /// Document-level warnings (per-tool ones live on the tool).
@@ -71,7 +71,7 @@ pub struct Tool {
     /// only `oauth2`/`openIdConnect` schemes. Empty: no scope is needed.
     pub scope_alternatives: Vec<Vec<String>>,
     /// The upstream credentials the server sends, one list per alternative of `security` (any
-    /// one suffices; everything in one is sent together). Decided by [`crate::auth::resolve_upstream`].
+    /// one suffices; everything in one is sent together). Decided by [`crate::config::resolve_upstream`].
     pub credentials: Vec<Vec<CredentialUse>>,
     /// Name of the generated arguments struct.
     pub args_struct: String,
@@ -80,7 +80,7 @@ pub struct Tool {
     pub warnings: Vec<String>,
 }
 
-/// A change made to a spec schema on its way into a tool schema ([`crate::shape`]).
+/// A change made to a spec schema on its way into a tool schema ([`crate::schema::shape`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Simplification {
     /// Where: the argument and the path inside it (`body.owner`, `pet.oneOf[0]`), a shared

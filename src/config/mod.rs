@@ -1,7 +1,7 @@
 //! The auth config file (`--auth`, DESIGN.md §2): parsed strictly (an unknown key is an error
 //! with its JSON pointer, so a typo never silently weakens security), validated, and lowered to
 //! [`AuthIr`] for the templates. Its `tools:` section (selection and overrides) is parsed and
-//! applied by [`crate::select`].
+//! applied by [`crate::lower::select`].
 //!
 //! Values: any string may be a whole-value `${ENV_NAME}` reference, which the generated server
 //! reads at start-up (refusing to start, naming the variable, when it is missing). Secrets —
@@ -352,7 +352,7 @@ fn url_setting(file: &str, pointer: &str, s: &str) -> Result<Setting> {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub auth: AuthIr,
-    pub tools: Option<crate::select::ToolsConfig>,
+    pub tools: Option<crate::lower::select::ToolsConfig>,
     pub document: Value,
 }
 
@@ -375,7 +375,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<Config> {
     let document = if text.trim().is_empty() {
         Value::Object(serde_json::Map::new())
     } else {
-        crate::load::parse_text(file, text).map_err(|e| match e {
+        crate::spec::load::parse_text(file, text).map_err(|e| match e {
             // `{ password: ${X} }`: in a YAML flow mapping the `}` of `${X}` ends the mapping.
             Error::Syntax {
                 file,
@@ -395,7 +395,7 @@ pub fn parse_config(file: &str, text: &str) -> Result<Config> {
         let pointer = crate::error::pointer_of(e.path());
         Error::invalid(file, &pointer, e.inner().to_string())
     })?;
-    let tools = crate::select::parse(file, raw.tools.as_ref())?;
+    let tools = crate::lower::select::parse(file, raw.tools.as_ref())?;
     let auth = parse_auth(file, raw)?;
     Ok(Config {
         auth,

@@ -6,68 +6,82 @@
 //! schemas) is built here as a Rust string literal token, so nothing in a spec can break the
 //! syntax of the generated code or inject into it.
 
-use crate::auth::{ClientAuth, Mode, Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
+pub mod examples;
+
+use crate::config::{ClientAuth, Mode, Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
 use crate::error::{Error, Result};
 use crate::ir::{Api, ArgLocation, BodyKind, KeyLocation, Tool, TypeDef};
-use crate::output::FileMap;
+use crate::write::FileMap;
 use serde::Serialize;
 use serde_json::Value;
 
 /// Tera templates, compiled into the binary. `*_head` templates start a file; the others render
 /// one item (a tool, a type) each, so big files are rendered and formatted in chunks.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("../templates/Cargo.toml.tera")),
-    ("README.md", include_str!("../templates/README.md.tera")),
-    ("gitignore", include_str!("../templates/gitignore.tera")),
-    ("env_example", include_str!("../templates/env_example.tera")),
-    ("tools_head", include_str!("../templates/tools.rs.tera")),
-    ("tool", include_str!("../templates/tool.rs.tera")),
+    (
+        "Cargo.toml",
+        include_str!("../../templates/Cargo.toml.tera"),
+    ),
+    ("README.md", include_str!("../../templates/README.md.tera")),
+    ("gitignore", include_str!("../../templates/gitignore.tera")),
+    (
+        "env_example",
+        include_str!("../../templates/env_example.tera"),
+    ),
+    ("tools_head", include_str!("../../templates/tools.rs.tera")),
+    ("tool", include_str!("../../templates/tool.rs.tera")),
     (
         "tools_call",
-        include_str!("../templates/tools_call.rs.tera"),
+        include_str!("../../templates/tools_call.rs.tera"),
     ),
-    ("types_head", include_str!("../templates/types.rs.tera")),
+    ("types_head", include_str!("../../templates/types.rs.tera")),
     (
         "type_struct",
-        include_str!("../templates/type_struct.rs.tera"),
+        include_str!("../../templates/type_struct.rs.tera"),
     ),
-    ("type_enum", include_str!("../templates/type_enum.rs.tera")),
+    (
+        "type_enum",
+        include_str!("../../templates/type_enum.rs.tera"),
+    ),
     (
         "type_union",
-        include_str!("../templates/type_union.rs.tera"),
+        include_str!("../../templates/type_union.rs.tera"),
     ),
     (
         "auth_config",
-        include_str!("../templates/auth_config.rs.tera"),
+        include_str!("../../templates/auth_config.rs.tera"),
     ),
 ];
 
 /// Spec-independent sources, copied verbatim (they read everything spec-specific from
 /// `tools.rs`), still formatted like every other `.rs` file.
 const STATIC_FILES: &[(&str, &str)] = &[
-    ("src/main.rs", include_str!("../templates/main.rs")),
-    ("src/server.rs", include_str!("../templates/server.rs")),
-    ("src/runtime.rs", include_str!("../templates/runtime.rs")),
-    ("src/auth.rs", include_str!("../templates/auth.rs")),
-    ("src/fastpath.rs", include_str!("../templates/fastpath.rs")),
+    ("src/main.rs", include_str!("../../templates/main.rs")),
+    ("src/server.rs", include_str!("../../templates/server.rs")),
+    ("src/runtime.rs", include_str!("../../templates/runtime.rs")),
+    ("src/auth.rs", include_str!("../../templates/auth.rs")),
+    (
+        "src/fastpath.rs",
+        include_str!("../../templates/fastpath.rs"),
+    ),
     (
         "src/credentials.rs",
-        include_str!("../templates/credentials.rs"),
+        include_str!("../../templates/credentials.rs"),
     ),
     (
         "src/transport.rs",
-        include_str!("../templates/transport.rs"),
+        include_str!("../../templates/transport.rs"),
     ),
 ];
 
 /// Spec-independent sources emitted in auth mode `oauth` only.
-const OAUTH_FILES: &[(&str, &str)] = &[("src/oauth.rs", include_str!("../templates/oauth.rs"))];
+const OAUTH_FILES: &[(&str, &str)] = &[("src/oauth.rs", include_str!("../../templates/oauth.rs"))];
 
 /// The generated crate's own tests (`cargo test`): spec-independent; the expectations are in
 /// `tests/tools_expected.json`.
 const TEST_FILES: &[(&str, &str)] = &[(
     "tests/tools.rs",
-    include_str!("../templates/tests_tools.rs"),
+    include_str!("../../templates/tests_tools.rs"),
 )];
 
 /// User-owned files: written once, when missing, and never overwritten, compared (`--check`
@@ -77,7 +91,7 @@ const TEST_FILES: &[(&str, &str)] = &[(
 pub const USER_OWNED: &[(&str, &str, &[&str])] = &[
     (
         "src/hooks.rs",
-        include_str!("../templates/hooks.rs"),
+        include_str!("../../templates/hooks.rs"),
         &[
             "fn check_request",
             "fn on_tool_request",
@@ -86,7 +100,7 @@ pub const USER_OWNED: &[(&str, &str, &[&str])] = &[
     ),
     (
         "src/custom_tools.rs",
-        include_str!("../templates/custom_tools.rs"),
+        include_str!("../../templates/custom_tools.rs"),
         &["fn tools", "fn call"],
     ),
 ];
@@ -895,7 +909,7 @@ fn view(api: &Api) -> View {
 }
 
 /// The `@generated` line of every generator-owned file: the mcpgen version and the inputs'
-/// fingerprint ([`crate::inputs`]).
+/// fingerprint ([`crate::spec::inputs`]).
 fn generated_line(hash: &str) -> String {
     format!(
         "@generated by mcpgen {} from inputs {hash}. Do not edit: regenerate from the OpenAPI document instead.",
@@ -1148,7 +1162,7 @@ fn tools_json(api: &Api) -> String {
 }
 
 /// The expectations of the crate's own tests (`tests/tools.rs`): the `tools/list` entries, an
-/// example call per tool with the upstream request it must produce ([`crate::examples`]), the
+/// example call per tool with the upstream request it must produce ([`crate::render::examples`]), the
 /// names the selection excluded, and the environment the server needs to start.
 fn tests_json(api: &Api) -> String {
     let names: std::collections::BTreeSet<&str> =
@@ -1161,11 +1175,12 @@ fn tests_json(api: &Api) -> String {
         .collect();
     excluded.sort_unstable();
     excluded.dedup();
-    let credentials = crate::examples::TestCredentials::new(&api.security_schemes, &api.tools);
-    let calls: Vec<crate::examples::Example> = api
+    let credentials =
+        crate::render::examples::TestCredentials::new(&api.security_schemes, &api.tools);
+    let calls: Vec<crate::render::examples::Example> = api
         .tools
         .iter()
-        .map(|tool| crate::examples::example(tool, &credentials))
+        .map(|tool| crate::render::examples::example(tool, &credentials))
         .collect();
     let mut env: std::collections::BTreeSet<String> = api.auth.env_vars().into_iter().collect();
     env.extend(credentials.env.iter().cloned());

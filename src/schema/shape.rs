@@ -1,5 +1,5 @@
-//! Client-safe shaping of schemas, shared by the JSON Schema conversion ([`crate::schema`]) and
-//! the Rust type generator ([`crate::typegen`]), so the schema a client is shown and the type the
+//! Client-safe shaping of schemas, shared by the JSON Schema conversion ([`crate::schema::convert`]) and
+//! the Rust type generator ([`crate::schema::typegen`]), so the schema a client is shown and the type the
 //! generated server parses arguments into are decided in one place and always agree. It works on
 //! the spec's own (OpenAPI-dialect) schema objects, one node at a time, before conversion:
 //!
@@ -28,7 +28,7 @@
 //! warnings about them still name the node in the spec.
 
 use crate::error::{Result, escape_segment};
-use crate::schema::{INLINE_LIMIT, MAX_DEPTH, Schemas, ref_pointer};
+use crate::schema::convert::{INLINE_LIMIT, MAX_DEPTH, Schemas, ref_pointer};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -1244,7 +1244,7 @@ mod tests {
         ];
         let schemas = Schemas::new("t.yaml", &root);
         for case in cases {
-            let mut defs = crate::schema::Defs::new(Mode::Input);
+            let mut defs = crate::schema::convert::Defs::new(Mode::Input);
             let converted = schemas
                 .convert(&case, "/x", &mut defs)
                 .and_then(|_| schemas.finish_defs(&mut defs))
@@ -1254,7 +1254,7 @@ mod tests {
                 matches!(r, Ok(_) | Err(crate::error::Error::Invalid { .. }))
             };
             assert!(located(&converted), "{case}: {converted:?}");
-            let mut types = crate::typegen::TypeGen::new(&schemas);
+            let mut types = crate::schema::typegen::TypeGen::new(&schemas);
             let typed = types.rust_type(&case, "/x", "T").map(|_| ());
             assert!(located(&typed), "{case}: {typed:?}");
         }

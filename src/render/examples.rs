@@ -361,7 +361,7 @@ fn variant(schema: &Value, defs: &Map<String, Value>, depth: usize, n: usize) ->
     let ts = types(obj);
     let ty = match ts.first() {
         Some(t) => *t,
-        None if crate::schema::has_properties(obj) => "object",
+        None if crate::schema::convert::has_properties(obj) => "object",
         None if obj.contains_key("items") => "array",
         None => return Some(json!("example")),
     };

@@ -13,7 +13,7 @@
 //!   that could not be merged, unconstrained schemas, recursive non-struct schemas — is
 //!   `::serde_json::Value`, and the generated code says so in the field's doc comment.
 //!
-//! Every schema object is shaped by [`crate::shape`] (input side) before it is typed, exactly as
+//! Every schema object is shaped by [`crate::schema::shape`] (input side) before it is typed, exactly as
 //! the `inputSchema` conversion shapes it: merged `allOf`s become one struct, `readOnly`
 //! properties are no fields (a caller who sends one anyway still has it passed through in the
 //! flattened map of an open object), and the union's tags are the `const`s the schema shows.
@@ -24,8 +24,8 @@
 use crate::error::Result;
 use crate::ir::{EnumDef, FieldDef, StructDef, TypeDef, UnionDef, UnionVariant, Variant};
 use crate::naming::{Unique, type_ident};
-use crate::schema::{Schemas, ref_pointer};
-use crate::shape::{Mode, Union, origin};
+use crate::schema::convert::{Schemas, ref_pointer};
+use crate::schema::shape::{Mode, Union, origin};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -163,7 +163,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             let nullable = obj.get("nullable") == Some(&Value::Bool(true));
             let significant = obj
                 .keys()
-                .any(|k| k != "$ref" && k != "nullable" && crate::schema::constrains(k));
+                .any(|k| k != "$ref" && k != "nullable" && crate::schema::convert::constrains(k));
             if significant {
                 // As the schema conversion does: the reference is an `allOf` member beside the
                 // other keywords, merged by the shaping where that is sound.
@@ -222,7 +222,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         Ok(if nullable { base.nullable() } else { base })
     }
 
-    /// A discriminated union ([`crate::shape`] step 2) as an internally tagged enum, one struct
+    /// A discriminated union ([`crate::schema::shape`] step 2) as an internally tagged enum, one struct
     /// per branch without the tag property — when every branch is a plain object with exactly
     /// one tag value. `None` when it cannot be (the caller falls back to a `Value`).
     fn union_type(
@@ -373,7 +373,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             }
             return Ok(RType::Value("allOf is not merged into one Rust type"));
         }
-        let has_props = crate::schema::has_properties(obj);
+        let has_props = crate::schema::convert::has_properties(obj);
         let ty = match types {
             [] if has_props => "object",
             [] => return Ok(RType::Value("the schema has no type")),
@@ -586,7 +586,7 @@ fn is_struct_like(v: &Value) -> bool {
     let Some(obj) = v.as_object() else {
         return false;
     };
-    let has_props = crate::schema::has_properties(obj);
+    let has_props = crate::schema::convert::has_properties(obj);
     let composed = ["oneOf", "anyOf", "allOf", "not", "if", "$ref", "enum"]
         .iter()
         .any(|k| obj.contains_key(*k));

@@ -12,7 +12,7 @@
 //!   never reach the output: only 2020-12 keywords are copied (an allow-list, not a deny-list).
 //!
 //! The output is safe for the strictest clients by construction (see the README): each schema
-//! object is first shaped by [`crate::shape`] (`allOf` merged, discriminators as `const`
+//! object is first shaped by [`crate::schema::shape`] (`allOf` merged, discriminators as `const`
 //! branches, `readOnly`/`writeOnly` left out per side), which records what it changed in
 //! [`Defs`]; nullable schemas and 3.1 multi-type `type` arrays become `anyOf` with one `type`
 //! per branch ([`make_nullable`]); every object schema gets `type: object` and `properties`; and
@@ -27,7 +27,7 @@
 use crate::error::{Error, Result, escape_segment};
 use crate::ir::Simplification;
 use crate::naming::Unique;
-use crate::shape::{Mode, Note, origin};
+use crate::schema::shape::{Mode, Note, origin};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -421,7 +421,7 @@ impl<'a> Schemas<'a> {
         Ok(base)
     }
 
-    /// Converts a schema object that is not a bare `$ref`, shaped first ([`crate::shape`]).
+    /// Converts a schema object that is not a bare `$ref`, shaped first ([`crate::schema::shape`]).
     fn convert_body(&self, s: &Value, at: &str, defs: &mut Defs, depth: usize) -> Result<Value> {
         let Some(obj) = s.as_object() else {
             return self.convert_at(s, at, defs, depth);

@@ -3,16 +3,17 @@
 //! its keys reordered generates the same bytes) and decides everything the templates need: tool
 //! names, argument names and locations, JSON schemas, Rust types, body handling, output wrapping.
 
+pub mod select;
+
 use crate::error::{Error, Result, escape_segment};
 use crate::ir::{
     self, Arg, ArgLocation, Body, BodyKind, KeyLocation, SchemeKind, Simplification, Tool,
 };
 use crate::naming::{self, MAX_NAME_LEN, Unique};
-use crate::normalise::{Dialect, METHODS};
-use crate::schema::{Defs, Schemas};
-use crate::select;
-use crate::shape::{Mode, origin};
-use crate::typegen::{RType, TypeGen, field_doc};
+use crate::schema::convert::{Defs, Schemas};
+use crate::schema::shape::{Mode, origin};
+use crate::schema::typegen::{RType, TypeGen, field_doc};
+use crate::spec::normalise::{Dialect, METHODS};
 use heck::{ToKebabCase, ToUpperCamelCase};
 use openapiv3::{OpenAPI, Operation, Parameter, ParameterSchemaOrContent, ReferenceOr};
 use serde::de::DeserializeOwned;
@@ -337,7 +338,7 @@ impl<'a> Lowerer<'a> {
         };
         let mut from = at.to_string();
         for _ in 0..32 {
-            let Some(p) = crate::schema::ref_pointer(&reference) else {
+            let Some(p) = crate::schema::convert::ref_pointer(&reference) else {
                 return Err(Error::invalid(
                     self.file,
                     &format!("{from}/$ref"),
@@ -1113,7 +1114,7 @@ fn flat_marker(candidates: &[Candidate]) -> bool {
 /// A body is flattened into separate arguments when it is a plain object with named properties:
 /// no composition, not nullable, and no additional properties to carry.
 fn flattenable(obj: &Map<String, Value>) -> bool {
-    let has_props = crate::schema::has_properties(obj);
+    let has_props = crate::schema::convert::has_properties(obj);
     let type_ok = match obj.get("type") {
         None => true,
         Some(t) => t == "object",
@@ -1140,7 +1141,7 @@ fn scheme_kind(scheme: &openapiv3::SecurityScheme) -> SchemeKind {
             };
             // A header or cookie name must be an HTTP token (RFC 9110 §5.6.2); no request can
             // carry any other.
-            if location != KeyLocation::Query && !crate::examples::is_token(name) {
+            if location != KeyLocation::Query && !crate::render::examples::is_token(name) {
                 return SchemeKind::Unsupported {
                     reason: format!(
                         "an API key in a {} named `{}`, which is not a valid HTTP {} name",
