@@ -1,14 +1,17 @@
 //! Errors are product surface: every variant that comes from user input names the file and, where
 //! there is one, the JSON pointer of the offending node (`#/paths/~1pets/get/parameters/0`), so a
-//! user can jump straight to the problem. The CLI maps them to exit codes (see [`Error::exit_code`]).
+//! user can jump straight to the problem. The CLI maps them to exit codes (see
+//! [`Error::exit_code`]).
 
 use std::fmt;
 
-/// A location inside an input document: the file (or URL) as the user named it, plus a JSON pointer.
+/// A location inside an input document: the file (or URL) as the user named it, plus a JSON
+/// pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub file: String,
-    /// RFC 6901 pointer without the leading `#`, e.g. `/paths/~1pets/get`. Empty for the document root.
+    /// RFC 6901 pointer without the leading `#`, e.g. `/paths/~1pets/get`. Empty for the document
+    /// root.
     pub pointer: String,
 }
 

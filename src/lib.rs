@@ -1,31 +1,41 @@
 //! mcpgen turns an OpenAPI document into a standalone Rust MCP server crate.
 //!
-//! One pipeline, one direction: [`load`] reads the spec (file or URL, YAML or JSON) and bundles
-//! relative-file `$ref`s; [`normalise`] decides the dialect (2.0/3.0/3.1; [`swagger2`] converts 2.0
-//! to 3.0, keeping a map back to the original pointers for errors) and builds the structural
-//! view `openapiv3` parses; [`lower`] applies the config file's `tools:` selection and overrides
-//! ([`select`]) and turns the selected operations into the [`ir`] — tool names ([`naming`]),
-//! JSON Schema 2020-12 argument and output schemas ([`schema`]) and Rust argument types
-//! ([`typegen`]), both from the same client-safe shaping of each schema ([`shape`]); [`render`]
-//! presents the IR through the Tera templates in `templates/`, formats every
-//! `.rs` file with `syn` + `prettyplease`, heads every generated file with the mcpgen version and
-//! the inputs' fingerprint ([`inputs`]), adds the crate's own tests (example calls from
-//! [`examples`]) and its manifest, and returns an in-memory file map; [`output`] writes that
-//! map atomically, deleting what the previous manifest listed and this run no longer generates
-//! (or compares it with the disk for `--check`). Nothing reaches back to an earlier stage.
+//! One pipeline, one direction, one folder per stage; nothing reaches back to an earlier stage.
+//! The **spec** stage (`spec/`) reads the document (file or URL, YAML or JSON), bundles
+//! relative-file `$ref`s, decides the dialect (a Swagger 2.0 document is converted to 3.0, with a
+//! map back to the original pointers) and parses its structure with `openapiv3`. The **config**
+//! stage (`config/`) parses the `--auth` file: auth mode, upstream credentials, tool selection.
+//! **Lowering** (`lower/`) joins the two into the [`ir`], a fully decided model: which operations
+//! become tools, their names, arguments and where each goes, the JSON Schemas clients see and
+//! the Rust types arguments are parsed into (both from the `schema/` stage's client-safe shaping
+//! of each schema), security requirements and the upstream credentials of every scheme. The
+//! returned IR is finished; `mcpgen inspect` prints it ([`inspect`]). **Rendering** (`render/`)
+//! presents the IR through a view model and the Tera templates in `templates/`, formats every
+//! `.rs` file with `syn` + `prettyplease`, adds the crate's own tests and returns the crate as an
+//! in-memory [`FileMap`]. **Writing** ([`write()`], [`check()`]) persists that map atomically —
+//! or compares it with the disk for `--check` — deleting only what the previous run's manifest
+//! listed. Which file is generator-owned and which belongs to the user is decided once, in
+//! [`ownership`], for both rendering and writing.
+//!
+//! Only the facade below is public: the pipeline ([`generate`], [`build_ir`], [`write()`],
+//! [`check()`]), its [`Options`] and [`Error`], the [`ir`] as the inspectable model, and the
+//! ownership facts.
 
-pub mod config;
-pub mod error;
+mod config;
+mod error;
 pub mod inspect;
 pub mod ir;
-pub mod lower;
-pub mod naming;
-pub mod render;
-pub mod schema;
-pub mod spec;
-pub mod write;
+mod lower;
+mod naming;
+pub mod ownership;
+mod render;
+mod schema;
+mod spec;
+mod write;
 
-pub use error::{Error, Result};
+pub use error::{Error, Location, Result};
+pub use ownership::FileMap;
+pub use write::{CheckReport, Drift, Report, check, write};
 
 /// Generator version, written into every generated file's header.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -41,76 +51,42 @@ pub struct Options {
 
 /// Loads, normalises and lowers a spec: everything up to the IR.
 pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
-    build_ir_loaded(spec::load::load(spec)?, opts)
+    lower(crate::spec::load::load(spec)?, opts)
+}
+
+/// Generates the crate in memory: relative path → file contents.
+pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
+    let api = build_ir(spec, opts)?;
+    let files = render::render(&api)?;
+    Ok((api, files))
 }
 
 /// As [`generate`], for a spec already in memory; `spec` names it in messages and anchors its
 /// relative references.
-pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, write::FileMap)> {
-    let api = build_ir_loaded(spec::load::load_text(spec, text)?, opts)?;
+pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
+    let api = lower(crate::spec::load::load_text(spec, text)?, opts)?;
     let files = render::render(&api)?;
     Ok((api, files))
 }
 
-fn build_ir_loaded(loaded: spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
-    let dialect = spec::normalise::dialect(&loaded.file, &loaded.root)?;
-    let api = if dialect == spec::normalise::Dialect::V20 {
-        // Everything after this reads the converted 3.0 document; what it reports is mapped
-        // back to the pointers of the document the user wrote.
-        let converted = spec::swagger2::convert(&loaded.root);
-        let map = converted.map;
-        let mut api = lower_document(&loaded, &converted.root, dialect, opts)
-            .map(|api| map.api(api))
-            .map_err(|e| map.error(&loaded.file, e))?;
-        // The conversion's own warnings already name original pointers.
-        api.warnings.splice(0..0, converted.warnings);
-        api
-    } else {
-        lower_document(&loaded, &loaded.root, dialect, opts)?
-    };
-    Ok(api)
-}
-
-fn lower_document(
-    loaded: &spec::load::Loaded,
-    root: &serde_json::Value,
-    dialect: spec::normalise::Dialect,
-    opts: &Options,
-) -> Result<ir::Api> {
-    let (view, warnings) = spec::normalise::structural_view(root);
-    let api = spec::normalise::parse_structure(&loaded.file, &view)?;
-    let spec_url = match &loaded.origin {
-        spec::load::Origin::Url(u) => Some(u.clone()),
-        spec::load::Origin::File(_) => None,
-    };
+/// The stages after loading: the spec read, the config file parsed, both lowered to the IR.
+fn lower(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
+    let spec = crate::spec::read(loaded)?;
     let config = opts.auth.as_deref().map(config::load).transpose()?;
-    let inputs_hash = spec::inputs::fingerprint(&loaded.root, config.as_ref().map(|c| &c.document));
-    let (auth, tools) = match config {
-        Some(c) => (c.auth, c.tools),
-        None => (config::AuthIr::default(), None),
-    };
-    let mut api = lower::lower(
-        &loaded.file,
-        root,
-        &view,
-        &api,
-        dialect,
+    let inputs_hash =
+        crate::spec::inputs::fingerprint(&spec.document, config.as_ref().map(|c| &c.document));
+    lower::lower(
+        &spec,
+        config.as_ref(),
         &lower::LowerOptions {
             name: opts.name.clone(),
-            spec_url,
-            tools,
+            inputs_hash,
         },
-        warnings,
-    )?;
-    api.auth = auth;
-    config::resolve_upstream(&mut api)?;
-    api.inputs_hash = inputs_hash;
-    Ok(api)
+    )
 }
 
-/// Generates the crate in memory: relative path → file contents.
-pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, write::FileMap)> {
-    let api = build_ir(spec, opts)?;
-    let files = render::render(&api)?;
-    Ok((api, files))
+/// Parses YAML or JSON text (decided by the content) the way mcpgen reads every input document;
+/// `file` names it in errors.
+pub fn parse_document(file: &str, text: &str) -> Result<serde_json::Value> {
+    crate::spec::load::parse_text(file, text)
 }

@@ -2,7 +2,7 @@
 //! 1 `--check` found drift, 2 bad input, 3 an output or internal failure.
 
 use clap::{Parser, Subcommand};
-use mcpgen::{Error, Options, inspect, write as output};
+use mcpgen::{CheckReport, Drift, Error, Options, inspect};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -82,7 +82,7 @@ const MAX_DIFF_LINES: usize = 400;
 
 /// Prints what `--check` found: the files on stdout (changed, added, removed), then the diffs
 /// of the changed ones, leaving out files whose only difference is the `@generated` header.
-fn report_check(out: &std::path::Path, spec: &str, report: &output::CheckReport) -> ExitCode {
+fn report_check(out: &std::path::Path, spec: &str, report: &CheckReport) -> ExitCode {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -98,20 +98,20 @@ fn report_check(out: &std::path::Path, spec: &str, report: &output::CheckReport)
     );
     for d in &report.drift {
         match d {
-            output::Drift::Changed {
+            Drift::Changed {
                 path,
                 header_only: true,
                 ..
             } => println!("  changed: {path} (only the @generated header)"),
-            output::Drift::Changed { path, .. } => println!("  changed: {path}"),
-            output::Drift::Added { path } => println!("  added:   {path}"),
-            output::Drift::Removed { path } => println!("  removed: {path}"),
+            Drift::Changed { path, .. } => println!("  changed: {path}"),
+            Drift::Added { path } => println!("  added:   {path}"),
+            Drift::Removed { path } => println!("  removed: {path}"),
         }
     }
     let mut printed = 0;
     let mut skipped = 0;
     for d in &report.drift {
-        if let output::Drift::Changed {
+        if let Drift::Changed {
             diff,
             header_only: false,
             ..
@@ -150,9 +150,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             print_warnings(&spec, &api);
             let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
             if check {
-                return Ok(report_check(&out, &spec, &output::check(&out, &files)));
+                return Ok(report_check(&out, &spec, &mcpgen::check(&out, &files)));
             }
-            let report = output::write(&out, &files)?;
+            let report = mcpgen::write(&out, &files)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }

@@ -5,8 +5,8 @@
 //! - **Characters**: tool names keep only `[a-z0-9_]`; argument (property) names keep
 //!   `[A-Za-z0-9_.-]` (the set strict model providers accept); anything else becomes `_`.
 //! - **Length**: tool names and argument names are at most 64 characters. A longer name keeps its
-//!   first 55 characters and gets `_` plus 8 hex digits of a hash of the full name, so shortening is
-//!   deterministic and two long names with a common prefix stay distinct.
+//!   first 55 characters and gets `_` plus 8 hex digits of a hash of the full name, so shortening
+//!   is deterministic and two long names with a common prefix stay distinct.
 //! - **Keywords**: Rust keywords become raw identifiers (`r#type`); `self`, `Self`, `super` and
 //!   `crate`, which cannot be raw, get a trailing `_`. A leading digit gets a `n_` (fields) or `T`
 //!   (types) prefix. Generated code uses fully qualified paths, so API names such as `Result`,
@@ -14,6 +14,10 @@
 //! - **Collisions** after conversion are resolved in a fixed order (tools by path then method;
 //!   arguments by location then spec order): the first claimant keeps the name, later ones get
 //!   `_2`, `_3`, ... (argument collisions first try a location suffix such as `id_query`).
+//!
+//! It is a leaf every stage may use (the loader names hoisted schemas, the config checks override
+//! names, lowering names tools and arguments, the schema stage names types and `$defs`), and also
+//! says which names an HTTP header or cookie can carry ([`is_http_token`]).
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 use std::collections::BTreeSet;
@@ -163,6 +167,14 @@ pub fn escape_keyword(s: String) -> String {
     } else {
         s
     }
+}
+
+/// An HTTP token (RFC 9110 §5.6.2): what a header or cookie name may be.
+pub fn is_http_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Hands out unique names: the first claimant of a name keeps it, later ones get `_2`, `_3`, ...

@@ -99,7 +99,7 @@ fn generated_crates_build_and_start() {
             .join(&case);
         // User-owned files are never overwritten: one left by an older mcpgen in this scratch
         // crate goes, so the crate is built with today's defaults.
-        for (path, _, needed) in mcpgen::render::USER_OWNED {
+        for (path, _, needed) in mcpgen::ownership::USER_OWNED {
             let file = dir.join(path);
             if std::fs::read_to_string(&file)
                 .is_ok_and(|text| !needed.iter().all(|f| text.contains(f)))
@@ -177,13 +177,13 @@ fn generated_crates_build_and_start() {
             "protocolVersion": "2025-06-18", "capabilities": {},
             "clientInfo": {"name": "mcpgen-test", "version": "0"}}});
         let token = match api.auth.mode {
-            mcpgen::config::Mode::None => None,
+            mcpgen::ir::auth::Mode::None => None,
             mode => {
                 let ((status, text), challenge) = post_as(&mcp, initialize.clone(), None);
                 assert_eq!(status, 401, "{case}: /mcp without credentials: {text}");
                 let challenge = challenge.unwrap_or_default();
                 assert!(challenge.starts_with("Bearer"), "{case}: {challenge}");
-                if mode == mcpgen::config::Mode::Oauth {
+                if mode == mcpgen::ir::auth::Mode::Oauth {
                     let prm = format!("{base}/.well-known/oauth-protected-resource/mcp");
                     assert!(
                         challenge.contains(&format!("resource_metadata=\"{prm}\"")),

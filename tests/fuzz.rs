@@ -1007,8 +1007,8 @@ fn fuzz() {
                         }
                         1 => {
                             let (_, text) = &fixtures[g.rng.below(fixtures.len())];
-                            let mut v = mcpgen::spec::load::parse_text("fixture", text)
-                                .unwrap_or(Value::Null);
+                            let mut v =
+                                mcpgen::parse_document("fixture", text).unwrap_or(Value::Null);
                             let rounds = 1 + g.rng.below(5);
                             mutate(&mut g, &mut v, rounds);
                             let yaml = g.rng.chance(50);

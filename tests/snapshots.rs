@@ -38,7 +38,7 @@ fn auth_file(spec: &str) -> Option<String> {
 fn generated_files() {
     let fixtures = common::fixtures();
     assert!(fixtures.len() >= 6, "fixtures missing: {fixtures:?}");
-    let mut statics: Option<mcpgen::write::FileMap> = None;
+    let mut statics: Option<mcpgen::FileMap> = None;
     for (case, spec) in fixtures {
         let opts = mcpgen::Options {
             auth: auth_file(&spec),

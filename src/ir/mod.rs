@@ -2,6 +2,8 @@
 //! Names, wire names, argument locations, schemas, Rust types and scopes are all settled here by
 //! [`crate::lower`]; the renderer only presents it. `mcpgen inspect` prints it.
 
+pub mod auth;
+
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -28,8 +30,9 @@ pub struct Api {
     /// them; names the operations require but the document does not define are here too, as
     /// [`SchemeKind::Unsupported`].
     pub security_schemes: Vec<SecurityScheme>,
-    /// The `--auth` configuration (mode `none` without one).
-    pub auth: crate::config::AuthIr,
+    /// The `--auth` configuration (mode `none` without one), with the upstream credentials of
+    /// every scheme the operations require.
+    pub auth: auth::AuthIr,
     /// `sha256:` and 16 hex digits: the fingerprint of the inputs (see [`crate::spec::inputs`]),
     /// written into every generated file's header.
     pub inputs_hash: String,
@@ -71,7 +74,7 @@ pub struct Tool {
     /// only `oauth2`/`openIdConnect` schemes. Empty: no scope is needed.
     pub scope_alternatives: Vec<Vec<String>>,
     /// The upstream credentials the server sends, one list per alternative of `security` (any
-    /// one suffices; everything in one is sent together). Decided by [`crate::config::resolve_upstream`].
+    /// one suffices; everything in one is sent together). Decided by lowering ([`crate::lower`]).
     pub credentials: Vec<Vec<CredentialUse>>,
     /// Name of the generated arguments struct.
     pub args_struct: String,
@@ -301,6 +304,36 @@ impl SchemeKind {
             | SchemeKind::MutualTls
             | SchemeKind::Undefined
             | SchemeKind::Unsupported { .. } => false,
+        }
+    }
+
+    /// What the scheme sends, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            SchemeKind::ApiKey { location, param } => {
+                format!("API key in {} `{param}`", location.as_str())
+            }
+            SchemeKind::HttpBearer => "HTTP bearer token".into(),
+            SchemeKind::HttpBasic => "HTTP basic authentication".into(),
+            SchemeKind::OAuth2 {
+                client_credentials: None,
+                flows,
+            } => {
+                if flows.is_empty() {
+                    "OAuth 2 without flows".into()
+                } else {
+                    format!(
+                        "OAuth 2 {} flow{}",
+                        flows.join(", "),
+                        if flows.len() > 1 { "s" } else { "" }
+                    )
+                }
+            }
+            SchemeKind::OAuth2 { .. } => "OAuth 2 client credentials".into(),
+            SchemeKind::OpenIdConnect { .. } => "OpenID Connect client credentials".into(),
+            SchemeKind::MutualTls => "mutualTLS (a client certificate)".into(),
+            SchemeKind::Undefined => "not defined in components.securitySchemes".into(),
+            SchemeKind::Unsupported { reason } => reason.clone(),
         }
     }
 

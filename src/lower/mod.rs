@@ -1,18 +1,26 @@
-//! Stage 4, lower: the only module that reads `openapiv3` types. It walks the operations in a fixed
-//! order (paths sorted, then methods in [`METHODS`] order — never document order, so a spec with
-//! its keys reordered generates the same bytes) and decides everything the templates need: tool
-//! names, argument names and locations, JSON schemas, Rust types, body handling, output wrapping.
+//! Lowering, after the spec and config stages: the only stage that reads `openapiv3` types. It
+//! walks the operations in a fixed order (paths sorted, then methods in [`METHODS`] order — never
+//! document order, so a spec with its keys reordered generates the same bytes), applies the
+//! config's `tools:` selection ([`select`]) and decides everything the templates need: tool
+//! names, argument names and locations, JSON schemas, Rust types, body handling, output
+//! wrapping, security requirements and upstream credentials ([`upstream`]). What it returns is
+//! the finished IR: nothing patches it afterwards.
 
 pub mod select;
+pub mod upstream;
 
+use crate::config::Config;
 use crate::error::{Error, Result, escape_segment};
 use crate::ir::{
     self, Arg, ArgLocation, Body, BodyKind, KeyLocation, SchemeKind, Simplification, Tool,
 };
 use crate::naming::{self, MAX_NAME_LEN, Unique};
-use crate::schema::convert::{Defs, Schemas};
-use crate::schema::shape::{Mode, origin};
+use crate::schema::convert::Conversion;
+use crate::schema::keywords::has_properties;
+use crate::schema::refs::{Schemas, ref_pointer};
+use crate::schema::shape::{Mode, origin, shape};
 use crate::schema::typegen::{RType, TypeGen, field_doc};
+use crate::spec::Spec;
 use crate::spec::normalise::{Dialect, METHODS};
 use heck::{ToKebabCase, ToUpperCamelCase};
 use openapiv3::{OpenAPI, Operation, Parameter, ParameterSchemaOrContent, ReferenceOr};
@@ -25,10 +33,8 @@ use std::collections::BTreeMap;
 pub struct LowerOptions {
     /// `--name`: the generated package name.
     pub name: Option<String>,
-    /// Base to resolve a relative `servers` URL against (the spec's URL when fetched over HTTP).
-    pub spec_url: Option<url::Url>,
-    /// The `tools:` section of the config file: selection and overrides.
-    pub tools: Option<select::ToolsConfig>,
+    /// The fingerprint of the inputs ([`crate::spec::inputs`]), carried into the IR.
+    pub inputs_hash: String,
 }
 
 pub struct Lowerer<'a> {
@@ -46,19 +52,34 @@ pub struct Lowerer<'a> {
     config_file: String,
 }
 
-/// Lowers a parsed document into the IR.
-pub fn lower(
-    file: &str,
-    root: &Value,
-    view: &Value,
-    api: &OpenAPI,
-    dialect: Dialect,
-    opts: &LowerOptions,
-    mut warnings: Vec<String>,
-) -> Result<ir::Api> {
+/// Lowers a spec, with the config file when there is one, into the finished IR.
+pub fn lower(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> Result<ir::Api> {
+    let lowered = lower_document(spec, config, opts);
+    let Some(converted) = &spec.converted else {
+        return lowered;
+    };
+    // Everything lowering reports about the converted 3.0 document is mapped back to the
+    // pointers of the document the user wrote.
+    let mut api = lowered
+        .map(|api| converted.map.api(api))
+        .map_err(|e| converted.map.error(&spec.file, e))?;
+    // The conversion's own warnings already name original pointers.
+    api.warnings
+        .splice(0..0, converted.warnings.iter().cloned());
+    Ok(api)
+}
+
+fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> Result<ir::Api> {
+    let file = spec.file.as_str();
+    let root = spec.root();
+    let view = &spec.view;
+    let api = &spec.structure;
+    let dialect = spec.dialect;
+    let tools_config = config.and_then(|c| c.tools.as_ref());
+    let mut warnings = spec.warnings.clone();
     let schemas = Schemas::new(file, root);
     let crate_name = crate_name(api, opts)?;
-    let default_upstream_url = default_upstream(api, opts, &mut warnings);
+    let default_upstream_url = default_upstream(api, spec.url(), &mut warnings);
     let mut lw = Lowerer {
         file,
         view,
@@ -69,11 +90,7 @@ pub fn lower(
         struct_names: Unique::new(),
         schemes: BTreeMap::new(),
         override_names: BTreeMap::new(),
-        config_file: opts
-            .tools
-            .as_ref()
-            .map(|t| t.file.clone())
-            .unwrap_or_default(),
+        config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
     };
     lw.security_schemes()?;
     // Every operation, in the fixed order, then the `tools:` selection over all of them: an
@@ -111,7 +128,7 @@ pub fn lower(
             }
         }
     }
-    let selection = match &opts.tools {
+    let selection = match tools_config {
         Some(config) => {
             let refs: Vec<select::OpRef<'_>> = ops
                 .iter()
@@ -122,7 +139,7 @@ pub fn lower(
                     tags: &op.tags,
                 })
                 .collect();
-            config.select(&refs)?
+            select::select(config, &refs)?
         }
         None => select::Selection {
             excluded: vec![None; ops.len()],
@@ -161,7 +178,7 @@ pub fn lower(
     let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());
-    Ok(ir::Api {
+    let mut out = ir::Api {
         crate_name,
         title: api.info.title.trim().to_string(),
         api_version: api.info.version.clone(),
@@ -180,10 +197,12 @@ pub fn lower(
         excluded,
         types,
         security_schemes,
-        auth: Default::default(),
-        inputs_hash: String::new(),
+        auth: config.map(|c| c.auth.clone()).unwrap_or_default(),
+        inputs_hash: opts.inputs_hash.clone(),
         warnings,
-    })
+    };
+    upstream::resolve(&mut out, config.and_then(|c| c.upstream.as_ref()))?;
+    Ok(out)
 }
 
 const RESERVED_CRATE_NAMES: &[&str] = &[
@@ -235,12 +254,16 @@ fn crate_name(api: &OpenAPI, opts: &LowerOptions) -> Result<String> {
     Ok(format!("{}-mcp", kebab.trim_end_matches('-')))
 }
 
-fn default_upstream(api: &OpenAPI, opts: &LowerOptions, warnings: &mut Vec<String>) -> String {
+fn default_upstream(
+    api: &OpenAPI,
+    spec_url: Option<&url::Url>,
+    warnings: &mut Vec<String>,
+) -> String {
     let Some(server) = api.servers.first() else {
         // OpenAPI: without `servers` (or with an empty list) the one server is `/`, relative to
         // where the document came from. FastAPI emits no `servers` and serves the document from
         // the API itself, so for a fetched spec that is the API's origin.
-        if let Some(base) = &opts.spec_url
+        if let Some(base) = spec_url
             && let Ok(joined) = base.join("/")
         {
             return joined.as_str().trim_end_matches('/').to_string();
@@ -260,7 +283,7 @@ fn default_upstream(api: &OpenAPI, opts: &LowerOptions, warnings: &mut Vec<Strin
     if url.starts_with("http://") || url.starts_with("https://") {
         return url.trim_end_matches('/').to_string();
     }
-    if let Some(base) = &opts.spec_url
+    if let Some(base) = spec_url
         && let Ok(joined) = base.join(&url)
     {
         return joined.as_str().trim_end_matches('/').to_string();
@@ -271,7 +294,8 @@ fn default_upstream(api: &OpenAPI, opts: &LowerOptions, warnings: &mut Vec<Strin
     String::new()
 }
 
-/// The media type without parameters, lower case (`Application/JSON; charset=utf-8` → `application/json`).
+/// The media type without parameters, lower case (`Application/JSON; charset=utf-8` →
+/// `application/json`).
 fn essence(media: &str) -> String {
     media
         .split(';')
@@ -338,7 +362,7 @@ impl<'a> Lowerer<'a> {
         };
         let mut from = at.to_string();
         for _ in 0..32 {
-            let Some(p) = crate::schema::convert::ref_pointer(&reference) else {
+            let Some(p) = ref_pointer(&reference) else {
                 return Err(Error::invalid(
                     self.file,
                     &format!("{from}/$ref"),
@@ -487,7 +511,7 @@ impl<'a> Lowerer<'a> {
         op: &Operation,
         item: &openapiv3::PathItem,
         item_ptr: &str,
-        over: Option<&(String, select::Override)>,
+        over: Option<&(String, crate::config::tools::Override)>,
     ) -> Result<Tool> {
         let op_ptr = &format!("{item_ptr}/{method}");
         let mut warnings = Vec::new();
@@ -673,7 +697,7 @@ impl<'a> Lowerer<'a> {
                         let (rat, resolved) = self.schemas.resolve(s, &at)?;
                         match resolved.as_object() {
                             Some(obj) => {
-                                let shaped = self.schemas.shape(obj, &rat, Mode::Input)?;
+                                let shaped = shape(self.schemas, obj, &rat, Mode::Input)?;
                                 flattenable(&shaped.schema)
                                     .then(|| (rat, shaped.schema.into_owned(), shaped.notes))
                             }
@@ -758,7 +782,7 @@ impl<'a> Lowerer<'a> {
         // Naming, schemas and Rust types.
         let mut names = Unique::new();
         let mut fields = Unique::new();
-        let mut defs = Defs::new(Mode::Input);
+        let mut defs = Conversion::new(self.schemas, Mode::Input);
         defs.enter("body");
         defs.note(flatten_notes);
         let mut args = Vec::new();
@@ -779,7 +803,7 @@ impl<'a> Lowerer<'a> {
             };
             let rust_field = fields.claim_field(&name);
             defs.enter(&name);
-            let mut schema = self.schemas.convert(&c.schema, &c.schema_at, &mut defs)?;
+            let mut schema = defs.convert(&c.schema, &c.schema_at)?;
             let is_file = c.location == ArgLocation::BodyField
                 && body.as_ref().is_some_and(|b| b.kind == BodyKind::Multipart)
                 && label_file_schema(&mut schema);
@@ -843,7 +867,7 @@ impl<'a> Lowerer<'a> {
             input.insert("required".into(), Value::Array(required));
         }
         input.insert("additionalProperties".into(), Value::Bool(false));
-        let d = self.schemas.finish_defs(&mut defs)?;
+        let d = defs.finish()?;
         if !d.is_empty() {
             input.insert("$defs".into(), Value::Object(d));
         }
@@ -968,8 +992,9 @@ impl<'a> Lowerer<'a> {
         out
     }
 
-    /// The output schema from the JSON success responses (lowest 2xx code first). Several distinct
-    /// schemas become an `anyOf`. Roots that are not plainly objects are wrapped as `{"result": ..}`.
+    /// The output schema from the JSON success responses (lowest 2xx code first). Several
+    /// distinct schemas become an `anyOf`. Roots that are not plainly objects are wrapped as
+    /// `{"result": ..}`.
     fn output_schema(
         &self,
         op: &Operation,
@@ -1007,7 +1032,7 @@ impl<'a> Lowerer<'a> {
         if schemas.is_empty() {
             return Ok((None, false, Vec::new()));
         }
-        let mut defs = Defs::new(Mode::Output);
+        let mut defs = Conversion::new(self.schemas, Mode::Output);
         let mut converted = Vec::new();
         let several = schemas.len() > 1;
         for (i, (at, raw)) in schemas.iter().enumerate() {
@@ -1016,7 +1041,7 @@ impl<'a> Lowerer<'a> {
             } else {
                 "output".to_string()
             });
-            converted.push(self.schemas.convert(raw, at, &mut defs)?);
+            converted.push(defs.convert(raw, at)?);
         }
         let root = if converted.len() == 1 {
             converted.remove(0)
@@ -1032,7 +1057,7 @@ impl<'a> Lowerer<'a> {
         } else {
             json!({"type": "object", "properties": {"result": root}, "required": ["result"]})
         };
-        let d = self.schemas.finish_defs(&mut defs)?;
+        let d = defs.finish()?;
         if !d.is_empty()
             && let Value::Object(m) = &mut out
         {
@@ -1114,7 +1139,7 @@ fn flat_marker(candidates: &[Candidate]) -> bool {
 /// A body is flattened into separate arguments when it is a plain object with named properties:
 /// no composition, not nullable, and no additional properties to carry.
 fn flattenable(obj: &Map<String, Value>) -> bool {
-    let has_props = crate::schema::convert::has_properties(obj);
+    let has_props = has_properties(obj);
     let type_ok = match obj.get("type") {
         None => true,
         Some(t) => t == "object",
@@ -1141,7 +1166,7 @@ fn scheme_kind(scheme: &openapiv3::SecurityScheme) -> SchemeKind {
             };
             // A header or cookie name must be an HTTP token (RFC 9110 §5.6.2); no request can
             // carry any other.
-            if location != KeyLocation::Query && !crate::render::examples::is_token(name) {
+            if location != KeyLocation::Query && !naming::is_http_token(name) {
                 return SchemeKind::Unsupported {
                     reason: format!(
                         "an API key in a {} named `{}`, which is not a valid HTTP {} name",

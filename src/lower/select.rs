@@ -1,75 +1,11 @@
-//! Tool selection and per-tool overrides: the `tools:` section of the `--auth` config file
-//! (DESIGN.md §2). Parsed strictly (unknown keys are errors with their JSON pointer) and applied
-//! by [`crate::lower`] before any operation is lowered, so an excluded operation produces no
-//! tool, no types and no dispatch entry at all: its name is an unknown tool on the server.
-//!
-//! Semantics, in two stages:
-//!
-//! 1. FastAPI-MCP's filters, with its names and meaning: `include_operations` /
-//!    `exclude_operations` (operationIds) and `include_tags` / `exclude_tags`. Giving both the
-//!    include and the exclude list of one kind is an error. Each given filter selects a set —
-//!    an include list the operations it names, an exclude list every operation it does not
-//!    name — and the result is the **union** of those sets ("greedy": an operation matching
-//!    either criterion is included). Without any of the four, every operation is selected.
-//! 2. mcpgen's narrowing filters, applied afterwards to what stage 1 selected (as FastAPI-MCP's
-//!    `only_get_endpoints` is): `include_methods` / `exclude_methods` (HTTP methods) and
-//!    `include_paths` / `exclude_paths` (path globs: `*` matches within one segment, `**`
-//!    across segments, `?` one character). Each given one must hold.
-//!
-//! Operations are named by `operationId`, or by `METHOD /path` (for operations without one).
-//! Every entry of every list, and every override, must match an operation of the spec, and an
-//! override must match a selected one: anything else is an error naming it, so an operation
-//! renamed in the spec is noticed when CI regenerates.
+//! Applies the `tools:` selection and overrides of the config file ([`crate::config::tools`],
+//! where the semantics are described) to the spec's operations: which are excluded and why, and
+//! which override each selected one gets. Every entry of every list, and every override, must
+//! match an operation of the spec, and an override a selected one: anything else is an error
+//! naming it, so an operation renamed in the spec is noticed when CI regenerates.
 
-use crate::error::{Error, Result, escape_segment, pointer_of};
-use crate::spec::normalise::METHODS;
-use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-/// The parsed `tools:` section.
-#[derive(Debug, Clone, Default)]
-pub struct ToolsConfig {
-    /// The config file, as the user named it (for error locations).
-    pub file: String,
-    raw: RawTools,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTools {
-    include_operations: Option<Vec<String>>,
-    exclude_operations: Option<Vec<String>>,
-    include_tags: Option<Vec<String>>,
-    exclude_tags: Option<Vec<String>>,
-    include_methods: Option<Vec<String>>,
-    exclude_methods: Option<Vec<String>>,
-    include_paths: Option<Vec<String>>,
-    exclude_paths: Option<Vec<String>>,
-    #[serde(default)]
-    overrides: IndexMap<String, Override>,
-}
-
-/// What an override changes on one tool; absent fields keep the generated value.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Override {
-    /// The tool name: 1 to 64 characters of `[A-Za-z0-9_-]`, unique.
-    pub name: Option<String>,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub annotations: Option<Annotations>,
-}
-
-/// MCP tool annotations (hints), with the Python SDK's snake_case field names.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Annotations {
-    pub read_only_hint: Option<bool>,
-    pub destructive_hint: Option<bool>,
-    pub idempotent_hint: Option<bool>,
-    pub open_world_hint: Option<bool>,
-}
+use crate::config::tools::{Override, ToolsConfig};
+use crate::error::{Result, escape_segment};
 
 /// One operation of the spec, as selection sees it.
 #[derive(Debug, Clone)]
@@ -92,330 +28,199 @@ pub struct Selection {
     pub warnings: Vec<String>,
 }
 
-/// Parses the `tools:` value (`None` or `null`: no section).
-pub fn parse(file: &str, value: Option<&Value>) -> Result<Option<ToolsConfig>> {
-    let Some(value) = value.filter(|v| !v.is_null()) else {
-        return Ok(None);
-    };
-    let raw: RawTools = serde_path_to_error::deserialize(value).map_err(|e| {
-        Error::invalid(
-            file,
-            &format!("/tools{}", pointer_of(e.path())),
-            e.inner().to_string(),
-        )
-    })?;
-    let config = ToolsConfig {
-        file: file.to_string(),
-        raw,
-    };
-    config.validate_shape()?;
-    Ok(Some(config))
-}
-
 /// `METHOD /path` of an operation, as selectors and overrides may name it.
 pub fn method_path(method: &str, path: &str) -> String {
     format!("{} {path}", method.to_ascii_uppercase())
 }
 
-impl ToolsConfig {
-    fn err(&self, pointer: &str, message: impl Into<String>) -> Error {
-        Error::invalid(&self.file, pointer, message)
-    }
-
-    fn lists(&self) -> [(&'static str, &Option<Vec<String>>); 8] {
-        let r = &self.raw;
-        [
-            ("include_operations", &r.include_operations),
-            ("exclude_operations", &r.exclude_operations),
-            ("include_tags", &r.include_tags),
-            ("exclude_tags", &r.exclude_tags),
-            ("include_methods", &r.include_methods),
-            ("exclude_methods", &r.exclude_methods),
-            ("include_paths", &r.include_paths),
-            ("exclude_paths", &r.exclude_paths),
-        ]
-    }
-
-    /// Checks what needs no spec: exclusive pairs, empty lists, method names, glob shapes,
-    /// override values.
-    fn validate_shape(&self) -> Result<()> {
-        let r = &self.raw;
-        for (kind, inc, exc) in [
-            ("operations", &r.include_operations, &r.exclude_operations),
-            ("tags", &r.include_tags, &r.exclude_tags),
-        ] {
-            if inc.is_some() && exc.is_some() {
-                return Err(self.err(
-                    &format!("/tools/exclude_{kind}"),
-                    format!(
-                        "`include_{kind}` and `exclude_{kind}` cannot be used together (as in FastAPI-MCP): keep one of them"
+/// Applies the selection and the overrides of `config` to the spec's operations.
+pub fn select(config: &ToolsConfig, ops: &[OpRef<'_>]) -> Result<Selection> {
+    let r = config;
+    let names = |entry: &str, op: &OpRef<'_>| op_named(entry, op);
+    // Every entry must match some operation of the spec.
+    for (key, list) in config.lists() {
+        let Some(list) = list else { continue };
+        for (i, entry) in list.iter().enumerate() {
+            let at = format!("/tools/{key}/{i}");
+            let hit = |op: &OpRef<'_>| match key {
+                "include_operations" | "exclude_operations" => names(entry, op),
+                "include_tags" | "exclude_tags" => op.tags.iter().any(|t| t == entry),
+                "include_methods" | "exclude_methods" => op.method.eq_ignore_ascii_case(entry),
+                _ => glob_match(entry, op.path),
+            };
+            if !ops.iter().any(hit) {
+                let (what, candidates): (&str, Vec<String>) = match key {
+                    "include_operations" | "exclude_operations" => (
+                        "operation (by operationId or `METHOD /path`)",
+                        ops.iter()
+                            .map(|o| match o.operation_id {
+                                Some(id) => id.to_string(),
+                                None => method_path(o.method, o.path),
+                            })
+                            .collect(),
                     ),
-                ));
-            }
-        }
-        for (key, list) in self.lists() {
-            let Some(list) = list else { continue };
-            if list.is_empty() {
-                let what = if key.starts_with("include") {
-                    "selects nothing; remove it to select every operation"
-                } else {
-                    "excludes nothing; remove it"
+                    "include_tags" | "exclude_tags" => (
+                        "operation's tags",
+                        ops.iter().flat_map(|o| o.tags.iter().cloned()).collect(),
+                    ),
+                    "include_methods" | "exclude_methods" => ("operation's method", vec![]),
+                    _ => ("path", ops.iter().map(|o| o.path.to_string()).collect()),
                 };
-                return Err(self.err(
-                    &format!("/tools/{key}"),
-                    format!("`{key}` is empty: an empty list {what}"),
+                let hint = suggest(entry, &candidates)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(config.err(
+                    &at,
+                    format!("`{entry}` matches no {what} in the spec{hint}"),
                 ));
             }
-            for (i, entry) in list.iter().enumerate() {
-                let at = format!("/tools/{key}/{i}");
-                if entry.trim().is_empty() {
-                    return Err(self.err(&at, "empty entry"));
-                }
-                if key.ends_with("_methods")
-                    && !METHODS.contains(&entry.to_ascii_lowercase().as_str())
-                {
-                    return Err(self.err(
-                        &at,
-                        format!(
-                            "`{entry}` is not an HTTP method of OpenAPI (one of {})",
-                            METHODS.map(str::to_ascii_uppercase).join(", ")
-                        ),
-                    ));
-                }
-                if key.ends_with("_paths") && !entry.starts_with('/') {
-                    return Err(self.err(
-                        &at,
-                        format!("`{entry}`: a path glob starts with `/`, like the spec's paths"),
-                    ));
-                }
-            }
         }
-        let mut names: IndexMap<&str, &str> = IndexMap::new();
-        for (key, o) in &r.overrides {
-            let at = format!("/tools/overrides/{}", escape_segment(key));
-            if let Some(name) = &o.name {
-                let valid = !name.is_empty()
-                    && name.len() <= crate::naming::MAX_NAME_LEN
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                if !valid {
-                    return Err(self.err(
-                        &format!("{at}/name"),
-                        format!(
-                            "`{name}` is not a usable tool name: 1 to {} characters of `A-Z a-z 0-9 _ -`",
-                            crate::naming::MAX_NAME_LEN
-                        ),
-                    ));
-                }
-                if let Some(other) = names.insert(name, key) {
-                    return Err(self.err(
-                        &format!("{at}/name"),
-                        format!("`{name}` is already the name the override of `{other}` gives"),
-                    ));
-                }
-            }
-            for (field, value) in [("title", &o.title), ("description", &o.description)] {
-                if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
-                    return Err(self.err(
-                        &format!("{at}/{field}"),
-                        format!("an empty {field}: remove it to keep the generated one"),
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 
-    /// Applies the selection and the overrides to the spec's operations.
-    pub fn select(&self, ops: &[OpRef<'_>]) -> Result<Selection> {
-        let r = &self.raw;
-        let names = |entry: &str, op: &OpRef<'_>| op_named(entry, op);
-        // Every entry must match some operation of the spec.
-        for (key, list) in self.lists() {
-            let Some(list) = list else { continue };
-            for (i, entry) in list.iter().enumerate() {
-                let at = format!("/tools/{key}/{i}");
-                let hit = |op: &OpRef<'_>| match key {
-                    "include_operations" | "exclude_operations" => names(entry, op),
-                    "include_tags" | "exclude_tags" => op.tags.iter().any(|t| t == entry),
-                    "include_methods" | "exclude_methods" => op.method.eq_ignore_ascii_case(entry),
-                    _ => glob_match(entry, op.path),
-                };
-                if !ops.iter().any(hit) {
-                    let (what, candidates): (&str, Vec<String>) = match key {
-                        "include_operations" | "exclude_operations" => (
-                            "operation (by operationId or `METHOD /path`)",
-                            ops.iter()
-                                .map(|o| match o.operation_id {
-                                    Some(id) => id.to_string(),
-                                    None => method_path(o.method, o.path),
-                                })
-                                .collect(),
-                        ),
-                        "include_tags" | "exclude_tags" => (
-                            "operation's tags",
-                            ops.iter().flat_map(|o| o.tags.iter().cloned()).collect(),
-                        ),
-                        "include_methods" | "exclude_methods" => ("operation's method", vec![]),
-                        _ => ("path", ops.iter().map(|o| o.path.to_string()).collect()),
-                    };
-                    let hint = suggest(entry, &candidates)
-                        .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_default();
-                    return Err(self.err(
-                        &at,
-                        format!("`{entry}` matches no {what} in the spec{hint}"),
-                    ));
-                }
+    let mut out = Selection::default();
+    let stage1_given = r.include_operations.is_some()
+        || r.exclude_operations.is_some()
+        || r.include_tags.is_some()
+        || r.exclude_tags.is_some();
+    for op in ops {
+        let named = |list: &Option<Vec<String>>| {
+            list.as_ref()
+                .and_then(|l| l.iter().find(|e| names(e, op)).cloned())
+        };
+        let tagged = |list: &Option<Vec<String>>| {
+            list.as_ref()
+                .and_then(|l| l.iter().find(|t| op.tags.contains(t)).cloned())
+        };
+        // Stage 1: the union of what each given FastAPI-MCP filter selects.
+        let mut rejected_by = Vec::new();
+        let mut selected = !stage1_given;
+        if r.include_operations.is_some() {
+            match named(&r.include_operations) {
+                Some(_) => selected = true,
+                None => rejected_by.push("not in include_operations".to_string()),
             }
         }
-
-        let mut out = Selection::default();
-        let stage1_given = r.include_operations.is_some()
-            || r.exclude_operations.is_some()
-            || r.include_tags.is_some()
-            || r.exclude_tags.is_some();
-        for op in ops {
-            let named = |list: &Option<Vec<String>>| {
-                list.as_ref()
-                    .and_then(|l| l.iter().find(|e| names(e, op)).cloned())
-            };
-            let tagged = |list: &Option<Vec<String>>| {
-                list.as_ref()
-                    .and_then(|l| l.iter().find(|t| op.tags.contains(t)).cloned())
-            };
-            // Stage 1: the union of what each given FastAPI-MCP filter selects.
-            let mut rejected_by = Vec::new();
-            let mut selected = !stage1_given;
-            if r.include_operations.is_some() {
-                match named(&r.include_operations) {
-                    Some(_) => selected = true,
-                    None => rejected_by.push("not in include_operations".to_string()),
-                }
+        if r.exclude_operations.is_some() {
+            match named(&r.exclude_operations) {
+                Some(e) => rejected_by.push(format!("named in exclude_operations (`{e}`)")),
+                None => selected = true,
             }
-            if r.exclude_operations.is_some() {
-                match named(&r.exclude_operations) {
-                    Some(e) => rejected_by.push(format!("named in exclude_operations (`{e}`)")),
-                    None => selected = true,
-                }
-            }
-            if r.include_tags.is_some() {
-                match tagged(&r.include_tags) {
-                    Some(_) => selected = true,
-                    None => rejected_by.push("has none of include_tags".to_string()),
-                }
-            }
-            if r.exclude_tags.is_some() {
-                match tagged(&r.exclude_tags) {
-                    Some(t) => rejected_by.push(format!("tagged `{t}`, in exclude_tags")),
-                    None => selected = true,
-                }
-            }
-            // Stage 2: every given narrowing filter must hold.
-            let mut reason = (!selected).then(|| rejected_by.join(" and "));
-            let upper = op.method.to_ascii_uppercase();
-            if reason.is_none()
-                && let Some(list) = &r.include_methods
-                && !list.iter().any(|m| m.eq_ignore_ascii_case(op.method))
-            {
-                reason = Some(format!("method {upper} is not in include_methods"));
-            }
-            if reason.is_none()
-                && let Some(list) = &r.exclude_methods
-                && list.iter().any(|m| m.eq_ignore_ascii_case(op.method))
-            {
-                reason = Some(format!("method {upper} is in exclude_methods"));
-            }
-            if reason.is_none()
-                && let Some(list) = &r.include_paths
-                && !list.iter().any(|g| glob_match(g, op.path))
-            {
-                reason = Some("path matches none of include_paths".to_string());
-            }
-            if reason.is_none()
-                && let Some(list) = &r.exclude_paths
-                && let Some(g) = list.iter().find(|g| glob_match(g, op.path))
-            {
-                reason = Some(format!("path matches exclude_paths `{g}`"));
-            }
-            out.excluded.push(reason);
         }
+        if r.include_tags.is_some() {
+            match tagged(&r.include_tags) {
+                Some(_) => selected = true,
+                None => rejected_by.push("has none of include_tags".to_string()),
+            }
+        }
+        if r.exclude_tags.is_some() {
+            match tagged(&r.exclude_tags) {
+                Some(t) => rejected_by.push(format!("tagged `{t}`, in exclude_tags")),
+                None => selected = true,
+            }
+        }
+        // Stage 2: every given narrowing filter must hold.
+        let mut reason = (!selected).then(|| rejected_by.join(" and "));
+        let upper = op.method.to_ascii_uppercase();
+        if reason.is_none()
+            && let Some(list) = &r.include_methods
+            && !list.iter().any(|m| m.eq_ignore_ascii_case(op.method))
+        {
+            reason = Some(format!("method {upper} is not in include_methods"));
+        }
+        if reason.is_none()
+            && let Some(list) = &r.exclude_methods
+            && list.iter().any(|m| m.eq_ignore_ascii_case(op.method))
+        {
+            reason = Some(format!("method {upper} is in exclude_methods"));
+        }
+        if reason.is_none()
+            && let Some(list) = &r.include_paths
+            && !list.iter().any(|g| glob_match(g, op.path))
+        {
+            reason = Some("path matches none of include_paths".to_string());
+        }
+        if reason.is_none()
+            && let Some(list) = &r.exclude_paths
+            && let Some(g) = list.iter().find(|g| glob_match(g, op.path))
+        {
+            reason = Some(format!("path matches exclude_paths `{g}`"));
+        }
+        out.excluded.push(reason);
+    }
 
-        // An exclude_operations entry that union semantics keep selected is almost certainly
-        // not what was meant: say so.
-        if let Some(list) = &r.exclude_operations {
-            for (i, entry) in list.iter().enumerate() {
-                for (op, reason) in ops.iter().zip(&out.excluded) {
-                    if reason.is_none() && names(entry, op) {
-                        out.warnings.push(format!(
+    // An exclude_operations entry that union semantics keep selected is almost certainly
+    // not what was meant: say so.
+    if let Some(list) = &r.exclude_operations {
+        for (i, entry) in list.iter().enumerate() {
+            for (op, reason) in ops.iter().zip(&out.excluded) {
+                if reason.is_none() && names(entry, op) {
+                    out.warnings.push(format!(
                             "{}#/tools/exclude_operations/{i}: `{entry}` stays selected: FastAPI-MCP's filters combine as a union, and {} selects it; use exclude_paths or exclude_methods to remove it whatever else matches",
-                            self.file,
+                            config.file,
                             if r.include_tags.is_some() { "include_tags" } else { "exclude_tags" }
                         ));
-                    }
                 }
             }
         }
-        if !ops.is_empty() && out.excluded.iter().all(Option::is_some) {
-            out.warnings.push(format!(
-                "{}#/tools: the selection excludes every operation; the server has no generated tools",
-                self.file
-            ));
-        }
+    }
+    if !ops.is_empty() && out.excluded.iter().all(Option::is_some) {
+        out.warnings.push(format!(
+            "{}#/tools: the selection excludes every operation; the server has no generated tools",
+            config.file
+        ));
+    }
 
-        out.overrides = vec![None; ops.len()];
-        for (key, o) in &r.overrides {
-            let at = format!("/tools/overrides/{}", escape_segment(key));
-            let hits: Vec<usize> = (0..ops.len()).filter(|&i| names(key, &ops[i])).collect();
-            match hits.as_slice() {
-                [] => {
-                    let candidates: Vec<String> = ops
-                        .iter()
-                        .map(|o| match o.operation_id {
-                            Some(id) => id.to_string(),
-                            None => method_path(o.method, o.path),
-                        })
-                        .collect();
-                    let hint = suggest(key, &candidates)
-                        .map(|s| format!("; did you mean `{s}`?"))
-                        .unwrap_or_default();
-                    return Err(self.err(
+    out.overrides = vec![None; ops.len()];
+    for (key, o) in &r.overrides {
+        let at = format!("/tools/overrides/{}", escape_segment(key));
+        let hits: Vec<usize> = (0..ops.len()).filter(|&i| names(key, &ops[i])).collect();
+        match hits.as_slice() {
+            [] => {
+                let candidates: Vec<String> = ops
+                    .iter()
+                    .map(|o| match o.operation_id {
+                        Some(id) => id.to_string(),
+                        None => method_path(o.method, o.path),
+                    })
+                    .collect();
+                let hint = suggest(key, &candidates)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(config.err(
                         &at,
                         format!(
                             "`{key}` matches no operation (by operationId or `METHOD /path`) in the spec{hint}"
                         ),
                     ));
-                }
-                [i] => {
-                    if let Some(reason) = &out.excluded[*i] {
-                        return Err(self.err(
+            }
+            [i] => {
+                if let Some(reason) = &out.excluded[*i] {
+                    return Err(config.err(
                             &at,
                             format!(
                                 "`{key}` is not selected ({reason}): the override would have no effect; remove it or select the operation"
                             ),
                         ));
-                    }
-                    out.overrides[*i] = Some((key.clone(), o.clone()));
                 }
-                many => {
-                    let which: Vec<String> = many
-                        .iter()
-                        .map(|&i| method_path(ops[i].method, ops[i].path))
-                        .collect();
-                    return Err(self.err(
-                        &at,
-                        format!(
-                            "`{key}` matches {} operations ({}): name one as `METHOD /path`",
-                            many.len(),
-                            which.join(", ")
-                        ),
-                    ));
-                }
+                out.overrides[*i] = Some((key.clone(), o.clone()));
+            }
+            many => {
+                let which: Vec<String> = many
+                    .iter()
+                    .map(|&i| method_path(ops[i].method, ops[i].path))
+                    .collect();
+                return Err(config.err(
+                    &at,
+                    format!(
+                        "`{key}` matches {} operations ({}): name one as `METHOD /path`",
+                        many.len(),
+                        which.join(", ")
+                    ),
+                ));
             }
         }
-        Ok(out)
     }
+    Ok(out)
 }
 
 /// Whether selector `entry` names `op`: its operationId, or `METHOD /path` (method in any case).
@@ -486,10 +291,11 @@ fn distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn config(yaml: &str) -> Result<ToolsConfig> {
         let v: Value = serde_yaml::from_str(yaml).unwrap();
-        parse("auth.yaml", Some(&v)).map(Option::unwrap)
+        crate::config::tools::parse("auth.yaml", Some(&v)).map(Option::unwrap)
     }
 
     fn tags(t: &[&str]) -> Vec<String> {
@@ -542,7 +348,7 @@ mod tests {
     fn selected(yaml: &str) -> Vec<usize> {
         let c = config(yaml).unwrap();
         with_ops(|ops| {
-            let s = c.select(ops).unwrap();
+            let s = select(&c, ops).unwrap();
             (0..ops.len())
                 .filter(|&i| s.excluded[i].is_none())
                 .collect()
@@ -552,7 +358,7 @@ mod tests {
     fn select_err(yaml: &str) -> String {
         match config(yaml) {
             Err(e) => e.to_string(),
-            Ok(c) => with_ops(|ops| c.select(ops).unwrap_err().to_string()),
+            Ok(c) => with_ops(|ops| select(&c, ops).unwrap_err().to_string()),
         }
     }
 
@@ -681,7 +487,7 @@ mod tests {
         )
         .unwrap();
         with_ops(|ops| {
-            let s = c.select(ops).unwrap();
+            let s = select(&c, ops).unwrap();
             assert_eq!(
                 s.overrides[3].as_ref().unwrap().1.name.as_deref(),
                 Some("health")
@@ -690,10 +496,10 @@ mod tests {
             assert!(s.warnings.is_empty(), "{:?}", s.warnings);
         });
         let c = config("exclude_operations: [deletePet]\nexclude_tags: [pets]\n").unwrap();
-        with_ops(|ops| assert!(c.select(ops).unwrap().warnings.is_empty()));
+        with_ops(|ops| assert!(select(&c, ops).unwrap().warnings.is_empty()));
         let c = config("exclude_operations: [listPets]\nexclude_tags: [admin]\n").unwrap();
         with_ops(|ops| {
-            let s = c.select(ops).unwrap();
+            let s = select(&c, ops).unwrap();
             assert!(s.excluded[0].is_none());
             assert_eq!(s.warnings.len(), 1);
             assert!(

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ir::{ArgLocation, BodyKind, KeyLocation, SchemeKind, SecurityScheme, Tool};
+use crate::naming::is_http_token;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -170,7 +171,7 @@ pub fn example(tool: &Tool, credentials: &TestCredentials) -> Example {
         // with control characters) makes the call a tool error by design: leave it out.
         let v = v.filter(|v| {
             !matches!(a.location, ArgLocation::Header | ArgLocation::Cookie)
-                || (is_token(&a.wire_name) && sendable(v))
+                || (is_http_token(&a.wire_name) && sendable(v))
         });
         match v {
             Some(v) => {
@@ -230,14 +231,6 @@ pub fn example(tool: &Tool, credentials: &TestCredentials) -> Example {
         }),
         note: (!notes.is_empty()).then(|| notes.join("; ")),
     }
-}
-
-/// An HTTP token (RFC 9110 §5.6.2): what a header or cookie name may be.
-pub(crate) fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Whether a value can travel in a header: visible ASCII and spaces only.
@@ -361,7 +354,7 @@ fn variant(schema: &Value, defs: &Map<String, Value>, depth: usize, n: usize) ->
     let ts = types(obj);
     let ty = match ts.first() {
         Some(t) => *t,
-        None if crate::schema::convert::has_properties(obj) => "object",
+        None if crate::schema::keywords::has_properties(obj) => "object",
         None if obj.contains_key("items") => "array",
         None => return Some(json!("example")),
     };

@@ -12,9 +12,9 @@
 //!   never reach the output: only 2020-12 keywords are copied (an allow-list, not a deny-list).
 //!
 //! The output is safe for the strictest clients by construction (see the README): each schema
-//! object is first shaped by [`crate::schema::shape`] (`allOf` merged, discriminators as `const`
+//! object is first shaped by [`super::shape`] (`allOf` merged, discriminators as `const`
 //! branches, `readOnly`/`writeOnly` left out per side), which records what it changed in
-//! [`Defs`]; nullable schemas and 3.1 multi-type `type` arrays become `anyOf` with one `type`
+//! [`Conversion`]; nullable schemas and 3.1 multi-type `type` arrays become `anyOf` with one `type`
 //! per branch ([`make_nullable`]); every object schema gets `type: object` and `properties`; and
 //! boolean schemas become `{}` / `{"not": {}}`, except the plain `additionalProperties: false`.
 //!
@@ -26,91 +26,20 @@
 
 use crate::error::{Error, Result, escape_segment};
 use crate::ir::Simplification;
-use crate::naming::Unique;
-use crate::schema::shape::{Mode, Note, origin};
+use crate::schema::keywords::{
+    ANNOTATIONS, PLAIN_KEYWORDS, SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS,
+    constrains,
+};
+use crate::schema::refs::{INLINE_LIMIT, MAX_DEPTH, Schemas, ref_pointer};
+use crate::schema::shape::{Mode, Note, origin, shape};
 use serde_json::{Map, Value};
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Expanded size (JSON nodes) up to which a referenced schema is inlined rather than put in `$defs`.
-pub const INLINE_LIMIT: usize = 400;
-/// Nesting depth at which a schema is cut to `{}`.
-pub const MAX_DEPTH: usize = 64;
-
-/// Keywords copied verbatim (their values are not schemas).
-const PLAIN_KEYWORDS: &[&str] = &[
-    "title",
-    "description",
-    "default",
-    "deprecated",
-    "readOnly",
-    "writeOnly",
-    "format",
-    "pattern",
-    "multipleOf",
-    "maximum",
-    "minimum",
-    "maxLength",
-    "minLength",
-    "maxItems",
-    "minItems",
-    "uniqueItems",
-    "maxProperties",
-    "minProperties",
-    "maxContains",
-    "minContains",
-    "contentEncoding",
-    "contentMediaType",
-    "const",
-    "dependentRequired",
-];
-/// Keywords whose value is one schema.
-const SCHEMA_KEYWORDS: &[&str] = &[
-    "additionalProperties",
-    "contains",
-    "not",
-    "if",
-    "then",
-    "else",
-    "propertyNames",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "contentSchema",
-];
-/// Keywords whose value is an array of schemas.
-pub(crate) const SCHEMA_ARRAY_KEYWORDS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
-/// Keywords whose value is a map of schemas.
-pub(crate) const SCHEMA_MAP_KEYWORDS: &[&str] =
-    &["properties", "patternProperties", "dependentSchemas"];
-/// Annotation keywords that may be laid over a referenced schema.
-const ANNOTATIONS: &[&str] = &[
-    "title",
-    "description",
-    "default",
-    "deprecated",
-    "readOnly",
-    "writeOnly",
-    "examples",
-];
-
-/// Document-wide facts about references, computed once.
-pub struct Schemas<'a> {
-    pub file: &'a str,
-    pub root: &'a Value,
-    /// Targets (JSON pointers) that are part of a reference cycle.
-    recursive: BTreeSet<String>,
-    /// Memoised expanded sizes.
-    sizes: RefCell<BTreeMap<String, usize>>,
-    /// Stable `$defs` names per target pointer.
-    def_names: RefCell<(BTreeMap<String, String>, Unique)>,
-    pub warnings: RefCell<Vec<String>>,
-}
 
 /// The state of converting one tool schema (an `inputSchema` or an `outputSchema`): the `$defs`
 /// it needs, which side of the call it describes, and the simplifications applied, each with the
 /// place it was applied at (the argument and the path inside it).
-#[derive(Default)]
-pub struct Defs {
+pub struct Conversion<'s, 'a> {
+    schemas: &'s Schemas<'a>,
     done: BTreeMap<String, Value>,
     pending: Vec<(String, String)>,
     seen: BTreeSet<String>,
@@ -119,11 +48,16 @@ pub struct Defs {
     notes: Vec<Simplification>,
 }
 
-impl Defs {
-    pub fn new(mode: Mode) -> Self {
+impl<'s, 'a> Conversion<'s, 'a> {
+    pub fn new(schemas: &'s Schemas<'a>, mode: Mode) -> Self {
         Self {
+            schemas,
+            done: BTreeMap::new(),
+            pending: Vec::new(),
+            seen: BTreeSet::new(),
             mode,
-            ..Self::default()
+            path: String::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -159,174 +93,32 @@ impl Defs {
         self.path.truncate(len);
         r
     }
-}
 
-/// Resolves a local `$ref` string to its JSON pointer (percent-decoded, without `#`).
-pub fn ref_pointer(r: &str) -> Option<String> {
-    let frag = r.strip_prefix('#')?;
-    let decoded = percent_encoding::percent_decode_str(frag)
-        .decode_utf8()
-        .ok()?
-        .into_owned();
-    if decoded.is_empty() || decoded.starts_with('/') {
-        Some(decoded)
-    } else {
-        None
-    }
-}
-
-impl<'a> Schemas<'a> {
-    pub fn new(file: &'a str, root: &'a Value) -> Self {
-        let recursive = find_recursive(root);
-        Self {
-            file,
-            root,
-            recursive,
-            sizes: RefCell::new(BTreeMap::new()),
-            def_names: RefCell::new((BTreeMap::new(), Unique::new())),
-            warnings: RefCell::new(Vec::new()),
-        }
-    }
-
-    pub fn warn(&self, msg: String) {
-        let mut w = self.warnings.borrow_mut();
-        if !w.contains(&msg) {
-            w.push(msg);
-        }
-    }
-
-    pub fn is_recursive(&self, pointer: &str) -> bool {
-        self.recursive.contains(pointer)
-    }
-
-    /// Follows `$ref` chains from `s` (at `at`) to a schema that is not a bare reference.
-    /// Returns the final pointer and value. Errors on a missing target.
-    pub fn resolve<'v>(&'v self, s: &'v Value, at: &str) -> Result<(String, &'v Value)> {
-        let mut cur = s;
-        let mut cur_at = at.to_string();
-        for _ in 0..MAX_DEPTH {
-            match cur.get("$ref").and_then(Value::as_str) {
-                Some(r) => {
-                    let (p, t) = self.target(r, &cur_at)?;
-                    cur = t;
-                    cur_at = p;
-                }
-                None => return Ok((cur_at, cur)),
-            }
-        }
-        Err(Error::invalid(
-            self.file,
-            at,
-            format!("$ref chain longer than {MAX_DEPTH} links (or a reference to itself)"),
-        ))
-    }
-
-    /// Looks up a `$ref` target.
-    pub fn target(&self, r: &str, at: &str) -> Result<(String, &'a Value)> {
-        let Some(p) = ref_pointer(r) else {
-            return Err(Error::invalid(
-                self.file,
-                &format!("{at}/$ref"),
-                format!(
-                    "unsupported $ref `{r}`: only local JSON-pointer and relative-file references are supported"
-                ),
-            ));
-        };
-        match self.root.pointer(&p) {
-            Some(t) => Ok((p, t)),
-            None => Err(Error::invalid(
-                self.file,
-                &format!("{at}/$ref"),
-                format!("$ref target `{r}` not found"),
-            )),
-        }
-    }
-
-    fn expanded_size(&self, pointer: &str, depth: usize) -> usize {
-        if let Some(n) = self.sizes.borrow().get(pointer) {
-            return *n;
-        }
-        let n = if self.recursive.contains(pointer) || depth > MAX_DEPTH {
-            INLINE_LIMIT + 1
-        } else {
-            match self.root.pointer(pointer) {
-                Some(v) => self.count(v, depth),
-                None => 1,
-            }
-        };
-        self.sizes.borrow_mut().insert(pointer.to_string(), n);
-        n
-    }
-
-    fn count(&self, v: &Value, depth: usize) -> usize {
-        match v {
-            Value::Object(m) => {
-                if let Some(p) = m.get("$ref").and_then(Value::as_str).and_then(ref_pointer) {
-                    return self.expanded_size(&p, depth + 1).min(INLINE_LIMIT + 1);
-                }
-                let mut n = 1;
-                for c in m.values() {
-                    n += self.count(c, depth + 1);
-                    if n > INLINE_LIMIT {
-                        return INLINE_LIMIT + 1;
-                    }
-                }
-                n
-            }
-            Value::Array(a) => {
-                let mut n = 1;
-                for c in a {
-                    n += self.count(c, depth + 1);
-                    if n > INLINE_LIMIT {
-                        return INLINE_LIMIT + 1;
-                    }
-                }
-                n
-            }
-            _ => 1,
-        }
-    }
-
-    fn def_name(&self, pointer: &str) -> String {
-        let mut guard = self.def_names.borrow_mut();
-        if let Some(n) = guard.0.get(pointer) {
-            return n.clone();
-        }
-        let base = match pointer.strip_prefix("/components/schemas/") {
-            Some(rest) if !rest.contains('/') => rest.replace("~1", "/").replace("~0", "~"),
-            _ => pointer.trim_start_matches('/').to_string(),
-        };
-        let base = crate::naming::safe_key(&base);
-        let name = guard.1.claim(&base, "_", usize::MAX);
-        guard.0.insert(pointer.to_string(), name.clone());
-        name
-    }
-
-    /// Converts one schema at `at`, collecting `$defs` it needs into `defs`.
-    pub fn convert(&self, s: &Value, at: &str, defs: &mut Defs) -> Result<Value> {
-        self.convert_at(s, at, defs, 0)
+    /// Converts one schema at `at`, collecting the `$defs` it needs.
+    pub fn convert(&mut self, s: &Value, at: &str) -> Result<Value> {
+        self.convert_at(s, at, 0)
     }
 
     /// Converts all pending `$defs` and returns them (sorted by name), for the tool schema root.
-    pub fn finish_defs(&self, defs: &mut Defs) -> Result<Map<String, Value>> {
-        while let Some((name, pointer)) = defs.pending.pop() {
-            let Some(target) = self.root.pointer(&pointer) else {
+    pub fn finish(&mut self) -> Result<Map<String, Value>> {
+        while let Some((name, pointer)) = self.pending.pop() {
+            let Some(target) = self.schemas.root.pointer(&pointer) else {
                 continue;
             };
-            defs.enter(&format!("$defs.{name}"));
-            let converted = self.convert_at(target, &pointer, defs, 1)?;
-            defs.done.insert(name, converted);
+            self.enter(&format!("$defs.{name}"));
+            let converted = self.convert_at(target, &pointer, 1)?;
+            self.done.insert(name, converted);
         }
-        Ok(defs
+        Ok(self
             .done
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
-    fn convert_at(&self, s: &Value, at: &str, defs: &mut Defs, depth: usize) -> Result<Value> {
+    fn convert_at(&mut self, s: &Value, at: &str, depth: usize) -> Result<Value> {
         if depth > MAX_DEPTH {
-            self.warn(format!(
+            self.schemas.warn(format!(
                 "#{at}: schema nested deeper than {MAX_DEPTH} levels; cut to an unconstrained schema"
             ));
             return Ok(Value::Object(Map::new()));
@@ -337,7 +129,7 @@ impl<'a> Schemas<'a> {
                 Value::Bool(true) => Value::Object(Map::new()),
                 Value::Bool(false) => serde_json::json!({"not": {}}),
                 _ => {
-                    self.warn(format!(
+                    self.schemas.warn(format!(
                         "#{at}: a schema must be an object or a boolean; treated as unconstrained"
                     ));
                     Value::Object(Map::new())
@@ -346,17 +138,17 @@ impl<'a> Schemas<'a> {
         };
         let at = origin(s).unwrap_or(at);
         let Some(r) = obj.get("$ref") else {
-            return self.convert_body(s, at, defs, depth);
+            return self.convert_body(s, at, depth);
         };
         let Some(r) = r.as_str() else {
             return Err(Error::invalid(
-                self.file,
+                self.schemas.file,
                 &format!("{at}/$ref"),
                 "$ref must be a string",
             ));
         };
         if ref_pointer(r).is_none() {
-            self.warn(format!(
+            self.schemas.warn(format!(
                 "#{at}/$ref: unsupported reference `{r}` (anchors and remote URLs are not followed); treated as unconstrained"
             ));
             return Ok(Value::Object(Map::new()));
@@ -376,17 +168,17 @@ impl<'a> Schemas<'a> {
                     reference,
                 )]))]),
             );
-            return self.convert_body(&Value::Object(all), at, defs, depth);
+            return self.convert_body(&Value::Object(all), at, depth);
         }
-        let (pointer, target) = self.target(r, at)?;
-        let inline = !self.recursive.contains(&pointer)
-            && self.expanded_size(&pointer, depth) <= INLINE_LIMIT;
+        let (pointer, target) = self.schemas.target(r, at)?;
+        let inline = !self.schemas.is_recursive(&pointer)
+            && self.schemas.expanded_size(&pointer, depth) <= INLINE_LIMIT;
         let mut base = if inline {
-            self.convert_at(target, &pointer, defs, depth + 1)?
+            self.convert_at(target, &pointer, depth + 1)?
         } else {
-            let name = self.def_name(&pointer);
-            if defs.seen.insert(pointer.clone()) {
-                defs.pending.push((name.clone(), pointer.clone()));
+            let name = self.schemas.def_name(&pointer);
+            if self.seen.insert(pointer.clone()) {
+                self.pending.push((name.clone(), pointer.clone()));
             }
             let mut m = Map::new();
             m.insert(
@@ -422,16 +214,16 @@ impl<'a> Schemas<'a> {
     }
 
     /// Converts a schema object that is not a bare `$ref`, shaped first ([`crate::schema::shape`]).
-    fn convert_body(&self, s: &Value, at: &str, defs: &mut Defs, depth: usize) -> Result<Value> {
+    fn convert_body(&mut self, s: &Value, at: &str, depth: usize) -> Result<Value> {
         let Some(obj) = s.as_object() else {
-            return self.convert_at(s, at, defs, depth);
+            return self.convert_at(s, at, depth);
         };
-        let shaped = self.shape(obj, at, defs.mode)?;
-        defs.note(shaped.notes);
+        let shaped = shape(self.schemas, obj, at, self.mode)?;
+        self.note(shaped.notes);
         let obj: &Map<String, Value> = &shaped.schema;
         if obj.contains_key("$ref") {
             // An `allOf` of one reference: the reference, with its annotations.
-            return self.convert_at(&Value::Object(obj.clone()), at, defs, depth + 1);
+            return self.convert_at(&Value::Object(obj.clone()), at, depth + 1);
         }
         let mut out = Map::new();
         for k in PLAIN_KEYWORDS {
@@ -488,9 +280,8 @@ impl<'a> Schemas<'a> {
                     continue;
                 }
                 let child = format!("{at}/{k}");
-                let converted = defs.within(&format!(".{k}"), |d| {
-                    self.convert_at(v, &child, d, depth + 1)
-                })?;
+                let converted =
+                    self.within(&format!(".{k}"), |c| c.convert_at(v, &child, depth + 1))?;
                 out.insert((*k).to_string(), converted);
             }
         }
@@ -500,15 +291,15 @@ impl<'a> Schemas<'a> {
                 let mut items = Vec::with_capacity(tuple.len());
                 for (i, t) in tuple.iter().enumerate() {
                     let child = format!("{at}/items/{i}");
-                    items.push(defs.within(&format!("[{i}]"), |d| {
-                        self.convert_at(t, &child, d, depth + 1)
-                    })?);
+                    items.push(
+                        self.within(&format!("[{i}]"), |c| c.convert_at(t, &child, depth + 1))?,
+                    );
                 }
                 out.insert("prefixItems".into(), Value::Array(items));
             }
             Some(v) => {
                 let child = format!("{at}/items");
-                let converted = defs.within("[]", |d| self.convert_at(v, &child, d, depth + 1))?;
+                let converted = self.within("[]", |c| c.convert_at(v, &child, depth + 1))?;
                 out.insert("items".into(), converted);
             }
             None => {}
@@ -523,7 +314,7 @@ impl<'a> Schemas<'a> {
                     } else {
                         format!(".{k}[{i}]")
                     };
-                    items.push(defs.within(&seg, |d| self.convert_at(t, &child, d, depth + 1))?);
+                    items.push(self.within(&seg, |c| c.convert_at(t, &child, depth + 1))?);
                 }
                 out.insert((*k).to_string(), Value::Array(items));
             }
@@ -538,8 +329,7 @@ impl<'a> Schemas<'a> {
                     } else {
                         format!(".{k}[{name}]")
                     };
-                    let converted =
-                        defs.within(&seg, |d| self.convert_at(t, &child, d, depth + 1))?;
+                    let converted = self.within(&seg, |c| c.convert_at(t, &child, depth + 1))?;
                     m.insert(name.clone(), converted);
                 }
                 out.insert((*k).to_string(), Value::Object(m));
@@ -606,19 +396,6 @@ const BOOLEAN_KEYWORDS: &[&str] = &[
     "unevaluatedItems",
 ];
 
-/// Whether a keyword beside `$ref` constrains the schema (rather than annotating it): then the
-/// reference and its siblings are an `allOf`, in the conversion and in the type generator alike.
-pub fn constrains(k: &str) -> bool {
-    (PLAIN_KEYWORDS.contains(&k) && !ANNOTATIONS.contains(&k))
-        || SCHEMA_KEYWORDS.contains(&k)
-        || SCHEMA_ARRAY_KEYWORDS.contains(&k)
-        || SCHEMA_MAP_KEYWORDS.contains(&k)
-        || matches!(
-            k,
-            "type" | "enum" | "required" | "items" | "exclusiveMinimum" | "exclusiveMaximum"
-        )
-}
-
 /// Splits annotations (kept on the outside of an `anyOf`) from the rest of a schema.
 fn split_annotations(m: Map<String, Value>) -> (Map<String, Value>, Map<String, Value>) {
     m.into_iter()
@@ -669,13 +446,6 @@ fn split_types(out: Map<String, Value>, types: &[String], nullable: bool) -> Val
     }
     wrapper.insert("anyOf".into(), Value::Array(branches));
     Value::Object(wrapper)
-}
-
-/// Whether a schema object names at least one property.
-pub fn has_properties(obj: &Map<String, Value>) -> bool {
-    obj.get("properties")
-        .and_then(Value::as_object)
-        .is_some_and(|p| !p.is_empty())
 }
 
 /// Makes a converted schema accept `null` too, as `anyOf: [T, {"type": "null"}]` with the
@@ -729,122 +499,6 @@ pub fn make_nullable(v: Value) -> Value {
     Value::Object(wrapper)
 }
 
-/// Finds every `$ref` target that lies on a reference cycle (Tarjan's SCC, iterative so a long
-/// chain of references cannot overflow the stack).
-fn find_recursive(root: &Value) -> BTreeSet<String> {
-    // Nodes: every local ref target; edges: refs inside a target's subtree (not following refs).
-    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut queue: Vec<String> = Vec::new();
-    collect_refs(root, &mut queue, 0);
-    while let Some(p) = queue.pop() {
-        if edges.contains_key(&p) {
-            continue;
-        }
-        let mut out = Vec::new();
-        if let Some(t) = root.pointer(&p) {
-            collect_refs(t, &mut out, 0);
-        }
-        out.sort();
-        out.dedup();
-        for o in &out {
-            if !edges.contains_key(o) {
-                queue.push(o.clone());
-            }
-        }
-        edges.insert(p, out);
-    }
-    let nodes: Vec<&String> = edges.keys().collect();
-    let index_of: BTreeMap<&String, usize> =
-        nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let adj: Vec<Vec<usize>> = nodes
-        .iter()
-        .map(|n| {
-            edges[*n]
-                .iter()
-                .filter_map(|t| index_of.get(t).copied())
-                .collect()
-        })
-        .collect();
-    let n = nodes.len();
-    let mut index = vec![usize::MAX; n];
-    let mut low = vec![0usize; n];
-    let mut on_stack = vec![false; n];
-    let mut stack: Vec<usize> = Vec::new();
-    let mut next = 0usize;
-    let mut recursive = BTreeSet::new();
-    for start in 0..n {
-        if index[start] != usize::MAX {
-            continue;
-        }
-        let mut call: Vec<(usize, usize)> = vec![(start, 0)];
-        index[start] = next;
-        low[start] = next;
-        next += 1;
-        stack.push(start);
-        on_stack[start] = true;
-        while let Some(&mut (v, ref mut ei)) = call.last_mut() {
-            if *ei < adj[v].len() {
-                let w = adj[v][*ei];
-                *ei += 1;
-                if index[w] == usize::MAX {
-                    index[w] = next;
-                    low[w] = next;
-                    next += 1;
-                    stack.push(w);
-                    on_stack[w] = true;
-                    call.push((w, 0));
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
-                }
-            } else {
-                call.pop();
-                if let Some(&(parent, _)) = call.last() {
-                    low[parent] = low[parent].min(low[v]);
-                }
-                if low[v] == index[v] {
-                    let mut component = Vec::new();
-                    while let Some(w) = stack.pop() {
-                        on_stack[w] = false;
-                        component.push(w);
-                        if w == v {
-                            break;
-                        }
-                    }
-                    let cyclic = component.len() > 1 || adj[v].contains(&v);
-                    if cyclic {
-                        for w in component {
-                            recursive.insert(nodes[w].clone());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    recursive
-}
-
-fn collect_refs(v: &Value, out: &mut Vec<String>, depth: usize) {
-    if depth > 512 {
-        return;
-    }
-    match v {
-        Value::Object(m) => {
-            if let Some(p) = m.get("$ref").and_then(Value::as_str).and_then(ref_pointer) {
-                out.push(p);
-            }
-            for c in m.values() {
-                collect_refs(c, out, depth + 1);
-            }
-        }
-        Value::Array(a) => {
-            for c in a {
-                collect_refs(c, out, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -852,9 +506,9 @@ mod tests {
 
     fn conv(root: &Value, s: Value) -> Value {
         let schemas = Schemas::new("t.yaml", root);
-        let mut defs = Defs::default();
-        let mut v = schemas.convert(&s, "/x", &mut defs).unwrap();
-        let d = schemas.finish_defs(&mut defs).unwrap();
+        let mut conversion = Conversion::new(&schemas, Mode::Input);
+        let mut v = conversion.convert(&s, "/x").unwrap();
+        let d = conversion.finish().unwrap();
         if !d.is_empty() {
             v.as_object_mut()
                 .unwrap()
@@ -949,16 +603,15 @@ mod tests {
             "Pet": {"type": "object", "properties": {"id": {"type": "integer", "readOnly": true}, "name": {"type": "string"}}}
         }}});
         let schemas = Schemas::new("t.yaml", &root);
-        let mut defs = Defs::new(Mode::Input);
-        defs.enter("body");
-        schemas
+        let mut conversion = Conversion::new(&schemas, Mode::Input);
+        conversion.enter("body");
+        conversion
             .convert(
                 &json!({"type": "object", "properties": {"pets": {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}}}}),
                 "/x",
-                &mut defs,
             )
             .unwrap();
-        let notes = defs.take_notes();
+        let notes = conversion.take_notes();
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].at, "body.pets[]");
         assert_eq!(notes[0].kind, "read_only_dropped");

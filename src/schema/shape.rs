@@ -1,14 +1,15 @@
-//! Client-safe shaping of schemas, shared by the JSON Schema conversion ([`crate::schema::convert`]) and
-//! the Rust type generator ([`crate::schema::typegen`]), so the schema a client is shown and the type the
-//! generated server parses arguments into are decided in one place and always agree. It works on
-//! the spec's own (OpenAPI-dialect) schema objects, one node at a time, before conversion:
+//! Client-safe shaping of schemas, shared by the JSON Schema conversion
+//! ([`crate::schema::convert`]) and the Rust type generator ([`crate::schema::typegen`]), so the
+//! schema a client is shown and the type the generated server parses arguments into are decided in
+//! one place and always agree. It works on the spec's own (OpenAPI-dialect) schema objects, one
+//! node at a time, before conversion:
 //!
 //! 1. `allOf` is merged into one schema where that is sound: `type`s intersected, `properties` and
 //!    `required` united (a property defined twice becomes the `allOf` of both definitions, merged
 //!    in turn when its own turn comes), bounds tightened, `enum`s intersected. Where the members
 //!    contradict each other (two `pattern`s, disjoint types, an `additionalProperties` that would
-//!    reject another member's properties) the `allOf` is kept as it is — it only ever stays
-//!    inside a property, because the tool's `inputSchema` root is always built as a plain object.
+//!    reject another member's properties) the `allOf` is kept as it is — it only ever stays inside
+//!    a property, because the tool's `inputSchema` root is always built as a plain object.
 //!    `allOf: [{$ref}]` with annotations only becomes that `$ref` with the annotations beside it.
 //!    A `$ref` member is copied in unless its target lies on a reference cycle (copying it would
 //!    unroll the cycle once per use) or is larger than [`INLINE_LIMIT`]; such members stay in a
@@ -16,19 +17,19 @@
 //! 2. A `discriminator` beside `oneOf`/`anyOf` becomes a `oneOf` whose every branch is the member
 //!    plus `{properties: {<property>: {const: <value>}}, required: [<property>]}` (merged by step 1
 //!    when the branch itself is shaped). Values come from `mapping`; a member no mapping entry
-//!    names takes the value its own schema fixes (a `const` or string `enum` on the property),
-//!    else its schema name — OpenAPI's implicit mapping. A schema that is both a discriminated
-//!    union and the `allOf` base of its members (`Cat: allOf [Pet]`, `Pet: oneOf [Cat, Dog]`)
-//!    contributes only its own properties to the members; its union is not copied into them.
-//! 3. Properties marked `readOnly` are left out of inputs, `writeOnly` ones out of outputs (and
-//!    out of `required`), whether the flag sits on the property, on a `$ref` target or on an
-//!    `allOf` member.
+//!    names takes the value its own schema fixes (a `const` or string `enum` on the property), else
+//!    its schema name — OpenAPI's implicit mapping. A schema that is both a discriminated union and
+//!    the `allOf` base of its members (`Cat: allOf [Pet]`, `Pet: oneOf [Cat, Dog]`) contributes
+//!    only its own properties to the members; its union is not copied into them.
+//! 3. Properties marked `readOnly` are left out of inputs, `writeOnly` ones out of outputs (and out
+//!    of `required`), whether the flag sits on the property, on a `$ref` target or on an `allOf`
+//!    member.
 //!
 //! Schemas copied out of their place carry their JSON pointer under [`ORIGIN`], so errors and
 //! warnings about them still name the node in the spec.
 
 use crate::error::{Result, escape_segment};
-use crate::schema::convert::{INLINE_LIMIT, MAX_DEPTH, Schemas, ref_pointer};
+use crate::schema::refs::{INLINE_LIMIT, MAX_DEPTH, Schemas, ref_pointer};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -201,16 +202,25 @@ const SINGLE: &[&str] = &[
 /// Map-of-schema keywords: united, a key in several members becomes the `allOf` of its schemas.
 const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSchemas"];
 
-impl Schemas<'_> {
-    /// Shapes one schema object (not a bare `$ref`) found at `at` for `mode`. The result may be a
-    /// `$ref` with annotations beside it (an `allOf` of one reference), which the caller then
-    /// treats as a reference.
-    pub fn shape<'v>(
-        &self,
-        obj: &'v Map<String, Value>,
-        at: &str,
-        mode: Mode,
-    ) -> Result<Shaped<'v>> {
+/// Shapes one schema object (not a bare `$ref`) found at `at` for `mode`. The result may be a
+/// `$ref` with annotations beside it (an `allOf` of one reference), which the caller then treats
+/// as a reference.
+pub fn shape<'v>(
+    schemas: &Schemas,
+    obj: &'v Map<String, Value>,
+    at: &str,
+    mode: Mode,
+) -> Result<Shaped<'v>> {
+    Shaper { schemas }.shape(obj, at, mode)
+}
+
+/// The shaping of schema nodes of one document.
+struct Shaper<'s, 'a> {
+    schemas: &'s Schemas<'a>,
+}
+
+impl Shaper<'_, '_> {
+    fn shape<'v>(&self, obj: &'v Map<String, Value>, at: &str, mode: Mode) -> Result<Shaped<'v>> {
         let mut cur: Cow<'v, Map<String, Value>> = Cow::Borrowed(obj);
         let mut notes = Vec::new();
         let mut union = None;
@@ -287,7 +297,7 @@ impl Schemas<'_> {
             return true;
         }
         if let Some(p) = m.get("$ref").and_then(Value::as_str).and_then(ref_pointer)
-            && let Some(t) = self.root.pointer(&p)
+            && let Some(t) = self.schemas.root.pointer(&p)
             && self.has_flag(t, flag, depth + 1)
         {
             return true;
@@ -443,7 +453,7 @@ impl Schemas<'_> {
             if ref_pointer(r).is_none() {
                 return Ok(Some(format!("`{r}` is not a local reference")));
             }
-            let (tp, target) = self.resolve(m, at)?;
+            let (tp, target) = self.schemas.resolve(m, at)?;
             let mut siblings = obj.clone();
             siblings.remove("$ref");
             let keep = |why: &str| Part::Kept {
@@ -460,11 +470,11 @@ impl Schemas<'_> {
             }
             if node_size(target, INLINE_LIMIT) > INLINE_LIMIT {
                 parts.push(keep("it is too large to copy"));
-            } else if self.is_recursive(&tp) && !self.copy_is_acyclic(target, &tp, 0) {
+            } else if self.schemas.is_recursive(&tp) && !self.copy_is_acyclic(target, &tp, 0) {
                 parts.push(keep("it lies on a reference cycle"));
             } else {
                 visited.push(tp.clone());
-                let base = self.is_recursive(&tp);
+                let base = self.schemas.is_recursive(&tp);
                 let why = self.collect_inner(target, &tp, depth + 1, visited, parts, base)?;
                 visited.pop();
                 if why.is_some() {
@@ -524,10 +534,10 @@ impl Schemas<'_> {
             if p == tp {
                 return false;
             }
-            let Some(t) = self.root.pointer(&p) else {
+            let Some(t) = self.schemas.root.pointer(&p) else {
                 return false;
             };
-            return (!self.is_recursive(&p) || self.copy_is_acyclic(t, tp, depth + 1))
+            return (!self.schemas.is_recursive(&p) || self.copy_is_acyclic(t, tp, depth + 1))
                 && obj
                     .iter()
                     .filter(|(k, _)| *k != "$ref")
@@ -554,7 +564,7 @@ impl Schemas<'_> {
                 m.get("$ref")
                     .and_then(Value::as_str)
                     .and_then(ref_pointer)
-                    .is_some_and(|p| self.is_recursive(&p))
+                    .is_some_and(|p| self.schemas.is_recursive(&p))
                     || m.values().any(|c| self.refs_a_cycle(c, depth + 1))
             }
             Value::Array(a) => a.iter().any(|c| self.refs_a_cycle(c, depth + 1)),
@@ -688,7 +698,7 @@ impl Schemas<'_> {
     fn final_pointer(&self, p: &str) -> Option<String> {
         let mut p = p.to_string();
         for _ in 0..MAX_DEPTH {
-            let t = self.root.pointer(&p)?;
+            let t = self.schemas.root.pointer(&p)?;
             match t.get("$ref").and_then(Value::as_str).and_then(ref_pointer) {
                 Some(next) => p = next,
                 None => return Some(p),
@@ -713,9 +723,9 @@ impl Schemas<'_> {
         if depth > 16 {
             return Ok(None);
         }
-        let (at, m) = self.resolve(m, at)?;
+        let (at, m) = self.schemas.resolve(m, at)?;
         if let Some(prop) = m.get("properties").and_then(|ps| ps.get(property)) {
-            let (_, prop) = self.resolve(prop, &format!("{at}/properties"))?;
+            let (_, prop) = self.schemas.resolve(prop, &format!("{at}/properties"))?;
             if let Some(Value::String(c)) = prop.get("const") {
                 return Ok(Some(vec![c.clone()]));
             }
@@ -1041,10 +1051,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn shape(root: &Value, s: Value, mode: Mode) -> (Value, Vec<&'static str>) {
+    fn shape_json(root: &Value, s: Value, mode: Mode) -> (Value, Vec<&'static str>) {
         let schemas = Schemas::new("t.yaml", root);
         let obj = s.as_object().unwrap();
-        let shaped = schemas.shape(obj, "/x", mode).unwrap();
+        let shaped = shape(&schemas, obj, "/x", mode).unwrap();
         let mut v = Value::Object(shaped.schema.into_owned());
         strip_origins(&mut v);
         (v, shaped.notes.iter().map(|n| n.kind).collect())
@@ -1068,7 +1078,7 @@ mod tests {
             "Base": {"type": "object", "required": ["id"], "description": "base",
                      "properties": {"id": {"type": "integer"}, "name": {"type": "string", "maxLength": 10}}}
         }}});
-        let (v, notes) = shape(
+        let (v, notes) = shape_json(
             &root,
             json!({"allOf": [
                 {"$ref": "#/components/schemas/Base"},
@@ -1088,7 +1098,7 @@ mod tests {
         // The property defined twice merges in its own turn.
         let schemas = Schemas::new("t.yaml", &root);
         let name = v["properties"]["name"].as_object().unwrap();
-        let shaped = schemas.shape(name, "/n", Mode::Output).unwrap();
+        let shaped = shape(&schemas, name, "/n", Mode::Output).unwrap();
         assert_eq!(
             Value::Object(shaped.schema.into_owned()),
             json!({"type": "string", "maxLength": 5})
@@ -1117,9 +1127,7 @@ mod tests {
             (json!({"allOf": [{"enum": [1]}, {"enum": [2]}]}), "enum"),
         ] {
             let schemas = Schemas::new("t.yaml", &root);
-            let shaped = schemas
-                .shape(s.as_object().unwrap(), "/x", Mode::Input)
-                .unwrap();
+            let shaped = shape(&schemas, s.as_object().unwrap(), "/x", Mode::Input).unwrap();
             assert!(shaped.schema.contains_key("allOf"), "{s}");
             assert_eq!(shaped.notes[0].kind, "allof_kept");
             assert!(
@@ -1133,7 +1141,7 @@ mod tests {
     #[test]
     fn single_ref_all_of_is_the_ref() {
         let root = json!({"components": {"schemas": {"S": {"type": "string"}}}});
-        let (v, notes) = shape(
+        let (v, notes) = shape_json(
             &root,
             json!({"allOf": [{"$ref": "#/components/schemas/S"}], "nullable": true, "description": "d"}),
             Mode::Input,
@@ -1150,7 +1158,7 @@ mod tests {
         let root = json!({"components": {"schemas": {
             "Node": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}}}
         }}});
-        let (v, notes) = shape(
+        let (v, notes) = shape_json(
             &root,
             json!({"allOf": [{"$ref": "#/components/schemas/Node"}, {"required": ["next"]}]}),
             Mode::Input,
@@ -1176,14 +1184,12 @@ mod tests {
             ],
             "discriminator": {"propertyName": "petType", "mapping": {"kitty": "#/components/schemas/Cat"}}
         });
-        let shaped = schemas
-            .shape(s.as_object().unwrap(), "/x", Mode::Input)
-            .unwrap();
+        let shaped = shape(&schemas, s.as_object().unwrap(), "/x", Mode::Input).unwrap();
         let u = shaped.union.unwrap();
         assert_eq!(u.property, "petType");
         assert_eq!(u.values, [vec!["kitty"], vec!["Dog"], vec!["fox"]]);
         let branch = shaped.schema["oneOf"][0].as_object().unwrap();
-        let merged = schemas.shape(branch, "/b", Mode::Input).unwrap();
+        let merged = shape(&schemas, branch, "/b", Mode::Input).unwrap();
         let mut merged = Value::Object(merged.schema.into_owned());
         strip_origins(&mut merged);
         assert_eq!(merged["required"], json!(["petType"]));
@@ -1202,11 +1208,11 @@ mod tests {
             "pw": {"type": "string", "writeOnly": true},
             "name": {"type": "string"}
         }});
-        let (input, notes) = shape(&root, s.clone(), Mode::Input);
+        let (input, notes) = shape_json(&root, s.clone(), Mode::Input);
         assert_eq!(notes, ["read_only_dropped"]);
         assert_eq!(input["required"], json!(["pw", "name"]));
         assert!(input["properties"].get("id").is_none());
-        let (output, notes) = shape(&root, s, Mode::Output);
+        let (output, notes) = shape_json(&root, s, Mode::Output);
         assert_eq!(notes, ["write_only_dropped"]);
         assert_eq!(output["required"], json!(["id", "name"]));
     }
@@ -1244,10 +1250,10 @@ mod tests {
         ];
         let schemas = Schemas::new("t.yaml", &root);
         for case in cases {
-            let mut defs = crate::schema::convert::Defs::new(Mode::Input);
-            let converted = schemas
-                .convert(&case, "/x", &mut defs)
-                .and_then(|_| schemas.finish_defs(&mut defs))
+            let mut conversion = crate::schema::convert::Conversion::new(&schemas, Mode::Input);
+            let converted = conversion
+                .convert(&case, "/x")
+                .and_then(|_| conversion.finish())
                 .map(|_| ());
             // A value, or an error that names the node.
             let located = |r: &crate::error::Result<()>| {

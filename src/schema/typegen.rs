@@ -7,25 +7,26 @@
 //!   properties in a flattened map), string enums → enums, arrays → `Vec`, maps → `BTreeMap`,
 //!   `integer` → `i64`, `number` → `f64`, `boolean` → `bool`, `string` → `String`;
 //! - nullable → `Option`; a struct field on a reference cycle → `Box`;
-//! - a discriminated union (every branch a plain object with one tag value) → an internally
-//!   tagged enum (`#[serde(tag = ...)]`) of one struct per branch, without the tag property;
-//! - everything else — other `oneOf`/`anyOf`, multi-type unions, non-string enums, an `allOf`
-//!   that could not be merged, unconstrained schemas, recursive non-struct schemas — is
+//! - a discriminated union (every branch a plain object with one tag value) → an internally tagged
+//!   enum (`#[serde(tag = ...)]`) of one struct per branch, without the tag property;
+//! - everything else — other `oneOf`/`anyOf`, multi-type unions, non-string enums, an `allOf` that
+//!   could not be merged, unconstrained schemas, recursive non-struct schemas — is
 //!   `::serde_json::Value`, and the generated code says so in the field's doc comment.
 //!
-//! Every schema object is shaped by [`crate::schema::shape`] (input side) before it is typed, exactly as
-//! the `inputSchema` conversion shapes it: merged `allOf`s become one struct, `readOnly`
+//! Every schema object is shaped by [`crate::schema::shape`] (input side) before it is typed,
+//! exactly as the `inputSchema` conversion shapes it: merged `allOf`s become one struct, `readOnly`
 //! properties are no fields (a caller who sends one anyway still has it passed through in the
 //! flattened map of an open object), and the union's tags are the `const`s the schema shows.
 //!
-//! Only types reachable from some tool's arguments are emitted, so the generated crate has no
-//! dead code.
+//! Only types reachable from some tool's arguments are emitted, so the generated crate has no dead
+//! code.
 
 use crate::error::Result;
 use crate::ir::{EnumDef, FieldDef, StructDef, TypeDef, UnionDef, UnionVariant, Variant};
 use crate::naming::{Unique, type_ident};
-use crate::schema::convert::{Schemas, ref_pointer};
-use crate::schema::shape::{Mode, Union, origin};
+use crate::schema::keywords::{constrains, has_properties};
+use crate::schema::refs::{Schemas, ref_pointer};
+use crate::schema::shape::{Mode, Union, origin, shape};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -163,7 +164,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             let nullable = obj.get("nullable") == Some(&Value::Bool(true));
             let significant = obj
                 .keys()
-                .any(|k| k != "$ref" && k != "nullable" && crate::schema::convert::constrains(k));
+                .any(|k| k != "$ref" && k != "nullable" && constrains(k));
             if significant {
                 // As the schema conversion does: the reference is an `allOf` member beside the
                 // other keywords, merged by the shaping where that is sound.
@@ -197,7 +198,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         hint: &str,
         depth: usize,
     ) -> Result<RType> {
-        let shaped = self.schemas.shape(obj, at, Mode::Input)?;
+        let shaped = shape(self.schemas, obj, at, Mode::Input)?;
         let obj: &serde_json::Map<String, Value> = &shaped.schema;
         if obj.contains_key("$ref") {
             return self.ty(&Value::Object(obj.clone()), at, hint, depth + 1);
@@ -222,9 +223,9 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         Ok(if nullable { base.nullable() } else { base })
     }
 
-    /// A discriminated union ([`crate::schema::shape`] step 2) as an internally tagged enum, one struct
-    /// per branch without the tag property — when every branch is a plain object with exactly
-    /// one tag value. `None` when it cannot be (the caller falls back to a `Value`).
+    /// A discriminated union ([`crate::schema::shape`] step 2) as an internally tagged enum, one
+    /// struct per branch without the tag property — when every branch is a plain object with
+    /// exactly one tag value. `None` when it cannot be (the caller falls back to a `Value`).
     fn union_type(
         &mut self,
         obj: &serde_json::Map<String, Value>,
@@ -271,7 +272,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             let Some(bo) = b.as_object() else {
                 return Ok(None);
             };
-            let shaped = self.schemas.shape(bo, &bat, Mode::Input)?;
+            let shaped = shape(self.schemas, bo, &bat, Mode::Input)?;
             let mut branch = shaped.schema.into_owned();
             let plain = branch.get("type").is_none_or(|t| t == "object")
                 && branch.get("nullable") != Some(&Value::Bool(true))
@@ -373,7 +374,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             }
             return Ok(RType::Value("allOf is not merged into one Rust type"));
         }
-        let has_props = crate::schema::convert::has_properties(obj);
+        let has_props = has_properties(obj);
         let ty = match types {
             [] if has_props => "object",
             [] => return Ok(RType::Value("the schema has no type")),
@@ -419,8 +420,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         let recursive = self.schemas.is_recursive(pointer);
         let shaped_target = match target.as_object() {
             Some(o) => Value::Object(
-                self.schemas
-                    .shape(o, pointer, Mode::Input)?
+                shape(self.schemas, o, pointer, Mode::Input)?
                     .schema
                     .into_owned(),
             ),
@@ -586,7 +586,7 @@ fn is_struct_like(v: &Value) -> bool {
     let Some(obj) = v.as_object() else {
         return false;
     };
-    let has_props = crate::schema::convert::has_properties(obj);
+    let has_props = has_properties(obj);
     let composed = ["oneOf", "anyOf", "allOf", "not", "if", "$ref", "enum"]
         .iter()
         .any(|k| obj.contains_key(*k));

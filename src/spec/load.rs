@@ -1,11 +1,11 @@
-//! Stage 1, load: reads the spec from a path or an `http(s)://` URL, parses YAML or JSON (decided by
-//! the content, not the extension) into a `serde_json::Value`, and bundles relative-file `$ref`s into
-//! that one document so every later stage sees a self-contained spec.
+//! Loading, the first step: reads the spec from a path or an `http(s)://` URL, parses YAML or JSON
+//! (decided by the content, not the extension) into a `serde_json::Value`, and bundles
+//! relative-file `$ref`s into that one document so every later stage sees a self-contained spec.
 //!
 //! Bundling policy: an external target is inlined where it is referenced; a target that refers back
-//! to itself (directly or through other external targets) is hoisted into `components/schemas` under
-//! a deterministic name instead, so recursion survives as a local `$ref`. Local refs inside an
-//! external file are relative to that file and are followed the same way.
+//! to itself (directly or through other external targets) is hoisted into `components/schemas`
+//! under a deterministic name instead, so recursion survives as a local `$ref`. Local refs inside
+//! an external file are relative to that file and are followed the same way.
 
 use crate::error::{Error, Result, escape_segment};
 use serde_json::{Map, Value};

@@ -1,14 +1,15 @@
-//! Stage 2, normalise: decides the dialect (Swagger 2.0, converted to 3.0 by [`crate::spec::swagger2`]
-//! first; OpenAPI 3.0 or 3.1) and builds the *structural view* that `openapiv3` parses.
+//! Normalising, after loading: decides the dialect (Swagger 2.0, converted to 3.0 by
+//! [`crate::spec::swagger2`] first; OpenAPI 3.0 or 3.1) and builds the *structural view* that
+//! `openapiv3` parses.
 //!
-//! `openapiv3` understands 3.0 documents only and loses schema meaning even there (it drops `const`,
-//! `examples` and `$ref` siblings, and turns many valid schemas into `Any`). So it is used for the
-//! document's structure only — paths, operations, parameters, bodies, responses, security — while
-//! every schema is replaced by `{}` in the view and read later from the bundled `serde_json::Value`
-//! by [`crate::schema::convert`], which understands both dialects natively (3.0 `nullable`, boolean
-//! `exclusiveMinimum`; 3.1 type arrays, numeric bounds, `const`, `examples`, `$ref` siblings).
-//! The view also repairs the 3.1 shapes `openapiv3` rejects outright: documents without `paths`,
-//! operations without `responses`, `mutualTLS` security schemes.
+//! `openapiv3` understands 3.0 documents only and loses schema meaning even there (it drops
+//! `const`, `examples` and `$ref` siblings, and turns many valid schemas into `Any`). So it is used
+//! for the document's structure only — paths, operations, parameters, bodies, responses, security —
+//! while every schema is replaced by `{}` in the view and read later from the bundled
+//! `serde_json::Value` by the schema stage (`crate::schema`), which understands both dialects
+//! natively (3.0 `nullable`, boolean `exclusiveMinimum`; 3.1 type arrays, numeric bounds, `const`,
+//! `examples`, `$ref` siblings). The view also repairs the 3.1 shapes `openapiv3` rejects outright:
+//! documents without `paths`, operations without `responses`, `mutualTLS` security schemes.
 
 use crate::error::{Error, Result, escape_segment};
 use serde_json::{Map, Value};

@@ -29,7 +29,7 @@
 //! everything not relocated keeps its place).
 
 use crate::error::{Error, escape_segment};
-use crate::schema::convert::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_MAP_KEYWORDS};
+use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_MAP_KEYWORDS};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -527,7 +527,7 @@ impl Conv<'_> {
                 break;
             };
             reference.get_or_insert_with(|| r.clone());
-            let Some(pointer) = crate::schema::convert::ref_pointer(&r) else {
+            let Some(pointer) = crate::schema::refs::ref_pointer(&r) else {
                 break;
             };
             let Some(target) = self.root.pointer(&pointer).cloned() else {

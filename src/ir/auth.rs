@@ -1,0 +1,226 @@
+//! The auth side of the model: the `--auth` file's mode and its bearer and OAuth settings, and
+//! the upstream credentials lowering decided for every security scheme the operations require.
+//! Configured strings are [`Setting`]s: a literal, or an environment variable the generated
+//! server reads at start-up.
+
+use super::KeyLocation;
+use serde::{Deserialize, Serialize};
+
+/// A configured string: a literal, or an environment variable read at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Setting {
+    Literal(String),
+    Env(String),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    None,
+    Bearer,
+    Oauth,
+}
+
+/// The lowered auth configuration.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthIr {
+    pub mode: Mode,
+    pub bearer: Option<BearerIr>,
+    pub oauth: Option<OAuthIr>,
+    /// Upstream credentials of every security scheme an operation requires, sorted by name
+    /// (decided by lowering, from the config's `upstream:` section and the spec's schemes).
+    pub upstream: Vec<UpstreamScheme>,
+}
+
+/// How the server authenticates to the upstream API for one security scheme.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpstreamScheme {
+    /// The `components.securitySchemes` name.
+    pub name: String,
+    /// What is sent, in words (`API key in header X-API-Key`).
+    pub description: String,
+    pub kind: UpstreamKind,
+    /// Named in the config's `upstream:` section (else the variable names are the defaults).
+    pub configured: bool,
+    /// A bearer-token scheme while the caller's token is forwarded (`bearer.forward`,
+    /// `oauth.forward_token`): the caller's token is sent for it, and these credentials only
+    /// when there is none (stdio).
+    pub caller: bool,
+}
+
+/// The credential of one scheme.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UpstreamKind {
+    ApiKey {
+        location: KeyLocation,
+        param: String,
+        key: Setting,
+    },
+    Bearer {
+        token: Setting,
+    },
+    Basic {
+        username: Setting,
+        password: Setting,
+    },
+    /// OAuth 2 client credentials (`oauth2` clientCredentials flow, or `openIdConnect`).
+    ClientCredentials {
+        client_id: Setting,
+        client_secret: Setting,
+        endpoint: TokenEndpoint,
+        /// Requested with every token (empty: no `scope` parameter).
+        scopes: Vec<String>,
+        /// An `audience` parameter for the token request (Auth0).
+        audience: Option<Setting>,
+        /// `None`: `client_secret_basic`, unless the provider's discovery document offers only
+        /// `client_secret_post`.
+        auth_method: Option<ClientAuth>,
+    },
+    /// Nothing the server can send by itself; `bearer`: a forwarded caller token stands in.
+    Unsupported {
+        reason: String,
+        bearer: bool,
+    },
+}
+
+/// Where client-credentials tokens come from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "via", content = "url", rename_all = "snake_case")]
+pub enum TokenEndpoint {
+    /// The token endpoint (relative URLs resolve against the upstream base URL).
+    TokenUrl(Setting),
+    /// An OpenID Connect discovery document naming the token endpoint.
+    Discovery(Setting),
+}
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+/// An environment variable the server reads for upstream credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpstreamEnv {
+    pub name: String,
+    pub scheme: String,
+    pub what: String,
+}
+
+impl UpstreamScheme {
+    /// The environment variables of this scheme's credential, with what each holds.
+    pub fn env(&self) -> Vec<(String, &'static str)> {
+        let mut out = Vec::new();
+        let mut push = |s: Option<&Setting>, what: &'static str| {
+            if let Some(Setting::Env(n)) = s {
+                out.push((n.clone(), what));
+            }
+        };
+        match &self.kind {
+            UpstreamKind::ApiKey { key, .. } => push(Some(key), "API key (secret)"),
+            UpstreamKind::Bearer { token } => push(Some(token), "bearer token (secret)"),
+            UpstreamKind::Basic { username, password } => {
+                push(Some(username), "user name");
+                push(Some(password), "password (secret)");
+            }
+            UpstreamKind::ClientCredentials {
+                client_id,
+                client_secret,
+                endpoint,
+                audience,
+                ..
+            } => {
+                push(Some(client_id), "OAuth client ID");
+                push(Some(client_secret), "OAuth client secret (secret)");
+                match endpoint {
+                    TokenEndpoint::TokenUrl(u) => push(Some(u), "OAuth token endpoint URL"),
+                    TokenEndpoint::Discovery(u) => push(Some(u), "OpenID Connect discovery URL"),
+                }
+                push(audience.as_ref(), "OAuth audience of the tokens");
+            }
+            UpstreamKind::Unsupported { .. } => {}
+        }
+        out
+    }
+
+    pub fn supported(&self) -> bool {
+        !matches!(self.kind, UpstreamKind::Unsupported { .. })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BearerIr {
+    /// Accepted tokens (comma-separated in the variable); `None`: any token, the upstream judges.
+    pub tokens: Option<Setting>,
+    pub forward: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OAuthIr {
+    pub issuer: Setting,
+    pub oauth_metadata_url: Option<Setting>,
+    pub authorize_url: Option<Setting>,
+    pub audience: Option<Setting>,
+    pub client_id: Option<Setting>,
+    pub client_secret: Option<Setting>,
+    pub default_scope: Option<Setting>,
+    pub setup_proxies: bool,
+    pub setup_fake_dynamic_registration: bool,
+    pub forward_token: bool,
+    pub allowed_redirect_uris: Vec<String>,
+}
+
+impl AuthIr {
+    /// Whether the caller's `Authorization` header is forwarded to the upstream API.
+    pub fn forwarding(&self) -> bool {
+        self.bearer.as_ref().is_some_and(|b| b.forward)
+            || self.oauth.as_ref().is_some_and(|o| o.forward_token)
+    }
+
+    /// Every environment variable of the upstream credentials, in scheme order, each once.
+    pub fn upstream_env(&self) -> Vec<UpstreamEnv> {
+        let mut out: Vec<UpstreamEnv> = Vec::new();
+        for scheme in &self.upstream {
+            for (name, what) in scheme.env() {
+                if !out.iter().any(|e| e.name == name) {
+                    out.push(UpstreamEnv {
+                        name,
+                        scheme: scheme.name.clone(),
+                        what: what.to_string(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Every environment variable the generated server reads for auth, sorted.
+    pub fn env_vars(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut push = |s: &Option<Setting>| {
+            if let Some(Setting::Env(n)) = s {
+                out.push(n.clone());
+            }
+        };
+        if let Some(b) = &self.bearer {
+            push(&b.tokens);
+        }
+        if let Some(o) = &self.oauth {
+            push(&Some(o.issuer.clone()));
+            push(&o.oauth_metadata_url);
+            push(&o.authorize_url);
+            push(&o.audience);
+            push(&o.client_id);
+            push(&o.client_secret);
+            push(&o.default_scope);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}

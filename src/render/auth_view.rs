@@ -1,0 +1,347 @@
+//! The auth part of the view model: the `--auth` configuration and the upstream credentials as
+//! the templates present them (`auth_config.rs`, the README, `.env.example`): Rust expressions
+//! built with string literals, markdown cells and comment lines made safe for any text.
+
+use crate::ir::auth::{ClientAuth, Mode, Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
+use crate::ir::{Api, KeyLocation};
+use crate::render::text::{comment_line, lit, md_cell};
+use serde::Serialize;
+
+/// The auth configuration as the templates show it. Every Rust expression is built here, with
+/// string literals from [`lit`], so no configured text can break the generated code.
+#[derive(Serialize, Default)]
+pub struct AuthView {
+    mode: &'static str,
+    mode_lit: String,
+    bearer_tokens: String,
+    bearer_forward: bool,
+    /// Bearer tokens are checked against a configured list (else any token passes).
+    bearer_checked: bool,
+    issuer: String,
+    oauth_metadata_url: String,
+    authorize_url: String,
+    audience: String,
+    client_id: String,
+    client_secret: String,
+    default_scope: String,
+    setup_proxies: bool,
+    setup_fake_dynamic_registration: bool,
+    forward_token: bool,
+    allowed_redirect_uris: String,
+    /// `("tool", &[&["scope", ...], ...])` per tool, in `tools.json` order.
+    tool_scopes: Vec<String>,
+    scopes_supported: String,
+    /// For the README.
+    scopes_md: String,
+    issuer_md: String,
+    audience_md: String,
+    env: Vec<EnvView>,
+    /// `crate::credentials::Scheme` expressions of `auth_config::UPSTREAM`.
+    upstream: Vec<String>,
+    /// The upstream schemes for the README.
+    upstream_rows: Vec<UpstreamRow>,
+    /// The upstream credentials' variables (README, `.env.example`).
+    upstream_env: Vec<EnvView>,
+    /// The caller's token is forwarded upstream.
+    forwarding: bool,
+    /// Some scheme's tokens come from a client-credentials flow.
+    has_client_credentials: bool,
+}
+
+/// One security scheme in the README's upstream credentials table.
+#[derive(Serialize)]
+struct UpstreamRow {
+    name: String,
+    what: String,
+    env: String,
+    tools: String,
+}
+
+/// An environment variable the generated server reads for auth (README, `.env.example`).
+#[derive(Serialize)]
+struct EnvView {
+    name: String,
+    what: String,
+    /// `what` as one comment line for `.env.example`.
+    comment: String,
+}
+
+fn env_view(name: String, what: String) -> EnvView {
+    EnvView {
+        comment: comment_line(&what),
+        name,
+        what: md_cell(&what),
+    }
+}
+
+/// The `crate::credentials::Scheme` expression of an upstream scheme.
+fn upstream_expr(s: &UpstreamScheme) -> String {
+    let kind = match &s.kind {
+        UpstreamKind::ApiKey {
+            location,
+            param,
+            key,
+        } => format!(
+            "crate::credentials::Kind::ApiKey {{ location: crate::credentials::Location::{}, name: {}, key: {} }}",
+            match location {
+                KeyLocation::Header => "Header",
+                KeyLocation::Query => "Query",
+                KeyLocation::Cookie => "Cookie",
+            },
+            lit(param),
+            setting_expr(key)
+        ),
+        UpstreamKind::Bearer { token } => format!(
+            "crate::credentials::Kind::Bearer {{ token: {} }}",
+            setting_expr(token)
+        ),
+        UpstreamKind::Basic { username, password } => format!(
+            "crate::credentials::Kind::Basic {{ username: {}, password: {} }}",
+            setting_expr(username),
+            setting_expr(password)
+        ),
+        UpstreamKind::ClientCredentials {
+            client_id,
+            client_secret,
+            endpoint,
+            scopes,
+            audience,
+            auth_method,
+        } => format!(
+            "crate::credentials::Kind::ClientCredentials {{ client_id: {}, client_secret: {}, endpoint: {}, scopes: &[{}], audience: {}, auth: {} }}",
+            setting_expr(client_id),
+            setting_expr(client_secret),
+            match endpoint {
+                TokenEndpoint::TokenUrl(u) =>
+                    format!("crate::credentials::Endpoint::Token({})", setting_expr(u)),
+                TokenEndpoint::Discovery(u) => format!(
+                    "crate::credentials::Endpoint::Discovery({})",
+                    setting_expr(u)
+                ),
+            },
+            scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", "),
+            opt_setting_expr(audience),
+            match auth_method {
+                None => "::std::option::Option::None",
+                Some(ClientAuth::ClientSecretBasic) =>
+                    "::std::option::Option::Some(crate::credentials::ClientAuth::Basic)",
+                Some(ClientAuth::ClientSecretPost) =>
+                    "::std::option::Option::Some(crate::credentials::ClientAuth::Post)",
+            }
+        ),
+        UpstreamKind::Unsupported { reason, .. } => format!(
+            "crate::credentials::Kind::Unsupported {{ reason: {} }}",
+            lit(reason)
+        ),
+    };
+    format!(
+        "crate::credentials::Scheme {{ name: {}, what: {}, kind: {kind}, caller: {} }}",
+        lit(&s.name),
+        lit(&s.description),
+        s.caller
+    )
+}
+
+fn setting_expr(s: &Setting) -> String {
+    match s {
+        Setting::Literal(v) => format!("crate::auth::Setting::Literal({})", lit(v)),
+        Setting::Env(n) => format!("crate::auth::Setting::Env({})", lit(n)),
+    }
+}
+
+fn opt_setting_expr(s: &Option<Setting>) -> String {
+    match s {
+        Some(s) => format!("::std::option::Option::Some({})", setting_expr(s)),
+        None => "::std::option::Option::None".to_string(),
+    }
+}
+
+/// A setting for the README: the value, or where it is read from.
+fn setting_md(s: &Option<Setting>, default: &str) -> String {
+    match s {
+        Some(Setting::Literal(v)) => format!("`{}`", md_cell(v).replace('`', "'")),
+        Some(Setting::Env(n)) => format!("from `${n}`"),
+        None => default.to_string(),
+    }
+}
+
+/// `TOOL_SCOPES` of `auth_config.rs`, written out here (one line per tool, as the formatter
+/// would print it): with thousands of tools the formatter would spend long on one item.
+pub fn tool_scopes_table(auth: &AuthView) -> String {
+    let mut out = String::from(
+        "/// The OAuth scopes each tool needs, in `tools.json` order, from the operations' `security`\n\
+         /// requirements: the token must grant every scope of at least one alternative; a tool with no\n\
+         /// alternative needs none.",
+    );
+    if auth.mode != "oauth" {
+        out.push_str(" Checked in mode `oauth` only.\n#[allow(dead_code)]");
+    }
+    out.push_str("\npub const TOOL_SCOPES: &[(&str, &[&[&str]])] = &[\n");
+    for row in &auth.tool_scopes {
+        out.push_str("    ");
+        out.push_str(row);
+        out.push_str(",\n");
+    }
+    out.push_str("];\n");
+    out
+}
+
+pub fn auth_view(api: &Api) -> AuthView {
+    let auth = &api.auth;
+    let mut scopes: Vec<&str> = api
+        .tools
+        .iter()
+        .flat_map(|t| t.scope_alternatives.iter().flatten().map(String::as_str))
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    let tool_scopes = api
+        .tools
+        .iter()
+        .map(|t| {
+            let alts: Vec<String> = t
+                .scope_alternatives
+                .iter()
+                .map(|alt| {
+                    let s: Vec<String> = alt.iter().map(|s| lit(s)).collect();
+                    format!("&[{}]", s.join(", "))
+                })
+                .collect();
+            format!("({}, &[{}])", lit(&t.name), alts.join(", "))
+        })
+        .collect();
+    let mut view = AuthView {
+        mode: match auth.mode {
+            Mode::None => "none",
+            Mode::Bearer => "bearer",
+            Mode::Oauth => "oauth",
+        },
+        tool_scopes,
+        scopes_supported: scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", "),
+        scopes_md: scopes
+            .iter()
+            .map(|s| format!("`{}`", md_cell(s).replace('`', "'")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ..AuthView::default()
+    };
+    view.mode_lit = lit(view.mode);
+    let what = |name: &str| -> &'static str {
+        let env = |s: &Option<Setting>| matches!(s, Some(Setting::Env(n)) if n == name);
+        if let Some(b) = &auth.bearer
+            && env(&b.tokens)
+        {
+            return "accepted bearer tokens, comma-separated (secret)";
+        }
+        if let Some(o) = &auth.oauth {
+            for (s, what) in [
+                (
+                    &o.client_secret,
+                    "OAuth client secret (secret; never sent to MCP clients)",
+                ),
+                (&o.client_id, "OAuth client ID at the provider"),
+                (&o.audience, "OAuth audience (`aud` of the access tokens)"),
+                (&o.oauth_metadata_url, "OAuth provider metadata URL"),
+                (&o.authorize_url, "OAuth provider authorization URL"),
+                (
+                    &o.default_scope,
+                    "scopes added to every authorization request",
+                ),
+            ] {
+                if env(s) {
+                    return what;
+                }
+            }
+            if env(&Some(o.issuer.clone())) {
+                return "OAuth issuer";
+            }
+        }
+        "auth setting"
+    };
+    view.env = auth
+        .env_vars()
+        .into_iter()
+        .map(|name| {
+            let what = what(&name).to_string();
+            env_view(name, what)
+        })
+        .collect();
+    view.upstream = auth.upstream.iter().map(upstream_expr).collect();
+    view.upstream_env = auth
+        .upstream_env()
+        .into_iter()
+        .map(|e| env_view(e.name, format!("securityScheme `{}`: {}", e.scheme, e.what)))
+        .collect();
+    view.forwarding = auth.forwarding();
+    view.has_client_credentials = auth
+        .upstream
+        .iter()
+        .any(|s| matches!(s.kind, UpstreamKind::ClientCredentials { .. }));
+    view.upstream_rows = auth
+        .upstream
+        .iter()
+        .map(|s| {
+            let count = api
+                .tools
+                .iter()
+                .filter(|t| t.security.iter().any(|alt| alt.contains_key(&s.name)))
+                .count();
+            let env: Vec<String> = s.env().into_iter().map(|(n, _)| format!("`{n}`")).collect();
+            UpstreamRow {
+                name: md_cell(&s.name).replace('`', "'"),
+                what: match (&s.kind, s.caller) {
+                    (UpstreamKind::Unsupported { reason, .. }, false)
+                        if *reason == s.description =>
+                    {
+                        format!("not sent: {}", md_cell(reason))
+                    }
+                    (UpstreamKind::Unsupported { reason, .. }, false) => format!(
+                        "not sent ({}): {}",
+                        md_cell(&s.description),
+                        md_cell(reason)
+                    ),
+                    (UpstreamKind::Unsupported { .. }, true) => {
+                        "the caller's forwarded token".to_string()
+                    }
+                    (_, true) => format!(
+                        "{}: the caller's forwarded token, these only without one (stdio)",
+                        md_cell(&s.description)
+                    ),
+                    (_, false) => md_cell(&s.description),
+                },
+                env: if env.is_empty() {
+                    "none".into()
+                } else {
+                    env.join(", ")
+                },
+                tools: format!("{count} tool{}", if count == 1 { "" } else { "s" }),
+            }
+        })
+        .collect();
+    if let Some(b) = &auth.bearer {
+        view.bearer_tokens = opt_setting_expr(&b.tokens);
+        view.bearer_forward = b.forward;
+        view.bearer_checked = b.tokens.is_some();
+    }
+    if let Some(o) = &auth.oauth {
+        view.issuer = setting_expr(&o.issuer);
+        view.oauth_metadata_url = opt_setting_expr(&o.oauth_metadata_url);
+        view.authorize_url = opt_setting_expr(&o.authorize_url);
+        view.audience = opt_setting_expr(&o.audience);
+        view.client_id = opt_setting_expr(&o.client_id);
+        view.client_secret = opt_setting_expr(&o.client_secret);
+        view.default_scope = opt_setting_expr(&o.default_scope);
+        view.setup_proxies = o.setup_proxies;
+        view.setup_fake_dynamic_registration = o.setup_fake_dynamic_registration;
+        view.forward_token = o.forward_token;
+        view.allowed_redirect_uris = o
+            .allowed_redirect_uris
+            .iter()
+            .map(|u| lit(u))
+            .collect::<Vec<_>>()
+            .join(", ");
+        view.issuer_md = setting_md(&Some(o.issuer.clone()), "");
+        view.audience_md = setting_md(&o.audience, "the server's own `<public-url>/mcp`");
+    }
+    view
+}

@@ -1,0 +1,84 @@
+//! Spec and config text made safe for each place it lands in the generated crate: Rust string
+//! literals and doc attributes, markdown table cells, shell words, `#` comment lines. Nothing a
+//! spec says can end the literal, the cell or the comment it is put in, or inject anything.
+
+/// A Rust string literal for `s` (escaped; safe for any input).
+pub fn lit(s: &str) -> String {
+    proc_macro2::Literal::string(s).to_string()
+}
+
+/// Doc attributes for `text`, one `#[doc = " line"]` per line, so prettyplease prints `/// line`.
+/// Every line is a string literal: no spec text can end the comment or inject code.
+pub fn doc_attrs(text: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(|l| {
+            let l = l.trim_end();
+            let l = if l.is_empty() {
+                String::new()
+            } else {
+                format!(" {l}")
+            };
+            format!("#[doc = {}]", lit(&l))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Text for one `#` comment line: no line breaks or control characters, so spec text cannot
+/// start a variable line of its own.
+pub fn comment_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// Escapes text for one markdown table cell (one line, no pipes, no HTML).
+pub fn md_cell(s: &str) -> String {
+    let first = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut out: String = first
+        .replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('`', "'");
+    if out.chars().count() > 120 {
+        out = out.chars().take(117).collect::<String>() + "...";
+    }
+    out
+}
+
+/// One POSIX shell word for a command line users copy: `s` up to its first control character,
+/// single-quoted unless it is made of characters no shell treats specially, so spec text cannot
+/// run commands.
+pub fn shell_word(s: &str) -> String {
+    let first: String = s.trim().chars().take_while(|c| !c.is_control()).collect();
+    let plain = !first.is_empty()
+        && first
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/._~%+=@,-".contains(c));
+    if plain {
+        first
+    } else {
+        format!("'{}'", first.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_survive_hostile_text() {
+        for s in ["plain", "a\"#b", "\"##\"###", "*/ \\ \n \u{202e}"] {
+            let parsed: syn::LitStr = syn::parse_str(&lit(s)).expect("valid literal");
+            assert_eq!(parsed.value(), s);
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The document's schemas and their references, computed once per document: `$ref` resolution,
+//! the targets that lie on reference cycles, expanded sizes (what is inlined and what becomes a
+//! `$defs` entry), stable `$defs` names, and the warnings of schema handling.
+
+use crate::error::{Error, Result};
+use crate::naming::Unique;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Expanded size (JSON nodes) up to which a referenced schema is inlined rather than put in
+/// `$defs`.
+pub const INLINE_LIMIT: usize = 400;
+/// Nesting depth at which a schema is cut to `{}`.
+pub const MAX_DEPTH: usize = 64;
+
+/// Document-wide facts about references, computed once.
+pub struct Schemas<'a> {
+    pub file: &'a str,
+    pub root: &'a Value,
+    /// Targets (JSON pointers) that are part of a reference cycle.
+    recursive: BTreeSet<String>,
+    /// Memoised expanded sizes.
+    sizes: RefCell<BTreeMap<String, usize>>,
+    /// Stable `$defs` names per target pointer.
+    def_names: RefCell<(BTreeMap<String, String>, Unique)>,
+    pub warnings: RefCell<Vec<String>>,
+}
+
+/// Resolves a local `$ref` string to its JSON pointer (percent-decoded, without `#`).
+pub fn ref_pointer(r: &str) -> Option<String> {
+    let frag = r.strip_prefix('#')?;
+    let decoded = percent_encoding::percent_decode_str(frag)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    if decoded.is_empty() || decoded.starts_with('/') {
+        Some(decoded)
+    } else {
+        None
+    }
+}
+
+impl<'a> Schemas<'a> {
+    pub fn new(file: &'a str, root: &'a Value) -> Self {
+        let recursive = find_recursive(root);
+        Self {
+            file,
+            root,
+            recursive,
+            sizes: RefCell::new(BTreeMap::new()),
+            def_names: RefCell::new((BTreeMap::new(), Unique::new())),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn warn(&self, msg: String) {
+        let mut w = self.warnings.borrow_mut();
+        if !w.contains(&msg) {
+            w.push(msg);
+        }
+    }
+
+    pub fn is_recursive(&self, pointer: &str) -> bool {
+        self.recursive.contains(pointer)
+    }
+
+    /// Follows `$ref` chains from `s` (at `at`) to a schema that is not a bare reference.
+    /// Returns the final pointer and value. Errors on a missing target.
+    pub fn resolve<'v>(&'v self, s: &'v Value, at: &str) -> Result<(String, &'v Value)> {
+        let mut cur = s;
+        let mut cur_at = at.to_string();
+        for _ in 0..MAX_DEPTH {
+            match cur.get("$ref").and_then(Value::as_str) {
+                Some(r) => {
+                    let (p, t) = self.target(r, &cur_at)?;
+                    cur = t;
+                    cur_at = p;
+                }
+                None => return Ok((cur_at, cur)),
+            }
+        }
+        Err(Error::invalid(
+            self.file,
+            at,
+            format!("$ref chain longer than {MAX_DEPTH} links (or a reference to itself)"),
+        ))
+    }
+
+    /// Looks up a `$ref` target.
+    pub fn target(&self, r: &str, at: &str) -> Result<(String, &'a Value)> {
+        let Some(p) = ref_pointer(r) else {
+            return Err(Error::invalid(
+                self.file,
+                &format!("{at}/$ref"),
+                format!(
+                    "unsupported $ref `{r}`: only local JSON-pointer and relative-file references are supported"
+                ),
+            ));
+        };
+        match self.root.pointer(&p) {
+            Some(t) => Ok((p, t)),
+            None => Err(Error::invalid(
+                self.file,
+                &format!("{at}/$ref"),
+                format!("$ref target `{r}` not found"),
+            )),
+        }
+    }
+
+    /// JSON nodes of the target at `pointer` with its references expanded, up to
+    /// [`INLINE_LIMIT`] + 1 (a target on a cycle counts as too large).
+    pub fn expanded_size(&self, pointer: &str, depth: usize) -> usize {
+        if let Some(n) = self.sizes.borrow().get(pointer) {
+            return *n;
+        }
+        let n = if self.recursive.contains(pointer) || depth > MAX_DEPTH {
+            INLINE_LIMIT + 1
+        } else {
+            match self.root.pointer(pointer) {
+                Some(v) => self.count(v, depth),
+                None => 1,
+            }
+        };
+        self.sizes.borrow_mut().insert(pointer.to_string(), n);
+        n
+    }
+
+    fn count(&self, v: &Value, depth: usize) -> usize {
+        match v {
+            Value::Object(m) => {
+                if let Some(p) = m.get("$ref").and_then(Value::as_str).and_then(ref_pointer) {
+                    return self.expanded_size(&p, depth + 1).min(INLINE_LIMIT + 1);
+                }
+                let mut n = 1;
+                for c in m.values() {
+                    n += self.count(c, depth + 1);
+                    if n > INLINE_LIMIT {
+                        return INLINE_LIMIT + 1;
+                    }
+                }
+                n
+            }
+            Value::Array(a) => {
+                let mut n = 1;
+                for c in a {
+                    n += self.count(c, depth + 1);
+                    if n > INLINE_LIMIT {
+                        return INLINE_LIMIT + 1;
+                    }
+                }
+                n
+            }
+            _ => 1,
+        }
+    }
+
+    /// The stable `$defs` name of the target at `pointer`.
+    pub fn def_name(&self, pointer: &str) -> String {
+        let mut guard = self.def_names.borrow_mut();
+        if let Some(n) = guard.0.get(pointer) {
+            return n.clone();
+        }
+        let base = match pointer.strip_prefix("/components/schemas/") {
+            Some(rest) if !rest.contains('/') => rest.replace("~1", "/").replace("~0", "~"),
+            _ => pointer.trim_start_matches('/').to_string(),
+        };
+        let base = crate::naming::safe_key(&base);
+        let name = guard.1.claim(&base, "_", usize::MAX);
+        guard.0.insert(pointer.to_string(), name.clone());
+        name
+    }
+}
+
+/// Finds every `$ref` target that lies on a reference cycle (Tarjan's SCC, iterative so a long
+/// chain of references cannot overflow the stack).
+fn find_recursive(root: &Value) -> BTreeSet<String> {
+    // Nodes: every local ref target; edges: refs inside a target's subtree (not following refs).
+    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut queue: Vec<String> = Vec::new();
+    collect_refs(root, &mut queue, 0);
+    while let Some(p) = queue.pop() {
+        if edges.contains_key(&p) {
+            continue;
+        }
+        let mut out = Vec::new();
+        if let Some(t) = root.pointer(&p) {
+            collect_refs(t, &mut out, 0);
+        }
+        out.sort();
+        out.dedup();
+        for o in &out {
+            if !edges.contains_key(o) {
+                queue.push(o.clone());
+            }
+        }
+        edges.insert(p, out);
+    }
+    let nodes: Vec<&String> = edges.keys().collect();
+    let index_of: BTreeMap<&String, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let adj: Vec<Vec<usize>> = nodes
+        .iter()
+        .map(|n| {
+            edges[*n]
+                .iter()
+                .filter_map(|t| index_of.get(t).copied())
+                .collect()
+        })
+        .collect();
+    let n = nodes.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut next = 0usize;
+    let mut recursive = BTreeSet::new();
+    for start in 0..n {
+        if index[start] != usize::MAX {
+            continue;
+        }
+        let mut call: Vec<(usize, usize)> = vec![(start, 0)];
+        index[start] = next;
+        low[start] = next;
+        next += 1;
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&mut (v, ref mut ei)) = call.last_mut() {
+            if *ei < adj[v].len() {
+                let w = adj[v][*ei];
+                *ei += 1;
+                if index[w] == usize::MAX {
+                    index[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                call.pop();
+                if let Some(&(parent, _)) = call.last() {
+                    low[parent] = low[parent].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut component = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        component.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    let cyclic = component.len() > 1 || adj[v].contains(&v);
+                    if cyclic {
+                        for w in component {
+                            recursive.insert(nodes[w].clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    recursive
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>, depth: usize) {
+    if depth > 512 {
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            if let Some(p) = m.get("$ref").and_then(Value::as_str).and_then(ref_pointer) {
+                out.push(p);
+            }
+            for c in m.values() {
+                collect_refs(c, out, depth + 1);
+            }
+        }
+        Value::Array(a) => {
+            for c in a {
+                collect_refs(c, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
