@@ -3,6 +3,7 @@
 //! user can jump straight to the problem. The CLI maps them to exit codes (see
 //! [`Error::exit_code`]).
 
+use crate::pointer::Pointer;
 use std::fmt;
 
 /// A location inside an input document: the file (or URL) as the user named it, plus a JSON
@@ -10,23 +11,22 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub file: String,
-    /// RFC 6901 pointer without the leading `#`, e.g. `/paths/~1pets/get`. Empty for the document
-    /// root.
-    pub pointer: String,
+    /// The node, e.g. `/paths/~1pets/get`; the root for the document as a whole.
+    pub pointer: Pointer,
 }
 
 impl Location {
-    pub fn new(file: impl Into<String>, pointer: impl Into<String>) -> Self {
+    pub fn new(file: impl Into<String>, pointer: Pointer) -> Self {
         Self {
             file: file.into(),
-            pointer: pointer.into(),
+            pointer,
         }
     }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.pointer.is_empty() {
+        if self.pointer.is_root() {
             write!(f, "{}", self.file)
         } else {
             write!(f, "{}#{}", self.file, self.pointer)
@@ -66,9 +66,9 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn invalid(file: &str, pointer: &str, message: impl Into<String>) -> Self {
+    pub fn invalid(file: &str, at: &Pointer, message: impl Into<String>) -> Self {
         Error::Invalid {
-            at: Location::new(file, pointer),
+            at: Location::new(file, at.clone()),
             message: message.into(),
         }
     }
@@ -87,21 +87,3 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Escapes one JSON pointer segment (RFC 6901: `~` → `~0`, `/` → `~1`).
-pub fn escape_segment(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
-
-/// The JSON pointer of a `serde_path_to_error` path (enum and unknown segments carry no key).
-pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
-    path.iter()
-        .filter_map(|seg| match seg {
-            serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
-            serde_path_to_error::Segment::Map { key } => Some(format!("/{}", escape_segment(key))),
-            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {
-                None
-            }
-        })
-        .collect()
-}

@@ -84,7 +84,7 @@ pub fn text(api: &Api) -> String {
         if let Some(title) = &t.title {
             let _ = writeln!(s, "  title: {title}");
         }
-        let _ = writeln!(s, "  from: {}", t.pointer);
+        let _ = writeln!(s, "  from: #{}", t.pointer);
         if !t.open_world {
             let _ = writeln!(s, "  closed world (openWorldHint: false)");
         }

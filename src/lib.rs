@@ -28,6 +28,7 @@ pub mod ir;
 mod lower;
 mod naming;
 pub mod ownership;
+mod pointer;
 mod render;
 mod schema;
 mod spec;
@@ -35,6 +36,7 @@ mod write;
 
 pub use error::{Error, Location, Result};
 pub use ownership::FileMap;
+pub use pointer::Pointer;
 pub use write::{CheckReport, Drift, Report, check, write};
 
 /// Generator version, written into every generated file's header.

@@ -59,21 +59,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_warnings(file: &str, api: &mcpgen::ir::Api) {
-    let prefix = |w: &str| {
-        if w.starts_with('#') {
-            format!("{file}{w}")
-        } else {
-            w.to_string()
-        }
-    };
-    for w in &api.warnings {
-        eprintln!("warning: {}", prefix(w));
-    }
-    for t in &api.tools {
-        for w in &t.warnings {
-            eprintln!("warning: {}", prefix(w));
-        }
+/// Every warning of the lowered spec, on stderr, the spec named as the user gave it.
+fn print_warnings(spec: &str, api: &mcpgen::ir::Api) {
+    let tools = api.tools.iter().flat_map(|t| &t.warnings);
+    for w in api.warnings.iter().chain(tools) {
+        eprintln!("warning: {}", w.located(spec));
     }
 }
 

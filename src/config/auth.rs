@@ -5,6 +5,7 @@
 use crate::config::setting::{parse_setting, secret_setting, url_setting};
 use crate::error::{Error, Result};
 use crate::ir::auth::{AuthIr, BearerIr, Mode, OAuthIr, Setting};
+use crate::pointer::Pointer;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -43,9 +44,9 @@ pub fn parse(
     bearer: Option<RawBearer>,
     oauth: Option<RawOAuth>,
 ) -> Result<AuthIr> {
-    let setting = |pointer: &str, s: &str| parse_setting(file, pointer, s);
-    let secret = |pointer: &str, s: &str| secret_setting(file, pointer, s);
-    let url = |pointer: &str, s: &str| url_setting(file, pointer, s);
+    let setting = |pointer: &Pointer, s: &str| parse_setting(file, pointer, s);
+    let secret = |pointer: &Pointer, s: &str| secret_setting(file, pointer, s);
+    let url = |pointer: &Pointer, s: &str| url_setting(file, pointer, s);
     let mut ir = AuthIr {
         mode,
         ..Default::default()
@@ -56,7 +57,7 @@ pub fn parse(
                 if present {
                     return Err(Error::invalid(
                         file,
-                        &format!("/{key}"),
+                        &Pointer::root().join(key),
                         format!(
                             "`{key}` is configured but `mode` is `none`: set `mode: {key}` or remove the section"
                         ),
@@ -68,7 +69,7 @@ pub fn parse(
             if oauth.is_some() {
                 return Err(Error::invalid(
                     file,
-                    "/oauth",
+                    &Pointer::root().join("oauth"),
                     "`oauth` is configured but `mode` is `bearer`",
                 ));
             }
@@ -80,7 +81,7 @@ pub fn parse(
                 tokens: b
                     .tokens
                     .as_deref()
-                    .map(|t| secret("/bearer/tokens", t))
+                    .map(|t| secret(&Pointer::root().join("bearer").join("tokens"), t))
                     .transpose()?,
                 forward: b.forward,
             });
@@ -89,71 +90,82 @@ pub fn parse(
             if bearer.is_some() {
                 return Err(Error::invalid(
                     file,
-                    "/bearer",
+                    &Pointer::root().join("bearer"),
                     "`bearer` is configured but `mode` is `oauth`",
                 ));
             }
             let Some(o) = oauth else {
                 return Err(Error::invalid(
                     file,
-                    "",
+                    &Pointer::root(),
                     "`mode: oauth` needs an `oauth` section with at least `issuer`",
                 ));
             };
             if o.setup_proxies && o.client_id.is_none() {
                 return Err(Error::invalid(
                     file,
-                    "/oauth/setup_proxies",
+                    &Pointer::root().join("oauth").join("setup_proxies"),
                     "`setup_proxies` needs `client_id`: the proxies log clients in with the provider's client",
                 ));
             }
             if o.setup_fake_dynamic_registration && !o.setup_proxies {
                 return Err(Error::invalid(
                     file,
-                    "/oauth/setup_fake_dynamic_registration",
+                    &Pointer::root()
+                        .join("oauth")
+                        .join("setup_fake_dynamic_registration"),
                     "`setup_fake_dynamic_registration` needs `setup_proxies: true`",
                 ));
             }
             for (i, u) in o.allowed_redirect_uris.iter().enumerate() {
-                if let Setting::Env(_) = url(&format!("/oauth/allowed_redirect_uris/{i}"), u)? {
+                if let Setting::Env(_) = url(
+                    &Pointer::root()
+                        .join("oauth")
+                        .join("allowed_redirect_uris")
+                        .join(i),
+                    u,
+                )? {
                     return Err(Error::invalid(
                         file,
-                        &format!("/oauth/allowed_redirect_uris/{i}"),
+                        &Pointer::root()
+                            .join("oauth")
+                            .join("allowed_redirect_uris")
+                            .join(i),
                         "redirect URIs are literal values",
                     ));
                 }
             }
             ir.oauth = Some(OAuthIr {
-                issuer: url("/oauth/issuer", &o.issuer)?,
+                issuer: url(&Pointer::root().join("oauth").join("issuer"), &o.issuer)?,
                 oauth_metadata_url: o
                     .oauth_metadata_url
                     .as_deref()
-                    .map(|u| url("/oauth/oauth_metadata_url", u))
+                    .map(|u| url(&Pointer::root().join("oauth").join("oauth_metadata_url"), u))
                     .transpose()?,
                 authorize_url: o
                     .authorize_url
                     .as_deref()
-                    .map(|u| url("/oauth/authorize_url", u))
+                    .map(|u| url(&Pointer::root().join("oauth").join("authorize_url"), u))
                     .transpose()?,
                 audience: o
                     .audience
                     .as_deref()
-                    .map(|u| setting("/oauth/audience", u))
+                    .map(|u| setting(&Pointer::root().join("oauth").join("audience"), u))
                     .transpose()?,
                 client_id: o
                     .client_id
                     .as_deref()
-                    .map(|u| setting("/oauth/client_id", u))
+                    .map(|u| setting(&Pointer::root().join("oauth").join("client_id"), u))
                     .transpose()?,
                 client_secret: o
                     .client_secret
                     .as_deref()
-                    .map(|u| secret("/oauth/client_secret", u))
+                    .map(|u| secret(&Pointer::root().join("oauth").join("client_secret"), u))
                     .transpose()?,
                 default_scope: o
                     .default_scope
                     .as_deref()
-                    .map(|u| setting("/oauth/default_scope", u))
+                    .map(|u| setting(&Pointer::root().join("oauth").join("default_scope"), u))
                     .transpose()?,
                 setup_proxies: o.setup_proxies,
                 setup_fake_dynamic_registration: o.setup_fake_dynamic_registration,

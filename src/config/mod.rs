@@ -17,6 +17,7 @@ pub mod upstream;
 
 use crate::error::{Error, Result};
 use crate::ir::auth::{AuthIr, Mode};
+use crate::pointer::Pointer;
 use serde::Deserialize;
 use serde_json::Value;
 use tools::ToolsConfig;
@@ -79,10 +80,8 @@ pub fn parse_config(file: &str, text: &str) -> Result<Config> {
             other => other,
         })?
     };
-    let raw: RawFile = serde_path_to_error::deserialize(&document).map_err(|e| {
-        let pointer = crate::error::pointer_of(e.path());
-        Error::invalid(file, &pointer, e.inner().to_string())
-    })?;
+    let raw: RawFile = serde_path_to_error::deserialize(&document)
+        .map_err(|e| Error::invalid(file, &Pointer::from_path(e.path()), e.inner().to_string()))?;
     let tools = tools::parse(file, raw.tools.as_ref())?;
     let upstream = upstream::section(file, raw.upstream)?;
     let auth = auth::parse(file, raw.mode, raw.bearer, raw.oauth)?;

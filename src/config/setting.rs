@@ -3,9 +3,10 @@
 
 use crate::error::{Error, Result};
 use crate::ir::auth::Setting;
+use crate::pointer::Pointer;
 
 /// A configured string: a whole-value `${ENV_NAME}` reference, else a literal.
-pub fn parse_setting(file: &str, pointer: &str, s: &str) -> Result<Setting> {
+pub fn parse_setting(file: &str, pointer: &Pointer, s: &str) -> Result<Setting> {
     if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
         let valid = !name.is_empty()
             && name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
@@ -32,7 +33,7 @@ pub fn parse_setting(file: &str, pointer: &str, s: &str) -> Result<Setting> {
 }
 
 /// A secret: only a `${ENV_NAME}` reference is accepted.
-pub fn secret_setting(file: &str, pointer: &str, s: &str) -> Result<Setting> {
+pub fn secret_setting(file: &str, pointer: &Pointer, s: &str) -> Result<Setting> {
     match parse_setting(file, pointer, s)? {
         Setting::Literal(_) => Err(Error::invalid(
             file,
@@ -44,7 +45,7 @@ pub fn secret_setting(file: &str, pointer: &str, s: &str) -> Result<Setting> {
 }
 
 /// An absolute http(s) URL, or a `${ENV_NAME}` reference.
-pub fn url_setting(file: &str, pointer: &str, s: &str) -> Result<Setting> {
+pub fn url_setting(file: &str, pointer: &Pointer, s: &str) -> Result<Setting> {
     let v = parse_setting(file, pointer, s)?;
     if let Setting::Literal(u) = &v
         && !(u.starts_with("https://") || u.starts_with("http://"))

@@ -22,7 +22,8 @@
 //! override must match a selected one: anything else is an error naming it, so an operation
 //! renamed in the spec is noticed when CI regenerates.
 
-use crate::error::{Error, Result, escape_segment, pointer_of};
+use crate::error::{Error, Result};
+use crate::pointer::Pointer;
 use crate::spec::normalise::METHODS;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -76,7 +77,9 @@ pub fn parse(file: &str, value: Option<&Value>) -> Result<Option<ToolsConfig>> {
     let mut config: ToolsConfig = serde_path_to_error::deserialize(value).map_err(|e| {
         Error::invalid(
             file,
-            &format!("/tools{}", pointer_of(e.path())),
+            &Pointer::root()
+                .join("tools")
+                .concat(&Pointer::from_path(e.path())),
             e.inner().to_string(),
         )
     })?;
@@ -87,7 +90,7 @@ pub fn parse(file: &str, value: Option<&Value>) -> Result<Option<ToolsConfig>> {
 
 impl ToolsConfig {
     /// An error at `pointer` in the config file.
-    pub fn err(&self, pointer: &str, message: impl Into<String>) -> Error {
+    pub fn err(&self, pointer: &Pointer, message: impl Into<String>) -> Error {
         Error::invalid(&self.file, pointer, message)
     }
 
@@ -116,7 +119,7 @@ impl ToolsConfig {
         ] {
             if inc.is_some() && exc.is_some() {
                 return Err(self.err(
-                    &format!("/tools/exclude_{kind}"),
+                    &Pointer::root().join("tools").join(format!("exclude_{kind}")),
                     format!(
                         "`include_{kind}` and `exclude_{kind}` cannot be used together (as in FastAPI-MCP): keep one of them"
                     ),
@@ -132,12 +135,12 @@ impl ToolsConfig {
                     "excludes nothing; remove it"
                 };
                 return Err(self.err(
-                    &format!("/tools/{key}"),
+                    &Pointer::root().join("tools").join(key),
                     format!("`{key}` is empty: an empty list {what}"),
                 ));
             }
             for (i, entry) in list.iter().enumerate() {
-                let at = format!("/tools/{key}/{i}");
+                let at = Pointer::root().join("tools").join(key).join(i);
                 if entry.trim().is_empty() {
                     return Err(self.err(&at, "empty entry"));
                 }
@@ -162,7 +165,7 @@ impl ToolsConfig {
         }
         let mut names: IndexMap<&str, &str> = IndexMap::new();
         for (key, o) in &r.overrides {
-            let at = format!("/tools/overrides/{}", escape_segment(key));
+            let at = Pointer::root().join("tools").join("overrides").join(key);
             if let Some(name) = &o.name {
                 let valid = !name.is_empty()
                     && name.len() <= crate::naming::MAX_NAME_LEN
@@ -171,7 +174,7 @@ impl ToolsConfig {
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
                 if !valid {
                     return Err(self.err(
-                        &format!("{at}/name"),
+                        &at.join("name"),
                         format!(
                             "`{name}` is not a usable tool name: 1 to {} characters of `A-Z a-z 0-9 _ -`",
                             crate::naming::MAX_NAME_LEN
@@ -180,7 +183,7 @@ impl ToolsConfig {
                 }
                 if let Some(other) = names.insert(name, key) {
                     return Err(self.err(
-                        &format!("{at}/name"),
+                        &at.join("name"),
                         format!("`{name}` is already the name the override of `{other}` gives"),
                     ));
                 }
@@ -188,7 +191,7 @@ impl ToolsConfig {
             for (field, value) in [("title", &o.title), ("description", &o.description)] {
                 if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
                     return Err(self.err(
-                        &format!("{at}/{field}"),
+                        &at.join(field),
                         format!("an empty {field}: remove it to keep the generated one"),
                     ));
                 }

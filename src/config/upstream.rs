@@ -7,6 +7,7 @@ use crate::config::setting::{parse_setting, secret_setting, url_setting};
 use crate::error::{Error, Result};
 use crate::ir::auth::{ClientAuth, Setting, TokenEndpoint, UpstreamKind};
 use crate::ir::{self, SchemeKind};
+use crate::pointer::Pointer;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -31,7 +32,7 @@ pub fn section(file: &str, value: Option<Value>) -> Result<Option<UpstreamConfig
         Some(_) => {
             return Err(Error::invalid(
                 file,
-                "/upstream",
+                &Pointer::root().join("upstream"),
                 "`upstream` maps securityScheme names of the spec to their credentials",
             ));
         }
@@ -61,7 +62,7 @@ struct RawBasic {
 /// The configured credentials of one scheme, checked against its kind.
 pub fn configured_kind(
     file: &str,
-    at: &str,
+    at: &Pointer,
     scheme: &ir::SecurityScheme,
     value: &Value,
     default_scopes: Vec<String>,
@@ -93,8 +94,8 @@ pub fn configured_kind(
             }
             let raw: RawBasic = deserialize(file, at, value)?;
             Ok(UpstreamKind::Basic {
-                username: parse_setting(file, &format!("{at}/username"), &raw.username)?,
-                password: secret_setting(file, &format!("{at}/password"), &raw.password)?,
+                username: parse_setting(file, &at.join("username"), &raw.username)?,
+                password: secret_setting(file, &at.join("password"), &raw.password)?,
             })
         }
         SchemeKind::OAuth2 { .. } | SchemeKind::OpenIdConnect { .. } => {
@@ -107,13 +108,13 @@ pub fn configured_kind(
             let token_url = raw
                 .token_url
                 .as_deref()
-                .map(|u| url_setting(file, &format!("{at}/token_url"), u))
+                .map(|u| url_setting(file, &at.join("token_url"), u))
                 .transpose()?;
             let endpoint = match (&scheme.kind, token_url) {
                 (_, Some(u)) => TokenEndpoint::TokenUrl(u),
                 (SchemeKind::OpenIdConnect { discovery_url }, None) => {
                     TokenEndpoint::Discovery(match raw.discovery_url.as_deref() {
-                        Some(u) => url_setting(file, &format!("{at}/discovery_url"), u)?,
+                        Some(u) => url_setting(file, &at.join("discovery_url"), u)?,
                         None => Setting::Literal(discovery_url.clone()),
                     })
                 }
@@ -145,7 +146,7 @@ pub fn configured_kind(
             {
                 return Err(Error::invalid(
                     file,
-                    &format!("{at}/discovery_url"),
+                    &at.join("discovery_url"),
                     format!(
                         "securityScheme `{name}` is oauth2, not openIdConnect: give its token endpoint as `token_url`"
                     ),
@@ -159,31 +160,27 @@ pub fn configured_kind(
                     .enumerate()
                     .map(|(i, v)| {
                         v.as_str().map(str::to_string).ok_or_else(|| {
-                            Error::invalid(file, &format!("{at}/scopes/{i}"), "a scope is a string")
+                            Error::invalid(file, &at.join("scopes").join(i), "a scope is a string")
                         })
                     })
                     .collect::<Result<_>>()?,
                 Some(_) => {
                     return Err(Error::invalid(
                         file,
-                        &format!("{at}/scopes"),
+                        &at.join("scopes"),
                         "`scopes` is a list of scope names (or one space-separated string)",
                     ));
                 }
             };
             Ok(UpstreamKind::ClientCredentials {
-                client_id: parse_setting(file, &format!("{at}/client_id"), &raw.client_id)?,
-                client_secret: secret_setting(
-                    file,
-                    &format!("{at}/client_secret"),
-                    &raw.client_secret,
-                )?,
+                client_id: parse_setting(file, &at.join("client_id"), &raw.client_id)?,
+                client_secret: secret_setting(file, &at.join("client_secret"), &raw.client_secret)?,
                 endpoint,
                 scopes,
                 audience: raw
                     .audience
                     .as_deref()
-                    .map(|a| parse_setting(file, &format!("{at}/audience"), a))
+                    .map(|a| parse_setting(file, &at.join("audience"), a))
                     .transpose()?,
                 auth_method: raw.token_endpoint_auth_method,
             })
@@ -200,9 +197,13 @@ pub fn configured_kind(
     }
 }
 
-fn deserialize<T: serde::de::DeserializeOwned>(file: &str, at: &str, value: &Value) -> Result<T> {
+fn deserialize<T: serde::de::DeserializeOwned>(
+    file: &str,
+    at: &Pointer,
+    value: &Value,
+) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let pointer = format!("{at}{}", crate::error::pointer_of(e.path()));
+        let pointer = at.concat(&Pointer::from_path(e.path()));
         Error::invalid(file, &pointer, e.inner().to_string())
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 
+use crate::pointer::{Pointer, serialize_fragment};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -37,7 +38,70 @@ pub struct Api {
     /// written into every generated file's header.
     pub inputs_hash: String,
     /// Document-level warnings (per-tool ones live on the tool).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Something about the inputs the user should know, and where it is: a node of the spec, or of
+/// another input file (the `--auth` config). Shown as `#/pointer: message` for the spec (the
+/// command line puts the spec's name in front) and `file#/pointer: message` for another file;
+/// serialised as that text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The input file the pointer is in, when it is not the spec.
+    pub file: Option<String>,
+    /// The node the warning is about.
+    pub at: Option<Pointer>,
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning about a node of the spec.
+    pub fn spec(at: Pointer, message: impl Into<String>) -> Self {
+        Warning {
+            file: None,
+            at: Some(at),
+            message: message.into(),
+        }
+    }
+
+    /// A warning about a node of another input file (the config).
+    pub fn file(file: &str, at: Pointer, message: impl Into<String>) -> Self {
+        Warning {
+            file: Some(file.to_string()),
+            at: Some(at),
+            message: message.into(),
+        }
+    }
+
+    /// The warning with the spec named as `spec` (the path or URL the user gave), as the command
+    /// line prints it.
+    pub fn located(&self, spec: &str) -> String {
+        match (&self.file, &self.at) {
+            (None, Some(_)) => format!("{spec}{self}"),
+            _ => self.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.file, &self.at) {
+            (file, Some(at)) => write!(
+                f,
+                "{}#{at}: {}",
+                file.as_deref().unwrap_or(""),
+                self.message
+            ),
+            (Some(file), None) => write!(f, "{file}: {}", self.message),
+            (None, None) => f.write_str(&self.message),
+        }
+    }
+}
+
+impl Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -51,7 +115,8 @@ pub struct Tool {
     pub path: String,
     pub operation_id: Option<String>,
     /// JSON pointer of the operation in the spec.
-    pub pointer: String,
+    #[serde(serialize_with = "serialize_fragment")]
+    pub pointer: Pointer,
     pub tags: Vec<String>,
     pub read_only: bool,
     pub destructive: bool,
@@ -80,7 +145,7 @@ pub struct Tool {
     pub args_struct: String,
     /// What was changed in the tool's schemas so the strictest clients accept them.
     pub simplifications: Vec<Simplification>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// A change made to a spec schema on its way into a tool schema ([`crate::schema::shape`]).
@@ -103,7 +168,8 @@ pub struct Excluded {
     pub method: String,
     pub path: String,
     pub operation_id: Option<String>,
-    pub pointer: String,
+    #[serde(serialize_with = "serialize_fragment")]
+    pub pointer: Pointer,
     /// Why the selection left it out.
     pub reason: String,
 }
@@ -196,7 +262,8 @@ pub enum TypeDef {
 pub struct UnionDef {
     pub name: String,
     pub doc: Option<String>,
-    pub source: String,
+    #[serde(serialize_with = "serialize_fragment")]
+    pub source: Pointer,
     /// The discriminator property.
     pub tag: String,
     pub variants: Vec<UnionVariant>,
@@ -215,8 +282,9 @@ pub struct UnionVariant {
 pub struct StructDef {
     pub name: String,
     pub doc: Option<String>,
-    /// Where the type comes from (a JSON pointer).
-    pub source: String,
+    /// Where the type comes from in the spec.
+    #[serde(serialize_with = "serialize_fragment")]
+    pub source: Pointer,
     pub fields: Vec<FieldDef>,
     /// Field that keeps properties the schema does not name (open objects), so nothing a caller
     /// sends is dropped on the way upstream.
@@ -239,7 +307,8 @@ pub struct FieldDef {
 pub struct EnumDef {
     pub name: String,
     pub doc: Option<String>,
-    pub source: String,
+    #[serde(serialize_with = "serialize_fragment")]
+    pub source: Pointer,
     pub variants: Vec<Variant>,
 }
 
@@ -255,7 +324,8 @@ pub struct SecurityScheme {
     /// The key under `components.securitySchemes`.
     pub name: String,
     /// JSON pointer of the scheme (of the first requirement naming it, when it is undefined).
-    pub pointer: String,
+    #[serde(serialize_with = "serialize_fragment")]
+    pub pointer: Pointer,
     /// Whether any operation requires it.
     pub used: bool,
     pub kind: SchemeKind,

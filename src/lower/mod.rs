@@ -10,14 +10,15 @@ pub mod select;
 pub mod upstream;
 
 use crate::config::Config;
-use crate::error::{Error, Result, escape_segment};
+use crate::error::{Error, Result};
 use crate::ir::{
-    self, Arg, ArgLocation, Body, BodyKind, KeyLocation, SchemeKind, Simplification, Tool,
+    self, Arg, ArgLocation, Body, BodyKind, KeyLocation, SchemeKind, Simplification, Tool, Warning,
 };
 use crate::naming::{self, MAX_NAME_LEN, Unique};
+use crate::pointer::Pointer;
 use crate::schema::convert::Conversion;
 use crate::schema::keywords::has_properties;
-use crate::schema::refs::{Schemas, ref_pointer};
+use crate::schema::refs::Schemas;
 use crate::schema::shape::{Mode, origin, shape};
 use crate::schema::typegen::{RType, TypeGen, field_doc};
 use crate::spec::Spec;
@@ -100,14 +101,14 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         &'static str,
         &Operation,
         &openapiv3::PathItem,
-        &String,
+        &Pointer,
     )> = Vec::new();
     let mut paths: Vec<(&String, &ReferenceOr<openapiv3::PathItem>)> =
         api.paths.paths.iter().collect();
     paths.sort_by(|a, b| a.0.cmp(b.0));
     let mut items = Vec::new();
     for (path, item) in paths {
-        let item_ptr = format!("/paths/{}", escape_segment(path));
+        let item_ptr = Pointer::root().join("paths").join(path);
         let (item_ptr, item) = lw.deref(item, &item_ptr)?;
         items.push((path, item_ptr, item));
     }
@@ -160,14 +161,14 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let mut tools = Vec::new();
     let mut excluded = Vec::new();
     for (i, (path, method, op, item, item_ptr)) in ops.iter().enumerate() {
-        let op_ptr = format!("{item_ptr}/{method}");
+        let op_ptr = item_ptr.join(method);
         if let Some(reason) = &selection.excluded[i] {
             excluded.push(ir::Excluded {
                 name: naming::tool_base_name(op.operation_id.as_deref(), method, path),
                 method: method.to_ascii_uppercase(),
                 path: path.to_string(),
                 operation_id: op.operation_id.clone(),
-                pointer: format!("#{op_ptr}"),
+                pointer: op_ptr.clone(),
                 reason: reason.clone(),
             });
             continue;
@@ -257,7 +258,7 @@ fn crate_name(api: &OpenAPI, opts: &LowerOptions) -> Result<String> {
 fn default_upstream(
     api: &OpenAPI,
     spec_url: Option<&url::Url>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> String {
     let Some(server) = api.servers.first() else {
         // OpenAPI: without `servers` (or with an empty list) the one server is `/`, relative to
@@ -268,10 +269,10 @@ fn default_upstream(
         {
             return joined.as_str().trim_end_matches('/').to_string();
         }
-        warnings.push(
-            "#/servers: none, so the API is at `/` relative to the document, which is a local file: the generated server needs --upstream-url (or UPSTREAM_BASE_URL)"
-                .to_string(),
-        );
+        warnings.push(Warning::spec(
+            Pointer::root().join("servers"),
+            "none, so the API is at `/` relative to the document, which is a local file: the generated server needs --upstream-url (or UPSTREAM_BASE_URL)",
+        ));
         return String::new();
     };
     let mut url = server.url.clone();
@@ -288,8 +289,9 @@ fn default_upstream(
     {
         return joined.as_str().trim_end_matches('/').to_string();
     }
-    warnings.push(format!(
-        "#/servers/0/url: `{url}` is not an absolute URL; the generated server needs --upstream-url"
+    warnings.push(Warning::spec(
+        Pointer::root().join("servers").join(0).join("url"),
+        format!("`{url}` is not an absolute URL; the generated server needs --upstream-url"),
     ));
     String::new()
 }
@@ -346,7 +348,7 @@ struct Candidate {
     explode: bool,
     /// Raw schema and where it sits (for `$ref` resolution and errors).
     schema: Value,
-    schema_at: String,
+    schema_at: Pointer,
 }
 
 impl<'a> Lowerer<'a> {
@@ -354,25 +356,25 @@ impl<'a> Lowerer<'a> {
     fn deref<T: DeserializeOwned + Clone>(
         &self,
         r: &ReferenceOr<T>,
-        at: &str,
-    ) -> Result<(String, T)> {
+        at: &Pointer,
+    ) -> Result<(Pointer, T)> {
         let mut reference = match r {
-            ReferenceOr::Item(t) => return Ok((at.to_string(), t.clone())),
+            ReferenceOr::Item(t) => return Ok((at.clone(), t.clone())),
             ReferenceOr::Reference { reference } => reference.clone(),
         };
-        let mut from = at.to_string();
+        let mut from = at.clone();
         for _ in 0..32 {
-            let Some(p) = ref_pointer(&reference) else {
+            let Some(p) = Pointer::from_ref(&reference) else {
                 return Err(Error::invalid(
                     self.file,
-                    &format!("{from}/$ref"),
+                    &from.join("$ref"),
                     format!("unsupported $ref `{reference}`"),
                 ));
             };
-            let Some(target) = self.view.pointer(&p) else {
+            let Some(target) = p.find(self.view) else {
                 return Err(Error::invalid(
                     self.file,
-                    &format!("{from}/$ref"),
+                    &from.join("$ref"),
                     format!("$ref target `{reference}` not found"),
                 ));
             };
@@ -399,13 +401,16 @@ impl<'a> Lowerer<'a> {
     fn security_schemes(&mut self) -> Result<()> {
         if let Some(components) = &self.api.components {
             for (name, scheme) in &components.security_schemes {
-                let at = format!("/components/securitySchemes/{}", escape_segment(name));
+                let at = Pointer::root()
+                    .join("components")
+                    .join("securitySchemes")
+                    .join(name);
                 let (_, scheme) = self.deref(scheme, &at)?;
                 self.schemes.insert(
                     name.clone(),
                     ir::SecurityScheme {
                         name: name.clone(),
-                        pointer: format!("#{at}"),
+                        pointer: at.clone(),
                         used: false,
                         kind: scheme_kind(&scheme),
                     },
@@ -424,10 +429,10 @@ impl<'a> Lowerer<'a> {
                         name.clone(),
                         ir::SecurityScheme {
                             name: name.clone(),
-                            pointer: format!(
-                                "#/components/securitySchemes/{}",
-                                escape_segment(name)
-                            ),
+                            pointer: Pointer::root()
+                                .join("components")
+                                .join("securitySchemes")
+                                .join(name),
                             used: false,
                             kind: SchemeKind::MutualTls,
                         },
@@ -444,12 +449,12 @@ impl<'a> Lowerer<'a> {
     fn security(
         &mut self,
         op: &Operation,
-        op_ptr: &str,
-        warnings: &mut Vec<String>,
+        op_ptr: &Pointer,
+        warnings: &mut Vec<Warning>,
     ) -> Vec<BTreeMap<String, Vec<String>>> {
         let (reqs, at) = match (&op.security, &self.api.security) {
-            (Some(reqs), _) => (reqs, format!("{op_ptr}/security")),
-            (None, Some(reqs)) => (reqs, "/security".to_string()),
+            (Some(reqs), _) => (reqs, op_ptr.join("security")),
+            (None, Some(reqs)) => (reqs, Pointer::root().join("security")),
             (None, None) => return Vec::new(),
         };
         let mut out = Vec::new();
@@ -457,12 +462,10 @@ impl<'a> Lowerer<'a> {
             let mut alt = BTreeMap::new();
             for (name, scopes) in req {
                 let scheme = self.schemes.entry(name.clone()).or_insert_with(|| {
-                    warnings.push(format!(
-                        "#{at}/{i}: securityScheme `{name}` is not defined in components.securitySchemes; the server cannot send it"
-                    ));
+                    warnings.push(Warning::spec(at.join(i), format!("securityScheme `{name}` is not defined in components.securitySchemes; the server cannot send it")));
                     ir::SecurityScheme {
                         name: name.clone(),
-                        pointer: format!("#{at}/{i}"),
+                        pointer: at.join(i),
                         used: false,
                         kind: SchemeKind::Undefined,
                     }
@@ -510,10 +513,10 @@ impl<'a> Lowerer<'a> {
         method: &str,
         op: &Operation,
         item: &openapiv3::PathItem,
-        item_ptr: &str,
+        item_ptr: &Pointer,
         over: Option<&(String, crate::config::tools::Override)>,
     ) -> Result<Tool> {
-        let op_ptr = &format!("{item_ptr}/{method}");
+        let op_ptr = &item_ptr.join(method);
         let mut warnings = Vec::new();
         let over_name = over.and_then(|(_, o)| o.name.clone());
         let name = match over_name {
@@ -524,7 +527,11 @@ impl<'a> Lowerer<'a> {
                 if let Some(key) = self.override_names.get(&base) {
                     return Err(Error::invalid(
                         &self.config_file,
-                        &format!("/tools/overrides/{}/name", escape_segment(key)),
+                        &Pointer::root()
+                            .join("tools")
+                            .join("overrides")
+                            .join(key)
+                            .join("name"),
                         format!(
                             "`{base}` is the name of the tool of {} ({} {path}): give that one another name too, or pick another",
                             op.operation_id
@@ -537,14 +544,18 @@ impl<'a> Lowerer<'a> {
                 if let Some(id) = &op.operation_id
                     && id.len() > MAX_NAME_LEN
                 {
-                    warnings.push(format!(
-                        "#{op_ptr}/operationId: longer than {MAX_NAME_LEN} characters; tool name shortened to `{base}`"
+                    warnings.push(Warning::spec(
+                        op_ptr.join("operationId"),
+                        format!(
+                            "longer than {MAX_NAME_LEN} characters; tool name shortened to `{base}`"
+                        ),
                     ));
                 }
                 let name = self.tool_names.claim(&base, "_", MAX_NAME_LEN);
                 if name != base {
-                    warnings.push(format!(
-                        "#{op_ptr}: tool name `{base}` is already taken; this one is `{name}`"
+                    warnings.push(Warning::spec(
+                        op_ptr.clone(),
+                        format!("tool name `{base}` is already taken; this one is `{name}`"),
                     ));
                 }
                 name
@@ -560,13 +571,13 @@ impl<'a> Lowerer<'a> {
         let security = self.security(op, op_ptr, &mut warnings);
 
         // Parameters: path-level ones unless the operation overrides them (same name and `in`).
-        let mut op_params: Vec<(String, Parameter)> = Vec::new();
+        let mut op_params: Vec<(Pointer, Parameter)> = Vec::new();
         for (i, p) in op.parameters.iter().enumerate() {
-            op_params.push(self.deref(p, &format!("{op_ptr}/parameters/{i}"))?);
+            op_params.push(self.deref(p, &op_ptr.join("parameters").join(i))?);
         }
-        let mut params: Vec<(String, Parameter)> = Vec::new();
+        let mut params: Vec<(Pointer, Parameter)> = Vec::new();
         for (i, p) in item.parameters.iter().enumerate() {
-            let (ptr, p) = self.deref(p, &format!("{item_ptr}/parameters/{i}"))?;
+            let (ptr, p) = self.deref(p, &item_ptr.join("parameters").join(i))?;
             let overridden = op_params.iter().any(|(_, q)| {
                 q.parameter_data_ref().name == p.parameter_data_ref().name
                     && location_of(q) == location_of(&p)
@@ -584,17 +595,23 @@ impl<'a> Lowerer<'a> {
                 && ["accept", "content-type", "authorization"]
                     .contains(&data.name.to_ascii_lowercase().as_str())
             {
-                warnings.push(format!(
-                    "#{ptr}: header parameter `{}` is ignored, as the OpenAPI specification requires",
-                    data.name
+                warnings.push(Warning::spec(
+                    ptr.clone(),
+                    format!(
+                        "header parameter `{}` is ignored, as the OpenAPI specification requires",
+                        data.name
+                    ),
                 ));
                 continue;
             }
             if let Some(scheme) = self.api_key_scheme(&security, location, &data.name) {
-                warnings.push(format!(
-                    "#{ptr}: {} `{}` is the API key of securityScheme `{scheme}`: the server sends it from its upstream credentials, so it is not an argument",
-                    location_label(location),
-                    data.name
+                warnings.push(Warning::spec(
+                    ptr.clone(),
+                    format!(
+                        "{} `{}` is the API key of securityScheme `{scheme}`: the server sends it from its upstream credentials, so it is not an argument",
+                        location_label(location),
+                        data.name
+                    ),
                 ));
                 continue;
             }
@@ -615,8 +632,8 @@ impl<'a> Lowerer<'a> {
             };
             let (schema_at, schema) = match &data.format {
                 ParameterSchemaOrContent::Schema(_) => {
-                    let at = format!("{ptr}/schema");
-                    let s = self.schemas.root.pointer(&at).cloned().unwrap_or(json!({}));
+                    let at = ptr.join("schema");
+                    let s = at.find(self.schemas.root).cloned().unwrap_or(json!({}));
                     (at, s)
                 }
                 ParameterSchemaOrContent::Content(content) => {
@@ -624,11 +641,11 @@ impl<'a> Lowerer<'a> {
                     keys.sort();
                     match keys.first() {
                         Some(k) => {
-                            let at = format!("{ptr}/content/{}/schema", escape_segment(k));
-                            let s = self.schemas.root.pointer(&at).cloned().unwrap_or(json!({}));
+                            let at = ptr.join("content").join(k).join("schema");
+                            let s = at.find(self.schemas.root).cloned().unwrap_or(json!({}));
                             (at, s)
                         }
-                        None => (format!("{ptr}/content"), json!({})),
+                        None => (ptr.join("content"), json!({})),
                     }
                 }
             };
@@ -650,9 +667,7 @@ impl<'a> Lowerer<'a> {
                 .iter()
                 .any(|c| c.location == ArgLocation::Path && c.wire == var)
             {
-                warnings.push(format!(
-                    "#{op_ptr}: path variable `{{{var}}}` has no parameter definition; added as a required string"
-                ));
+                warnings.push(Warning::spec(op_ptr.clone(), format!("path variable `{{{var}}}` has no parameter definition; added as a required string")));
                 candidates.push(Candidate {
                     wire: var.clone(),
                     location: ArgLocation::Path,
@@ -662,7 +677,7 @@ impl<'a> Lowerer<'a> {
                     style: "simple".into(),
                     explode: false,
                     schema: json!({"type": "string"}),
-                    schema_at: op_ptr.to_string(),
+                    schema_at: op_ptr.clone(),
                 });
             }
         }
@@ -678,18 +693,19 @@ impl<'a> Lowerer<'a> {
         let mut body = None;
         let mut flatten_notes = Vec::new();
         if let Some(rb) = &op.request_body {
-            let (rb_ptr, rb) = self.deref(rb, &format!("{op_ptr}/requestBody"))?;
+            let (rb_ptr, rb) = self.deref(rb, &op_ptr.join("requestBody"))?;
             let mut media: Vec<(&String, BodyKind)> =
                 rb.content.keys().map(|k| (k, body_kind(k))).collect();
             media.sort_by(|a, b| kind_rank(a.1).cmp(&kind_rank(b.1)).then(a.0.cmp(b.0)));
             if let Some((mt, kind)) = media.first() {
                 if media.len() > 1 {
-                    warnings.push(format!(
-                        "#{rb_ptr}/content: several media types; the tool sends `{mt}`"
+                    warnings.push(Warning::spec(
+                        rb_ptr.join("content"),
+                        format!("several media types; the tool sends `{mt}`"),
                     ));
                 }
-                let at = format!("{rb_ptr}/content/{}/schema", escape_segment(mt));
-                let raw = self.schemas.root.pointer(&at).cloned();
+                let at = rb_ptr.join("content").join(mt).join("schema");
+                let raw = at.find(self.schemas.root).cloned();
                 // The body as tools see it (allOf merged, readOnly properties left out): a
                 // plain object then has its properties as arguments.
                 let flat = match (&raw, kind) {
@@ -717,10 +733,8 @@ impl<'a> Lowerer<'a> {
                             .unwrap_or_default();
                         if let Some(props) = resolved.get("properties").and_then(Value::as_object) {
                             for (pname, pschema) in props {
-                                let schema_at =
-                                    origin(pschema).map(str::to_string).unwrap_or_else(|| {
-                                        format!("{rat}/properties/{}", escape_segment(pname))
-                                    });
+                                let schema_at = origin(pschema)
+                                    .unwrap_or_else(|| rat.join("properties").join(pname));
                                 candidates.push(Candidate {
                                     wire: pname.clone(),
                                     location: ArgLocation::BodyField,
@@ -792,10 +806,13 @@ impl<'a> Lowerer<'a> {
                 let with_loc =
                     naming::shorten(&format!("{base}_{}", c.location.as_str()), MAX_NAME_LEN);
                 let n = names.claim(&with_loc, "_", MAX_NAME_LEN);
-                warnings.push(format!(
-                    "#{op_ptr}: {} `{}` is argument `{n}` (the name `{base}` is taken)",
-                    location_label(c.location),
-                    c.wire
+                warnings.push(Warning::spec(
+                    op_ptr.clone(),
+                    format!(
+                        "{} `{}` is argument `{n}` (the name `{base}` is taken)",
+                        location_label(c.location),
+                        c.wire
+                    ),
                 ));
                 n
             } else {
@@ -878,9 +895,7 @@ impl<'a> Lowerer<'a> {
         let mut input_schema = Value::Object(input);
         // The generated server parses tools.json with serde_json's default recursion limit.
         if cut_deep(&mut input_schema, 0) | output_schema.as_mut().is_some_and(|s| cut_deep(s, 0)) {
-            warnings.push(format!(
-                "#{op_ptr}: a schema (or a default or example value in it) is nested deeper than {MAX_SCHEMA_JSON_DEPTH} JSON levels; the deeper part is cut"
-            ));
+            warnings.push(Warning::spec(op_ptr.clone(), format!("a schema (or a default or example value in it) is nested deeper than {MAX_SCHEMA_JSON_DEPTH} JSON levels; the deeper part is cut")));
         }
         let scope_alternatives = self.scope_alternatives(&security);
         let upper = method.to_ascii_uppercase();
@@ -943,7 +958,7 @@ impl<'a> Lowerer<'a> {
             method: upper,
             path: path.to_string(),
             operation_id: op.operation_id.clone(),
-            pointer: format!("#{op_ptr}"),
+            pointer: op_ptr.clone(),
             tags: op.tags.clone(),
             read_only,
             destructive,
@@ -998,7 +1013,7 @@ impl<'a> Lowerer<'a> {
     fn output_schema(
         &self,
         op: &Operation,
-        op_ptr: &str,
+        op_ptr: &Pointer,
     ) -> Result<(Option<Value>, bool, Vec<Simplification>)> {
         let mut codes: Vec<(u16, String, &ReferenceOr<openapiv3::Response>)> = Vec::new();
         for (code, r) in &op.responses.responses {
@@ -1011,9 +1026,9 @@ impl<'a> Lowerer<'a> {
             }
         }
         codes.sort_by_key(|c| c.0);
-        let mut schemas: Vec<(String, Value)> = Vec::new();
+        let mut schemas: Vec<(Pointer, Value)> = Vec::new();
         for (_, key, r) in codes {
-            let (rptr, resp) = self.deref(r, &format!("{op_ptr}/responses/{key}"))?;
+            let (rptr, resp) = self.deref(r, &op_ptr.join("responses").join(key))?;
             let mut json_types: Vec<&String> = resp.content.keys().filter(|k| is_json(k)).collect();
             json_types.sort();
             // A success that may come back without JSON (204, text) cannot promise structured
@@ -1022,8 +1037,8 @@ impl<'a> Lowerer<'a> {
                 return Ok((None, false, Vec::new()));
             }
             if let Some(mt) = json_types.first() {
-                let at = format!("{rptr}/content/{}/schema", escape_segment(mt));
-                let raw = self.schemas.root.pointer(&at).cloned().unwrap_or(json!({}));
+                let at = rptr.join("content").join(mt).join("schema");
+                let raw = at.find(self.schemas.root).cloned().unwrap_or(json!({}));
                 if !schemas.iter().any(|(_, s)| *s == raw) {
                     schemas.push((at, raw));
                 }

@@ -5,7 +5,9 @@
 //! naming it, so an operation renamed in the spec is noticed when CI regenerates.
 
 use crate::config::tools::{Override, ToolsConfig};
-use crate::error::{Result, escape_segment};
+use crate::error::Result;
+use crate::ir::Warning;
+use crate::pointer::Pointer;
 
 /// One operation of the spec, as selection sees it.
 #[derive(Debug, Clone)]
@@ -24,8 +26,8 @@ pub struct Selection {
     pub excluded: Vec<Option<String>>,
     /// The override of each operation, if any.
     pub overrides: Vec<Option<(String, Override)>>,
-    /// Located warnings (full `file#pointer: message` text).
-    pub warnings: Vec<String>,
+    /// Warnings about the config file's `tools:` section.
+    pub warnings: Vec<Warning>,
 }
 
 /// `METHOD /path` of an operation, as selectors and overrides may name it.
@@ -41,7 +43,7 @@ pub fn select(config: &ToolsConfig, ops: &[OpRef<'_>]) -> Result<Selection> {
     for (key, list) in config.lists() {
         let Some(list) = list else { continue };
         for (i, entry) in list.iter().enumerate() {
-            let at = format!("/tools/{key}/{i}");
+            let at = Pointer::root().join("tools").join(key).join(i);
             let hit = |op: &OpRef<'_>| match key {
                 "include_operations" | "exclude_operations" => names(entry, op),
                 "include_tags" | "exclude_tags" => op.tags.iter().any(|t| t == entry),
@@ -154,25 +156,32 @@ pub fn select(config: &ToolsConfig, ops: &[OpRef<'_>]) -> Result<Selection> {
         for (i, entry) in list.iter().enumerate() {
             for (op, reason) in ops.iter().zip(&out.excluded) {
                 if reason.is_none() && names(entry, op) {
-                    out.warnings.push(format!(
-                            "{}#/tools/exclude_operations/{i}: `{entry}` stays selected: FastAPI-MCP's filters combine as a union, and {} selects it; use exclude_paths or exclude_methods to remove it whatever else matches",
-                            config.file,
+                    out.warnings.push(Warning::file(
+                        &config.file,
+                        Pointer::root()
+                            .join("tools")
+                            .join("exclude_operations")
+                            .join(i),
+                        format!(
+                            "`{entry}` stays selected: FastAPI-MCP's filters combine as a union, and {} selects it; use exclude_paths or exclude_methods to remove it whatever else matches",
                             if r.include_tags.is_some() { "include_tags" } else { "exclude_tags" }
-                        ));
+                        ),
+                    ));
                 }
             }
         }
     }
     if !ops.is_empty() && out.excluded.iter().all(Option::is_some) {
-        out.warnings.push(format!(
-            "{}#/tools: the selection excludes every operation; the server has no generated tools",
-            config.file
+        out.warnings.push(Warning::file(
+            &config.file,
+            Pointer::root().join("tools"),
+            "the selection excludes every operation; the server has no generated tools",
         ));
     }
 
     out.overrides = vec![None; ops.len()];
     for (key, o) in &r.overrides {
-        let at = format!("/tools/overrides/{}", escape_segment(key));
+        let at = Pointer::root().join("tools").join("overrides").join(key);
         let hits: Vec<usize> = (0..ops.len()).filter(|&i| names(key, &ops[i])).collect();
         match hits.as_slice() {
             [] => {
@@ -503,7 +512,7 @@ mod tests {
             assert!(s.excluded[0].is_none());
             assert_eq!(s.warnings.len(), 1);
             assert!(
-                s.warnings[0].starts_with(
+                s.warnings[0].to_string().starts_with(
                     "auth.yaml#/tools/exclude_operations/0: `listPets` stays selected"
                 )
             );

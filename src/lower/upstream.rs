@@ -6,9 +6,10 @@
 //! need no credential, or another alternative, so a missing one fails only the calls that need it.
 
 use crate::config::upstream::{UpstreamConfig, configured_kind};
-use crate::error::{Error, Result, escape_segment};
+use crate::error::{Error, Result};
 use crate::ir::auth::{Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
-use crate::ir::{self, CredentialUse, KeyLocation, SchemeKind};
+use crate::ir::{self, CredentialUse, KeyLocation, SchemeKind, Warning};
+use crate::pointer::Pointer;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Environment variables the generated server or its surroundings use already: default names
@@ -71,8 +72,8 @@ fn claim_env(
     taken: &mut BTreeSet<String>,
     base: &str,
     suffixes: &[&str],
-    warnings: &mut Vec<String>,
-    pointer: &str,
+    warnings: &mut Vec<Warning>,
+    pointer: &Pointer,
 ) -> Vec<String> {
     let mut n = 1;
     loop {
@@ -84,12 +85,15 @@ fn claim_env(
         let names: Vec<String> = suffixes.iter().map(|s| format!("{stem}{s}")).collect();
         if names.iter().all(|name| !taken.contains(name)) {
             if n > 1 {
-                warnings.push(format!(
-                    "{pointer}: the default environment variable name{} `{base}{}` {} taken; this scheme uses `{}`",
-                    if names.len() > 1 { "s" } else { "" },
-                    suffixes.first().copied().unwrap_or(""),
-                    if names.len() > 1 { "are" } else { "is" },
-                    names.join("`, `")
+                warnings.push(Warning::spec(
+                    pointer.clone(),
+                    format!(
+                        "the default environment variable name{} `{base}{}` {} taken; this scheme uses `{}`",
+                        if names.len() > 1 { "s" } else { "" },
+                        suffixes.first().copied().unwrap_or(""),
+                        if names.len() > 1 { "are" } else { "is" },
+                        names.join("`, `")
+                    ),
                 ));
             }
             taken.extend(names.iter().cloned());
@@ -120,7 +124,7 @@ fn default_kind(
     scheme: &ir::SecurityScheme,
     scopes: Vec<String>,
     taken: &mut BTreeSet<String>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> UpstreamKind {
     let base = env_base(&scheme.name);
     let mut claim = |suffixes: &[&str]| {
@@ -225,7 +229,7 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
     let mut warnings = Vec::new();
     let mut configured: BTreeMap<String, UpstreamKind> = BTreeMap::new();
     for (key, value) in entries {
-        let at = format!("/upstream/{}", escape_segment(key));
+        let at = Pointer::root().join("upstream").join(key);
         let scheme = schemes
             .get(key.as_str())
             .filter(|s| s.kind != SchemeKind::Undefined);
@@ -253,13 +257,21 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
         };
         let kind = configured_kind(file, &at, scheme, value, required_scopes(api, key))?;
         if !scheme.used {
-            warnings.push(format!(
-                "{file}#{at}: no operation requires securityScheme `{key}`; these credentials are never sent"
+            warnings.push(Warning::file(
+                file,
+                at.clone(),
+                format!(
+                    "no operation requires securityScheme `{key}`; these credentials are never sent"
+                ),
             ));
         }
         if forwarding && scheme.kind.is_bearer() {
-            warnings.push(format!(
-                "{file}#{at}: the caller's forwarded token is sent for securityScheme `{key}` (`bearer.forward` / `oauth.forward_token`); these credentials are used only without one (stdio)"
+            warnings.push(Warning::file(
+                file,
+                at.clone(),
+                format!(
+                    "the caller's forwarded token is sent for securityScheme `{key}` (`bearer.forward` / `oauth.forward_token`); these credentials are used only without one (stdio)"
+                ),
             ));
         }
         configured.insert(key.clone(), kind);
@@ -298,9 +310,8 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
             && !matches!(scheme.kind, SchemeKind::Undefined | SchemeKind::MutualTls)
         {
             let what = scheme.kind.describe();
-            warnings.push(format!(
-                "{}: securityScheme `{}` ({what}) cannot be sent by the server{}; calls with no other alternative go out without it and the API decides{}",
-                scheme.pointer,
+            warnings.push(Warning::spec(scheme.pointer.clone(), format!(
+                "securityScheme `{}` ({what}) cannot be sent by the server{}; calls with no other alternative go out without it and the API decides{}",
                 scheme.name,
                 if *reason == what {
                     String::new()
@@ -312,7 +323,7 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
                 } else {
                     ""
                 }
-            ));
+            )));
         }
         upstream.push(UpstreamScheme {
             name: scheme.name.clone(),
@@ -372,9 +383,9 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
         });
         tool.credentials = alternatives;
         if conflict {
-            tool.warnings.push(format!(
-                "{}/security: one requirement combines two schemes that both use the Authorization header; only one can be sent",
-                tool.pointer
+            tool.warnings.push(Warning::spec(
+                tool.pointer.join("security"),
+                "one requirement combines two schemes that both use the Authorization header; only one can be sent",
             ));
         }
     }
@@ -386,6 +397,7 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pointer::Pointer;
 
     #[test]
     fn default_env_names() {
@@ -399,7 +411,13 @@ mod tests {
             .collect();
         let mut warnings = Vec::new();
         assert_eq!(
-            claim_env(&mut taken, "API_KEY", &[""], &mut warnings, "#/x"),
+            claim_env(
+                &mut taken,
+                "API_KEY",
+                &[""],
+                &mut warnings,
+                &Pointer::root().join("x")
+            ),
             ["API_KEY_2"]
         );
         assert_eq!(
@@ -408,15 +426,25 @@ mod tests {
                 "BASIC",
                 &["_USERNAME", "_PASSWORD"],
                 &mut warnings,
-                "#/y"
+                &Pointer::root().join("y")
             ),
             ["BASIC_2_USERNAME", "BASIC_2_PASSWORD"]
         );
         assert_eq!(
-            claim_env(&mut taken, "API_KEY", &[""], &mut warnings, "#/z"),
+            claim_env(
+                &mut taken,
+                "API_KEY",
+                &[""],
+                &mut warnings,
+                &Pointer::root().join("z")
+            ),
             ["API_KEY_3"]
         );
         assert_eq!(warnings.len(), 3);
-        assert!(warnings[1].contains("`BASIC_2_USERNAME`, `BASIC_2_PASSWORD`"));
+        assert!(
+            warnings[1]
+                .message
+                .contains("`BASIC_2_USERNAME`, `BASIC_2_PASSWORD`")
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ir::{ArgLocation, BodyKind, KeyLocation, SchemeKind, SecurityScheme, Tool};
 use crate::naming::is_http_token;
+use crate::pointer::Pointer;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -311,8 +312,12 @@ fn variant(schema: &Value, defs: &Map<String, Value>, depth: usize, n: usize) ->
         _ => return None,
     };
     if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
-        let name = r.strip_prefix("#/$defs/")?;
-        let target = defs.get(&name.replace("~1", "/").replace("~0", "~"))?;
+        // Converted tool schemas refer only to their own `$defs`.
+        let pointer = Pointer::parse(r.strip_prefix('#')?)?;
+        if pointer.parent() != Some(Pointer::root().join("$defs")) {
+            return None;
+        }
+        let target = defs.get(&pointer.last()?)?;
         return value(target, defs, depth + 1);
     }
     if let Some(c) = obj.get("const") {

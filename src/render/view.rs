@@ -282,8 +282,8 @@ pub fn view(api: &Api) -> View {
             TypeDef::Struct(s) => structs.push(StructView {
                 name: s.name.clone(),
                 doc_lit: doc_attrs(&match &s.doc {
-                    Some(d) => format!("{d}\n\nFrom `{}`.", s.source),
-                    None => format!("From `{}`.", s.source),
+                    Some(d) => format!("{d}\n\nFrom `#{}`.", s.source),
+                    None => format!("From `#{}`.", s.source),
                 }),
                 fields: s
                     .fields
@@ -309,8 +309,8 @@ pub fn view(api: &Api) -> View {
             TypeDef::Enum(e) => enums.push(EnumView {
                 name: e.name.clone(),
                 doc_lit: doc_attrs(&match &e.doc {
-                    Some(d) => format!("{d}\n\nFrom `{}`.", e.source),
-                    None => format!("From `{}`.", e.source),
+                    Some(d) => format!("{d}\n\nFrom `#{}`.", e.source),
+                    None => format!("From `#{}`.", e.source),
                 }),
                 variants: e
                     .variants
@@ -324,8 +324,8 @@ pub fn view(api: &Api) -> View {
             TypeDef::Union(u) => unions.push(UnionView {
                 name: u.name.clone(),
                 doc_lit: doc_attrs(&match &u.doc {
-                    Some(d) => format!("{d}\n\nFrom `{}`, told apart by `{}`.", u.source, u.tag),
-                    None => format!("From `{}`, told apart by `{}`.", u.source, u.tag),
+                    Some(d) => format!("{d}\n\nFrom `#{}`, told apart by `{}`.", u.source, u.tag),
+                    None => format!("From `#{}`, told apart by `{}`.", u.source, u.tag),
                 }),
                 tag_lit: lit(&u.tag),
                 variants: u

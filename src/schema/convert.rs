@@ -24,13 +24,14 @@
 //! Recursion therefore never hangs, and schema size stays proportional to the spec. Nesting deeper
 //! than [`MAX_DEPTH`] is cut to `{}` with a warning.
 
-use crate::error::{Error, Result, escape_segment};
+use crate::error::{Error, Result};
 use crate::ir::Simplification;
+use crate::pointer::Pointer;
 use crate::schema::keywords::{
     ANNOTATIONS, PLAIN_KEYWORDS, SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS,
     constrains,
 };
-use crate::schema::refs::{INLINE_LIMIT, MAX_DEPTH, Schemas, ref_pointer};
+use crate::schema::refs::{INLINE_LIMIT, MAX_DEPTH, Schemas};
 use crate::schema::shape::{Mode, Note, origin, shape};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,8 +42,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Conversion<'s, 'a> {
     schemas: &'s Schemas<'a>,
     done: BTreeMap<String, Value>,
-    pending: Vec<(String, String)>,
-    seen: BTreeSet<String>,
+    pending: Vec<(String, Pointer)>,
+    seen: BTreeSet<Pointer>,
     mode: Mode,
     path: String,
     notes: Vec<Simplification>,
@@ -95,14 +96,14 @@ impl<'s, 'a> Conversion<'s, 'a> {
     }
 
     /// Converts one schema at `at`, collecting the `$defs` it needs.
-    pub fn convert(&mut self, s: &Value, at: &str) -> Result<Value> {
+    pub fn convert(&mut self, s: &Value, at: &Pointer) -> Result<Value> {
         self.convert_at(s, at, 0)
     }
 
     /// Converts all pending `$defs` and returns them (sorted by name), for the tool schema root.
     pub fn finish(&mut self) -> Result<Map<String, Value>> {
         while let Some((name, pointer)) = self.pending.pop() {
-            let Some(target) = self.schemas.root.pointer(&pointer) else {
+            let Some(target) = pointer.find(self.schemas.root) else {
                 continue;
             };
             self.enter(&format!("$defs.{name}"));
@@ -116,11 +117,14 @@ impl<'s, 'a> Conversion<'s, 'a> {
             .collect())
     }
 
-    fn convert_at(&mut self, s: &Value, at: &str, depth: usize) -> Result<Value> {
+    fn convert_at(&mut self, s: &Value, at: &Pointer, depth: usize) -> Result<Value> {
         if depth > MAX_DEPTH {
-            self.schemas.warn(format!(
-                "#{at}: schema nested deeper than {MAX_DEPTH} levels; cut to an unconstrained schema"
-            ));
+            self.schemas.warn(
+                at.clone(),
+                format!(
+                    "schema nested deeper than {MAX_DEPTH} levels; cut to an unconstrained schema"
+                ),
+            );
             return Ok(Value::Object(Map::new()));
         }
         let Some(obj) = s.as_object() else {
@@ -129,28 +133,33 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 Value::Bool(true) => Value::Object(Map::new()),
                 Value::Bool(false) => serde_json::json!({"not": {}}),
                 _ => {
-                    self.schemas.warn(format!(
-                        "#{at}: a schema must be an object or a boolean; treated as unconstrained"
-                    ));
+                    self.schemas.warn(
+                        at.clone(),
+                        "a schema must be an object or a boolean; treated as unconstrained".into(),
+                    );
                     Value::Object(Map::new())
                 }
             });
         };
-        let at = origin(s).unwrap_or(at);
+        let recorded = origin(s);
+        let at = recorded.as_ref().unwrap_or(at);
         let Some(r) = obj.get("$ref") else {
             return self.convert_body(s, at, depth);
         };
         let Some(r) = r.as_str() else {
             return Err(Error::invalid(
                 self.schemas.file,
-                &format!("{at}/$ref"),
+                &at.join("$ref"),
                 "$ref must be a string",
             ));
         };
-        if ref_pointer(r).is_none() {
-            self.schemas.warn(format!(
-                "#{at}/$ref: unsupported reference `{r}` (anchors and remote URLs are not followed); treated as unconstrained"
-            ));
+        if Pointer::from_ref(r).is_none() {
+            self.schemas.warn(
+                at.join("$ref"),
+                format!(
+                    "unsupported reference `{r}` (anchors and remote URLs are not followed); treated as unconstrained"
+                ),
+            );
             return Ok(Value::Object(Map::new()));
         }
         // Siblings that constrain (3.1 allows them; 3.0 authors write them too and mean them):
@@ -183,7 +192,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
             let mut m = Map::new();
             m.insert(
                 "$ref".into(),
-                Value::String(format!("#/$defs/{}", escape_segment(&name))),
+                Value::String(format!("#{}", Pointer::root().join("$defs").join(&name))),
             );
             Value::Object(m)
         };
@@ -214,7 +223,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
     }
 
     /// Converts a schema object that is not a bare `$ref`, shaped first ([`crate::schema::shape`]).
-    fn convert_body(&mut self, s: &Value, at: &str, depth: usize) -> Result<Value> {
+    fn convert_body(&mut self, s: &Value, at: &Pointer, depth: usize) -> Result<Value> {
         let Some(obj) = s.as_object() else {
             return self.convert_at(s, at, depth);
         };
@@ -279,7 +288,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                     out.insert((*k).to_string(), v.clone());
                     continue;
                 }
-                let child = format!("{at}/{k}");
+                let child = at.join(k);
                 let converted =
                     self.within(&format!(".{k}"), |c| c.convert_at(v, &child, depth + 1))?;
                 out.insert((*k).to_string(), converted);
@@ -290,7 +299,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 // Draft-4 style tuple validation is `prefixItems` in 2020-12.
                 let mut items = Vec::with_capacity(tuple.len());
                 for (i, t) in tuple.iter().enumerate() {
-                    let child = format!("{at}/items/{i}");
+                    let child = at.join("items").join(i);
                     items.push(
                         self.within(&format!("[{i}]"), |c| c.convert_at(t, &child, depth + 1))?,
                     );
@@ -298,7 +307,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 out.insert("prefixItems".into(), Value::Array(items));
             }
             Some(v) => {
-                let child = format!("{at}/items");
+                let child = at.join("items");
                 let converted = self.within("[]", |c| c.convert_at(v, &child, depth + 1))?;
                 out.insert("items".into(), converted);
             }
@@ -308,7 +317,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
             if let Some(Value::Array(list)) = obj.get(*k) {
                 let mut items = Vec::with_capacity(list.len());
                 for (i, t) in list.iter().enumerate() {
-                    let child = format!("{at}/{k}/{i}");
+                    let child = at.join(k).join(i);
                     let seg = if *k == "prefixItems" {
                         format!("[{i}]")
                     } else {
@@ -323,7 +332,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
             if let Some(Value::Object(map)) = obj.get(*k) {
                 let mut m = Map::new();
                 for (name, t) in map {
-                    let child = format!("{at}/{k}/{}", escape_segment(name));
+                    let child = at.join(k).join(name);
                     let seg = if *k == "properties" {
                         format!(".{name}")
                     } else {
@@ -502,12 +511,13 @@ pub fn make_nullable(v: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pointer::Pointer;
     use serde_json::json;
 
     fn conv(root: &Value, s: Value) -> Value {
         let schemas = Schemas::new("t.yaml", root);
         let mut conversion = Conversion::new(&schemas, Mode::Input);
-        let mut v = conversion.convert(&s, "/x").unwrap();
+        let mut v = conversion.convert(&s, &Pointer::root().join("x")).unwrap();
         let d = conversion.finish().unwrap();
         if !d.is_empty() {
             v.as_object_mut()
@@ -608,7 +618,7 @@ mod tests {
         conversion
             .convert(
                 &json!({"type": "object", "properties": {"pets": {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}}}}),
-                "/x",
+                &Pointer::root().join("x"),
             )
             .unwrap();
         let notes = conversion.take_notes();

@@ -3,7 +3,9 @@
 //! `$defs` entry), stable `$defs` names, and the warnings of schema handling.
 
 use crate::error::{Error, Result};
+use crate::ir::Warning;
 use crate::naming::Unique;
+use crate::pointer::Pointer;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,26 +21,13 @@ pub struct Schemas<'a> {
     pub file: &'a str,
     pub root: &'a Value,
     /// Targets (JSON pointers) that are part of a reference cycle.
-    recursive: BTreeSet<String>,
+    recursive: BTreeSet<Pointer>,
     /// Memoised expanded sizes.
-    sizes: RefCell<BTreeMap<String, usize>>,
+    sizes: RefCell<BTreeMap<Pointer, usize>>,
     /// Stable `$defs` names per target pointer.
-    def_names: RefCell<(BTreeMap<String, String>, Unique)>,
-    pub warnings: RefCell<Vec<String>>,
-}
-
-/// Resolves a local `$ref` string to its JSON pointer (percent-decoded, without `#`).
-pub fn ref_pointer(r: &str) -> Option<String> {
-    let frag = r.strip_prefix('#')?;
-    let decoded = percent_encoding::percent_decode_str(frag)
-        .decode_utf8()
-        .ok()?
-        .into_owned();
-    if decoded.is_empty() || decoded.starts_with('/') {
-        Some(decoded)
-    } else {
-        None
-    }
+    def_names: RefCell<(BTreeMap<Pointer, String>, Unique)>,
+    /// What the schema stages found (each once).
+    pub warnings: RefCell<Vec<Warning>>,
 }
 
 impl<'a> Schemas<'a> {
@@ -54,22 +43,24 @@ impl<'a> Schemas<'a> {
         }
     }
 
-    pub fn warn(&self, msg: String) {
+    /// Records a warning about the schema at `at` (each once).
+    pub fn warn(&self, at: Pointer, message: String) {
+        let warning = Warning::spec(at, message);
         let mut w = self.warnings.borrow_mut();
-        if !w.contains(&msg) {
-            w.push(msg);
+        if !w.contains(&warning) {
+            w.push(warning);
         }
     }
 
-    pub fn is_recursive(&self, pointer: &str) -> bool {
+    pub fn is_recursive(&self, pointer: &Pointer) -> bool {
         self.recursive.contains(pointer)
     }
 
     /// Follows `$ref` chains from `s` (at `at`) to a schema that is not a bare reference.
     /// Returns the final pointer and value. Errors on a missing target.
-    pub fn resolve<'v>(&'v self, s: &'v Value, at: &str) -> Result<(String, &'v Value)> {
+    pub fn resolve<'v>(&'v self, s: &'v Value, at: &Pointer) -> Result<(Pointer, &'v Value)> {
         let mut cur = s;
-        let mut cur_at = at.to_string();
+        let mut cur_at = at.clone();
         for _ in 0..MAX_DEPTH {
             match cur.get("$ref").and_then(Value::as_str) {
                 Some(r) => {
@@ -88,21 +79,21 @@ impl<'a> Schemas<'a> {
     }
 
     /// Looks up a `$ref` target.
-    pub fn target(&self, r: &str, at: &str) -> Result<(String, &'a Value)> {
-        let Some(p) = ref_pointer(r) else {
+    pub fn target(&self, r: &str, at: &Pointer) -> Result<(Pointer, &'a Value)> {
+        let Some(p) = Pointer::from_ref(r) else {
             return Err(Error::invalid(
                 self.file,
-                &format!("{at}/$ref"),
+                &at.join("$ref"),
                 format!(
                     "unsupported $ref `{r}`: only local JSON-pointer and relative-file references are supported"
                 ),
             ));
         };
-        match self.root.pointer(&p) {
+        match p.find(self.root) {
             Some(t) => Ok((p, t)),
             None => Err(Error::invalid(
                 self.file,
-                &format!("{at}/$ref"),
+                &at.join("$ref"),
                 format!("$ref target `{r}` not found"),
             )),
         }
@@ -110,26 +101,30 @@ impl<'a> Schemas<'a> {
 
     /// JSON nodes of the target at `pointer` with its references expanded, up to
     /// [`INLINE_LIMIT`] + 1 (a target on a cycle counts as too large).
-    pub fn expanded_size(&self, pointer: &str, depth: usize) -> usize {
+    pub fn expanded_size(&self, pointer: &Pointer, depth: usize) -> usize {
         if let Some(n) = self.sizes.borrow().get(pointer) {
             return *n;
         }
         let n = if self.recursive.contains(pointer) || depth > MAX_DEPTH {
             INLINE_LIMIT + 1
         } else {
-            match self.root.pointer(pointer) {
+            match pointer.find(self.root) {
                 Some(v) => self.count(v, depth),
                 None => 1,
             }
         };
-        self.sizes.borrow_mut().insert(pointer.to_string(), n);
+        self.sizes.borrow_mut().insert(pointer.clone(), n);
         n
     }
 
     fn count(&self, v: &Value, depth: usize) -> usize {
         match v {
             Value::Object(m) => {
-                if let Some(p) = m.get("$ref").and_then(Value::as_str).and_then(ref_pointer) {
+                if let Some(p) = m
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(Pointer::from_ref)
+                {
                     return self.expanded_size(&p, depth + 1).min(INLINE_LIMIT + 1);
                 }
                 let mut n = 1;
@@ -156,35 +151,37 @@ impl<'a> Schemas<'a> {
     }
 
     /// The stable `$defs` name of the target at `pointer`.
-    pub fn def_name(&self, pointer: &str) -> String {
+    pub fn def_name(&self, pointer: &Pointer) -> String {
         let mut guard = self.def_names.borrow_mut();
         if let Some(n) = guard.0.get(pointer) {
             return n.clone();
         }
-        let base = match pointer.strip_prefix("/components/schemas/") {
-            Some(rest) if !rest.contains('/') => rest.replace("~1", "/").replace("~0", "~"),
-            _ => pointer.trim_start_matches('/').to_string(),
+        // A component schema is named after its key; anything else after its whole pointer.
+        let components = Pointer::root().join("components").join("schemas");
+        let base = match pointer.last() {
+            Some(name) if pointer.parent().as_ref() == Some(&components) => name,
+            _ => pointer.as_str().trim_start_matches('/').to_string(),
         };
         let base = crate::naming::safe_key(&base);
         let name = guard.1.claim(&base, "_", usize::MAX);
-        guard.0.insert(pointer.to_string(), name.clone());
+        guard.0.insert(pointer.clone(), name.clone());
         name
     }
 }
 
 /// Finds every `$ref` target that lies on a reference cycle (Tarjan's SCC, iterative so a long
 /// chain of references cannot overflow the stack).
-fn find_recursive(root: &Value) -> BTreeSet<String> {
+fn find_recursive(root: &Value) -> BTreeSet<Pointer> {
     // Nodes: every local ref target; edges: refs inside a target's subtree (not following refs).
-    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut queue: Vec<String> = Vec::new();
+    let mut edges: BTreeMap<Pointer, Vec<Pointer>> = BTreeMap::new();
+    let mut queue: Vec<Pointer> = Vec::new();
     collect_refs(root, &mut queue, 0);
     while let Some(p) = queue.pop() {
         if edges.contains_key(&p) {
             continue;
         }
         let mut out = Vec::new();
-        if let Some(t) = root.pointer(&p) {
+        if let Some(t) = p.find(root) {
             collect_refs(t, &mut out, 0);
         }
         out.sort();
@@ -196,8 +193,8 @@ fn find_recursive(root: &Value) -> BTreeSet<String> {
         }
         edges.insert(p, out);
     }
-    let nodes: Vec<&String> = edges.keys().collect();
-    let index_of: BTreeMap<&String, usize> =
+    let nodes: Vec<&Pointer> = edges.keys().collect();
+    let index_of: BTreeMap<&Pointer, usize> =
         nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let adj: Vec<Vec<usize>> = nodes
         .iter()
@@ -266,13 +263,17 @@ fn find_recursive(root: &Value) -> BTreeSet<String> {
     recursive
 }
 
-fn collect_refs(v: &Value, out: &mut Vec<String>, depth: usize) {
+fn collect_refs(v: &Value, out: &mut Vec<Pointer>, depth: usize) {
     if depth > 512 {
         return;
     }
     match v {
         Value::Object(m) => {
-            if let Some(p) = m.get("$ref").and_then(Value::as_str).and_then(ref_pointer) {
+            if let Some(p) = m
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(Pointer::from_ref)
+            {
                 out.push(p);
             }
             for c in m.values() {

@@ -28,8 +28,9 @@
 //! Schemas copied out of their place carry their JSON pointer under [`ORIGIN`], so errors and
 //! warnings about them still name the node in the spec.
 
-use crate::error::{Result, escape_segment};
-use crate::schema::refs::{INLINE_LIMIT, MAX_DEPTH, Schemas, ref_pointer};
+use crate::error::Result;
+use crate::pointer::Pointer;
+use crate::schema::refs::{INLINE_LIMIT, MAX_DEPTH, Schemas};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -57,10 +58,10 @@ fn both(a: Value, b: Value) -> Value {
 }
 
 /// The spec location a (copied) schema records, if any.
-pub fn origin(v: &Value) -> Option<&str> {
+pub fn origin(v: &Value) -> Option<Pointer> {
     v.get(ORIGIN)
         .and_then(Value::as_str)
-        .filter(|s| s.is_empty() || s.starts_with('/'))
+        .and_then(Pointer::parse)
 }
 
 /// One simplification applied while shaping a schema node.
@@ -119,7 +120,7 @@ fn annotation_only(v: &Value) -> bool {
 }
 
 /// `v` with its spec location recorded (objects only; one already recorded is kept).
-fn tagged(v: &Value, at: &str) -> Value {
+fn tagged(v: &Value, at: &Pointer) -> Value {
     match v {
         Value::Object(m) if !m.contains_key(ORIGIN) => {
             let mut m = m.clone();
@@ -152,7 +153,7 @@ fn node_size(v: &Value, limit: usize) -> usize {
 enum Part {
     Keywords {
         map: Map<String, Value>,
-        at: String,
+        at: Pointer,
         outer: bool,
     },
     Kept {
@@ -208,7 +209,7 @@ const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "dependentSche
 pub fn shape<'v>(
     schemas: &Schemas,
     obj: &'v Map<String, Value>,
-    at: &str,
+    at: &Pointer,
     mode: Mode,
 ) -> Result<Shaped<'v>> {
     Shaper { schemas }.shape(obj, at, mode)
@@ -220,7 +221,12 @@ struct Shaper<'s, 'a> {
 }
 
 impl Shaper<'_, '_> {
-    fn shape<'v>(&self, obj: &'v Map<String, Value>, at: &str, mode: Mode) -> Result<Shaped<'v>> {
+    fn shape<'v>(
+        &self,
+        obj: &'v Map<String, Value>,
+        at: &Pointer,
+        mode: Mode,
+    ) -> Result<Shaped<'v>> {
         let mut cur: Cow<'v, Map<String, Value>> = Cow::Borrowed(obj);
         let mut notes = Vec::new();
         let mut union = None;
@@ -296,8 +302,11 @@ impl Shaper<'_, '_> {
         if m.get(flag) == Some(&Value::Bool(true)) {
             return true;
         }
-        if let Some(p) = m.get("$ref").and_then(Value::as_str).and_then(ref_pointer)
-            && let Some(t) = self.schemas.root.pointer(&p)
+        if let Some(p) = m
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(Pointer::from_ref)
+            && let Some(t) = p.find(self.schemas.root)
             && self.has_flag(t, flag, depth + 1)
         {
             return true;
@@ -309,7 +318,7 @@ impl Shaper<'_, '_> {
     }
 
     /// Step 1: merges `obj`'s `allOf` (and `obj`'s own keywords) into one schema.
-    fn merge_all_of(&self, obj: &Map<String, Value>, at: &str) -> Result<Merge> {
+    fn merge_all_of(&self, obj: &Map<String, Value>, at: &Pointer) -> Result<Merge> {
         let Some(Value::Array(members)) = obj.get("allOf") else {
             return Ok(Merge::Kept("not an array".into()));
         };
@@ -341,10 +350,8 @@ impl Shaper<'_, '_> {
                     }
                 }
             }
-            let member_at = origin(&members[only])
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{at}/allOf/{only}"));
-            out.insert(ORIGIN.into(), Value::String(member_at));
+            let member_at = origin(&members[only]).unwrap_or_else(|| at.join("allOf").join(only));
+            out.insert(ORIGIN.into(), Value::String(member_at.to_string()));
             return Ok(Merge::Merged(out, Vec::new()));
         }
 
@@ -352,14 +359,12 @@ impl Shaper<'_, '_> {
         outer.remove("allOf");
         let mut parts = vec![Part::Keywords {
             map: outer,
-            at: at.to_string(),
+            at: at.clone(),
             outer: true,
         }];
-        let mut visited = vec![at.to_string()];
+        let mut visited = vec![at.clone()];
         for (i, m) in members.iter().enumerate() {
-            let member_at = origin(m)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{at}/allOf/{i}"));
+            let member_at = origin(m).unwrap_or_else(|| at.join("allOf").join(i));
             if let Some(why) = self.collect(m, &member_at, 0, &mut visited, &mut parts)? {
                 return Ok(Merge::Kept(why));
             }
@@ -417,9 +422,9 @@ impl Shaper<'_, '_> {
     fn collect(
         &self,
         m: &Value,
-        at: &str,
+        at: &Pointer,
         depth: usize,
-        visited: &mut Vec<String>,
+        visited: &mut Vec<Pointer>,
         parts: &mut Vec<Part>,
     ) -> Result<Option<String>> {
         self.collect_inner(m, at, depth, visited, parts, false)
@@ -431,9 +436,9 @@ impl Shaper<'_, '_> {
     fn collect_inner(
         &self,
         m: &Value,
-        at: &str,
+        at: &Pointer,
         depth: usize,
-        visited: &mut Vec<String>,
+        visited: &mut Vec<Pointer>,
         parts: &mut Vec<Part>,
         on_cycle: bool,
     ) -> Result<Option<String>> {
@@ -450,7 +455,7 @@ impl Shaper<'_, '_> {
             let Some(r) = r.as_str() else {
                 return Ok(Some("a `$ref` that is not a string".into()));
             };
-            if ref_pointer(r).is_none() {
+            if Pointer::from_ref(r).is_none() {
                 return Ok(Some(format!("`{r}` is not a local reference")));
             }
             let (tp, target) = self.schemas.resolve(m, at)?;
@@ -484,7 +489,7 @@ impl Shaper<'_, '_> {
             if siblings.keys().any(|k| !is_annotation(k)) {
                 parts.push(Part::Keywords {
                     map: siblings,
-                    at: at.to_string(),
+                    at: at.clone(),
                     outer: false,
                 });
             }
@@ -499,14 +504,12 @@ impl Shaper<'_, '_> {
         }
         parts.push(Part::Keywords {
             map,
-            at: at.to_string(),
+            at: at.clone(),
             outer: false,
         });
         if let Some(Value::Array(nested)) = nested {
             for (i, n) in nested.iter().enumerate() {
-                let nat = origin(n)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{at}/allOf/{i}"));
+                let nat = origin(n).unwrap_or_else(|| at.join("allOf").join(i));
                 if let Some(why) = self.collect(n, &nat, depth + 1, visited, parts)? {
                     return Ok(Some(why));
                 }
@@ -519,7 +522,7 @@ impl Shaper<'_, '_> {
     /// safe: the copy — its own keywords and its `allOf` members, with any discriminated union
     /// left out as [`Self::collect`] does — references nothing on a cycle, so the copy cannot be
     /// unrolled again and again.
-    fn copy_is_acyclic(&self, target: &Value, tp: &str, depth: usize) -> bool {
+    fn copy_is_acyclic(&self, target: &Value, tp: &Pointer, depth: usize) -> bool {
         if depth > 16 {
             return false;
         }
@@ -529,12 +532,12 @@ impl Shaper<'_, '_> {
         if let Some(p) = obj
             .get("$ref")
             .and_then(Value::as_str)
-            .and_then(ref_pointer)
+            .and_then(Pointer::from_ref)
         {
-            if p == tp {
+            if p == *tp {
                 return false;
             }
-            let Some(t) = self.schemas.root.pointer(&p) else {
+            let Some(t) = p.find(self.schemas.root) else {
                 return false;
             };
             return (!self.schemas.is_recursive(&p) || self.copy_is_acyclic(t, tp, depth + 1))
@@ -563,7 +566,7 @@ impl Shaper<'_, '_> {
             Value::Object(m) => {
                 m.get("$ref")
                     .and_then(Value::as_str)
-                    .and_then(ref_pointer)
+                    .and_then(Pointer::from_ref)
                     .is_some_and(|p| self.schemas.is_recursive(&p))
                     || m.values().any(|c| self.refs_a_cycle(c, depth + 1))
             }
@@ -573,7 +576,11 @@ impl Shaper<'_, '_> {
     }
 
     /// Step 2: a `discriminator` beside `oneOf`/`anyOf` → `oneOf` with the tag as `const`.
-    fn discriminated(&self, obj: &Map<String, Value>, at: &str) -> Result<Option<Discriminated>> {
+    fn discriminated(
+        &self,
+        obj: &Map<String, Value>,
+        at: &Pointer,
+    ) -> Result<Option<Discriminated>> {
         let Some(d) = obj.get("discriminator").and_then(Value::as_object) else {
             return Ok(None);
         };
@@ -586,16 +593,21 @@ impl Shaper<'_, '_> {
             _ => return Ok(None),
         };
         // mapping: value → the schema it names (a final pointer, after any `$ref` chain).
-        let mut mapping: Vec<(String, String)> = Vec::new();
+        let mut mapping: Vec<(String, Pointer)> = Vec::new();
         if let Some(Value::Object(map)) = d.get("mapping") {
             for (value, target) in map {
                 let Some(target) = target.as_str() else {
                     continue;
                 };
                 let pointer = if target.starts_with('#') {
-                    ref_pointer(target)
+                    Pointer::from_ref(target)
                 } else if !target.contains('/') && !target.contains('.') {
-                    Some(format!("/components/schemas/{}", escape_segment(target)))
+                    Some(
+                        Pointer::root()
+                            .join("components")
+                            .join("schemas")
+                            .join(target),
+                    )
                 } else {
                     None
                 };
@@ -604,16 +616,15 @@ impl Shaper<'_, '_> {
                 }
             }
         }
+        let components = Pointer::root().join("components").join("schemas");
         let mut branches = Vec::with_capacity(members.len());
         let mut values = Vec::with_capacity(members.len());
         let mut described = Vec::new();
         for (i, m) in members.iter().enumerate() {
-            let member_at = origin(m)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{at}/{key}/{i}"));
+            let member_at = origin(m).unwrap_or_else(|| at.join(key).join(i));
             let reference = m.get("$ref").and_then(Value::as_str);
             let target = reference
-                .and_then(ref_pointer)
+                .and_then(Pointer::from_ref)
                 .and_then(|p| self.final_pointer(&p));
             let mapped: Vec<String> = match &target {
                 Some(t) => mapping
@@ -626,12 +637,9 @@ impl Shaper<'_, '_> {
             let own = self.fixed_values(m, &member_at, property)?;
             let implicit = || {
                 reference
-                    .and_then(ref_pointer)
-                    .and_then(|p| {
-                        p.strip_prefix("/components/schemas/")
-                            .filter(|n| !n.contains('/'))
-                            .map(|n| n.replace("~1", "/").replace("~0", "~"))
-                    })
+                    .and_then(Pointer::from_ref)
+                    .filter(|p| p.parent().as_ref() == Some(&components))
+                    .and_then(|p| p.last())
                     .map(|n| vec![n])
                     .unwrap_or_default()
             };
@@ -666,7 +674,7 @@ impl Shaper<'_, '_> {
                 );
                 let mut branch = both(tagged(m, &member_at), Value::Object(tag));
                 if let Value::Object(b) = &mut branch {
-                    b.insert(ORIGIN.into(), Value::String(member_at));
+                    b.insert(ORIGIN.into(), Value::String(member_at.to_string()));
                 }
                 branches.push(branch);
                 described.push(vs.join("|"));
@@ -695,11 +703,15 @@ impl Shaper<'_, '_> {
     }
 
     /// The pointer a `$ref` chain starting at `p` ends at.
-    fn final_pointer(&self, p: &str) -> Option<String> {
-        let mut p = p.to_string();
+    fn final_pointer(&self, p: &Pointer) -> Option<Pointer> {
+        let mut p = p.clone();
         for _ in 0..MAX_DEPTH {
-            let t = self.schemas.root.pointer(&p)?;
-            match t.get("$ref").and_then(Value::as_str).and_then(ref_pointer) {
+            let t = p.find(self.schemas.root)?;
+            match t
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(Pointer::from_ref)
+            {
                 Some(next) => p = next,
                 None => return Some(p),
             }
@@ -709,14 +721,14 @@ impl Shaper<'_, '_> {
 
     /// The string values a union member's own schema fixes for `property` (`const`, or an
     /// `enum` of strings), looking through references and `allOf` members.
-    fn fixed_values(&self, m: &Value, at: &str, property: &str) -> Result<Option<Vec<String>>> {
+    fn fixed_values(&self, m: &Value, at: &Pointer, property: &str) -> Result<Option<Vec<String>>> {
         self.fixed_values_at(m, at, property, 0)
     }
 
     fn fixed_values_at(
         &self,
         m: &Value,
-        at: &str,
+        at: &Pointer,
         property: &str,
         depth: usize,
     ) -> Result<Option<Vec<String>>> {
@@ -725,7 +737,7 @@ impl Shaper<'_, '_> {
         }
         let (at, m) = self.schemas.resolve(m, at)?;
         if let Some(prop) = m.get("properties").and_then(|ps| ps.get(property)) {
-            let (_, prop) = self.schemas.resolve(prop, &format!("{at}/properties"))?;
+            let (_, prop) = self.schemas.resolve(prop, &at.join("properties"))?;
             if let Some(Value::String(c)) = prop.get("const") {
                 return Ok(Some(vec![c.clone()]));
             }
@@ -743,7 +755,7 @@ impl Shaper<'_, '_> {
         if let Some(Value::Array(all)) = m.get("allOf") {
             for (i, a) in all.iter().enumerate() {
                 if let Some(v) =
-                    self.fixed_values_at(a, &format!("{at}/allOf/{i}"), property, depth + 1)?
+                    self.fixed_values_at(a, &at.join("allOf").join(i), property, depth + 1)?
                 {
                     return Ok(Some(v));
                 }
@@ -763,7 +775,7 @@ struct MergeState {
     typed_not_nullable: bool,
     some_nullable: bool,
     /// Members' `additionalProperties` (other than `true`) with the properties they name.
-    additional: Vec<(Value, Vec<String>, String)>,
+    additional: Vec<(Value, Vec<String>, Pointer)>,
     /// Whether a 3.0 boolean `exclusiveMinimum`/`exclusiveMaximum` was seen.
     boolean_exclusive: bool,
 }
@@ -827,7 +839,7 @@ impl MergeState {
 fn merge_part(
     merged: &mut Map<String, Value>,
     part: &Map<String, Value>,
-    at: &str,
+    at: &Pointer,
     outer: bool,
     st: &mut MergeState,
 ) -> std::result::Result<(), String> {
@@ -901,7 +913,7 @@ fn merge_part(
                 let entry = merged.entry(k).or_insert_with(|| Value::Object(Map::new()));
                 let Value::Object(into) = entry else { continue };
                 for (name, schema) in map {
-                    let schema = tagged(schema, &format!("{at}/{k}/{}", escape_segment(name)));
+                    let schema = tagged(schema, &at.join(k).join(name));
                     match into.get_mut(name) {
                         None => {
                             into.insert(name.clone(), schema);
@@ -918,9 +930,9 @@ fn merge_part(
                 Value::Bool(true) => {}
                 Value::Object(m) if m.is_empty() => {}
                 _ => st.additional.push((
-                    tagged(v, &format!("{at}/additionalProperties")),
+                    tagged(v, &at.join("additionalProperties")),
                     own_props.clone(),
-                    at.to_string(),
+                    at.clone(),
                 )),
             },
             "enum" => {
@@ -977,7 +989,7 @@ fn merge_part(
                 Some(_) => return Err(format!("the members disagree on `{k}`")),
             },
             k if CONJUNCTIVE.contains(&k) => {
-                let v = tagged(v, &format!("{at}/{k}"));
+                let v = tagged(v, &at.join(k));
                 match merged.get_mut(k) {
                     None => {
                         merged.insert(k.into(), v);
@@ -1002,10 +1014,10 @@ fn merge_part(
                     Value::Array(list) => Value::Array(
                         list.iter()
                             .enumerate()
-                            .map(|(i, s)| tagged(s, &format!("{at}/{k}/{i}")))
+                            .map(|(i, s)| tagged(s, &at.join(k).join(i)))
                             .collect(),
                     ),
-                    other => tagged(other, &format!("{at}/{k}")),
+                    other => tagged(other, &at.join(k)),
                 };
                 merged.insert(k.into(), v);
             }
@@ -1049,12 +1061,13 @@ fn intersect_types(a: &[String], b: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pointer::Pointer;
     use serde_json::json;
 
     fn shape_json(root: &Value, s: Value, mode: Mode) -> (Value, Vec<&'static str>) {
         let schemas = Schemas::new("t.yaml", root);
         let obj = s.as_object().unwrap();
-        let shaped = shape(&schemas, obj, "/x", mode).unwrap();
+        let shaped = shape(&schemas, obj, &Pointer::root().join("x"), mode).unwrap();
         let mut v = Value::Object(shaped.schema.into_owned());
         strip_origins(&mut v);
         (v, shaped.notes.iter().map(|n| n.kind).collect())
@@ -1098,7 +1111,7 @@ mod tests {
         // The property defined twice merges in its own turn.
         let schemas = Schemas::new("t.yaml", &root);
         let name = v["properties"]["name"].as_object().unwrap();
-        let shaped = shape(&schemas, name, "/n", Mode::Output).unwrap();
+        let shaped = shape(&schemas, name, &Pointer::root().join("n"), Mode::Output).unwrap();
         assert_eq!(
             Value::Object(shaped.schema.into_owned()),
             json!({"type": "string", "maxLength": 5})
@@ -1127,7 +1140,13 @@ mod tests {
             (json!({"allOf": [{"enum": [1]}, {"enum": [2]}]}), "enum"),
         ] {
             let schemas = Schemas::new("t.yaml", &root);
-            let shaped = shape(&schemas, s.as_object().unwrap(), "/x", Mode::Input).unwrap();
+            let shaped = shape(
+                &schemas,
+                s.as_object().unwrap(),
+                &Pointer::root().join("x"),
+                Mode::Input,
+            )
+            .unwrap();
             assert!(shaped.schema.contains_key("allOf"), "{s}");
             assert_eq!(shaped.notes[0].kind, "allof_kept");
             assert!(
@@ -1184,12 +1203,18 @@ mod tests {
             ],
             "discriminator": {"propertyName": "petType", "mapping": {"kitty": "#/components/schemas/Cat"}}
         });
-        let shaped = shape(&schemas, s.as_object().unwrap(), "/x", Mode::Input).unwrap();
+        let shaped = shape(
+            &schemas,
+            s.as_object().unwrap(),
+            &Pointer::root().join("x"),
+            Mode::Input,
+        )
+        .unwrap();
         let u = shaped.union.unwrap();
         assert_eq!(u.property, "petType");
         assert_eq!(u.values, [vec!["kitty"], vec!["Dog"], vec!["fox"]]);
         let branch = shaped.schema["oneOf"][0].as_object().unwrap();
-        let merged = shape(&schemas, branch, "/b", Mode::Input).unwrap();
+        let merged = shape(&schemas, branch, &Pointer::root().join("b"), Mode::Input).unwrap();
         let mut merged = Value::Object(merged.schema.into_owned());
         strip_origins(&mut merged);
         assert_eq!(merged["required"], json!(["petType"]));
@@ -1252,7 +1277,7 @@ mod tests {
         for case in cases {
             let mut conversion = crate::schema::convert::Conversion::new(&schemas, Mode::Input);
             let converted = conversion
-                .convert(&case, "/x")
+                .convert(&case, &Pointer::root().join("x"))
                 .and_then(|_| conversion.finish())
                 .map(|_| ());
             // A value, or an error that names the node.
@@ -1261,7 +1286,9 @@ mod tests {
             };
             assert!(located(&converted), "{case}: {converted:?}");
             let mut types = crate::schema::typegen::TypeGen::new(&schemas);
-            let typed = types.rust_type(&case, "/x", "T").map(|_| ());
+            let typed = types
+                .rust_type(&case, &Pointer::root().join("x"), "T")
+                .map(|_| ());
             assert!(located(&typed), "{case}: {typed:?}");
         }
     }

@@ -24,8 +24,9 @@
 use crate::error::Result;
 use crate::ir::{EnumDef, FieldDef, StructDef, TypeDef, UnionDef, UnionVariant, Variant};
 use crate::naming::{Unique, type_ident};
+use crate::pointer::Pointer;
 use crate::schema::keywords::{constrains, has_properties};
-use crate::schema::refs::{Schemas, ref_pointer};
+use crate::schema::refs::Schemas;
 use crate::schema::shape::{Mode, Union, origin, shape};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -122,8 +123,8 @@ pub struct TypeGen<'s, 'a> {
     schemas: &'s Schemas<'a>,
     names: Unique,
     /// Component pointer → generated type (or, for non-struct components, its expression).
-    components: BTreeMap<String, RType>,
-    in_progress: BTreeSet<String>,
+    components: BTreeMap<Pointer, RType>,
+    in_progress: BTreeSet<Pointer>,
     defs: BTreeMap<String, TypeDef>,
 }
 
@@ -148,18 +149,19 @@ impl<'s, 'a> TypeGen<'s, 'a> {
     }
 
     /// The Rust type for schema `s` found at `at`; `hint` names any type it needs to create.
-    pub fn rust_type(&mut self, s: &Value, at: &str, hint: &str) -> Result<RType> {
+    pub fn rust_type(&mut self, s: &Value, at: &Pointer, hint: &str) -> Result<RType> {
         self.ty(s, at, hint, 0)
     }
 
-    fn ty(&mut self, s: &Value, at: &str, hint: &str, depth: usize) -> Result<RType> {
+    fn ty(&mut self, s: &Value, at: &Pointer, hint: &str, depth: usize) -> Result<RType> {
         if depth > MAX_TYPE_DEPTH {
             return Ok(RType::Value("nested too deeply"));
         }
         let Some(obj) = s.as_object() else {
             return Ok(RType::Value("unconstrained schema"));
         };
-        let at = origin(s).unwrap_or(at);
+        let recorded = origin(s);
+        let at = recorded.as_ref().unwrap_or(at);
         if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
             let nullable = obj.get("nullable") == Some(&Value::Bool(true));
             let significant = obj
@@ -179,7 +181,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
                 );
                 return self.ty_shaped(&all, at, hint, depth);
             }
-            let Some(pointer) = ref_pointer(r) else {
+            let Some(pointer) = Pointer::from_ref(r) else {
                 return Ok(RType::Value("an unsupported $ref"));
             };
             let (pointer, target) = self.schemas.target(r, at).map(|(_, t)| (pointer, t))?;
@@ -194,7 +196,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
     fn ty_shaped(
         &mut self,
         obj: &serde_json::Map<String, Value>,
-        at: &str,
+        at: &Pointer,
         hint: &str,
         depth: usize,
     ) -> Result<RType> {
@@ -230,7 +232,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         &mut self,
         obj: &serde_json::Map<String, Value>,
         u: &Union,
-        at: &str,
+        at: &Pointer,
         hint: &str,
         depth: usize,
     ) -> Result<Option<RType>> {
@@ -266,9 +268,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             if !tags.insert(value.clone()) {
                 return Ok(None);
             }
-            let bat = origin(b)
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{at}/oneOf/{i}"));
+            let bat = origin(b).unwrap_or_else(|| at.join("oneOf").join(i));
             let Some(bo) = b.as_object() else {
                 return Ok(None);
             };
@@ -310,7 +310,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             TypeDef::Union(UnionDef {
                 name: name.clone(),
                 doc: doc_of(obj),
-                source: format!("#{at}"),
+                source: at.clone(),
                 tag: u.property.clone(),
                 variants,
             }),
@@ -322,7 +322,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         &mut self,
         obj: &serde_json::Map<String, Value>,
         types: &[&str],
-        at: &str,
+        at: &Pointer,
         hint: &str,
         depth: usize,
     ) -> Result<RType> {
@@ -351,7 +351,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
                 if let Some(i) =
                     (0..2).find(|i| is_null(&members[*i]) && !is_null(&members[1 - *i]))
                 {
-                    let child = format!("{at}/{key}/{}", 1 - i);
+                    let child = at.join(key).join(1 - i);
                     return Ok(self
                         .ty(&members[1 - i], &child, hint, depth + 1)?
                         .nullable());
@@ -369,7 +369,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
                 .keys()
                 .any(|k| matches!(k.as_str(), "properties" | "items" | "additionalProperties"));
             if all.len() == 1 && !others && types.is_empty() {
-                let child = format!("{at}/allOf/0");
+                let child = at.join("allOf").join("0");
                 return self.ty(&all[0], &child, hint, depth + 1);
             }
             return Ok(RType::Value("allOf is not merged into one Rust type"));
@@ -388,7 +388,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             "boolean" => RType::Bool,
             "array" => match obj.get("items") {
                 Some(items @ Value::Object(_)) => {
-                    let child = format!("{at}/items");
+                    let child = at.join("items");
                     let item = self.ty(items, &child, &format!("{hint}Item"), depth + 1)?;
                     RType::Vec(Box::new(item))
                 }
@@ -400,7 +400,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
                 } else {
                     match obj.get("additionalProperties") {
                         Some(ap @ Value::Object(m)) if !m.is_empty() => {
-                            let child = format!("{at}/additionalProperties");
+                            let child = at.join("additionalProperties");
                             let v = self.ty(ap, &child, &format!("{hint}Value"), depth + 1)?;
                             RType::Map(Box::new(v))
                         }
@@ -413,7 +413,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
     }
 
     /// A referenced schema: components become named types; anything else is typed in place.
-    fn component(&mut self, pointer: &str, target: &Value, depth: usize) -> Result<RType> {
+    fn component(&mut self, pointer: &Pointer, target: &Value, depth: usize) -> Result<RType> {
         if let Some(t) = self.components.get(pointer) {
             return Ok(t.clone());
         }
@@ -430,28 +430,23 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             // Only structs and enums can stand for themselves; a recursive array/alias cannot.
             return Ok(RType::Value("a recursive schema that is not an object"));
         }
-        let name_hint = pointer
-            .rsplit('/')
-            .next()
-            .unwrap_or("Type")
-            .replace("~1", "/")
-            .replace("~0", "~");
+        let name_hint = pointer.last().unwrap_or_default();
         if recursive && is_struct_like(&shaped_target) {
             // Reserve the name first so self-references resolve to it.
             let name = self.claim_type_name(&name_hint);
             let t = RType::Named(name.clone(), true);
-            self.components.insert(pointer.to_string(), t.clone());
-            self.in_progress.insert(pointer.to_string());
+            self.components.insert(pointer.clone(), t.clone());
+            self.in_progress.insert(pointer.clone());
             let built = self.build_named_struct(&shaped_target, pointer, &name, depth);
             self.in_progress.remove(pointer);
             built?;
             return Ok(t);
         }
-        self.in_progress.insert(pointer.to_string());
+        self.in_progress.insert(pointer.clone());
         let t = self.ty(target, pointer, &name_hint, depth + 1);
         self.in_progress.remove(pointer);
         let t = t?;
-        self.components.insert(pointer.to_string(), t.clone());
+        self.components.insert(pointer.clone(), t.clone());
         Ok(t)
     }
 
@@ -459,7 +454,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         &mut self,
         values: &[&str],
         obj: &serde_json::Map<String, Value>,
-        at: &str,
+        at: &Pointer,
         hint: &str,
     ) -> RType {
         let name = self.claim_type_name(hint);
@@ -485,7 +480,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             TypeDef::Enum(EnumDef {
                 name: name.clone(),
                 doc: doc_of(obj),
-                source: format!("#{at}"),
+                source: at.clone(),
                 variants,
             }),
         );
@@ -495,7 +490,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
     fn struct_type(
         &mut self,
         obj: &serde_json::Map<String, Value>,
-        at: &str,
+        at: &Pointer,
         hint: &str,
         depth: usize,
     ) -> Result<RType> {
@@ -507,7 +502,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
     fn build_named_struct(
         &mut self,
         target: &Value,
-        at: &str,
+        at: &Pointer,
         name: &str,
         depth: usize,
     ) -> Result<()> {
@@ -520,7 +515,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
     fn build_struct(
         &mut self,
         obj: &serde_json::Map<String, Value>,
-        at: &str,
+        at: &Pointer,
         name: &str,
         depth: usize,
     ) -> Result<()> {
@@ -533,9 +528,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         let mut fields = Vec::new();
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             for (wire, schema) in props {
-                let child = origin(schema).map(str::to_string).unwrap_or_else(|| {
-                    format!("{at}/properties/{}", crate::error::escape_segment(wire))
-                });
+                let child = origin(schema).unwrap_or_else(|| at.join("properties").join(wire));
                 let hint = format!("{}{}", name, type_ident(wire));
                 let t = self.ty(schema, &child, &hint, depth + 1)?;
                 let optional = !required.contains(wire.as_str());
@@ -554,7 +547,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
         let extra = match obj.get("additionalProperties") {
             Some(Value::Bool(false)) => None,
             Some(ap @ Value::Object(m)) if !m.is_empty() => {
-                let child = format!("{at}/additionalProperties");
+                let child = at.join("additionalProperties");
                 let t = self.ty(ap, &child, &format!("{name}Value"), depth + 1)?;
                 Some(RType::Map(Box::new(t)))
             }
@@ -573,7 +566,7 @@ impl<'s, 'a> TypeGen<'s, 'a> {
             TypeDef::Struct(StructDef {
                 name: name.to_string(),
                 doc: doc_of(obj),
-                source: format!("#{at}"),
+                source: at.clone(),
                 fields,
                 extra,
             }),

@@ -7,7 +7,8 @@
 //! under a deterministic name instead, so recursion survives as a local `$ref`. Local refs inside
 //! an external file are relative to that file and are followed the same way.
 
-use crate::error::{Error, Result, escape_segment};
+use crate::error::{Error, Result};
+use crate::pointer::Pointer;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -156,10 +157,10 @@ pub fn parse_text(file: &str, text: &str) -> Result<Value> {
         format: "YAML or JSON",
         message: e.to_string(),
     })?;
-    yaml_to_json(file, yaml, "", 0)
+    yaml_to_json(file, yaml, &Pointer::root(), 0)
 }
 
-fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &str, depth: usize) -> Result<Value> {
+fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &Pointer, depth: usize) -> Result<Value> {
     if depth > 512 {
         return Err(Error::invalid(file, at, "nesting deeper than 512 levels"));
     }
@@ -183,7 +184,7 @@ fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &str, depth: usize) -> Res
         serde_yaml::Value::Sequence(seq) => {
             let mut out = Vec::with_capacity(seq.len());
             for (i, item) in seq.into_iter().enumerate() {
-                out.push(yaml_to_json(file, item, &format!("{at}/{i}"), depth + 1)?);
+                out.push(yaml_to_json(file, item, &at.join(i), depth + 1)?);
             }
             Value::Array(out)
         }
@@ -203,7 +204,7 @@ fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &str, depth: usize) -> Res
                         ));
                     }
                 };
-                let child = format!("{at}/{}", escape_segment(&key));
+                let child = at.join(&key);
                 out.insert(key, yaml_to_json(file, v, &child, depth + 1)?);
             }
             Value::Object(out)
@@ -242,7 +243,7 @@ fn bundle(spec: &str, origin: Origin, mut root: Value) -> Result<Loaded> {
         hoisted_defs: Vec::new(),
     };
     bundler.docs.insert(origin.clone(), root.clone());
-    bundler.walk(&mut root, &origin, "", &file, 0, ("", ""))?;
+    bundler.walk(&mut root, &origin, &Pointer::root(), &file, 0, ("", ""))?;
     if !bundler.hoisted_defs.is_empty() {
         let Some(obj) = root.as_object_mut() else {
             return Ok(Loaded { file, origin, root });
@@ -348,7 +349,7 @@ impl Bundler {
         &mut self,
         v: &mut Value,
         origin: &Origin,
-        at: &str,
+        at: &Pointer,
         file: &str,
         depth: usize,
         ctx: (&str, &str),
@@ -393,21 +394,14 @@ impl Bundler {
                     if !names && is_data(k, child, ctx.1) {
                         continue;
                     }
-                    let child_at = format!("{at}/{}", escape_segment(k));
+                    let child_at = at.join(k);
                     self.walk(child, origin, &child_at, file, depth, (k, ctx.0))?;
                 }
                 Ok(())
             }
             Value::Array(items) => {
                 for (i, child) in items.iter_mut().enumerate() {
-                    self.walk(
-                        child,
-                        origin,
-                        &format!("{at}/{i}"),
-                        file,
-                        depth,
-                        ("", ctx.0),
-                    )?;
+                    self.walk(child, origin, &at.join(i), file, depth, ("", ctx.0))?;
                 }
                 Ok(())
             }
@@ -419,7 +413,7 @@ impl Bundler {
         &mut self,
         origin: Origin,
         frag: String,
-        at: &str,
+        at: &Pointer,
         file: &str,
         depth: usize,
     ) -> Result<Value> {
@@ -434,11 +428,11 @@ impl Bundler {
             let name = self.hoisted_name(&target);
             return Ok(local_schema_ref(&name));
         }
-        let nesting = at.matches('/').count();
+        let nesting = at.depth();
         if nesting > MAX_INLINE_NESTING {
             return Err(Error::invalid(
                 file,
-                &format!("{at}/$ref"),
+                &at.join("$ref"),
                 format!(
                     "external $ref {nesting} levels deep: inlining it would nest the document deeper than {MAX_INLINE_NESTING} levels"
                 ),
@@ -457,7 +451,7 @@ impl Bundler {
             Err(e @ (Error::Read { .. } | Error::Syntax { .. })) => {
                 return Err(Error::invalid(
                     file,
-                    &format!("{at}/$ref"),
+                    &at.join("$ref"),
                     format!("$ref target file: {e}"),
                 ));
             }
@@ -477,7 +471,7 @@ impl Bundler {
         if self.inlined > MAX_INLINED_NODES {
             return Err(Error::invalid(
                 file,
-                &format!("{at}/$ref"),
+                &at.join("$ref"),
                 format!(
                     "inlining external references would add more than {MAX_INLINED_NODES} JSON nodes (targets referred to over and over, nested?)"
                 ),
@@ -549,7 +543,13 @@ fn local_schema_ref(name: &str) -> Value {
     let mut m = Map::new();
     m.insert(
         "$ref".into(),
-        Value::String(format!("#/components/schemas/{}", escape_segment(name))),
+        Value::String(format!(
+            "#{}",
+            Pointer::root()
+                .join("components")
+                .join("schemas")
+                .join(name)
+        )),
     );
     Value::Object(m)
 }

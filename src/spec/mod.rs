@@ -11,6 +11,7 @@ pub mod normalise;
 pub mod swagger2;
 
 use crate::error::Result;
+use crate::ir::Warning;
 use load::{Loaded, Origin};
 use normalise::Dialect;
 use serde_json::Value;
@@ -33,7 +34,7 @@ pub struct Spec {
     /// The view parsed: paths, operations, parameters, bodies, responses, security.
     pub structure: openapiv3::OpenAPI,
     /// What building the view dropped (pointers into [`Spec::root`]).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl Spec {

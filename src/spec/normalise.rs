@@ -11,7 +11,9 @@
 //! `examples`, `$ref` siblings). The view also repairs the 3.1 shapes `openapiv3` rejects outright:
 //! documents without `paths`, operations without `responses`, `mutualTLS` security schemes.
 
-use crate::error::{Error, Result, escape_segment};
+use crate::error::{Error, Result};
+use crate::ir::Warning;
+use crate::pointer::Pointer;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -34,7 +36,7 @@ pub fn dialect(file: &str, root: &Value) -> Result<Dialect> {
     let Some(obj) = root.as_object() else {
         return Err(Error::invalid(
             file,
-            "",
+            &Pointer::root(),
             "not an OpenAPI document: the top level is not a mapping",
         ));
     };
@@ -44,28 +46,28 @@ pub fn dialect(file: &str, root: &Value) -> Result<Dialect> {
         }
         return Err(Error::invalid(
             file,
-            "/swagger",
+            &Pointer::root().join("swagger"),
             format!("unsupported Swagger version {v}; expected \"2.0\" (or OpenAPI 3.0.x/3.1.x)"),
         ));
     }
     if obj.contains_key("swaggerVersion") {
         return Err(Error::invalid(
             file,
-            "/swaggerVersion",
+            &Pointer::root().join("swaggerVersion"),
             "Swagger 1.x documents are not supported; expected Swagger 2.0 or OpenAPI 3.0.x/3.1.x",
         ));
     }
     match obj.get("openapi") {
         None => Err(Error::invalid(
             file,
-            "",
+            &Pointer::root(),
             "not an OpenAPI document: no `openapi` version field",
         )),
         Some(Value::String(s)) if s.starts_with("3.0") => Ok(Dialect::V30),
         Some(Value::String(s)) if s.starts_with("3.1") || s.starts_with("3.2") => Ok(Dialect::V31),
         Some(other) => Err(Error::invalid(
             file,
-            "/openapi",
+            &Pointer::root().join("openapi"),
             format!("unsupported OpenAPI version {other}; expected 3.0.x or 3.1.x"),
         )),
     }
@@ -73,7 +75,7 @@ pub fn dialect(file: &str, root: &Value) -> Result<Dialect> {
 
 /// Builds the structural view: a copy of the document in which schemas are `{}` and the shapes
 /// `openapiv3` cannot parse are repaired. Returns it with warnings about anything dropped.
-pub fn structural_view(root: &Value) -> (Value, Vec<String>) {
+pub fn structural_view(root: &Value) -> (Value, Vec<Warning>) {
     let mut view = root.clone();
     let mut warnings = Vec::new();
     if let Some(obj) = view.as_object_mut() {
@@ -104,9 +106,12 @@ pub fn structural_view(root: &Value) -> (Value, Vec<String>) {
                 .map(|(k, _)| k.clone())
                 .collect();
             for k in mtls {
-                warnings.push(format!(
-                    "#/components/securitySchemes/{}: mutualTLS is configured outside the generated server; ignored",
-                    escape_segment(&k)
+                warnings.push(Warning::spec(
+                    Pointer::root()
+                        .join("components")
+                        .join("securitySchemes")
+                        .join(&k),
+                    "mutualTLS is configured outside the generated server; ignored",
                 ));
                 schemes.remove(&k);
             }
@@ -167,10 +172,9 @@ fn stub(v: &mut Value, depth: usize) {
 /// Parses the structural view with `openapiv3`, reporting the JSON pointer of a failure.
 pub fn parse_structure(file: &str, view: &Value) -> Result<openapiv3::OpenAPI> {
     serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(view).map_err(|e| {
-        let pointer = crate::error::pointer_of(e.path());
         Error::invalid(
             file,
-            &pointer,
+            &Pointer::from_path(e.path()),
             format!("not a valid OpenAPI document: {}", e.inner()),
         )
     })

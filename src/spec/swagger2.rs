@@ -28,7 +28,9 @@
 //! back through it (longest recorded prefix wins; unrecorded pointers are unchanged, because
 //! everything not relocated keeps its place).
 
-use crate::error::{Error, escape_segment};
+use crate::error::Error;
+use crate::ir::{Api, TypeDef, Warning};
+use crate::pointer::Pointer;
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_MAP_KEYWORDS};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -45,27 +47,29 @@ const MULTIPART: &str = "multipart/form-data";
 #[derive(Debug, Default, Clone)]
 pub struct PointerMap {
     /// Converted-document pointer → original-document pointer.
-    entries: BTreeMap<String, String>,
+    entries: BTreeMap<Pointer, Pointer>,
 }
 
 impl PointerMap {
-    fn add(&mut self, new: &str, old: &str) {
+    fn add(&mut self, new: &Pointer, old: &Pointer) {
         if new != old {
-            self.entries.insert(new.to_string(), old.to_string());
+            self.entries.insert(new.clone(), old.clone());
         }
     }
 
     /// The original pointer of a converted-document pointer.
-    pub fn original(&self, pointer: &str) -> String {
-        let mut end = pointer.len();
+    pub fn original(&self, pointer: &Pointer) -> Pointer {
+        let mut prefix = pointer.clone();
         loop {
-            let prefix = &pointer[..end];
-            if let Some(old) = self.entries.get(prefix) {
-                return format!("{old}{}", &pointer[end..]);
+            if let Some(old) = self.entries.get(&prefix) {
+                return match pointer.strip_prefix(&prefix) {
+                    Some(rest) => old.concat(&rest),
+                    None => old.clone(),
+                };
             }
-            match prefix.rfind('/') {
-                Some(i) => end = i,
-                None => return pointer.to_string(),
+            match prefix.parent() {
+                Some(parent) => prefix = parent,
+                None => return pointer.clone(),
             }
         }
     }
@@ -86,40 +90,37 @@ impl PointerMap {
         }
     }
 
-    /// Maps a `#/pointer...` reference at the start of a message (warnings, IR pointers).
-    pub fn message(&self, msg: &str) -> String {
-        let Some(rest) = msg.strip_prefix('#') else {
-            return msg.to_string();
-        };
-        let end = rest.find(": ").unwrap_or(rest.len());
-        format!("#{}{}", self.original(&rest[..end]), &rest[end..])
+    /// Maps a warning about the converted spec (other files' warnings are left alone).
+    fn warning(&self, w: &mut Warning) {
+        if w.file.is_none()
+            && let Some(at) = &mut w.at
+        {
+            *at = self.original(at);
+        }
     }
 
     /// Maps every pointer the IR carries.
-    pub fn api(&self, mut api: crate::ir::Api) -> crate::ir::Api {
+    pub fn api(&self, mut api: Api) -> Api {
         for w in &mut api.warnings {
-            *w = self.message(w);
+            self.warning(w);
         }
         for t in &mut api.tools {
-            t.pointer = self.message(&t.pointer);
+            t.pointer = self.original(&t.pointer);
             for w in &mut t.warnings {
-                *w = self.message(w);
-            }
-            for n in &mut t.simplifications {
-                n.detail = self.message(&n.detail);
+                self.warning(w);
             }
         }
         for e in &mut api.excluded {
-            e.pointer = self.message(&e.pointer);
+            e.pointer = self.original(&e.pointer);
         }
         for s in &mut api.security_schemes {
-            s.pointer = self.message(&s.pointer);
+            s.pointer = self.original(&s.pointer);
         }
         for t in &mut api.types {
             match t {
-                crate::ir::TypeDef::Struct(s) => s.source = self.message(&s.source),
-                crate::ir::TypeDef::Enum(e) => e.source = self.message(&e.source),
-                crate::ir::TypeDef::Union(u) => u.source = self.message(&u.source),
+                TypeDef::Struct(s) => s.source = self.original(&s.source),
+                TypeDef::Enum(e) => e.source = self.original(&e.source),
+                TypeDef::Union(u) => u.source = self.original(&u.source),
             }
         }
         api
@@ -132,8 +133,8 @@ pub struct Converted {
     /// The OpenAPI 3.0 document.
     pub root: Value,
     pub map: PointerMap,
-    /// Located warnings (`#/pointer: ...`, original pointers) about what 3.0 cannot say.
-    pub warnings: Vec<String>,
+    /// Warnings about what 3.0 cannot say, at original pointers.
+    pub warnings: Vec<Warning>,
 }
 
 /// Converts a Swagger 2.0 document (the caller has checked `swagger: "2.0"`). Never fails:
@@ -224,9 +225,9 @@ const VALUE_KEYWORDS: &[&str] = &[
 /// A parameter after `$ref` resolution.
 struct Param {
     /// Where the parameter (or the `$ref` to it) sits in the operation or path item.
-    at: String,
+    at: Pointer,
     /// Where its definition sits (differs from `at` for a `$ref`).
-    def_at: String,
+    def_at: Pointer,
     value: Value,
     /// The original reference, for non-body parameters kept as references.
     reference: Option<String>,
@@ -254,14 +255,15 @@ struct Conv<'a> {
     root: &'a Value,
     src: &'a Map<String, Value>,
     map: PointerMap,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     consumes: Vec<String>,
     produces: Vec<String>,
 }
 
 impl Conv<'_> {
-    fn warn(&mut self, at: &str, msg: impl std::fmt::Display) {
-        self.warnings.push(format!("#{at}: {msg}"));
+    fn warn(&mut self, at: &Pointer, msg: impl std::fmt::Display) {
+        self.warnings
+            .push(Warning::spec(at.clone(), msg.to_string()));
     }
 
     fn document(&mut self) -> Value {
@@ -285,7 +287,7 @@ impl Conv<'_> {
         match self.src.get("paths") {
             Some(Value::Object(p)) => {
                 for (path, item) in p {
-                    let at = format!("/paths/{}", escape_segment(path));
+                    let at = Pointer::root().join("paths").join(path);
                     let converted = if is_extension(path) {
                         item.clone()
                     } else {
@@ -329,14 +331,15 @@ impl Conv<'_> {
         let Some(host) = host else {
             // No host: the API is served where the document is (a relative server URL).
             let url = if base.is_empty() { "/".into() } else { base };
-            let from = if self.src.contains_key("basePath") {
-                "/basePath"
+            let from = Pointer::root().join(if self.src.contains_key("basePath") {
+                "basePath"
             } else {
-                "/host"
-            };
-            self.map.add("/servers", from);
-            self.map.add("/servers/0", from);
-            self.map.add("/servers/0/url", from);
+                "host"
+            });
+            let servers = Pointer::root().join("servers");
+            self.map.add(&servers, &from);
+            self.map.add(&servers.join(0), &from);
+            self.map.add(&servers.join(0).join("url"), &from);
             return Some(json!([{ "url": url }]));
         };
         let mut schemes: Vec<String> = media_list(self.src.get("schemes"))
@@ -350,10 +353,12 @@ impl Conv<'_> {
         // Prefer TLS when the API offers both.
         schemes.sort_by_key(|s| s != "https");
         schemes.dedup();
-        self.map.add("/servers", "/host");
+        let servers = Pointer::root().join("servers");
+        let from = Pointer::root().join("host");
+        self.map.add(&servers, &from);
         for i in 0..schemes.len() {
-            self.map.add(&format!("/servers/{i}"), "/host");
-            self.map.add(&format!("/servers/{i}/url"), "/host");
+            self.map.add(&servers.join(i), &from);
+            self.map.add(&servers.join(i).join("url"), &from);
         }
         Some(Value::Array(
             schemes
@@ -367,7 +372,10 @@ impl Conv<'_> {
         let mut out = Map::new();
         let mut schemas = Map::new();
         if let Some(Value::Object(defs)) = self.src.get("definitions") {
-            self.map.add("/components/schemas", "/definitions");
+            self.map.add(
+                &Pointer::root().join("components").join("schemas"),
+                &Pointer::root().join("definitions"),
+            );
             for (name, s) in defs {
                 schemas.insert(name.clone(), schema(s, 0));
             }
@@ -377,7 +385,10 @@ impl Conv<'_> {
             self.src.get("components").and_then(|c| c.get("schemas"))
         {
             for (name, s) in hoisted {
-                let at = format!("/components/schemas/{}", escape_segment(name));
+                let at = Pointer::root()
+                    .join("components")
+                    .join("schemas")
+                    .join(name);
                 self.map.add(&at, &at);
                 schemas.entry(name.clone()).or_insert_with(|| schema(s, 0));
             }
@@ -388,8 +399,11 @@ impl Conv<'_> {
         if let Some(Value::Object(params)) = self.src.get("parameters") {
             let mut converted = Map::new();
             for (name, p) in params {
-                let old = format!("/parameters/{}", escape_segment(name));
-                let new = format!("/components/parameters/{}", escape_segment(name));
+                let old = Pointer::root().join("parameters").join(name);
+                let new = Pointer::root()
+                    .join("components")
+                    .join("parameters")
+                    .join(name);
                 let in_ = p.get("in").and_then(Value::as_str);
                 // Body and form parameters have no 3.0 parameter form: they are inlined into
                 // each operation's request body where referenced.
@@ -412,18 +426,23 @@ impl Conv<'_> {
             let mut converted = Map::new();
             let produces = self.produces.clone();
             for (name, r) in responses {
-                let old = format!("/responses/{}", escape_segment(name));
-                let new = format!("/components/responses/{}", escape_segment(name));
+                let old = Pointer::root().join("responses").join(name);
+                let new = Pointer::root()
+                    .join("components")
+                    .join("responses")
+                    .join(name);
                 converted.insert(name.clone(), self.response(r, &produces, &new, &old));
             }
             out.insert("responses".into(), Value::Object(converted));
         }
         if let Some(Value::Object(defs)) = self.src.get("securityDefinitions") {
-            self.map
-                .add("/components/securitySchemes", "/securityDefinitions");
+            self.map.add(
+                &Pointer::root().join("components").join("securitySchemes"),
+                &Pointer::root().join("securityDefinitions"),
+            );
             let mut converted = Map::new();
             for (name, d) in defs {
-                let at = format!("/securityDefinitions/{}", escape_segment(name));
+                let at = Pointer::root().join("securityDefinitions").join(name);
                 converted.insert(name.clone(), self.security_scheme(d, &at));
             }
             out.insert("securitySchemes".into(), Value::Object(converted));
@@ -431,7 +450,7 @@ impl Conv<'_> {
         out
     }
 
-    fn security_scheme(&mut self, d: &Value, at: &str) -> Value {
+    fn security_scheme(&mut self, d: &Value, at: &Pointer) -> Value {
         let Some(obj) = d.as_object() else {
             return d.clone();
         };
@@ -441,10 +460,10 @@ impl Conv<'_> {
                 out.insert(k.clone(), v.clone());
             }
         }
-        let new_at = format!(
-            "/components/securitySchemes/{}",
-            at.rsplit('/').next().unwrap_or("")
-        );
+        let new_at = Pointer::root()
+            .join("components")
+            .join("securitySchemes")
+            .join(at.last().unwrap_or_default());
         match obj.get("type").and_then(Value::as_str) {
             Some("basic") => {
                 out.insert("type".into(), json!("http"));
@@ -502,7 +521,7 @@ impl Conv<'_> {
                         _ => json!({}),
                     },
                 );
-                self.map.add(&format!("{new_at}/flows/{flow}"), at);
+                self.map.add(&new_at.join("flows").join(flow), at);
                 out.insert("flows".into(), json!({ flow: Value::Object(f) }));
             }
             _ => {
@@ -514,9 +533,9 @@ impl Conv<'_> {
     }
 
     /// Resolves a parameter (following local `$ref`s) found at `at`.
-    fn resolve_param(&mut self, p: &Value, at: &str) -> Param {
+    fn resolve_param(&mut self, p: &Value, at: &Pointer) -> Param {
         let mut value = p.clone();
-        let mut def_at = at.to_string();
+        let mut def_at = at.clone();
         let mut reference = None;
         for _ in 0..MAX_REF_HOPS {
             let Some(r) = value
@@ -527,35 +546,35 @@ impl Conv<'_> {
                 break;
             };
             reference.get_or_insert_with(|| r.clone());
-            let Some(pointer) = crate::schema::refs::ref_pointer(&r) else {
+            let Some(pointer) = Pointer::from_ref(&r) else {
                 break;
             };
-            let Some(target) = self.root.pointer(&pointer).cloned() else {
+            let Some(target) = pointer.find(self.root).cloned() else {
                 break;
             };
             value = target;
             def_at = pointer;
         }
         Param {
-            at: at.to_string(),
+            at: at.clone(),
             def_at,
             value,
             reference,
         }
     }
 
-    fn params_at(&mut self, list: Option<&Value>, at: &str) -> Vec<Param> {
+    fn params_at(&mut self, list: Option<&Value>, at: &Pointer) -> Vec<Param> {
         let Some(Value::Array(items)) = list else {
             return Vec::new();
         };
         items
             .iter()
             .enumerate()
-            .map(|(i, p)| self.resolve_param(p, &format!("{at}/parameters/{i}")))
+            .map(|(i, p)| self.resolve_param(p, &at.join("parameters").join(i)))
             .collect()
     }
 
-    fn path_item(&mut self, item: &Value, at: &str) -> Value {
+    fn path_item(&mut self, item: &Value, at: &Pointer) -> Value {
         let Some(obj) = item.as_object() else {
             return item.clone();
         };
@@ -570,7 +589,7 @@ impl Conv<'_> {
                     );
                 }
                 "get" | "put" | "post" | "delete" | "options" | "head" | "patch" => {
-                    let op_at = format!("{at}/{k}");
+                    let op_at = at.join(k);
                     out.insert(k.clone(), self.operation(v, &op_at, &path_params));
                 }
                 "parameters" => {
@@ -580,7 +599,7 @@ impl Conv<'_> {
                         .collect();
                     let mut list = Vec::new();
                     for (j, p) in kept.iter().enumerate() {
-                        let new = format!("{at}/parameters/{j}");
+                        let new = at.join("parameters").join(j);
                         list.push(self.parameter_or_ref(p, &new));
                     }
                     if !list.is_empty() {
@@ -596,7 +615,7 @@ impl Conv<'_> {
         Value::Object(out)
     }
 
-    fn operation(&mut self, op: &Value, at: &str, path_params: &[Param]) -> Value {
+    fn operation(&mut self, op: &Value, at: &Pointer, path_params: &[Param]) -> Value {
         let Some(obj) = op.as_object() else {
             return op.clone();
         };
@@ -633,7 +652,7 @@ impl Conv<'_> {
             .collect();
         let mut list = Vec::new();
         for p in op_params.iter().filter(|p| !p.is_body() && !p.is_form()) {
-            let new = format!("{at}/parameters/{}", list.len());
+            let new = at.join("parameters").join(list.len());
             list.push(self.parameter_or_ref(p, &new));
         }
         if !list.is_empty() {
@@ -642,7 +661,7 @@ impl Conv<'_> {
         let all = || inherited.iter().copied().chain(op_params.iter());
         let bodies: Vec<&Param> = all().filter(|p| p.is_body()).collect();
         let forms: Vec<&Param> = all().filter(|p| p.is_form()).collect();
-        let rb_at = format!("{at}/requestBody");
+        let rb_at = at.join("requestBody");
         if let Some(body) = bodies.last() {
             for extra in &bodies[..bodies.len() - 1] {
                 self.warn(
@@ -665,11 +684,11 @@ impl Conv<'_> {
             );
             self.map_consumes(obj, at, &rb_at);
         }
-        let responses_at = format!("{at}/responses");
+        let responses_at = at.join("responses");
         let mut responses = Map::new();
         if let Some(Value::Object(rs)) = obj.get("responses") {
             for (code, r) in rs {
-                let r_at = format!("{responses_at}/{}", escape_segment(code));
+                let r_at = responses_at.join(code);
                 let converted = if is_extension(code) {
                     r.clone()
                 } else {
@@ -683,20 +702,20 @@ impl Conv<'_> {
     }
 
     /// The request body's media types come from `consumes` (the operation's, else the global one).
-    fn map_consumes(&mut self, op: &Map<String, Value>, op_at: &str, rb_at: &str) {
+    fn map_consumes(&mut self, op: &Map<String, Value>, op_at: &Pointer, rb_at: &Pointer) {
         let from = if op.contains_key("consumes") {
-            format!("{op_at}/consumes")
+            op_at.join("consumes")
         } else if self.src.contains_key("consumes") {
-            "/consumes".to_string()
+            Pointer::root().join("consumes")
         } else {
             return;
         };
-        self.map.add(&format!("{rb_at}/content"), &from);
+        self.map.add(&rb_at.join("content"), &from);
     }
 
     /// A non-body parameter: a `$ref` stays a reference (to `components/parameters`), an inline
     /// one is converted.
-    fn parameter_or_ref(&mut self, p: &Param, new: &str) -> Value {
+    fn parameter_or_ref(&mut self, p: &Param, new: &Pointer) -> Value {
         self.map.add(new, &p.at);
         match &p.reference {
             Some(r) => json!({ "$ref": rewrite_ref(r) }),
@@ -704,7 +723,7 @@ impl Conv<'_> {
         }
     }
 
-    fn parameter(&mut self, p: &Param, new: &str) -> Value {
+    fn parameter(&mut self, p: &Param, new: &Pointer) -> Value {
         self.map.add(new, &p.def_at);
         let Some(obj) = p.value.as_object() else {
             return p.value.clone();
@@ -721,7 +740,7 @@ impl Conv<'_> {
                 _ => {}
             }
         }
-        let schema_at = format!("{new}/schema");
+        let schema_at = new.join("schema");
         self.map.add(&schema_at, &p.def_at);
         out.insert("schema".into(), value_schema(obj));
         let is_array = obj.get("type").and_then(Value::as_str) == Some("array");
@@ -737,7 +756,7 @@ impl Conv<'_> {
                 ("query", "pipes") => ("pipeDelimited", false),
                 ("query", "tsv") => {
                     self.warn(
-                        &format!("{}/collectionFormat", p.def_at),
+                        &p.def_at.join("collectionFormat"),
                         "`tsv` has no OpenAPI 3 style; values are sent comma-separated",
                     );
                     ("form", false)
@@ -746,7 +765,7 @@ impl Conv<'_> {
                 (_, "csv") => ("simple", false),
                 (_, other) => {
                     self.warn(
-                        &format!("{}/collectionFormat", p.def_at),
+                        &p.def_at.join("collectionFormat"),
                         format!(
                             "collectionFormat `{other}` is only defined for query parameters here; values are sent comma-separated"
                         ),
@@ -760,7 +779,7 @@ impl Conv<'_> {
         Value::Object(out)
     }
 
-    fn body(&mut self, p: &Param, consumes: &[String], rb_at: &str) -> Value {
+    fn body(&mut self, p: &Param, consumes: &[String], rb_at: &Pointer) -> Value {
         self.map.add(rb_at, &p.def_at);
         let mut media: Vec<String> = consumes.iter().filter(|m| !is_form(m)).cloned().collect();
         if media.is_empty() {
@@ -770,8 +789,8 @@ impl Conv<'_> {
         let s = schema(&raw, 0);
         let mut content = Map::new();
         for m in media {
-            let at = format!("{rb_at}/content/{}/schema", escape_segment(&m));
-            self.map.add(&at, &format!("{}/schema", p.def_at));
+            let at = rb_at.join("content").join(&m).join("schema");
+            self.map.add(&at, &p.def_at.join("schema"));
             content.insert(m, json!({ "schema": s.clone() }));
         }
         let mut out = Map::new();
@@ -790,8 +809,8 @@ impl Conv<'_> {
         &mut self,
         forms: &[&Param],
         consumes: &[String],
-        rb_at: &str,
-        op_at: &str,
+        rb_at: &Pointer,
+        op_at: &Pointer,
     ) -> Value {
         if let Some(first) = forms.first() {
             self.map.add(rb_at, &first.at);
@@ -830,18 +849,17 @@ impl Conv<'_> {
         let s = Value::Object(s);
         let mut content = Map::new();
         for m in media {
-            let at = format!("{rb_at}/content/{}/schema", escape_segment(&m));
-            self.map.add(&at, &format!("{op_at}/parameters"));
+            let at = rb_at.join("content").join(&m).join("schema");
+            self.map.add(&at, &op_at.join("parameters"));
             for (name, def_at) in &at_of {
-                self.map
-                    .add(&format!("{at}/properties/{}", escape_segment(name)), def_at);
+                self.map.add(&at.join("properties").join(name), def_at);
             }
             content.insert(m, json!({ "schema": s.clone() }));
         }
         json!({ "required": !required.is_empty(), "content": Value::Object(content) })
     }
 
-    fn response(&mut self, r: &Value, produces: &[String], new: &str, old: &str) -> Value {
+    fn response(&mut self, r: &Value, produces: &[String], new: &Pointer, old: &Pointer) -> Value {
         self.map.add(new, old);
         let Some(obj) = r.as_object() else {
             return r.clone();
@@ -862,10 +880,10 @@ impl Conv<'_> {
         if let Some(Value::Object(headers)) = obj.get("headers") {
             let mut hs = Map::new();
             for (name, h) in headers {
-                let h_old = format!("{old}/headers/{}", escape_segment(name));
-                let h_new = format!("{new}/headers/{}", escape_segment(name));
+                let h_old = old.join("headers").join(name);
+                let h_new = new.join("headers").join(name);
                 self.map.add(&h_new, &h_old);
-                self.map.add(&format!("{h_new}/schema"), &h_old);
+                self.map.add(&h_new.join("schema"), &h_old);
                 let mut header = Map::new();
                 if let Some(hobj) = h.as_object() {
                     if let Some(d) = hobj.get("description") {
@@ -886,8 +904,8 @@ impl Conv<'_> {
             let examples = obj.get("examples").and_then(Value::as_object);
             let mut content = Map::new();
             for m in media {
-                let at = format!("{new}/content/{}/schema", escape_segment(&m));
-                self.map.add(&at, &format!("{old}/schema"));
+                let at = new.join("content").join(&m).join("schema");
+                self.map.add(&at, &old.join("schema"));
                 let mut mt = Map::new();
                 mt.insert("schema".into(), s.clone());
                 if let Some(ex) = examples.and_then(|e| e.get(&m)) {
@@ -1006,28 +1024,45 @@ fn schema(s: &Value, depth: usize) -> Value {
 mod tests {
     use super::*;
 
+    /// A pointer from its escaped text.
+    fn ptr(text: &str) -> Pointer {
+        Pointer::parse(text).expect("a pointer")
+    }
+
+    /// The original of a converted-document pointer, as text.
+    fn original(m: &PointerMap, text: &str) -> String {
+        m.original(&ptr(text)).to_string()
+    }
+
     #[test]
     fn pointer_map_longest_prefix() {
         let mut m = PointerMap::default();
-        m.add("/components/schemas", "/definitions");
-        m.add("/paths/~1a/get/parameters/0", "/paths/~1a/get/parameters/2");
+        m.add(&ptr("/components/schemas"), &ptr("/definitions"));
         m.add(
-            "/paths/~1a/get/parameters/0/schema",
-            "/paths/~1a/get/parameters/2",
+            &ptr("/paths/~1a/get/parameters/0"),
+            &ptr("/paths/~1a/get/parameters/2"),
+        );
+        m.add(
+            &ptr("/paths/~1a/get/parameters/0/schema"),
+            &ptr("/paths/~1a/get/parameters/2"),
         );
         assert_eq!(
-            m.original("/components/schemas/Pet/properties/id"),
+            original(&m, "/components/schemas/Pet/properties/id"),
             "/definitions/Pet/properties/id"
         );
         assert_eq!(
-            m.original("/paths/~1a/get/parameters/0/schema/items"),
+            original(&m, "/paths/~1a/get/parameters/0/schema/items"),
             "/paths/~1a/get/parameters/2/items"
         );
-        assert_eq!(m.original("/info/title"), "/info/title");
-        assert_eq!(
-            m.message("#/components/schemas/X: bad"),
-            "#/definitions/X: bad"
-        );
+        assert_eq!(original(&m, "/info/title"), "/info/title");
+        // Only whole tokens match: `/components/schemasX` is not under `/components/schemas`.
+        assert_eq!(original(&m, "/components/schemasX"), "/components/schemasX");
+        let mut w = Warning::spec(ptr("/components/schemas/X"), "bad");
+        m.warning(&mut w);
+        assert_eq!(w.to_string(), "#/definitions/X: bad");
+        let mut other = Warning::file("auth.yaml", ptr("/components/schemas/X"), "bad");
+        m.warning(&mut other);
+        assert_eq!(other.to_string(), "auth.yaml#/components/schemas/X: bad");
     }
 
     #[test]
@@ -1082,16 +1117,19 @@ mod tests {
         assert_eq!(put["parameters"][0]["explode"], true);
         assert_eq!(r["components"]["schemas"]["B"]["nullable"], true);
         assert_eq!(
-            c.map.original("/paths/~1p/put/parameters/0/schema/items"),
+            original(&c.map, "/paths/~1p/put/parameters/0/schema/items"),
             "/paths/~1p/put/parameters/1/items"
         );
         assert_eq!(
-            c.map
-                .original("/paths/~1p/post/requestBody/content/application~1json/schema"),
+            original(
+                &c.map,
+                "/paths/~1p/post/requestBody/content/application~1json/schema"
+            ),
             "/paths/~1p/post/parameters/1/schema"
         );
         assert_eq!(
-            c.map.original(
+            original(
+                &c.map,
                 "/paths/~1p/put/requestBody/content/multipart~1form-data/schema/properties/f"
             ),
             "/paths/~1p/put/parameters/0"

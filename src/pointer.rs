@@ -1,0 +1,183 @@
+//! JSON pointers (RFC 6901), typed. Every location mcpgen reports — in errors, warnings, the IR —
+//! is a [`Pointer`] built by pushing tokens, which escapes them (`~` → `~0`, `/` → `~1`), so a
+//! path such as `/pets/{petId}` stays one token (`/paths/~1pets~1{petId}`). It prints in its
+//! escaped form without the leading `#`; messages put the `#` in front. A leaf: it knows nothing
+//! of OpenAPI.
+
+use serde_json::Value;
+use std::fmt;
+
+/// A JSON pointer, kept in its escaped text form (`""` for the document root, else `/`-separated
+/// escaped tokens), so printing it costs nothing and it orders like its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pointer(String);
+
+impl Pointer {
+    /// The document root (the empty pointer).
+    pub const fn root() -> Self {
+        Pointer(String::new())
+    }
+
+    /// A pointer from its escaped text: empty, or starting with `/`.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.is_empty() || text.starts_with('/')).then(|| Pointer(text.to_string()))
+    }
+
+    /// The pointer a local `$ref` names (`#/components/schemas/Pet`, percent-decoded as a URI
+    /// fragment); `None` for anything else (other files, anchors, URLs).
+    pub fn from_ref(reference: &str) -> Option<Self> {
+        let fragment = reference.strip_prefix('#')?;
+        let decoded = percent_encoding::percent_decode_str(fragment)
+            .decode_utf8()
+            .ok()?;
+        Self::parse(&decoded)
+    }
+
+    /// The pointer of a `serde_path_to_error` path (enum and unknown segments carry no token).
+    pub fn from_path(path: &serde_path_to_error::Path) -> Self {
+        let mut out = Pointer::root();
+        for segment in path.iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => out.push(index),
+                serde_path_to_error::Segment::Map { key } => out.push(key),
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        out
+    }
+
+    /// Appends one token (a key or an index), escaping it.
+    pub fn push(&mut self, token: impl fmt::Display) {
+        let token = token.to_string();
+        self.0.push('/');
+        for c in token.chars() {
+            match c {
+                '~' => self.0.push_str("~0"),
+                '/' => self.0.push_str("~1"),
+                c => self.0.push(c),
+            }
+        }
+    }
+
+    /// This pointer with one more token.
+    pub fn join(&self, token: impl fmt::Display) -> Self {
+        let mut out = self.clone();
+        out.push(token);
+        out
+    }
+
+    /// This pointer followed by every token of `tail`.
+    pub fn concat(&self, tail: &Pointer) -> Self {
+        Pointer(format!("{}{}", self.0, tail.0))
+    }
+
+    /// The escaped text, as `serde_json::Value::pointer` takes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tokens, unescaped.
+    pub fn tokens(&self) -> impl Iterator<Item = String> + '_ {
+        self.0
+            .split('/')
+            .skip(1)
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+    }
+
+    /// How many tokens the pointer has: the nesting depth of the node it names.
+    pub fn depth(&self) -> usize {
+        self.0.matches('/').count()
+    }
+
+    /// The last token, unescaped; `None` for the root.
+    pub fn last(&self) -> Option<String> {
+        self.tokens().last()
+    }
+
+    /// The pointer without its last token; `None` for the root.
+    pub fn parent(&self) -> Option<Pointer> {
+        self.0.rfind('/').map(|i| Pointer(self.0[..i].to_string()))
+    }
+
+    /// The tokens after `prefix`, as a pointer, when this pointer starts with all of `prefix`'s.
+    pub fn strip_prefix(&self, prefix: &Pointer) -> Option<Pointer> {
+        let rest = self.0.strip_prefix(&prefix.0)?;
+        Self::parse(rest)
+    }
+
+    /// The node this pointer names in `doc`.
+    pub fn find<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
+        doc.pointer(&self.0)
+    }
+}
+
+impl fmt::Display for Pointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Serialises a pointer as a URI fragment (`#/paths/~1pets/get`), as the IR shows locations.
+pub fn serialize_fragment<S: serde::Serializer>(p: &Pointer, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("#{p}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_escapes_and_tokens_unescape() {
+        let p = Pointer::root()
+            .join("paths")
+            .join("/pets/{id}")
+            .join("get")
+            .join(0);
+        assert_eq!(p.as_str(), "/paths/~1pets~1{id}/get/0");
+        assert_eq!(p.to_string(), "/paths/~1pets~1{id}/get/0");
+        let odd = Pointer::root().join("a~/b").join("~1");
+        assert_eq!(odd.as_str(), "/a~0~1b/~01");
+        assert_eq!(odd.tokens().collect::<Vec<_>>(), ["a~/b", "~1"]);
+        assert_eq!(odd.last().as_deref(), Some("~1"));
+        assert_eq!(p.depth(), 4);
+        assert_eq!(
+            p.parent().map(|p| p.to_string()).as_deref(),
+            Some("/paths/~1pets~1{id}/get")
+        );
+        assert_eq!(Pointer::root().parent(), None);
+        assert_eq!(Pointer::root().join("").as_str(), "/");
+    }
+
+    #[test]
+    fn parse_and_refs() {
+        assert_eq!(Pointer::parse("").map(|p| p.is_root()), Some(true));
+        assert!(Pointer::parse("a/b").is_none());
+        assert_eq!(
+            Pointer::from_ref("#/components/schemas/A%20B").map(|p| p.to_string()),
+            Some("/components/schemas/A B".to_string())
+        );
+        assert!(Pointer::from_ref("other.yaml#/a").is_none());
+        assert!(Pointer::from_ref("#anchor").is_none());
+        assert_eq!(Pointer::from_ref("#").map(|p| p.is_root()), Some(true));
+        let base = Pointer::root().join("components");
+        let full = base.join("schemas").join("x");
+        assert_eq!(
+            full.strip_prefix(&base).map(|p| p.to_string()).as_deref(),
+            Some("/schemas/x")
+        );
+        assert_eq!(
+            base.concat(&Pointer::root().join("y")).as_str(),
+            "/components/y"
+        );
+        let doc = serde_json::json!({"a/b": [1, {"c": true}]});
+        assert_eq!(
+            Pointer::root().join("a/b").join(1).join("c").find(&doc),
+            Some(&Value::Bool(true))
+        );
+    }
+}
