@@ -185,8 +185,8 @@ fn stale_files(out: &Path, files: &FileMap) -> (Vec<String>, Vec<String>) {
 /// One difference between the map and the disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Drift {
-    /// Differs; `header_only` when only the `@generated` line does (another mcpgen version or
-    /// another inputs hash, the same code).
+    /// Differs; `header_only` when only the `@generated` line does (another mcpgen version wrote
+    /// it; the inputs' fingerprint is not in any header but the manifest's, on a line of its own).
     Changed {
         path: String,
         diff: String,

@@ -198,10 +198,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
                 message: e.to_string(),
             })?;
         }
-        files.insert(
-            file.clone(),
-            format!("{}{}", header(&file, &api.inputs_hash), body),
-        );
+        files.insert(file.clone(), format!("{}{}", header(&file), body));
     }
     files.insert("src/tools.json".to_string(), tools_json(api));
     files.insert("tests/tools_expected.json".to_string(), tests_json(api));
@@ -213,11 +210,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
     for (out, src) in STATIC_FILES.iter().chain(oauth).chain(TEST_FILES) {
         files.insert(
             (*out).to_string(),
-            format!(
-                "{}{}",
-                header(out, &api.inputs_hash),
-                format_rust(out, src)?
-            ),
+            format!("{}{}", header(out), format_rust(out, src)?),
         );
     }
     files.insert(MANIFEST.to_string(), manifest(&files, &api.inputs_hash));
@@ -299,7 +292,7 @@ fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
 /// (nothing to escape, nothing for `syn` to parse) and their diffs stay readable.
 fn tools_json(api: &Api) -> String {
     let doc = serde_json::json!({
-        "@generated": generated_line(&api.inputs_hash),
+        "@generated": generated_line(),
         "tools": tool_entries(api),
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
@@ -329,7 +322,7 @@ fn tests_json(api: &Api) -> String {
     let mut env: std::collections::BTreeSet<String> = api.auth.env_vars().into_iter().collect();
     env.extend(credentials.env.iter().cloned());
     let doc = serde_json::json!({
-        "@generated": generated_line(&api.inputs_hash),
+        "@generated": generated_line(),
         "env": env,
         "tools": tool_entries(api),
         "calls": calls,
