@@ -37,181 +37,206 @@ pub fn method_path(method: &str, path: &str) -> String {
 
 /// Applies the selection and the overrides of `config` to the spec's operations.
 pub fn select(config: &ToolsConfig, ops: &[OpRef<'_>]) -> Result<Selection> {
-    let r = config;
-    let names = |entry: &str, op: &OpRef<'_>| op_named(entry, op);
-    // Every entry must match some operation of the spec.
-    for (key, list) in config.lists() {
-        let Some(list) = list else { continue };
-        for (i, entry) in list.iter().enumerate() {
-            let at = Pointer::root().join("tools").join(key).join(i);
-            let hit = |op: &OpRef<'_>| match key {
-                "include_operations" | "exclude_operations" => names(entry, op),
-                "include_tags" | "exclude_tags" => op.tags.iter().any(|t| t == entry),
-                "include_methods" | "exclude_methods" => op.method.eq_ignore_ascii_case(entry),
-                _ => glob_match(entry, op.path),
-            };
-            if !ops.iter().any(hit) {
-                let (what, candidates): (&str, Vec<String>) = match key {
-                    "include_operations" | "exclude_operations" => (
-                        "operation (by operationId or `METHOD /path`)",
-                        ops.iter()
-                            .map(|o| match o.operation_id {
-                                Some(id) => id.to_string(),
-                                None => method_path(o.method, o.path),
-                            })
-                            .collect(),
-                    ),
-                    "include_tags" | "exclude_tags" => (
-                        "operation's tags",
-                        ops.iter().flat_map(|o| o.tags.iter().cloned()).collect(),
-                    ),
-                    "include_methods" | "exclude_methods" => ("operation's method", vec![]),
-                    _ => ("path", ops.iter().map(|o| o.path.to_string()).collect()),
-                };
-                let hint = suggest(entry, &candidates)
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                return Err(config.err(
-                    &at,
-                    format!("`{entry}` matches no {what} in the spec{hint}"),
-                ));
-            }
-        }
-    }
-
-    let mut out = Selection::default();
-    let stage1_given = r.include_operations.is_some()
-        || r.exclude_operations.is_some()
-        || r.include_tags.is_some()
-        || r.exclude_tags.is_some();
-    for op in ops {
-        let named = |list: &Option<Vec<String>>| {
-            list.as_ref()
-                .and_then(|l| l.iter().find(|e| names(e, op)).cloned())
-        };
-        let tagged = |list: &Option<Vec<String>>| {
-            list.as_ref()
-                .and_then(|l| l.iter().find(|t| op.tags.contains(t)).cloned())
-        };
-        // Stage 1: the union of what each given FastAPI-MCP filter selects.
-        let mut rejected_by = Vec::new();
-        let mut selected = !stage1_given;
-        if r.include_operations.is_some() {
-            match named(&r.include_operations) {
-                Some(_) => selected = true,
-                None => rejected_by.push("not in include_operations".to_string()),
-            }
-        }
-        if r.exclude_operations.is_some() {
-            match named(&r.exclude_operations) {
-                Some(e) => rejected_by.push(format!("named in exclude_operations (`{e}`)")),
-                None => selected = true,
-            }
-        }
-        if r.include_tags.is_some() {
-            match tagged(&r.include_tags) {
-                Some(_) => selected = true,
-                None => rejected_by.push("has none of include_tags".to_string()),
-            }
-        }
-        if r.exclude_tags.is_some() {
-            match tagged(&r.exclude_tags) {
-                Some(t) => rejected_by.push(format!("tagged `{t}`, in exclude_tags")),
-                None => selected = true,
-            }
-        }
-        // Stage 2: every given narrowing filter must hold.
-        let mut reason = (!selected).then(|| rejected_by.join(" and "));
-        let upper = op.method.to_ascii_uppercase();
-        if reason.is_none()
-            && let Some(list) = &r.include_methods
-            && !list.iter().any(|m| m.eq_ignore_ascii_case(op.method))
-        {
-            reason = Some(format!("method {upper} is not in include_methods"));
-        }
-        if reason.is_none()
-            && let Some(list) = &r.exclude_methods
-            && list.iter().any(|m| m.eq_ignore_ascii_case(op.method))
-        {
-            reason = Some(format!("method {upper} is in exclude_methods"));
-        }
-        if reason.is_none()
-            && let Some(list) = &r.include_paths
-            && !list.iter().any(|g| glob_match(g, op.path))
-        {
-            reason = Some("path matches none of include_paths".to_string());
-        }
-        if reason.is_none()
-            && let Some(list) = &r.exclude_paths
-            && let Some(g) = list.iter().find(|g| glob_match(g, op.path))
-        {
-            reason = Some(format!("path matches exclude_paths `{g}`"));
-        }
-        out.excluded.push(reason);
-    }
-
-    // An exclude_operations entry that union semantics keep selected is almost certainly
-    // not what was meant: say so.
-    if let Some(list) = &r.exclude_operations {
-        for (i, entry) in list.iter().enumerate() {
-            for (op, reason) in ops.iter().zip(&out.excluded) {
-                if reason.is_none() && names(entry, op) {
-                    out.warnings.push(Warning::file(
-                        &config.file,
-                        Pointer::root()
-                            .join("tools")
-                            .join("exclude_operations")
-                            .join(i),
-                        format!(
-                            "`{entry}` stays selected: FastAPI-MCP's filters combine as a union, and {} selects it; use exclude_paths or exclude_methods to remove it whatever else matches",
-                            if r.include_tags.is_some() { "include_tags" } else { "exclude_tags" }
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    if !ops.is_empty() && out.excluded.iter().all(Option::is_some) {
-        out.warnings.push(Warning::file(
+    check_entries(config, ops)?;
+    let excluded: Vec<Option<String>> = ops.iter().map(|op| exclusion(config, op)).collect();
+    let mut warnings = union_warnings(config, ops, &excluded);
+    if !ops.is_empty() && excluded.iter().all(Option::is_some) {
+        warnings.push(Warning::file(
             &config.file,
             Pointer::root().join("tools"),
             "the selection excludes every operation; the server has no generated tools",
         ));
     }
+    let overrides = overrides(config, ops, &excluded)?;
+    Ok(Selection {
+        excluded,
+        overrides,
+        warnings,
+    })
+}
 
-    out.overrides = vec![None; ops.len()];
-    for (key, o) in &r.overrides {
+/// Every entry of every list must match some operation of the spec: else an error naming it,
+/// with the closest candidate when there is one.
+fn check_entries(config: &ToolsConfig, ops: &[OpRef<'_>]) -> Result<()> {
+    for (key, list) in config.lists() {
+        let Some(list) = list else { continue };
+        for (i, entry) in list.iter().enumerate() {
+            let hit = |op: &OpRef<'_>| match key {
+                "include_operations" | "exclude_operations" => op_named(entry, op),
+                "include_tags" | "exclude_tags" => op.tags.iter().any(|t| t == entry),
+                "include_methods" | "exclude_methods" => op.method.eq_ignore_ascii_case(entry),
+                _ => glob_match(entry, op.path),
+            };
+            if ops.iter().any(hit) {
+                continue;
+            }
+            let (what, candidates): (&str, Vec<String>) = match key {
+                "include_operations" | "exclude_operations" => (
+                    "operation (by operationId or `METHOD /path`)",
+                    operation_names(ops),
+                ),
+                "include_tags" | "exclude_tags" => (
+                    "operation's tags",
+                    ops.iter().flat_map(|o| o.tags.iter().cloned()).collect(),
+                ),
+                "include_methods" | "exclude_methods" => ("operation's method", vec![]),
+                _ => ("path", ops.iter().map(|o| o.path.to_string()).collect()),
+            };
+            let hint = suggest(entry, &candidates)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(config.err(
+                &Pointer::root().join("tools").join(key).join(i),
+                format!("`{entry}` matches no {what} in the spec{hint}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Why the selection leaves `op` out, if it does: FastAPI-MCP's filters first, then mcpgen's
+/// narrowing ones.
+fn exclusion(config: &ToolsConfig, op: &OpRef<'_>) -> Option<String> {
+    fastapi_filters(config, op).or_else(|| narrowing_filters(config, op))
+}
+
+/// Stage 1: the union of what each given FastAPI-MCP filter selects; why `op` is not in it.
+fn fastapi_filters(r: &ToolsConfig, op: &OpRef<'_>) -> Option<String> {
+    let given = r.include_operations.is_some()
+        || r.exclude_operations.is_some()
+        || r.include_tags.is_some()
+        || r.exclude_tags.is_some();
+    let named = |list: &Option<Vec<String>>| {
+        list.as_ref()
+            .and_then(|l| l.iter().find(|e| op_named(e, op)).cloned())
+    };
+    let tagged = |list: &Option<Vec<String>>| {
+        list.as_ref()
+            .and_then(|l| l.iter().find(|t| op.tags.contains(t)).cloned())
+    };
+    let mut rejected_by = Vec::new();
+    let mut selected = !given;
+    if r.include_operations.is_some() {
+        match named(&r.include_operations) {
+            Some(_) => selected = true,
+            None => rejected_by.push("not in include_operations".to_string()),
+        }
+    }
+    if r.exclude_operations.is_some() {
+        match named(&r.exclude_operations) {
+            Some(e) => rejected_by.push(format!("named in exclude_operations (`{e}`)")),
+            None => selected = true,
+        }
+    }
+    if r.include_tags.is_some() {
+        match tagged(&r.include_tags) {
+            Some(_) => selected = true,
+            None => rejected_by.push("has none of include_tags".to_string()),
+        }
+    }
+    if r.exclude_tags.is_some() {
+        match tagged(&r.exclude_tags) {
+            Some(t) => rejected_by.push(format!("tagged `{t}`, in exclude_tags")),
+            None => selected = true,
+        }
+    }
+    (!selected).then(|| rejected_by.join(" and "))
+}
+
+/// Stage 2: every given narrowing filter must hold; the first that does not, in words.
+fn narrowing_filters(r: &ToolsConfig, op: &OpRef<'_>) -> Option<String> {
+    let upper = op.method.to_ascii_uppercase();
+    if let Some(list) = &r.include_methods
+        && !list.iter().any(|m| m.eq_ignore_ascii_case(op.method))
+    {
+        return Some(format!("method {upper} is not in include_methods"));
+    }
+    if let Some(list) = &r.exclude_methods
+        && list.iter().any(|m| m.eq_ignore_ascii_case(op.method))
+    {
+        return Some(format!("method {upper} is in exclude_methods"));
+    }
+    if let Some(list) = &r.include_paths
+        && !list.iter().any(|g| glob_match(g, op.path))
+    {
+        return Some("path matches none of include_paths".to_string());
+    }
+    if let Some(list) = &r.exclude_paths
+        && let Some(g) = list.iter().find(|g| glob_match(g, op.path))
+    {
+        return Some(format!("path matches exclude_paths `{g}`"));
+    }
+    None
+}
+
+/// An exclude_operations entry that union semantics keep selected is almost certainly not what
+/// was meant: say so.
+fn union_warnings(
+    config: &ToolsConfig,
+    ops: &[OpRef<'_>],
+    excluded: &[Option<String>],
+) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let Some(list) = &config.exclude_operations else {
+        return warnings;
+    };
+    for (i, entry) in list.iter().enumerate() {
+        for (op, reason) in ops.iter().zip(excluded) {
+            if reason.is_none() && op_named(entry, op) {
+                warnings.push(Warning::file(
+                    &config.file,
+                    Pointer::root()
+                        .join("tools")
+                        .join("exclude_operations")
+                        .join(i),
+                    format!(
+                        "`{entry}` stays selected: FastAPI-MCP's filters combine as a union, and {} selects it; use exclude_paths or exclude_methods to remove it whatever else matches",
+                        if config.include_tags.is_some() {
+                            "include_tags"
+                        } else {
+                            "exclude_tags"
+                        }
+                    ),
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// The override of each operation: every override must name exactly one operation, and a
+/// selected one.
+fn overrides(
+    config: &ToolsConfig,
+    ops: &[OpRef<'_>],
+    excluded: &[Option<String>],
+) -> Result<Vec<Option<(String, Override)>>> {
+    let mut out = vec![None; ops.len()];
+    for (key, o) in &config.overrides {
         let at = Pointer::root().join("tools").join("overrides").join(key);
-        let hits: Vec<usize> = (0..ops.len()).filter(|&i| names(key, &ops[i])).collect();
+        let hits: Vec<usize> = (0..ops.len()).filter(|&i| op_named(key, &ops[i])).collect();
         match hits.as_slice() {
             [] => {
-                let candidates: Vec<String> = ops
-                    .iter()
-                    .map(|o| match o.operation_id {
-                        Some(id) => id.to_string(),
-                        None => method_path(o.method, o.path),
-                    })
-                    .collect();
-                let hint = suggest(key, &candidates)
+                let hint = suggest(key, &operation_names(ops))
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
                 return Err(config.err(
-                        &at,
-                        format!(
-                            "`{key}` matches no operation (by operationId or `METHOD /path`) in the spec{hint}"
-                        ),
-                    ));
+                    &at,
+                    format!(
+                        "`{key}` matches no operation (by operationId or `METHOD /path`) in the spec{hint}"
+                    ),
+                ));
             }
             [i] => {
-                if let Some(reason) = &out.excluded[*i] {
+                if let Some(reason) = &excluded[*i] {
                     return Err(config.err(
-                            &at,
-                            format!(
-                                "`{key}` is not selected ({reason}): the override would have no effect; remove it or select the operation"
-                            ),
-                        ));
+                        &at,
+                        format!(
+                            "`{key}` is not selected ({reason}): the override would have no effect; remove it or select the operation"
+                        ),
+                    ));
                 }
-                out.overrides[*i] = Some((key.clone(), o.clone()));
+                out[*i] = Some((key.clone(), o.clone()));
             }
             many => {
                 let which: Vec<String> = many
@@ -230,6 +255,16 @@ pub fn select(config: &ToolsConfig, ops: &[OpRef<'_>]) -> Result<Selection> {
         }
     }
     Ok(out)
+}
+
+/// How selectors name each operation: its operationId, else `METHOD /path`.
+fn operation_names(ops: &[OpRef<'_>]) -> Vec<String> {
+    ops.iter()
+        .map(|o| match o.operation_id {
+            Some(id) => id.to_string(),
+            None => method_path(o.method, o.path),
+        })
+        .collect()
 }
 
 /// Whether selector `entry` names `op`: its operationId, or `METHOD /path` (method in any case).

@@ -215,20 +215,39 @@ fn uses_authorization(kind: &UpstreamKind) -> bool {
 /// and decides each tool's credential alternatives. Warns about schemes the server cannot
 /// send and about configurations that cannot take effect.
 pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()> {
-    let forwarding = api.auth.forwarding();
-    let empty = serde_json::Map::new();
-    let (file, entries) = match config {
-        Some(c) => (c.file.as_str(), &c.entries),
-        None => ("", &empty),
+    let mut warnings = Vec::new();
+    let mut configured = configured_credentials(api, config, &mut warnings)?;
+    let mut taken = taken_env(api, &configured);
+    let upstream = scheme_credentials(api, &mut configured, &mut taken, &mut warnings);
+    let by_name: BTreeMap<&str, &UpstreamScheme> =
+        upstream.iter().map(|s| (s.name.as_str(), s)).collect();
+    for tool in &mut api.tools {
+        tool_credentials(tool, &by_name);
+    }
+    api.auth.upstream = upstream;
+    api.warnings.extend(warnings);
+    Ok(())
+}
+
+/// The configured credentials by scheme name, each checked against the scheme it names;
+/// warnings for credentials that are never sent or only without a forwarded token.
+fn configured_credentials(
+    api: &ir::Api,
+    config: Option<&UpstreamConfig>,
+    warnings: &mut Vec<Warning>,
+) -> Result<BTreeMap<String, UpstreamKind>> {
+    let mut configured = BTreeMap::new();
+    let Some(config) = config else {
+        return Ok(configured);
     };
+    let file = config.file.as_str();
+    let forwarding = api.auth.forwarding();
     let schemes: BTreeMap<&str, &ir::SecurityScheme> = api
         .security_schemes
         .iter()
         .map(|s| (s.name.as_str(), s))
         .collect();
-    let mut warnings = Vec::new();
-    let mut configured: BTreeMap<String, UpstreamKind> = BTreeMap::new();
-    for (key, value) in entries {
+    for (key, value) in &config.entries {
         let at = Pointer::root().join("upstream").join(key);
         let scheme = schemes
             .get(key.as_str())
@@ -276,7 +295,12 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
         }
         configured.insert(key.clone(), kind);
     }
+    Ok(configured)
+}
 
+/// Environment variable names default names must not take: the server's own, the auth
+/// settings', and those the configured credentials name.
+fn taken_env(api: &ir::Api, configured: &BTreeMap<String, UpstreamKind>) -> BTreeSet<String> {
     let mut taken: BTreeSet<String> = RESERVED_ENV.iter().map(|s| s.to_string()).collect();
     taken.extend(api.auth.env_vars());
     for kind in configured.values() {
@@ -289,17 +313,25 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
         };
         taken.extend(probe.env().into_iter().map(|(n, _)| n));
     }
+    taken
+}
+
+/// The credentials of every scheme an operation requires, sorted by name: the configured ones
+/// (taken out of `configured`), else default variable names; a warning for each the server
+/// cannot send.
+fn scheme_credentials(
+    api: &ir::Api,
+    configured: &mut BTreeMap<String, UpstreamKind>,
+    taken: &mut BTreeSet<String>,
+    warnings: &mut Vec<Warning>,
+) -> Vec<UpstreamScheme> {
+    let forwarding = api.auth.forwarding();
     let mut upstream = Vec::new();
     for scheme in api.security_schemes.iter().filter(|s| s.used) {
         let (kind, is_configured) = match configured.remove(&scheme.name) {
             Some(kind) => (kind, true),
             None => (
-                default_kind(
-                    scheme,
-                    required_scopes(api, &scheme.name),
-                    &mut taken,
-                    &mut warnings,
-                ),
+                default_kind(scheme, required_scopes(api, &scheme.name), taken, warnings),
                 false,
             ),
         };
@@ -309,21 +341,7 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
             && !caller
             && !matches!(scheme.kind, SchemeKind::Undefined | SchemeKind::MutualTls)
         {
-            let what = scheme.kind.describe();
-            warnings.push(Warning::spec(scheme.pointer.clone(), format!(
-                "securityScheme `{}` ({what}) cannot be sent by the server{}; calls with no other alternative go out without it and the API decides{}",
-                scheme.name,
-                if *reason == what {
-                    String::new()
-                } else {
-                    format!(": {reason}")
-                },
-                if scheme.kind.is_bearer() {
-                    "; forward the caller's token (`bearer.forward`, `oauth.forward_token`) or give `upstream` client credentials with a `token_url`"
-                } else {
-                    ""
-                }
-            )));
+            warnings.push(unsendable(scheme, reason));
         }
         upstream.push(UpstreamScheme {
             name: scheme.name.clone(),
@@ -342,56 +360,77 @@ pub fn resolve(api: &mut ir::Api, config: Option<&UpstreamConfig>) -> Result<()>
             caller,
         });
     }
+    upstream
+}
 
-    let by_name: BTreeMap<&str, &UpstreamScheme> =
-        upstream.iter().map(|s| (s.name.as_str(), s)).collect();
-    for tool in &mut api.tools {
-        let mut conflict = false;
-        let mut alternatives: Vec<Vec<CredentialUse>> = tool
-            .security
-            .iter()
-            .map(|alt| {
-                let in_authorization = alt
-                    .keys()
-                    .filter_map(|k| by_name.get(k.as_str()))
-                    .filter(|s| uses_authorization(&s.kind))
-                    .count();
-                conflict |= in_authorization > 1;
-                alt.keys()
-                    .map(|k| {
-                        let s = by_name.get(k.as_str());
-                        CredentialUse {
-                            scheme: k.clone(),
-                            env: s
-                                .map(|s| s.env().into_iter().map(|(n, _)| n).collect())
-                                .unwrap_or_default(),
-                            caller: s.is_some_and(|s| s.caller),
-                            supported: s.is_some_and(|s| s.supported() || s.caller),
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        // Alternatives that differ in scopes only send the same credentials.
-        let mut seen = Vec::new();
-        alternatives.retain(|alt| {
-            let fresh = !seen.contains(alt);
-            if fresh {
-                seen.push(alt.clone());
+/// The warning for a scheme the server cannot send, and what to do about it.
+fn unsendable(scheme: &ir::SecurityScheme, reason: &str) -> Warning {
+    let what = scheme.kind.describe();
+    Warning::spec(
+        scheme.pointer.clone(),
+        format!(
+            "securityScheme `{}` ({what}) cannot be sent by the server{}; calls with no other alternative go out without it and the API decides{}",
+            scheme.name,
+            if reason == what {
+                String::new()
+            } else {
+                format!(": {reason}")
+            },
+            if scheme.kind.is_bearer() {
+                "; forward the caller's token (`bearer.forward`, `oauth.forward_token`) or give `upstream` client credentials with a `token_url`"
+            } else {
+                ""
             }
-            fresh
-        });
-        tool.credentials = alternatives;
-        if conflict {
-            tool.warnings.push(Warning::spec(
-                tool.pointer.join("security"),
-                "one requirement combines two schemes that both use the Authorization header; only one can be sent",
-            ));
+        ),
+    )
+}
+
+/// A tool's credential alternatives, one per alternative of its `security` (those that differ
+/// in scopes only are one); a warning when one needs two credentials in the `Authorization`
+/// header.
+fn tool_credentials(tool: &mut ir::Tool, by_name: &BTreeMap<&str, &UpstreamScheme>) {
+    let mut conflict = false;
+    let mut alternatives: Vec<Vec<CredentialUse>> = tool
+        .security
+        .iter()
+        .map(|alt| {
+            let in_authorization = alt
+                .keys()
+                .filter_map(|k| by_name.get(k.as_str()))
+                .filter(|s| uses_authorization(&s.kind))
+                .count();
+            conflict |= in_authorization > 1;
+            alt.keys()
+                .map(|k| {
+                    let s = by_name.get(k.as_str());
+                    CredentialUse {
+                        scheme: k.clone(),
+                        env: s
+                            .map(|s| s.env().into_iter().map(|(n, _)| n).collect())
+                            .unwrap_or_default(),
+                        caller: s.is_some_and(|s| s.caller),
+                        supported: s.is_some_and(|s| s.supported() || s.caller),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    // Alternatives that differ in scopes only send the same credentials.
+    let mut seen = Vec::new();
+    alternatives.retain(|alt| {
+        let fresh = !seen.contains(alt);
+        if fresh {
+            seen.push(alt.clone());
         }
+        fresh
+    });
+    tool.credentials = alternatives;
+    if conflict {
+        tool.warnings.push(Warning::spec(
+            tool.pointer.join("security"),
+            "one requirement combines two schemes that both use the Authorization header; only one can be sent",
+        ));
     }
-    api.auth.upstream = upstream;
-    api.warnings.extend(warnings);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! the templates present them (`auth_config.rs`, the README, `.env.example`): Rust expressions
 //! built with string literals, markdown cells and comment lines made safe for any text.
 
-use crate::ir::auth::{ClientAuth, Mode, Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
+use crate::ir::auth::{
+    AuthIr, ClientAuth, Mode, OAuthIr, Setting, TokenEndpoint, UpstreamKind, UpstreamScheme,
+};
 use crate::ir::{Api, KeyLocation};
 use crate::render::text::{comment_line, lit, md_cell};
 use serde::Serialize;
@@ -186,8 +188,44 @@ pub fn tool_scopes_table(auth: &AuthView) -> String {
     out
 }
 
+/// The auth view of the API: the mode, the settings' Rust expressions and variables, the OAuth
+/// scopes, and the upstream credentials.
 pub fn auth_view(api: &Api) -> AuthView {
     let auth = &api.auth;
+    let mode = match auth.mode {
+        Mode::None => "none",
+        Mode::Bearer => "bearer",
+        Mode::Oauth => "oauth",
+    };
+    let mut view = AuthView {
+        mode,
+        mode_lit: lit(mode),
+        env: auth
+            .env_vars()
+            .into_iter()
+            .map(|name| {
+                let what = setting_role(auth, &name).to_string();
+                env_view(name, what)
+            })
+            .collect(),
+        ..AuthView::default()
+    };
+    scope_fields(api, &mut view);
+    upstream_fields(api, &mut view);
+    if let Some(b) = &auth.bearer {
+        view.bearer_tokens = opt_setting_expr(&b.tokens);
+        view.bearer_forward = b.forward;
+        view.bearer_checked = b.tokens.is_some();
+    }
+    if let Some(o) = &auth.oauth {
+        oauth_fields(o, &mut view);
+    }
+    view
+}
+
+/// The OAuth scopes: each tool's alternatives (`TOOL_SCOPES`), and every scope any tool needs,
+/// as Rust literals and for the README.
+fn scope_fields(api: &Api, view: &mut AuthView) {
     let mut scopes: Vec<&str> = api
         .tools
         .iter()
@@ -195,7 +233,7 @@ pub fn auth_view(api: &Api) -> AuthView {
         .collect();
     scopes.sort_unstable();
     scopes.dedup();
-    let tool_scopes = api
+    view.tool_scopes = api
         .tools
         .iter()
         .map(|t| {
@@ -210,62 +248,52 @@ pub fn auth_view(api: &Api) -> AuthView {
             format!("({}, &[{}])", lit(&t.name), alts.join(", "))
         })
         .collect();
-    let mut view = AuthView {
-        mode: match auth.mode {
-            Mode::None => "none",
-            Mode::Bearer => "bearer",
-            Mode::Oauth => "oauth",
-        },
-        tool_scopes,
-        scopes_supported: scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", "),
-        scopes_md: scopes
-            .iter()
-            .map(|s| format!("`{}`", md_cell(s).replace('`', "'")))
-            .collect::<Vec<_>>()
-            .join(", "),
-        ..AuthView::default()
-    };
-    view.mode_lit = lit(view.mode);
-    let what = |name: &str| -> &'static str {
-        let env = |s: &Option<Setting>| matches!(s, Some(Setting::Env(n)) if n == name);
-        if let Some(b) = &auth.bearer
-            && env(&b.tokens)
-        {
-            return "accepted bearer tokens, comma-separated (secret)";
-        }
-        if let Some(o) = &auth.oauth {
-            for (s, what) in [
-                (
-                    &o.client_secret,
-                    "OAuth client secret (secret; never sent to MCP clients)",
-                ),
-                (&o.client_id, "OAuth client ID at the provider"),
-                (&o.audience, "OAuth audience (`aud` of the access tokens)"),
-                (&o.oauth_metadata_url, "OAuth provider metadata URL"),
-                (&o.authorize_url, "OAuth provider authorization URL"),
-                (
-                    &o.default_scope,
-                    "scopes added to every authorization request",
-                ),
-            ] {
-                if env(s) {
-                    return what;
-                }
-            }
-            if env(&Some(o.issuer.clone())) {
-                return "OAuth issuer";
+    view.scopes_supported = scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ");
+    view.scopes_md = scopes
+        .iter()
+        .map(|s| format!("`{}`", md_cell(s).replace('`', "'")))
+        .collect::<Vec<_>>()
+        .join(", ");
+}
+
+/// What the auth setting read from the environment variable `name` is, in words.
+fn setting_role(auth: &AuthIr, name: &str) -> &'static str {
+    let env = |s: &Option<Setting>| matches!(s, Some(Setting::Env(n)) if n == name);
+    if let Some(b) = &auth.bearer
+        && env(&b.tokens)
+    {
+        return "accepted bearer tokens, comma-separated (secret)";
+    }
+    if let Some(o) = &auth.oauth {
+        for (s, what) in [
+            (
+                &o.client_secret,
+                "OAuth client secret (secret; never sent to MCP clients)",
+            ),
+            (&o.client_id, "OAuth client ID at the provider"),
+            (&o.audience, "OAuth audience (`aud` of the access tokens)"),
+            (&o.oauth_metadata_url, "OAuth provider metadata URL"),
+            (&o.authorize_url, "OAuth provider authorization URL"),
+            (
+                &o.default_scope,
+                "scopes added to every authorization request",
+            ),
+        ] {
+            if env(s) {
+                return what;
             }
         }
-        "auth setting"
-    };
-    view.env = auth
-        .env_vars()
-        .into_iter()
-        .map(|name| {
-            let what = what(&name).to_string();
-            env_view(name, what)
-        })
-        .collect();
+        if env(&Some(o.issuer.clone())) {
+            return "OAuth issuer";
+        }
+    }
+    "auth setting"
+}
+
+/// The upstream credentials: `auth_config::UPSTREAM` expressions, their variables, and the
+/// README's table.
+fn upstream_fields(api: &Api, view: &mut AuthView) {
+    let auth = &api.auth;
     view.upstream = auth.upstream.iter().map(upstream_expr).collect();
     view.upstream_env = auth
         .upstream_env()
@@ -277,71 +305,62 @@ pub fn auth_view(api: &Api) -> AuthView {
         .upstream
         .iter()
         .any(|s| matches!(s.kind, UpstreamKind::ClientCredentials { .. }));
-    view.upstream_rows = auth
-        .upstream
+    view.upstream_rows = auth.upstream.iter().map(|s| upstream_row(api, s)).collect();
+}
+
+/// One security scheme in the README's upstream credentials table.
+fn upstream_row(api: &Api, s: &UpstreamScheme) -> UpstreamRow {
+    let count = api
+        .tools
         .iter()
-        .map(|s| {
-            let count = api
-                .tools
-                .iter()
-                .filter(|t| t.security.iter().any(|alt| alt.contains_key(&s.name)))
-                .count();
-            let env: Vec<String> = s.env().into_iter().map(|(n, _)| format!("`{n}`")).collect();
-            UpstreamRow {
-                name: md_cell(&s.name).replace('`', "'"),
-                what: match (&s.kind, s.caller) {
-                    (UpstreamKind::Unsupported { reason, .. }, false)
-                        if *reason == s.description =>
-                    {
-                        format!("not sent: {}", md_cell(reason))
-                    }
-                    (UpstreamKind::Unsupported { reason, .. }, false) => format!(
-                        "not sent ({}): {}",
-                        md_cell(&s.description),
-                        md_cell(reason)
-                    ),
-                    (UpstreamKind::Unsupported { .. }, true) => {
-                        "the caller's forwarded token".to_string()
-                    }
-                    (_, true) => format!(
-                        "{}: the caller's forwarded token, these only without one (stdio)",
-                        md_cell(&s.description)
-                    ),
-                    (_, false) => md_cell(&s.description),
-                },
-                env: if env.is_empty() {
-                    "none".into()
-                } else {
-                    env.join(", ")
-                },
-                tools: format!("{count} tool{}", if count == 1 { "" } else { "s" }),
+        .filter(|t| t.security.iter().any(|alt| alt.contains_key(&s.name)))
+        .count();
+    let env: Vec<String> = s.env().into_iter().map(|(n, _)| format!("`{n}`")).collect();
+    UpstreamRow {
+        name: md_cell(&s.name).replace('`', "'"),
+        what: match (&s.kind, s.caller) {
+            (UpstreamKind::Unsupported { reason, .. }, false) if *reason == s.description => {
+                format!("not sent: {}", md_cell(reason))
             }
-        })
-        .collect();
-    if let Some(b) = &auth.bearer {
-        view.bearer_tokens = opt_setting_expr(&b.tokens);
-        view.bearer_forward = b.forward;
-        view.bearer_checked = b.tokens.is_some();
+            (UpstreamKind::Unsupported { reason, .. }, false) => format!(
+                "not sent ({}): {}",
+                md_cell(&s.description),
+                md_cell(reason)
+            ),
+            (UpstreamKind::Unsupported { .. }, true) => "the caller's forwarded token".to_string(),
+            (_, true) => format!(
+                "{}: the caller's forwarded token, these only without one (stdio)",
+                md_cell(&s.description)
+            ),
+            (_, false) => md_cell(&s.description),
+        },
+        env: if env.is_empty() {
+            "none".into()
+        } else {
+            env.join(", ")
+        },
+        tools: format!("{count} tool{}", if count == 1 { "" } else { "s" }),
     }
-    if let Some(o) = &auth.oauth {
-        view.issuer = setting_expr(&o.issuer);
-        view.oauth_metadata_url = opt_setting_expr(&o.oauth_metadata_url);
-        view.authorize_url = opt_setting_expr(&o.authorize_url);
-        view.audience = opt_setting_expr(&o.audience);
-        view.client_id = opt_setting_expr(&o.client_id);
-        view.client_secret = opt_setting_expr(&o.client_secret);
-        view.default_scope = opt_setting_expr(&o.default_scope);
-        view.setup_proxies = o.setup_proxies;
-        view.setup_fake_dynamic_registration = o.setup_fake_dynamic_registration;
-        view.forward_token = o.forward_token;
-        view.allowed_redirect_uris = o
-            .allowed_redirect_uris
-            .iter()
-            .map(|u| lit(u))
-            .collect::<Vec<_>>()
-            .join(", ");
-        view.issuer_md = setting_md(&Some(o.issuer.clone()), "");
-        view.audience_md = setting_md(&o.audience, "the server's own `<public-url>/mcp`");
-    }
-    view
+}
+
+/// The `oauth` section: Rust expressions of its settings, and the README's words for them.
+fn oauth_fields(o: &OAuthIr, view: &mut AuthView) {
+    view.issuer = setting_expr(&o.issuer);
+    view.oauth_metadata_url = opt_setting_expr(&o.oauth_metadata_url);
+    view.authorize_url = opt_setting_expr(&o.authorize_url);
+    view.audience = opt_setting_expr(&o.audience);
+    view.client_id = opt_setting_expr(&o.client_id);
+    view.client_secret = opt_setting_expr(&o.client_secret);
+    view.default_scope = opt_setting_expr(&o.default_scope);
+    view.setup_proxies = o.setup_proxies;
+    view.setup_fake_dynamic_registration = o.setup_fake_dynamic_registration;
+    view.forward_token = o.forward_token;
+    view.allowed_redirect_uris = o
+        .allowed_redirect_uris
+        .iter()
+        .map(|u| lit(u))
+        .collect::<Vec<_>>()
+        .join(", ");
+    view.issuer_md = setting_md(&Some(o.issuer.clone()), "");
+    view.audience_md = setting_md(&o.audience, "the server's own `<public-url>/mcp`");
 }

@@ -1,0 +1,216 @@
+//! Arguments, the last phase of a tool's input. Every parameter and body property the earlier
+//! phases collected ([`Candidate`]s, in order) gets its argument name — a name taken already is
+//! told apart by its location (`id_query`), with a warning — its Rust field, its JSON Schema
+//! (converted for clients; a multipart file marked as base64) and its Rust type. Together they
+//! make the tool's `inputSchema`: a closed object of every argument, with the `$defs` they need.
+
+use crate::error::Result;
+use crate::ir::{Arg, ArgLocation, Body, BodyKind, Simplification, Warning};
+use crate::lower::Lowerer;
+use crate::naming::{self, MAX_NAME_LEN, Unique};
+use crate::pointer::Pointer;
+use crate::schema::convert::Conversion;
+use crate::schema::shape::{Mode, Note};
+use crate::schema::typegen::{RType, field_doc};
+use serde_json::{Map, Value, json};
+
+/// One argument before naming.
+pub(super) struct Candidate {
+    pub wire: String,
+    pub location: ArgLocation,
+    pub required: bool,
+    pub description: Option<String>,
+    pub deprecated: bool,
+    pub style: String,
+    pub explode: bool,
+    /// Raw schema and where it sits (for `$ref` resolution and errors).
+    pub schema: Value,
+    pub schema_at: Pointer,
+}
+
+/// A tool's arguments, the `inputSchema` they make, and what was simplified for clients.
+pub(super) struct Input {
+    pub args: Vec<Arg>,
+    pub schema: Value,
+    pub notes: Vec<Simplification>,
+}
+
+impl Lowerer<'_> {
+    /// Names, schemas and Rust types of a tool's arguments, and its `inputSchema`. `camel` (the
+    /// tool's name in UpperCamelCase) starts the names of the argument types; `body_notes` are
+    /// what shaping a flattened body changed.
+    pub(super) fn arguments(
+        &mut self,
+        candidates: Vec<Candidate>,
+        body: Option<&Body>,
+        camel: &str,
+        body_notes: Vec<Note>,
+        op_ptr: &Pointer,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Input> {
+        let mut names = Unique::new();
+        let mut fields = Unique::new();
+        let mut conversion = Conversion::new(self.schemas, Mode::Input);
+        conversion.enter("body");
+        conversion.note(body_notes);
+        let mut args = Vec::new();
+        for c in candidates {
+            let name = argument_name(&mut names, &c, op_ptr, warnings);
+            let rust_field = fields.claim_field(&name);
+            args.push(self.argument(c, name, rust_field, body, camel, &mut conversion)?);
+        }
+        let schema = input_schema(&args, conversion.finish()?);
+        Ok(Input {
+            args,
+            schema,
+            notes: conversion.take_notes(),
+        })
+    }
+
+    /// One named argument: its schema as clients see it, and its Rust type.
+    fn argument(
+        &mut self,
+        c: Candidate,
+        name: String,
+        rust_field: String,
+        body: Option<&Body>,
+        camel: &str,
+        conversion: &mut Conversion,
+    ) -> Result<Arg> {
+        conversion.enter(&name);
+        let mut schema = conversion.convert(&c.schema, &c.schema_at)?;
+        let is_file = c.location == ArgLocation::BodyField
+            && body.is_some_and(|b| b.kind == BodyKind::Multipart)
+            && label_file_schema(&mut schema);
+        if let Value::Object(m) = &mut schema {
+            if let Some(d) = &c.description {
+                m.entry("description")
+                    .or_insert_with(|| Value::String(d.clone()));
+            }
+            if c.deprecated {
+                m.insert("deprecated".into(), Value::Bool(true));
+            }
+        }
+        let hint = format!("{}{}", camel, naming::type_ident(&name));
+        let rtype = match c.location {
+            ArgLocation::Body
+                if matches!(
+                    body.map(|b| b.kind),
+                    Some(BodyKind::Binary | BodyKind::Text)
+                ) =>
+            {
+                RType::Str
+            }
+            _ => self.types.rust_type(&c.schema, &c.schema_at, &hint)?,
+        };
+        let type_summary = rtype.summary();
+        let (rtype, keeps_null) = if c.required {
+            (rtype, false)
+        } else {
+            rtype.optional()
+        };
+        let rust_doc = field_doc(&c.schema, &rtype).or_else(|| c.description.clone());
+        Ok(Arg {
+            name,
+            wire_name: c.wire,
+            location: c.location,
+            required: c.required,
+            description: c.description,
+            rust_field,
+            rust_type: rtype.render_field(),
+            keeps_null,
+            rust_doc,
+            type_summary,
+            style: c.style,
+            explode: c.explode,
+            is_file,
+            schema,
+        })
+    }
+}
+
+/// The argument name of a candidate: its wire name made a property name, or — when another
+/// argument has that name already — with its location appended, with a warning.
+fn argument_name(
+    names: &mut Unique,
+    c: &Candidate,
+    op_ptr: &Pointer,
+    warnings: &mut Vec<Warning>,
+) -> String {
+    let base = naming::property_name(&c.wire);
+    if !names.is_taken(&base) {
+        return names.claim(&base, "_", MAX_NAME_LEN);
+    }
+    let with_loc = naming::shorten(&format!("{base}_{}", c.location.as_str()), MAX_NAME_LEN);
+    let n = names.claim(&with_loc, "_", MAX_NAME_LEN);
+    warnings.push(Warning::spec(
+        op_ptr.clone(),
+        format!(
+            "{} `{}` is argument `{n}` (the name `{base}` is taken)",
+            location_label(c.location),
+            c.wire
+        ),
+    ));
+    n
+}
+
+/// What an argument is, in words, for warnings.
+pub(super) fn location_label(l: ArgLocation) -> &'static str {
+    match l {
+        ArgLocation::Path => "path parameter",
+        ArgLocation::Query => "query parameter",
+        ArgLocation::Header => "header parameter",
+        ArgLocation::Cookie => "cookie parameter",
+        ArgLocation::Body => "request body",
+        ArgLocation::BodyField => "body property",
+    }
+}
+
+/// The `inputSchema`: a closed object of every argument, with the shared definitions.
+fn input_schema(args: &[Arg], defs: Map<String, Value>) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for a in args {
+        properties.insert(a.name.clone(), a.schema.clone());
+        if a.required {
+            required.push(Value::String(a.name.clone()));
+        }
+    }
+    let mut input = Map::new();
+    input.insert("type".into(), json!("object"));
+    input.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        input.insert("required".into(), Value::Array(required));
+    }
+    input.insert("additionalProperties".into(), Value::Bool(false));
+    if !defs.is_empty() {
+        input.insert("$defs".into(), Value::Object(defs));
+    }
+    Value::Object(input)
+}
+
+/// Marks a multipart file field (`format: binary`, or an array of them) as base64 input, which is
+/// how a JSON tool call can carry bytes; returns whether it is one.
+fn label_file_schema(schema: &mut Value) -> bool {
+    fn label(s: &mut Value) -> bool {
+        let Some(m) = s.as_object_mut() else {
+            return false;
+        };
+        let binary = m.get("format").and_then(Value::as_str) == Some("binary")
+            || m.contains_key("contentMediaType");
+        if binary {
+            m.remove("format");
+            m.insert("contentEncoding".into(), Value::String("base64".into()));
+            m.entry("description").or_insert_with(|| {
+                Value::String(
+                    "File content: base64, or a data: URI (data:<type>;base64,...).".into(),
+                )
+            });
+        }
+        binary
+    }
+    if label(schema) {
+        return true;
+    }
+    schema.get_mut("items").is_some_and(label)
+}

@@ -1,0 +1,336 @@
+//! One selected operation → its [`Tool`], phase by phase: the tool's name (an override's, else
+//! from the operationId, or the method and path, made unique), its security requirements, its
+//! input (parameters, request body, then the arguments with their schemas and Rust types), its
+//! output schema, the OAuth scopes it needs, and how it presents itself (title, description,
+//! annotations, with what an override changes).
+
+use crate::config::tools::Override;
+use crate::error::{Error, Result};
+use crate::ir::{Simplification, Tool, Warning};
+use crate::lower::body::is_json;
+use crate::lower::{Lowerer, OperationRef};
+use crate::naming::{self, MAX_NAME_LEN};
+use crate::pointer::Pointer;
+use crate::schema::convert::Conversion;
+use crate::schema::shape::Mode;
+use heck::ToUpperCamelCase;
+use openapiv3::{Operation, ReferenceOr};
+use serde_json::{Value, json};
+
+impl Lowerer<'_> {
+    /// The tool of one selected operation, with the override the config gives it, if any.
+    pub(super) fn tool(
+        &mut self,
+        op: &OperationRef,
+        over: Option<&(String, Override)>,
+    ) -> Result<Tool> {
+        let op_ptr = op.pointer();
+        let mut warnings = Vec::new();
+        let name = self.tool_name(op, over, &mut warnings)?;
+        let camel = name.to_upper_camel_case();
+        let args_struct = self.struct_names.claim(
+            &format!("{}Args", naming::type_ident(&camel)),
+            "",
+            usize::MAX,
+        );
+        let security = self.security(op.operation, &op_ptr, &mut warnings);
+        let mut candidates = self.parameters(op, &security, &mut warnings)?;
+        let (body, body_notes) =
+            self.request_body(op.operation, &op_ptr, &mut candidates, &mut warnings)?;
+        let input = self.arguments(
+            candidates,
+            body.as_ref(),
+            &camel,
+            body_notes,
+            &op_ptr,
+            &mut warnings,
+        )?;
+        let mut simplifications = input.notes;
+        let (mut output_schema, wrap_output, output_notes) =
+            self.output_schema(op.operation, &op_ptr)?;
+        simplifications.extend(output_notes);
+        let mut input_schema = input.schema;
+        // The generated server parses tools.json with serde_json's default recursion limit.
+        if cut_deep(&mut input_schema, 0) | output_schema.as_mut().is_some_and(|s| cut_deep(s, 0)) {
+            warnings.push(Warning::spec(
+                op_ptr.clone(),
+                format!(
+                    "a schema (or a default or example value in it) is nested deeper than {MAX_SCHEMA_JSON_DEPTH} JSON levels; the deeper part is cut"
+                ),
+            ));
+        }
+        let scope_alternatives = self.scope_alternatives(&security);
+        let shown = presentation(op, over);
+        Ok(Tool {
+            name,
+            title: shown.title,
+            description: shown.description,
+            method: op.method.to_ascii_uppercase(),
+            path: op.path.to_string(),
+            operation_id: op.operation.operation_id.clone(),
+            pointer: op_ptr,
+            tags: op.operation.tags.clone(),
+            read_only: shown.read_only,
+            destructive: shown.destructive,
+            idempotent: shown.idempotent,
+            open_world: shown.open_world,
+            overridden_by: over.map(|(key, _)| key.clone()),
+            overridden: shown.overridden,
+            args: input.args,
+            body,
+            input_schema,
+            output_schema,
+            wrap_output,
+            security,
+            scope_alternatives,
+            credentials: Vec::new(),
+            args_struct,
+            simplifications,
+            warnings,
+        })
+    }
+
+    /// The tool's name: the override's (claimed before any operation was lowered), else one
+    /// made from the operationId (or method and path), shortened and made unique, with a
+    /// warning for either. A generated name that an override gives another tool is an error.
+    fn tool_name(
+        &mut self,
+        op: &OperationRef,
+        over: Option<&(String, Override)>,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<String> {
+        if let Some(name) = over.and_then(|(_, o)| o.name.clone()) {
+            return Ok(name);
+        }
+        let (path, method, operation) = (op.path, op.method, op.operation);
+        let base = naming::tool_base_name(operation.operation_id.as_deref(), method, path);
+        if let Some(key) = self.override_names.get(&base) {
+            return Err(Error::invalid(
+                &self.config_file,
+                &Pointer::root()
+                    .join("tools")
+                    .join("overrides")
+                    .join(key)
+                    .join("name"),
+                format!(
+                    "`{base}` is the name of the tool of {} ({} {path}): give that one another name too, or pick another",
+                    operation
+                        .operation_id
+                        .as_deref()
+                        .map_or("the operation".to_string(), |id| format!("`{id}`")),
+                    method.to_ascii_uppercase()
+                ),
+            ));
+        }
+        let op_ptr = op.pointer();
+        if let Some(id) = &operation.operation_id
+            && id.len() > MAX_NAME_LEN
+        {
+            warnings.push(Warning::spec(
+                op_ptr.join("operationId"),
+                format!("longer than {MAX_NAME_LEN} characters; tool name shortened to `{base}`"),
+            ));
+        }
+        let name = self.tool_names.claim(&base, "_", MAX_NAME_LEN);
+        if name != base {
+            warnings.push(Warning::spec(
+                op_ptr,
+                format!("tool name `{base}` is already taken; this one is `{name}`"),
+            ));
+        }
+        Ok(name)
+    }
+
+    /// The output schema from the JSON success responses (lowest 2xx code first). Several
+    /// distinct schemas become an `anyOf`. Roots that are not plainly objects are wrapped as
+    /// `{"result": ..}`.
+    fn output_schema(
+        &self,
+        op: &Operation,
+        op_ptr: &Pointer,
+    ) -> Result<(Option<Value>, bool, Vec<Simplification>)> {
+        let mut codes: Vec<(u16, String, &ReferenceOr<openapiv3::Response>)> = Vec::new();
+        for (code, r) in &op.responses.responses {
+            match code {
+                openapiv3::StatusCode::Code(c) if (200..300).contains(c) => {
+                    codes.push((*c, c.to_string(), r));
+                }
+                openapiv3::StatusCode::Range(2) => codes.push((299, "2XX".into(), r)),
+                _ => {}
+            }
+        }
+        codes.sort_by_key(|c| c.0);
+        let mut schemas: Vec<(Pointer, Value)> = Vec::new();
+        for (_, key, r) in codes {
+            let (rptr, resp) = self.deref(r, &op_ptr.join("responses").join(key))?;
+            let mut json_types: Vec<&String> = resp.content.keys().filter(|k| is_json(k)).collect();
+            json_types.sort();
+            // A success that may come back without JSON (204, text) cannot promise structured
+            // content, and an outputSchema obliges the server to always send it.
+            if json_types.is_empty() {
+                return Ok((None, false, Vec::new()));
+            }
+            if let Some(mt) = json_types.first() {
+                let at = rptr.join("content").join(mt).join("schema");
+                let raw = at.find(self.schemas.root).cloned().unwrap_or(json!({}));
+                if !schemas.iter().any(|(_, s)| *s == raw) {
+                    schemas.push((at, raw));
+                }
+            }
+        }
+        if schemas.is_empty() {
+            return Ok((None, false, Vec::new()));
+        }
+        let mut conversion = Conversion::new(self.schemas, Mode::Output);
+        let mut converted = Vec::new();
+        let several = schemas.len() > 1;
+        for (i, (at, raw)) in schemas.iter().enumerate() {
+            conversion.enter(&if several {
+                format!("output.anyOf[{i}]")
+            } else {
+                "output".to_string()
+            });
+            converted.push(conversion.convert(raw, at)?);
+        }
+        let root = if converted.len() == 1 {
+            converted.remove(0)
+        } else {
+            json!({ "anyOf": converted })
+        };
+        let plain_object = root.get("type") == Some(&json!("object"))
+            && !["anyOf", "oneOf", "allOf", "$ref", "not", "if"]
+                .iter()
+                .any(|k| root.get(*k).is_some());
+        let mut out = if plain_object {
+            root
+        } else {
+            json!({"type": "object", "properties": {"result": root}, "required": ["result"]})
+        };
+        let d = conversion.finish()?;
+        if !d.is_empty()
+            && let Value::Object(m) = &mut out
+        {
+            m.insert("$defs".into(), Value::Object(d));
+        }
+        Ok((Some(out), !plain_object, conversion.take_notes()))
+    }
+}
+
+/// How a tool presents itself to clients.
+struct Presentation {
+    title: Option<String>,
+    description: String,
+    read_only: bool,
+    destructive: bool,
+    idempotent: bool,
+    open_world: bool,
+    /// What the override changed (`name`, `title`, `readOnlyHint`, ...).
+    overridden: Vec<String>,
+}
+
+/// Title and description from the operation's summary and description; annotations from the
+/// HTTP method (GET/HEAD/OPTIONS/TRACE read-only; PUT/DELETE idempotent; DELETE, PUT and PATCH
+/// destructive); then whatever the override sets instead.
+fn presentation(op: &OperationRef, over: Option<&(String, Override)>) -> Presentation {
+    let (operation, method) = (op.operation, op.method);
+    let summary = operation
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut description = operation
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .or(summary)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{} {}", method.to_ascii_uppercase(), op.path));
+    if operation.deprecated {
+        description = format!("Deprecated. {description}");
+    }
+    let mut shown = Presentation {
+        title: summary.map(str::to_string),
+        description,
+        read_only: matches!(method, "get" | "head" | "options" | "trace"),
+        destructive: matches!(method, "delete" | "put" | "patch"),
+        idempotent: matches!(
+            method,
+            "get" | "head" | "options" | "trace" | "put" | "delete"
+        ),
+        open_world: true,
+        overridden: Vec::new(),
+    };
+    let Some((_, o)) = over else {
+        return shown;
+    };
+    let mut overridden = Vec::new();
+    let mut note = |field: &str| overridden.push(field.to_string());
+    if o.name.is_some() {
+        note("name");
+    }
+    if let Some(t) = &o.title {
+        shown.title = Some(t.clone());
+        note("title");
+    }
+    if let Some(d) = &o.description {
+        shown.description = d.clone();
+        note("description");
+    }
+    if let Some(a) = &o.annotations {
+        for (value, slot, field) in [
+            (a.read_only_hint, &mut shown.read_only, "readOnlyHint"),
+            (
+                a.destructive_hint,
+                &mut shown.destructive,
+                "destructiveHint",
+            ),
+            (a.idempotent_hint, &mut shown.idempotent, "idempotentHint"),
+            (a.open_world_hint, &mut shown.open_world, "openWorldHint"),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+                note(field);
+            }
+        }
+    }
+    shown.overridden = overridden;
+    shown
+}
+
+/// Nesting allowed inside a tool schema: tools.json adds four levels around it, and the generated
+/// server reads that file with serde_json, which refuses more than 128.
+const MAX_SCHEMA_JSON_DEPTH: usize = 100;
+
+/// Replaces whatever lies deeper than [`MAX_SCHEMA_JSON_DEPTH`] with an empty object or array;
+/// returns whether anything was cut.
+fn cut_deep(v: &mut Value, depth: usize) -> bool {
+    if depth >= MAX_SCHEMA_JSON_DEPTH {
+        return match v {
+            Value::Object(m) if !m.is_empty() => {
+                m.clear();
+                true
+            }
+            Value::Array(a) if !a.is_empty() => {
+                a.clear();
+                true
+            }
+            _ => false,
+        };
+    }
+    let mut cut = false;
+    match v {
+        Value::Object(m) => {
+            for c in m.values_mut() {
+                cut |= cut_deep(c, depth + 1);
+            }
+        }
+        Value::Array(a) => {
+            for c in a {
+                cut |= cut_deep(c, depth + 1);
+            }
+        }
+        _ => {}
+    }
+    cut
+}
