@@ -73,7 +73,7 @@ impl Error {
         }
     }
 
-    /// Exit codes of DESIGN.md §1: 2 for bad input; 3 for failures that are not the input's fault
+    /// The command line's exit code: 2 for bad input; 3 for failures that are not the input's fault
     /// (an unwritable output directory, an internal rendering bug).
     pub fn exit_code(&self) -> i32 {
         match self {

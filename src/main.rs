@@ -1,4 +1,4 @@
-//! The `mcpgen` command line: `generate` and `inspect` (DESIGN.md §1). Exit codes: 0 success,
+//! The `mcpgen` command line: `generate` and `inspect` (README: Usage). Exit codes: 0 success,
 //! 1 `--check` found drift, 2 bad input, 3 an output or internal failure.
 
 use clap::{Parser, Subcommand};
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 #[command(
     name = "mcpgen",
     version,
-    about = "Generate a Rust MCP server crate from an OpenAPI document"
+    about = "Generate a Rust MCP server crate from an OpenAPI (or Swagger 2.0) document"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -21,16 +21,18 @@ struct Cli {
 enum Command {
     /// Generate the server crate.
     Generate {
-        /// OpenAPI 3.0/3.1 document: a path or an http(s):// URL; YAML or JSON.
+        /// OpenAPI 3.0/3.1 or Swagger 2.0 document: a path or an http(s):// URL; YAML or JSON.
         spec: String,
-        /// Auth config file (YAML, DESIGN.md §2). Without it the server is open.
-        #[arg(long)]
+        /// Config file (YAML or JSON): how callers authenticate (`mode`, `bearer`, `oauth`), the
+        /// API's credentials (`upstream`), which operations become tools (`tools`). Without
+        /// it the server is open and every operation is a tool.
+        #[arg(long, value_name = "FILE")]
         auth: Option<String>,
         /// Output directory. Default: ./<name>.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Package and binary name. Default: kebab-case of info.title + "-mcp".
-        #[arg(long)]
+        #[arg(long, value_name = "CRATE")]
         name: Option<String>,
         /// Compare with --out instead of writing: exit 0 when identical, 1 when not.
         #[arg(long)]
@@ -38,9 +40,10 @@ enum Command {
     },
     /// Print the tools that would be generated.
     Inspect {
+        /// OpenAPI 3.0/3.1 or Swagger 2.0 document, as for `generate`.
         spec: String,
-        /// Auth config file, as for `generate`.
-        #[arg(long)]
+        /// Config file, as for `generate`.
+        #[arg(long, value_name = "FILE")]
         auth: Option<String>,
         /// Machine-readable output (the whole lowered model).
         #[arg(long)]

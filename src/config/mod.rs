@@ -1,5 +1,5 @@
-//! The config file given with `--auth` (DESIGN.md §2): how callers authenticate to the generated
-//! server (`mode`, `bearer`, `oauth`: [`auth`]), how the server authenticates to the API
+//! The config file given with `--auth` (README: Authentication): how callers authenticate to the
+//! generated server (`mode`, `bearer`, `oauth`: [`auth`]), how the server authenticates to the API
 //! (`upstream`: [`upstream`]) and which operations become tools (`tools`: [`tools`]). Parsed
 //! strictly — an unknown key is an error with its JSON pointer, so a typo never silently weakens
 //! security — and validated as far as it can be without the spec; lowering checks the rest.

@@ -1,26 +1,26 @@
-//! Tool selection and per-tool overrides: the `tools:` section of the `--auth` config file
-//! (DESIGN.md §2). Parsed strictly here (unknown keys are errors with their JSON pointer), with
-//! everything checked that needs no spec; applied by lowering (`lower::select`) before any
-//! operation is lowered, so an excluded operation produces no tool, no types and no dispatch
-//! entry at all: its name is an unknown tool on the server.
+//! Tool selection and per-tool overrides: the `tools:` section of the `--auth` config file (README:
+//! Tool selection and overrides). Parsed strictly here (unknown keys are errors with their JSON
+//! pointer), with everything checked that needs no spec; applied by lowering (`lower::select`)
+//! before any operation is lowered, so an excluded operation produces no tool, no types and no
+//! dispatch entry at all: its name is an unknown tool on the server.
 //!
 //! Semantics, in two stages:
 //!
 //! 1. FastAPI-MCP's filters, with its names and meaning: `include_operations` /
 //!    `exclude_operations` (operationIds) and `include_tags` / `exclude_tags`. Giving both the
-//!    include and the exclude list of one kind is an error. Each given filter selects a set —
-//!    an include list the operations it names, an exclude list every operation it does not
-//!    name — and the result is the **union** of those sets ("greedy": an operation matching
-//!    either criterion is included). Without any of the four, every operation is selected.
+//!    include and the exclude list of one kind is an error. Each given filter selects a set — an
+//!    include list the operations it names, an exclude list every operation it does not name — and
+//!    the result is the **union** of those sets ("greedy": an operation matching either criterion
+//!    is included). Without any of the four, every operation is selected.
 //! 2. mcpgen's narrowing filters, applied afterwards to what stage 1 selected (as FastAPI-MCP's
 //!    `only_get_endpoints` is): `include_methods` / `exclude_methods` (HTTP methods) and
-//!    `include_paths` / `exclude_paths` (path globs: `*` matches within one segment, `**`
-//!    across segments, `?` one character). Each given one must hold.
+//!    `include_paths` / `exclude_paths` (path globs: `*` matches within one segment, `**` across
+//!    segments, `?` one character). Each given one must hold.
 //!
-//! Operations are named by `operationId`, or by `METHOD /path` (for operations without one).
-//! Every entry of every list, and every override, must match an operation of the spec, and an
-//! override must match a selected one: anything else is an error naming it, so an operation
-//! renamed in the spec is noticed when CI regenerates.
+//! Operations are named by `operationId`, or by `METHOD /path` (for operations without one). Every
+//! entry of every list, and every override, must match an operation of the spec, and an override
+//! must match a selected one: anything else is an error naming it, so an operation renamed in the
+//! spec is noticed when CI regenerates.
 
 use crate::error::{Error, Result};
 use crate::pointer::Pointer;

@@ -35,7 +35,7 @@ pub struct Api {
     /// every scheme the operations require.
     pub auth: auth::AuthIr,
     /// `sha256:` and 16 hex digits: the fingerprint of the inputs (see [`crate::spec::inputs`]),
-    /// written into every generated file's header.
+    /// written into the generated crate's manifest.
     pub inputs_hash: String,
     /// Document-level warnings (per-tool ones live on the tool).
     pub warnings: Vec<Warning>,

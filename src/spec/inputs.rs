@@ -1,5 +1,6 @@
-//! The fingerprint of a generation's inputs, written into every generated file's `@generated`
-//! header and into the manifest, so a committed crate says what it was generated from.
+//! The fingerprint of a generation's inputs, written into the generated crate's manifest (on a
+//! line of its own, not into every file's header), so a committed crate says what it was
+//! generated from.
 //!
 //! It is SHA-256 over a canonical form, the same on every platform: the spec as mcpgen reads it
 //! (after bundling relative-file `$ref`s, so external files count) and the `--auth` config file
@@ -8,7 +9,8 @@
 //! Formatting, comments, key order, line endings (a Windows checkout's CRLF) and YAML-vs-JSON do
 //! not change it; any change of content does. The digest covers, in order, the bytes
 //! `mcpgen-inputs-v1\n`, `spec\n`, the canonical spec, `\n`, and when a config is given,
-//! `auth\n`, the canonical config and `\n`. Headers show `sha256:` plus the first 16 hex digits.
+//! `auth\n`, the canonical config and `\n`. The manifest shows `sha256:` plus the first 16 hex
+//! digits.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};

@@ -3,7 +3,7 @@
 //! [`normalise`] decides the dialect and builds the structural view `openapiv3` parses;
 //! [`swagger2`] converts a 2.0 document to 3.0 first, keeping a map back to the original
 //! pointers so that everything reported later names the document the user wrote. [`inputs`]
-//! fingerprints the inputs for the generated files' headers.
+//! fingerprints the inputs for the generated crate's manifest.
 
 pub mod inputs;
 pub mod load;
