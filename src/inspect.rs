@@ -1,12 +1,23 @@
 //! `mcpgen inspect`: the lowered model, printed for people (text) or machines (`--json`). It is
 //! snapshotted per fixture so IR changes are reviewed apart from template changes.
 
-use crate::ir::{Api, ArgLocation};
+use crate::ir::{Api, ArgLocation, Tool};
 use std::fmt::Write as _;
 
 /// Human-readable listing of the tools that would be generated.
 pub fn text(api: &Api) -> String {
     let mut s = String::new();
+    summary(&mut s, api);
+    upstream_credentials(&mut s, api);
+    for t in &api.tools {
+        tool(&mut s, t);
+    }
+    excluded(&mut s, api);
+    s
+}
+
+/// The first lines: the crate, the API, the default upstream URL, the document's warnings.
+fn summary(s: &mut String, api: &Api) {
     let _ = writeln!(
         s,
         "{} — {} {} (OpenAPI {}), {} tool{}{}",
@@ -32,6 +43,10 @@ pub fn text(api: &Api) -> String {
     for w in &api.warnings {
         let _ = writeln!(s, "warning: {w}");
     }
+}
+
+/// How the server authenticates to the API, scheme by scheme.
+fn upstream_credentials(s: &mut String, api: &Api) {
     if !api.auth.upstream.is_empty() {
         let _ = writeln!(s, "upstream credentials:");
         let width = api
@@ -61,57 +76,99 @@ pub fn text(api: &Api) -> String {
             let _ = writeln!(s, "  {:width$}  {}: {source}", u.name, u.description);
         }
     }
-    for t in &api.tools {
-        let _ = writeln!(s);
-        let mut hints = Vec::new();
-        if t.read_only {
-            hints.push("read-only");
-        }
-        if t.destructive {
-            hints.push("destructive");
-        }
-        if t.idempotent {
-            hints.push("idempotent");
-        }
+}
+
+/// One tool: what it calls, its arguments, body and output, security, simplifications.
+fn tool(s: &mut String, t: &Tool) {
+    let _ = writeln!(s);
+    let mut hints = Vec::new();
+    if t.read_only {
+        hints.push("read-only");
+    }
+    if t.destructive {
+        hints.push("destructive");
+    }
+    if t.idempotent {
+        hints.push("idempotent");
+    }
+    let _ = writeln!(
+        s,
+        "{}  {} {}  [{}]",
+        t.name,
+        t.method,
+        t.path,
+        hints.join(", ")
+    );
+    if let Some(title) = &t.title {
+        let _ = writeln!(s, "  title: {title}");
+    }
+    let _ = writeln!(s, "  from: #{}", t.pointer);
+    if !t.open_world {
+        let _ = writeln!(s, "  closed world (openWorldHint: false)");
+    }
+    if let Some(key) = &t.overridden_by {
         let _ = writeln!(
             s,
-            "{}  {} {}  [{}]",
-            t.name,
-            t.method,
-            t.path,
-            hints.join(", ")
+            "  overridden by tools.overrides[{key}]: {}",
+            t.overridden.join(", ")
         );
-        if let Some(title) = &t.title {
-            let _ = writeln!(s, "  title: {title}");
+    }
+    arguments(s, t);
+    if let Some(b) = &t.body {
+        let _ = writeln!(
+            s,
+            "  body: {}{}{}",
+            b.media_type,
+            if b.required { ", required" } else { "" },
+            if b.flattened {
+                ", properties as arguments"
+            } else {
+                ""
+            }
+        );
+    }
+    match &t.output_schema {
+        Some(_) if t.wrap_output => {
+            let _ = writeln!(s, "  output: structured, wrapped as {{\"result\": ...}}");
         }
-        let _ = writeln!(s, "  from: #{}", t.pointer);
-        if !t.open_world {
-            let _ = writeln!(s, "  closed world (openWorldHint: false)");
+        Some(_) => {
+            let _ = writeln!(s, "  output: structured object");
         }
-        if let Some(key) = &t.overridden_by {
-            let _ = writeln!(
-                s,
-                "  overridden by tools.overrides[{key}]: {}",
-                t.overridden.join(", ")
-            );
+        None => {
+            let _ = writeln!(s, "  output: content only");
         }
-        if t.args.is_empty() {
-            let _ = writeln!(s, "  args: none");
-        } else {
-            let _ = writeln!(s, "  args:");
-            let width = t.args.iter().map(|a| a.name.len()).max().unwrap_or(0);
-            for a in &t.args {
-                let place = match a.location {
-                    ArgLocation::BodyField => format!("body .{}", a.wire_name),
-                    ArgLocation::Body => "body".to_string(),
-                    l if a.wire_name != a.name => format!("{} {}", l.as_str(), a.wire_name),
-                    l => l.as_str().to_string(),
-                };
-                let default_style =
-                    (a.style == "form" && a.explode) || (a.style == "simple" && !a.explode);
-                let style = if matches!(a.location, ArgLocation::Query | ArgLocation::Path)
-                    && !default_style
-                {
+    }
+    security(s, t);
+    if !t.simplifications.is_empty() {
+        let _ = writeln!(s, "  simplified for clients:");
+        for n in &t.simplifications {
+            let _ = writeln!(s, "    {}: {}", n.at, n.detail);
+        }
+    }
+    for w in &t.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
+}
+
+/// A tool's arguments: type, whether required, where each goes (and how, for a style that is
+/// not the default).
+fn arguments(s: &mut String, t: &Tool) {
+    if t.args.is_empty() {
+        let _ = writeln!(s, "  args: none");
+    } else {
+        let _ = writeln!(s, "  args:");
+        let width = t.args.iter().map(|a| a.name.len()).max().unwrap_or(0);
+        for a in &t.args {
+            let place = match a.location {
+                ArgLocation::BodyField => format!("body .{}", a.wire_name),
+                ArgLocation::Body => "body".to_string(),
+                l if a.wire_name != a.name => format!("{} {}", l.as_str(), a.wire_name),
+                l => l.as_str().to_string(),
+            };
+            let default_style =
+                (a.style == "form" && a.explode) || (a.style == "simple" && !a.explode);
+            let style =
+                if matches!(a.location, ArgLocation::Query | ArgLocation::Path) && !default_style {
                     format!(
                         " style={}{}",
                         a.style,
@@ -120,105 +177,80 @@ pub fn text(api: &Api) -> String {
                 } else {
                     String::new()
                 };
-                let _ = writeln!(
-                    s,
-                    "    {:width$}  {}{}  {}{}",
-                    a.name,
-                    a.type_summary,
-                    if a.required { " (required)" } else { "" },
-                    place,
-                    style,
-                );
-            }
-        }
-        if let Some(b) = &t.body {
             let _ = writeln!(
                 s,
-                "  body: {}{}{}",
-                b.media_type,
-                if b.required { ", required" } else { "" },
-                if b.flattened {
-                    ", properties as arguments"
-                } else {
-                    ""
-                }
+                "    {:width$}  {}{}  {}{}",
+                a.name,
+                a.type_summary,
+                if a.required { " (required)" } else { "" },
+                place,
+                style,
             );
         }
-        match &t.output_schema {
-            Some(_) if t.wrap_output => {
-                let _ = writeln!(s, "  output: structured, wrapped as {{\"result\": ...}}");
-            }
-            Some(_) => {
-                let _ = writeln!(s, "  output: structured object");
-            }
-            None => {
-                let _ = writeln!(s, "  output: content only");
-            }
-        }
-        if !t.security.is_empty() {
-            let alts: Vec<String> = t
-                .security
-                .iter()
-                .map(|req| {
-                    if req.is_empty() {
-                        return "none".to_string();
-                    }
-                    req.iter()
-                        .map(|(k, v)| {
-                            if v.is_empty() {
-                                k.clone()
-                            } else {
-                                format!("{k}({})", v.join(" "))
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" + ")
-                })
-                .collect();
-            let _ = writeln!(s, "  security: {}", alts.join(" | "));
-        }
-        if !t.credentials.is_empty() {
-            let alts: Vec<String> = t
-                .credentials
-                .iter()
-                .map(|alt| {
-                    if alt.is_empty() {
-                        return "none".to_string();
-                    }
-                    alt.iter()
-                        .map(|c| {
-                            let env = c.env.join(", ");
-                            match (c.supported, c.caller) {
-                                (false, _) => format!("{} (not sent)", c.scheme),
-                                (true, true) if env.is_empty() => {
-                                    format!("{} (caller's token)", c.scheme)
-                                }
-                                (true, true) => {
-                                    format!("{} (caller's token, else {env})", c.scheme)
-                                }
-                                (true, false) => format!("{} ({env})", c.scheme),
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" + ")
-                })
-                .collect();
-            let _ = writeln!(s, "  credentials: {}", alts.join(" | "));
-        }
-        if !t.scope_alternatives.is_empty() {
-            let alts: Vec<String> = t.scope_alternatives.iter().map(|a| a.join(" ")).collect();
-            let _ = writeln!(s, "  scopes: {}", alts.join(" | "));
-        }
-        if !t.simplifications.is_empty() {
-            let _ = writeln!(s, "  simplified for clients:");
-            for n in &t.simplifications {
-                let _ = writeln!(s, "    {}: {}", n.at, n.detail);
-            }
-        }
-        for w in &t.warnings {
-            let _ = writeln!(s, "  warning: {w}");
-        }
     }
+}
+
+/// A tool's security requirements, the credentials the server sends for them, the scopes a
+/// caller's token needs.
+fn security(s: &mut String, t: &Tool) {
+    if !t.security.is_empty() {
+        let alts: Vec<String> = t
+            .security
+            .iter()
+            .map(|req| {
+                if req.is_empty() {
+                    return "none".to_string();
+                }
+                req.iter()
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{k}({})", v.join(" "))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            })
+            .collect();
+        let _ = writeln!(s, "  security: {}", alts.join(" | "));
+    }
+    if !t.credentials.is_empty() {
+        let alts: Vec<String> = t
+            .credentials
+            .iter()
+            .map(|alt| {
+                if alt.is_empty() {
+                    return "none".to_string();
+                }
+                alt.iter()
+                    .map(|c| {
+                        let env = c.env.join(", ");
+                        match (c.supported, c.caller) {
+                            (false, _) => format!("{} (not sent)", c.scheme),
+                            (true, true) if env.is_empty() => {
+                                format!("{} (caller's token)", c.scheme)
+                            }
+                            (true, true) => {
+                                format!("{} (caller's token, else {env})", c.scheme)
+                            }
+                            (true, false) => format!("{} ({env})", c.scheme),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            })
+            .collect();
+        let _ = writeln!(s, "  credentials: {}", alts.join(" | "));
+    }
+    if !t.scope_alternatives.is_empty() {
+        let alts: Vec<String> = t.scope_alternatives.iter().map(|a| a.join(" ")).collect();
+        let _ = writeln!(s, "  scopes: {}", alts.join(" | "));
+    }
+}
+
+/// The operations the `tools:` selection left out, and why.
+fn excluded(s: &mut String, api: &Api) {
     if !api.excluded.is_empty() {
         let _ = writeln!(
             s,
@@ -237,7 +269,6 @@ pub fn text(api: &Api) -> String {
             );
         }
     }
-    s
 }
 
 /// The whole IR as pretty JSON.
