@@ -53,7 +53,7 @@ pub struct Options {
 
 /// Loads, normalises and lowers a spec: everything up to the IR.
 pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
-    lower(crate::spec::load::load(spec)?, opts)
+    lower_loaded(crate::spec::load::load(spec)?, opts)
 }
 
 /// Generates the crate in memory: relative path → file contents.
@@ -66,13 +66,13 @@ pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
 /// As [`generate`], for a spec already in memory; `spec` names it in messages and anchors its
 /// relative references.
 pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
-    let api = lower(crate::spec::load::load_text(spec, text)?, opts)?;
+    let api = lower_loaded(crate::spec::load::load_text(spec, text)?, opts)?;
     let files = render::render(&api)?;
     Ok((api, files))
 }
 
 /// The stages after loading: the spec read, the config file parsed, both lowered to the IR.
-fn lower(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
+fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
     let spec = crate::spec::read(loaded)?;
     let config = opts.auth.as_deref().map(config::load).transpose()?;
     let inputs_hash =

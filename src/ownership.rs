@@ -1,5 +1,5 @@
 //! Who owns which file of the generated crate, the one place both rendering and writing read.
-//! Generator-owned files start with the `@generated` header ([`header`]) and are listed in the
+//! Generator-owned files start with the `@generated` header and are listed in the
 //! crate's manifest ([`MANIFEST`]): every run rewrites them, and a later run deletes the ones it
 //! no longer generates. User-owned files ([`USER_OWNED`]: the extension points) are written once,
 //! when missing, and never overwritten, compared by `--check` or deleted.
@@ -12,7 +12,7 @@ pub type FileMap = BTreeMap<String, String>;
 /// User-owned files: written once, when missing, and never overwritten, compared (`--check`
 /// ignores them) or removed. They carry no `@generated` header and are not in the manifest.
 /// Each comes with the items the generated code calls in it, so that a file written by an
-/// older mcpgen that lacks one is reported (see [`missing_items`]).
+/// older mcpgen that lacks one is reported (see `missing_items`).
 pub const USER_OWNED: &[(&str, &str, &[&str])] = &[
     (
         "src/hooks.rs",

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::ownership::{FileMap, MANIFEST, is_user_owned, missing_items, without_header};
 use std::path::{Component, Path, PathBuf};
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// Files written (new or changed).

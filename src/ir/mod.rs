@@ -1,6 +1,7 @@
 //! The intermediate representation between the spec and the templates: a fully decided model.
-//! Names, wire names, argument locations, schemas, Rust types and scopes are all settled here by
-//! [`crate::lower`]; the renderer only presents it. `mcpgen inspect` prints it.
+//! Names, wire names, argument locations, schemas, Rust types, scopes and upstream credentials
+//! are all settled by lowering; the renderer only presents them. `mcpgen inspect` prints it. It
+//! imports nothing from the stages (only the [`Pointer`] type its locations are).
 
 pub mod auth;
 
@@ -34,7 +35,7 @@ pub struct Api {
     /// The `--auth` configuration (mode `none` without one), with the upstream credentials of
     /// every scheme the operations require.
     pub auth: auth::AuthIr,
-    /// `sha256:` and 16 hex digits: the fingerprint of the inputs (see [`crate::spec::inputs`]),
+    /// `sha256:` and 16 hex digits: the fingerprint of the inputs (see `spec/inputs.rs`),
     /// written into the generated crate's manifest.
     pub inputs_hash: String,
     /// Document-level warnings (per-tool ones live on the tool).
@@ -139,7 +140,7 @@ pub struct Tool {
     /// only `oauth2`/`openIdConnect` schemes. Empty: no scope is needed.
     pub scope_alternatives: Vec<Vec<String>>,
     /// The upstream credentials the server sends, one list per alternative of `security` (any
-    /// one suffices; everything in one is sent together). Decided by lowering ([`crate::lower`]).
+    /// one suffices; everything in one is sent together). Decided by lowering.
     pub credentials: Vec<Vec<CredentialUse>>,
     /// Name of the generated arguments struct.
     pub args_struct: String,
@@ -148,7 +149,7 @@ pub struct Tool {
     pub warnings: Vec<Warning>,
 }
 
-/// A change made to a spec schema on its way into a tool schema ([`crate::schema::shape`]).
+/// A change made to a spec schema on its way into a tool schema (the schema stage's client-safe shaping).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Simplification {
     /// Where: the argument and the path inside it (`body.owner`, `pet.oneOf[0]`), a shared

@@ -1,4 +1,4 @@
-//! Rendering, after lowering: turns the IR into a plain view model ([`view`]), renders the Tera
+//! Rendering, after lowering: turns the IR into a plain view model ([`mod@view`]), renders the Tera
 //! templates in `templates/` (compiled into the binary), formats every `.rs` file with `syn` +
 //! `prettyplease`, validates `Cargo.toml` by parsing it, and prepends the `@generated` header.
 //!
