@@ -30,6 +30,7 @@ mod naming;
 pub mod ownership;
 mod pointer;
 mod render;
+mod runtime_source;
 mod schema;
 mod spec;
 mod write;

@@ -16,7 +16,7 @@ pub type FileMap = BTreeMap<String, String>;
 pub const USER_OWNED: &[(&str, &str, &[&str])] = &[
     (
         "src/hooks.rs",
-        include_str!("../templates/hooks.rs"),
+        crate::runtime_source::HOOKS,
         &[
             "fn check_request",
             "fn on_tool_request",
@@ -25,7 +25,7 @@ pub const USER_OWNED: &[(&str, &str, &[&str])] = &[
     ),
     (
         "src/custom_tools.rs",
-        include_str!("../templates/custom_tools.rs"),
+        crate::runtime_source::CUSTOM_TOOLS,
         &["fn tools", "fn call"],
     ),
 ];

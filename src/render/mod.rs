@@ -8,6 +8,7 @@
 
 pub mod auth_view;
 pub mod examples;
+pub mod runtime_config;
 pub mod text;
 pub mod view;
 
@@ -17,6 +18,7 @@ use crate::ir::auth::Mode;
 use crate::ownership::{FileMap, MANIFEST, USER_OWNED, generated_line, header, manifest};
 use crate::render::auth_view::tool_scopes_table;
 use crate::render::view::view;
+use crate::runtime_source::{self, OAUTH_FILES, STATIC_FILES, TEST_FILES};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -58,37 +60,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Spec-independent sources, copied verbatim (they read everything spec-specific from
-/// `tools.rs`), still formatted like every other `.rs` file.
-const STATIC_FILES: &[(&str, &str)] = &[
-    ("src/main.rs", include_str!("../../templates/main.rs")),
-    ("src/server.rs", include_str!("../../templates/server.rs")),
-    ("src/runtime.rs", include_str!("../../templates/runtime.rs")),
-    ("src/auth.rs", include_str!("../../templates/auth.rs")),
-    (
-        "src/fastpath.rs",
-        include_str!("../../templates/fastpath.rs"),
-    ),
-    (
-        "src/credentials.rs",
-        include_str!("../../templates/credentials.rs"),
-    ),
-    (
-        "src/transport.rs",
-        include_str!("../../templates/transport.rs"),
-    ),
-];
-
-/// Spec-independent sources emitted in auth mode `oauth` only.
-const OAUTH_FILES: &[(&str, &str)] = &[("src/oauth.rs", include_str!("../../templates/oauth.rs"))];
-
-/// The generated crate's own tests (`cargo test`): spec-independent; the expectations are in
-/// `tests/tools_expected.json`.
-const TEST_FILES: &[(&str, &str)] = &[(
-    "tests/tools.rs",
-    include_str!("../../templates/tests_tools.rs"),
-)];
-
 /// One unit of rendering: a template, its context, and the file it belongs to.
 struct Chunk<'a> {
     file: &'static str,
@@ -114,10 +85,14 @@ pub fn render(api: &Api) -> Result<FileMap> {
             message: e.to_string(),
         })?;
     let view = view(api);
-    let whole = tera::Context::from_serialize(&view).map_err(|e| Error::Render {
+    let mut whole = tera::Context::from_serialize(&view).map_err(|e| Error::Render {
         template: "(context)".into(),
         message: e.to_string(),
     })?;
+    whole.insert(
+        "dependencies",
+        &runtime_source::dependencies(api.auth.mode == Mode::Oauth)?,
+    );
     let mut chunks = Vec::new();
     for (file, template) in [
         ("Cargo.toml", "Cargo.toml"),
@@ -210,12 +185,12 @@ pub fn render(api: &Api) -> Result<FileMap> {
     for (out, src) in STATIC_FILES.iter().chain(oauth).chain(TEST_FILES) {
         files.insert(
             (*out).to_string(),
-            format!("{}{}", header(out), format_rust(out, src)?),
+            format!("{}{}", header(out), runtime_source::copy_out(out, src)?),
         );
     }
     files.insert(MANIFEST.to_string(), manifest(&files, &api.inputs_hash));
     for (out, src, _) in USER_OWNED {
-        files.insert((*out).to_string(), format_rust(out, src)?);
+        files.insert((*out).to_string(), runtime_source::copy_out(out, src)?);
     }
     Ok(files)
 }

@@ -35,24 +35,13 @@ use serde_json::{Map, Value, json};
 use tracing::warn;
 use url::Url;
 
-use crate::auth::{Auth, BoxFuture, Caller, Rejection, Setting, Verify, json_response};
+use crate::admission::Caller;
+use crate::auth::{Auth, BoxFuture, Rejection, Verify, json_response};
+use crate::config::Setting;
+use crate::settings::resolve_opt;
 
-/// The `oauth` section of the `--auth` file.
-#[derive(Debug, Clone, Copy)]
-pub struct Config {
-    pub issuer: Setting,
-    pub oauth_metadata_url: Option<Setting>,
-    pub authorize_url: Option<Setting>,
-    pub audience: Option<Setting>,
-    pub client_id: Option<Setting>,
-    pub client_secret: Option<Setting>,
-    pub default_scope: Option<Setting>,
-    pub setup_proxies: bool,
-    pub setup_fake_dynamic_registration: bool,
-    pub forward_token: bool,
-    /// Redirect URIs accepted besides loopback ones (exact matches).
-    pub allowed_redirect_uris: &'static [&'static str],
-}
+/// The `oauth` section of the `--auth` file, as the generated `auth_config.rs` names it.
+pub use crate::config::OAuthConfig as Config;
 
 /// Signature algorithms accepted: asymmetric ones only (never `none` or HMAC, so a token
 /// "signed" with the public key as an HMAC secret fails).
@@ -99,7 +88,7 @@ const PASSED_ON: &[&str] = &[
 /// and returns the `/mcp` guard with the metadata and proxy routes.
 pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
     let public_url = public_url.trim_end_matches('/').to_owned();
-    let resolve = |s: Option<Setting>, what: &str| crate::auth::resolve_opt(s, what);
+    let resolve = |s: Option<Setting>, what: &str| resolve_opt(s, what);
     let issuer = config.issuer.resolve("OAuth issuer")?;
     let metadata_urls = match resolve(config.oauth_metadata_url, "OAuth metadata URL")? {
         Some(url) => vec![url],
@@ -150,7 +139,10 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
 
     let prm_url = format!("{public_url}/.well-known/oauth-protected-resource/mcp");
     let mut routes = Router::new()
-        .route("/.well-known/oauth-protected-resource", get(protected_resource))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(protected_resource),
+        )
         .route(
             "/.well-known/oauth-protected-resource/mcp",
             get(protected_resource),
@@ -1028,9 +1020,13 @@ async fn send_token_request(
         }
         ClientAuth::Basic => {
             // RFC 6749 §2.3.1: both form-encoded before base64.
-            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let credentials = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", enc(client_id), enc(secret)));
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                enc(client_id),
+                enc(secret)
+            ));
             let mut value = HeaderValue::from_str(&format!("Basic {credentials}"))
                 .map_err(|_| "the client credentials cannot be sent".to_owned())?;
             value.set_sensitive(true);
@@ -1050,7 +1046,8 @@ async fn send_token_request(
         .send()
         .await
         .map_err(|e| format!("POST {endpoint}: {}", e.without_url()))?;
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status =
+        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -1086,7 +1083,9 @@ async fn register(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_redirect_uri",
-            format!("`{bad}` is not allowed: use a loopback URL or one of the server's allowed_redirect_uris"),
+            format!(
+                "`{bad}` is not allowed: use a loopback URL or one of the server's allowed_redirect_uris"
+            ),
         );
     }
     let mut out = Map::new();

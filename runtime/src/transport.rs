@@ -4,11 +4,9 @@
 //! the platform's verifier). That costs a fraction of a general-purpose client per call: no URL
 //! re-parsing, no middleware stack. When the environment names a proxy for the upstream
 //! (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read as curl reads them), requests go
-//! through reqwest instead, which speaks to proxies. Either way the caller ([`crate::runtime`])
+//! through reqwest instead, which speaks to proxies. Either way the caller ([`crate::upstream`])
 //! sees the same [`Exchange`], follows redirects itself (only within the upstream's origin) and
 //! bounds the whole exchange with its timeout.
-// Used from `runtime.rs`, whose request code goes unused in a crate without generated tools.
-#![allow(dead_code)]
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -27,7 +25,7 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_enco
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 
-use crate::runtime::error_chain;
+use crate::errors::error_chain;
 
 /// Idle pooled connections are closed after this long.
 const POOL_IDLE: Duration = Duration::from_secs(90);
@@ -228,17 +226,14 @@ impl Transport {
         *request.headers_mut() = outgoing.headers;
         match &self.route {
             Route::Direct(client) => {
-                let response = client
-                    .request(request.map(Full::new))
-                    .await
-                    .map_err(|e| {
-                        let chain = error_chain(&e);
-                        if e.is_connect() {
-                            Failure::Connect(chain)
-                        } else {
-                            Failure::Other(chain)
-                        }
-                    })?;
+                let response = client.request(request.map(Full::new)).await.map_err(|e| {
+                    let chain = error_chain(&e);
+                    if e.is_connect() {
+                        Failure::Connect(chain)
+                    } else {
+                        Failure::Other(chain)
+                    }
+                })?;
                 let (parts, mut body) = response.into_parts();
                 let total = body.size_hint().exact();
                 let cap = cap(parts.status, success_cap, other_cap);
@@ -307,7 +302,11 @@ impl Transport {
     fn port(&self) -> Option<u16> {
         self.authority
             .port_u16()
-            .or(if self.scheme == Scheme::HTTPS { Some(443) } else { Some(80) })
+            .or(if self.scheme == Scheme::HTTPS {
+                Some(443)
+            } else {
+                Some(80)
+            })
     }
 
     fn uri(&self, path_and_query: String) -> Result<Uri, Failure> {
@@ -472,7 +471,10 @@ mod tests {
     fn urls_keep_escapes_and_encode_what_a_url_cannot_carry() {
         let t = transport("http://api.test:8080/v1/");
         assert_eq!(t.base_path(), "/v1");
-        let uri = t.uri("/v1/a%2Fb c/{x}?q=1 2&r=\"s\"#".to_owned()).ok().unwrap();
+        let uri = t
+            .uri("/v1/a%2Fb c/{x}?q=1 2&r=\"s\"#".to_owned())
+            .ok()
+            .unwrap();
         assert_eq!(
             uri.to_string(),
             "http://api.test:8080/v1/a%2Fb%20c/%7Bx%7D?q=1%202&r=%22s%22%23"
@@ -481,7 +483,10 @@ mod tests {
         assert_eq!(uri.to_string(), "http://api.test:8080/caf%C3%A9?n=%C3%A9");
         // A clean target is taken as it is, `%` escapes and all.
         let uri = t.uri("/v1/a%20b?x=%2F&y=a,b|c".to_owned()).ok().unwrap();
-        assert_eq!(uri.to_string(), "http://api.test:8080/v1/a%20b?x=%2F&y=a,b|c");
+        assert_eq!(
+            uri.to_string(),
+            "http://api.test:8080/v1/a%20b?x=%2F&y=a,b|c"
+        );
     }
 
     #[test]
@@ -505,7 +510,8 @@ mod tests {
             "/v1/b?y=2"
         );
         assert_eq!(
-            t.redirect_target("/v1/a", "https://API.test:443/v2/c").unwrap(),
+            t.redirect_target("/v1/a", "https://API.test:443/v2/c")
+                .unwrap(),
             "/v2/c"
         );
         for away in [
@@ -527,11 +533,23 @@ mod tests {
     fn redirect_methods_follow_the_fetch_rules() {
         use StatusCode as S;
         let post = Method::POST;
-        assert_eq!(redirect_method(S::SEE_OTHER, &post), Some((Method::GET, false)));
+        assert_eq!(
+            redirect_method(S::SEE_OTHER, &post),
+            Some((Method::GET, false))
+        );
         assert_eq!(redirect_method(S::FOUND, &post), Some((Method::GET, false)));
-        assert_eq!(redirect_method(S::FOUND, &Method::GET), Some((Method::GET, true)));
-        assert_eq!(redirect_method(S::TEMPORARY_REDIRECT, &post), Some((post.clone(), true)));
-        assert_eq!(redirect_method(S::PERMANENT_REDIRECT, &post), Some((post.clone(), true)));
+        assert_eq!(
+            redirect_method(S::FOUND, &Method::GET),
+            Some((Method::GET, true))
+        );
+        assert_eq!(
+            redirect_method(S::TEMPORARY_REDIRECT, &post),
+            Some((post.clone(), true))
+        );
+        assert_eq!(
+            redirect_method(S::PERMANENT_REDIRECT, &post),
+            Some((post.clone(), true))
+        );
         assert_eq!(redirect_method(S::NOT_MODIFIED, &post), None);
         assert_eq!(redirect_method(S::OK, &post), None);
     }

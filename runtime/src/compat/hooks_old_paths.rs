@@ -1,3 +1,6 @@
+//! `hooks.rs` as mcpgen wrote it before the runtime was split into modules: it imports from
+//! `crate::auth` and `crate::runtime`, which keep those names. A user-owned file: crates keep it.
+
 //! Your own code around every request: checks on MCP requests (like FastAPI dependencies), and
 //! hooks on the upstream requests tools send and on the results they return.
 //!
