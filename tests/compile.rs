@@ -1,14 +1,17 @@
-//! Compile what we generate: every fixture's crate is written to disk, built with warnings denied
-//! and checked by clippy (one shared `CARGO_TARGET_DIR`, so dependencies build once), its own
-//! tests run (`cargo test`: its tool list, the request each tool sends to a recording upstream,
-//! its excluded operations), then started and asked for its tool list over Streamable HTTP,
-//! which must match what was generated; the operations the fixture's `tools:` selection
-//! excluded must be unknown tools there (JSON-RPC -32602).
+//! Compile what we generate: one test per fixture (`cargo test --test compile petstore`; a test
+//! is named after its folder under `fixtures/`, `-` as `_`). The fixture's crate is written to
+//! disk, built with warnings denied and checked by clippy (one shared `CARGO_TARGET_DIR`, so
+//! dependencies build once), its own tests run (`cargo test`: its tool list, the request each
+//! tool sends to a recording upstream, its excluded operations), then started and asked for its
+//! tool list over Streamable HTTP, which must match what was generated; the operations the
+//! fixture's `tools:` selection excluded must be unknown tools there (JSON-RPC -32602).
 //!
 //! A fixture directory with an `auth.yaml` is generated with `--auth` it. Its server must refuse
 //! to start without the environment variables the config names (and name them), and with them
 //! it must refuse `/mcp` without credentials: 401 with a `Bearer` challenge. Mode `bearer` is then
 //! driven with the token; mode `oauth` (no provider here) serves its protected-resource metadata.
+//!
+//! `every_fixture_has_a_test` fails when a folder under `fixtures/` has no test here.
 
 mod common;
 
@@ -89,179 +92,272 @@ fn refuses_to_start_without(case: &str, bin: &std::path::Path, vars: &[String]) 
     );
 }
 
-#[test]
-fn generated_crates_build_and_start() {
-    let mut excluded_calls = 0;
-    for (case, spec) in common::fixtures() {
-        let dir = common::repo()
-            .join("target")
-            .join("fixture-crates")
-            .join(&case);
-        // User-owned files are never overwritten: one left by an older mcpgen in this scratch
-        // crate goes, so the crate is built with today's defaults.
-        for (path, _, needed) in mcpgen::render::USER_OWNED {
-            let file = dir.join(path);
-            if std::fs::read_to_string(&file)
-                .is_ok_and(|text| !needed.iter().all(|f| text.contains(f)))
-            {
-                std::fs::remove_file(&file).expect("remove an outdated user-owned file");
+/// One test per fixture folder: `test_name => "folder"`.
+macro_rules! fixture_tests {
+    ($($test:ident => $case:literal,)*) => {
+        /// The fixture folders that have a test here.
+        const TESTED: &[&str] = &[$($case),*];
+        $(
+            #[test]
+            fn $test() {
+                build_and_start($case);
             }
-        }
-        let auth = auth_file(&spec);
-        let mut args = vec!["generate", &spec, "--out", dir.to_str().unwrap()];
-        if let Some(auth) = &auth {
-            args.extend(["--auth", auth.as_str()]);
-        }
-        let out = common::mcpgen(&args);
-        assert!(
-            out.status.success(),
-            "{case}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let (api, _) = mcpgen::generate(
-            common::repo().join(&spec).to_str().unwrap(),
-            &mcpgen::Options {
-                auth: auth.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        common::cargo(&dir, &["build", "--quiet"]);
-        common::cargo(
-            &dir,
-            &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
-        );
-        common::cargo(&dir, &["test", "--quiet"]);
+        )*
+    };
+}
 
-        let bin = common::repo()
-            .join("target/gen-crates/debug")
-            .join(&api.crate_name);
-        // Every auth variable set to a test value; mode `bearer` accepts that value as a token.
-        let vars = api.auth.env_vars();
-        if !vars.is_empty() {
-            refuses_to_start_without(&case, &bin, &vars);
-        }
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .args(["--upstream-url", "http://127.0.0.1:9"])
-            .envs(vars.iter().map(|v| (v.as_str(), format!("test-{v}"))))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start generated server");
-        let mut child = Kill(child);
-        let base = format!("http://127.0.0.1:{port}");
-        let start = Instant::now();
-        loop {
-            if ureq::get(&format!("{base}/healthz")).call().is_ok() {
-                break;
-            }
-            if let Ok(Some(status)) = child.0.try_wait() {
-                let mut err = String::new();
-                let _ = child
-                    .0
-                    .stderr
-                    .take()
-                    .map(|mut s| s.read_to_string(&mut err));
-                panic!("{case}: server exited with {status}: {err}");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "{case}: server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let mcp = format!("{base}/mcp");
-        let initialize = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "mcpgen-test", "version": "0"}}});
-        let token = match api.auth.mode {
-            mcpgen::auth::Mode::None => None,
-            mode => {
-                let ((status, text), challenge) = post_as(&mcp, initialize.clone(), None);
-                assert_eq!(status, 401, "{case}: /mcp without credentials: {text}");
-                let challenge = challenge.unwrap_or_default();
-                assert!(challenge.starts_with("Bearer"), "{case}: {challenge}");
-                if mode == mcpgen::auth::Mode::Oauth {
-                    let prm = format!("{base}/.well-known/oauth-protected-resource/mcp");
-                    assert!(
-                        challenge.contains(&format!("resource_metadata=\"{prm}\"")),
-                        "{case}: {challenge}"
-                    );
-                    let text = ureq::get(&prm)
-                        .call()
-                        .expect("GET protected-resource metadata")
-                        .body_mut()
-                        .read_to_string()
-                        .expect("metadata body");
-                    let doc: serde_json::Value =
-                        serde_json::from_str(&text).expect("metadata JSON");
-                    assert_eq!(doc["resource"], mcp.as_str(), "{case}: {doc}");
-                    // Tokens come from a provider this test does not run: tests/auth does that.
-                    continue;
-                }
-                let ((status, _), _) = post_as(&mcp, initialize.clone(), Some("Bearer nope"));
-                assert_eq!(status, 401, "{case}: a wrong token");
-                vars.first().map(|v| format!("Bearer test-{v}"))
-            }
-        };
-        let post = |url: &str, body: serde_json::Value| post_as(url, body, token.as_deref()).0;
-        let (status, text) = post(
-            &mcp,
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {},
-                "clientInfo": {"name": "mcpgen-test", "version": "0"}}}),
-        );
-        assert_eq!(status, 200, "{case}: initialize: {text}");
-        let init: serde_json::Value = serde_json::from_str(&text).expect("initialize JSON");
-        assert_eq!(
-            init["result"]["serverInfo"]["name"],
-            api.crate_name.as_str(),
-            "{case}"
-        );
-        let (status, text) = post(
-            &mcp,
-            serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
-        );
-        assert_eq!(status, 200, "{case}: tools/list: {text}");
-        let list: serde_json::Value = serde_json::from_str(&text).expect("tools/list JSON");
-        let names: Vec<&str> = list["result"]["tools"]
-            .as_array()
-            .expect("tools array")
-            .iter()
-            .map(|t| t["name"].as_str().unwrap())
-            .collect();
-        let expected: Vec<&str> = api.tools.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, expected, "{case}");
-        for (tool, ir) in list["result"]["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(&api.tools)
+fixture_tests! {
+    auth_bearer => "auth-bearer",
+    auth_oauth => "auth-oauth",
+    client_safe => "client-safe",
+    collisions => "collisions",
+    e2e => "e2e",
+    external_refs => "external-refs",
+    fastapi31 => "fastapi31",
+    hostile => "hostile",
+    params => "params",
+    petstore => "petstore",
+    recursive => "recursive",
+    swagger2 => "swagger2",
+    tools_include => "tools-include",
+    tools_select => "tools-select",
+    upstream_auth => "upstream-auth",
+}
+
+/// A new fixture folder cannot be skipped: each has a spec and a test above, and no test names
+/// a folder that is gone. Some fixture excludes an operation, so the excluded-tool check runs.
+#[test]
+fn every_fixture_has_a_test() {
+    let fixtures: Vec<String> = common::fixtures()
+        .into_iter()
+        .map(|(case, _)| case)
+        .collect();
+    // A folder without a spec would be no fixture at all; `errors/` is tests/errors.rs's.
+    let mut folders: Vec<String> = std::fs::read_dir(common::repo().join("fixtures"))
+        .expect("fixtures/")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name != "errors" && !fixtures.contains(name))
+        .collect();
+    folders.sort();
+    assert!(
+        folders.is_empty(),
+        "folders under fixtures/ with no openapi.yaml or openapi.json: {folders:?}"
+    );
+    let untested: Vec<&String> = fixtures
+        .iter()
+        .filter(|case| !TESTED.contains(&case.as_str()))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "fixtures without a test in tests/compile.rs (add them to `fixture_tests!`): {untested:?}"
+    );
+    let gone: Vec<&&str> = TESTED
+        .iter()
+        .filter(|case| !fixtures.iter().any(|f| f == *case))
+        .collect();
+    assert!(gone.is_empty(), "tests of no fixture: {gone:?}");
+    let excluding = fixtures
+        .iter()
+        .filter(|case| !generate_in_memory(case).excluded.is_empty())
+        .count();
+    assert!(excluding > 0, "no fixture excludes an operation");
+}
+
+/// The fixture's spec, relative to the repository.
+fn spec_of(case: &str) -> String {
+    common::fixtures()
+        .into_iter()
+        .find_map(|(name, spec)| (name == case).then_some(spec))
+        .unwrap_or_else(|| panic!("no spec in fixtures/{case}"))
+}
+
+/// The fixture's API as mcpgen lowers it (nothing written).
+fn generate_in_memory(case: &str) -> mcpgen::ir::Api {
+    let spec = spec_of(case);
+    let (api, _) = mcpgen::generate(
+        common::repo().join(&spec).to_str().unwrap(),
+        &mcpgen::Options {
+            auth: auth_file(&spec),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{case}: {e}"));
+    api
+}
+
+/// Writes the fixture's crate to `target/fixture-crates/<case>` with the mcpgen binary.
+fn generate_crate(case: &str) -> std::path::PathBuf {
+    let spec = spec_of(case);
+    let dir = common::repo()
+        .join("target")
+        .join("fixture-crates")
+        .join(case);
+    // User-owned files are never overwritten: one left by an older mcpgen in this scratch
+    // crate goes, so the crate is built with today's defaults.
+    for (path, _, needed) in mcpgen::render::USER_OWNED {
+        let file = dir.join(path);
+        if std::fs::read_to_string(&file).is_ok_and(|text| !needed.iter().all(|f| text.contains(f)))
         {
-            assert_eq!(tool["inputSchema"], ir.input_schema, "{case}: {}", ir.name);
-        }
-        // An excluded operation is not callable: no tool has its name (FastAPI-MCP lists it
-        // no more but still runs it when called by name).
-        for (i, excluded) in api.excluded.iter().enumerate() {
-            if expected.contains(&excluded.name.as_str()) {
-                continue;
-            }
-            let (status, text) = post(
-                &mcp,
-                serde_json::json!({"jsonrpc": "2.0", "id": 10 + i, "method": "tools/call",
-                    "params": {"name": excluded.name, "arguments": {}}}),
-            );
-            assert_eq!(status, 200, "{case}: {text}");
-            let reply: serde_json::Value = serde_json::from_str(&text).expect("JSON-RPC reply");
-            assert_eq!(
-                reply["error"]["code"], -32602,
-                "{case}: calling the excluded `{}`: {reply}",
-                excluded.name
-            );
-            excluded_calls += 1;
+            std::fs::remove_file(&file).expect("remove an outdated user-owned file");
         }
     }
-    assert!(excluded_calls > 0, "no fixture excludes an operation");
+    let auth = auth_file(&spec);
+    let mut args = vec!["generate", &spec, "--out", dir.to_str().unwrap()];
+    if let Some(auth) = &auth {
+        args.extend(["--auth", auth.as_str()]);
+    }
+    let out = common::mcpgen(&args);
+    assert!(
+        out.status.success(),
+        "{case}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+/// Generates, builds, lints, tests and starts the crate of `fixtures/<case>`.
+fn build_and_start(case: &str) {
+    let dir = generate_crate(case);
+    let api = generate_in_memory(case);
+    common::cargo(&dir, &["build", "--quiet"]);
+    common::cargo(
+        &dir,
+        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+    );
+    common::cargo(&dir, &["test", "--quiet"]);
+    let bin = common::repo()
+        .join("target/gen-crates/debug")
+        .join(&api.crate_name);
+    serves_its_tools(case, &api, &bin);
+}
+
+/// Starts the built server `bin` over Streamable HTTP and checks its auth refusals, its tool
+/// list and that the excluded operations are unknown tools.
+fn serves_its_tools(case: &str, api: &mcpgen::ir::Api, bin: &std::path::Path) {
+    // Every auth variable set to a test value; mode `bearer` accepts that value as a token.
+    let vars = api.auth.env_vars();
+    if !vars.is_empty() {
+        refuses_to_start_without(case, bin, &vars);
+    }
+    let port = free_port();
+    let child = Command::new(bin)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .args(["--upstream-url", "http://127.0.0.1:9"])
+        .envs(vars.iter().map(|v| (v.as_str(), format!("test-{v}"))))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start generated server");
+    let mut child = Kill(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    loop {
+        if ureq::get(&format!("{base}/healthz")).call().is_ok() {
+            break;
+        }
+        if let Ok(Some(status)) = child.0.try_wait() {
+            let mut err = String::new();
+            let _ = child
+                .0
+                .stderr
+                .take()
+                .map(|mut s| s.read_to_string(&mut err));
+            panic!("{case}: server exited with {status}: {err}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{case}: server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mcp = format!("{base}/mcp");
+    let initialize = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "mcpgen-test", "version": "0"}}});
+    let token = match api.auth.mode {
+        mcpgen::auth::Mode::None => None,
+        mode => {
+            let ((status, text), challenge) = post_as(&mcp, initialize.clone(), None);
+            assert_eq!(status, 401, "{case}: /mcp without credentials: {text}");
+            let challenge = challenge.unwrap_or_default();
+            assert!(challenge.starts_with("Bearer"), "{case}: {challenge}");
+            if mode == mcpgen::auth::Mode::Oauth {
+                let prm = format!("{base}/.well-known/oauth-protected-resource/mcp");
+                assert!(
+                    challenge.contains(&format!("resource_metadata=\"{prm}\"")),
+                    "{case}: {challenge}"
+                );
+                let text = ureq::get(&prm)
+                    .call()
+                    .expect("GET protected-resource metadata")
+                    .body_mut()
+                    .read_to_string()
+                    .expect("metadata body");
+                let doc: serde_json::Value = serde_json::from_str(&text).expect("metadata JSON");
+                assert_eq!(doc["resource"], mcp.as_str(), "{case}: {doc}");
+                // Tokens come from a provider this test does not run: tests/auth does that.
+                return;
+            }
+            let ((status, _), _) = post_as(&mcp, initialize.clone(), Some("Bearer nope"));
+            assert_eq!(status, 401, "{case}: a wrong token");
+            vars.first().map(|v| format!("Bearer test-{v}"))
+        }
+    };
+    let post = |url: &str, body: serde_json::Value| post_as(url, body, token.as_deref()).0;
+    let (status, text) = post(
+        &mcp,
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "mcpgen-test", "version": "0"}}}),
+    );
+    assert_eq!(status, 200, "{case}: initialize: {text}");
+    let init: serde_json::Value = serde_json::from_str(&text).expect("initialize JSON");
+    assert_eq!(
+        init["result"]["serverInfo"]["name"],
+        api.crate_name.as_str(),
+        "{case}"
+    );
+    let (status, text) = post(
+        &mcp,
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}),
+    );
+    assert_eq!(status, 200, "{case}: tools/list: {text}");
+    let list: serde_json::Value = serde_json::from_str(&text).expect("tools/list JSON");
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .expect("tools array")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = api.tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, expected, "{case}");
+    for (tool, ir) in list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&api.tools)
+    {
+        assert_eq!(tool["inputSchema"], ir.input_schema, "{case}: {}", ir.name);
+    }
+    // An excluded operation is not callable: no tool has its name (FastAPI-MCP lists it
+    // no more but still runs it when called by name).
+    for (i, excluded) in api.excluded.iter().enumerate() {
+        if expected.contains(&excluded.name.as_str()) {
+            continue;
+        }
+        let (status, text) = post(
+            &mcp,
+            serde_json::json!({"jsonrpc": "2.0", "id": 10 + i, "method": "tools/call",
+                "params": {"name": excluded.name, "arguments": {}}}),
+        );
+        assert_eq!(status, 200, "{case}: {text}");
+        let reply: serde_json::Value = serde_json::from_str(&text).expect("JSON-RPC reply");
+        assert_eq!(
+            reply["error"]["code"], -32602,
+            "{case}: calling the excluded `{}`: {reply}",
+            excluded.name
+        );
+    }
 }
