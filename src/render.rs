@@ -10,6 +10,7 @@ use crate::auth::{ClientAuth, Mode, Setting, TokenEndpoint, UpstreamKind, Upstre
 use crate::error::{Error, Result};
 use crate::ir::{Api, ArgLocation, BodyKind, KeyLocation, Tool, TypeDef};
 use crate::output::FileMap;
+use crate::runtime_source::{self, OAUTH_FILES, STATIC_FILES, TEST_FILES};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -42,34 +43,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Spec-independent sources, copied verbatim (they read everything spec-specific from
-/// `tools.rs`), still formatted like every other `.rs` file.
-const STATIC_FILES: &[(&str, &str)] = &[
-    ("src/main.rs", include_str!("../templates/main.rs")),
-    ("src/server.rs", include_str!("../templates/server.rs")),
-    ("src/runtime.rs", include_str!("../templates/runtime.rs")),
-    ("src/auth.rs", include_str!("../templates/auth.rs")),
-    ("src/fastpath.rs", include_str!("../templates/fastpath.rs")),
-    (
-        "src/credentials.rs",
-        include_str!("../templates/credentials.rs"),
-    ),
-    (
-        "src/transport.rs",
-        include_str!("../templates/transport.rs"),
-    ),
-];
-
-/// Spec-independent sources emitted in auth mode `oauth` only.
-const OAUTH_FILES: &[(&str, &str)] = &[("src/oauth.rs", include_str!("../templates/oauth.rs"))];
-
-/// The generated crate's own tests (`cargo test`): spec-independent; the expectations are in
-/// `tests/tools_expected.json`.
-const TEST_FILES: &[(&str, &str)] = &[(
-    "tests/tools.rs",
-    include_str!("../templates/tests_tools.rs"),
-)];
-
 /// User-owned files: written once, when missing, and never overwritten, compared (`--check`
 /// ignores them) or removed. They carry no `@generated` header and are not in the manifest.
 /// Each comes with the items the generated code calls in it, so that a file written by an
@@ -77,7 +50,7 @@ const TEST_FILES: &[(&str, &str)] = &[(
 pub const USER_OWNED: &[(&str, &str, &[&str])] = &[
     (
         "src/hooks.rs",
-        include_str!("../templates/hooks.rs"),
+        runtime_source::HOOKS,
         &[
             "fn check_request",
             "fn on_tool_request",
@@ -86,7 +59,7 @@ pub const USER_OWNED: &[(&str, &str, &[&str])] = &[
     ),
     (
         "src/custom_tools.rs",
-        include_str!("../templates/custom_tools.rs"),
+        runtime_source::CUSTOM_TOOLS,
         &["fn tools", "fn call"],
     ),
 ];
@@ -942,10 +915,14 @@ pub fn render(api: &Api) -> Result<FileMap> {
             message: e.to_string(),
         })?;
     let view = view(api);
-    let whole = tera::Context::from_serialize(&view).map_err(|e| Error::Render {
+    let mut whole = tera::Context::from_serialize(&view).map_err(|e| Error::Render {
         template: "(context)".into(),
         message: e.to_string(),
     })?;
+    whole.insert(
+        "dependencies",
+        &runtime_source::dependencies(api.auth.mode == Mode::Oauth)?,
+    );
     let mut chunks = Vec::new();
     for (file, template) in [
         ("Cargo.toml", "Cargo.toml"),
@@ -1044,13 +1021,13 @@ pub fn render(api: &Api) -> Result<FileMap> {
             format!(
                 "{}{}",
                 header(out, &api.inputs_hash),
-                format_rust(out, src)?
+                runtime_source::copy_out(out, src)?
             ),
         );
     }
     files.insert(MANIFEST.to_string(), manifest(&files, &api.inputs_hash));
     for (out, src, _) in USER_OWNED {
-        files.insert((*out).to_string(), format_rust(out, src)?);
+        files.insert((*out).to_string(), runtime_source::copy_out(out, src)?);
     }
     Ok(files)
 }

@@ -190,16 +190,18 @@ impl Upstream {
                 body.as_ref(),
             ) {
                 Ok(outgoing) => outgoing,
-                Err(message) => return tool_error(format!("Cannot call {}: {message}", label(&req))),
+                Err(message) => {
+                    return tool_error(format!("Cannot call {}: {message}", label(&req)));
+                }
             };
-            let sent = self.transport.exchange(
-                outgoing,
-                self.max_response_bytes,
-                MAX_ERROR_EXCERPT_BYTES,
-            );
+            let sent =
+                self.transport
+                    .exchange(outgoing, self.max_response_bytes, MAX_ERROR_EXCERPT_BYTES);
             let exchange = match tokio::time::timeout(self.timeout, sent).await {
                 Ok(Ok(exchange)) => exchange,
-                Ok(Err(failure)) => return tool_error(self.describe_failure(&label(&req), failure)),
+                Ok(Err(failure)) => {
+                    return tool_error(self.describe_failure(&label(&req), failure));
+                }
                 Err(_) => {
                     return tool_error(format!(
                         "Upstream API did not answer {} within {} s (UPSTREAM_TIMEOUT_SECS)",
@@ -399,8 +401,9 @@ impl Upstream {
         }
         let body = match body {
             Some((content_type, bytes)) => {
-                let value = HeaderValue::from_str(content_type)
-                    .map_err(|_| format!("the media type `{content_type}` cannot be sent in HTTP"))?;
+                let value = HeaderValue::from_str(content_type).map_err(|_| {
+                    format!("the media type `{content_type}` cannot be sent in HTTP")
+                })?;
                 headers.insert(CONTENT_TYPE, value);
                 Some(bytes.clone())
             }
@@ -647,7 +650,7 @@ fn success_result(reply: Reply, output: Output) -> CallToolResult {
                     STANDARD.encode(&reply.body),
                     format!("{}{}", reply.base_url, reply.path),
                 )
-                    .with_mime_type(reply.media_type()),
+                .with_mime_type(reply.media_type()),
             ),
         ]),
     }
@@ -1717,7 +1720,8 @@ mod tests {
         ] {
             for hint in [0, 4, 1000] {
                 let ours = serde_json::to_string(&structured(value.clone(), hint)).unwrap();
-                let rmcp = serde_json::to_string(&CallToolResult::structured(value.clone())).unwrap();
+                let rmcp =
+                    serde_json::to_string(&CallToolResult::structured(value.clone())).unwrap();
                 assert_eq!(ours, rmcp);
             }
         }

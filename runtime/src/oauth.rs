@@ -150,7 +150,10 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
 
     let prm_url = format!("{public_url}/.well-known/oauth-protected-resource/mcp");
     let mut routes = Router::new()
-        .route("/.well-known/oauth-protected-resource", get(protected_resource))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(protected_resource),
+        )
         .route(
             "/.well-known/oauth-protected-resource/mcp",
             get(protected_resource),
@@ -1028,9 +1031,13 @@ async fn send_token_request(
         }
         ClientAuth::Basic => {
             // RFC 6749 §2.3.1: both form-encoded before base64.
-            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let credentials = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", enc(client_id), enc(secret)));
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                enc(client_id),
+                enc(secret)
+            ));
             let mut value = HeaderValue::from_str(&format!("Basic {credentials}"))
                 .map_err(|_| "the client credentials cannot be sent".to_owned())?;
             value.set_sensitive(true);
@@ -1050,7 +1057,8 @@ async fn send_token_request(
         .send()
         .await
         .map_err(|e| format!("POST {endpoint}: {}", e.without_url()))?;
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status =
+        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -1086,7 +1094,9 @@ async fn register(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_redirect_uri",
-            format!("`{bad}` is not allowed: use a loopback URL or one of the server's allowed_redirect_uris"),
+            format!(
+                "`{bad}` is not allowed: use a loopback URL or one of the server's allowed_redirect_uris"
+            ),
         );
     }
     let mut out = Map::new();

@@ -21,6 +21,7 @@
 //!   them (as sent: raw, percent-encoded, JSON-escaped, base64 basic credentials) and they are
 //!   replaced by `[REDACTED]`. Values shorter than [`MIN_REDACTED_LEN`] are too short to tell
 //!   from ordinary text and are not searched for (a warning at start-up says so).
+// Which kinds of credentials a crate sends depends on its API: the code of the others goes unused.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -101,7 +102,9 @@ pub enum Kind {
         auth: Option<ClientAuth>,
     },
     /// Nothing the server can send by itself.
-    Unsupported { reason: &'static str },
+    Unsupported {
+        reason: &'static str,
+    },
 }
 
 /// A security scheme of the OpenAPI document and its credential.
@@ -383,9 +386,13 @@ impl Credentials {
             match (&loaded.material, loaded.scheme.kind) {
                 (_, Kind::Unsupported { reason }) => {
                     if *caller {
-                        info!("upstream securityScheme `{name}`: the caller's forwarded token is sent for it");
+                        info!(
+                            "upstream securityScheme `{name}`: the caller's forwarded token is sent for it"
+                        );
                     } else {
-                        warn!("upstream securityScheme `{name}` ({reason}) is not sent by this server");
+                        warn!(
+                            "upstream securityScheme `{name}` ({reason}) is not sent by this server"
+                        );
                     }
                 }
                 (Material::Nothing, _) if !loaded.missing.is_empty() => warn!(
@@ -422,11 +429,7 @@ impl Credentials {
 
     /// Chooses the credentials of a call from the operation's alternatives (see the module
     /// documentation); `caller_token`: a caller's token is forwarded. `Err`: what is missing.
-    pub fn choose(
-        &self,
-        alternatives: &[&[&str]],
-        caller_token: bool,
-    ) -> Result<Choice, String> {
+    pub fn choose(&self, alternatives: &[&[&str]], caller_token: bool) -> Result<Choice, String> {
         if alternatives.is_empty() {
             return Ok(Choice::default());
         }
@@ -471,7 +474,10 @@ impl Credentials {
             return Ok(send(alt));
         }
         let mut needs: Vec<String> = Vec::new();
-        for alt in rated.iter().filter(|a| servable(a) || !rated.iter().any(|b| servable(&b))) {
+        for alt in rated
+            .iter()
+            .filter(|a| servable(a) || !rated.iter().any(|b| servable(&b)))
+        {
             let mut vars: Vec<&str> = Vec::new();
             for (index, status, _) in alt {
                 if *status == Status::Missing
@@ -654,8 +660,8 @@ impl Client {
                 if !status.is_success() {
                     return Err(fail(format!("HTTP {status}")));
                 }
-                let doc: Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| fail(format!("not JSON ({e})")))?;
+                let doc: Value =
+                    serde_json::from_slice(&bytes).map_err(|e| fail(format!("not JSON ({e})")))?;
                 let token_endpoint = doc
                     .get("token_endpoint")
                     .and_then(Value::as_str)
@@ -1072,9 +1078,18 @@ mod tests {
 
     #[test]
     fn tokens_are_replaced_shortly_before_they_expire() {
-        assert_eq!(usable_for(Duration::from_secs(3600)), Duration::from_secs(3540));
-        assert_eq!(usable_for(Duration::from_secs(300)), Duration::from_secs(270));
-        assert_eq!(usable_for(Duration::from_secs(5)), Duration::from_millis(4500));
+        assert_eq!(
+            usable_for(Duration::from_secs(3600)),
+            Duration::from_secs(3540)
+        );
+        assert_eq!(
+            usable_for(Duration::from_secs(300)),
+            Duration::from_secs(270)
+        );
+        assert_eq!(
+            usable_for(Duration::from_secs(5)),
+            Duration::from_millis(4500)
+        );
         assert_eq!(usable_for(Duration::ZERO), Duration::ZERO);
     }
 

@@ -228,17 +228,14 @@ impl Transport {
         *request.headers_mut() = outgoing.headers;
         match &self.route {
             Route::Direct(client) => {
-                let response = client
-                    .request(request.map(Full::new))
-                    .await
-                    .map_err(|e| {
-                        let chain = error_chain(&e);
-                        if e.is_connect() {
-                            Failure::Connect(chain)
-                        } else {
-                            Failure::Other(chain)
-                        }
-                    })?;
+                let response = client.request(request.map(Full::new)).await.map_err(|e| {
+                    let chain = error_chain(&e);
+                    if e.is_connect() {
+                        Failure::Connect(chain)
+                    } else {
+                        Failure::Other(chain)
+                    }
+                })?;
                 let (parts, mut body) = response.into_parts();
                 let total = body.size_hint().exact();
                 let cap = cap(parts.status, success_cap, other_cap);
@@ -307,7 +304,11 @@ impl Transport {
     fn port(&self) -> Option<u16> {
         self.authority
             .port_u16()
-            .or(if self.scheme == Scheme::HTTPS { Some(443) } else { Some(80) })
+            .or(if self.scheme == Scheme::HTTPS {
+                Some(443)
+            } else {
+                Some(80)
+            })
     }
 
     fn uri(&self, path_and_query: String) -> Result<Uri, Failure> {
@@ -472,7 +473,10 @@ mod tests {
     fn urls_keep_escapes_and_encode_what_a_url_cannot_carry() {
         let t = transport("http://api.test:8080/v1/");
         assert_eq!(t.base_path(), "/v1");
-        let uri = t.uri("/v1/a%2Fb c/{x}?q=1 2&r=\"s\"#".to_owned()).ok().unwrap();
+        let uri = t
+            .uri("/v1/a%2Fb c/{x}?q=1 2&r=\"s\"#".to_owned())
+            .ok()
+            .unwrap();
         assert_eq!(
             uri.to_string(),
             "http://api.test:8080/v1/a%2Fb%20c/%7Bx%7D?q=1%202&r=%22s%22%23"
@@ -481,7 +485,10 @@ mod tests {
         assert_eq!(uri.to_string(), "http://api.test:8080/caf%C3%A9?n=%C3%A9");
         // A clean target is taken as it is, `%` escapes and all.
         let uri = t.uri("/v1/a%20b?x=%2F&y=a,b|c".to_owned()).ok().unwrap();
-        assert_eq!(uri.to_string(), "http://api.test:8080/v1/a%20b?x=%2F&y=a,b|c");
+        assert_eq!(
+            uri.to_string(),
+            "http://api.test:8080/v1/a%20b?x=%2F&y=a,b|c"
+        );
     }
 
     #[test]
@@ -505,7 +512,8 @@ mod tests {
             "/v1/b?y=2"
         );
         assert_eq!(
-            t.redirect_target("/v1/a", "https://API.test:443/v2/c").unwrap(),
+            t.redirect_target("/v1/a", "https://API.test:443/v2/c")
+                .unwrap(),
             "/v2/c"
         );
         for away in [
@@ -527,11 +535,23 @@ mod tests {
     fn redirect_methods_follow_the_fetch_rules() {
         use StatusCode as S;
         let post = Method::POST;
-        assert_eq!(redirect_method(S::SEE_OTHER, &post), Some((Method::GET, false)));
+        assert_eq!(
+            redirect_method(S::SEE_OTHER, &post),
+            Some((Method::GET, false))
+        );
         assert_eq!(redirect_method(S::FOUND, &post), Some((Method::GET, false)));
-        assert_eq!(redirect_method(S::FOUND, &Method::GET), Some((Method::GET, true)));
-        assert_eq!(redirect_method(S::TEMPORARY_REDIRECT, &post), Some((post.clone(), true)));
-        assert_eq!(redirect_method(S::PERMANENT_REDIRECT, &post), Some((post.clone(), true)));
+        assert_eq!(
+            redirect_method(S::FOUND, &Method::GET),
+            Some((Method::GET, true))
+        );
+        assert_eq!(
+            redirect_method(S::TEMPORARY_REDIRECT, &post),
+            Some((post.clone(), true))
+        );
+        assert_eq!(
+            redirect_method(S::PERMANENT_REDIRECT, &post),
+            Some((post.clone(), true))
+        );
         assert_eq!(redirect_method(S::NOT_MODIFIED, &post), None);
         assert_eq!(redirect_method(S::OK, &post), None);
     }

@@ -308,10 +308,7 @@ fn every_tool_sends_the_expected_request() {
         if let Some(path) = want["path"].as_str()
             && decode(&request.path) != path
         {
-            failures.push(format!(
-                "{tool}: path {} instead of {path}",
-                request.path
-            ));
+            failures.push(format!("{tool}: path {} instead of {path}", request.path));
         }
         if let Some(pairs) = want["query"].as_array() {
             let pairs: Vec<(String, String)> = pairs
@@ -325,9 +322,7 @@ fn every_tool_sends_the_expected_request() {
                 .collect();
             let got = query_pairs(&request.query);
             if got != pairs {
-                failures.push(format!(
-                    "{tool}: query {got:?} instead of {pairs:?}"
-                ));
+                failures.push(format!("{tool}: query {got:?} instead of {pairs:?}"));
             }
         }
         if !want["json_body"].is_null() {

@@ -129,7 +129,11 @@ fn split_host(value: &str) -> Option<(&str, Option<u16>)> {
     let (host, port) = match value.strip_prefix('[') {
         Some(rest) => {
             let (host, after) = rest.split_once(']')?;
-            if host.is_empty() || !host.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+            if host.is_empty()
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            {
                 return None;
             }
             (host, after)
@@ -250,13 +254,20 @@ async fn direct(server: &Server, parts: &Parts, body: &Bytes) -> Option<Response
     let mut out = Vec::with_capacity(1024);
     Some(match serde_json::to_writer(&mut out, &message) {
         Ok(()) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             Bytes::from(out),
         )
             .into_response(),
         Err(e) => {
             tracing::error!("cannot serialise a tools/call result: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "cannot serialise the result").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot serialise the result",
+            )
+                .into_response()
         }
     })
 }
@@ -281,8 +292,7 @@ mod tests {
     ];
 
     fn hosts(hosts: Option<&[&str]>) -> Hosts {
-        let hosts: Option<Vec<String>> =
-            hosts.map(|h| h.iter().map(|s| (*s).to_owned()).collect());
+        let hosts: Option<Vec<String>> = hosts.map(|h| h.iter().map(|s| (*s).to_owned()).collect());
         Hosts::new(hosts.as_deref())
     }
 

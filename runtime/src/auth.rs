@@ -216,7 +216,10 @@ impl Auth {
         let resource_metadata = format!("resource_metadata=\"{}\"", quote(&resource_metadata));
         let mut challenge = resource_metadata.clone();
         if !scopes_supported.is_empty() {
-            challenge.push_str(&format!(", scope=\"{}\"", quote(&scopes_supported.join(" "))));
+            challenge.push_str(&format!(
+                ", scope=\"{}\"",
+                quote(&scopes_supported.join(" "))
+            ));
         }
         Self {
             mode,
@@ -651,7 +654,10 @@ mod tests {
     fn bearer_headers_are_parsed_strictly() {
         let mut headers = HeaderMap::new();
         assert_eq!(bearer_token(&headers), Err(None));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer abc"),
+        );
         assert_eq!(bearer_token(&headers), Ok("abc"));
         for bad in ["Basic abc", "Bearer", "Bearer ", "Bearer a b", "abc"] {
             headers.insert(header::AUTHORIZATION, HeaderValue::from_static(bad));
@@ -661,7 +667,8 @@ mod tests {
 
     #[test]
     fn peeks_at_called_tools() {
-        let one = Peek::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#);
+        let one =
+            Peek::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#);
         assert_eq!(one.tools, ["a"]);
         let batch = Peek::parse(
             br#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"b","name":"c"}}]"#,

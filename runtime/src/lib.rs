@@ -1,0 +1,28 @@
+//! The runtime of the MCP servers mcpgen generates, as a library: the same modules the generated
+//! `src/main.rs` declares, public, so that this crate's unit tests run here and a generated crate's
+//! spec-dependent modules (`tools.rs`, `types.rs`, `auth_config.rs`) can be compiled against it
+//! (a crate whose root does `pub use mcpgen_runtime::*;` and declares its own `mod tools;`,
+//! `mod types;` and `mod auth_config;`).
+//!
+//! mcpgen copies these modules into every generated crate, test items stripped; there the
+//! crate's root is `src/main.rs`. `tools`, `types` and `auth_config` here are stand-ins generated
+//! from `standin/openapi.yaml`: with the `oauth` feature (the default) in mode `oauth`, which
+//! brings in `auth_config::oauth` (`src/oauth.rs`), without it in mode `bearer`.
+
+pub mod auth;
+#[cfg_attr(not(feature = "oauth"), path = "auth_config_bearer.rs")]
+pub mod auth_config;
+pub mod credentials;
+pub mod custom_tools;
+pub mod fastpath;
+pub mod hooks;
+pub mod runtime;
+pub mod server;
+pub mod tools;
+pub mod transport;
+pub mod types;
+
+// rustfmt does not enter the stand-in `auth_config.rs` (generated, formatted by mcpgen, not by
+// rustfmt), which includes `oauth.rs`: this declaration, never compiled, shows rustfmt the file.
+#[cfg(any())]
+mod oauth;
