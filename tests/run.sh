@@ -18,13 +18,19 @@ cargo fmt --all -- --check
 # The check crates' test (tests/compile.rs copies it into them), in no target of this workspace.
 rustfmt --edition 2024 --check tests/fixture-check/tools.rs
 cargo clippy --all-targets --quiet -- -D warnings
-# The runtime crate (runtime/), in the target directory and with the flags of every
-# generated-crate build (tests/common/mod.rs), so its dependencies build once for it, the
+# The runtime crate (runtime/), in the target directory and with the environment of every
+# generated-crate build (tests/gen-crates.env), so its dependencies build once for it, the
 # fixtures' check crates and the generated crates.
-CARGO_TARGET_DIR=target/gen-crates RUSTFLAGS="-D warnings" \
-    cargo clippy -p mcpgen-runtime --all-targets --all-features --quiet -- -D warnings
-CARGO_TARGET_DIR=target/gen-crates RUSTFLAGS="-D warnings" \
-    cargo test -p mcpgen-runtime --all-features --no-fail-fast
+gen_cargo() {
+    (
+        while IFS='=' read -r name value; do
+            [[ -z $name || $name == \#* ]] || export "$name=$value"
+        done <tests/gen-crates.env
+        CARGO_TARGET_DIR=target/gen-crates cargo "$@"
+    )
+}
+gen_cargo clippy -p mcpgen-runtime --all-targets --all-features --quiet -- -D warnings
+gen_cargo test -p mcpgen-runtime --all-features --no-fail-fast
 cargo test --all-targets --no-fail-fast
 MCPGEN_FUZZ_SECS="${MCPGEN_FUZZ_SECS:-60}" cargo test --test fuzz -- --ignored --nocapture fuzz
 bash tests/e2e/run.sh

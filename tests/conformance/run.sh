@@ -167,8 +167,19 @@ judge() {
   EXPECTED=$((EXPECTED + x))
 }
 
+# cargo with the target directory and the environment of every generated-crate build
+# (tests/gen-crates.env), so the dependencies other tests built are reused.
+gen_cargo() {
+  (
+    while IFS='=' read -r name value; do
+      [[ -z $name || $name == \#* ]] || export "$name=$value"
+    done <"$ROOT/tests/gen-crates.env"
+    CARGO_TARGET_DIR="$ROOT/target/gen-crates" cargo "$@"
+  )
+}
+
 build_crate() {
-  (cd "$1" && CARGO_TARGET_DIR="$ROOT/target/gen-crates" RUSTFLAGS="-D warnings" cargo build --quiet)
+  (cd "$1" && gen_cargo build --quiet)
 }
 
 section "set-up: Node 22, MCP Inspector, conformance suite (.cache/npm)"
@@ -218,7 +229,7 @@ PAGING_TOOLS=$WORK/paging/src/tools.json
 ok "mcpgen generates and builds both crates with -D warnings"
 
 section "the generated crate's own test (tests/tools.rs)"
-if out=$(cd "$WORK/petstore" && CARGO_TARGET_DIR="$ROOT/target/gen-crates" RUSTFLAGS="-D warnings" cargo test --quiet --test tools 2>&1); then
+if out=$(cd "$WORK/petstore" && gen_cargo test --quiet --test tools 2>&1); then
   grep -E '^test result:' <<<"$out"
   ok "cargo test --test tools of the generated crate"
 else
