@@ -26,6 +26,7 @@ pub mod naming;
 pub mod normalise;
 pub mod output;
 pub mod render;
+pub mod runtime_config;
 pub mod runtime_source;
 pub mod schema;
 pub mod select;

@@ -6,10 +6,11 @@
 //! schemas) is built here as a Rust string literal token, so nothing in a spec can break the
 //! syntax of the generated code or inject into it.
 
-use crate::auth::{ClientAuth, Mode, Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
+use crate::auth::{Mode, Setting, UpstreamKind};
 use crate::error::{Error, Result};
-use crate::ir::{Api, ArgLocation, BodyKind, KeyLocation, Tool, TypeDef};
+use crate::ir::{Api, ArgLocation, BodyKind, Tool, TypeDef};
 use crate::output::FileMap;
+use crate::runtime_config;
 use crate::runtime_source::{self, OAUTH_FILES, STATIC_FILES, TEST_FILES};
 use serde::Serialize;
 use serde_json::Value;
@@ -139,21 +140,17 @@ struct View {
 struct AuthView {
     mode: &'static str,
     mode_lit: String,
-    bearer_tokens: String,
+    /// `auth_config::BEARER` (mode `bearer`), a Rust expression.
+    bearer: String,
     bearer_forward: bool,
     /// Bearer tokens are checked against a configured list (else any token passes).
     bearer_checked: bool,
-    issuer: String,
-    oauth_metadata_url: String,
-    authorize_url: String,
-    audience: String,
-    client_id: String,
-    client_secret: String,
-    default_scope: String,
+    /// `auth_config::OAUTH` (mode `oauth`), a Rust expression.
+    oauth: String,
+    has_client_secret: bool,
     setup_proxies: bool,
     setup_fake_dynamic_registration: bool,
     forward_token: bool,
-    allowed_redirect_uris: String,
     /// `("tool", &[&["scope", ...], ...])` per tool, in `tools.json` order.
     tool_scopes: Vec<String>,
     scopes_supported: String,
@@ -210,74 +207,6 @@ fn env_view(name: String, what: String) -> EnvView {
     }
 }
 
-/// The `crate::credentials::Scheme` expression of an upstream scheme.
-fn upstream_expr(s: &UpstreamScheme) -> String {
-    let kind = match &s.kind {
-        UpstreamKind::ApiKey {
-            location,
-            param,
-            key,
-        } => format!(
-            "crate::credentials::Kind::ApiKey {{ location: crate::credentials::Location::{}, name: {}, key: {} }}",
-            match location {
-                KeyLocation::Header => "Header",
-                KeyLocation::Query => "Query",
-                KeyLocation::Cookie => "Cookie",
-            },
-            lit(param),
-            setting_expr(key)
-        ),
-        UpstreamKind::Bearer { token } => format!(
-            "crate::credentials::Kind::Bearer {{ token: {} }}",
-            setting_expr(token)
-        ),
-        UpstreamKind::Basic { username, password } => format!(
-            "crate::credentials::Kind::Basic {{ username: {}, password: {} }}",
-            setting_expr(username),
-            setting_expr(password)
-        ),
-        UpstreamKind::ClientCredentials {
-            client_id,
-            client_secret,
-            endpoint,
-            scopes,
-            audience,
-            auth_method,
-        } => format!(
-            "crate::credentials::Kind::ClientCredentials {{ client_id: {}, client_secret: {}, endpoint: {}, scopes: &[{}], audience: {}, auth: {} }}",
-            setting_expr(client_id),
-            setting_expr(client_secret),
-            match endpoint {
-                TokenEndpoint::TokenUrl(u) =>
-                    format!("crate::credentials::Endpoint::Token({})", setting_expr(u)),
-                TokenEndpoint::Discovery(u) => format!(
-                    "crate::credentials::Endpoint::Discovery({})",
-                    setting_expr(u)
-                ),
-            },
-            scopes.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", "),
-            opt_setting_expr(audience),
-            match auth_method {
-                None => "::std::option::Option::None",
-                Some(ClientAuth::ClientSecretBasic) =>
-                    "::std::option::Option::Some(crate::credentials::ClientAuth::Basic)",
-                Some(ClientAuth::ClientSecretPost) =>
-                    "::std::option::Option::Some(crate::credentials::ClientAuth::Post)",
-            }
-        ),
-        UpstreamKind::Unsupported { reason, .. } => format!(
-            "crate::credentials::Kind::Unsupported {{ reason: {} }}",
-            lit(reason)
-        ),
-    };
-    format!(
-        "crate::credentials::Scheme {{ name: {}, what: {}, kind: {kind}, caller: {} }}",
-        lit(&s.name),
-        lit(&s.description),
-        s.caller
-    )
-}
-
 /// `&[&["a"], &["b", "c"]]`: a tool's security alternatives for `Request::security`.
 fn security_lit(t: &Tool) -> String {
     if t.security.is_empty() {
@@ -313,20 +242,6 @@ fn credentials_md(t: &Tool) -> String {
         })
         .collect::<Vec<_>>()
         .join(" or ")
-}
-
-fn setting_expr(s: &Setting) -> String {
-    match s {
-        Setting::Literal(v) => format!("crate::auth::Setting::Literal({})", lit(v)),
-        Setting::Env(n) => format!("crate::auth::Setting::Env({})", lit(n)),
-    }
-}
-
-fn opt_setting_expr(s: &Option<Setting>) -> String {
-    match s {
-        Some(s) => format!("::std::option::Option::Some({})", setting_expr(s)),
-        None => "::std::option::Option::None".to_string(),
-    }
 }
 
 /// A setting for the README: the value, or where it is read from.
@@ -439,7 +354,11 @@ fn auth_view(api: &Api) -> AuthView {
             env_view(name, what)
         })
         .collect();
-    view.upstream = auth.upstream.iter().map(upstream_expr).collect();
+    view.upstream = auth
+        .upstream
+        .iter()
+        .map(runtime_config::scheme_expr)
+        .collect();
     view.upstream_env = auth
         .upstream_env()
         .into_iter()
@@ -492,27 +411,16 @@ fn auth_view(api: &Api) -> AuthView {
         })
         .collect();
     if let Some(b) = &auth.bearer {
-        view.bearer_tokens = opt_setting_expr(&b.tokens);
+        view.bearer = runtime_config::bearer_expr(b);
         view.bearer_forward = b.forward;
         view.bearer_checked = b.tokens.is_some();
     }
     if let Some(o) = &auth.oauth {
-        view.issuer = setting_expr(&o.issuer);
-        view.oauth_metadata_url = opt_setting_expr(&o.oauth_metadata_url);
-        view.authorize_url = opt_setting_expr(&o.authorize_url);
-        view.audience = opt_setting_expr(&o.audience);
-        view.client_id = opt_setting_expr(&o.client_id);
-        view.client_secret = opt_setting_expr(&o.client_secret);
-        view.default_scope = opt_setting_expr(&o.default_scope);
+        view.oauth = runtime_config::oauth_expr(o);
+        view.has_client_secret = o.client_secret.is_some();
         view.setup_proxies = o.setup_proxies;
         view.setup_fake_dynamic_registration = o.setup_fake_dynamic_registration;
         view.forward_token = o.forward_token;
-        view.allowed_redirect_uris = o
-            .allowed_redirect_uris
-            .iter()
-            .map(|u| lit(u))
-            .collect::<Vec<_>>()
-            .join(", ");
         view.issuer_md = setting_md(&Some(o.issuer.clone()), "");
         view.audience_md = setting_md(&o.audience, "the server's own `<public-url>/mcp`");
     }

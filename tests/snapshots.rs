@@ -1,9 +1,8 @@
 //! insta snapshots of every generated file and of `inspect` for every fixture. Spec-independent
-//! files (`src/main.rs`, `src/server.rs`, `src/fastpath.rs`, `src/runtime.rs`, `src/auth.rs`,
-//! `src/credentials.rs`, `src/transport.rs`, `src/oauth.rs`, `tests/tools.rs`, and the user-owned `src/hooks.rs`
-//! and `src/custom_tools.rs`) have one snapshot each, which every fixture's copy must match but
-//! for the inputs hash of its `@generated` header. A fixture directory with an
-//! `auth.yaml` is generated with `--auth` it.
+//! files (the runtime's modules under `src/` — `src/oauth.rs` in mode `oauth` only — its
+//! `tests/tools.rs`, and the user-owned `src/hooks.rs` and `src/custom_tools.rs`) have one
+//! snapshot each, which every fixture's copy must match but for the inputs hash of its
+//! `@generated` header. A fixture directory with an `auth.yaml` is generated with `--auth` it.
 //!
 //! Two tests per fixture, in a module named after its folder (`-` as `_`):
 //! `cargo test --test snapshots petstore` runs `petstore::generated_files` and
@@ -14,12 +13,25 @@ mod common;
 
 const STATIC_FILES: &[&str] = &[
     "src/main.rs",
-    "src/server.rs",
-    "src/fastpath.rs",
-    "src/runtime.rs",
+    "src/admission.rs",
+    "src/args.rs",
     "src/auth.rs",
+    "src/body.rs",
+    "src/client_credentials.rs",
+    "src/config.rs",
     "src/credentials.rs",
+    "src/direct.rs",
+    "src/encoding.rs",
+    "src/errors.rs",
+    "src/origins.rs",
+    "src/redact.rs",
+    "src/request.rs",
+    "src/response.rs",
+    "src/runtime.rs",
+    "src/server.rs",
+    "src/settings.rs",
     "src/transport.rs",
+    "src/upstream.rs",
     "src/oauth.rs",
     "src/hooks.rs",
     "src/custom_tools.rs",

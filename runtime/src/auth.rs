@@ -1,100 +1,41 @@
 //! Authentication of MCP clients on `/mcp`. The mode and its settings come from the `--auth`
-//! file and live in `auth_config.rs`; this module holds what every mode shares: settings read
-//! from the environment, the `/mcp` middleware (authenticate, check the tool's scopes, run the
-//! hook in `hooks.rs`, then hand the request to the MCP server), and mode `bearer`.
-//!
-//! Every mode uses a part of this module only.
-#![allow(dead_code)]
+//! file and live in `auth_config.rs`; this module holds what every mode shares: the `/mcp`
+//! middleware (authenticate, check the tool's scopes, run the hook in `hooks.rs`, then hand the
+//! request to the MCP server), and modes `none` and `bearer`; `oauth.rs` adds mode `oauth`.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// The paths the generated `auth_config.rs` and files written by earlier mcpgen versions
+/// (`hooks.rs`: `crate::auth::{Denial, HookRequest}`) name.
+pub use crate::admission::{Caller, Denial, HookRequest};
+pub use crate::config::{BearerConfig, Setting};
+#[allow(
+    unused_imports,
+    reason = "a path of earlier versions; oauth.rs uses settings.rs"
+)]
+pub use crate::settings::resolve_opt;
+
 /// Bytes of a `/mcp` request body read at most (the MCP server's own limit).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-
-/// A configured value: written in the `--auth` file, or read from an environment variable when
-/// the server starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setting {
-    Literal(&'static str),
-    Env(&'static str),
-}
-
-impl Setting {
-    /// The value; for `Env`, the variable's (trimmed) value. A missing or empty variable is an
-    /// error that names it and what it is for.
-    pub fn resolve(self, what: &str) -> Result<String, String> {
-        match self {
-            Setting::Literal(value) => Ok(value.to_owned()),
-            Setting::Env(name) => match std::env::var(name) {
-                Ok(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
-                Ok(_) => Err(format!(
-                    "environment variable {name} ({what}) is empty: set it and start again"
-                )),
-                Err(_) => Err(format!(
-                    "environment variable {name} ({what}) is not set: set it and start again"
-                )),
-            },
-        }
-    }
-}
-
-/// Resolves an optional setting.
-pub fn resolve_opt(setting: Option<Setting>, what: &str) -> Result<Option<String>, String> {
-    setting.map(|s| s.resolve(what)).transpose()
-}
-
-/// Mode `bearer`: clients send `Authorization: Bearer <token>`.
-#[derive(Debug, Clone, Copy)]
-pub struct BearerConfig {
-    /// Accepted tokens, comma-separated. `None`: any token is let through (the upstream API
-    /// judges it when it is forwarded).
-    pub tokens: Option<Setting>,
-    /// Send the caller's `Authorization` header on to the upstream API.
-    pub forward: bool,
-}
-
-/// Who is calling, as the `/mcp` middleware established it. Put into the request's extensions,
-/// so tools find it in `http::request::Parts::extensions`.
-#[derive(Clone, Default)]
-pub struct Caller {
-    /// The bearer token the client sent (never logged).
-    pub token: Option<Arc<str>>,
-    /// The verified JWT claims (mode `oauth`).
-    pub claims: Option<Arc<Value>>,
-    /// The OAuth scopes the token grants (mode `oauth`).
-    pub scopes: Arc<[String]>,
-    /// The `Authorization` header to send to the upstream API, when the configuration forwards
-    /// the caller's credentials.
-    pub forward: Option<HeaderValue>,
-}
-
-impl std::fmt::Debug for Caller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Caller")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("scopes", &self.scopes)
-            .field("forward", &self.forward.is_some())
-            .finish()
-    }
-}
 
 /// A boxed future, for [`Verify`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why a token was not accepted.
+#[allow(dead_code, reason = "made by oauth.rs, in mode oauth only")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// The token is not valid: 401 `invalid_token` with this description.
@@ -140,6 +81,7 @@ pub struct Auth {
 
 impl Auth {
     /// Mode `none`: the server is open.
+    #[allow(dead_code, reason = "auth_config.rs builds its mode only")]
     pub fn open() -> Self {
         Self {
             mode: "none",
@@ -154,6 +96,7 @@ impl Auth {
     }
 
     /// Mode `bearer`, with the settings resolved from the environment.
+    #[allow(dead_code, reason = "auth_config.rs builds its mode only")]
     pub fn bearer(config: &BearerConfig) -> Result<Self, String> {
         let tokens = match config.tokens {
             None => None,
@@ -204,6 +147,7 @@ impl Auth {
 
     /// A verifier-based mode (`oauth`). `resource_metadata` is the RFC 9728 metadata URL,
     /// `routes` the mode's extra endpoints, `tool_scopes` the scopes of each tool.
+    #[allow(dead_code, reason = "auth_config.rs builds its mode only")]
     pub fn verifier(
         mode: &'static str,
         verifier: Arc<dyn Verify>,
@@ -355,7 +299,7 @@ impl Auth {
         if !matches!(self.gate, Gate::Verifier(_)) {
             return None;
         }
-        let caller = request.caller;
+        let caller = request.caller();
         for tool in request.tools() {
             let Some(alternatives) = self.tool_scopes.get(tool.as_str()) else {
                 continue;
@@ -444,43 +388,6 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-/// What the JSON-RPC body of a `/mcp` POST asks for: the methods, and the tools it calls.
-#[derive(Debug, Default)]
-struct Peek {
-    methods: Vec<String>,
-    tools: Vec<String>,
-}
-
-impl Peek {
-    /// Reads the message (or batch). Parsed as `serde_json::Value`, as the MCP server reads it
-    /// too (a duplicated key means the same to both).
-    fn parse(body: &[u8]) -> Self {
-        let mut peek = Peek::default();
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
-            return peek;
-        };
-        let messages = match &value {
-            Value::Array(items) => items.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        };
-        for message in messages {
-            let Some(method) = message.get("method").and_then(Value::as_str) else {
-                continue;
-            };
-            if method == "tools/call"
-                && let Some(name) = message
-                    .get("params")
-                    .and_then(|p| p.get("name"))
-                    .and_then(Value::as_str)
-            {
-                peek.tools.push(name.to_owned());
-            }
-            peek.methods.push(method.to_owned());
-        }
-        peek
-    }
-}
-
 /// The `/mcp` middleware: [`admit`], then the MCP server.
 pub async fn guard(State(auth): State<Auth>, request: Request, next: Next) -> Response {
     match admit(&auth, request).await {
@@ -517,123 +424,27 @@ pub async fn admit_parts(auth: &Auth, request: Request) -> Result<(Parts, Bytes)
     } else {
         Bytes::new()
     };
-    let hook = HookRequest {
-        parts: &parts,
-        caller: &caller,
-        body: &body,
-        peek: OnceLock::new(),
-        mode: auth.mode,
-    };
+    let hook = HookRequest::new(&parts, &caller, &body, auth.mode);
     if let Some(response) = auth.check_scopes(&hook) {
         return Err(response);
     }
     if let Err(denial) = crate::hooks::check_request(&hook).await {
-        return Err(denial.into_response(auth));
+        return Err(refusal(&denial, auth));
     }
     drop(hook);
     parts.extensions.insert(caller);
     Ok((parts, body))
 }
 
-/// What [`crate::hooks::check_request`] sees of a `/mcp` request.
-pub struct HookRequest<'a> {
-    parts: &'a Parts,
-    caller: &'a Caller,
-    body: &'a Bytes,
-    /// The body's methods and tools, read when first asked for.
-    peek: OnceLock<Peek>,
-    mode: &'static str,
-}
-
-impl HookRequest<'_> {
-    /// The HTTP method (`POST` for MCP messages; `GET` and `DELETE` for sessions).
-    pub fn method(&self) -> &Method {
-        &self.parts.method
+/// The response to a refusal of `hooks::check_request`: a 401 carries the mode's challenge.
+fn refusal(denial: &Denial, auth: &Auth) -> Response {
+    if denial.status() == StatusCode::UNAUTHORIZED {
+        return auth.unauthorized(Some(denial.message()));
     }
-
-    pub fn uri(&self) -> &Uri {
-        &self.parts.uri
-    }
-
-    /// The request headers (`Authorization` included).
-    pub fn headers(&self) -> &HeaderMap {
-        &self.parts.headers
-    }
-
-    /// The auth mode: `none`, `bearer` or `oauth`.
-    pub fn mode(&self) -> &str {
-        self.mode
-    }
-
-    /// The bearer token the caller sent (checked as the mode says; `None` in mode `none`).
-    pub fn token(&self) -> Option<&str> {
-        self.caller.token.as_deref()
-    }
-
-    /// The verified JWT claims (mode `oauth`).
-    pub fn claims(&self) -> Option<&Value> {
-        self.caller.claims.as_deref()
-    }
-
-    /// The OAuth scopes the caller's token grants (mode `oauth`).
-    pub fn scopes(&self) -> &[String] {
-        &self.caller.scopes
-    }
-
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.caller.scopes.iter().any(|s| s == scope)
-    }
-
-    /// The JSON-RPC methods of the body (`initialize`, `tools/list`, `tools/call`, ...).
-    pub fn mcp_methods(&self) -> &[String] {
-        &self.peek().methods
-    }
-
-    /// The tools a `tools/call` body calls (usually one).
-    pub fn tools(&self) -> &[String] {
-        &self.peek().tools
-    }
-
-    fn peek(&self) -> &Peek {
-        self.peek.get_or_init(|| Peek::parse(self.body))
-    }
-}
-
-/// A refusal from [`crate::hooks::check_request`].
-#[derive(Debug, Clone)]
-pub struct Denial {
-    status: StatusCode,
-    message: String,
-}
-
-impl Denial {
-    /// 401 with the mode's `WWW-Authenticate` challenge: the client should authenticate again.
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, message)
-    }
-
-    /// 403: the caller is known but may not do this.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, message)
-    }
-
-    /// Any status (a 4xx or 5xx).
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
-    }
-
-    fn into_response(self, auth: &Auth) -> Response {
-        if self.status == StatusCode::UNAUTHORIZED {
-            return auth.unauthorized(Some(&self.message));
-        }
-        json_response(
-            self.status,
-            &serde_json::json!({ "error": "access_denied", "error_description": self.message }),
-        )
-    }
+    json_response(
+        denial.status(),
+        &serde_json::json!({ "error": "access_denied", "error_description": denial.message() }),
+    )
 }
 
 #[cfg(test)]
@@ -663,19 +474,6 @@ mod tests {
             headers.insert(header::AUTHORIZATION, HeaderValue::from_static(bad));
             assert!(matches!(bearer_token(&headers), Err(Some(_))), "{bad}");
         }
-    }
-
-    #[test]
-    fn peeks_at_called_tools() {
-        let one =
-            Peek::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#);
-        assert_eq!(one.tools, ["a"]);
-        let batch = Peek::parse(
-            br#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"b","name":"c"}}]"#,
-        );
-        assert_eq!(batch.methods, ["tools/list", "tools/call"]);
-        assert_eq!(batch.tools, ["c"]);
-        assert!(Peek::parse(b"not json").tools.is_empty());
     }
 
     #[test]

@@ -14,110 +14,38 @@
 //!   OpenID Connect) instead of the server's own; the server's credentials for them are used only
 //!   when there is no caller token (stdio). A scheme that puts something else into
 //!   `Authorization` (HTTP basic, an API key named `Authorization`) sends the server's value.
-//! - OAuth 2 client credentials: one token per scheme, shared by all calls; concurrent calls wait
-//!   for one fetch; a token is fetched again shortly before it expires, and when the upstream
-//!   API answers 401 to it (then the call is retried once).
-//! - Secrets never reach tool results, error texts or logs: every upstream body is searched for
-//!   them (as sent: raw, percent-encoded, JSON-escaped, base64 basic credentials) and they are
-//!   replaced by `[REDACTED]`. Values shorter than [`MIN_REDACTED_LEN`] are too short to tell
-//!   from ordinary text and are not searched for (a warning at start-up says so).
-// Which kinds of credentials a crate sends depends on its API: the code of the others goes unused.
-#![allow(dead_code)]
+//! - OAuth 2 client credentials (`client_credentials.rs`): one token per scheme, shared by all
+//!   calls; concurrent calls wait for one fetch; a token is fetched again shortly before it
+//!   expires, and when the upstream API answers 401 to it (then the call is retried once).
+//! - Secrets never reach tool results, error texts or logs (`redact.rs`): every upstream body is
+//!   searched for them (as sent: raw, percent-encoded, JSON-escaped, base64 basic credentials)
+//!   and they are replaced by `[REDACTED]`. Values shorter than [`MIN_REDACTED_LEN`] are too
+//!   short to tell from ordinary text and are not searched for (a warning at start-up says so).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::utf8_percent_encode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use serde_json::Value;
+use reqwest::header::HeaderValue;
 use tracing::{info, warn};
 
-use crate::auth::Setting;
-use crate::runtime::{COMPONENT, COOKIE_VALUE, error_chain};
+use crate::client_credentials::{Client, Resolved, sensitive};
+use crate::encoding::{COMPONENT, COOKIE_VALUE, form_encode};
+use crate::redact::Redactor;
+use crate::settings::read;
 
-/// Secrets shorter than this are not searched for in upstream responses.
-pub const MIN_REDACTED_LEN: usize = 6;
-/// What replaces a secret found in an upstream response.
-pub const REDACTED: &str = "[REDACTED]";
-/// Bytes of a token endpoint or discovery response read at most.
-const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
-/// A token is fetched again this share of its lifetime before it expires (at most
-/// [`MAX_REFRESH_MARGIN`] before).
-const REFRESH_MARGIN_DIVISOR: u32 = 10;
-const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
-/// Access tokens remembered (per server) for redaction after they were replaced.
-const REMEMBERED_TOKENS: usize = 32;
-
-/// Where an API key goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Location {
-    Header,
-    Query,
-    Cookie,
-}
-
-/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// `Authorization: Basic` with the form-encoded client ID and secret.
-    Basic,
-    /// `client_id` and `client_secret` in the form body.
-    Post,
-}
-
-/// Where client-credentials tokens come from.
-#[derive(Debug, Clone, Copy)]
-pub enum Endpoint {
-    /// The token endpoint; a relative URL resolves against the upstream base URL.
-    Token(Setting),
-    /// An OpenID Connect discovery document naming the token endpoint.
-    Discovery(Setting),
-}
-
-/// The credential of one security scheme.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    ApiKey {
-        location: Location,
-        name: &'static str,
-        key: Setting,
-    },
-    Bearer {
-        token: Setting,
-    },
-    Basic {
-        username: Setting,
-        password: Setting,
-    },
-    ClientCredentials {
-        client_id: Setting,
-        client_secret: Setting,
-        endpoint: Endpoint,
-        scopes: &'static [&'static str],
-        audience: Option<Setting>,
-        /// `None`: basic, unless the discovery document offers only `client_secret_post`.
-        auth: Option<ClientAuth>,
-    },
-    /// Nothing the server can send by itself.
-    Unsupported {
-        reason: &'static str,
-    },
-}
-
-/// A security scheme of the OpenAPI document and its credential.
-#[derive(Debug, Clone, Copy)]
-pub struct Scheme {
-    /// The `components.securitySchemes` name.
-    pub name: &'static str,
-    /// What is sent, in words.
-    pub what: &'static str,
-    pub kind: Kind,
-    /// The caller's forwarded bearer token is sent for this scheme when there is one.
-    pub caller: bool,
-}
+/// The paths the generated `auth_config.rs` names (`crate::credentials::Scheme`, ...).
+#[allow(
+    unused_imports,
+    reason = "which of these auth_config.rs names depends on the API"
+)]
+pub use crate::config::{ClientAuth, Endpoint, Kind, Location, Scheme};
+#[allow(
+    unused_imports,
+    reason = "paths of earlier versions that custom code may use"
+)]
+pub use crate::redact::{MIN_REDACTED_LEN, REDACTED};
 
 /// The credentials of every scheme, read from the environment at start-up, with the token
 /// caches and the secrets to redact.
@@ -198,33 +126,6 @@ impl Applied {
     pub fn has_tokens(&self) -> bool {
         !self.tokens.is_empty()
     }
-}
-
-/// Reads a setting; an unset or empty variable is recorded as missing.
-fn read(setting: Setting, missing: &mut Vec<&'static str>) -> Option<String> {
-    match setting {
-        Setting::Literal(value) => Some(value.to_owned()),
-        Setting::Env(name) => match std::env::var(name) {
-            Ok(value) if !value.trim().is_empty() => Some(value.trim().to_owned()),
-            _ => {
-                missing.push(name);
-                None
-            }
-        },
-    }
-}
-
-fn sensitive(value: &str) -> Option<HeaderValue> {
-    let mut header = HeaderValue::from_str(value).ok()?;
-    header.set_sensitive(true);
-    Some(header)
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_encode(value: &str) -> String {
-    utf8_percent_encode(value, COMPONENT)
-        .to_string()
-        .replace("%20", "+")
 }
 
 impl Credentials {
@@ -357,16 +258,9 @@ impl Credentials {
                     name,
                     &STANDARD.encode(format!("{}:{}", form_encode(&id), form_encode(&secret))),
                 );
-                Material::Client(Box::new(Client {
-                    scheme: name,
-                    id,
-                    secret,
-                    endpoint,
-                    scopes,
-                    audience,
-                    auth,
-                    state: tokio::sync::Mutex::new(TokenState::default()),
-                }))
+                Material::Client(Box::new(Client::new(
+                    name, id, secret, endpoint, scopes, audience, auth,
+                )))
             }
             Kind::Unsupported { .. } => Material::Nothing,
         }
@@ -545,415 +439,12 @@ impl Credentials {
     pub fn redact(&self, bytes: &mut Vec<u8>, truncated: bool) {
         self.redactor.redact(bytes, truncated);
     }
-
-    /// [`Credentials::redact`] for text.
-    pub fn redact_text(&self, text: String) -> String {
-        self.redactor.redact_text(text)
-    }
-}
-
-/// A client-credentials scheme: its settings and its token cache.
-struct Client {
-    scheme: &'static str,
-    id: String,
-    secret: String,
-    endpoint: Resolved,
-    scopes: &'static [&'static str],
-    audience: Option<String>,
-    auth: Option<ClientAuth>,
-    /// Held while a token is fetched: concurrent calls wait for that one fetch.
-    state: tokio::sync::Mutex<TokenState>,
-}
-
-enum Resolved {
-    Token(String),
-    Discovery(String),
-}
-
-#[derive(Default)]
-struct TokenState {
-    /// The token endpoint and how to authenticate there, once known.
-    endpoint: Option<(String, ClientAuth)>,
-    token: Option<Token>,
-    /// The last failed fetch: calls that waited for it get its error instead of fetching again.
-    failure: Option<(Instant, String)>,
-}
-
-struct Token {
-    value: Arc<str>,
-    header: HeaderValue,
-    /// When to fetch a new one (`None`: the token endpoint gave no lifetime).
-    refresh_at: Option<Instant>,
-}
-
-impl Client {
-    /// The cached token, or a new one.
-    async fn token(
-        &self,
-        http: &reqwest::Client,
-        base_url: &str,
-        redactor: &Redactor,
-    ) -> Result<(Arc<str>, HeaderValue), String> {
-        let asked = Instant::now();
-        let mut state = self.state.lock().await;
-        if let Some(token) = &state.token
-            && token.refresh_at.is_none_or(|at| Instant::now() < at)
-        {
-            return Ok((token.value.clone(), token.header.clone()));
-        }
-        if let Some((at, error)) = &state.failure
-            && *at >= asked
-        {
-            return Err(error.clone());
-        }
-        match self.fetch(&mut state, http, base_url, redactor).await {
-            Ok(token) => {
-                let out = (token.value.clone(), token.header.clone());
-                state.token = Some(token);
-                state.failure = None;
-                Ok(out)
-            }
-            Err(error) => {
-                let error = redactor.redact_text(error);
-                warn!("{error}");
-                state.token = None;
-                state.failure = Some((Instant::now(), error.clone()));
-                Err(error)
-            }
-        }
-    }
-
-    async fn forget(&self, used: &Arc<str>) {
-        let mut state = self.state.lock().await;
-        if state.token.as_ref().is_some_and(|t| t.value == *used) {
-            state.token = None;
-        }
-    }
-
-    /// The token endpoint: configured, or from the discovery document (fetched once).
-    async fn endpoint(
-        &self,
-        http: &reqwest::Client,
-        base_url: &str,
-    ) -> Result<(String, ClientAuth), String> {
-        match &self.endpoint {
-            Resolved::Token(url) => Ok((
-                absolute(url, base_url)?,
-                self.auth.unwrap_or(ClientAuth::Basic),
-            )),
-            Resolved::Discovery(url) => {
-                let url = absolute(url, base_url)?;
-                let fail = |why: String| {
-                    format!(
-                        "Cannot get an access token for securityScheme `{}`: OpenID Connect discovery at {url} failed: {why}",
-                        self.scheme
-                    )
-                };
-                let response = http
-                    .get(&url)
-                    .header(ACCEPT, "application/json")
-                    .send()
-                    .await
-                    .map_err(|e| fail(error_chain(&e.without_url())))?;
-                let status = response.status();
-                let bytes = read_capped(response).await.map_err(fail)?;
-                if !status.is_success() {
-                    return Err(fail(format!("HTTP {status}")));
-                }
-                let doc: Value =
-                    serde_json::from_slice(&bytes).map_err(|e| fail(format!("not JSON ({e})")))?;
-                let token_endpoint = doc
-                    .get("token_endpoint")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| fail("the document has no `token_endpoint`".to_owned()))?;
-                let offered: Vec<&str> = doc
-                    .get("token_endpoint_auth_methods_supported")
-                    .and_then(Value::as_array)
-                    .map(|methods| methods.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                // OpenID Connect Discovery: when the list is absent, client_secret_basic.
-                let auth = self.auth.unwrap_or(
-                    if !offered.is_empty()
-                        && !offered.contains(&"client_secret_basic")
-                        && offered.contains(&"client_secret_post")
-                    {
-                        ClientAuth::Post
-                    } else {
-                        ClientAuth::Basic
-                    },
-                );
-                Ok((absolute(token_endpoint, &url)?, auth))
-            }
-        }
-    }
-
-    /// Asks the token endpoint for a token (RFC 6749 §4.4).
-    async fn fetch(
-        &self,
-        state: &mut TokenState,
-        http: &reqwest::Client,
-        base_url: &str,
-        redactor: &Redactor,
-    ) -> Result<Token, String> {
-        let (url, auth) = match &state.endpoint {
-            Some(known) => known.clone(),
-            None => {
-                let found = self.endpoint(http, base_url).await?;
-                state.endpoint = Some(found.clone());
-                found
-            }
-        };
-        let fail = |why: String| {
-            format!(
-                "Cannot get an access token for securityScheme `{}` from {url}: {why}",
-                self.scheme
-            )
-        };
-        let mut form = vec![("grant_type", "client_credentials".to_owned())];
-        if !self.scopes.is_empty() {
-            form.push(("scope", self.scopes.join(" ")));
-        }
-        if let Some(audience) = &self.audience {
-            form.push(("audience", audience.clone()));
-        }
-        let mut request = http
-            .post(&url)
-            .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
-        match auth {
-            ClientAuth::Basic => {
-                let credentials = STANDARD.encode(format!(
-                    "{}:{}",
-                    form_encode(&self.id),
-                    form_encode(&self.secret)
-                ));
-                let header = sensitive(&format!("Basic {credentials}")).ok_or_else(|| {
-                    fail("the client ID or secret cannot be sent in a header".to_owned())
-                })?;
-                request = request.header(AUTHORIZATION, header);
-            }
-            ClientAuth::Post => {
-                form.push(("client_id", self.id.clone()));
-                form.push(("client_secret", self.secret.clone()));
-            }
-        }
-        let body = form
-            .iter()
-            .map(|(name, value)| format!("{name}={}", form_encode(value)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let sent = Instant::now();
-        let response = request
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| fail(error_chain(&e.without_url())))?;
-        let status = response.status();
-        let bytes = read_capped(response).await.map_err(fail)?;
-        if !status.is_success() {
-            let mut excerpt = bytes;
-            excerpt.truncate(2048);
-            redactor.redact(&mut excerpt, false);
-            return Err(fail(format!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&excerpt).trim()
-            )));
-        }
-        let doc: Value =
-            serde_json::from_slice(&bytes).map_err(|e| fail(format!("not JSON ({e})")))?;
-        let Some(access_token) = doc.get("access_token").and_then(Value::as_str) else {
-            return Err(fail("the response has no `access_token`".to_owned()));
-        };
-        redactor.add_token(access_token);
-        if let Some(kind) = doc.get("token_type").and_then(Value::as_str)
-            && !kind.eq_ignore_ascii_case("bearer")
-        {
-            return Err(fail(format!(
-                "token type `{kind}` is not supported (only Bearer)"
-            )));
-        }
-        let header = sensitive(&format!("Bearer {access_token}"))
-            .ok_or_else(|| fail("the access token cannot be sent in a header".to_owned()))?;
-        let lifetime = match doc.get("expires_in") {
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
-            _ => None,
-        }
-        .filter(|s| s.is_finite())
-        .map(|s| Duration::from_secs_f64(s.clamp(0.0, 10.0 * 365.0 * 86_400.0)));
-        let refresh_at = lifetime.map(|lifetime| sent + usable_for(lifetime));
-        match lifetime {
-            Some(lifetime) => info!(
-                "securityScheme `{}`: new access token from {url}, valid for {} s",
-                self.scheme,
-                lifetime.as_secs()
-            ),
-            None => info!(
-                "securityScheme `{}`: new access token from {url} (no lifetime given: kept until the upstream API refuses it)",
-                self.scheme
-            ),
-        }
-        Ok(Token {
-            value: Arc::from(access_token),
-            header,
-            refresh_at,
-        })
-    }
-}
-
-/// How long a token of this lifetime is used: until a tenth of its lifetime (at most
-/// [`MAX_REFRESH_MARGIN`]) before it expires, measured from when it was asked for.
-fn usable_for(lifetime: Duration) -> Duration {
-    lifetime.saturating_sub((lifetime / REFRESH_MARGIN_DIVISOR).min(MAX_REFRESH_MARGIN))
-}
-
-/// `url` as an absolute URL: relative ones resolve against `base`.
-fn absolute(url: &str, base: &str) -> Result<String, String> {
-    if url.starts_with("https://") || url.starts_with("http://") {
-        return Ok(url.to_owned());
-    }
-    reqwest::Url::parse(base)
-        .and_then(|base| base.join(url))
-        .map(|u| u.to_string())
-        .map_err(|e| format!("`{url}` is not a usable URL: {e}"))
-}
-
-/// A response body, at most [`MAX_TOKEN_RESPONSE_BYTES`].
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| error_chain(&e.without_url()))?
-    {
-        if body.len() + chunk.len() > MAX_TOKEN_RESPONSE_BYTES {
-            return Err(format!(
-                "the response is larger than {MAX_TOKEN_RESPONSE_BYTES} bytes"
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// The secrets to search upstream responses for, in every form they are sent in.
-#[derive(Default)]
-struct Redactor {
-    /// Configured secrets and their encodings, longest first.
-    fixed: Vec<Vec<u8>>,
-    /// Recent access tokens.
-    tokens: RwLock<VecDeque<Vec<u8>>>,
-    /// Schemes with a secret too short to search for.
-    short: Vec<&'static str>,
-}
-
-/// A secret as it may appear in a response: as it is, percent-encoded (a query value),
-/// form-encoded, and escaped in JSON text.
-fn forms(secret: &str) -> Vec<Vec<u8>> {
-    let mut out = vec![secret.as_bytes().to_vec()];
-    let mut push = |form: String| {
-        if !out.iter().any(|o| o == form.as_bytes()) {
-            out.push(form.into_bytes());
-        }
-    };
-    push(utf8_percent_encode(secret, COMPONENT).to_string());
-    push(form_encode(secret));
-    let json = Value::String(secret.to_owned()).to_string();
-    let json = json[1..json.len() - 1].to_owned();
-    push(json.replace('/', "\\/"));
-    push(json);
-    out
-}
-
-impl Redactor {
-    fn add(&mut self, scheme: &'static str, secret: &str) {
-        if secret.chars().count() < MIN_REDACTED_LEN {
-            if !self.short.contains(&scheme) {
-                self.short.push(scheme);
-            }
-            return;
-        }
-        for form in forms(secret) {
-            if !self.fixed.contains(&form) {
-                self.fixed.push(form);
-            }
-        }
-        self.fixed.sort_by_key(|f| std::cmp::Reverse(f.len()));
-    }
-
-    fn add_token(&self, token: &str) {
-        if token.len() < MIN_REDACTED_LEN {
-            return;
-        }
-        let Ok(mut tokens) = self.tokens.write() else {
-            return;
-        };
-        if tokens.iter().any(|t| t == token.as_bytes()) {
-            return;
-        }
-        if tokens.len() >= REMEMBERED_TOKENS {
-            tokens.pop_front();
-        }
-        tokens.push_back(token.as_bytes().to_vec());
-    }
-
-    fn redact(&self, bytes: &mut Vec<u8>, truncated: bool) {
-        let tokens = self.tokens.read().map(|t| t.clone()).unwrap_or_default();
-        if self.fixed.is_empty() && tokens.is_empty() {
-            return;
-        }
-        for secret in self.fixed.iter().chain(tokens.iter()) {
-            replace_all(bytes, secret);
-        }
-        if truncated {
-            // A secret cut at the end: drop its beginning too.
-            for secret in self.fixed.iter().chain(tokens.iter()) {
-                let longest = (4..secret.len())
-                    .rev()
-                    .find(|&n| bytes.ends_with(&secret[..n]));
-                if let Some(n) = longest {
-                    bytes.truncate(bytes.len() - n);
-                }
-            }
-        }
-    }
-
-    fn redact_text(&self, text: String) -> String {
-        let mut bytes = text.into_bytes();
-        self.redact(&mut bytes, false);
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
-/// Replaces every occurrence of `needle` in `haystack` with [`REDACTED`].
-fn replace_all(haystack: &mut Vec<u8>, needle: &[u8]) {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return;
-    }
-    let first = needle[0];
-    let mut out: Option<Vec<u8>> = None;
-    let mut copied = 0;
-    let mut i = 0;
-    while i + needle.len() <= haystack.len() {
-        if haystack[i] == first && haystack[i..].starts_with(needle) {
-            let out = out.get_or_insert_with(|| Vec::with_capacity(haystack.len()));
-            out.extend_from_slice(&haystack[copied..i]);
-            out.extend_from_slice(REDACTED.as_bytes());
-            i += needle.len();
-            copied = i;
-        } else {
-            i += 1;
-        }
-    }
-    if let Some(mut out) = out {
-        out.extend_from_slice(&haystack[copied..]);
-        *haystack = out;
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Setting;
 
     static SCHEMES: &[Scheme] = &[
         Scheme {
@@ -1068,40 +559,11 @@ mod tests {
         assert_eq!(cut, b"abc ");
         c.redactor.add_token("tok-abcdefgh");
         assert_eq!(
-            c.redact_text("a tok-abcdefgh b".to_owned()),
+            c.redactor.redact_text("a tok-abcdefgh b".to_owned()),
             "a [REDACTED] b"
         );
         let mut plain = b"nothing to see".to_vec();
         c.redact(&mut plain, true);
         assert_eq!(plain, b"nothing to see");
-    }
-
-    #[test]
-    fn tokens_are_replaced_shortly_before_they_expire() {
-        assert_eq!(
-            usable_for(Duration::from_secs(3600)),
-            Duration::from_secs(3540)
-        );
-        assert_eq!(
-            usable_for(Duration::from_secs(300)),
-            Duration::from_secs(270)
-        );
-        assert_eq!(
-            usable_for(Duration::from_secs(5)),
-            Duration::from_millis(4500)
-        );
-        assert_eq!(usable_for(Duration::ZERO), Duration::ZERO);
-    }
-
-    #[test]
-    fn relative_token_urls_resolve_against_the_upstream() {
-        assert_eq!(
-            absolute("/oauth/token", "http://127.0.0.1:9/api").unwrap(),
-            "http://127.0.0.1:9/oauth/token"
-        );
-        assert_eq!(
-            absolute("https://a.example/t", "http://b").unwrap(),
-            "https://a.example/t"
-        );
     }
 }

@@ -17,7 +17,9 @@
 //! use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations};
 //! use serde_json::json;
 //!
-//! use crate::runtime::{Output, Request, Upstream};
+//! use crate::request::Request;
+//! use crate::response::Output;
+//! use crate::upstream::Upstream;
 //!
 //! pub fn tools() -> Vec<Tool> {
 //!     let schema = json!({"type": "object", "properties": {}, "additionalProperties": false});
@@ -58,13 +60,13 @@
 //! }
 //! ```
 //!
-//! `crate::runtime::Request` builds upstream requests as the generated tools do (path, query,
+//! `crate::request::Request` builds upstream requests as the generated tools do (path, query,
 //! header and cookie parameters in their OpenAPI styles, JSON/form/multipart bodies), and
 //! `Upstream::execute` sends them and maps the response to a tool result.
 
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 
-use crate::runtime::Upstream;
+use crate::upstream::Upstream;
 
 /// Your tools, as `tools/list` shows them (after the generated ones).
 pub fn tools() -> Vec<Tool> {

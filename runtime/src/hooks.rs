@@ -50,8 +50,8 @@
 //! Each function may `.await` (to ask another service, say); they run on every request or call,
 //! so keep them fast.
 
-use crate::auth::{Denial, HookRequest};
-use crate::runtime::Request;
+use crate::admission::{Denial, HookRequest};
+use crate::request::Request;
 use rmcp::model::CallToolResult;
 
 /// Decides whether an authenticated `/mcp` request may proceed.

@@ -9,18 +9,33 @@
 //! from `standin/openapi.yaml`: with the `oauth` feature (the default) in mode `oauth`, which
 //! brings in `auth_config::oauth` (`src/oauth.rs`), without it in mode `bearer`.
 
+pub mod admission;
+pub mod args;
 pub mod auth;
 #[cfg_attr(not(feature = "oauth"), path = "auth_config_bearer.rs")]
 pub mod auth_config;
+pub mod body;
+pub mod client_credentials;
+#[cfg(test)]
+mod compat;
+pub mod config;
 pub mod credentials;
 pub mod custom_tools;
-pub mod fastpath;
+pub mod direct;
+pub mod encoding;
+pub mod errors;
 pub mod hooks;
+pub mod origins;
+pub mod redact;
+pub mod request;
+pub mod response;
 pub mod runtime;
 pub mod server;
+pub mod settings;
 pub mod tools;
 pub mod transport;
 pub mod types;
+pub mod upstream;
 
 // rustfmt does not enter the stand-in `auth_config.rs` (generated, formatted by mcpgen, not by
 // rustfmt), which includes `oauth.rs`: this declaration, never compiled, shows rustfmt the file.

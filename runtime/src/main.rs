@@ -1,16 +1,29 @@
 //! An MCP server for an HTTP API: each tool calls one API operation.
 
+mod admission;
+mod args;
 mod auth;
 mod auth_config;
+mod body;
+mod client_credentials;
+mod config;
 mod credentials;
 mod custom_tools;
-mod fastpath;
+mod direct;
+mod encoding;
+mod errors;
 mod hooks;
+mod origins;
+mod redact;
+mod request;
+mod response;
 mod runtime;
 mod server;
+mod settings;
 mod tools;
 mod transport;
 mod types;
+mod upstream;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -81,7 +94,7 @@ struct Cli {
 
     /// Bytes of an upstream response passed on to the client at most; longer responses are
     /// truncated with a note.
-    #[arg(long, env = "UPSTREAM_MAX_RESPONSE_BYTES", default_value_t = runtime::DEFAULT_MAX_RESPONSE_BYTES)]
+    #[arg(long, env = "UPSTREAM_MAX_RESPONSE_BYTES", default_value_t = upstream::DEFAULT_MAX_RESPONSE_BYTES)]
     max_response_bytes: usize,
 
     /// Keep MCP sessions (Mcp-Session-Id) instead of serving every request statelessly.
@@ -149,7 +162,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let timeout = Duration::from_secs(cli.upstream_timeout.max(1));
     let credentials = credentials::Credentials::load(auth_config::UPSTREAM);
     credentials.log_summary();
-    let upstream = runtime::Upstream::new(&upstream_url, timeout)?
+    let upstream = upstream::Upstream::new(&upstream_url, timeout)?
         .with_max_response_bytes(cli.max_response_bytes.max(1))
         .with_credentials(Arc::new(credentials));
     let server = Server::new(upstream)?;
@@ -210,7 +223,7 @@ async fn run_http(
     if let Some(host) = public_url.as_ref().and_then(|url| url.host_str()) {
         allowed_hosts.push(host.to_owned());
     }
-    let allowed_origins = allowed_origins(
+    let allowed_origins = origins::allowed_origins(
         &list(&cli.allowed_origins),
         &allowed_hosts,
         public_url.as_ref(),
@@ -261,9 +274,9 @@ async fn run_http(
             ))
     } else {
         let any_host = allowed_hosts.iter().any(|host| host == "*");
-        let endpoint = fastpath::Endpoint {
+        let endpoint = direct::Endpoint {
             auth: auth.clone(),
-            hosts: fastpath::Hosts::new((!any_host).then_some(&allowed_hosts[..])),
+            hosts: direct::Hosts::new((!any_host).then_some(&allowed_hosts[..])),
             server: direct_server,
             mcp: StreamableHttpService::new(
                 factory,
@@ -273,7 +286,7 @@ async fn run_http(
         };
         Router::new().route(
             "/mcp",
-            axum::routing::any(fastpath::serve).with_state(Arc::new(endpoint)),
+            axum::routing::any(direct::serve).with_state(Arc::new(endpoint)),
         )
     };
     let app = mcp
@@ -334,55 +347,6 @@ fn list(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The origins accepted in the Origin header, or `None` to accept any (`*`). Without
-/// `--allowed-origins`: http and https on any port of every allowed host (with the port when the
-/// host names one). The origin of the public URL is always added.
-fn allowed_origins(
-    explicit: &[String],
-    allowed_hosts: &[String],
-    public_url: Option<&reqwest::Url>,
-) -> Result<Option<Vec<String>>, String> {
-    if explicit.iter().any(|origin| origin == "*") {
-        return Ok(None);
-    }
-    let mut origins = Vec::new();
-    if explicit.is_empty() {
-        for host in allowed_hosts.iter().filter(|host| *host != "*") {
-            let authority = if host.matches(':').count() > 1 && !host.starts_with('[') {
-                format!("[{host}]")
-            } else {
-                host.clone()
-            };
-            let has_port = authority.rsplit_once(':').is_some_and(|(_, port)| {
-                !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
-            });
-            let any_port = if has_port { "" } else { ":*" };
-            for scheme in ["http", "https"] {
-                origins.push(format!("{scheme}://{authority}{any_port}"));
-            }
-        }
-    } else {
-        for origin in explicit {
-            let url = origin.strip_suffix(":*").unwrap_or(origin);
-            let valid = origin == "null"
-                || reqwest::Url::parse(url).is_ok_and(|url| url.host_str().is_some());
-            if !valid {
-                return Err(format!(
-                    "invalid --allowed-origins entry `{origin}`: expected scheme://host[:port], \
-                     scheme://host:* or null"
-                ));
-            }
-            origins.push(origin.clone());
-        }
-    }
-    if let Some(url) = public_url
-        && let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default())
-    {
-        origins.push(format!("{}://{host}:{port}", url.scheme()));
-    }
-    Ok(Some(origins))
-}
-
 /// Completes on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -408,65 +372,5 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(values: &[&str]) -> Vec<String> {
-        values.iter().map(|v| (*v).to_owned()).collect()
-    }
-
-    #[test]
-    fn origins_default_to_the_allowed_hosts() {
-        let hosts = strings(&["localhost", "::1", "example.com:8443", "[::1]:9000", "*"]);
-        let origins = allowed_origins(&[], &hosts, None).expect("valid");
-        assert_eq!(
-            origins,
-            Some(strings(&[
-                "http://localhost:*",
-                "https://localhost:*",
-                "http://[::1]:*",
-                "https://[::1]:*",
-                "http://example.com:8443",
-                "https://example.com:8443",
-                "http://[::1]:9000",
-                "https://[::1]:9000",
-            ]))
-        );
-    }
-
-    #[test]
-    fn explicit_origins_replace_the_default_and_the_public_url_is_added() {
-        let public = reqwest::Url::parse("https://mcp.example.com/base/").expect("url");
-        let origins = allowed_origins(
-            &strings(&["https://app.example.com:*", "null"]),
-            &strings(&["localhost"]),
-            Some(&public),
-        )
-        .expect("valid");
-        assert_eq!(
-            origins,
-            Some(strings(&[
-                "https://app.example.com:*",
-                "null",
-                "https://mcp.example.com:443",
-            ]))
-        );
-    }
-
-    #[test]
-    fn a_star_accepts_any_origin_and_nonsense_is_refused() {
-        assert_eq!(allowed_origins(&strings(&["*"]), &[], None), Ok(None));
-        assert!(allowed_origins(&strings(&["example.com"]), &[], None).is_err());
-        assert!(allowed_origins(&strings(&["https://"]), &[], None).is_err());
-    }
-
-    #[test]
-    fn a_star_host_enables_no_origin() {
-        let origins = allowed_origins(&[], &strings(&["*"]), None).expect("valid");
-        assert_eq!(origins, Some(Vec::new()));
     }
 }

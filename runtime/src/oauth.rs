@@ -35,24 +35,13 @@ use serde_json::{Map, Value, json};
 use tracing::warn;
 use url::Url;
 
-use crate::auth::{Auth, BoxFuture, Caller, Rejection, Setting, Verify, json_response};
+use crate::admission::Caller;
+use crate::auth::{Auth, BoxFuture, Rejection, Verify, json_response};
+use crate::config::Setting;
+use crate::settings::resolve_opt;
 
-/// The `oauth` section of the `--auth` file.
-#[derive(Debug, Clone, Copy)]
-pub struct Config {
-    pub issuer: Setting,
-    pub oauth_metadata_url: Option<Setting>,
-    pub authorize_url: Option<Setting>,
-    pub audience: Option<Setting>,
-    pub client_id: Option<Setting>,
-    pub client_secret: Option<Setting>,
-    pub default_scope: Option<Setting>,
-    pub setup_proxies: bool,
-    pub setup_fake_dynamic_registration: bool,
-    pub forward_token: bool,
-    /// Redirect URIs accepted besides loopback ones (exact matches).
-    pub allowed_redirect_uris: &'static [&'static str],
-}
+/// The `oauth` section of the `--auth` file, as the generated `auth_config.rs` names it.
+pub use crate::config::OAuthConfig as Config;
 
 /// Signature algorithms accepted: asymmetric ones only (never `none` or HMAC, so a token
 /// "signed" with the public key as an HMAC secret fails).
@@ -99,7 +88,7 @@ const PASSED_ON: &[&str] = &[
 /// and returns the `/mcp` guard with the metadata and proxy routes.
 pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
     let public_url = public_url.trim_end_matches('/').to_owned();
-    let resolve = |s: Option<Setting>, what: &str| crate::auth::resolve_opt(s, what);
+    let resolve = |s: Option<Setting>, what: &str| resolve_opt(s, what);
     let issuer = config.issuer.resolve("OAuth issuer")?;
     let metadata_urls = match resolve(config.oauth_metadata_url, "OAuth metadata URL")? {
         Some(url) => vec![url],

@@ -15,8 +15,9 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
-use crate::runtime::Upstream;
+use crate::admission::Caller;
 use crate::tools::{SERVER_NAME, SERVER_TITLE, SERVER_VERSION};
+use crate::upstream::Upstream;
 
 /// The tool list exactly as `tools/list` returns it, generated beside this file.
 const TOOLS_JSON: &str = include_str!("tools.json");
@@ -110,7 +111,7 @@ impl Server {
         index: usize,
         name: &str,
         arguments: Option<rmcp::model::JsonObject>,
-        caller: Option<&crate::auth::Caller>,
+        caller: Option<&Caller>,
     ) -> Option<CallToolResult> {
         let forwarded = caller
             .and_then(|caller| caller.forward.clone())
@@ -248,7 +249,7 @@ impl ServerHandler for Server {
         let caller = context
             .extensions
             .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<crate::auth::Caller>());
+            .and_then(|parts| parts.extensions.get::<Caller>());
         let call = self.call_index(index, &name, request.arguments, caller);
         tokio::select! {
             result = call => match result {

@@ -4,11 +4,9 @@
 //! the platform's verifier). That costs a fraction of a general-purpose client per call: no URL
 //! re-parsing, no middleware stack. When the environment names a proxy for the upstream
 //! (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, read as curl reads them), requests go
-//! through reqwest instead, which speaks to proxies. Either way the caller ([`crate::runtime`])
+//! through reqwest instead, which speaks to proxies. Either way the caller ([`crate::upstream`])
 //! sees the same [`Exchange`], follows redirects itself (only within the upstream's origin) and
 //! bounds the whole exchange with its timeout.
-// Used from `runtime.rs`, whose request code goes unused in a crate without generated tools.
-#![allow(dead_code)]
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -27,7 +25,7 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_enco
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 
-use crate::runtime::error_chain;
+use crate::errors::error_chain;
 
 /// Idle pooled connections are closed after this long.
 const POOL_IDLE: Duration = Duration::from_secs(90);

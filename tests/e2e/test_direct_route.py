@@ -1,5 +1,5 @@
 """The generated server answers a plain stateless `tools/call` of a pre-2026 client on a direct
-route (src/fastpath.rs) instead of through rmcp's per-request service. These tests send the same
+route (src/direct.rs) instead of through rmcp's per-request service. These tests send the same
 JSON-RPC request both ways — once as it qualifies, once with an `Accept` header rmcp accepts but
 the direct route leaves to rmcp — and require the same status, content type and body bytes."""
 

@@ -216,7 +216,7 @@ async fn every_tool_sends_the_expected_request() {
     }
     let credentials = check::credentials::Credentials::load(check::auth_config::UPSTREAM);
     let (url, requests) = recording_upstream().await;
-    let upstream = check::runtime::Upstream::new(&url, Duration::from_secs(30))
+    let upstream = check::upstream::Upstream::new(&url, Duration::from_secs(30))
         .expect("the recording upstream's URL")
         .with_credentials(Arc::new(credentials));
     let take = || std::mem::take(&mut *requests.lock().expect("the request log"));

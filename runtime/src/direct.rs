@@ -10,7 +10,7 @@
 //! no header of a newer protocol. Everything else — other methods, batches, notifications,
 //! browsers, protocol 2026-07-28 and later, unknown tools, anything malformed — goes on to rmcp
 //! unchanged, which answers (or refuses) it as usual. `RUST_LOG=mcp_fastpath=debug` logs each
-//! call answered here.
+//! call answered here (the log target keeps the name this route had before).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -24,8 +24,9 @@ use rmcp::model::{JsonObject, RequestId, ServerJsonRpcMessage, ServerResult};
 use rmcp::transport::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 
-use crate::auth::Auth;
-use crate::server::Server;
+use crate::admission::Caller;
+use crate::auth::{Auth, admit_parts};
+use crate::server::{Server, unknown_tool};
 
 /// Protocol versions whose `tools/call` needs nothing beyond the JSON-RPC request.
 const VERSIONS: &[&str] = &["2025-03-26", "2025-06-18", "2025-11-25"];
@@ -109,7 +110,7 @@ pub struct Endpoint {
 
 /// The handler of `/mcp` (stateless mode).
 pub async fn serve(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
-    let (parts, body) = match crate::auth::admit_parts(&endpoint.auth, request).await {
+    let (parts, body) = match admit_parts(&endpoint.auth, request).await {
         Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
@@ -238,7 +239,7 @@ async fn direct(server: &Server, parts: &Parts, body: &Bytes) -> Option<Response
     let index = server.tool_index(&call.params.name)?;
     let name = call.params.name;
     tracing::debug!(target: "mcp_fastpath", tool = %name, "tools/call answered directly");
-    let caller = parts.extensions.get::<crate::auth::Caller>();
+    let caller = parts.extensions.get::<Caller>();
     let message = match server
         .call_index(index, &name, call.params.arguments, caller)
         .await
@@ -248,7 +249,7 @@ async fn direct(server: &Server, parts: &Parts, body: &Bytes) -> Option<Response
             result.result_type = None;
             ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), call.id)
         }
-        None => ServerJsonRpcMessage::error(crate::server::unknown_tool(&name), Some(call.id)),
+        None => ServerJsonRpcMessage::error(unknown_tool(&name), Some(call.id)),
     };
     // Most results fit; a larger one grows the buffer.
     let mut out = Vec::with_capacity(1024);

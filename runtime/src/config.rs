@@ -1,0 +1,134 @@
+//! The configuration the generated `auth_config.rs` holds, from the `--auth` file and the
+//! OpenAPI document's security schemes: the types only. What the server does with them is in
+//! `settings.rs` (reading settings), `auth.rs`, `oauth.rs` and `credentials.rs`.
+//!
+//! mcpgen compiles this same file (`src/runtime_config.rs` there) to write `auth_config.rs`:
+//! the types are generic over their text (`S`) and lists (`L`), `&'static` ones here, owned ones
+//! in the generator, so a field or variant added here fails mcpgen's build until it is written
+//! out.
+
+/// A configured value: written in the `--auth` file, or read from an environment variable when
+/// the server starts.
+#[allow(dead_code, reason = "auth_config.rs builds what its configuration has")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting<S = &'static str> {
+    Literal(S),
+    Env(S),
+}
+
+/// Mode `bearer`: clients send `Authorization: Bearer <token>`.
+#[allow(dead_code, reason = "auth_config.rs builds what its configuration has")]
+#[derive(Debug, Clone, Copy)]
+pub struct BearerConfig<S = &'static str> {
+    /// Accepted tokens, comma-separated. `None`: any token is let through (the upstream API
+    /// judges it when it is forwarded).
+    pub tokens: Option<Setting<S>>,
+    /// Send the caller's `Authorization` header on to the upstream API.
+    pub forward: bool,
+}
+
+/// The `oauth` section of the `--auth` file.
+#[allow(dead_code, reason = "auth_config.rs builds what its configuration has")]
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthConfig<S = &'static str, L = &'static [&'static str]> {
+    pub issuer: Setting<S>,
+    pub oauth_metadata_url: Option<Setting<S>>,
+    pub authorize_url: Option<Setting<S>>,
+    pub audience: Option<Setting<S>>,
+    pub client_id: Option<Setting<S>>,
+    pub client_secret: Option<Setting<S>>,
+    pub default_scope: Option<Setting<S>>,
+    pub setup_proxies: bool,
+    pub setup_fake_dynamic_registration: bool,
+    pub forward_token: bool,
+    /// Redirect URIs accepted besides loopback ones (exact matches).
+    pub allowed_redirect_uris: L,
+}
+
+/// Where an API key goes.
+#[allow(
+    dead_code,
+    reason = "auth_config.rs builds what its API's schemes need"
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Header,
+    Query,
+    Cookie,
+}
+
+/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[allow(
+    dead_code,
+    reason = "auth_config.rs builds what its API's schemes need"
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `Authorization: Basic` with the form-encoded client ID and secret.
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
+}
+
+/// Where client-credentials tokens come from.
+#[allow(
+    dead_code,
+    reason = "auth_config.rs builds what its API's schemes need"
+)]
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint<S = &'static str> {
+    /// The token endpoint; a relative URL resolves against the upstream base URL.
+    Token(Setting<S>),
+    /// An OpenID Connect discovery document naming the token endpoint.
+    Discovery(Setting<S>),
+}
+
+/// The credential of one security scheme.
+#[allow(
+    dead_code,
+    reason = "auth_config.rs builds what its API's schemes need"
+)]
+#[derive(Debug, Clone, Copy)]
+pub enum Kind<S = &'static str, L = &'static [&'static str]> {
+    ApiKey {
+        location: Location,
+        name: S,
+        key: Setting<S>,
+    },
+    Bearer {
+        token: Setting<S>,
+    },
+    Basic {
+        username: Setting<S>,
+        password: Setting<S>,
+    },
+    ClientCredentials {
+        client_id: Setting<S>,
+        client_secret: Setting<S>,
+        endpoint: Endpoint<S>,
+        scopes: L,
+        audience: Option<Setting<S>>,
+        /// `None`: basic, unless the discovery document offers only `client_secret_post`.
+        auth: Option<ClientAuth>,
+    },
+    /// Nothing the server can send by itself.
+    Unsupported {
+        reason: S,
+    },
+}
+
+/// A security scheme of the OpenAPI document and its credential.
+#[allow(
+    dead_code,
+    reason = "auth_config.rs builds what its API's schemes need"
+)]
+#[derive(Debug, Clone, Copy)]
+pub struct Scheme<S = &'static str, L = &'static [&'static str]> {
+    /// The `components.securitySchemes` name.
+    pub name: S,
+    /// What is sent, in words.
+    pub what: S,
+    pub kind: Kind<S, L>,
+    /// The caller's forwarded bearer token is sent for this scheme when there is one.
+    pub caller: bool,
+}

@@ -1,0 +1,135 @@
+//! Secrets never reach tool results, error texts or logs: upstream bodies are searched for every
+//! configured secret and recent access token, in every form it is sent in (raw, percent-encoded,
+//! form-encoded, JSON-escaped, base64 basic credentials), and each is replaced by [`REDACTED`].
+//! Values shorter than [`MIN_REDACTED_LEN`] are too short to tell from ordinary text and are not
+//! searched for.
+
+use std::collections::VecDeque;
+use std::sync::RwLock;
+
+use percent_encoding::utf8_percent_encode;
+use serde_json::Value;
+
+use crate::encoding::{COMPONENT, form_encode};
+
+/// Secrets shorter than this are not searched for in upstream responses.
+pub const MIN_REDACTED_LEN: usize = 6;
+/// What replaces a secret found in an upstream response.
+pub const REDACTED: &str = "[REDACTED]";
+/// Access tokens remembered (per server) for redaction after they were replaced.
+const REMEMBERED_TOKENS: usize = 32;
+
+/// The secrets to search upstream responses for, in every form they are sent in.
+#[derive(Default)]
+pub(crate) struct Redactor {
+    /// Configured secrets and their encodings, longest first.
+    fixed: Vec<Vec<u8>>,
+    /// Recent access tokens.
+    tokens: RwLock<VecDeque<Vec<u8>>>,
+    /// Schemes with a secret too short to search for.
+    pub(crate) short: Vec<&'static str>,
+}
+
+/// A secret as it may appear in a response: as it is, percent-encoded (a query value),
+/// form-encoded, and escaped in JSON text.
+fn forms(secret: &str) -> Vec<Vec<u8>> {
+    let mut out = vec![secret.as_bytes().to_vec()];
+    let mut push = |form: String| {
+        if !out.iter().any(|o| o == form.as_bytes()) {
+            out.push(form.into_bytes());
+        }
+    };
+    push(utf8_percent_encode(secret, COMPONENT).to_string());
+    push(form_encode(secret));
+    let json = Value::String(secret.to_owned()).to_string();
+    let json = json[1..json.len() - 1].to_owned();
+    push(json.replace('/', "\\/"));
+    push(json);
+    out
+}
+
+impl Redactor {
+    pub(crate) fn add(&mut self, scheme: &'static str, secret: &str) {
+        if secret.chars().count() < MIN_REDACTED_LEN {
+            if !self.short.contains(&scheme) {
+                self.short.push(scheme);
+            }
+            return;
+        }
+        for form in forms(secret) {
+            if !self.fixed.contains(&form) {
+                self.fixed.push(form);
+            }
+        }
+        self.fixed.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    }
+
+    pub(crate) fn add_token(&self, token: &str) {
+        if token.len() < MIN_REDACTED_LEN {
+            return;
+        }
+        let Ok(mut tokens) = self.tokens.write() else {
+            return;
+        };
+        if tokens.iter().any(|t| t == token.as_bytes()) {
+            return;
+        }
+        if tokens.len() >= REMEMBERED_TOKENS {
+            tokens.pop_front();
+        }
+        tokens.push_back(token.as_bytes().to_vec());
+    }
+
+    pub(crate) fn redact(&self, bytes: &mut Vec<u8>, truncated: bool) {
+        let tokens = self.tokens.read().map(|t| t.clone()).unwrap_or_default();
+        if self.fixed.is_empty() && tokens.is_empty() {
+            return;
+        }
+        for secret in self.fixed.iter().chain(tokens.iter()) {
+            replace_all(bytes, secret);
+        }
+        if truncated {
+            // A secret cut at the end: drop its beginning too.
+            for secret in self.fixed.iter().chain(tokens.iter()) {
+                let longest = (4..secret.len())
+                    .rev()
+                    .find(|&n| bytes.ends_with(&secret[..n]));
+                if let Some(n) = longest {
+                    bytes.truncate(bytes.len() - n);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn redact_text(&self, text: String) -> String {
+        let mut bytes = text.into_bytes();
+        self.redact(&mut bytes, false);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// Replaces every occurrence of `needle` in `haystack` with [`REDACTED`].
+fn replace_all(haystack: &mut Vec<u8>, needle: &[u8]) {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return;
+    }
+    let first = needle[0];
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i + needle.len() <= haystack.len() {
+        if haystack[i] == first && haystack[i..].starts_with(needle) {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(haystack.len()));
+            out.extend_from_slice(&haystack[copied..i]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            i += needle.len();
+            copied = i;
+        } else {
+            i += 1;
+        }
+    }
+    if let Some(mut out) = out {
+        out.extend_from_slice(&haystack[copied..]);
+        *haystack = out;
+    }
+}
