@@ -402,7 +402,8 @@ fn check_and_regenerate_keep_user_code_and_follow_the_spec() {
     assert_eq!(
         tests.matches("test result: ok.").count(),
         3,
-        "unit tests, tests/tools.rs and the user's tests/my_test.rs ran: {tests}"
+        "the binary's harness (empty: the runtime's unit tests run in runtime/), tests/tools.rs \
+         and the user's tests/my_test.rs ran: {tests}"
     );
 
     // And serves it: the hook on generated tools, the custom tool after them, no delete_pet.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run). On a fresh machine it installs what it needs into .cache/
 # (a Python venv with the official MCP SDK; Node 22, the MCP Inspector and the conformance suite
-# from npm), then runs: formatting, lints, every Rust test — unit, snapshot (INSTA_UPDATE=no: a
-# new or changed snapshot fails), error fixtures, determinism, build-and-start of every fixture's
-# generated crate (warnings denied, clippy clean) — the end-to-end suite driven by the Python
+# from npm), then runs: formatting, lints, the runtime crate's lints and tests, every Rust test —
+# unit, snapshot (INSTA_UPDATE=no: a new or changed snapshot fails), error fixtures,
+# determinism, every fixture's generated code compiled (warnings denied, clippy clean) against
+# the runtime crate or built and started as the user gets it — the end-to-end suite driven by the Python
 # SDK, the Inspector CLI and conformance-suite checks, and the auth suite (bearer, and OAuth
 # against a real oidc-provider with the SDK's OAuth client; upstream credentials of every scheme
 # kind, with client-credentials tokens from that provider). The hostile-input fuzz target
@@ -14,7 +15,22 @@ cd "$(dirname "$0")/.."
 export INSTA_UPDATE=no
 export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
+# The check crates' test (tests/compile.rs copies it into them), in no target of this workspace.
+rustfmt --edition 2024 --check tests/fixture-check/tools.rs
 cargo clippy --all-targets --quiet -- -D warnings
+# The runtime crate (runtime/), in the target directory and with the environment of every
+# generated-crate build (tests/gen-crates.env), so its dependencies build once for it, the
+# fixtures' check crates and the generated crates.
+gen_cargo() {
+    (
+        while IFS='=' read -r name value; do
+            [[ -z $name || $name == \#* ]] || export "$name=$value"
+        done <tests/gen-crates.env
+        CARGO_TARGET_DIR=target/gen-crates cargo "$@"
+    )
+}
+gen_cargo clippy -p mcpgen-runtime --all-targets --all-features --quiet -- -D warnings
+gen_cargo test -p mcpgen-runtime --all-features --no-fail-fast
 cargo test --all-targets --no-fail-fast
 MCPGEN_FUZZ_SECS="${MCPGEN_FUZZ_SECS:-60}" cargo test --test fuzz -- --ignored --nocapture fuzz
 bash tests/e2e/run.sh

@@ -1,8 +1,13 @@
 //! insta snapshots of every generated file and of `inspect` for every fixture. Spec-independent
 //! files (the runtime's modules under `src/` — `src/oauth.rs` in mode `oauth` only — its
-//! `tests/tools.rs`, and the user-owned `src/hooks.rs` and `src/custom_tools.rs`) are snapshotted
-//! once, and every fixture's copy is checked to be identical but for the inputs hash of its
-//! `@generated` header. A fixture directory with an `auth.yaml` is generated with `--auth` it.
+//! `tests/tools.rs`, and the user-owned `src/hooks.rs` and `src/custom_tools.rs`) have one
+//! snapshot each, which every fixture's copy must match, header included (no header carries
+//! the inputs hash). A fixture directory with an `auth.yaml` is generated with `--auth` it.
+//!
+//! Two tests per fixture, in a module named after its folder (`-` as `_`):
+//! `cargo test --test snapshots petstore` runs `petstore::generated_files` and
+//! `petstore::inspect`. `every_fixture_has_a_test` fails on a fixture folder without them and on
+//! a snapshot file that no test checks any more.
 
 mod common;
 
@@ -43,67 +48,174 @@ fn auth_file(spec: &str) -> Option<String> {
         .then(|| path.to_string_lossy().into_owned())
 }
 
-#[test]
-fn generated_files() {
-    let fixtures = common::fixtures();
-    assert!(fixtures.len() >= 6, "fixtures missing: {fixtures:?}");
-    let mut statics: Option<mcpgen::FileMap> = None;
-    for (case, spec) in fixtures {
-        let opts = mcpgen::Options {
-            auth: auth_file(&spec),
-            ..Default::default()
-        };
-        let spec = common::repo().join(&spec);
-        let (api, files) = mcpgen::generate(spec.to_str().unwrap(), &opts)
-            .unwrap_or_else(|e| panic!("{case}: {e}"));
-        assert!(api.inputs_hash.starts_with("sha256:"), "{case}");
-        for (path, contents) in &files {
-            if STATIC_FILES.contains(&path.as_str()) {
-                let s = statics.get_or_insert_with(Default::default);
-                match s.get(path) {
-                    Some(prev) => assert_eq!(prev, contents, "{path} differs for {case}"),
-                    None => {
-                        s.insert(path.clone(), contents.clone());
-                    }
+/// Two tests per fixture folder, in a module `name`: `name => "folder"`.
+macro_rules! fixture_tests {
+    ($($test:ident => $case:literal,)*) => {
+        /// The fixture folders that have tests here.
+        const TESTED: &[&str] = &[$($case),*];
+        $(
+            mod $test {
+                #[test]
+                fn generated_files() {
+                    super::generated_files($case);
                 }
-                continue;
+
+                #[test]
+                fn inspect() {
+                    super::inspect($case);
+                }
             }
-            let name = path.replace('/', "__");
-            insta::with_settings!({snapshot_suffix => case.as_str(), prepend_module_to_snapshot => false}, {
+        )*
+    };
+}
+
+fixture_tests! {
+    auth_bearer => "auth-bearer",
+    auth_oauth => "auth-oauth",
+    client_safe => "client-safe",
+    collisions => "collisions",
+    e2e => "e2e",
+    external_refs => "external-refs",
+    fastapi31 => "fastapi31",
+    hostile => "hostile",
+    params => "params",
+    petstore => "petstore",
+    recursive => "recursive",
+    swagger2 => "swagger2",
+    tools_include => "tools-include",
+    tools_select => "tools-select",
+    upstream_auth => "upstream-auth",
+}
+
+/// A new fixture cannot be skipped, and no snapshot is left that nothing checks: every
+/// `<file>@<fixture>.snap` names a fixture, every snapshot without `@` a file of
+/// `STATIC_FILES` (`error@…` snapshots are tests/errors.rs's, `<test>__….snap` those of
+/// `tests/<test>.rs`).
+#[test]
+fn every_fixture_has_a_test() {
+    let fixtures: Vec<String> = common::fixtures()
+        .into_iter()
+        .map(|(case, _)| case)
+        .collect();
+    assert!(fixtures.len() >= 6, "fixtures missing: {fixtures:?}");
+    let untested: Vec<&String> = fixtures
+        .iter()
+        .filter(|case| !TESTED.contains(&case.as_str()))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "fixtures without tests in tests/snapshots.rs (add them to `fixture_tests!`): {untested:?}"
+    );
+    let gone: Vec<&&str> = TESTED
+        .iter()
+        .filter(|case| !fixtures.iter().any(|f| f == *case))
+        .collect();
+    assert!(gone.is_empty(), "tests of no fixture: {gone:?}");
+    let statics: Vec<String> = STATIC_FILES
+        .iter()
+        .map(|path| format!("{}.snap", path.replace('/', "__")))
+        .collect();
+    let mut orphans: Vec<String> = std::fs::read_dir(common::repo().join("tests/snapshots"))
+        .expect("tests/snapshots")
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(
+            |name| match name.strip_suffix(".snap").and_then(|n| n.split_once('@')) {
+                Some(("error", _)) => false,
+                Some((_, case)) => !fixtures.iter().any(|f| f == case),
+                // Another test file's snapshot (`url__no_servers.snap` is tests/url.rs's).
+                None => {
+                    !statics.contains(name)
+                        && !name.split_once("__").is_some_and(|(file, _)| {
+                            common::repo().join(format!("tests/{file}.rs")).is_file()
+                        })
+                }
+            },
+        )
+        .collect();
+    orphans.sort();
+    assert!(
+        orphans.is_empty(),
+        "snapshots that no test checks: {orphans:?}"
+    );
+    let mut generated = std::collections::BTreeSet::new();
+    for case in &fixtures {
+        generated.extend(generate(case).1.into_keys());
+    }
+    let never: Vec<&&str> = STATIC_FILES
+        .iter()
+        .filter(|path| !generated.contains(**path))
+        .collect();
+    assert!(
+        never.is_empty(),
+        "STATIC_FILES no fixture generates: {never:?}"
+    );
+}
+
+/// Every file generated for `fixtures/<case>`: spec-dependent files snapshotted as
+/// `<file>@<case>`, spec-independent ones (`STATIC_FILES`) compared with their one snapshot.
+fn generated_files(case: &str) {
+    let (api, files) = generate(case);
+    assert!(api.inputs_hash.starts_with("sha256:"), "{case}");
+    for (path, contents) in &files {
+        let name = path.replace('/', "__");
+        if STATIC_FILES.contains(&path.as_str()) {
+            insta::with_settings!({prepend_module_to_snapshot => false}, {
                 insta::assert_snapshot!(name, contents);
             });
-            if path.ends_with(".json") {
-                serde_json::from_str::<serde_json::Value>(contents).expect("generated JSON parses");
-            }
+            continue;
         }
-    }
-    for (path, contents) in statics.expect("static files") {
-        let name = path.replace('/', "__");
-        insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::with_settings!({snapshot_suffix => case, prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!(name, contents);
         });
+        if path.ends_with(".json") {
+            serde_json::from_str::<serde_json::Value>(contents).expect("generated JSON parses");
+        }
     }
 }
 
-#[test]
-fn inspect_output() {
-    for (case, spec) in common::fixtures() {
-        let mut args = vec!["inspect".to_string(), spec.clone()];
-        if let Some(auth) = auth_file(&spec) {
-            args.extend(["--auth".to_string(), auth]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = common::mcpgen(&args);
-        assert!(
-            out.status.success(),
-            "{case}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        insta::with_settings!({snapshot_suffix => case.as_str(), prepend_module_to_snapshot => false}, {
-            insta::assert_snapshot!("inspect", text);
-        });
+/// What mcpgen generates for `fixtures/<case>` (nothing written).
+fn generate(case: &str) -> (mcpgen::ir::Api, mcpgen::FileMap) {
+    let spec = spec_of(case);
+    let opts = mcpgen::Options {
+        auth: auth_file(&spec),
+        ..Default::default()
+    };
+    let spec = common::repo().join(&spec);
+    mcpgen::generate(spec.to_str().unwrap(), &opts).unwrap_or_else(|e| panic!("{case}: {e}"))
+}
+
+/// The fixture's spec, relative to the repository.
+fn spec_of(case: &str) -> String {
+    common::fixtures()
+        .into_iter()
+        .find_map(|(name, spec)| (name == case).then_some(spec))
+        .unwrap_or_else(|| panic!("no spec in fixtures/{case}"))
+}
+
+/// `mcpgen inspect` of `fixtures/<case>`, snapshotted as `inspect@<case>`.
+fn inspect(case: &str) {
+    let spec = spec_of(case);
+    let mut args = vec!["inspect".to_string(), spec.clone()];
+    if let Some(auth) = auth_file(&spec) {
+        args.extend(["--auth".to_string(), auth]);
     }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::mcpgen(&args);
+    assert!(
+        out.status.success(),
+        "{case}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    insta::with_settings!({snapshot_suffix => case, prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("inspect", text);
+    });
+}
+
+/// `inspect --json`: of petstore whole, of upstream-auth the upstream credentials.
+#[test]
+fn inspect_json() {
     let out = common::mcpgen(&["inspect", "--json", "fixtures/petstore/openapi.yaml"]);
     assert!(out.status.success());
     let json: serde_json::Value =

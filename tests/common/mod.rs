@@ -72,15 +72,28 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// Runs `cargo` with `args` in a generated crate at `dir`, with the target directory and flags
-/// every generated-crate build here shares (another RUSTFLAGS would rebuild every dependency);
-/// fails the test with cargo's output unless it succeeds. Returns its standard output.
+/// The environment of every cargo command on a generated crate (`tests/gen-crates.env`).
+pub fn gen_crates_env() -> Vec<(&'static str, &'static str)> {
+    include_str!("../gen-crates.env")
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            line.split_once('=')
+                .expect("NAME=value in tests/gen-crates.env")
+        })
+        .collect()
+}
+
+/// Runs `cargo` with `args` in a generated crate at `dir`, with the target directory and the
+/// environment every generated-crate build here shares (`tests/gen-crates.env`: another
+/// RUSTFLAGS would rebuild every dependency); fails the test with cargo's output unless it
+/// succeeds. Returns its standard output.
 pub fn cargo(dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO"))
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", repo().join("target").join("gen-crates"))
-        .env("RUSTFLAGS", "-D warnings")
+        .envs(gen_crates_env())
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
         .expect("run cargo");

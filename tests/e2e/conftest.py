@@ -26,9 +26,16 @@ CRATE_DIR = REPO / "target" / "fixture-crates" / "e2e-run"
 GEN_TARGET = REPO / "target" / "gen-crates"
 LOG_DIR = REPO / "target" / "e2e-logs"
 UPSTREAM_TIMEOUT = 2
-# Exactly the environment of the Rust build-and-start tests: another RUSTFLAGS would rebuild
-# every dependency in the shared target directory.
-CARGO_ENV = {"CARGO_TARGET_DIR": str(GEN_TARGET), "RUSTFLAGS": "-D warnings"}
+# The environment of every generated-crate build (tests/gen-crates.env): another RUSTFLAGS or
+# profile setting would rebuild every dependency in the shared target directory.
+CARGO_ENV = {
+    "CARGO_TARGET_DIR": str(GEN_TARGET),
+    **dict(
+        line.split("=", 1)
+        for line in (REPO / "tests" / "gen-crates.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    ),
+}
 
 TRANSPORTS = ["http", "http-legacy", "stdio"]
 """Streamable HTTP negotiated by the SDK (2026-07-28 when offered), Streamable HTTP with the
