@@ -30,6 +30,8 @@ gen_cargo() {
     )
 }
 gen_cargo clippy -p mcpgen-runtime --all-targets --all-features --quiet -- -D warnings
+# Without the `oauth` feature: the code of modes none and bearer needs none of its dependencies.
+gen_cargo clippy -p mcpgen-runtime --lib --no-default-features --quiet -- -D warnings
 gen_cargo test -p mcpgen-runtime --all-features --no-fail-fast
 cargo test --all-targets --no-fail-fast
 MCPGEN_FUZZ_SECS="${MCPGEN_FUZZ_SECS:-60}" cargo test --test fuzz -- --ignored --nocapture fuzz
