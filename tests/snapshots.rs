@@ -97,20 +97,7 @@ fn every_fixture_has_a_test() {
         .into_iter()
         .map(|(case, _)| case)
         .collect();
-    assert!(fixtures.len() >= 6, "fixtures missing: {fixtures:?}");
-    let untested: Vec<&String> = fixtures
-        .iter()
-        .filter(|case| !TESTED.contains(&case.as_str()))
-        .collect();
-    assert!(
-        untested.is_empty(),
-        "fixtures without tests in tests/snapshots.rs (add them to `fixture_tests!`): {untested:?}"
-    );
-    let gone: Vec<&&str> = TESTED
-        .iter()
-        .filter(|case| !fixtures.iter().any(|f| f == *case))
-        .collect();
-    assert!(gone.is_empty(), "tests of no fixture: {gone:?}");
+    common::assert_tests_cover_fixtures("tests/snapshots.rs", TESTED);
     let statics: Vec<String> = STATIC_FILES
         .iter()
         .map(|path| format!("{}.snap", path.replace('/', "__")))

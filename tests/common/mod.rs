@@ -106,3 +106,24 @@ pub fn cargo(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Fails unless the fixture cases named by a test file's per-fixture tests (`tested`) are
+/// exactly the fixtures: a new fixture folder cannot go untested, a test cannot outlive its
+/// fixture. `file` names the test file in the message.
+pub fn assert_tests_cover_fixtures(file: &str, tested: &[&str]) {
+    let fixtures: Vec<String> = fixtures().into_iter().map(|(case, _)| case).collect();
+    assert!(fixtures.len() >= 6, "fixtures missing: {fixtures:?}");
+    let untested: Vec<&String> = fixtures
+        .iter()
+        .filter(|case| !tested.contains(&case.as_str()))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "fixtures without tests in {file} (add them to `fixture_tests!`): {untested:?}"
+    );
+    let gone: Vec<&&str> = tested
+        .iter()
+        .filter(|case| !fixtures.iter().any(|f| f == *case))
+        .collect();
+    assert!(gone.is_empty(), "tests of no fixture in {file}: {gone:?}");
+}
