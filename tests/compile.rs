@@ -228,13 +228,10 @@ fn generate_crate(case: &str) -> std::path::PathBuf {
 fn built_and_started(case: &str) {
     let dir = generate_crate(case);
     let api = generate_in_memory(case);
-    common::cargo(&dir, &["build", "--quiet"]);
-    common::cargo(
-        &dir,
-        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
-    );
-    // Its one test target; the binary has no unit tests (the runtime's run in `runtime/`).
-    common::cargo(&dir, &["test", "--quiet", "--test", "tools"]);
+    // Built and linted by clippy in one pass, warnings denied: the binary, then its one test
+    // target (the binary has no unit tests: the runtime's run in `runtime/`).
+    common::cargo_linted(&dir, &["build", "--quiet"]);
+    common::cargo_linted(&dir, &["test", "--quiet", "--test", "tools"]);
     let bin = common::repo()
         .join("target/gen-crates/debug")
         .join(&api.crate_name);
@@ -307,14 +304,9 @@ fn checked_against_runtime(case: &str) {
     );
     let dir = common::repo().join("target/check-crates").join(case);
     write_crate(&dir, &files);
-    // The library and its one test, not the library's empty unit-test harness or doctests.
-    common::cargo(
-        &dir,
-        &[
-            "clippy", "--quiet", "--lib", "--test", "tools", "--", "-D", "warnings",
-        ],
-    );
-    common::cargo(&dir, &["test", "--quiet", "--test", "tools"]);
+    // The library and its one test, built and linted by clippy in one pass (warnings denied),
+    // not the library's empty unit-test harness or doctests.
+    common::cargo_linted(&dir, &["test", "--quiet", "--test", "tools"]);
 }
 
 /// The check crate's `Cargo.toml`: the generated one's dependencies (the runtime crate's) and

@@ -17,22 +17,33 @@ export CARGO_TERM_COLOR=never
 cargo fmt --all -- --check
 # The check crates' test (tests/compile.rs copies it into them), in no target of this workspace.
 rustfmt --edition 2024 --check tests/fixture-check/tools.rs
-cargo clippy --all-targets --quiet -- -D warnings
+# Clippy lints as the crates compile: cargo runs clippy-driver in place of rustc for the
+# workspace's own crates (as `cargo clippy` does, there in check mode only), with its lints
+# denied, so `cargo test --all-targets` below builds and lints mcpgen's crates in one pass and no
+# crate or dependency is checked a second time. Every later cargo command on mcpgen (the fuzz
+# target, the suites' `cargo build`) has the same environment and reuses that build.
+export RUSTC_WORKSPACE_WRAPPER=clippy-driver
+export CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 # The runtime crate (runtime/), in the target directory and with the environment of every
 # generated-crate build (tests/gen-crates.env), so its dependencies build once for it, the
 # fixtures' check crates and the generated crates.
+# `gen_cargo lint ...` builds with clippy-driver as above (warnings are denied by that file).
 gen_cargo() {
     (
         while IFS='=' read -r name value; do
             [[ -z $name || $name == \#* ]] || export "$name=$value"
         done <tests/gen-crates.env
+        if [[ $1 == lint ]]; then
+            shift
+            export RUSTC_WORKSPACE_WRAPPER=clippy-driver
+        fi
         CARGO_TARGET_DIR=target/gen-crates cargo "$@"
     )
 }
-gen_cargo clippy -p mcpgen-runtime --all-targets --all-features --quiet -- -D warnings
 # Without the `oauth` feature: the code of modes none and bearer needs none of its dependencies.
 gen_cargo clippy -p mcpgen-runtime --lib --no-default-features --quiet -- -D warnings
-gen_cargo test -p mcpgen-runtime --all-features --no-fail-fast
+# Every target with every feature, built and linted in one pass, then its tests and doctests.
+gen_cargo lint test -p mcpgen-runtime --all-features --no-fail-fast
 cargo test --all-targets --no-fail-fast
 MCPGEN_FUZZ_SECS="${MCPGEN_FUZZ_SECS:-60}" cargo test --test fuzz -- --ignored --nocapture fuzz
 bash tests/e2e/run.sh

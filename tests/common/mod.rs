@@ -89,14 +89,29 @@ pub fn gen_crates_env() -> Vec<(&'static str, &'static str)> {
 /// RUSTFLAGS would rebuild every dependency); fails the test with cargo's output unless it
 /// succeeds. Returns its standard output.
 pub fn cargo(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO"))
+    run_cargo(dir, args, false)
+}
+
+/// [`cargo`] with clippy's lints denied while the crate compiles: clippy-driver in place of
+/// rustc for the crate itself (what `cargo clippy` runs, in check mode only), so a crate is
+/// built and linted in one pass rather than checked a second time (warnings are denied by
+/// `tests/gen-crates.env`). Its dependencies are compiled by rustc, shared with every build.
+pub fn cargo_linted(dir: &Path, args: &[&str]) -> String {
+    run_cargo(dir, args, true)
+}
+
+fn run_cargo(dir: &Path, args: &[&str], lint: bool) -> String {
+    let mut command = std::process::Command::new(env!("CARGO"));
+    command
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", repo().join("target").join("gen-crates"))
         .envs(gen_crates_env())
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("run cargo");
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if lint {
+        command.env("RUSTC_WORKSPACE_WRAPPER", "clippy-driver");
+    }
+    let out = command.output().expect("run cargo");
     assert!(
         out.status.success(),
         "cargo {args:?} failed in {}:\n{}{}",
