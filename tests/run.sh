@@ -41,11 +41,30 @@ gen_cargo() {
     )
 }
 # Without the `oauth` feature: the code of modes none and bearer needs none of its dependencies.
-gen_cargo clippy -p mcpgen-runtime --lib --no-default-features --quiet -- -D warnings
+# Built, not only checked: the dependencies built here are those of every generated crate of
+# those modes, built once for all of them.
+gen_cargo lint build -p mcpgen-runtime --lib --no-default-features --quiet
 # Every target with every feature, built and linted in one pass, then its tests and doctests.
 gen_cargo lint test -p mcpgen-runtime --all-features --no-fail-fast
 cargo test --all-targets --no-fail-fast
-MCPGEN_FUZZ_SECS="${MCPGEN_FUZZ_SECS:-60}" cargo test --test fuzz -- --ignored --nocapture fuzz
+# The fuzz target runs for a fixed time on one core, beside the suites below (which spend much of
+# their time waiting on servers); its test binary runs directly, so it holds no cargo lock. Its
+# output is printed when it ends, and a failure fails the run.
+fuzz_bin=$(cargo test --test fuzz --no-run 2>&1 | sed -n 's/.*Executable tests\/fuzz\.rs (\(.*\))$/\1/p')
+[[ -x $fuzz_bin ]] || { echo "tests/run.sh: the fuzz target's test binary was not found" >&2; exit 1; }
+mkdir -p target
+MCPGEN_FUZZ_SECS="${MCPGEN_FUZZ_SECS:-60}" "$fuzz_bin" --ignored --nocapture fuzz >target/fuzz.log 2>&1 &
+fuzz_pid=$!
+trap 'kill "$fuzz_pid" 2>/dev/null || true' EXIT
 bash tests/e2e/run.sh
 bash tests/conformance/run.sh
 bash tests/auth/run.sh
+fuzz_status=0
+wait "$fuzz_pid" || fuzz_status=$?
+trap - EXIT
+echo "--- the fuzz target (tests/fuzz.rs), run beside the suites:"
+cat target/fuzz.log
+if ((fuzz_status != 0)); then
+    echo "tests/run.sh: the fuzz target failed (exit $fuzz_status)" >&2
+    exit 1
+fi
