@@ -15,6 +15,7 @@ pub mod auth;
 #[cfg_attr(not(feature = "oauth"), path = "auth_config_bearer.rs")]
 pub mod auth_config;
 pub mod body;
+pub mod catalog;
 pub mod client_credentials;
 #[cfg(test)]
 mod compat;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod credentials;
 pub mod custom_tools;
 pub mod direct;
+pub mod discover;
 pub mod encoding;
 pub mod errors;
 pub mod hooks;
@@ -30,9 +32,12 @@ pub mod redact;
 pub mod request;
 pub mod response;
 pub mod runtime;
+pub mod search;
 pub mod server;
 pub mod settings;
+pub mod tool_info;
 pub mod tools;
+pub mod tools_json;
 pub mod transport;
 pub mod types;
 pub mod upstream;
