@@ -381,24 +381,23 @@ mod tests {
             .iter()
             .map(|t| t.toolset)
             .find(|t| *t != tool.toolset);
-        if let Some(other) = other {
-            let narrow = catalog(&[other]);
-            let result = done(handle(
-                Discovery::Search,
-                &narrow,
-                args(json!({"query": tool.name, "limit": 50})),
-            ));
-            let results = result.structured_content.expect("structured")["results"].clone();
-            for found in results.as_array().expect("array") {
-                assert_eq!(found["toolset"], other, "{found}");
-            }
-            let message = error(handle(
-                Discovery::Search,
-                &narrow,
-                args(json!({"query": "x", "toolset": tool.toolset})),
-            ));
-            assert!(message.contains("Unknown toolset"), "{message}");
+        let other = other.expect("the stand-in has several toolsets");
+        let narrow = catalog(&[other]);
+        let result = done(handle(
+            Discovery::Search,
+            &narrow,
+            args(json!({"query": tool.name, "limit": 50})),
+        ));
+        let results = result.structured_content.expect("structured")["results"].clone();
+        for found in results.as_array().expect("array") {
+            assert_eq!(found["toolset"], other, "{found}");
         }
+        let message = error(handle(
+            Discovery::Search,
+            &narrow,
+            args(json!({"query": "x", "toolset": tool.toolset})),
+        ));
+        assert!(message.contains("Unknown toolset"), "{message}");
     }
 
     #[test]
@@ -526,25 +525,24 @@ mod tests {
         assert!(message.contains("`my_status`"), "{message}");
 
         // A tool outside the chosen toolsets is never offered.
-        if let Some(other) = TOOL_INFO
+        let other = TOOL_INFO
             .iter()
             .map(|t| t.toolset)
             .find(|t| *t != tool.toolset)
-        {
-            let narrow = catalog(&[other]);
-            let message = unknown_tool(&narrow, &typo);
-            for hidden in TOOL_INFO.iter().filter(|t| t.toolset != other) {
-                assert!(
-                    !message.contains(&format!("`{}`", hidden.name)),
-                    "{message}"
-                );
-            }
-            let message = error(handle(
-                Discovery::Execute,
-                &narrow,
-                args(json!({"name": tool.name})),
-            ));
-            assert!(message.starts_with("Unknown tool"), "{message}");
+            .expect("the stand-in has several toolsets");
+        let narrow = catalog(&[other]);
+        let message = unknown_tool(&narrow, &typo);
+        for hidden in TOOL_INFO.iter().filter(|t| t.toolset != other) {
+            assert!(
+                !message.contains(&format!("`{}`", hidden.name)),
+                "{message}"
+            );
         }
+        let message = error(handle(
+            Discovery::Execute,
+            &narrow,
+            args(json!({"name": tool.name})),
+        ));
+        assert!(message.starts_with("Unknown tool"), "{message}");
     }
 }

@@ -228,10 +228,8 @@ pub fn request(
     )
 }
 /// The tool mode `tools/list` starts in when neither `--tool-mode` nor `MCP_TOOL_MODE` is given.
-#[allow(dead_code, reason = "read by discover mode")]
 pub const DEFAULT_TOOL_MODE: crate::tool_info::ToolMode = crate::tool_info::ToolMode::All;
 /// What discover mode and `--toolsets` know of each tool, in `tools.json` order.
-#[allow(dead_code, reason = "read by discover mode")]
 pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[
     crate::tool_info::ToolInfo {
         name: "attach",
@@ -239,7 +237,7 @@ pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[
         summary: "Attach a file",
         method: "POST",
         path: "/attachments",
-        toolset: "default",
+        toolset: "file_storage",
         read_only: false,
     },
     crate::tool_info::ToolInfo {
@@ -248,7 +246,7 @@ pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[
         summary: "All notes",
         method: "GET",
         path: "/notes",
-        toolset: "default",
+        toolset: "notes",
         read_only: true,
     },
     crate::tool_info::ToolInfo {
@@ -257,7 +255,7 @@ pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[
         summary: "Create a note",
         method: "POST",
         path: "/notes",
-        toolset: "default",
+        toolset: "notes",
         read_only: false,
     },
     crate::tool_info::ToolInfo {
@@ -266,7 +264,7 @@ pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[
         summary: "One note",
         method: "GET",
         path: "/notes/{id}",
-        toolset: "default",
+        toolset: "notes",
         read_only: true,
     },
     crate::tool_info::ToolInfo {
@@ -275,7 +273,7 @@ pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[
         summary: "Delete a note",
         method: "DELETE",
         path: "/notes/{id}",
-        toolset: "default",
+        toolset: "notes",
         read_only: false,
     },
     crate::tool_info::ToolInfo {
@@ -284,7 +282,7 @@ pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[
         summary: "Replace a note's tags",
         method: "PUT",
         path: "/notes/{id}/tags",
-        toolset: "default",
+        toolset: "notes",
         read_only: false,
     },
     crate::tool_info::ToolInfo {

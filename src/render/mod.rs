@@ -177,6 +177,11 @@ pub fn render(api: &Api) -> Result<FileMap> {
     }
     files.insert("src/tools.json".to_string(), tools_json(api));
     files.insert("tests/tools_expected.json".to_string(), tests_json(api));
+    // The discovery tools, served as the runtime has them (JSON has no comment for a header).
+    files.insert(
+        "src/discover_tools.json".to_string(),
+        runtime_source::DISCOVER_TOOLS.to_string(),
+    );
     let oauth: &[(&str, &str)] = if api.auth.mode == Mode::Oauth {
         OAUTH_FILES
     } else {
