@@ -28,6 +28,8 @@ const STATIC_FILES: &[&str] = &[
     "src/request.rs",
     "src/response.rs",
     "src/runtime.rs",
+    "src/search.rs",
+    "src/search_text.rs",
     "src/server.rs",
     "src/settings.rs",
     "src/transport.rs",
