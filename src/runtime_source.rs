@@ -39,6 +39,7 @@ pub const STATIC_FILES: &[(&str, &str)] = &[
     ("src/response.rs", runtime_file!("src/response.rs")),
     ("src/runtime.rs", runtime_file!("src/runtime.rs")),
     ("src/search.rs", runtime_file!("src/search.rs")),
+    ("src/search_text.rs", runtime_file!("src/search_text.rs")),
     ("src/server.rs", runtime_file!("src/server.rs")),
     ("src/settings.rs", runtime_file!("src/settings.rs")),
     ("src/tool_info.rs", runtime_file!("src/tool_info.rs")),
@@ -318,7 +319,15 @@ mod tests {
             .iter()
             .map(|(path, _)| path)
             .chain(["src/hooks.rs", "src/custom_tools.rs"].iter())
-            .chain(["src/tools.rs", "src/types.rs", "src/auth_config.rs"].iter())
+            .chain(
+                [
+                    "src/tools.rs",
+                    "src/types.rs",
+                    "src/auth_config.rs",
+                    "src/search_index.rs",
+                ]
+                .iter(),
+            )
             .filter(|path| **path != "src/main.rs")
             .map(|path| {
                 path.trim_start_matches("src/")

@@ -32,6 +32,7 @@ const STATIC_FILES: &[&str] = &[
     "src/response.rs",
     "src/runtime.rs",
     "src/search.rs",
+    "src/search_text.rs",
     "src/server.rs",
     "src/settings.rs",
     "src/tool_info.rs",

@@ -33,6 +33,8 @@ pub mod request;
 pub mod response;
 pub mod runtime;
 pub mod search;
+pub mod search_index;
+pub mod search_text;
 pub mod server;
 pub mod settings;
 pub mod tool_info;

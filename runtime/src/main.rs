@@ -21,6 +21,8 @@ mod request;
 mod response;
 mod runtime;
 mod search;
+mod search_index;
+mod search_text;
 mod server;
 mod settings;
 mod tool_info;

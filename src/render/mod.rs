@@ -9,6 +9,7 @@
 pub mod auth_view;
 pub mod examples;
 pub mod runtime_config;
+pub mod search_index;
 pub mod text;
 pub mod view;
 
@@ -175,6 +176,14 @@ pub fn render(api: &Api) -> Result<FileMap> {
         }
         files.insert(file.clone(), format!("{}{}", header(&file), body));
     }
+    files.insert(
+        "src/search_index.rs".to_string(),
+        format!(
+            "{}{}",
+            header("src/search_index.rs"),
+            search_index::render(api)?
+        ),
+    );
     files.insert("src/tools.json".to_string(), tools_json(api));
     files.insert("tests/tools_expected.json".to_string(), tests_json(api));
     // The discovery tools, served as the runtime has them (JSON has no comment for a header).
