@@ -127,6 +127,19 @@ async def fails(client: Client, name: str, args: dict[str, Any]) -> str:
     return text_of(result)
 
 
+async def same_as_direct(
+    client: Client, upstream: RecordingUpstream, name: str, arguments: dict[str, Any], through: types.CallToolResult
+) -> None:
+    """A direct call of `name` sends the upstream the same request as the call `through` a
+    discovery tool did, and gets the same result."""
+    first = upstream.only()
+    upstream.clear()
+    direct = await client.call_tool(name, arguments)
+    again = upstream.only()
+    assert (again.method, again.target, again.body) == (first.method, first.target, first.body)
+    assert direct.model_dump() == through.model_dump()
+
+
 async def search(client: Client, query: str, **more: Any) -> list[dict[str, Any]]:
     result = await ok(client, "search_tools", {"query": query, **more})
     results = result.structured_content["results"]
@@ -211,16 +224,15 @@ def test_search_describe_execute_reaches_the_upstream(connect: Open, github_upst
         assert result.structured_content == {"result": ISSUES}
 
         github_upstream.clear()
-        result = await ok(
-            client,
-            "execute_tool",
-            {"name": "issues_create", "arguments": {"owner": "octo", "repo": "hello", "title": "New", "labels": ["bug"]}},
-        )
+        arguments = {"owner": "octo", "repo": "hello", "title": "New", "labels": ["bug"]}
+        result = await ok(client, "execute_tool", {"name": "issues_create", "arguments": arguments})
         sent = github_upstream.only()
         assert (sent.method, sent.path, sent.query) == ("POST", "/api/repos/octo/hello/issues", "")
         assert sent.headers["content-type"].startswith("application/json")
         assert json.loads(sent.body) == {"title": "New", "labels": ["bug"]}
-        assert result.structured_content == NEW_ISSUE
+        # GitHub's issue schema is not a plain object: the result is wrapped, as a direct call's.
+        assert result.structured_content in (NEW_ISSUE, {"result": NEW_ISSUE})
+        await same_as_direct(client, github_upstream, "issues_create", arguments, result)
 
     run(connect, body)
 
@@ -245,16 +257,14 @@ def test_execute_read_only_tool(connect: Open, github_upstream: RecordingUpstrea
         assert "`repos_delete` (DELETE /repos/{owner}/{repo}) is not read-only" in message
         assert github_upstream.requests == []
 
-        result = await ok(client, "execute_read_only_tool", {"name": "repos_get", "arguments": {"owner": "octo", "repo": "hello"}})
+        arguments = {"owner": "octo", "repo": "hello"}
+        result = await ok(client, "execute_read_only_tool", {"name": "repos_get", "arguments": arguments})
         sent = github_upstream.only()
         assert (sent.method, sent.path, sent.query) == ("GET", "/api/repos/octo/hello", "")
-        assert result.structured_content == REPO_JSON
-
-        # A generated tool stays callable by name in discover mode: listing changes, calling not.
-        github_upstream.clear()
-        direct = await ok(client, "repos_get", {"owner": "octo", "repo": "hello"})
-        assert direct.structured_content == REPO_JSON
-        assert github_upstream.only().path == "/api/repos/octo/hello"
+        assert result.structured_content in (REPO_JSON, {"result": REPO_JSON})
+        # A generated tool stays callable by name in discover mode (listing changes, calling
+        # not), and answers exactly as through execute_read_only_tool.
+        await same_as_direct(client, github_upstream, "repos_get", arguments, result)
 
     run(connect, body)
 
@@ -353,3 +363,46 @@ def test_mode_all_pages_through_every_tool(all_server: HttpServer, discover_serv
     first_cursor = first["nextCursor"]
     assert len(first["tools"]) == 100
     anyio.run(main)
+
+
+# --- the direct route -----------------------------------------------------------------------------
+
+
+def test_direct_route_answers_discovery_calls_exactly_as_rmcp(github_bin, github_upstream: RecordingUpstream) -> None:
+    """The direct route (src/direct.rs) takes the discovery tools' calls in discover mode, and its
+    answers are rmcp's byte for byte; a tool outside `--toolsets` is left to rmcp (-32602)."""
+    from test_direct_route import DIRECT, VIA_RMCP
+    from test_direct_route import post as post_with
+
+    calls = [
+        ("search_tools", {"query": "list the issues of a repository", "limit": 3}),
+        ("search_tools", {"query": "x", "limit": 0}),
+        ("describe_tools", {"names": ["issues_list_for_repo"]}),
+        ("describe_tools", {"names": ["repos_get"]}),
+        ("execute_tool", {"name": "issues_list_for_repo", "arguments": {"owner": "octo", "repo": "hello"}}),
+        ("execute_tool", {"name": "issues_list_for_rep", "arguments": {}}),
+        ("execute_read_only_tool", {"name": "issues_create", "arguments": {"owner": "o", "repo": "r", "title": "t"}}),
+        ("issues_list_for_repo", {"owner": "octo", "repo": "hello"}),
+    ]
+    server = HttpServer(
+        github_bin,
+        github_upstream.base_url,
+        "github-direct",
+        {"RUST_LOG": "info,mcp_fastpath=debug"},
+        ["--toolsets", "issues"],
+    )
+    try:
+        for number, (name, arguments) in enumerate(calls, 1):
+            body = {"jsonrpc": "2.0", "id": number, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+            direct = post_with(server.url, body, DIRECT)
+            via_rmcp = post_with(server.url, body, VIA_RMCP)
+            assert direct[0] == 200, direct
+            assert direct == via_rmcp, f"{name} {arguments}"
+        unserved = {"jsonrpc": "2.0", "id": 99, "method": "tools/call", "params": {"name": "repos_get", "arguments": {"owner": "o", "repo": "r"}}}
+        direct = post_with(server.url, unserved, DIRECT)
+        assert direct == post_with(server.url, unserved, VIA_RMCP)
+        assert json.loads(direct[2])["error"]["code"] == -32602
+        assert server.log().count("tools/call answered directly") == len(calls), server.log()
+    finally:
+        server.stop()
+    assert [r.path for r in github_upstream.requests] == ["/api/repos/octo/hello/issues"] * 4
