@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
 import urllib.request
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
@@ -66,9 +68,25 @@ def issues_server(github_bin, github_upstream) -> Iterator[HttpServer]:
 
 @pytest.fixture(scope="session")
 def all_server(github_bin, github_upstream) -> Iterator[HttpServer]:
-    server = start(github_bin, github_upstream, "github-all", ["--tool-mode", "all"])
+    # The environment variable instead of the flag.
+    server = HttpServer(github_bin, github_upstream.base_url, "github-all", {"MCP_TOOL_MODE": "all"})
     yield server
     server.stop()
+
+
+def test_an_unknown_toolset_stops_the_start_up(github_bin) -> None:
+    for args, env in [(["--toolsets", "issues,nope"], {}), ([], {"MCP_TOOLSETS": "nope"})]:
+        done = subprocess.run(
+            [str(github_bin), "--transport", "stdio", *args],
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 2, done
+        assert "unknown toolset `nope` in --toolsets (MCP_TOOLSETS); this server's toolsets: actions, " in done.stderr
+        assert ", issues, " in done.stderr and done.stdout == ""
 
 
 Open = Callable[..., contextlib.AbstractAsyncContextManager[Client]]
