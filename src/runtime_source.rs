@@ -38,6 +38,7 @@ pub const STATIC_FILES: &[(&str, &str)] = &[
     ("src/runtime.rs", runtime_file!("src/runtime.rs")),
     ("src/server.rs", runtime_file!("src/server.rs")),
     ("src/settings.rs", runtime_file!("src/settings.rs")),
+    ("src/tool_info.rs", runtime_file!("src/tool_info.rs")),
     ("src/transport.rs", runtime_file!("src/transport.rs")),
     ("src/upstream.rs", runtime_file!("src/upstream.rs")),
 ];
@@ -48,6 +49,11 @@ pub const OAUTH_FILES: &[(&str, &str)] = &[("src/oauth.rs", runtime_file!("src/o
 /// The generated crate's own tests (`cargo test`), which the runtime crate runs against its
 /// stand-ins; their expectations (`tests/tools_expected.json`) are generated per API.
 pub const TEST_FILES: &[(&str, &str)] = &[("tests/tools.rs", runtime_file!("tests/tools.rs"))];
+
+/// The tools `tools/list` shows in discover mode, as the runtime serves them: what the generator
+/// counts as discover mode's cost (`mcpgen inspect`).
+#[allow(dead_code, reason = "inspect's budget reads it")]
+pub const DISCOVER_TOOLS: &str = runtime_file!("src/discover_tools.json");
 
 /// The default of the user-owned `src/hooks.rs`.
 pub const HOOKS: &str = runtime_file!("src/hooks.rs");

@@ -30,6 +30,7 @@ const STATIC_FILES: &[&str] = &[
     "src/runtime.rs",
     "src/server.rs",
     "src/settings.rs",
+    "src/tool_info.rs",
     "src/transport.rs",
     "src/upstream.rs",
     "src/oauth.rs",

@@ -32,6 +32,7 @@ pub mod response;
 pub mod runtime;
 pub mod server;
 pub mod settings;
+pub mod tool_info;
 pub mod tools;
 pub mod transport;
 pub mod types;

@@ -20,6 +20,8 @@ mod response;
 mod runtime;
 mod server;
 mod settings;
+#[allow(dead_code, reason = "read by discover mode")]
+mod tool_info;
 mod tools;
 mod transport;
 mod types;

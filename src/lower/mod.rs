@@ -12,11 +12,12 @@ mod body;
 mod parameters;
 mod security;
 pub mod select;
+pub mod text;
 mod tool;
 pub mod upstream;
 
 use crate::config::Config;
-use crate::config::tools::ToolsConfig;
+use crate::config::tools::{ModeSetting, ToolsConfig};
 use crate::error::{Error, Result};
 use crate::ir::{self, Warning};
 use crate::naming::{self, MAX_NAME_LEN, Unique};
@@ -107,7 +108,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         api,
         schemas: &schemas,
         types: TypeGen::new(&schemas),
-        tool_names: Unique::new(),
+        tool_names: reserved_tool_names(),
         struct_names: Unique::new(),
         schemes: BTreeMap::new(),
         override_names: BTreeMap::new(),
@@ -129,6 +130,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
             None => tools.push(lw.tool(op, selection.overrides[i].as_ref())?),
         }
     }
+    let tool_mode = tool_mode(tools_config, &tools);
     let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());
@@ -149,6 +151,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         default_upstream_url,
         tools,
         excluded,
+        tool_mode,
         types,
         security_schemes,
         auth: config.map(|c| c.auth.clone()).unwrap_or_default(),
@@ -157,6 +160,43 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     };
     upstream::resolve(&mut out, config.and_then(|c| c.upstream.as_ref()))?;
     Ok(out)
+}
+
+/// The tool names no operation gets: discover mode's tools are listed beside the generated ones
+/// (`tools/call` of either must be unambiguous).
+fn reserved_tool_names() -> Unique {
+    let mut names = Unique::new();
+    for name in naming::DISCOVERY_TOOLS {
+        names.claim(name, "_", MAX_NAME_LEN);
+    }
+    names
+}
+
+/// The generated server's default tool mode: the config's `tools: mode`, or what `auto` makes of
+/// the API's size.
+fn tool_mode(config: Option<&ToolsConfig>, tools: &[ir::Tool]) -> ir::ToolModeChoice {
+    let setting = config.map(|c| c.mode).unwrap_or_default();
+    let at = |file: &str| format!("`tools: mode` in {file}");
+    match (setting, config) {
+        (ModeSetting::All, Some(c)) => ir::ToolModeChoice {
+            mode: ir::ToolMode::All,
+            auto: false,
+            reason: format!("{} says `all`", at(&c.file)),
+        },
+        (ModeSetting::Discover, Some(c)) => ir::ToolModeChoice {
+            mode: ir::ToolMode::Discover,
+            auto: false,
+            reason: format!("{} says `discover`", at(&c.file)),
+        },
+        _ => {
+            let (mode, reason) = ir::budget::budget(tools).auto_mode();
+            ir::ToolModeChoice {
+                mode,
+                auto: true,
+                reason,
+            }
+        }
+    }
 }
 
 /// Every operation of the path items, paths sorted, methods in [`METHODS`] order.

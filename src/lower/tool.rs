@@ -61,6 +61,14 @@ impl Lowerer<'_> {
         }
         let scope_alternatives = self.scope_alternatives(&security);
         let shown = presentation(op, over);
+        let toolset = over
+            .and_then(|(_, o)| o.toolset.clone())
+            .unwrap_or_else(|| naming::toolset_name(op.operation.tags.first().map(String::as_str)));
+        let summary = crate::lower::text::summary(
+            shown.title.as_deref(),
+            &shown.description,
+            op.operation.deprecated,
+        );
         Ok(Tool {
             name,
             title: shown.title,
@@ -70,6 +78,8 @@ impl Lowerer<'_> {
             operation_id: op.operation.operation_id.clone(),
             pointer: op_ptr,
             tags: op.operation.tags.clone(),
+            toolset,
+            summary,
             read_only: shown.read_only,
             destructive: shown.destructive,
             idempotent: shown.idempotent,
@@ -132,7 +142,14 @@ impl Lowerer<'_> {
             ));
         }
         let name = self.tool_names.claim(&base, "_", MAX_NAME_LEN);
-        if name != base {
+        if naming::DISCOVERY_TOOLS.contains(&base.as_str()) {
+            warnings.push(Warning::spec(
+                op_ptr,
+                format!(
+                    "tool name `{base}` is reserved for the discovery tools of `--tool-mode discover`; this one is `{name}`"
+                ),
+            ));
+        } else if name != base {
             warnings.push(Warning::spec(
                 op_ptr,
                 format!("tool name `{base}` is already taken; this one is `{name}`"),
@@ -276,6 +293,9 @@ fn presentation(op: &OperationRef, over: Option<&(String, Override)>) -> Present
     if let Some(d) = &o.description {
         shown.description = d.clone();
         note("description");
+    }
+    if o.toolset.is_some() {
+        note("toolset");
     }
     if let Some(a) = &o.annotations {
         for (value, slot, field) in [

@@ -310,28 +310,7 @@ fn tests_json(api: &Api) -> String {
 fn tool_entries(api: &Api) -> Vec<Value> {
     api.tools
         .iter()
-        .map(|t| {
-            let mut m = serde_json::Map::new();
-            m.insert("name".into(), Value::String(t.name.clone()));
-            if let Some(title) = &t.title {
-                m.insert("title".into(), Value::String(title.clone()));
-            }
-            m.insert("description".into(), Value::String(t.description.clone()));
-            m.insert("inputSchema".into(), t.input_schema.clone());
-            if let Some(o) = &t.output_schema {
-                m.insert("outputSchema".into(), o.clone());
-            }
-            m.insert(
-                "annotations".into(),
-                serde_json::json!({
-                    "readOnlyHint": t.read_only,
-                    "destructiveHint": t.destructive,
-                    "idempotentHint": t.idempotent,
-                    "openWorldHint": t.open_world,
-                }),
-            );
-            Value::Object(m)
-        })
+        .map(crate::ir::budget::listing_entry)
         .collect()
 }
 

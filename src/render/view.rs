@@ -2,7 +2,7 @@
 //! text already a Rust literal, a doc attribute or a markdown cell ([`crate::render::text`]).
 //! Templates only loop and test precomputed booleans over it.
 
-use crate::ir::{Api, ArgLocation, BodyKind, Tool, TypeDef};
+use crate::ir::{Api, ArgLocation, BodyKind, Tool, ToolMode, TypeDef};
 use crate::render::auth_view::{AuthView, auth_view};
 use crate::render::text::{doc_attrs, lit, md_cell, shell_word};
 use serde::Serialize;
@@ -32,6 +32,10 @@ pub struct View {
     pub inputs_hash: String,
     pub has_excluded: bool,
     pub auth: AuthView,
+    /// `All` or `Discover`: the `crate::tool_info::ToolMode` variant of the crate's default.
+    pub default_tool_mode: &'static str,
+    /// One `crate::tool_info::ToolInfo` literal per tool, in `tools.json` order.
+    pub tool_infos: Vec<String>,
 }
 
 /// `&[&["a"], &["b", "c"]]`: a tool's security alternatives for `Request::security`.
@@ -273,6 +277,20 @@ fn tool_view(t: &Tool) -> ToolView {
     }
 }
 
+/// `crate::tool_info::ToolInfo { .. }` of one tool, every string a literal built here.
+fn tool_info_lit(t: &Tool) -> String {
+    format!(
+        "crate::tool_info::ToolInfo {{ name: {}, title: {}, summary: {}, method: {}, path: {}, toolset: {}, read_only: {} }}",
+        lit(&t.name),
+        lit(t.title.as_deref().unwrap_or(&t.name)),
+        lit(&t.summary),
+        lit(&t.method),
+        lit(&t.path),
+        lit(&t.toolset),
+        t.read_only
+    )
+}
+
 pub fn view(api: &Api) -> View {
     let mut structs = Vec::new();
     let mut enums = Vec::new();
@@ -381,6 +399,11 @@ pub fn view(api: &Api) -> View {
         inputs_hash: api.inputs_hash.clone(),
         has_excluded: !api.excluded.is_empty(),
         auth: auth_view(api),
+        default_tool_mode: match api.tool_mode.mode {
+            ToolMode::All => "All",
+            ToolMode::Discover => "Discover",
+        },
+        tool_infos: api.tools.iter().map(tool_info_lit).collect(),
     }
 }
 
