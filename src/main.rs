@@ -68,6 +68,9 @@ fn print_warnings(spec: &str, api: &mcpgen::ir::Api) {
     for w in api.warnings.iter().chain(tools) {
         eprintln!("warning: {}", w.located(spec));
     }
+    for w in inspect::budget_warnings(api) {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Lines of diff `--check` prints at most, over all files.

@@ -52,7 +52,6 @@ pub const TEST_FILES: &[(&str, &str)] = &[("tests/tools.rs", runtime_file!("test
 
 /// The tools `tools/list` shows in discover mode, as the runtime serves them: what the generator
 /// counts as discover mode's cost (`mcpgen inspect`).
-#[allow(dead_code, reason = "inspect's budget reads it")]
 pub const DISCOVER_TOOLS: &str = runtime_file!("src/discover_tools.json");
 
 /// The default of the user-owned `src/hooks.rs`.
