@@ -29,10 +29,7 @@ pub fn budget_warnings(api: &Api) -> Vec<String> {
 /// Estimated tokens of discover mode's listing: the four discovery tools as the runtime serves
 /// them (the custom tools come on top; the generator does not know them).
 pub fn discover_tokens() -> usize {
-    serde_json::from_str::<Value>(crate::runtime_source::DISCOVER_TOOLS)
-        .ok()
-        .and_then(|v| v.get("tools").map(budget::value_tokens))
-        .unwrap_or(0)
+    budget::discover_tokens(crate::runtime_source::DISCOVER_TOOLS)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -30,6 +30,15 @@ pub fn value_tokens(v: &Value) -> usize {
     tokens(serde_json::to_string(v).map_or(0, |s| s.len()))
 }
 
+/// Estimated tokens of discover mode's listing, given the runtime's `discover_tools.json`
+/// (`{"tools": [...]}`): the four discovery tools as served. The custom tools come on top.
+pub fn discover_tokens(discover_tools_json: &str) -> usize {
+    serde_json::from_str::<Value>(discover_tools_json)
+        .ok()
+        .and_then(|v| v.get("tools").map(value_tokens))
+        .unwrap_or(0)
+}
+
 /// `12345` → `12,345`.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
