@@ -156,9 +156,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 eprintln!("removed {path} (no longer generated)");
             }
             eprintln!(
-                "generated {} ({} tools) in {}: {} files, {} changed, {} removed",
+                "generated {} ({} tools, --tool-mode {} by default) in {}: {} files, {} changed, {} removed",
                 api.crate_name,
                 api.tools.len(),
+                api.tool_mode.mode.as_str(),
                 out.display(),
                 files.len(),
                 report.written,

@@ -197,8 +197,7 @@ pub fn to_text(s: &str) -> String {
             if DROPPED_WITH_CONTENT.contains(&name) && !tag.closing && !tag.self_closing {
                 // Skip to the matching closing tag (or the end).
                 let close = format!("</{name}");
-                let lower = s[i..].to_ascii_lowercase();
-                i = match lower.find(&close) {
+                i = match find_ignoring_case(&s[i..], &close) {
                     Some(at) => {
                         let after = i + at;
                         after + s[after..].find('>').map_or(s.len() - after, |g| g + 1)
@@ -303,6 +302,14 @@ pub fn to_text(s: &str) -> String {
         i += ch_len;
     }
     tidy(&out)
+}
+
+/// Where ASCII `needle` first occurs in `hay`, ignoring ASCII case (no copy of `hay`: the work
+/// ends at the match).
+fn find_ignoring_case(hay: &str, needle: &str) -> Option<usize> {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Where the backtick run of length `run` that closes a code span starting at `from` ends.
@@ -809,6 +816,8 @@ mod tests {
         // Deep nesting and many unclosed tags stay linear and keep the text.
         let deep = "<div>".repeat(5_000) + "core" + &"</div>".repeat(5_000);
         assert_eq!(to_text(&deep), "core");
+        let scripts = "<script>x</script>y".repeat(20_000);
+        assert_eq!(to_text(&scripts), "y".repeat(20_000));
         let many = "<a ".repeat(20_000);
         assert_eq!(to_text(&many), many.trim_end());
         let nested_lists = "<ul><li>".repeat(50) + "x";
