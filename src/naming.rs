@@ -270,6 +270,29 @@ mod tests {
     }
 
     #[test]
+    fn toolsets() {
+        assert_eq!(toolset_name(Some("pets")), "pets");
+        assert_eq!(toolset_name(Some("Pet Store")), "pet_store");
+        assert_eq!(toolset_name(Some("repos/issues")), "repos_issues");
+        assert_eq!(toolset_name(Some("OAuthApps")), "o_auth_apps");
+        assert_eq!(toolset_name(Some("v2-beta")), "v2_beta");
+        assert_eq!(toolset_name(Some("Émoji ✓")), "moji");
+        assert_eq!(toolset_name(Some("✓✓")), "default");
+        assert_eq!(toolset_name(Some("")), "default");
+        assert_eq!(toolset_name(None), "default");
+        for t in ["pets", "Pet Store", "x--y", "ÄÖ ü 1"] {
+            let name = toolset_name(Some(t));
+            assert!(
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
     fn identifiers() {
         let field = |name: &str| Unique::new().claim_field(name);
         assert_eq!(field("type"), "r#type");

@@ -132,6 +132,7 @@ fixture_tests! {
     // Against the runtime crate.
     client_safe: "client-safe" => checked_against_runtime,
     collisions: "collisions" => checked_against_runtime,
+    discover: "discover" => checked_against_runtime,
     e2e: "e2e" => checked_against_runtime,
     external_refs: "external-refs" => checked_against_runtime,
     fastapi31: "fastapi31" => checked_against_runtime,

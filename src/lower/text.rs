@@ -51,6 +51,89 @@ const BLOCKS: &[&str] = &[
     "address",
 ];
 
+/// The elements recognised as HTML: other `<words>` (`/pets/<id>`, `<owner>`) are text.
+const KNOWN: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "article",
+    "aside",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "main",
+    "mark",
+    "nav",
+    "noscript",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "script",
+    "section",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "wbr",
+];
+
 /// Inline code elements: become backticks.
 const CODE: &[&str] = &["code", "tt", "kbd", "samp", "var"];
 
@@ -114,8 +197,7 @@ pub fn to_text(s: &str) -> String {
             if DROPPED_WITH_CONTENT.contains(&name) && !tag.closing && !tag.self_closing {
                 // Skip to the matching closing tag (or the end).
                 let close = format!("</{name}");
-                let lower = s[i..].to_ascii_lowercase();
-                i = match lower.find(&close) {
+                i = match find_ignoring_case(&s[i..], &close) {
                     Some(at) => {
                         let after = i + at;
                         after + s[after..].find('>').map_or(s.len() - after, |g| g + 1)
@@ -220,6 +302,14 @@ pub fn to_text(s: &str) -> String {
         i += ch_len;
     }
     tidy(&out)
+}
+
+/// Where ASCII `needle` first occurs in `hay`, ignoring ASCII case (no copy of `hay`: the work
+/// ends at the match).
+fn find_ignoring_case(hay: &str, needle: &str) -> Option<usize> {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Where the backtick run of length `run` that closes a code span starting at `from` ends.
@@ -346,6 +436,9 @@ fn parse_tag(s: &str) -> Option<(Tag, usize)> {
         j += 1;
     }
     let name = s[name_start..j].to_ascii_lowercase();
+    if !KNOWN.contains(&name.as_str()) {
+        return None;
+    }
     // After the name: the end of the tag, `/`, or white space before attributes.
     match bytes.get(j) {
         Some(b'>') | Some(b'/') | Some(b' ') | Some(b'\t') | Some(b'\n') | Some(b'\r') => {}
@@ -611,4 +704,161 @@ fn bound(text: &str, max: usize) -> String {
         _ => &head,
     };
     format!("{}…", cut.trim_end_matches([' ', ',', ';', ':', '.', '-']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_and_plain_text_stay_as_they_are() {
+        for s in [
+            "Plain text.",
+            "# Title\n\n- one\n- two\n\n`code` and **bold** [link](https://x.example)",
+            "a < b and c > d, x<y",
+            "See <https://example.com/docs> (an autolink)",
+            "```\n<div>code</div>\n```",
+            "Use `Vec<T>` or `&amp;`",
+            "GET /repos/<owner>/<repo>: replace <owner> and <repo>.",
+            "Returns a List<Pet> </Pet>",
+        ] {
+            assert_eq!(to_text(s), s, "{s}");
+        }
+    }
+
+    #[test]
+    fn html_becomes_text() {
+        assert_eq!(
+            to_text("<p>Lists the <b>pets</b>.</p><p>Second&nbsp;paragraph &amp; more.</p>"),
+            "Lists the pets.\n\nSecond paragraph & more."
+        );
+        assert_eq!(to_text("one<br>two<br/>three"), "one\ntwo\nthree");
+        assert_eq!(
+            to_text(
+                "<ul><li>first</li><li>second</li></ul><ol start=\"3\"><li>c</li><li>d</li></ol>"
+            ),
+            "- first\n- second\n\n3. c\n4. d"
+        );
+        assert_eq!(
+            to_text("Call <code>GET /pets</code> first."),
+            "Call `GET /pets` first."
+        );
+        assert_eq!(
+            to_text("<pre><code>{\"a\": 1}</code></pre>after"),
+            "```\n{\"a\": 1}\n```\n\nafter"
+        );
+        assert_eq!(
+            to_text("<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2</td></tr></table>"),
+            "a | b\n1 | 2"
+        );
+        assert_eq!(
+            to_text("&#65;&#x42;&lt;&gt;&quot;&unknown;"),
+            "AB<>\"&unknown;"
+        );
+        assert_eq!(to_text("<h2>Title</h2>text"), "Title\n\ntext");
+    }
+
+    #[test]
+    fn links_keep_their_target_when_it_adds_information() {
+        assert_eq!(
+            to_text("See <a href=\"https://docs.example.com/x\">the docs</a>."),
+            "See the docs (https://docs.example.com/x)."
+        );
+        assert_eq!(
+            to_text("<a href='https://example.com/'>https://example.com</a>"),
+            "https://example.com"
+        );
+        assert_eq!(
+            to_text("<a href=\"/relative\">here</a> and <a href=\"#anchor\">there</a>"),
+            "here and there"
+        );
+        assert_eq!(
+            to_text("<a href=\"javascript:alert(1)\">x</a>"),
+            "x",
+            "only web and mail targets are kept"
+        );
+    }
+
+    #[test]
+    fn hostile_input_never_panics_and_drops_no_text() {
+        for s in [
+            "<",
+            "<a",
+            "<a href=\"",
+            "<a href=\"x>y",
+            "<<<<>>>>",
+            "</",
+            "</>",
+            "<!--",
+            "<!-- open comment <b>x</b>",
+            "&",
+            "&#;",
+            "&#x110000;",
+            "&#0;",
+            "&#99999999999999999999;",
+            "<ol start=\"-5\"><li>x",
+            "<li>orphan item</li>",
+            "</ul></ol></a></pre>",
+            "<script>alert(1)</script>after",
+            "<style>p{}</style",
+            "é<b>ü</b>€",
+            "`unclosed code <b>",
+            "``` unclosed fence <b>",
+        ] {
+            let _ = to_text(s);
+        }
+        assert_eq!(to_text("<script>alert('<b>')</script>after"), "after");
+        assert_eq!(to_text("<STYLE>p {}</Style>text"), "text");
+        assert_eq!(to_text("<!-- hidden -->shown"), "shown");
+        assert_eq!(to_text("a <b"), "a <b", "an unclosed tag is text");
+        assert_eq!(to_text("<a href=\"x>y"), "<a href=\"x>y");
+        assert_eq!(to_text("é<b>ü</b>€"), "éü€");
+        // Deep nesting and many unclosed tags stay linear and keep the text.
+        let deep = "<div>".repeat(5_000) + "core" + &"</div>".repeat(5_000);
+        assert_eq!(to_text(&deep), "core");
+        let scripts = "<script>x</script>y".repeat(20_000);
+        assert_eq!(to_text(&scripts), "y".repeat(20_000));
+        let many = "<a ".repeat(20_000);
+        assert_eq!(to_text(&many), many.trim_end());
+        let nested_lists = "<ul><li>".repeat(50) + "x";
+        assert!(to_text(&nested_lists).ends_with("- x"));
+    }
+
+    #[test]
+    fn summaries_are_one_bounded_line() {
+        assert_eq!(summary(Some("List pets"), "Long text.", false), "List pets");
+        assert_eq!(
+            summary(None, "Lists the pets, e.g. cats. Then more.", false),
+            "Lists the pets, e.g. cats."
+        );
+        assert_eq!(
+            summary(
+                None,
+                "<p>Returns <b>one</b>\npet.</p><p>Details.</p>",
+                false
+            ),
+            "Returns one pet."
+        );
+        assert_eq!(
+            summary(Some("## The [pets](https://x.example) list"), "", false),
+            "The pets list"
+        );
+        assert_eq!(
+            summary(None, "Deprecated. Use v2. Lists pets.", true),
+            "Deprecated. Use v2."
+        );
+        assert_eq!(summary(Some("Old"), "", true), "Deprecated. Old");
+        assert_eq!(
+            summary(Some("  "), "Version 2.5 is here.", false),
+            "Version 2.5 is here."
+        );
+        let long = "word ".repeat(100);
+        let s = summary(Some(&long), "", false);
+        assert!(s.chars().count() <= SUMMARY_MAX_CHARS, "{s}");
+        assert!(s.ends_with("word…"), "{s}");
+        let unbroken = "x".repeat(500);
+        let s = summary(Some(&unbroken), "", false);
+        assert_eq!(s.chars().count(), SUMMARY_MAX_CHARS);
+        assert!(!summary(None, "", false).contains('\n'));
+    }
 }

@@ -8,6 +8,7 @@ use crate::config::tools::Override;
 use crate::error::{Error, Result};
 use crate::ir::{Simplification, Tool, Warning};
 use crate::lower::body::is_json;
+use crate::lower::text;
 use crate::lower::{Lowerer, OperationRef};
 use crate::naming::{self, MAX_NAME_LEN};
 use crate::pointer::Pointer;
@@ -64,7 +65,7 @@ impl Lowerer<'_> {
         let toolset = over
             .and_then(|(_, o)| o.toolset.clone())
             .unwrap_or_else(|| naming::toolset_name(op.operation.tags.first().map(String::as_str)));
-        let summary = crate::lower::text::summary(
+        let summary = text::summary(
             shown.title.as_deref(),
             &shown.description,
             op.operation.deprecated,
@@ -250,24 +251,25 @@ struct Presentation {
 /// destructive); then whatever the override sets instead.
 fn presentation(op: &OperationRef, over: Option<&(String, Override)>) -> Presentation {
     let (operation, method) = (op.operation, op.method);
+    // Clients show titles and models read descriptions as text: HTML in them is reduced to
+    // text (Markdown stays as it is).
     let summary = operation
         .summary
         .as_deref()
-        .map(str::trim)
+        .map(|s| text::to_text(s.trim()))
         .filter(|s| !s.is_empty());
     let mut description = operation
         .description
         .as_deref()
-        .map(str::trim)
+        .map(|d| text::to_text(d.trim()))
         .filter(|s| !s.is_empty())
-        .or(summary)
-        .map(str::to_string)
+        .or_else(|| summary.clone())
         .unwrap_or_else(|| format!("{} {}", method.to_ascii_uppercase(), op.path));
     if operation.deprecated {
         description = format!("Deprecated. {description}");
     }
     let mut shown = Presentation {
-        title: summary.map(str::to_string),
+        title: summary,
         description,
         read_only: matches!(method, "get" | "head" | "options" | "trace"),
         destructive: matches!(method, "delete" | "put" | "patch"),
