@@ -1,7 +1,9 @@
 //! `mcpgen inspect`: the lowered model, printed for people (text) or machines (`--json`). It is
 //! snapshotted per fixture so IR changes are reviewed apart from template changes.
 
+use crate::ir::budget::{self, Budget, thousands};
 use crate::ir::{Api, ArgLocation, Tool};
+use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 /// Human-readable listing of the tools that would be generated.
@@ -9,11 +11,110 @@ pub fn text(api: &Api) -> String {
     let mut s = String::new();
     summary(&mut s, api);
     upstream_credentials(&mut s, api);
+    let budget = budget::budget(&api.tools);
+    budget_summary(&mut s, api, &budget);
     for t in &api.tools {
         tool(&mut s, t);
     }
     excluded(&mut s, api);
+    budget_per_tool(&mut s, &budget);
     s
+}
+
+/// What the server's tool listing costs: the warnings `generate` prints too.
+pub fn budget_warnings(api: &Api) -> Vec<String> {
+    budget::budget(&api.tools).warnings(api.tool_mode.mode)
+}
+
+/// Estimated tokens of discover mode's listing: the four discovery tools as the runtime serves
+/// them (the custom tools come on top; the generator does not know them).
+pub fn discover_tokens() -> usize {
+    budget::discover_tokens(crate::runtime_source::DISCOVER_TOOLS)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// The default tool mode, the totals of both modes, the toolsets, the budget's warnings: first,
+/// so they stay in view for an API of a thousand tools.
+fn budget_summary(s: &mut String, api: &Api, b: &Budget) {
+    let _ = writeln!(
+        s,
+        "tool mode: {} ({})",
+        api.tool_mode.mode.as_str(),
+        api.tool_mode.reason
+    );
+    let _ = writeln!(s, "token budget (estimated: JSON bytes / 4, as served):");
+    let _ = writeln!(
+        s,
+        "  all:      {} in tools/list, about {} tokens",
+        plural(b.tool_count, "tool", "tools"),
+        thousands(b.all_tokens)
+    );
+    let _ = writeln!(
+        s,
+        "  discover: 4 discovery tools in tools/list, about {} tokens, plus the custom tools (src/custom_tools.rs: not known to the generator, listed in both modes)",
+        thousands(discover_tokens())
+    );
+    if !b.toolsets.is_empty() {
+        let _ = writeln!(s, "toolsets (--toolsets):");
+        let width = b.toolsets.iter().map(|t| t.name.len()).max().unwrap_or(0);
+        for t in &b.toolsets {
+            let _ = writeln!(
+                s,
+                "  {:width$}  {:>11}  about {:>7} tokens",
+                t.name,
+                plural(t.tools, "tool", "tools"),
+                thousands(t.tokens)
+            );
+        }
+    }
+    for w in b.warnings(api.tool_mode.mode) {
+        let _ = writeln!(s, "warning: {w}");
+    }
+}
+
+/// The per-tool table, last: as long as the API.
+fn budget_per_tool(s: &mut String, b: &Budget) {
+    if b.tools.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\ntokens per tool (description, input schema, output schema, whole entry):"
+    );
+    let name = b
+        .tools
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let set = b
+        .tools
+        .iter()
+        .map(|t| t.toolset.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let _ = writeln!(
+        s,
+        "  {:name$}  {:set$}  {:>11}  {:>5}  {:>6}  {:>5}",
+        "tool", "toolset", "description", "input", "output", "total"
+    );
+    for t in &b.tools {
+        let _ = writeln!(
+            s,
+            "  {:name$}  {:set$}  {:>11}  {:>5}  {:>6}  {:>5}",
+            t.name,
+            t.toolset,
+            thousands(t.description),
+            thousands(t.input_schema),
+            thousands(t.output_schema),
+            thousands(t.total)
+        );
+    }
 }
 
 /// The first lines: the crate, the API, the default upstream URL, the document's warnings.
@@ -102,6 +203,7 @@ fn tool(s: &mut String, t: &Tool) {
     if let Some(title) = &t.title {
         let _ = writeln!(s, "  title: {title}");
     }
+    let _ = writeln!(s, "  toolset: {}", t.toolset);
     let _ = writeln!(s, "  from: #{}", t.pointer);
     if !t.open_world {
         let _ = writeln!(s, "  closed world (openWorldHint: false)");
@@ -271,7 +373,32 @@ fn excluded(s: &mut String, api: &Api) {
     }
 }
 
-/// The whole IR as pretty JSON.
+/// The whole IR as pretty JSON, with the token budget under `budget`.
 pub fn json(api: &Api) -> String {
-    serde_json::to_string_pretty(api).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
+    let mut doc = match serde_json::to_value(api) {
+        Ok(doc) => doc,
+        Err(e) => return format!("{{\"error\": {}}}\n", Value::String(e.to_string())),
+    };
+    let b = budget::budget(&api.tools);
+    if let Value::Object(m) = &mut doc {
+        m.insert(
+            "budget".into(),
+            json!({
+                "estimate": "JSON bytes / 4, as served",
+                "mode": api.tool_mode.mode,
+                "auto": api.tool_mode.auto,
+                "reason": api.tool_mode.reason,
+                "all": {"tools": b.tool_count, "tokens": b.all_tokens},
+                "discover": {
+                    "tools": crate::naming::DISCOVERY_TOOLS,
+                    "tokens": discover_tokens(),
+                    "custom_tools": "not known to the generator: listed in both modes, on top",
+                },
+                "toolsets": b.toolsets,
+                "tools": b.tools,
+                "warnings": b.warnings(api.tool_mode.mode),
+            }),
+        );
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

@@ -28,6 +28,11 @@ pub mod ir;
 mod lower;
 mod naming;
 pub mod ownership;
+/// The tool search index mcpgen builds into every generated crate (`src/search_index.rs`) and the
+/// ranking the generated server applies to it, for measuring search quality (`bench/search`).
+pub mod search {
+    pub use crate::render::search_index::{SearchIndex, build};
+}
 mod pointer;
 mod render;
 mod runtime_source;

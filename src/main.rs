@@ -68,6 +68,9 @@ fn print_warnings(spec: &str, api: &mcpgen::ir::Api) {
     for w in api.warnings.iter().chain(tools) {
         eprintln!("warning: {}", w.located(spec));
     }
+    for w in inspect::budget_warnings(api) {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Lines of diff `--check` prints at most, over all files.
@@ -153,9 +156,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 eprintln!("removed {path} (no longer generated)");
             }
             eprintln!(
-                "generated {} ({} tools) in {}: {} files, {} changed, {} removed",
+                "generated {} ({} tools, --tool-mode {} by default) in {}: {} files, {} changed, {} removed",
                 api.crate_name,
                 api.tools.len(),
+                api.tool_mode.mode.as_str(),
                 out.display(),
                 files.len(),
                 report.written,

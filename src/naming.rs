@@ -24,6 +24,33 @@ use std::collections::BTreeSet;
 
 pub const MAX_NAME_LEN: usize = 64;
 
+/// The tools `--tool-mode discover` lists instead of the generated ones (DESIGN §5): no
+/// generated tool may take these names (an operation whose name would be one is disambiguated
+/// like any other collision; an override giving one is an error).
+pub const DISCOVERY_TOOLS: &[&str] = &[
+    "search_tools",
+    "describe_tools",
+    "execute_tool",
+    "execute_read_only_tool",
+];
+
+/// The toolset of an operation tagged `tag` (its first tag): snake_case, only `[a-z0-9_]`;
+/// `default` when untagged or when nothing of the tag is left.
+pub fn toolset_name(tag: Option<&str>) -> String {
+    let snake = tag
+        .map(|t| {
+            sanitize(&t.to_snake_case(), |c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+            })
+        })
+        .unwrap_or_default();
+    if snake.is_empty() {
+        "default".to_string()
+    } else {
+        snake
+    }
+}
+
 const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
     "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
@@ -240,6 +267,29 @@ mod tests {
         let short = tool_base_name(Some(&long), "get", "/");
         assert_eq!(short.len(), 64);
         assert_eq!(short, tool_base_name(Some(&long), "get", "/"));
+    }
+
+    #[test]
+    fn toolsets() {
+        assert_eq!(toolset_name(Some("pets")), "pets");
+        assert_eq!(toolset_name(Some("Pet Store")), "pet_store");
+        assert_eq!(toolset_name(Some("repos/issues")), "repos_issues");
+        assert_eq!(toolset_name(Some("OAuthApps")), "o_auth_apps");
+        assert_eq!(toolset_name(Some("v2-beta")), "v2_beta");
+        assert_eq!(toolset_name(Some("Émoji ✓")), "moji");
+        assert_eq!(toolset_name(Some("✓✓")), "default");
+        assert_eq!(toolset_name(Some("")), "default");
+        assert_eq!(toolset_name(None), "default");
+        for t in ["pets", "Pet Store", "x--y", "ÄÖ ü 1"] {
+            let name = toolset_name(Some(t));
+            assert!(
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{t}"
+            );
+        }
     }
 
     #[test]

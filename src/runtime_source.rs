@@ -22,6 +22,7 @@ pub const STATIC_FILES: &[(&str, &str)] = &[
     ("src/args.rs", runtime_file!("src/args.rs")),
     ("src/auth.rs", runtime_file!("src/auth.rs")),
     ("src/body.rs", runtime_file!("src/body.rs")),
+    ("src/catalog.rs", runtime_file!("src/catalog.rs")),
     (
         "src/client_credentials.rs",
         runtime_file!("src/client_credentials.rs"),
@@ -29,6 +30,7 @@ pub const STATIC_FILES: &[(&str, &str)] = &[
     ("src/config.rs", runtime_file!("src/config.rs")),
     ("src/credentials.rs", runtime_file!("src/credentials.rs")),
     ("src/direct.rs", runtime_file!("src/direct.rs")),
+    ("src/discover.rs", runtime_file!("src/discover.rs")),
     ("src/encoding.rs", runtime_file!("src/encoding.rs")),
     ("src/errors.rs", runtime_file!("src/errors.rs")),
     ("src/origins.rs", runtime_file!("src/origins.rs")),
@@ -36,8 +38,12 @@ pub const STATIC_FILES: &[(&str, &str)] = &[
     ("src/request.rs", runtime_file!("src/request.rs")),
     ("src/response.rs", runtime_file!("src/response.rs")),
     ("src/runtime.rs", runtime_file!("src/runtime.rs")),
+    ("src/search.rs", runtime_file!("src/search.rs")),
+    ("src/search_text.rs", runtime_file!("src/search_text.rs")),
     ("src/server.rs", runtime_file!("src/server.rs")),
     ("src/settings.rs", runtime_file!("src/settings.rs")),
+    ("src/tool_info.rs", runtime_file!("src/tool_info.rs")),
+    ("src/tools_json.rs", runtime_file!("src/tools_json.rs")),
     ("src/transport.rs", runtime_file!("src/transport.rs")),
     ("src/upstream.rs", runtime_file!("src/upstream.rs")),
 ];
@@ -48,6 +54,11 @@ pub const OAUTH_FILES: &[(&str, &str)] = &[("src/oauth.rs", runtime_file!("src/o
 /// The generated crate's own tests (`cargo test`), which the runtime crate runs against its
 /// stand-ins; their expectations (`tests/tools_expected.json`) are generated per API.
 pub const TEST_FILES: &[(&str, &str)] = &[("tests/tools.rs", runtime_file!("tests/tools.rs"))];
+
+/// The tools `tools/list` shows in discover mode, as the runtime serves them (every generated
+/// crate carries the file, `src/discover_tools.json`): what the generator counts as discover
+/// mode's cost (`mcpgen inspect`).
+pub const DISCOVER_TOOLS: &str = runtime_file!("src/discover_tools.json");
 
 /// The default of the user-owned `src/hooks.rs`.
 pub const HOOKS: &str = runtime_file!("src/hooks.rs");
@@ -308,7 +319,15 @@ mod tests {
             .iter()
             .map(|(path, _)| path)
             .chain(["src/hooks.rs", "src/custom_tools.rs"].iter())
-            .chain(["src/tools.rs", "src/types.rs", "src/auth_config.rs"].iter())
+            .chain(
+                [
+                    "src/tools.rs",
+                    "src/types.rs",
+                    "src/auth_config.rs",
+                    "src/search_index.rs",
+                ]
+                .iter(),
+            )
             .filter(|path| **path != "src/main.rs")
             .map(|path| {
                 path.trim_start_matches("src/")

@@ -134,6 +134,7 @@ fixture_tests! {
     upstream_auth: "upstream-auth" => checked_against_runtime,
     client_safe: "client-safe" => checked_against_runtime,
     collisions: "collisions" => checked_against_runtime,
+    discover: "discover" => checked_against_runtime,
     e2e: "e2e" => checked_against_runtime,
     external_refs: "external-refs" => checked_against_runtime,
     fastapi31: "fastapi31" => checked_against_runtime,
@@ -248,6 +249,7 @@ const SPEC_DEPENDENT: &[&str] = &[
     "src/types.rs",
     "src/auth_config.rs",
     "src/tools.json",
+    "src/search_index.rs",
     "tests/tools_expected.json",
 ];
 
@@ -255,9 +257,11 @@ const SPEC_DEPENDENT: &[&str] = &[
 /// code here as it is in the generated binary.
 const CHECK_LIB_RS: &str = "\
 //! A fixture's check crate, written by mcpgen's tests/compile.rs: the runtime crate with the
-//! fixture's generated `tools.rs`, `types.rs` and `auth_config.rs` in place of its stand-ins.
+//! fixture's generated `tools.rs`, `types.rs`, `auth_config.rs` and `search_index.rs` in place
+//! of its stand-ins.
 pub use mcpgen_runtime::*;
 pub mod auth_config;
+pub mod search_index;
 pub mod tools;
 #[allow(hidden_glob_reexports)] // private on purpose: see tests/compile.rs
 mod types;

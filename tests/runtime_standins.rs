@@ -45,6 +45,10 @@ fn runtime_standins_are_generated() {
             "runtime/src/auth_config_bearer.rs",
             rust(&bearer["src/auth_config.rs"]),
         ),
+        (
+            "runtime/src/search_index.rs",
+            rust(&oauth["src/search_index.rs"]),
+        ),
         ("runtime/src/tools.json", oauth["src/tools.json"].clone()),
         (
             "runtime/tests/tools_expected.json",

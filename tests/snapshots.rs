@@ -17,10 +17,13 @@ const STATIC_FILES: &[&str] = &[
     "src/args.rs",
     "src/auth.rs",
     "src/body.rs",
+    "src/catalog.rs",
     "src/client_credentials.rs",
     "src/config.rs",
     "src/credentials.rs",
     "src/direct.rs",
+    "src/discover.rs",
+    "src/discover_tools.json",
     "src/encoding.rs",
     "src/errors.rs",
     "src/origins.rs",
@@ -28,8 +31,12 @@ const STATIC_FILES: &[&str] = &[
     "src/request.rs",
     "src/response.rs",
     "src/runtime.rs",
+    "src/search.rs",
+    "src/search_text.rs",
     "src/server.rs",
     "src/settings.rs",
+    "src/tool_info.rs",
+    "src/tools_json.rs",
     "src/transport.rs",
     "src/upstream.rs",
     "src/oauth.rs",
@@ -74,6 +81,7 @@ fixture_tests! {
     auth_oauth => "auth-oauth",
     client_safe => "client-safe",
     collisions => "collisions",
+    discover => "discover",
     e2e => "e2e",
     external_refs => "external-refs",
     fastapi31 => "fastapi31",
@@ -234,4 +242,42 @@ fn inspect_json() {
     insta::with_settings!({prepend_module_to_snapshot => false}, {
         insta::assert_json_snapshot!("inspect_json_credentials@upstream-auth", credentials);
     });
+    // The token budget for machines, of the API big enough for `auto` to pick discover mode.
+    let out = common::mcpgen(&[
+        "inspect",
+        "--json",
+        "fixtures/discover/openapi.yaml",
+        "--auth",
+        "fixtures/discover/auth.yaml",
+    ]);
+    assert!(out.status.success());
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("inspect --json is JSON");
+    assert_eq!(json["tool_mode"]["mode"], "discover");
+    insta::with_settings!({prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("inspect_json_budget@discover", json["budget"]);
+    });
+}
+
+/// `generate` prints the budget's warnings on stderr, as `inspect` shows them.
+#[test]
+fn generate_warns_about_the_budget() {
+    let out_dir = common::scratch("generate-budget-warnings");
+    let out = common::mcpgen(&[
+        "generate",
+        "fixtures/discover/openapi.yaml",
+        "--auth",
+        "fixtures/discover/auth.yaml",
+        "--out",
+        out_dir.to_str().expect("UTF-8 path"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: 45 tools: past 40, clients warn and models choose worse in `all` mode (the crate's default is `--tool-mode discover`"),
+        "{stderr}"
+    );
+    let tools = std::fs::read_to_string(out_dir.join("src/tools.rs")).expect("tools.rs");
+    assert!(tools.contains("crate::tool_info::ToolMode::Discover"));
+    let _ = std::fs::remove_dir_all(&out_dir);
 }

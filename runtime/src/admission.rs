@@ -34,6 +34,9 @@ impl std::fmt::Debug for Caller {
     }
 }
 
+/// The discovery tools that run another tool (mode `discover`).
+const EXECUTE_TOOLS: [&str; 2] = ["execute_tool", "execute_read_only_tool"];
+
 /// What the JSON-RPC body of a `/mcp` POST asks for: the methods, and the tools it calls.
 #[derive(Debug, Default)]
 struct Peek {
@@ -43,8 +46,11 @@ struct Peek {
 
 impl Peek {
     /// Reads the message (or batch). Parsed as `serde_json::Value`, as the MCP server reads it
-    /// too (a duplicated key means the same to both).
-    fn parse(body: &[u8]) -> Self {
+    /// too (a duplicated key means the same to both). With `discover` (mode `discover`), a call
+    /// of `execute_tool` or `execute_read_only_tool` counts as a call of the tool it runs, named
+    /// in `params.arguments.name`, so that scopes and hooks judge that tool as they would
+    /// judge a direct call of it.
+    fn parse(body: &[u8], discover: bool) -> Self {
         let mut peek = Peek::default();
         let Ok(value) = serde_json::from_slice::<Value>(body) else {
             return peek;
@@ -58,12 +64,15 @@ impl Peek {
                 continue;
             };
             if method == "tools/call"
-                && let Some(name) = message
-                    .get("params")
-                    .and_then(|p| p.get("name"))
-                    .and_then(Value::as_str)
+                && let Some(params) = message.get("params")
+                && let Some(name) = params.get("name").and_then(Value::as_str)
             {
-                peek.tools.push(name.to_owned());
+                let inner = params
+                    .get("arguments")
+                    .and_then(|a| a.get("name"))
+                    .and_then(Value::as_str)
+                    .filter(|_| discover && EXECUTE_TOOLS.contains(&name));
+                peek.tools.push(inner.unwrap_or(name).to_owned());
             }
             peek.methods.push(method.to_owned());
         }
@@ -79,6 +88,8 @@ pub struct HookRequest<'a> {
     /// The body's methods and tools, read when first asked for.
     peek: OnceLock<Peek>,
     mode: &'static str,
+    /// Tool mode `discover`: `execute_tool` calls count as calls of the tool they run.
+    discover: bool,
 }
 
 impl<'a> HookRequest<'a> {
@@ -88,6 +99,7 @@ impl<'a> HookRequest<'a> {
         caller: &'a Caller,
         body: &'a Bytes,
         mode: &'static str,
+        discover: bool,
     ) -> Self {
         Self {
             parts,
@@ -95,6 +107,7 @@ impl<'a> HookRequest<'a> {
             body,
             peek: OnceLock::new(),
             mode,
+            discover,
         }
     }
 
@@ -149,13 +162,16 @@ impl HookRequest<'_> {
         &self.peek().methods
     }
 
-    /// The tools a `tools/call` body calls (usually one).
+    /// The tools a `tools/call` body calls (usually one). In tool mode `discover`, a call of
+    /// `execute_tool` or `execute_read_only_tool` names the tool it runs (its `name`
+    /// argument), not the discovery tool: a check on a tool holds however it is called.
     pub fn tools(&self) -> &[String] {
         &self.peek().tools
     }
 
     fn peek(&self) -> &Peek {
-        self.peek.get_or_init(|| Peek::parse(self.body))
+        self.peek
+            .get_or_init(|| Peek::parse(self.body, self.discover))
     }
 }
 
@@ -206,14 +222,51 @@ mod tests {
 
     #[test]
     fn peeks_at_called_tools() {
-        let one =
-            Peek::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#);
-        assert_eq!(one.tools, ["a"]);
-        let batch = Peek::parse(
-            br#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"b","name":"c"}}]"#,
+        for discover in [false, true] {
+            let one = Peek::parse(
+                br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}}"#,
+                discover,
+            );
+            assert_eq!(one.tools, ["a"]);
+            let batch = Peek::parse(
+                br#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"b","name":"c"}}]"#,
+                discover,
+            );
+            assert_eq!(batch.methods, ["tools/list", "tools/call"]);
+            assert_eq!(batch.tools, ["c"]);
+            assert!(Peek::parse(b"not json", discover).tools.is_empty());
+        }
+    }
+
+    #[test]
+    fn execute_tool_calls_name_the_tool_they_run_in_mode_discover() {
+        let body = br#"[
+            {"method":"tools/call","params":{"name":"execute_tool","arguments":{"name":"delete_note","arguments":{}}}},
+            {"method":"tools/call","params":{"name":"execute_read_only_tool","arguments":{"name":"get_note"}}},
+            {"method":"tools/call","params":{"name":"execute_tool","arguments":{"name":7}}},
+            {"method":"tools/call","params":{"name":"execute_tool"}},
+            {"method":"tools/call","params":{"name":"search_tools","arguments":{"name":"x"}}}
+        ]"#;
+        assert_eq!(
+            Peek::parse(body, true).tools,
+            [
+                "delete_note",
+                "get_note",
+                "execute_tool",
+                "execute_tool",
+                "search_tools"
+            ]
         );
-        assert_eq!(batch.methods, ["tools/list", "tools/call"]);
-        assert_eq!(batch.tools, ["c"]);
-        assert!(Peek::parse(b"not json").tools.is_empty());
+        // In mode all these names are whatever tools (custom ones) have them.
+        assert_eq!(
+            Peek::parse(body, false).tools,
+            [
+                "execute_tool",
+                "execute_read_only_tool",
+                "execute_tool",
+                "execute_tool",
+                "search_tools"
+            ]
+        );
     }
 }

@@ -81,14 +81,15 @@ fn suggest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
 }
 
 /// Lower case without `_` and `-`, so `pet_id`, `petId` and `PET-ID` compare equal.
-fn fold(name: &str) -> String {
+pub(crate) fn fold(name: &str) -> String {
     name.chars()
         .filter(|c| !matches!(c, '_' | '-'))
         .flat_map(char::to_lowercase)
         .collect()
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// The Levenshtein distance of `a` and `b`, in characters.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     let mut current = vec![0; b.len() + 1];

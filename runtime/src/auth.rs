@@ -21,6 +21,7 @@ use subtle::ConstantTimeEq;
 /// The paths the generated `auth_config.rs` and files written by earlier mcpgen versions
 /// (`hooks.rs`: `crate::auth::{Denial, HookRequest}`) name.
 pub use crate::admission::{Caller, Denial, HookRequest};
+use crate::catalog::{Callable, Catalog};
 pub use crate::config::{BearerConfig, Setting};
 #[allow(
     unused_imports,
@@ -77,6 +78,9 @@ pub struct Auth {
     tool_scopes: Arc<std::collections::HashMap<&'static str, &'static [&'static [&'static str]]>>,
     routes: Router,
     summary: String,
+    /// The served tools: scopes are checked for these only (a call of any other tool fails as
+    /// unknown), and in tool mode `discover` the tool an `execute_tool` call runs is checked.
+    catalog: Option<Arc<Catalog>>,
 }
 
 impl Auth {
@@ -92,6 +96,7 @@ impl Auth {
             routes: Router::new(),
             summary: "none: the server is open, every client that reaches it may call every tool"
                 .to_owned(),
+            catalog: None,
         }
     }
 
@@ -142,6 +147,7 @@ impl Auth {
             tool_scopes: Arc::default(),
             routes: Router::new(),
             summary,
+            catalog: None,
         })
     }
 
@@ -173,7 +179,19 @@ impl Auth {
             tool_scopes: Arc::new(tool_scopes.iter().copied().collect()),
             routes,
             summary,
+            catalog: None,
         }
+    }
+
+    /// The same authentication for a server of these served tools (`main.rs` sets it).
+    pub fn with_catalog(mut self, catalog: Arc<Catalog>) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// Whether `execute_tool` calls count as calls of the tool they run.
+    fn discover(&self) -> bool {
+        self.catalog.as_ref().is_some_and(|c| c.discover())
     }
 
     /// The mode's name: `none`, `bearer` or `oauth`.
@@ -301,6 +319,13 @@ impl Auth {
         }
         let caller = request.caller();
         for tool in request.tools() {
+            // A tool this configuration does not serve is refused later as unknown; a 403
+            // would only ask the client for scopes of a tool it cannot call.
+            if let Some(catalog) = &self.catalog
+                && !matches!(catalog.resolve(tool), Some(Callable::Generated(_)))
+            {
+                continue;
+            }
             let Some(alternatives) = self.tool_scopes.get(tool.as_str()) else {
                 continue;
             };
@@ -424,7 +449,7 @@ pub async fn admit_parts(auth: &Auth, request: Request) -> Result<(Parts, Bytes)
     } else {
         Bytes::new()
     };
-    let hook = HookRequest::new(&parts, &caller, &body, auth.mode);
+    let hook = HookRequest::new(&parts, &caller, &body, auth.mode, auth.discover());
     if let Some(response) = auth.check_scopes(&hook) {
         return Err(response);
     }

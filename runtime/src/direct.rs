@@ -6,7 +6,9 @@
 //! It runs after the auth middleware (so authentication, scopes and the request hook apply as
 //! before) and only takes a request when it can prove rmcp would treat it the same way: POST
 //! without a session id or an Origin header, an allowed Host, `Accept` of both JSON and event
-//! streams, a JSON body that is one `tools/call` request of a known tool with no `_meta`, and
+//! streams, a JSON body that is one `tools/call` request of a tool this configuration serves
+//! (`catalog.rs`: the discovery tools in mode `discover`, never a tool outside the chosen
+//! toolsets; the same test rmcp's route makes) with no `_meta`, and
 //! no header of a newer protocol. Everything else — other methods, batches, notifications,
 //! browsers, protocol 2026-07-28 and later, unknown tools, anything malformed — goes on to rmcp
 //! unchanged, which answers (or refuses) it as usual. `RUST_LOG=mcp_fastpath=debug` logs each
@@ -236,12 +238,12 @@ async fn direct(server: &Server, parts: &Parts, body: &Bytes) -> Option<Response
     let call = serde_json::from_slice::<Call>(body)
         .ok()
         .filter(|call| call.jsonrpc == "2.0" && call.method == "tools/call")?;
-    let index = server.tool_index(&call.params.name)?;
+    let target = server.resolve(&call.params.name)?;
     let name = call.params.name;
     tracing::debug!(target: "mcp_fastpath", tool = %name, "tools/call answered directly");
     let caller = parts.extensions.get::<Caller>();
     let message = match server
-        .call_index(index, &name, call.params.arguments, caller)
+        .call(target, &name, call.params.arguments, caller)
         .await
     {
         Some(mut result) => {

@@ -15,7 +15,10 @@
 //! - `Denial::new(status, message)`: any other status.
 //!
 //! [`HookRequest`] gives the HTTP method, URI and headers, the caller's token, its verified JWT
-//! claims and scopes (mode `oauth`), and the JSON-RPC methods and tool names in the body.
+//! claims and scopes (mode `oauth`), and the JSON-RPC methods and tool names in the body. In
+//! tool mode `discover` a call of `execute_tool` or `execute_read_only_tool` names the tool it
+//! runs, so a check on a tool holds however it is called; `on_tool_request` and
+//! `on_tool_result` see that tool's name too.
 //! An example that lets only members of one organisation delete anything:
 //!
 //! ```ignore

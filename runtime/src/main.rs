@@ -5,11 +5,13 @@ mod args;
 mod auth;
 mod auth_config;
 mod body;
+mod catalog;
 mod client_credentials;
 mod config;
 mod credentials;
 mod custom_tools;
 mod direct;
+mod discover;
 mod encoding;
 mod errors;
 mod hooks;
@@ -18,9 +20,14 @@ mod redact;
 mod request;
 mod response;
 mod runtime;
+mod search;
+mod search_index;
+mod search_text;
 mod server;
 mod settings;
+mod tool_info;
 mod tools;
+mod tools_json;
 mod transport;
 mod types;
 mod upstream;
@@ -49,6 +56,25 @@ enum Transport {
     Http,
     /// JSON-RPC over standard input and output.
     Stdio,
+}
+
+/// How `tools/list` presents the tools (`tool_info::ToolMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ToolModeArg {
+    /// Every served tool is listed.
+    All,
+    /// `search_tools`, `describe_tools`, `execute_tool` and `execute_read_only_tool` are listed
+    /// instead of the generated tools.
+    Discover,
+}
+
+impl From<ToolModeArg> for tool_info::ToolMode {
+    fn from(mode: ToolModeArg) -> Self {
+        match mode {
+            ToolModeArg::All => tool_info::ToolMode::All,
+            ToolModeArg::Discover => tool_info::ToolMode::Discover,
+        }
+    }
 }
 
 /// Command-line flags; each can also be set through its environment variable.
@@ -100,6 +126,22 @@ struct Cli {
     /// Keep MCP sessions (Mcp-Session-Id) instead of serving every request statelessly.
     #[arg(long, env = "MCP_STATEFUL", value_parser = clap::builder::BoolishValueParser::new())]
     stateful: bool,
+
+    /// How tools/list presents the tools: `all` lists every served tool; `discover` lists four
+    /// tools that search, describe and run them instead (for APIs too large to list). The
+    /// served tools stay callable by name in both modes.
+    #[arg(
+        long,
+        env = "MCP_TOOL_MODE",
+        value_enum,
+        default_value = catalog::mode_name(tools::DEFAULT_TOOL_MODE)
+    )]
+    tool_mode: ToolModeArg,
+
+    /// Serve only the tools of these toolsets (comma-separated; a tool's toolset is its
+    /// operation's first tag in snake_case, `default` when untagged). Empty: every toolset.
+    #[arg(long, env = "MCP_TOOLSETS", value_delimiter = ',')]
+    toolsets: Vec<String>,
 }
 
 /// Runs the server; exit status 2 on a start-up error. The runtime is not waited for on exit: a
@@ -165,7 +207,8 @@ async fn run(cli: Cli) -> Result<(), String> {
     let upstream = upstream::Upstream::new(&upstream_url, timeout)?
         .with_max_response_bytes(cli.max_response_bytes.max(1))
         .with_credentials(Arc::new(credentials));
-    let server = Server::new(upstream)?;
+    let server = Server::new(upstream, cli.tool_mode.into(), &cli.toolsets)?;
+    log_tools(&server);
 
     match cli.transport {
         Transport::Stdio => run_stdio(server, &upstream_url).await,
@@ -178,7 +221,7 @@ async fn run_stdio(server: Server, upstream_url: &str) -> Result<(), String> {
         "{} {}: {} tools over stdio, upstream {upstream_url}",
         tools::SERVER_NAME,
         tools::SERVER_VERSION,
-        server.tool_count()
+        server.catalog().listed_count()
     );
     if auth_config::MODE != "none" {
         info!(
@@ -252,10 +295,10 @@ async fn run_http(
         || format!("http://{local}"),
         |url| url.as_str().trim_end_matches('/').to_owned(),
     );
-    let auth = auth_config::build(&public_url)?;
+    let auth = auth_config::build(&public_url)?.with_catalog(server.catalog().clone());
 
     let cancel = config.cancellation_token.clone();
-    let tool_count = server.tool_count();
+    let tool_count = server.catalog().listed_count();
     let direct_server = server.clone();
     let factory = move || Ok(server.clone());
     let mcp = if cli.stateful {
@@ -336,6 +379,23 @@ async fn run_http(
         .await;
     cancel.cancel();
     served.map_err(|e| format!("HTTP server failed: {e}"))
+}
+
+/// Logs the tool mode and the served toolsets.
+fn log_tools(server: &Server) {
+    let catalog = server.catalog();
+    let toolsets = if catalog.toolsets().is_empty() {
+        "all toolsets".to_owned()
+    } else {
+        format!("toolsets {}", catalog.toolsets().join(", "))
+    };
+    info!(
+        "tool mode {}: {} tools listed; {} of {} generated tools served ({toolsets})",
+        catalog::mode_name(catalog.mode()),
+        catalog.listed_count(),
+        catalog.served_generated_count(),
+        tools::TOOL_INFO.len(),
+    );
 }
 
 /// The non-empty, trimmed entries of a comma-separated flag.

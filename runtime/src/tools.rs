@@ -227,3 +227,71 @@ pub fn request(
         },
     )
 }
+/// The tool mode `tools/list` starts in when neither `--tool-mode` nor `MCP_TOOL_MODE` is given.
+pub const DEFAULT_TOOL_MODE: crate::tool_info::ToolMode = crate::tool_info::ToolMode::All;
+/// What discover mode and `--toolsets` know of each tool, in `tools.json` order.
+pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[
+    crate::tool_info::ToolInfo {
+        name: "attach",
+        title: "Attach a file",
+        summary: "Attach a file",
+        method: "POST",
+        path: "/attachments",
+        toolset: "file_storage",
+        read_only: false,
+    },
+    crate::tool_info::ToolInfo {
+        name: "list_notes",
+        title: "All notes",
+        summary: "All notes",
+        method: "GET",
+        path: "/notes",
+        toolset: "notes",
+        read_only: true,
+    },
+    crate::tool_info::ToolInfo {
+        name: "create_note",
+        title: "Create a note",
+        summary: "Create a note",
+        method: "POST",
+        path: "/notes",
+        toolset: "notes",
+        read_only: false,
+    },
+    crate::tool_info::ToolInfo {
+        name: "get_note",
+        title: "One note",
+        summary: "One note",
+        method: "GET",
+        path: "/notes/{id}",
+        toolset: "notes",
+        read_only: true,
+    },
+    crate::tool_info::ToolInfo {
+        name: "delete_note",
+        title: "Delete a note",
+        summary: "Delete a note",
+        method: "DELETE",
+        path: "/notes/{id}",
+        toolset: "notes",
+        read_only: false,
+    },
+    crate::tool_info::ToolInfo {
+        name: "set_tags",
+        title: "Replace a note's tags",
+        summary: "Replace a note's tags",
+        method: "PUT",
+        path: "/notes/{id}/tags",
+        toolset: "notes",
+        read_only: false,
+    },
+    crate::tool_info::ToolInfo {
+        name: "search",
+        title: "Search notes",
+        summary: "Search notes",
+        method: "POST",
+        path: "/search",
+        toolset: "default",
+        read_only: false,
+    },
+];

@@ -17,6 +17,14 @@
 //!    `include_paths` / `exclude_paths` (path globs: `*` matches within one segment, `**` across
 //!    segments, `?` one character). Each given one must hold.
 //!
+//! Tool modes and toolsets (README: Tool modes and toolsets; DESIGN §5): `mode: auto | all |
+//! discover` is the generated server's default `--tool-mode` (`auto`, the default: `discover`
+//! when the API has more than 40 tools or its whole `tools/list` would cost more than 20,000
+//! estimated tokens, JSON bytes / 4, else `all`: [`crate::ir::budget`]); `overrides: <op>:
+//! toolset: <name>` puts one tool into another toolset than its operation's first tag
+//! (snake_case; `default` when untagged). A toolset name is `[a-z0-9_]+`. The four names of
+//! discover mode's tools ([`crate::naming::DISCOVERY_TOOLS`]) are no override's to give.
+//!
 //! Operations are named by `operationId`, or by `METHOD /path` (for operations without one). Every
 //! entry of every list, and every override, must match an operation of the spec, and an override
 //! must match a selected one: anything else is an error naming it, so an operation renamed in the
@@ -36,6 +44,9 @@ pub struct ToolsConfig {
     /// The config file, as the user named it (for error locations).
     #[serde(skip)]
     pub file: String,
+    /// The generated server's default tool mode.
+    #[serde(default)]
+    pub mode: ModeSetting,
     pub include_operations: Option<Vec<String>>,
     pub exclude_operations: Option<Vec<String>>,
     pub include_tags: Option<Vec<String>>,
@@ -48,6 +59,27 @@ pub struct ToolsConfig {
     pub overrides: IndexMap<String, Override>,
 }
 
+/// `tools: mode:`: the generated server's default `--tool-mode`, or `auto` to let the API's
+/// size decide.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeSetting {
+    /// `discover` past [`crate::ir::budget::AUTO_MAX_TOOLS`] tools or
+    /// [`crate::ir::budget::AUTO_MAX_TOKENS`] tokens, else `all`.
+    #[default]
+    Auto,
+    All,
+    Discover,
+}
+
+/// Whether `name` is a usable toolset name: `[a-z0-9_]+`, as `--toolsets` spells them.
+pub fn is_toolset_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// What an override changes on one tool; absent fields keep the generated value.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +89,8 @@ pub struct Override {
     pub title: Option<String>,
     pub description: Option<String>,
     pub annotations: Option<Annotations>,
+    /// The tool's toolset instead of its operation's first tag: `[a-z0-9_]+`.
+    pub toolset: Option<String>,
 }
 
 /// MCP tool annotations (hints), with the Python SDK's snake_case field names.
@@ -181,12 +215,31 @@ impl ToolsConfig {
                         ),
                     ));
                 }
+                if crate::naming::DISCOVERY_TOOLS.contains(&name.as_str()) {
+                    return Err(self.err(
+                        &at.join("name"),
+                        format!(
+                            "`{name}` is the name of one of the discovery tools of `--tool-mode discover` ({}): pick another",
+                            crate::naming::DISCOVERY_TOOLS.join(", ")
+                        ),
+                    ));
+                }
                 if let Some(other) = names.insert(name, key) {
                     return Err(self.err(
                         &at.join("name"),
                         format!("`{name}` is already the name the override of `{other}` gives"),
                     ));
                 }
+            }
+            if let Some(toolset) = &o.toolset
+                && !is_toolset_name(toolset)
+            {
+                return Err(self.err(
+                    &at.join("toolset"),
+                    format!(
+                        "`{toolset}` is not a usable toolset name: 1 or more characters of `a-z 0-9 _` (as `--toolsets` names them)"
+                    ),
+                ));
             }
             for (field, value) in [("title", &o.title), ("description", &o.description)] {
                 if value.as_ref().is_some_and(|v| v.trim().is_empty()) {

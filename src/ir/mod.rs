@@ -4,6 +4,7 @@
 //! imports nothing from the stages (only the [`Pointer`] type its locations are).
 
 pub mod auth;
+pub mod budget;
 
 use crate::pointer::{Pointer, serialize_fragment};
 use serde::Serialize;
@@ -27,6 +28,8 @@ pub struct Api {
     pub tools: Vec<Tool>,
     /// Operations the `tools:` selection of the config file left out, with the reason.
     pub excluded: Vec<Excluded>,
+    /// The generated server's default `--tool-mode`, and why.
+    pub tool_mode: ToolModeChoice,
     pub types: Vec<TypeDef>,
     /// `components.securitySchemes`, sorted by name, as far as the generated server can send
     /// them; names the operations require but the document does not define are here too, as
@@ -105,6 +108,33 @@ impl Serialize for Warning {
     }
 }
 
+/// How `tools/list` presents the tools: every tool, or the four discovery tools (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolMode {
+    All,
+    Discover,
+}
+
+impl ToolMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolMode::All => "all",
+            ToolMode::Discover => "discover",
+        }
+    }
+}
+
+/// The generated server's default tool mode, as the config's `tools.mode` decides it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolModeChoice {
+    pub mode: ToolMode,
+    /// Whether the config left it to `auto` (the default).
+    pub auto: bool,
+    /// Why, in words (`auto`: the count or the tokens that decided it).
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Tool {
     /// MCP tool name: `[a-z0-9_]`, at most 64 characters, unique.
@@ -119,6 +149,12 @@ pub struct Tool {
     #[serde(serialize_with = "serialize_fragment")]
     pub pointer: Pointer,
     pub tags: Vec<String>,
+    /// The toolset `--toolsets` selects the tool by: its first tag in snake_case, `default`
+    /// when untagged, or the override's.
+    pub toolset: String,
+    /// One line of plain text (at most [`SUMMARY_MAX_CHARS`] characters): what the tool does,
+    /// for `search_tools` results and the README.
+    pub summary: String,
     pub read_only: bool,
     pub destructive: bool,
     pub idempotent: bool,
@@ -148,6 +184,9 @@ pub struct Tool {
     pub simplifications: Vec<Simplification>,
     pub warnings: Vec<Warning>,
 }
+
+/// The longest a tool's one-line [`Tool::summary`] may be, in characters.
+pub const SUMMARY_MAX_CHARS: usize = 160;
 
 /// A change made to a spec schema on its way into a tool schema (the schema stage's client-safe shaping).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -12,11 +12,12 @@ mod body;
 mod parameters;
 mod security;
 pub mod select;
+pub mod text;
 mod tool;
 pub mod upstream;
 
 use crate::config::Config;
-use crate::config::tools::ToolsConfig;
+use crate::config::tools::{ModeSetting, ToolsConfig};
 use crate::error::{Error, Result};
 use crate::ir::{self, Warning};
 use crate::naming::{self, MAX_NAME_LEN, Unique};
@@ -107,7 +108,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         api,
         schemas: &schemas,
         types: TypeGen::new(&schemas),
-        tool_names: Unique::new(),
+        tool_names: reserved_tool_names(),
         struct_names: Unique::new(),
         schemes: BTreeMap::new(),
         override_names: BTreeMap::new(),
@@ -129,6 +130,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
             None => tools.push(lw.tool(op, selection.overrides[i].as_ref())?),
         }
     }
+    let tool_mode = tool_mode(tools_config, &tools);
     let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());
@@ -149,6 +151,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         default_upstream_url,
         tools,
         excluded,
+        tool_mode,
         types,
         security_schemes,
         auth: config.map(|c| c.auth.clone()).unwrap_or_default(),
@@ -157,6 +160,43 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     };
     upstream::resolve(&mut out, config.and_then(|c| c.upstream.as_ref()))?;
     Ok(out)
+}
+
+/// The tool names no operation gets: discover mode's tools are listed beside the generated ones
+/// (`tools/call` of either must be unambiguous).
+fn reserved_tool_names() -> Unique {
+    let mut names = Unique::new();
+    for name in naming::DISCOVERY_TOOLS {
+        names.claim(name, "_", MAX_NAME_LEN);
+    }
+    names
+}
+
+/// The generated server's default tool mode: the config's `tools: mode`, or what `auto` makes of
+/// the API's size.
+fn tool_mode(config: Option<&ToolsConfig>, tools: &[ir::Tool]) -> ir::ToolModeChoice {
+    let setting = config.map(|c| c.mode).unwrap_or_default();
+    let at = |file: &str| format!("`tools: mode` in {file}");
+    match (setting, config) {
+        (ModeSetting::All, Some(c)) => ir::ToolModeChoice {
+            mode: ir::ToolMode::All,
+            auto: false,
+            reason: format!("{} says `all`", at(&c.file)),
+        },
+        (ModeSetting::Discover, Some(c)) => ir::ToolModeChoice {
+            mode: ir::ToolMode::Discover,
+            auto: false,
+            reason: format!("{} says `discover`", at(&c.file)),
+        },
+        _ => {
+            let (mode, reason) = ir::budget::budget(tools).auto_mode();
+            ir::ToolModeChoice {
+                mode,
+                auto: true,
+                reason,
+            }
+        }
+    }
 }
 
 /// Every operation of the path items, paths sorted, methods in [`METHODS`] order.
@@ -380,4 +420,114 @@ fn default_upstream(
         format!("`{url}` is not an absolute URL; the generated server needs --upstream-url"),
     ));
     String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The IR of a spec with `ops` (`(method, path, operationId, tags)`) and an optional config.
+    fn lowered(ops: &[(&str, &str, &str, &[&str])], config: Option<&str>) -> ir::Api {
+        let mut paths = serde_json::Map::new();
+        for (method, path, id, tags) in ops {
+            let entry = paths
+                .entry(path.to_string())
+                .or_insert_with(|| serde_json::json!({}));
+            entry[*method] = serde_json::json!({
+                "operationId": id,
+                "tags": tags,
+                "responses": {"204": {"description": "done"}},
+            });
+        }
+        let doc = serde_json::json!({
+            "openapi": "3.0.3",
+            "info": {"title": "T", "version": "1"},
+            "servers": [{"url": "https://api.example.com"}],
+            "paths": paths,
+        });
+        let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
+        let spec = crate::spec::read(loaded).expect("reads");
+        let config = config.map(|c| crate::config::parse_config("auth.yaml", c).expect("config"));
+        lower(&spec, config.as_ref(), &LowerOptions::default()).expect("lowers")
+    }
+
+    fn many(n: usize) -> Vec<(String, String)> {
+        (0..n)
+            .map(|i| (format!("/r{i}"), format!("op{i}")))
+            .collect()
+    }
+
+    #[test]
+    fn discovery_names_are_reserved() {
+        let api = lowered(
+            &[
+                ("get", "/a", "searchTools", &[]),
+                ("get", "/b", "describe_tools", &[]),
+                ("post", "/c", "executeTool", &[]),
+                ("post", "/d", "ExecuteReadOnlyTool", &[]),
+                ("get", "/e", "search_tools_2", &[]),
+            ],
+            None,
+        );
+        let names: Vec<&str> = api.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "search_tools_2",
+                "describe_tools_2",
+                "execute_tool_2",
+                "execute_read_only_tool_2",
+                "search_tools_2_2"
+            ]
+        );
+        assert!(
+            api.tools[0].warnings[0]
+                .to_string()
+                .ends_with("tool name `search_tools` is reserved for the discovery tools of `--tool-mode discover`; this one is `search_tools_2`"),
+            "{:?}",
+            api.tools[0].warnings
+        );
+        assert!(
+            api.tools[4].warnings[0]
+                .to_string()
+                .contains("already taken")
+        );
+    }
+
+    #[test]
+    fn toolsets_come_from_the_first_tag_or_an_override() {
+        let api = lowered(
+            &[
+                ("get", "/a", "a", &["Pet Store", "admin"]),
+                ("get", "/b", "b", &[]),
+                ("get", "/c", "c", &["admin"]),
+            ],
+            Some("tools:\n  overrides:\n    c: {toolset: ops}\n"),
+        );
+        let sets: Vec<&str> = api.tools.iter().map(|t| t.toolset.as_str()).collect();
+        assert_eq!(sets, ["pet_store", "default", "ops"]);
+        assert_eq!(api.tools[2].overridden, ["toolset"]);
+    }
+
+    #[test]
+    fn the_config_sets_or_leaves_the_mode_to_auto() {
+        let ops = many(41);
+        let ops: Vec<(&str, &str, &str, &[&str])> = ops
+            .iter()
+            .map(|(p, id)| ("get", p.as_str(), id.as_str(), &[] as &[&str]))
+            .collect();
+        let auto = lowered(&ops, None).tool_mode;
+        assert_eq!((auto.mode, auto.auto), (ir::ToolMode::Discover, true));
+        assert_eq!(lowered(&ops[..40], None).tool_mode.mode, ir::ToolMode::All);
+        let all = lowered(&ops, Some("tools:\n  mode: all\n")).tool_mode;
+        assert_eq!((all.mode, all.auto), (ir::ToolMode::All, false));
+        assert_eq!(all.reason, "`tools: mode` in auth.yaml says `all`");
+        let discover = lowered(&ops[..1], Some("tools:\n  mode: discover\n")).tool_mode;
+        assert_eq!(discover.mode, ir::ToolMode::Discover);
+        let explicit_auto = lowered(&ops[..1], Some("tools:\n  mode: auto\n")).tool_mode;
+        assert_eq!(
+            (explicit_auto.mode, explicit_auto.auto),
+            (ir::ToolMode::All, true)
+        );
+    }
 }

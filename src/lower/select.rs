@@ -525,6 +525,50 @@ mod tests {
     }
 
     #[test]
+    fn modes_toolsets_and_reserved_names() {
+        use crate::config::tools::ModeSetting;
+        assert_eq!(config("{}").unwrap().mode, ModeSetting::Auto);
+        assert_eq!(
+            config("mode: discover").unwrap().mode,
+            ModeSetting::Discover
+        );
+        assert_eq!(config("mode: all").unwrap().mode, ModeSetting::All);
+        assert!(
+            select_err("mode: some")
+                .starts_with("auth.yaml#/tools/mode: unknown variant `some`, expected one of `auto`, `all`, `discover`")
+        );
+        let c = config("overrides:\n  listPets: {toolset: pet_admin2}\n").unwrap();
+        with_ops(|ops| {
+            let s = select(&c, ops).unwrap();
+            assert_eq!(
+                s.overrides[0].as_ref().unwrap().1.toolset.as_deref(),
+                Some("pet_admin2")
+            );
+        });
+        for bad in ["Pets", "pet-admin", "''", "a b", "é"] {
+            assert_eq!(
+                select_err(&format!("overrides:\n  listPets: {{toolset: {bad}}}\n")),
+                format!(
+                    "auth.yaml#/tools/overrides/listPets/toolset: `{}` is not a usable toolset name: 1 or more characters of `a-z 0-9 _` (as `--toolsets` names them)",
+                    bad.trim_matches('\'')
+                )
+            );
+        }
+        assert!(
+            select_err("overrides:\n  listPets: {toolset: 3}\n")
+                .starts_with("auth.yaml#/tools/overrides/listPets/toolset: invalid type")
+        );
+        for reserved in crate::naming::DISCOVERY_TOOLS {
+            assert!(
+                select_err(&format!("overrides:\n  listPets: {{name: {reserved}}}\n"))
+                    .starts_with(&format!(
+                        "auth.yaml#/tools/overrides/listPets/name: `{reserved}` is the name of one of the discovery tools"
+                    ))
+            );
+        }
+    }
+
+    #[test]
     fn overrides_and_warnings() {
         let c = config(
             "exclude_operations: [deletePet]\nexclude_tags: [admin]\noverrides:\n  GET /ping: {name: health}\n",

@@ -8,6 +8,7 @@ use crate::config::tools::Override;
 use crate::error::{Error, Result};
 use crate::ir::{Simplification, Tool, Warning};
 use crate::lower::body::is_json;
+use crate::lower::text;
 use crate::lower::{Lowerer, OperationRef};
 use crate::naming::{self, MAX_NAME_LEN};
 use crate::pointer::Pointer;
@@ -61,6 +62,14 @@ impl Lowerer<'_> {
         }
         let scope_alternatives = self.scope_alternatives(&security);
         let shown = presentation(op, over);
+        let toolset = over
+            .and_then(|(_, o)| o.toolset.clone())
+            .unwrap_or_else(|| naming::toolset_name(op.operation.tags.first().map(String::as_str)));
+        let summary = text::summary(
+            shown.title.as_deref(),
+            &shown.description,
+            op.operation.deprecated,
+        );
         Ok(Tool {
             name,
             title: shown.title,
@@ -70,6 +79,8 @@ impl Lowerer<'_> {
             operation_id: op.operation.operation_id.clone(),
             pointer: op_ptr,
             tags: op.operation.tags.clone(),
+            toolset,
+            summary,
             read_only: shown.read_only,
             destructive: shown.destructive,
             idempotent: shown.idempotent,
@@ -132,7 +143,14 @@ impl Lowerer<'_> {
             ));
         }
         let name = self.tool_names.claim(&base, "_", MAX_NAME_LEN);
-        if name != base {
+        if naming::DISCOVERY_TOOLS.contains(&base.as_str()) {
+            warnings.push(Warning::spec(
+                op_ptr,
+                format!(
+                    "tool name `{base}` is reserved for the discovery tools of `--tool-mode discover`; this one is `{name}`"
+                ),
+            ));
+        } else if name != base {
             warnings.push(Warning::spec(
                 op_ptr,
                 format!("tool name `{base}` is already taken; this one is `{name}`"),
@@ -233,24 +251,25 @@ struct Presentation {
 /// destructive); then whatever the override sets instead.
 fn presentation(op: &OperationRef, over: Option<&(String, Override)>) -> Presentation {
     let (operation, method) = (op.operation, op.method);
+    // Clients show titles and models read descriptions as text: HTML in them is reduced to
+    // text (Markdown stays as it is).
     let summary = operation
         .summary
         .as_deref()
-        .map(str::trim)
+        .map(|s| text::to_text(s.trim()))
         .filter(|s| !s.is_empty());
     let mut description = operation
         .description
         .as_deref()
-        .map(str::trim)
+        .map(|d| text::to_text(d.trim()))
         .filter(|s| !s.is_empty())
-        .or(summary)
-        .map(str::to_string)
+        .or_else(|| summary.clone())
         .unwrap_or_else(|| format!("{} {}", method.to_ascii_uppercase(), op.path));
     if operation.deprecated {
         description = format!("Deprecated. {description}");
     }
     let mut shown = Presentation {
-        title: summary.map(str::to_string),
+        title: summary,
         description,
         read_only: matches!(method, "get" | "head" | "options" | "trace"),
         destructive: matches!(method, "delete" | "put" | "patch"),
@@ -276,6 +295,9 @@ fn presentation(op: &OperationRef, over: Option<&(String, Override)>) -> Present
     if let Some(d) = &o.description {
         shown.description = d.clone();
         note("description");
+    }
+    if o.toolset.is_some() {
+        note("toolset");
     }
     if let Some(a) = &o.annotations {
         for (value, slot, field) in [

@@ -24,6 +24,8 @@ const RESERVED_ENV: &[&str] = &[
     "UPSTREAM_TIMEOUT_SECS",
     "UPSTREAM_MAX_RESPONSE_BYTES",
     "MCP_STATEFUL",
+    "MCP_TOOL_MODE",
+    "MCP_TOOLSETS",
     "RUST_LOG",
     "HOME",
     "HOSTNAME",

@@ -9,6 +9,7 @@
 pub mod auth_view;
 pub mod examples;
 pub mod runtime_config;
+pub mod search_index;
 pub mod text;
 pub mod view;
 
@@ -175,8 +176,21 @@ pub fn render(api: &Api) -> Result<FileMap> {
         }
         files.insert(file.clone(), format!("{}{}", header(&file), body));
     }
+    files.insert(
+        "src/search_index.rs".to_string(),
+        format!(
+            "{}{}",
+            header("src/search_index.rs"),
+            search_index::render(api)?
+        ),
+    );
     files.insert("src/tools.json".to_string(), tools_json(api));
     files.insert("tests/tools_expected.json".to_string(), tests_json(api));
+    // The discovery tools, served as the runtime has them (JSON has no comment for a header).
+    files.insert(
+        "src/discover_tools.json".to_string(),
+        runtime_source::DISCOVER_TOOLS.to_string(),
+    );
     let oauth: &[(&str, &str)] = if api.auth.mode == Mode::Oauth {
         OAUTH_FILES
     } else {
@@ -310,28 +324,7 @@ fn tests_json(api: &Api) -> String {
 fn tool_entries(api: &Api) -> Vec<Value> {
     api.tools
         .iter()
-        .map(|t| {
-            let mut m = serde_json::Map::new();
-            m.insert("name".into(), Value::String(t.name.clone()));
-            if let Some(title) = &t.title {
-                m.insert("title".into(), Value::String(title.clone()));
-            }
-            m.insert("description".into(), Value::String(t.description.clone()));
-            m.insert("inputSchema".into(), t.input_schema.clone());
-            if let Some(o) = &t.output_schema {
-                m.insert("outputSchema".into(), o.clone());
-            }
-            m.insert(
-                "annotations".into(),
-                serde_json::json!({
-                    "readOnlyHint": t.read_only,
-                    "destructiveHint": t.destructive,
-                    "idempotentHint": t.idempotent,
-                    "openWorldHint": t.open_world,
-                }),
-            );
-            Value::Object(m)
-        })
+        .map(crate::ir::budget::listing_entry)
         .collect()
 }
 

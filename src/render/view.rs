@@ -2,7 +2,8 @@
 //! text already a Rust literal, a doc attribute or a markdown cell ([`crate::render::text`]).
 //! Templates only loop and test precomputed booleans over it.
 
-use crate::ir::{Api, ArgLocation, BodyKind, Tool, TypeDef};
+use crate::ir::budget::{self, thousands};
+use crate::ir::{Api, ArgLocation, BodyKind, Tool, ToolMode, TypeDef};
 use crate::render::auth_view::{AuthView, auth_view};
 use crate::render::text::{doc_attrs, lit, md_cell, shell_word};
 use serde::Serialize;
@@ -32,6 +33,34 @@ pub struct View {
     pub inputs_hash: String,
     pub has_excluded: bool,
     pub auth: AuthView,
+    /// `All` or `Discover`: the `crate::tool_info::ToolMode` variant of the crate's default.
+    pub default_tool_mode: &'static str,
+    /// One `crate::tool_info::ToolInfo` literal per tool, in `tools.json` order.
+    pub tool_infos: Vec<String>,
+    /// The README's tool modes section.
+    pub modes: ModesView,
+}
+
+/// Tool modes and toolsets as the README presents them.
+#[derive(Serialize)]
+pub struct ModesView {
+    /// `all` or `discover`.
+    default: &'static str,
+    /// Why that is the default, a sentence for the README.
+    why: String,
+    /// Estimated tokens of `all` mode's tool definitions, with thousands separators.
+    all_tokens: String,
+    /// Estimated tokens of the four discovery tools.
+    discover_tokens: String,
+    toolsets: Vec<ToolsetRow>,
+    /// One or two toolset names, comma-separated, for the examples.
+    toolsets_example: String,
+}
+
+#[derive(Serialize)]
+pub struct ToolsetRow {
+    name: String,
+    tools: usize,
 }
 
 /// `&[&["a"], &["b", "c"]]`: a tool's security alternatives for `Request::security`.
@@ -165,6 +194,7 @@ pub struct UnionVariantView {
 #[derive(Serialize)]
 pub struct ReadmeRow {
     name: String,
+    toolset: String,
     method: String,
     path: String,
     summary: String,
@@ -273,6 +303,81 @@ fn tool_view(t: &Tool) -> ToolView {
     }
 }
 
+fn modes_view(api: &Api) -> ModesView {
+    let b = budget::budget(&api.tools);
+    let why = if api.tool_mode.auto {
+        match api.tool_mode.mode {
+            ToolMode::Discover if b.tool_count > budget::AUTO_MAX_TOOLS => format!(
+                "chosen by mcpgen's `tools: mode: auto` because this API has {} tools (more than {})",
+                b.tool_count,
+                budget::AUTO_MAX_TOOLS
+            ),
+            ToolMode::Discover => format!(
+                "chosen by mcpgen's `tools: mode: auto` because listing every tool costs about {} tokens (more than {})",
+                thousands(b.all_tokens),
+                thousands(budget::AUTO_MAX_TOKENS)
+            ),
+            ToolMode::All => format!(
+                "chosen by mcpgen's `tools: mode: auto` because this API's {} tools cost about {} tokens to list (within {} tools and {} tokens)",
+                b.tool_count,
+                thousands(b.all_tokens),
+                budget::AUTO_MAX_TOOLS,
+                thousands(budget::AUTO_MAX_TOKENS)
+            ),
+        }
+    } else {
+        format!(
+            "set by `tools: mode: {}` in mcpgen's config file",
+            api.tool_mode.mode.as_str()
+        )
+    };
+    let toolsets: Vec<ToolsetRow> = b
+        .toolsets
+        .iter()
+        .map(|t| ToolsetRow {
+            name: t.name.clone(),
+            tools: t.tools,
+        })
+        .collect();
+    // The example names the biggest toolsets (tagged ones before `default`).
+    let mut by_size: Vec<&ToolsetRow> = toolsets.iter().collect();
+    by_size.sort_by_key(|t| (t.name == "default", std::cmp::Reverse(t.tools)));
+    let toolsets_example = if by_size.is_empty() {
+        "default".to_string()
+    } else {
+        by_size
+            .iter()
+            .take(2)
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    ModesView {
+        default: api.tool_mode.mode.as_str(),
+        why,
+        all_tokens: thousands(b.all_tokens),
+        discover_tokens: thousands(budget::discover_tokens(
+            crate::runtime_source::DISCOVER_TOOLS,
+        )),
+        toolsets,
+        toolsets_example,
+    }
+}
+
+/// `crate::tool_info::ToolInfo { .. }` of one tool, every string a literal built here.
+fn tool_info_lit(t: &Tool) -> String {
+    format!(
+        "crate::tool_info::ToolInfo {{ name: {}, title: {}, summary: {}, method: {}, path: {}, toolset: {}, read_only: {} }}",
+        lit(&t.name),
+        lit(t.title.as_deref().unwrap_or(&t.name)),
+        lit(&t.summary),
+        lit(&t.method),
+        lit(&t.path),
+        lit(&t.toolset),
+        t.read_only
+    )
+}
+
 pub fn view(api: &Api) -> View {
     let mut structs = Vec::new();
     let mut enums = Vec::new();
@@ -345,9 +450,10 @@ pub fn view(api: &Api) -> View {
         .iter()
         .map(|t| ReadmeRow {
             name: t.name.clone(),
+            toolset: t.toolset.clone(),
             method: t.method.clone(),
             path: md_cell(&t.path),
-            summary: md_cell(t.title.as_deref().unwrap_or(&t.description)),
+            summary: md_cell(&t.summary),
             args: t
                 .args
                 .iter()
@@ -381,6 +487,12 @@ pub fn view(api: &Api) -> View {
         inputs_hash: api.inputs_hash.clone(),
         has_excluded: !api.excluded.is_empty(),
         auth: auth_view(api),
+        default_tool_mode: match api.tool_mode.mode {
+            ToolMode::All => "All",
+            ToolMode::Discover => "Discover",
+        },
+        tool_infos: api.tools.iter().map(tool_info_lit).collect(),
+        modes: modes_view(api),
     }
 }
 

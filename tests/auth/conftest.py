@@ -165,7 +165,15 @@ def fresh_upstream(upstream: RecordingUpstream) -> None:
 class McpServer(Process):
     """A generated server over Streamable HTTP on a given port, up when /healthz answers."""
 
-    def __init__(self, binary: Path, port: int, upstream_url: str, label: str, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        port: int,
+        upstream_url: str,
+        label: str,
+        env: dict[str, str],
+        extra: list[str] | None = None,
+    ) -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.url = f"{self.base}/mcp"
@@ -176,6 +184,7 @@ class McpServer(Process):
                 "--upstream-url", upstream_url,
                 "--public-url", self.base,
                 "--upstream-timeout", "10",
+                *(extra or []),
             ],
             label,
             {"RUST_LOG": "info", **env},
@@ -321,6 +330,22 @@ def oauth_server(provider: OAuthProvider, oauth_ports: dict[str, int], upstream:
     """oauth mode with proxies; the provider's client is public."""
     binary = build_server("mcpgen-auth-oauth", "tests/auth/auth-oauth.yaml")
     server = McpServer(binary, oauth_ports["public"], upstream.base_url, "oauth-public", oauth_env(provider, PUBLIC_CLIENT))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def oauth_discover_server(provider: OAuthProvider, upstream: RecordingUpstream) -> Iterator[McpServer]:
+    """The binary of `oauth_server` started a second time, in tool mode discover."""
+    binary = build_server("mcpgen-auth-oauth", "tests/auth/auth-oauth.yaml")
+    server = McpServer(
+        binary,
+        free_port(),
+        upstream.base_url,
+        "oauth-discover",
+        oauth_env(provider, PUBLIC_CLIENT),
+        ["--tool-mode", "discover"],
+    )
     yield server
     server.stop()
 

@@ -73,6 +73,31 @@ def server_bin() -> Path:
     return binary
 
 
+GITHUB_CRATE_DIR = REPO / "target" / "fixture-crates" / "e2e-github"
+GITHUB_NAME = "mcpgen-e2e-github"
+
+
+@pytest.fixture(scope="session")
+def github_bin() -> Path:
+    """The crate generated from GitHub's description (npm @octokit/openapi, fetched by run.sh
+    into .cache/; E2E_GITHUB_SPEC names it), built once per run."""
+    spec = os.environ.get("E2E_GITHUB_SPEC")
+    if not spec or not Path(spec).is_file():
+        pytest.fail("E2E_GITHUB_SPEC names no file: run the suite with tests/e2e/run.sh", pytrace=False)
+    mcpgen = REPO / "target" / "debug" / "mcpgen"
+    if not mcpgen.exists():
+        _run(["cargo", "build", "--quiet"], REPO)
+    generate = [str(mcpgen), "generate", spec, "--out", str(GITHUB_CRATE_DIR), "--name", GITHUB_NAME]
+    # Regenerated only when it would change: rewritten sources would rebuild the crate (minutes).
+    if subprocess.run([*generate, "--check"], cwd=REPO, capture_output=True).returncode != 0:
+        shutil.rmtree(GITHUB_CRATE_DIR, ignore_errors=True)
+        _run(generate, REPO)
+    _run(["cargo", "build", "--quiet"], GITHUB_CRATE_DIR, CARGO_ENV, timeout=2400)
+    binary = GEN_TARGET / "debug" / GITHUB_NAME
+    assert binary.exists(), binary
+    return binary
+
+
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[RecordingUpstream]:
     server = RecordingUpstream().start()
@@ -88,7 +113,12 @@ class HttpServer:
     """The generated server over Streamable HTTP, killed when the session ends."""
 
     def __init__(
-        self, binary: Path, upstream_url: str, label: str, env: dict[str, str] | None = None
+        self,
+        binary: Path,
+        upstream_url: str,
+        label: str,
+        env: dict[str, str] | None = None,
+        extra: list[str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
@@ -96,7 +126,7 @@ class HttpServer:
         self.log_path = LOG_DIR / f"{label}.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [str(binary), *server_args(upstream_url), "--bind", f"127.0.0.1:{self.port}"],
+            [str(binary), *server_args(upstream_url), "--bind", f"127.0.0.1:{self.port}", *(extra or [])],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

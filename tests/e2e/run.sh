@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The end-to-end suite: generates the crate for fixtures/e2e/openapi.yaml, builds it, and drives
 # the generated server with the official Python MCP SDK over Streamable HTTP and stdio in front
-# of a recording upstream (see tests/e2e/test_e2e.py). Sets itself up on a fresh machine: a venv
+# of a recording upstream (see tests/e2e/test_e2e.py); and the same for GitHub's description in
+# tool mode discover (tests/e2e/test_discover.py). Sets itself up on a fresh machine: a venv
 # in .cache/venv with the pinned packages of requirements.txt (reinstalled only when that file
-# changes), and mcpgen built by cargo (a no-op when up to date). Extra arguments go to pytest.
+# changes), GitHub's description (npm @octokit/openapi, fetched alone with `npm pack` as
+# tests/corpus does, into .cache/octokit-openapi-<version>), and mcpgen built by cargo (a no-op
+# when up to date). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,6 +19,19 @@ if ! cmp -s tests/e2e/requirements.txt "$stamp"; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
     cp tests/e2e/requirements.txt "$stamp"
 fi
+
+# GitHub's description: the package tarball alone (no dependencies, no install scripts).
+octokit_version=23.0.2
+octokit=.cache/octokit-openapi-$octokit_version
+if [[ ! -f "$octokit/package/generated/api.github.com.json" ]]; then
+    command -v npm >/dev/null || { echo "tests/e2e/run.sh: npm is needed to fetch @octokit/openapi" >&2; exit 1; }
+    rm -rf "$octokit"
+    mkdir -p "$octokit"
+    npm pack "@octokit/openapi@$octokit_version" --pack-destination "$octokit" --silent >/dev/null
+    tar -xzf "$octokit/octokit-openapi-$octokit_version.tgz" -C "$octokit"
+    rm -f "$octokit/octokit-openapi-$octokit_version.tgz"
+fi
+export E2E_GITHUB_SPEC=$PWD/$octokit/package/generated/api.github.com.json
 
 cargo build --quiet
 cd tests/e2e

@@ -13,7 +13,9 @@
 //!   127.0.0.1: method, path, query (percent-decoded, as sorted pairs) and JSON body;
 //! - the operations the `tools:` selection excluded are no tools (the server answers a call
 //!   of a name it does not list with JSON-RPC error -32602), and no index past the last tool
-//!   dispatches.
+//!   dispatches;
+//! - the fixture's search index (`src/search_index.rs`) covers exactly its tools, and a tool's
+//!   own name finds it among the first three.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -266,4 +268,24 @@ async fn every_tool_sends_the_expected_request() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn search_index_finds_every_tool_by_its_name() {
+    let index = check::search_text::Index {
+        docs: check::search_index::DOCS,
+        terms: check::search_index::TERMS,
+        table: check::search_index::TABLE,
+        postings: check::search_index::POSTINGS,
+    };
+    let tools = served_tools();
+    assert_eq!(index.docs, tools.len(), "one document per tool");
+    for (position, tool) in tools.iter().enumerate() {
+        let name = tool["name"].as_str().expect("a name");
+        let found = index.search(name, 3, &|_| true);
+        if check::search_text::terms(name).is_empty() {
+            continue;
+        }
+        assert!(found.contains(&position), "`{name}` (tool {position}) finds {found:?}");
+    }
 }

@@ -78,7 +78,7 @@ async fn hooks_keep_their_signatures() {
     let parts = axum::http::Request::new(()).into_parts().0;
     let caller = Caller::default();
     let body = Bytes::from_static(br#"{"method":"tools/call","params":{"name":"delete_x"}}"#);
-    let hook = HookRequest::new(&parts, &caller, &body, "none");
+    let hook = HookRequest::new(&parts, &caller, &body, "none", false);
     let request = || Request::new(reqwest::Method::GET, "/x");
     let mut result = CallToolResult::success(Vec::new());
 
@@ -92,6 +92,13 @@ async fn hooks_keep_their_signatures() {
 
     // The documented example refuses deletions outside org_123, and adds a header.
     assert!(hooks_examples::check_request(&hook).await.is_err());
+    // In tool mode discover it judges the tool `execute_tool` runs: deletions stay refused.
+    let executed = Bytes::from_static(
+        br#"{"method":"tools/call","params":{"name":"execute_tool","arguments":{"name":"delete_x"}}}"#,
+    );
+    let through = HookRequest::new(&parts, &caller, &executed, "none", true);
+    assert_eq!(through.tools(), ["delete_x"]);
+    assert!(hooks_examples::check_request(&through).await.is_err());
     let mut sent = request();
     assert!(
         hooks_examples::on_tool_request("t", &mut sent)

@@ -1,0 +1,876 @@
+//! Tool search: the text analysis (tokens, stems, stop words, synonyms), the index's format and
+//! the ranking, in one leaf module with no crate imports. mcpgen compiles this same file (with
+//! `#[path]`) to build each API's index at generation time, so documents (generator) and queries
+//! (server) are analysed by the same code: a word is indexed exactly as a query spells it.
+//!
+//! The index is BM25F with the per-(term, tool) scores computed at generation time: a query only
+//! looks its terms up (binary search in a sorted vocabulary) and adds their precomputed impacts,
+//! in integers, so ranking is deterministic and costs microseconds. Its data are three `&str`s
+//! (no parsing at start-up, no allocation until a query):
+//!
+//! - `terms`: the sorted vocabulary, concatenated;
+//! - `table`: per term (and one sentinel) two fixed-width numbers, the term's start in `terms` and
+//!   the start of its postings, [`WIDTH`] digits each;
+//! - `postings`: per term, the tools that contain it in position order, each as the gap from the
+//!   previous tool (a variable-length number) and its impact ([`IMPACT_DIGITS`] digits).
+//!
+//! Numbers are written in a base-64 alphabet of ASCII letters, digits, `-` and `_`, so the data
+//! are plain string literals in the generated `search_index.rs`.
+
+/// Digits of every number in `table` (base 64: up to 2^30).
+pub const WIDTH: usize = 5;
+/// Digits of an impact in `postings` (base 64: 0..4096).
+pub const IMPACT_DIGITS: usize = 2;
+/// The largest impact: the best (term, tool) score of an index is scaled to this.
+#[allow(dead_code)] // mcpgen's half: used when the index is built.
+pub const MAX_IMPACT: u32 = 64 * 64 - 1;
+/// Bytes of a query that are read: the rest is ignored (bounded work on hostile input).
+pub const MAX_QUERY_BYTES: usize = 1024;
+/// Words of a query that are used, at most.
+pub const MAX_QUERY_WORDS: usize = 32;
+/// Query weight of a word the user wrote, and of a word a synonym group added.
+pub const EXACT_WEIGHT: u32 = 4;
+pub const SYNONYM_WEIGHT: u32 = 2;
+
+const ALPHABET: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+/// The value of one base-64 digit; `None` for any other byte.
+fn digit(b: u8) -> Option<u32> {
+    Some(match b {
+        b'0'..=b'9' => u32::from(b - b'0'),
+        b'A'..=b'Z' => u32::from(b - b'A') + 10,
+        b'a'..=b'z' => u32::from(b - b'a') + 36,
+        b'-' => 62,
+        b'_' => 63,
+        _ => return None,
+    })
+}
+
+/// Appends `value` as exactly `width` digits (the caller keeps it below 64^width).
+#[allow(dead_code)] // mcpgen's half: used when the index is built.
+pub fn push_fixed(out: &mut String, value: u32, width: usize) {
+    for i in (0..width).rev() {
+        let d = (value >> (6 * i)) & 63;
+        out.push(char::from(ALPHABET[d as usize]));
+    }
+}
+
+/// Appends `value` in the variable-length form: 5 bits a digit, high digits first, every digit
+/// but the last marked by its sixth bit.
+#[allow(dead_code)] // mcpgen's half: used when the index is built.
+pub fn push_var(out: &mut String, value: u32) {
+    let mut groups = [0u8; 7];
+    let mut n = 0;
+    let mut v = value;
+    loop {
+        groups[n] = (v & 31) as u8;
+        n += 1;
+        v >>= 5;
+        if v == 0 {
+            break;
+        }
+    }
+    for i in (0..n).rev() {
+        let more = if i > 0 { 32 } else { 0 };
+        out.push(char::from(ALPHABET[usize::from(groups[i] | more)]));
+    }
+}
+
+fn read_fixed(bytes: &[u8], at: usize, width: usize) -> Option<u32> {
+    let mut v = 0u32;
+    for &b in bytes.get(at..at.checked_add(width)?)? {
+        v = (v << 6) | digit(b)?;
+    }
+    Some(v)
+}
+
+/// A search index over borrowed data (the generated statics, or a freshly built index).
+#[derive(Clone, Copy, Debug)]
+pub struct Index<'a> {
+    /// Number of tools (documents), in `tools.json` order.
+    pub docs: usize,
+    pub terms: &'a str,
+    pub table: &'a str,
+    pub postings: &'a str,
+}
+
+impl Index<'_> {
+    fn term_count(&self) -> usize {
+        (self.table.len() / (2 * WIDTH)).saturating_sub(1)
+    }
+
+    /// (start in `terms`, start in `postings`) of entry `i` of the table.
+    fn entry(&self, i: usize) -> Option<(usize, usize)> {
+        let t = self.table.as_bytes();
+        let at = i.checked_mul(2 * WIDTH)?;
+        Some((
+            read_fixed(t, at, WIDTH)? as usize,
+            read_fixed(t, at + WIDTH, WIDTH)? as usize,
+        ))
+    }
+
+    fn term(&self, i: usize) -> Option<&str> {
+        let (start, _) = self.entry(i)?;
+        let (end, _) = self.entry(i + 1)?;
+        self.terms.get(start..end)
+    }
+
+    /// The postings of `term`, if it is in the vocabulary.
+    fn postings_of(&self, term: &str) -> Option<&[u8]> {
+        let (mut lo, mut hi) = (0, self.term_count());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.term(mid)?.cmp(term) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    let (_, start) = self.entry(mid)?;
+                    let (_, end) = self.entry(mid + 1)?;
+                    return self.postings.as_bytes().get(start..end);
+                }
+            }
+        }
+        None
+    }
+
+    /// Adds `weight` × impact of every tool in `postings` to `scores`. Malformed data end the
+    /// list early; they never panic or reach outside `scores`.
+    fn accumulate(postings: &[u8], weight: u32, scores: &mut [u32]) {
+        let mut at = 0;
+        let mut doc: usize = 0;
+        let mut first = true;
+        while at < postings.len() {
+            let mut gap: usize = 0;
+            loop {
+                let Some(d) = postings.get(at).and_then(|&b| digit(b)) else {
+                    return;
+                };
+                at += 1;
+                gap = gap.saturating_mul(32).saturating_add((d & 31) as usize);
+                if d & 32 == 0 {
+                    break;
+                }
+            }
+            doc = if first { gap } else { doc.saturating_add(gap) };
+            first = false;
+            let Some(impact) = read_fixed(postings, at, IMPACT_DIGITS) else {
+                return;
+            };
+            at += IMPACT_DIGITS;
+            if let Some(score) = scores.get_mut(doc) {
+                *score = score.saturating_add(weight.saturating_mul(impact));
+            }
+        }
+    }
+
+    /// Every tool's score for `query` (0: no match), by position.
+    pub fn scores(&self, query: &str) -> Vec<u32> {
+        let mut scores = vec![0u32; self.docs];
+        for (term, weight) in query_terms(query) {
+            if let Some(postings) = self.postings_of(&term) {
+                Self::accumulate(postings, weight, &mut scores);
+            }
+        }
+        scores
+    }
+
+    /// Positions of the best tools for `query`, best first, at most `limit`, only those
+    /// `served` accepts; ties go to the earlier position.
+    pub fn search(&self, query: &str, limit: usize, served: &dyn Fn(usize) -> bool) -> Vec<usize> {
+        if limit == 0 {
+            return Vec::new();
+        }
+        let scores = self.scores(query);
+        let mut hits: Vec<(u32, usize)> = scores
+            .iter()
+            .enumerate()
+            .filter(|&(_, &s)| s > 0)
+            .map(|(i, &s)| (s, i))
+            .filter(|&(_, i)| served(i))
+            .collect();
+        hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        hits.truncate(limit);
+        hits.into_iter().map(|(_, i)| i).collect()
+    }
+}
+
+/// The words of `text`, lower-cased: split at every character that is not a letter or digit,
+/// and inside a word at case changes (`listForRepo` → `list`, `for`, `repo`; `HTTPServer` →
+/// `http`, `server`). Single letters are dropped; digits stay with their word (`oauth2`).
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    let flush = |current: &mut String, out: &mut Vec<String>| {
+        if current.chars().count() > 1 || current.chars().any(|c| c.is_numeric()) {
+            out.push(std::mem::take(current));
+        } else {
+            current.clear();
+        }
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            flush(&mut current, &mut out);
+            continue;
+        }
+        if c.is_uppercase() && !current.is_empty() {
+            let prev = chars.get(i.wrapping_sub(1)).copied();
+            let next = chars.get(i + 1).copied();
+            let after_lower = prev.is_some_and(|p| p.is_lowercase() || p.is_numeric());
+            let acronym_end =
+                prev.is_some_and(char::is_uppercase) && next.is_some_and(char::is_lowercase);
+            if after_lower || acronym_end {
+                flush(&mut current, &mut out);
+            }
+        }
+        current.extend(c.to_lowercase());
+    }
+    flush(&mut current, &mut out);
+    out
+}
+
+/// Words that say nothing about which operation is meant: English function words and the
+/// filler of requests ("please", "i want to", "how do i").
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could",
+    "do", "does", "doing", "for", "from", "give", "going", "had", "has", "have", "he", "her",
+    "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "let", "like",
+    "need", "of", "off", "on", "onto", "or", "our", "ours", "please", "she", "should", "so",
+    "some", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
+    "to", "try", "us", "using", "via", "want", "was", "we", "were", "what", "which", "while",
+    "will", "with", "would", "you", "your", "yours",
+];
+
+pub fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.binary_search(&word).is_ok()
+}
+
+/// Words ending in `s` that are not plurals.
+const NOT_PLURAL: &[&str] = &[
+    "alias", "atlas", "bias", "canvas", "gas", "has", "news", "series", "species", "was",
+];
+
+fn is_vowel(c: u8) -> bool {
+    matches!(c, b'a' | b'e' | b'i' | b'o' | b'u' | b'y')
+}
+
+/// A light English stemmer for API vocabulary: plural and verb endings only, so that `issues`,
+/// `issue`; `created`, `creates`, `creating`, `create`; `repositories`, `repository`;
+/// `starred`, `stars`, `star` meet. Derivations (`deployment`, `invitation`) are left alone: the
+/// synonym groups relate those that matter. Words that are not plain ASCII letters are kept.
+pub fn stem(word: &str) -> String {
+    if word.len() <= 3 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+        return word.to_owned();
+    }
+    if NOT_PLURAL.contains(&word) {
+        return word.to_owned();
+    }
+    let mut w = word.to_owned();
+    // Plurals.
+    if w.ends_with("ies") && w.len() > 4 {
+        w.truncate(w.len() - 3);
+        w.push('y');
+    } else if w.ends_with('s')
+        && !w.ends_with("ss")
+        && !w.ends_with("us")
+        && !w.ends_with("is")
+        && w.len() > 3
+    {
+        w.pop();
+    }
+    // Verb endings: `-ied`, `-ed`, `-ing` when a vowel remains (`string`, `need` stay).
+    let has_vowel = |s: &str| s.bytes().any(is_vowel);
+    let mut verb = false;
+    if w.ends_with("ied") && w.len() > 4 {
+        w.truncate(w.len() - 3);
+        w.push('y');
+    } else if w.ends_with("ed")
+        && !w.ends_with("eed")
+        && w.len() > 4
+        && has_vowel(&w[..w.len() - 2])
+    {
+        w.truncate(w.len() - 2);
+        verb = true;
+    } else if w.ends_with("ing") && w.len() > 5 && has_vowel(&w[..w.len() - 3]) {
+        w.truncate(w.len() - 3);
+        verb = true;
+    }
+    if verb {
+        // `starr` → `star`, `committ` → `commit`; not `install`, `pass`, `buzz`.
+        let b = w.as_bytes();
+        if b.len() >= 2 {
+            let (x, y) = (b[b.len() - 2], b[b.len() - 1]);
+            if x == y && !is_vowel(y) && !matches!(y, b'l' | b's' | b'z') {
+                w.pop();
+            }
+        }
+    }
+    // A final silent `e` goes, so `create` and `creat(ed)` meet.
+    if w.len() > 3 && w.ends_with('e') && !w.ends_with("ee") {
+        w.pop();
+    }
+    w
+}
+
+/// The analysed terms of a text: words, stop words dropped, stemmed.
+#[allow(dead_code)] // mcpgen's half: used when the index is built.
+pub fn terms(text: &str) -> Vec<String> {
+    words(text)
+        .into_iter()
+        .filter(|w| !is_stop_word(w))
+        .map(|w| stem(&w))
+        .collect()
+}
+
+/// What a request's HTTP method says the operation does, in the words people use for it. A tool
+/// is indexed with the words of its method, so "remove", "erase" or "kill" reach a DELETE whose
+/// description never says so. `item`: the path ends in a parameter (one thing, not a collection).
+#[allow(dead_code)] // mcpgen's half: used when the index is built.
+pub fn method_words(method: &str, item: bool) -> &'static [&'static str] {
+    match (method.to_ascii_uppercase().as_str(), item) {
+        ("GET", false) => &[
+            "list", "show", "get", "find", "fetch", "search", "browse", "all",
+        ],
+        ("GET", true) => &["get", "show", "read", "view", "fetch", "retrieve", "detail"],
+        ("POST", _) => &[
+            "create", "add", "new", "make", "open", "submit", "send", "post",
+        ],
+        ("PUT", _) => &[
+            "update", "change", "edit", "modify", "set", "replace", "put",
+        ],
+        ("PATCH", _) => &["update", "change", "edit", "modify", "set", "rename"],
+        ("DELETE", _) => &[
+            "delete", "remove", "erase", "destroy", "drop", "cancel", "revoke", "clear", "unset",
+        ],
+        ("HEAD", _) => &["check", "exist"],
+        _ => &[],
+    }
+}
+
+/// Concept groups of common API vocabulary: the words (and phrases) users and API documents use
+/// for one thing, so a user who says "ticket" finds an API's issues, "money back" its refunds,
+/// "chargeback" its disputes, "kill" a cancel operation.
+///
+/// Principle: a group is one concept of general API vocabulary (actions on resources, kinds of
+/// resources, qualities), drawn from plain English usage and from the vocabulary that recurs
+/// across widely used public APIs (issue trackers, source hosting, payments, cloud, messaging,
+/// identity). Nothing here names one API's operations or is chosen from an evaluation task: a
+/// group belongs here when a person asking for one member would accept the others. It also
+/// relates derived forms the light [`stem`] does not (`deploy`/`deployment`,
+/// `invite`/`invitation`).
+///
+/// Use: query-side only. A member found in a query adds the group's other single words at
+/// [`SYNONYM_WEIGHT`] (half of a word the user wrote), so an operation that uses the user's own
+/// word still ranks first, and the index stays the API's own words. Phrases (`money back`) are
+/// matched on consecutive query words and only ever add; they are never added.
+pub const SYNONYMS: &[&[&str]] = &[
+    // Actions.
+    &[
+        "delete",
+        "remove",
+        "erase",
+        "destroy",
+        "drop",
+        "purge",
+        "discard",
+        "deletion",
+        "removal",
+        "get rid of",
+        "wipe",
+    ],
+    &[
+        "create", "add", "new", "make", "insert", "register", "creation", "set up",
+    ],
+    &[
+        "update", "change", "edit", "modify", "alter", "adjust", "amend", "rename",
+    ],
+    &[
+        "list",
+        "show",
+        "browse",
+        "enumerate",
+        "display",
+        "view",
+        "see",
+        "all",
+        "overview",
+    ],
+    &[
+        "get",
+        "fetch",
+        "retrieve",
+        "read",
+        "look up",
+        "lookup",
+        "show",
+        "view",
+        "detail",
+        "info",
+        "information",
+    ],
+    &[
+        "search", "find", "lookup", "look up", "query", "filter", "look for",
+    ],
+    &[
+        "cancel",
+        "stop",
+        "abort",
+        "kill",
+        "terminate",
+        "halt",
+        "end",
+    ],
+    &[
+        "start", "run", "trigger", "launch", "execute", "begin", "kick off", "dispatch", "invoke",
+        "fire",
+    ],
+    &[
+        "restart",
+        "rerun",
+        "re-run",
+        "retry",
+        "run again",
+        "redo",
+        "reboot",
+    ],
+    &[
+        "enable",
+        "activate",
+        "turn on",
+        "switch on",
+        "unpause",
+        "resume",
+    ],
+    &[
+        "disable",
+        "deactivate",
+        "turn off",
+        "switch off",
+        "suspend",
+        "pause",
+    ],
+    &["approve", "accept", "confirm", "allow", "grant", "approval"],
+    &[
+        "reject",
+        "deny",
+        "decline",
+        "refuse",
+        "dismiss",
+        "rejection",
+    ],
+    &["upload", "attach", "import"],
+    &["download", "export", "save"],
+    &["copy", "duplicate", "clone"],
+    &["move", "transfer", "relocate"],
+    &[
+        "restore",
+        "recover",
+        "undelete",
+        "unarchive",
+        "bring back",
+        "undo",
+    ],
+    &["archive", "shelve"],
+    &["lock", "freeze"],
+    &["unlock", "unfreeze"],
+    &["block", "ban", "blacklist"],
+    &["unblock", "unban"],
+    &[
+        "subscribe",
+        "follow",
+        "watch",
+        "subscription",
+        "follower",
+        "watcher",
+    ],
+    &["unsubscribe", "unfollow", "unwatch", "mute"],
+    &["star", "favorite", "favourite", "bookmark", "stargazer"],
+    &["assign", "assignee", "assignment", "allocate"],
+    &[
+        "verify",
+        "validate",
+        "check",
+        "test",
+        "verification",
+        "validation",
+    ],
+    &["send", "deliver", "dispatch", "email", "notify"],
+    &["invite", "invitation", "invitee"],
+    &["install", "installation", "setup"],
+    &["deploy", "deployment", "rollout", "ship"],
+    &[
+        "configure",
+        "configuration",
+        "config",
+        "setting",
+        "preference",
+        "option",
+        "settings",
+    ],
+    &[
+        "authenticate",
+        "authentication",
+        "auth",
+        "login",
+        "log in",
+        "sign in",
+        "signin",
+    ],
+    &["logout", "log out", "sign out", "signout"],
+    &["authorize", "authorization", "authorise", "consent"],
+    &["protect", "protection", "rule", "policy", "ruleset"],
+    &["count", "number", "total", "how many", "tally"],
+    &["compare", "comparison", "diff", "difference"],
+    &["merge", "combine"],
+    &["reply", "respond", "answer", "response"],
+    &["react", "reaction", "emoji"],
+    // Resources.
+    &["issue", "ticket", "bug", "case", "problem", "defect"],
+    &["repository", "repo", "project", "codebase"],
+    &[
+        "organization",
+        "org",
+        "organisation",
+        "company",
+        "enterprise",
+    ],
+    &[
+        "user",
+        "member",
+        "account",
+        "person",
+        "people",
+        "profile",
+        "who",
+        "collaborator",
+        "login",
+    ],
+    &["team", "group", "squad"],
+    &["owner", "admin", "administrator", "maintainer"],
+    &["permission", "access", "privilege", "right", "role"],
+    &[
+        "key",
+        "token",
+        "credential",
+        "secret",
+        "password",
+        "api key",
+    ],
+    &["log", "audit", "history", "record", "trail"],
+    &["event", "activity", "history", "timeline", "feed"],
+    &["comment", "note", "remark", "reply"],
+    &["message", "chat", "dm"],
+    &["label", "tag", "category", "topic"],
+    &[
+        "file",
+        "document",
+        "attachment",
+        "artifact",
+        "asset",
+        "blob",
+        "content",
+    ],
+    &["folder", "directory"],
+    &["image", "picture", "photo", "avatar"],
+    &["webhook", "hook", "callback"],
+    &["workflow", "pipeline", "action", "ci"],
+    &["job", "task", "step"],
+    &["run", "execution", "build"],
+    &["release", "version"],
+    &["branch", "ref"],
+    &["commit", "revision", "changeset"],
+    &["pull request", "pr", "merge request", "mr", "pull"],
+    &["vulnerability", "advisory", "cve", "security alert"],
+    &["alert", "alarm", "warning", "notification"],
+    &["invoice", "bill", "receipt", "billing"],
+    &["payment", "charge", "transaction", "pay"],
+    &[
+        "refund",
+        "money back",
+        "reimburse",
+        "reimbursement",
+        "give back",
+        "repay",
+    ],
+    &["dispute", "chargeback", "contest"],
+    &["customer", "client", "buyer", "shopper"],
+    &["subscription", "plan", "membership"],
+    &["price", "cost", "fee", "pricing", "rate"],
+    &["discount", "coupon", "promo", "promotion", "voucher"],
+    &["product", "item", "sku", "goods"],
+    &["order", "purchase"],
+    &["payout", "withdrawal", "cash out"],
+    &["balance", "fund"],
+    &["email", "mail", "e-mail"],
+    &["phone", "mobile", "telephone", "sms"],
+    &["link", "url", "uri", "address"],
+    &["schedule", "cron", "timetable", "recurring", "timer"],
+    &["status", "state", "health", "condition"],
+    &["error", "failure", "fail", "fault", "crash"],
+    &["incident", "outage"],
+    &[
+        "statistic",
+        "stats",
+        "metric",
+        "analytics",
+        "insight",
+        "traffic",
+        "usage",
+    ],
+    &["quota", "limit", "rate limit"],
+    &["environment", "env", "stage"],
+    &["variable", "var", "env var"],
+    &["database", "db"],
+    &[
+        "integration",
+        "connector",
+        "connection",
+        "app",
+        "application",
+        "plugin",
+        "extension",
+        "add-on",
+    ],
+    &["package", "library", "module", "dependency"],
+    &[
+        "machine", "server", "host", "instance", "vm", "runner", "worker", "node",
+    ],
+    &["workspace", "space"],
+    &["discussion", "thread", "conversation", "forum"],
+    &["snippet", "gist", "paste"],
+    &[
+        "me",
+        "my",
+        "mine",
+        "myself",
+        "self",
+        "own",
+        "authenticated",
+        "current user",
+    ],
+    &["date", "time", "timestamp", "when"],
+    &["dag", "workflow", "pipeline"],
+];
+
+/// One entry of a query's analysis: a term and its weight.
+pub type QueryTerm = (String, u32);
+
+/// The terms of a query with their weights: the user's words ([`EXACT_WEIGHT`]), then the
+/// single words of every synonym group a word or phrase of the query belongs to
+/// ([`SYNONYM_WEIGHT`]). Each term once, at its highest weight, in first-seen order. At most
+/// [`MAX_QUERY_BYTES`] and [`MAX_QUERY_WORDS`] are read.
+pub fn query_terms(query: &str) -> Vec<QueryTerm> {
+    let mut end = query.len().min(MAX_QUERY_BYTES);
+    while !query.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut all_words = words(&query[..end]);
+    all_words.truncate(MAX_QUERY_WORDS);
+    // Stems of every word, stop words included: phrases ("how many", "log in") may need them.
+    let stems: Vec<String> = all_words.iter().map(|w| stem(w)).collect();
+    let mut out: Vec<QueryTerm> = Vec::new();
+    let add = |term: &str, weight: u32, out: &mut Vec<QueryTerm>| {
+        if let Some(e) = out.iter_mut().find(|(t, _)| t == term) {
+            e.1 = e.1.max(weight);
+        } else {
+            out.push((term.to_owned(), weight));
+        }
+    };
+    for (w, s) in all_words.iter().zip(&stems) {
+        if !is_stop_word(w) {
+            add(s, EXACT_WEIGHT, &mut out);
+        }
+    }
+    for group in SYNONYMS {
+        let members: Vec<Vec<String>> = group
+            .iter()
+            .map(|m| words(m).iter().map(|w| stem(w)).collect())
+            .collect();
+        let hit = members.iter().any(|m| {
+            !m.is_empty()
+                && stems.windows(m.len()).any(|win| win == m.as_slice())
+                && (m.len() > 1
+                    || all_words
+                        .iter()
+                        .zip(&stems)
+                        .any(|(w, s)| *s == m[0] && !is_stop_word(w)))
+        });
+        if hit {
+            for m in &members {
+                if let [single] = m.as_slice() {
+                    add(single, SYNONYM_WEIGHT, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_case_and_punctuation() {
+        assert_eq!(words("listForRepo"), ["list", "for", "repo"]);
+        assert_eq!(words("HTTPServer x oauth2"), ["http", "server", "oauth2"]);
+        assert_eq!(
+            words("repos/{owner}/{repo}/issues"),
+            ["repos", "owner", "repo", "issues"]
+        );
+        assert_eq!(words("get_pet-by_id"), ["get", "pet", "by", "id"]);
+        assert_eq!(words("Ünïcode WÖRDS"), ["ünïcode", "wörds"]);
+        assert!(words("  ?? !! ").is_empty());
+    }
+
+    #[test]
+    fn stems_meet() {
+        for group in [
+            &["issue", "issues"][..],
+            &["create", "created", "creates", "creating"],
+            &["repository", "repositories"],
+            &["star", "stars", "starred", "starring"],
+            &["commit", "commits", "committed"],
+            &["branch", "branches"],
+            &["status", "statuses"],
+            &["delete", "deleted", "deletes", "deleting"],
+            &["policy", "policies"],
+            &["setting", "settings"],
+            &["alias", "aliases"],
+            &["update", "updated", "updating"],
+            &["copy", "copied"],
+        ] {
+            let stems: Vec<String> = group.iter().map(|w| stem(w)).collect();
+            assert!(
+                stems.iter().all(|s| *s == stems[0]),
+                "{group:?} → {stems:?}"
+            );
+        }
+        for keep in [
+            "string", "need", "access", "class", "analysis", "status", "bus", "news",
+        ] {
+            assert_eq!(stem(keep), keep);
+        }
+        assert_eq!(stem("string"), "string");
+        assert_eq!(stem("access"), "access");
+        assert_eq!(stem("ünïcodes"), "ünïcodes");
+    }
+
+    #[test]
+    fn stop_words_are_sorted_and_dropped() {
+        assert!(
+            STOP_WORDS.windows(2).all(|w| w[0] < w[1]),
+            "STOP_WORDS must stay sorted"
+        );
+        assert_eq!(terms("Please remove the pet"), ["remov", "pet"]);
+    }
+
+    #[test]
+    fn synonyms_expand_at_lower_weight() {
+        let q = query_terms("open a ticket");
+        assert!(q.contains(&("open".into(), EXACT_WEIGHT)));
+        assert!(q.contains(&("ticket".into(), EXACT_WEIGHT)));
+        assert!(q.contains(&(stem("issue"), SYNONYM_WEIGHT)), "{q:?}");
+        // A phrase adds its group; its words alone do not.
+        let q = query_terms("I want my money back");
+        assert!(q.contains(&(stem("refund"), SYNONYM_WEIGHT)), "{q:?}");
+        let q = query_terms("money");
+        assert!(!q.iter().any(|(t, _)| *t == stem("refund")), "{q:?}");
+        // A stop word alone does not trigger a group it belongs to.
+        assert!(query_terms("the").is_empty());
+        assert!(query_terms("").is_empty());
+        assert!(query_terms("?!").is_empty());
+    }
+
+    #[test]
+    fn hostile_queries_are_bounded() {
+        let long = "delete ".repeat(100_000);
+        let q = query_terms(&long);
+        assert!(q.len() < 50);
+        let odd = "é".repeat(5000) + "\u{0}\u{feff}𝔘𝔫𝔦";
+        let _ = query_terms(&odd);
+    }
+
+    fn sample() -> (String, String, String) {
+        // Two documents: "pet" in both, "delete" in the second only.
+        let mut terms = String::new();
+        let mut table = String::new();
+        let mut postings = String::new();
+        for (term, list) in [
+            ("delet", &[(1u32, 900u32)][..]),
+            ("pet", &[(0, 300), (1, 100)]),
+        ] {
+            push_fixed(&mut table, terms.len() as u32, WIDTH);
+            push_fixed(&mut table, postings.len() as u32, WIDTH);
+            terms.push_str(term);
+            let mut prev = 0;
+            for &(doc, impact) in list {
+                push_var(&mut postings, doc - prev);
+                prev = doc;
+                push_fixed(&mut postings, impact, IMPACT_DIGITS);
+            }
+        }
+        push_fixed(&mut table, terms.len() as u32, WIDTH);
+        push_fixed(&mut table, postings.len() as u32, WIDTH);
+        (terms, table, postings)
+    }
+
+    #[test]
+    fn index_ranks_and_filters() {
+        let (terms, table, postings) = sample();
+        let index = Index {
+            docs: 2,
+            terms: &terms,
+            table: &table,
+            postings: &postings,
+        };
+        assert_eq!(index.search("pet", 10, &|_| true), [0, 1]);
+        assert_eq!(index.search("remove a pet", 10, &|_| true), [1, 0]);
+        assert_eq!(index.search("remove a pet", 1, &|_| true), [1]);
+        assert_eq!(index.search("remove a pet", 10, &|i| i == 0), [0]);
+        assert!(index.search("", 10, &|_| true).is_empty());
+        assert!(index.search("pet", 0, &|_| true).is_empty());
+        assert!(index.search("unknown words", 10, &|_| true).is_empty());
+    }
+
+    #[test]
+    fn numbers_round_trip() {
+        for v in [0u32, 1, 31, 32, 1023, 1024, 123_456, (1 << 30) - 1] {
+            let mut s = String::new();
+            push_var(&mut s, v);
+            push_fixed(&mut s, v, WIDTH);
+            let b = s.as_bytes();
+            let mut at = 0;
+            let mut got = 0u32;
+            loop {
+                let d = digit(b[at]).unwrap();
+                at += 1;
+                got = got * 32 + (d & 31);
+                if d & 32 == 0 {
+                    break;
+                }
+            }
+            assert_eq!(got, v);
+            assert_eq!(read_fixed(b, at, WIDTH), Some(v));
+        }
+    }
+
+    #[test]
+    fn malformed_index_never_panics() {
+        let index = Index {
+            docs: 3,
+            terms: "abc",
+            table: "00000000",
+            postings: "~~~",
+        };
+        assert!(index.search("abc", 5, &|_| true).is_empty());
+        let (terms, table, _) = sample();
+        let index = Index {
+            docs: 1,
+            terms: &terms,
+            table: &table,
+            postings: "Z",
+        };
+        let _ = index.search("remove pet", 5, &|_| true);
+    }
+}

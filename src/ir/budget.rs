@@ -1,0 +1,324 @@
+//! The token budget of `tools/list` (DESIGN §5): what listing the tools costs a client, estimated
+//! as the JSON bytes as served / 4, per tool (its description, input and output schema), in
+//! total, and per toolset; the thresholds `tools: mode: auto` decides by and the warnings past
+//! them. Derived from the IR alone, so lowering (which resolves `auto`), `inspect` and `generate`
+//! compute the same numbers.
+
+use crate::ir::{Tool, ToolMode};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// `auto` picks `discover` when the API has more tools than this: past it clients start to
+/// complain (Cursor warns past 80) and a model chooses among them worse.
+pub const AUTO_MAX_TOOLS: usize = 40;
+
+/// VS Code refuses more tools than this.
+pub const CLIENT_MAX_TOOLS: usize = 128;
+
+/// `auto` picks `discover` when the whole `tools/list` would cost more estimated tokens than
+/// this: a tenth of a 200 k context spent before the first question.
+pub const AUTO_MAX_TOKENS: usize = 20_000;
+
+/// Estimated tokens of `bytes` bytes of JSON: bytes / 4, rounded up.
+pub fn tokens(bytes: usize) -> usize {
+    bytes.div_ceil(4)
+}
+
+/// Estimated tokens of a JSON value as served (compact).
+pub fn value_tokens(v: &Value) -> usize {
+    tokens(serde_json::to_string(v).map_or(0, |s| s.len()))
+}
+
+/// Estimated tokens of discover mode's listing, given the runtime's `discover_tools.json`
+/// (`{"tools": [...]}`): the four discovery tools as served. The custom tools come on top.
+pub fn discover_tokens(discover_tools_json: &str) -> usize {
+    serde_json::from_str::<Value>(discover_tools_json)
+        .ok()
+        .and_then(|v| v.get("tools").map(value_tokens))
+        .unwrap_or(0)
+}
+
+/// `12345` → `12,345`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A tool's `tools/list` entry, exactly as the generated server lists it (its `tools.json`
+/// entry).
+pub fn listing_entry(t: &Tool) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), Value::String(t.name.clone()));
+    if let Some(title) = &t.title {
+        m.insert("title".into(), Value::String(title.clone()));
+    }
+    m.insert("description".into(), Value::String(t.description.clone()));
+    m.insert("inputSchema".into(), t.input_schema.clone());
+    if let Some(o) = &t.output_schema {
+        m.insert("outputSchema".into(), o.clone());
+    }
+    m.insert(
+        "annotations".into(),
+        serde_json::json!({
+            "readOnlyHint": t.read_only,
+            "destructiveHint": t.destructive,
+            "idempotentHint": t.idempotent,
+            "openWorldHint": t.open_world,
+        }),
+    );
+    Value::Object(m)
+}
+
+/// What one tool costs in `all` mode's listing, in estimated tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolCost {
+    pub name: String,
+    pub toolset: String,
+    /// The description (as a JSON string).
+    pub description: usize,
+    pub input_schema: usize,
+    /// 0 without an output schema.
+    pub output_schema: usize,
+    /// The whole entry (name, title and annotations included).
+    pub total: usize,
+}
+
+/// One toolset: its tools and what listing them costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolsetCost {
+    pub name: String,
+    pub tools: usize,
+    pub tokens: usize,
+}
+
+/// The whole budget of `all` mode's listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    pub tool_count: usize,
+    /// The whole `tools` array of `all` mode's `tools/list` (generated tools only).
+    pub all_tokens: usize,
+    /// Sorted by name.
+    pub toolsets: Vec<ToolsetCost>,
+    /// In `tools.json` order.
+    pub tools: Vec<ToolCost>,
+}
+
+/// The budget of these tools.
+pub fn budget(tools: &[Tool]) -> Budget {
+    let entries: Vec<Value> = tools.iter().map(listing_entry).collect();
+    let mut sets: BTreeMap<&str, ToolsetCost> = BTreeMap::new();
+    let costs: Vec<ToolCost> = tools
+        .iter()
+        .zip(&entries)
+        .map(|(t, entry)| {
+            let cost = ToolCost {
+                name: t.name.clone(),
+                toolset: t.toolset.clone(),
+                description: value_tokens(&Value::String(t.description.clone())),
+                input_schema: value_tokens(&t.input_schema),
+                output_schema: t.output_schema.as_ref().map_or(0, value_tokens),
+                total: value_tokens(entry),
+            };
+            let set = sets.entry(&t.toolset).or_insert_with(|| ToolsetCost {
+                name: t.toolset.clone(),
+                tools: 0,
+                tokens: 0,
+            });
+            set.tools += 1;
+            set.tokens += cost.total;
+            cost
+        })
+        .collect();
+    Budget {
+        tool_count: tools.len(),
+        all_tokens: value_tokens(&Value::Array(entries)),
+        toolsets: sets.into_values().collect(),
+        tools: costs,
+    }
+}
+
+impl Budget {
+    /// What `tools: mode: auto` resolves to for this API, and why.
+    pub fn auto_mode(&self) -> (ToolMode, String) {
+        let (n, t) = (self.tool_count, self.all_tokens);
+        let (max_n, max_t) = (AUTO_MAX_TOOLS, thousands(AUTO_MAX_TOKENS));
+        if n > AUTO_MAX_TOOLS {
+            (
+                ToolMode::Discover,
+                format!("auto: {n} tools, more than {max_n}"),
+            )
+        } else if t > AUTO_MAX_TOKENS {
+            (
+                ToolMode::Discover,
+                format!(
+                    "auto: listing every tool costs about {} tokens, more than {max_t}",
+                    thousands(t)
+                ),
+            )
+        } else {
+            (
+                ToolMode::All,
+                format!(
+                    "auto: {n} tool{} and about {} tokens, within {max_n} tools and {max_t} tokens",
+                    if n == 1 { "" } else { "s" },
+                    thousands(t)
+                ),
+            )
+        }
+    }
+
+    /// The warnings about `all` mode's listing: past [`AUTO_MAX_TOOLS`] and
+    /// [`CLIENT_MAX_TOOLS`] tools, past [`AUTO_MAX_TOKENS`] tokens; `mode` is the crate's
+    /// default, which the advice depends on.
+    pub fn warnings(&self, mode: ToolMode) -> Vec<String> {
+        let (n, t) = (self.tool_count, self.all_tokens);
+        let advice = match mode {
+            ToolMode::Discover => {
+                "the crate's default is `--tool-mode discover`; in `all` mode serve fewer tools with `--toolsets`"
+            }
+            ToolMode::All => {
+                "consider `--tool-mode discover` (config `tools: mode: discover`) or `--toolsets`"
+            }
+        };
+        let mut out = Vec::new();
+        if n > CLIENT_MAX_TOOLS {
+            out.push(format!(
+                "{n} tools: past {CLIENT_MAX_TOOLS}, VS Code refuses `all` mode's listing ({advice})"
+            ));
+        } else if n > AUTO_MAX_TOOLS {
+            out.push(format!(
+                "{n} tools: past {AUTO_MAX_TOOLS}, clients warn and models choose worse in `all` mode ({advice})"
+            ));
+        }
+        if t > AUTO_MAX_TOKENS {
+            out.push(format!(
+                "`all` mode's tools/list costs about {} tokens, past {} ({advice})",
+                thousands(t),
+                thousands(AUTO_MAX_TOKENS)
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pointer::Pointer;
+
+    fn tool(name: &str, toolset: &str, description: &str) -> Tool {
+        Tool {
+            name: name.into(),
+            title: None,
+            description: description.into(),
+            method: "GET".into(),
+            path: "/x".into(),
+            operation_id: None,
+            pointer: Pointer::root(),
+            tags: Vec::new(),
+            toolset: toolset.into(),
+            summary: String::new(),
+            read_only: true,
+            destructive: false,
+            idempotent: true,
+            open_world: true,
+            overridden_by: None,
+            overridden: Vec::new(),
+            args: Vec::new(),
+            body: None,
+            input_schema: serde_json::json!({"type": "object"}),
+            output_schema: None,
+            wrap_output: false,
+            security: Vec::new(),
+            scope_alternatives: Vec::new(),
+            credentials: Vec::new(),
+            args_struct: "XArgs".into(),
+            simplifications: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn tools(n: usize) -> Vec<Tool> {
+        (0..n)
+            .map(|i| tool(&format!("t{i}"), "default", "d"))
+            .collect()
+    }
+
+    /// One tool whose listing is exactly `bytes` bytes of compact JSON.
+    fn one_tool_of(bytes: usize) -> Vec<Tool> {
+        let empty = serde_json::to_string(&Value::Array(vec![listing_entry(&tool("t", "s", ""))]))
+            .expect("serialises")
+            .len();
+        vec![tool("t", "s", &"x".repeat(bytes - empty))]
+    }
+
+    #[test]
+    fn auto_is_discover_past_forty_tools() {
+        assert_eq!(budget(&tools(40)).auto_mode().0, ToolMode::All);
+        let (mode, reason) = budget(&tools(41)).auto_mode();
+        assert_eq!(mode, ToolMode::Discover);
+        assert_eq!(reason, "auto: 41 tools, more than 40");
+        assert_eq!(budget(&[]).auto_mode().0, ToolMode::All);
+    }
+
+    #[test]
+    fn auto_is_discover_past_twenty_thousand_tokens() {
+        let at = budget(&one_tool_of(80_000));
+        assert_eq!(at.all_tokens, 20_000);
+        assert_eq!(at.auto_mode().0, ToolMode::All);
+        let past = budget(&one_tool_of(80_001));
+        assert_eq!(past.all_tokens, 20_001);
+        let (mode, reason) = past.auto_mode();
+        assert_eq!(mode, ToolMode::Discover);
+        assert_eq!(
+            reason,
+            "auto: listing every tool costs about 20,001 tokens, more than 20,000"
+        );
+    }
+
+    #[test]
+    fn warnings_past_forty_and_128_tools_and_20000_tokens() {
+        assert!(budget(&tools(40)).warnings(ToolMode::All).is_empty());
+        let w = budget(&tools(41)).warnings(ToolMode::Discover);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].starts_with("41 tools: past 40"), "{w:?}");
+        let w = budget(&tools(129)).warnings(ToolMode::All);
+        assert!(
+            w[0].starts_with("129 tools: past 128, VS Code refuses"),
+            "{w:?}"
+        );
+        let w = budget(&one_tool_of(80_001)).warnings(ToolMode::All);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("about 20,001 tokens, past 20,000"), "{w:?}");
+    }
+
+    #[test]
+    fn toolsets_add_up() {
+        let ts = [
+            tool("a", "pets", "x"),
+            tool("b", "default", "y"),
+            tool("c", "pets", "z"),
+        ];
+        let b = budget(&ts);
+        let names: Vec<(&str, usize)> = b
+            .toolsets
+            .iter()
+            .map(|t| (t.name.as_str(), t.tools))
+            .collect();
+        assert_eq!(names, [("default", 1), ("pets", 2)]);
+        let sum: usize = b.toolsets.iter().map(|t| t.tokens).sum();
+        assert_eq!(sum, b.tools.iter().map(|t| t.total).sum::<usize>());
+        assert_eq!(b.tools[0].description, 1, "\"x\" is 3 bytes");
+        assert_eq!(b.tools[0].output_schema, 0);
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
+}

@@ -1,0 +1,356 @@
+//! The tool search index of the generated crate (`src/search_index.rs`), built here at generation
+//! time from the IR: one document per tool, ranked BM25F over the fields that say what an
+//! operation does, with every (term, tool) score computed now so that the server only adds
+//! integers. The analysis (words, stems, stop words, method words, synonyms) and the index format
+//! are `runtime/src/search_text.rs`, compiled here as it is in every generated crate: queries and
+//! documents are analysed by one piece of code.
+
+#[path = "../../runtime/src/search_text.rs"]
+#[allow(dead_code)]
+pub(crate) mod search_text;
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+use crate::ir::{Api, ArgLocation, Tool};
+use search_text::{IMPACT_DIGITS, Index, MAX_IMPACT, WIDTH, push_fixed, push_var};
+
+/// A field of a tool's document: its weight (how much a match there says about the tool) and its
+/// length normalisation `b` (long descriptions are diluted; names and paths hardly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Field {
+    /// The tool name and the operationId's words.
+    Name,
+    /// The title (the operation's summary).
+    Title,
+    Tags,
+    /// Literal path segments.
+    Path,
+    /// `{param}` names of the path.
+    PathParam,
+    /// The description, markup reduced to text.
+    Description,
+    /// Parameter names (path, query, header, cookie) and flattened body fields.
+    Param,
+    /// Top-level property names of a body passed whole.
+    BodyProperty,
+    /// The meaning of the HTTP method ([`search_text::method_words`]).
+    Method,
+}
+
+const FIELDS: [Field; 9] = [
+    Field::Name,
+    Field::Title,
+    Field::Tags,
+    Field::Path,
+    Field::PathParam,
+    Field::Description,
+    Field::Param,
+    Field::BodyProperty,
+    Field::Method,
+];
+
+impl Field {
+    /// (weight, b). The name and summary state what the operation is; the path and tags what
+    /// it acts on; the description explains (and mentions many things it does not do);
+    /// parameter names only hint.
+    fn params(self) -> (f64, f64) {
+        match self {
+            Field::Name => (3.0, 0.3),
+            Field::Title => (3.0, 0.3),
+            Field::Tags => (1.5, 0.0),
+            Field::Path => (1.5, 0.3),
+            Field::PathParam => (0.5, 0.3),
+            Field::Description => (1.0, 0.75),
+            Field::Param => (0.5, 0.3),
+            Field::BodyProperty => (0.3, 0.3),
+            Field::Method => (1.5, 0.0),
+        }
+    }
+}
+
+/// BM25's term-frequency saturation.
+const K1: f64 = 1.2;
+
+/// The index built for an API: the data of `src/search_index.rs`, usable in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchIndex {
+    pub docs: usize,
+    pub terms: String,
+    pub table: String,
+    pub postings: String,
+}
+
+impl SearchIndex {
+    pub fn index(&self) -> Index<'_> {
+        Index {
+            docs: self.docs,
+            terms: &self.terms,
+            table: &self.table,
+            postings: &self.postings,
+        }
+    }
+
+    /// Positions of the best tools for `query`, as the generated server ranks them.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<usize> {
+        self.index().search(query, limit, &|_| true)
+    }
+}
+
+/// A tool's document: per field, the analysed terms.
+fn document(tool: &Tool) -> BTreeMap<Field, Vec<String>> {
+    let mut doc: BTreeMap<Field, Vec<String>> = BTreeMap::new();
+    let mut put = |field: Field, text: &str| {
+        doc.entry(field)
+            .or_default()
+            .extend(search_text::terms(text));
+    };
+    put(Field::Name, &tool.name);
+    if let Some(id) = &tool.operation_id {
+        put(Field::Name, id);
+    }
+    if let Some(title) = &tool.title {
+        put(Field::Title, title);
+    }
+    for tag in &tool.tags {
+        put(Field::Tags, tag);
+    }
+    for segment in tool.path.split('/') {
+        if segment.starts_with('{') {
+            put(Field::PathParam, segment);
+        } else {
+            put(Field::Path, segment);
+        }
+    }
+    put(Field::Description, &plain_text(&tool.description));
+    for arg in &tool.args {
+        match arg.location {
+            ArgLocation::Body => {
+                if let Some(props) = arg.schema.get("properties").and_then(|p| p.as_object()) {
+                    for name in props.keys() {
+                        put(Field::BodyProperty, name);
+                    }
+                }
+            }
+            _ => put(Field::Param, &arg.name),
+        }
+    }
+    let item = tool.path.trim_end_matches('/').ends_with('}');
+    for word in search_text::method_words(&tool.method, item) {
+        put(Field::Method, word);
+    }
+    doc
+}
+
+/// Description text without markup: HTML tags, Markdown link targets and bare URLs go (their
+/// words would match everything: `https`, `docs`, `com`), entities are decoded, the visible text
+/// stays.
+pub(crate) fn plain_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            // A tag: `<` + letter, `/` or `!`, up to `>`.
+            let tag = rest[1..]
+                .chars()
+                .next()
+                .is_some_and(|n| n.is_ascii_alphabetic() || n == '/' || n == '!');
+            if tag && let Some(end) = rest.find('>') {
+                out.push(' ');
+                rest = &rest[end + 1..];
+                continue;
+            }
+        } else if c == ']' && rest[1..].starts_with('(') {
+            if let Some(end) = rest.find(')') {
+                out.push(' ');
+                rest = &rest[end + 1..];
+                continue;
+            }
+        } else if c == '&' {
+            let entity = [
+                ("&amp;", "&"),
+                ("&lt;", "<"),
+                ("&gt;", ">"),
+                ("&quot;", "\""),
+                ("&#39;", "'"),
+                ("&nbsp;", " "),
+            ]
+            .into_iter()
+            .find(|(e, _)| rest.starts_with(e));
+            if let Some((e, text)) = entity {
+                out.push_str(text);
+                rest = &rest[e.len()..];
+                continue;
+            }
+        } else if rest.starts_with("http://") || rest.starts_with("https://") {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || matches!(c, ')' | '>' | '"' | '\''))
+                .unwrap_or(rest.len());
+            out.push(' ');
+            rest = &rest[end..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Builds the index of `api`'s tools, in their order.
+pub fn build(api: &Api) -> SearchIndex {
+    build_from(api.tools.iter().map(document).collect())
+}
+
+fn build_from(docs: Vec<BTreeMap<Field, Vec<String>>>) -> SearchIndex {
+    let n = docs.len();
+    // Average length of each field over the tools.
+    let mut avg = [0f64; FIELDS.len()];
+    for doc in &docs {
+        for (i, f) in FIELDS.iter().enumerate() {
+            avg[i] += doc.get(f).map_or(0, Vec::len) as f64;
+        }
+    }
+    for a in &mut avg {
+        *a = (*a / n.max(1) as f64).max(1.0);
+    }
+    // term → [(tool, weighted, normalised term frequency)]
+    let mut tf: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
+    for (d, doc) in docs.iter().enumerate() {
+        let mut per_doc: BTreeMap<&str, f64> = BTreeMap::new();
+        for (i, f) in FIELDS.iter().enumerate() {
+            let Some(terms) = doc.get(f) else { continue };
+            let (weight, b) = f.params();
+            let norm = 1.0 - b + b * terms.len() as f64 / avg[i];
+            for t in terms {
+                *per_doc.entry(t.as_str()).or_default() += weight / norm;
+            }
+        }
+        for (t, w) in per_doc {
+            tf.entry(t).or_default().push((d, w));
+        }
+    }
+    let mut scored: Vec<(&str, Vec<(usize, f64)>)> = Vec::with_capacity(tf.len());
+    let mut max = 0f64;
+    for (term, list) in tf {
+        let df = list.len() as f64;
+        let idf = (1.0 + (n as f64 - df + 0.5) / (df + 0.5)).ln();
+        let list: Vec<(usize, f64)> = list
+            .into_iter()
+            .map(|(d, w)| (d, idf * w * (K1 + 1.0) / (K1 + w)))
+            .collect();
+        for &(_, s) in &list {
+            max = max.max(s);
+        }
+        scored.push((term, list));
+    }
+    let mut index = SearchIndex {
+        docs: n,
+        terms: String::new(),
+        table: String::new(),
+        postings: String::new(),
+    };
+    for (term, list) in &scored {
+        push_fixed(&mut index.table, index.terms.len() as u32, WIDTH);
+        push_fixed(&mut index.table, index.postings.len() as u32, WIDTH);
+        index.terms.push_str(term);
+        let mut prev = 0;
+        for &(d, s) in list {
+            push_var(&mut index.postings, (d - prev) as u32);
+            prev = d;
+            let impact = ((s / max) * f64::from(MAX_IMPACT)).round() as u32;
+            push_fixed(
+                &mut index.postings,
+                impact.clamp(1, MAX_IMPACT),
+                IMPACT_DIGITS,
+            );
+        }
+    }
+    push_fixed(&mut index.table, index.terms.len() as u32, WIDTH);
+    push_fixed(&mut index.table, index.postings.len() as u32, WIDTH);
+    index
+}
+
+/// The largest offset the table can hold.
+const MAX_OFFSET: usize = (1 << (6 * WIDTH)) - 1;
+
+/// `src/search_index.rs`: the index as three string literals, broken into lines of 100
+/// characters (`\` continuations, which the compiler drops) so that diffs stay readable.
+pub fn render(api: &Api) -> Result<String> {
+    let index = build(api);
+    if index.terms.len() > MAX_OFFSET || index.postings.len() > MAX_OFFSET {
+        return Err(crate::error::Error::Render {
+            template: "src/search_index.rs".into(),
+            message: format!(
+                "the search index is too large ({} bytes of postings; at most {MAX_OFFSET})",
+                index.postings.len()
+            ),
+        });
+    }
+    let src = format!(
+        "//! The search index of the tools, built by mcpgen at generation time (see\n\
+         //! `search_text.rs` for its format and ranking).\n\
+         /// Tools indexed, in the order of `tools.json`.\n\
+         pub const DOCS: usize = {};\n\
+         /// The sorted vocabulary, concatenated.\n\
+         pub const TERMS: &str = {};\n\
+         /// Per term: its start in `TERMS` and in `POSTINGS`.\n\
+         pub const TABLE: &str = {};\n\
+         /// Per term: the tools that contain it and their scores.\n\
+         pub const POSTINGS: &str = {};\n",
+        index.docs,
+        literal(&index.terms),
+        literal(&index.table),
+        literal(&index.postings),
+    );
+    crate::render::format_rust("search_index", &src)
+}
+
+/// A string literal of `text` in lines of about 100 characters. Characters other than ASCII
+/// letters, digits, `-` and `_` are escaped, so nothing can end the literal.
+fn literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 50 + 2);
+    out.push('"');
+    let mut line = 0;
+    for c in text.chars() {
+        if line >= 100 {
+            out.push_str("\\\n");
+            line = 0;
+        }
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            out.push(c);
+            line += 1;
+        } else {
+            let escaped = format!("\\u{{{:x}}}", u32::from(c));
+            line += escaped.len();
+            out.push_str(&escaped);
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_is_reduced_to_text() {
+        assert_eq!(
+            plain_text(
+                "See <a href=\"https://x.example/a\">the docs</a> &amp; [more](https://y.example/b) at https://z.example/c."
+            ),
+            "See  the docs  & [more  at  "
+        );
+        assert_eq!(plain_text("a < b, <3"), "a < b, <3");
+        assert_eq!(plain_text("unterminated <b"), "unterminated <b");
+    }
+
+    #[test]
+    fn literal_escapes_and_wraps() {
+        let text = "ab\"\\é".repeat(60);
+        let lit = literal(&text);
+        let parsed: syn::LitStr = syn::parse_str(&lit).expect("a string literal");
+        assert_eq!(parsed.value(), text);
+        assert!(lit.lines().all(|l| l.len() <= 120));
+    }
+}
