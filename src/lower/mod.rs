@@ -108,11 +108,12 @@ fn output_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
         file: None,
         at: None,
         message: format!(
-            "the output schemas of {} tool{} exceed the bound ({} KiB, {} levels): {subschemas} subschema{} replaced by permissive ones ({} → {} bytes as compact JSON; every response still validates); `mcpgen inspect` lists them",
+            "the output schemas of {} tool{} exceed the bound ({} KiB, {} levels): {} subschema{} replaced by permissive ones ({} → {} bytes as compact JSON; every response still validates); `mcpgen inspect` lists them",
             cut.len(),
             if cut.len() == 1 { "" } else { "s" },
             bound.bytes / 1024,
             bound.depth,
+            thousands(subschemas),
             if subschemas == 1 { "" } else { "s" },
             thousands(before),
             thousands(after),
