@@ -77,6 +77,27 @@ fn stripe_shape_generates_within_bounds() {
         assert!(c.bytes_after <= 8 * 1024 && c.bytes_after <= c.bytes_before);
         assert!(c.subschemas > 0 || c.annotations_dropped > 0);
     }
+    // inspect says what was cut, per tool; generate's one warning says how much in all.
+    let text = mcpgen::inspect::text(&api);
+    assert_eq!(
+        text.matches("  output schema bounded: ").count(),
+        cut.len(),
+        "one line per cut tool"
+    );
+    assert!(text.contains("    cut: $defs."));
+    let summary: Vec<_> = api
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("exceed the bound"))
+        .collect();
+    assert_eq!(summary.len(), 1, "{:?}", api.warnings);
+    assert!(
+        summary[0]
+            .message
+            .starts_with(&format!("the output schemas of {} tools", cut.len())),
+        "{}",
+        summary[0]
+    );
     eprintln!(
         "stripe-shape: {} tools, tools.json {} bytes, largest outputSchema {largest} bytes, unbounded {before} bytes",
         api.tools.len(),

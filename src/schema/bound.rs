@@ -31,6 +31,7 @@ use crate::error::Result;
 use crate::pointer::Pointer;
 use crate::schema::convert::{Conversion, Deferred};
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
+use crate::schema::node::{DefSize, Node, SLOT, placeholder};
 use crate::schema::refs::Schemas;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -64,16 +65,6 @@ pub const OUTPUT_BOUND: Bound = Bound {
 /// Bytes kept back for what the tool wraps around the converted roots (`{"type": "object",
 /// "properties": {"result": ..}, "required": ["result"]}`, an `anyOf` of several responses).
 const RESERVE: usize = 192;
-
-/// Key of a placeholder object: a control character no spec's keyword begins with.
-const SLOT: &str = "\u{0}mcpgen-slot";
-
-/// The placeholder of deferred child schema number `id`.
-pub fn placeholder(id: usize) -> Value {
-    let mut m = Map::new();
-    m.insert(SLOT.into(), Value::from(id));
-    Value::Object(m)
-}
 
 fn slot_of(v: &Value) -> Option<usize> {
     let m = v.as_object()?;
@@ -182,9 +173,6 @@ pub fn is_plain_object(v: &Value) -> bool {
             .any(|k| v.get(*k).is_some())
 }
 
-/// A definition's unbounded bytes and the definitions it references.
-pub type DefSize = (usize, Vec<(String, Pointer)>);
-
 /// One schema to convert: the spec's schema, where it is, its path for notes (`output`).
 pub struct Root<'v> {
     pub schema: &'v Value,
@@ -227,31 +215,6 @@ struct Taken {
     children: Vec<usize>,
     refs: Vec<usize>,
 }
-
-/// One node converted with its children deferred, placeholders numbered from 0. The document's
-/// own nodes are converted once per document and reused by every tool that reaches them
-/// ([`Schemas::converted_node`]): a definition reached from 400 tools is shaped once.
-pub struct Node {
-    value: Value,
-    /// The value without annotations, when it had any.
-    lean: Option<Value>,
-    bytes: usize,
-    lean_bytes: usize,
-    /// Occurrences of each placeholder.
-    occ: BTreeMap<usize, usize>,
-    /// Placeholders used (the next node's numbers start after them).
-    width: usize,
-    /// (placeholder, schema (`None`: the document's own node at the place), place, path
-    /// segment, depth below this node).
-    children: Vec<Child>,
-    refs: Vec<(String, Pointer)>,
-    /// Shaping notes (kind, detail), made at this node's path.
-    notes: Vec<(String, String)>,
-}
-
-/// A deferred child of a [`Node`]: placeholder, schema (`None`: the document's own node at the
-/// place), place, path segment, depth below the node.
-type Child = (usize, Option<Rc<Value>>, Pointer, String, usize);
 
 /// Renumbers the placeholders of a node's value by `offset`.
 fn renumber(v: &mut Value, offset: usize) {

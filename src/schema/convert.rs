@@ -115,7 +115,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 format!("{}{seg}", self.path),
                 depth,
             ));
-            return Ok(super::bound::placeholder(id));
+            return Ok(super::node::placeholder(id));
         }
         self.within(seg, |c| c.convert_at(v, at, depth))
     }

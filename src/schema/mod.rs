@@ -10,6 +10,7 @@
 pub mod bound;
 pub mod convert;
 pub mod keywords;
+pub mod node;
 pub mod refs;
 pub mod shape;
 pub mod typegen;

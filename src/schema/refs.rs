@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::ir::Warning;
 use crate::naming::Unique;
 use crate::pointer::Pointer;
-use crate::schema::bound::{DefSize, Node};
+use crate::schema::node::{DefSize, Node};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
