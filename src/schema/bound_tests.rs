@@ -279,7 +279,7 @@ fn stripe_shape_responses_stay_valid() {
     // Every 45th response (list envelopes, single resources, deleted objects, searches): each
     // unbounded schema is most of the document, which the validator takes a while to compile.
     for (s, at) in responses(&doc).iter().step_by(45) {
-        let (v, c) = check(&doc, s, at, 15);
+        let (v, c) = check(&doc, s, at, 40);
         valid += v;
         cutting += c;
     }
