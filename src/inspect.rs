@@ -240,6 +240,7 @@ fn tool(s: &mut String, t: &Tool) {
             let _ = writeln!(s, "  output: content only");
         }
     }
+    output_cut(s, t);
     security(s, t);
     if !t.simplifications.is_empty() {
         let _ = writeln!(s, "  simplified for clients:");
@@ -249,6 +250,35 @@ fn tool(s: &mut String, t: &Tool) {
     }
     for w in &t.warnings {
         let _ = writeln!(s, "  warning: {w}");
+    }
+}
+
+/// What the bound on output schemas cut from the tool's (nothing when nothing was cut).
+fn output_cut(s: &mut String, t: &Tool) {
+    let Some(c) = &t.output_cut else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "  output schema bounded: {} → {} bytes; {} subschema{} cut to {{}}, {} kept without annotations",
+        c.bytes_before,
+        c.bytes_after,
+        c.subschemas,
+        if c.subschemas == 1 { "" } else { "s" },
+        c.annotations_dropped
+    );
+    if !c.at.is_empty() {
+        let more = c.subschemas.saturating_sub(c.at.len());
+        let _ = writeln!(
+            s,
+            "    cut: {}{}",
+            c.at.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
     }
 }
 

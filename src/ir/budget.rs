@@ -237,6 +237,7 @@ mod tests {
             input_schema: serde_json::json!({"type": "object"}),
             output_schema: None,
             wrap_output: false,
+            output_cut: None,
             security: Vec::new(),
             scope_alternatives: Vec::new(),
             credentials: Vec::new(),

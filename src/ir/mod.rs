@@ -170,6 +170,9 @@ pub struct Tool {
     pub output_schema: Option<Value>,
     /// Whether the structured result is wrapped as `{"result": ...}` (non-object output roots).
     pub wrap_output: bool,
+    /// What bounding the output schema left out, when it did (the schema stage's bound).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_cut: Option<OutputCut>,
     /// The operation's effective security requirements (alternatives of scheme → scopes).
     pub security: Vec<BTreeMap<String, Vec<String>>>,
     /// OAuth scopes the caller's token needs: one list per alternative of `security`, counting
@@ -187,6 +190,23 @@ pub struct Tool {
 
 /// The longest a tool's one-line [`Tool::summary`] may be, in characters.
 pub const SUMMARY_MAX_CHARS: usize = 160;
+
+/// What the bound on output schemas (8 KiB, 12 levels) cut from a tool's `outputSchema`:
+/// subschemas replaced by the permissive `{}` (every response the full schema accepts still
+/// validates), nearest parts kept first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutputCut {
+    /// Compact JSON bytes of the output schema unbounded (summed, never built) ...
+    pub bytes_before: usize,
+    /// ... and as generated.
+    pub bytes_after: usize,
+    /// Subschemas replaced by `{}`.
+    pub subschemas: usize,
+    /// Subschemas kept without their annotations (`description`, `title`, `examples`, `default`).
+    pub annotations_dropped: usize,
+    /// Where the first cuts are (`output.data[]`, `$defs.Name.owner`), nearest first.
+    pub at: Vec<String>,
+}
 
 /// A change made to a spec schema on its way into a tool schema (the schema stage's client-safe shaping).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -95,6 +95,46 @@ pub fn lower(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> Resul
     Ok(api)
 }
 
+/// One warning for all the output schemas the bound cut (`inspect` says what, per tool).
+fn output_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
+    let cut: Vec<&ir::OutputCut> = tools.iter().filter_map(|t| t.output_cut.as_ref()).collect();
+    if cut.is_empty() {
+        return None;
+    }
+    let subschemas: usize = cut.iter().map(|c| c.subschemas).sum();
+    let before: usize = cut.iter().map(|c| c.bytes_before).sum();
+    let after: usize = cut.iter().map(|c| c.bytes_after).sum();
+    let bound = crate::schema::bound::OUTPUT_BOUND;
+    Some(Warning {
+        file: None,
+        at: None,
+        message: format!(
+            "the output schemas of {} tool{} exceed the bound ({} KiB, {} levels): {} subschema{} replaced by permissive ones ({} → {} bytes as compact JSON; every response still validates); `mcpgen inspect` lists them",
+            cut.len(),
+            if cut.len() == 1 { "" } else { "s" },
+            bound.bytes / 1024,
+            bound.depth,
+            thousands(subschemas),
+            if subschemas == 1 { "" } else { "s" },
+            thousands(before),
+            thousands(after),
+        ),
+    })
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> Result<ir::Api> {
     let api = &spec.structure;
     let tools_config = config.and_then(|c| c.tools.as_ref());
@@ -134,6 +174,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());
+    warnings.extend(output_cut_summary(&tools));
     let mut out = ir::Api {
         crate_name,
         title: api.info.title.trim().to_string(),

@@ -6,12 +6,13 @@
 
 use crate::config::tools::Override;
 use crate::error::{Error, Result};
-use crate::ir::{Simplification, Tool, Warning};
+use crate::ir::{OutputCut, Simplification, Tool, Warning};
 use crate::lower::body::is_json;
 use crate::lower::text;
 use crate::lower::{Lowerer, OperationRef};
 use crate::naming::{self, MAX_NAME_LEN};
 use crate::pointer::Pointer;
+use crate::schema::bound::{OUTPUT_BOUND, Root};
 use crate::schema::convert::Conversion;
 use crate::schema::shape::Mode;
 use heck::ToUpperCamelCase;
@@ -47,7 +48,7 @@ impl Lowerer<'_> {
             &mut warnings,
         )?;
         let mut simplifications = input.notes;
-        let (mut output_schema, wrap_output, output_notes) =
+        let (mut output_schema, wrap_output, output_notes, output_cut) =
             self.output_schema(op.operation, &op_ptr)?;
         simplifications.extend(output_notes);
         let mut input_schema = input.schema;
@@ -92,6 +93,7 @@ impl Lowerer<'_> {
             input_schema,
             output_schema,
             wrap_output,
+            output_cut,
             security,
             scope_alternatives,
             credentials: Vec::new(),
@@ -162,11 +164,7 @@ impl Lowerer<'_> {
     /// The output schema from the JSON success responses (lowest 2xx code first). Several
     /// distinct schemas become an `anyOf`. Roots that are not plainly objects are wrapped as
     /// `{"result": ..}`.
-    fn output_schema(
-        &self,
-        op: &Operation,
-        op_ptr: &Pointer,
-    ) -> Result<(Option<Value>, bool, Vec<Simplification>)> {
+    fn output_schema(&self, op: &Operation, op_ptr: &Pointer) -> Result<Output> {
         let mut codes: Vec<(u16, String, &ReferenceOr<openapiv3::Response>)> = Vec::new();
         for (code, r) in &op.responses.responses {
             match code {
@@ -186,7 +184,7 @@ impl Lowerer<'_> {
             // A success that may come back without JSON (204, text) cannot promise structured
             // content, and an outputSchema obliges the server to always send it.
             if json_types.is_empty() {
-                return Ok((None, false, Vec::new()));
+                return Ok((None, false, Vec::new(), None));
             }
             if let Some(mt) = json_types.first() {
                 let at = rptr.join("content").join(mt).join("schema");
@@ -197,41 +195,96 @@ impl Lowerer<'_> {
             }
         }
         if schemas.is_empty() {
-            return Ok((None, false, Vec::new()));
+            return Ok((None, false, Vec::new(), None));
         }
-        let mut conversion = Conversion::new(self.schemas, Mode::Output);
-        let mut converted = Vec::new();
         let several = schemas.len() > 1;
-        for (i, (at, raw)) in schemas.iter().enumerate() {
-            conversion.enter(&if several {
-                format!("output.anyOf[{i}]")
+        let roots: Vec<Root> = schemas
+            .iter()
+            .enumerate()
+            .map(|(i, (at, raw))| Root {
+                schema: raw,
+                at: at.clone(),
+                path: if several {
+                    format!("output.anyOf[{i}]")
+                } else {
+                    "output".to_string()
+                },
+            })
+            .collect();
+        let mut conversion = Conversion::new(self.schemas, Mode::Output);
+        let mut bounded = conversion.convert_bounded(&roots, OUTPUT_BOUND)?;
+        let plain_object = !several && bounded.plain.first() == Some(&true);
+        let something_cut = !bounded.cut.is_empty() || bounded.stripped > 0;
+        // Sizes for the report, each part serialised once (only when something was cut).
+        let roots_bytes: usize = if something_cut {
+            bounded.roots.iter().map(compact_len).sum()
+        } else {
+            0
+        };
+        let n_roots = bounded.roots.len();
+        let wrap = |root: Value| {
+            if plain_object {
+                root
             } else {
-                "output".to_string()
-            });
-            converted.push(conversion.convert(raw, at)?);
-        }
-        let root = if converted.len() == 1 {
-            converted.remove(0)
-        } else {
-            json!({ "anyOf": converted })
+                json!({"type": "object", "properties": {"result": root}, "required": ["result"]})
+            }
         };
-        let plain_object = root.get("type") == Some(&json!("object"))
-            && !["anyOf", "oneOf", "allOf", "$ref", "not", "if"]
-                .iter()
-                .any(|k| root.get(*k).is_some());
-        let mut out = if plain_object {
-            root
-        } else {
-            json!({"type": "object", "properties": {"result": root}, "required": ["result"]})
+        let skeleton = |n: usize| {
+            let roots = vec![json!({}); n];
+            wrap(if several {
+                json!({ "anyOf": roots })
+            } else {
+                json!({})
+            })
         };
-        let d = conversion.finish()?;
-        if !d.is_empty()
+        let root = if several {
+            json!({ "anyOf": std::mem::take(&mut bounded.roots) })
+        } else {
+            bounded.roots.pop().unwrap_or_else(|| json!({}))
+        };
+        let mut out = wrap(root);
+        let defs = std::mem::take(&mut bounded.defs);
+        let defs_bytes = if something_cut && !defs.is_empty() {
+            // `"$defs":` and a comma.
+            serde_json::to_vec(&defs).map_or(0, |b| b.len()) + 9
+        } else {
+            0
+        };
+        if !defs.is_empty()
             && let Value::Object(m) = &mut out
         {
-            m.insert("$defs".into(), Value::Object(d));
+            m.insert("$defs".into(), Value::Object(defs));
         }
-        Ok((Some(out), !plain_object, conversion.take_notes()))
+        let notes = conversion.take_notes();
+        let cut = if !something_cut {
+            None
+        } else {
+            let around = compact_len(&skeleton(n_roots)).saturating_sub(2 * n_roots);
+            let after = around + roots_bytes + defs_bytes;
+            let before = conversion.unbounded_bytes(&roots)? + around;
+            let subschemas = bounded.cut.len();
+            bounded.cut.truncate(MAX_CUT_LISTED);
+            Some(OutputCut {
+                bytes_before: before,
+                bytes_after: after,
+                subschemas,
+                annotations_dropped: bounded.stripped,
+                at: bounded.cut,
+            })
+        };
+        Ok((Some(out), !plain_object, notes, cut))
     }
+}
+
+/// A tool's output: its schema, whether the result is wrapped, the shaping notes, what the
+/// bound cut.
+type Output = (Option<Value>, bool, Vec<Simplification>, Option<OutputCut>);
+
+/// Places of cut subschemas an [`OutputCut`] lists (the count covers them all).
+const MAX_CUT_LISTED: usize = 20;
+
+fn compact_len(v: &Value) -> usize {
+    serde_json::to_vec(v).map_or(0, |b| b.len())
 }
 
 /// How a tool presents itself to clients.

@@ -47,6 +47,23 @@ pub struct Conversion<'s, 'a> {
     mode: Mode,
     path: String,
     notes: Vec<Simplification>,
+    /// Set by the bounded conversion ([`super::bound`]): child schemas are not converted but
+    /// registered here (each stands in the node as a placeholder), and references to `$defs` are
+    /// collected rather than queued, so one node at a time can be weighed before it is taken.
+    pub(super) defer: Option<Deferred>,
+}
+
+/// What converting one node found beneath it, when children are deferred.
+#[derive(Default)]
+pub(super) struct Deferred {
+    /// The next placeholder number (unique within one bounded conversion).
+    pub next: usize,
+    /// Child schemas: (placeholder number, schema, its place in the spec, its path for notes,
+    /// the conversion depth it is at). The schema is `None` when it is the document's own node
+    /// at that place (found there again; it converts the same wherever it is reached).
+    pub children: Vec<(usize, Option<Value>, Pointer, String, usize)>,
+    /// `$defs` entries referenced: (name, target pointer).
+    pub refs: Vec<(String, Pointer)>,
 }
 
 impl<'s, 'a> Conversion<'s, 'a> {
@@ -59,7 +76,48 @@ impl<'s, 'a> Conversion<'s, 'a> {
             mode,
             path: String::new(),
             notes: Vec::new(),
+            defer: None,
         }
+    }
+
+    /// The schemas of the document this conversion reads.
+    pub(super) fn schemas(&self) -> &'s Schemas<'a> {
+        self.schemas
+    }
+
+    /// The current place, for notes.
+    pub(super) fn set_path(&mut self, path: String) {
+        self.path = path;
+    }
+
+    /// Converts `s` at `at` at conversion depth `depth` (the bounded conversion's entry).
+    pub(super) fn convert_node(&mut self, s: &Value, at: &Pointer, depth: usize) -> Result<Value> {
+        self.convert_at(s, at, depth)
+    }
+
+    /// A child schema of the node being converted, one path segment deeper: converted at once,
+    /// or (bounded conversion) registered and stood in for by a placeholder.
+    fn child(&mut self, seg: &str, v: &Value, at: &Pointer, depth: usize) -> Result<Value> {
+        if v.is_object()
+            && let Some(d) = &mut self.defer
+        {
+            let id = d.next;
+            d.next += 1;
+            // The document's own node converts the same way wherever it is reached: the bounded
+            // conversion may reuse it (a schema copied by the shaping is not).
+            let own = at
+                .find(self.schemas.root)
+                .is_some_and(|d| std::ptr::eq(d, v));
+            d.children.push((
+                id,
+                (!own).then(|| v.clone()),
+                at.clone(),
+                format!("{}{seg}", self.path),
+                depth,
+            ));
+            return Ok(super::node::placeholder(id));
+        }
+        self.within(seg, |c| c.convert_at(v, at, depth))
     }
 
     /// Names the schema converted next (an argument, or `output`), for the notes.
@@ -84,6 +142,25 @@ impl<'s, 'a> Conversion<'s, 'a> {
     /// The simplifications applied so far, in order.
     pub fn take_notes(&mut self) -> Vec<Simplification> {
         std::mem::take(&mut self.notes)
+    }
+
+    /// Puts back notes taken with [`Self::take_notes`].
+    pub(super) fn restore_notes(&mut self, notes: Vec<Simplification>) {
+        self.notes = notes;
+    }
+
+    /// Records notes (kind, detail) made at `path`, each once.
+    pub(super) fn note_at(&mut self, path: &str, notes: &[(String, String)]) {
+        for (kind, detail) in notes {
+            let s = Simplification {
+                at: path.to_string(),
+                kind: kind.clone(),
+                detail: detail.clone(),
+            };
+            if !self.notes.contains(&s) {
+                self.notes.push(s);
+            }
+        }
     }
 
     /// Runs `f` one path segment deeper.
@@ -186,7 +263,9 @@ impl<'s, 'a> Conversion<'s, 'a> {
             self.convert_at(target, &pointer, depth + 1)?
         } else {
             let name = self.schemas.def_name(&pointer);
-            if self.seen.insert(pointer.clone()) {
+            if let Some(d) = &mut self.defer {
+                d.refs.push((name.clone(), pointer.clone()));
+            } else if self.seen.insert(pointer.clone()) {
                 self.pending.push((name.clone(), pointer.clone()));
             }
             let mut m = Map::new();
@@ -289,8 +368,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                     continue;
                 }
                 let child = at.join(k);
-                let converted =
-                    self.within(&format!(".{k}"), |c| c.convert_at(v, &child, depth + 1))?;
+                let converted = self.child(&format!(".{k}"), v, &child, depth + 1)?;
                 out.insert((*k).to_string(), converted);
             }
         }
@@ -300,15 +378,13 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 let mut items = Vec::with_capacity(tuple.len());
                 for (i, t) in tuple.iter().enumerate() {
                     let child = at.join("items").join(i);
-                    items.push(
-                        self.within(&format!("[{i}]"), |c| c.convert_at(t, &child, depth + 1))?,
-                    );
+                    items.push(self.child(&format!("[{i}]"), t, &child, depth + 1)?);
                 }
                 out.insert("prefixItems".into(), Value::Array(items));
             }
             Some(v) => {
                 let child = at.join("items");
-                let converted = self.within("[]", |c| c.convert_at(v, &child, depth + 1))?;
+                let converted = self.child("[]", v, &child, depth + 1)?;
                 out.insert("items".into(), converted);
             }
             None => {}
@@ -323,7 +399,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                     } else {
                         format!(".{k}[{i}]")
                     };
-                    items.push(self.within(&seg, |c| c.convert_at(t, &child, depth + 1))?);
+                    items.push(self.child(&seg, t, &child, depth + 1)?);
                 }
                 out.insert((*k).to_string(), Value::Array(items));
             }
@@ -338,7 +414,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                     } else {
                         format!(".{k}[{name}]")
                     };
-                    let converted = self.within(&seg, |c| c.convert_at(t, &child, depth + 1))?;
+                    let converted = self.child(&seg, t, &child, depth + 1)?;
                     m.insert(name.clone(), converted);
                 }
                 out.insert((*k).to_string(), Value::Object(m));

@@ -4,10 +4,13 @@
 //! `writeOnly` left out per side); [`convert`] turns shaped schemas into the JSON Schema 2020-12
 //! of tool `inputSchema`/`outputSchema`; [`typegen`] turns the same shaped schemas into the Rust
 //! types arguments are parsed into, so what a client is shown and what the server accepts agree.
-//! [`keywords`] says which keyword is what.
+//! [`bound`] converts output schemas breadth-first within a size and depth bound, cutting what
+//! does not fit to permissive subschemas. [`keywords`] says which keyword is what.
 
+pub mod bound;
 pub mod convert;
 pub mod keywords;
+pub mod node;
 pub mod refs;
 pub mod shape;
 pub mod typegen;

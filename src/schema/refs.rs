@@ -6,9 +6,11 @@ use crate::error::{Error, Result};
 use crate::ir::Warning;
 use crate::naming::Unique;
 use crate::pointer::Pointer;
+use crate::schema::node::{DefSize, Node};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// Expanded size (JSON nodes) up to which a referenced schema is inlined rather than put in
 /// `$defs`.
@@ -28,7 +30,15 @@ pub struct Schemas<'a> {
     def_names: RefCell<(BTreeMap<Pointer, String>, Unique)>,
     /// What the schema stages found (each once).
     pub warnings: RefCell<Vec<Warning>>,
+    /// Unbounded output sizes of definitions, with the definitions each references
+    /// ([`crate::schema::bound`]).
+    pub(super) output_sizes: RefCell<OutputSizes>,
+    /// Output-side schema nodes converted once per document ([`crate::schema::bound`]).
+    pub(super) output_nodes: RefCell<BTreeMap<(Pointer, usize), Rc<Node>>>,
 }
+
+/// Per definition: its body's compact bytes in an output schema, and the `$defs` it references.
+pub(super) type OutputSizes = BTreeMap<Pointer, Rc<DefSize>>;
 
 impl<'a> Schemas<'a> {
     pub fn new(file: &'a str, root: &'a Value) -> Self {
@@ -40,6 +50,8 @@ impl<'a> Schemas<'a> {
             sizes: RefCell::new(BTreeMap::new()),
             def_names: RefCell::new((BTreeMap::new(), Unique::new())),
             warnings: RefCell::new(Vec::new()),
+            output_sizes: RefCell::new(BTreeMap::new()),
+            output_nodes: RefCell::new(BTreeMap::new()),
         }
     }
 

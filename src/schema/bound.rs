@@ -1,0 +1,643 @@
+//! Output schemas with a bound ([`OUTPUT_BOUND`]). A tool's `outputSchema` is there so a client can validate and
+//! use `structuredContent`; it does not need the API's whole object graph (Stripe's responses
+//! each reach most of its 1,300 schemas: 0.9 MB per tool unbounded). The conversion therefore
+//! takes schema nodes breadth-first under a byte budget and a depth bound, and whatever does not
+//! fit is replaced by the permissive schema `{}`, so that every response valid under the full
+//! schema is still valid under the bounded one. The bound applies while converting: a node is
+//! converted on its own (its child schemas stand in as placeholders, [`placeholder`]), weighed,
+//! and either taken — its children join the queue one level further — or cut. Near parts are
+//! thus kept before far ones, and nothing past the bound is ever built.
+//!
+//! - Shared definitions stay `$defs` entries, once per tool; a definition's body is a node one
+//!   level below the first reference to it. A cut definition is `{}`.
+//! - A node that does not fit with its annotations (`title`, `description`, `examples`,
+//!   `default`) is taken without them when that fits: structure before prose.
+//! - Soundness where a weaker part could reject what the full schema accepts (a schema is
+//!   *weakened* when anything in it, or in a definition it references, was cut): a weakened
+//!   `not` or `if` is dropped (with `then`/`else`), a `oneOf` with a weakened branch becomes an
+//!   `anyOf` (two branches may now both match), `maxContains` beside a weakened `contains` is
+//!   dropped, and `unevaluatedProperties`/`unevaluatedItems` beside any weakened subschema are
+//!   dropped (a cut subschema evaluates nothing). Property names are never cut, so
+//!   `additionalProperties: false` keeps admitting every property; `required`, `const` and `enum`
+//!   are kept as they are, since they constrain only their own node.
+//! - The root of each schema is always taken (without annotations if need be, and cut to
+//!   `{"type": "object", "properties": {}}` if even that is too large), so whether the result is
+//!   wrapped as `{"result": ...}` never depends on the bound.
+//!
+//! The unbounded size is still reported (`inspect`): it is summed node by node, with each
+//! definition's size computed once per document ([`Schemas::output_size`]), never built.
+
+use crate::error::Result;
+use crate::pointer::Pointer;
+use crate::schema::convert::{Conversion, Deferred};
+use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
+use crate::schema::node::{DefSize, Node, SLOT, placeholder};
+use crate::schema::refs::Schemas;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
+
+/// A bound on one converted schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// Compact JSON bytes of the whole schema (`$defs` included).
+    pub bytes: usize,
+    /// Schema levels below the root (a property, an `items`, a branch, a definition's body one
+    /// level below its first reference); deeper nodes are cut.
+    pub depth: usize,
+}
+
+/// The bound of every tool's `outputSchema`: 8 KiB of compact JSON (2,048 tokens at bytes / 4)
+/// and 12 levels. The issue allows 32 KB per tool and 10 MB for Stripe's whole `tools.json`
+/// (450 tools); `tools.json` is pretty-printed, about 1.9 times its compact size for these
+/// schemas, so 450 × 8 KiB × 1.9 ≈ 7 MB leaves room for descriptions and input schemas, where
+/// 16 KiB gave 12.9 MB on the Stripe-shaped benchmark. One output schema is then at most a tenth
+/// of the 20,000 tokens past which `auto` lists discovery tools instead. 8 KiB holds a resource's
+/// own fields with most of their descriptions and the first level of what they reference —
+/// what a client validates and a model reads; 12 levels (about five nested objects, as each
+/// property, array item and union branch is a level) keep real response shapes and stop
+/// hostile nesting long before serde's recursion limit.
+pub const OUTPUT_BOUND: Bound = Bound {
+    bytes: 8 * 1024,
+    depth: 12,
+};
+
+/// Bytes kept back for what the tool wraps around the converted roots (`{"type": "object",
+/// "properties": {"result": ..}, "required": ["result"]}`, an `anyOf` of several responses).
+const RESERVE: usize = 192;
+
+fn slot_of(v: &Value) -> Option<usize> {
+    let m = v.as_object()?;
+    if m.len() != 1 {
+        return None;
+    }
+    m.get(SLOT)?.as_u64().and_then(|n| usize::try_from(n).ok())
+}
+
+/// Where a keyword's value sits in a converted schema: one schema, a list or a map of them, or
+/// plain data (never walked: a `const` may hold anything).
+enum Kind {
+    One,
+    List,
+    Map,
+    Data,
+}
+
+fn kind(k: &str) -> Kind {
+    if k == "items" || SCHEMA_KEYWORDS.contains(&k) {
+        Kind::One
+    } else if SCHEMA_ARRAY_KEYWORDS.contains(&k) {
+        Kind::List
+    } else if k == "$defs" || SCHEMA_MAP_KEYWORDS.contains(&k) {
+        Kind::Map
+    } else {
+        Kind::Data
+    }
+}
+
+/// The schemas directly beneath `m`'s keywords, mutably.
+fn subschemas_mut(m: &mut Map<String, Value>) -> Vec<(&String, &mut Value)> {
+    let mut out = Vec::new();
+    for (k, v) in m.iter_mut() {
+        match (kind(k), v) {
+            (Kind::One, v) => out.push((k, v)),
+            (Kind::List, Value::Array(a)) => out.extend(a.iter_mut().map(|c| (k, c))),
+            (Kind::Map, Value::Object(o)) => out.extend(o.values_mut().map(|c| (k, c))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Counts the placeholders in a node, stopping at each (they are its children).
+fn count_slots(v: &mut Value, occ: &mut BTreeMap<usize, usize>) {
+    if let Some(id) = slot_of(v) {
+        *occ.entry(id).or_default() += 1;
+        return;
+    }
+    if let Value::Object(m) = v {
+        for (_, c) in subschemas_mut(m) {
+            count_slots(c, occ);
+        }
+    }
+}
+
+/// Annotation keywords a node may lose to fit.
+const DROPPABLE: &[&str] = &["title", "description", "examples", "default"];
+
+/// Drops the annotations of a node's own schema objects; returns whether any was there.
+fn strip_annotations(v: &mut Value) -> bool {
+    if slot_of(v).is_some() {
+        return false;
+    }
+    let Value::Object(m) = v else {
+        return false;
+    };
+    let mut any = false;
+    for k in DROPPABLE {
+        any |= m.remove(*k).is_some();
+    }
+    for (_, c) in subschemas_mut(m) {
+        any |= strip_annotations(c);
+    }
+    any
+}
+
+/// Compact JSON bytes of a node, each placeholder counted as the `{}` it becomes when cut.
+fn node_bytes(v: &Value, occ: &BTreeMap<usize, usize>) -> usize {
+    let raw = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0);
+    let per_slot: usize = occ
+        .keys()
+        .map(|id| json_len(&placeholder(*id)).saturating_sub(2) * occ[id])
+        .sum();
+    raw.saturating_sub(per_slot)
+}
+
+fn json_len(v: &Value) -> usize {
+    serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0)
+}
+
+/// Bytes a `$defs` entry adds besides its body: `"Name":` and a comma.
+fn entry_bytes(name: &str) -> usize {
+    json_len(&Value::String(name.to_string())) + 2
+}
+
+/// Bytes of `,"$defs":{}` around the entries.
+const DEFS_BYTES: usize = 11;
+
+/// Whether a converted root is a plain object schema (the tool's result is not wrapped).
+pub fn is_plain_object(v: &Value) -> bool {
+    v.get("type") == Some(&Value::String("object".into()))
+        && !["anyOf", "oneOf", "allOf", "$ref", "not", "if"]
+            .iter()
+            .any(|k| v.get(*k).is_some())
+}
+
+/// One schema to convert: the spec's schema, where it is, its path for notes (`output`).
+pub struct Root<'v> {
+    pub schema: &'v Value,
+    pub at: Pointer,
+    pub path: String,
+}
+
+/// A bounded conversion's result.
+#[derive(Debug, Default)]
+pub struct Bounded {
+    /// The converted roots, in order.
+    pub roots: Vec<Value>,
+    /// Whether each root is a plain object schema, decided before any cut.
+    pub plain: Vec<bool>,
+    /// The `$defs` the roots reference, by name.
+    pub defs: Map<String, Value>,
+    /// Paths of the subschemas replaced by `{}`, nearest first.
+    pub cut: Vec<String>,
+    /// Nodes kept without their annotations.
+    pub stripped: usize,
+}
+
+/// A node waiting in the queue.
+struct Pending {
+    id: usize,
+    /// `None`: the document's own node at `at`.
+    raw: Option<Rc<Value>>,
+    at: Pointer,
+    path: String,
+    depth: usize,
+    level: usize,
+    mult: usize,
+    root: bool,
+}
+
+/// A node taken (with its value) or cut (`None`).
+#[derive(Default)]
+struct Taken {
+    value: Option<Value>,
+    children: Vec<usize>,
+    refs: Vec<usize>,
+}
+
+/// Renumbers the placeholders of a node's value by `offset`.
+fn renumber(v: &mut Value, offset: usize) {
+    if let Some(id) = slot_of(v) {
+        *v = placeholder(id + offset);
+        return;
+    }
+    if let Value::Object(m) = v {
+        for (_, c) in subschemas_mut(m) {
+            renumber(c, offset);
+        }
+    }
+}
+
+/// Depth up to which converted nodes are reused: deeper, the conversion's own depth limit
+/// could cut them differently.
+const REUSE_DEPTH: usize = 32;
+
+impl Conversion<'_, '_> {
+    /// Converts one node with its children deferred; the notes it makes are returned apart.
+    fn convert_one(&mut self, raw: &Value, at: &Pointer, path: &str, depth: usize) -> Result<Node> {
+        let before = self.take_notes();
+        self.set_path(path.to_string());
+        self.defer = Some(Deferred::default());
+        let converted = self.convert_node(raw, at, depth);
+        let deferred = self.defer.take().unwrap_or_default();
+        let notes = self.take_notes();
+        self.restore_notes(before);
+        let mut value = converted?;
+        let mut occ = BTreeMap::new();
+        count_slots(&mut value, &mut occ);
+        let bytes = node_bytes(&value, &occ);
+        let mut lean = value.clone();
+        let (lean, lean_bytes) = if strip_annotations(&mut lean) {
+            let b = node_bytes(&lean, &occ);
+            (Some(lean), b)
+        } else {
+            (None, bytes)
+        };
+        let mut refs: Vec<(String, Pointer)> = Vec::new();
+        for r in deferred.refs {
+            if !refs.contains(&r) {
+                refs.push(r);
+            }
+        }
+        Ok(Node {
+            value,
+            lean,
+            bytes,
+            lean_bytes,
+            occ,
+            width: deferred.next,
+            children: deferred
+                .children
+                .into_iter()
+                .map(|(id, raw, at, p, d)| {
+                    let seg = p.strip_prefix(path).unwrap_or(&p).to_string();
+                    (id, raw.map(Rc::new), at, seg, d.saturating_sub(depth))
+                })
+                .collect(),
+            refs,
+            notes: notes.into_iter().map(|n| (n.kind, n.detail)).collect(),
+        })
+    }
+
+    /// The node of `raw` at `at` (`None`: the document's own node there): converted, or
+    /// reused when it is the document's own.
+    fn node(
+        &mut self,
+        raw: Option<&Value>,
+        at: &Pointer,
+        path: &str,
+        depth: usize,
+    ) -> Result<Rc<Node>> {
+        let reuse = raw.is_none() && depth <= REUSE_DEPTH;
+        if reuse && let Some(n) = self.schemas().converted_node(at, depth) {
+            return Ok(n);
+        }
+        let root = self.schemas().root;
+        let raw = match raw {
+            Some(r) => r,
+            None => at.find(root).unwrap_or(&Value::Null),
+        };
+        let n = Rc::new(self.convert_one(raw, at, path, depth)?);
+        if reuse {
+            self.schemas().keep_converted_node(at, depth, n.clone());
+        }
+        Ok(n)
+    }
+
+    /// Converts `roots` within `bound`, sharing one `$defs` (see the module docs).
+    pub fn convert_bounded(&mut self, roots: &[Root], bound: Bound) -> Result<Bounded> {
+        let budget = bound.bytes.saturating_sub(RESERVE);
+        let mut queue = VecDeque::new();
+        for (id, r) in roots.iter().enumerate() {
+            queue.push_back(Pending {
+                id,
+                raw: Some(Rc::new(r.schema.clone())),
+                at: r.at.clone(),
+                path: r.path.clone(),
+                depth: 0,
+                level: 0,
+                mult: 1,
+                root: true,
+            });
+        }
+        let mut next = roots.len();
+        let mut used = 2 * roots.len();
+        let mut taken: BTreeMap<usize, Taken> = BTreeMap::new();
+        let mut order: Vec<usize> = Vec::new();
+        let mut defs: BTreeMap<String, usize> = BTreeMap::new();
+        let mut seen: BTreeSet<Pointer> = BTreeSet::new();
+        let mut out = Bounded {
+            plain: vec![false; roots.len()],
+            ..Bounded::default()
+        };
+        while let Some(p) = queue.pop_front() {
+            if p.level > bound.depth && !p.root {
+                out.cut.push(p.path);
+                taken.insert(p.id, Taken::default());
+                continue;
+            }
+            let node = self.node(p.raw.as_deref(), &p.at, &p.path, p.depth)?;
+            let offset = next;
+            next += node.width;
+            if p.root {
+                out.plain[p.id] = is_plain_object(&node.value);
+            }
+            let new: Vec<&(String, Pointer)> = node
+                .refs
+                .iter()
+                .filter(|(_, ptr)| !seen.contains(ptr))
+                .collect();
+            let mut defs_cost: usize = new.iter().map(|(n, _)| entry_bytes(n)).sum();
+            if defs.is_empty() && !new.is_empty() {
+                defs_cost += DEFS_BYTES;
+            }
+            let cost = |bytes: usize| p.mult * bytes.saturating_sub(2) + defs_cost;
+            let (value, bytes) = if used + cost(node.bytes) <= budget {
+                (&node.value, node.bytes)
+            } else if let Some(lean) = node
+                .lean
+                .as_ref()
+                .filter(|_| p.root || used + cost(node.lean_bytes) <= budget)
+            {
+                out.stripped += 1;
+                (lean, node.lean_bytes)
+            } else if p.root {
+                (&node.value, node.bytes)
+            } else {
+                out.cut.push(p.path);
+                taken.insert(p.id, Taken::default());
+                continue;
+            };
+            if used + cost(bytes) > budget && p.root {
+                // A root too large even alone: the least that keeps its wrapping.
+                let least = if out.plain[p.id] {
+                    serde_json::json!({"type": "object", "properties": {}})
+                } else {
+                    Value::Object(Map::new())
+                };
+                out.cut.push(p.path);
+                used += json_len(&least).saturating_sub(2);
+                taken.insert(
+                    p.id,
+                    Taken {
+                        value: Some(least),
+                        ..Taken::default()
+                    },
+                );
+                order.push(p.id);
+                continue;
+            }
+            used += cost(bytes);
+            let mut value = value.clone();
+            renumber(&mut value, offset);
+            self.note_at(&p.path, &node.notes);
+            let mut t = Taken {
+                value: Some(value),
+                ..Taken::default()
+            };
+            for (id, raw, at, seg, below) in &node.children {
+                let Some(n) = node.occ.get(id) else {
+                    continue;
+                };
+                t.children.push(id + offset);
+                queue.push_back(Pending {
+                    id: id + offset,
+                    raw: raw.clone(),
+                    at: at.clone(),
+                    path: format!("{}{seg}", p.path),
+                    depth: p.depth + below,
+                    level: p.level + 1,
+                    mult: p.mult * n,
+                    root: false,
+                });
+            }
+            for (name, ptr) in &node.refs {
+                if seen.insert(ptr.clone()) {
+                    let id = next;
+                    next += 1;
+                    defs.insert(name.clone(), id);
+                    queue.push_back(Pending {
+                        id,
+                        raw: None,
+                        at: ptr.clone(),
+                        path: format!("$defs.{name}"),
+                        depth: 1,
+                        level: p.level + 1,
+                        mult: 1,
+                        root: false,
+                    });
+                }
+                if let Some(id) = defs.get(name) {
+                    t.refs.push(*id);
+                }
+            }
+            taken.insert(p.id, t);
+            order.push(p.id);
+        }
+        // Weakened nodes: cut ones, and every node with a weakened child or definition
+        // (a fixed point, as definitions may reference each other in cycles).
+        let mut weak: BTreeSet<usize> = taken
+            .iter()
+            .filter(|(_, t)| t.value.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        loop {
+            let mut changed = false;
+            for id in order.iter().rev() {
+                if weak.contains(id) {
+                    continue;
+                }
+                let t = &taken[id];
+                if t.children.iter().chain(&t.refs).any(|c| weak.contains(c)) {
+                    weak.insert(*id);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let ref_ids: BTreeMap<String, usize> = defs
+            .iter()
+            .map(|(name, id)| {
+                (
+                    format!("#{}", Pointer::root().join("$defs").join(name)),
+                    *id,
+                )
+            })
+            .collect();
+        let assembly = Assembly {
+            taken: &taken,
+            weak: &weak,
+            ref_ids: &ref_ids,
+        };
+        out.roots = (0..roots.len()).map(|id| assembly.node(id)).collect();
+        out.defs = defs
+            .iter()
+            .map(|(name, id)| (name.clone(), assembly.node(*id)))
+            .collect();
+        Ok(out)
+    }
+
+    /// The compact JSON bytes `roots` would take unbounded, computed node by node (each
+    /// definition once per document), without building the schema.
+    pub fn unbounded_bytes(&mut self, roots: &[Root]) -> Result<usize> {
+        let mut total = 0;
+        let mut refs = Vec::new();
+        for r in roots {
+            let (n, rs) = self.tree_bytes(Some(Rc::new(r.schema.clone())), &r.at, 0)?;
+            total += n;
+            refs.extend(rs);
+        }
+        let mut seen: BTreeSet<Pointer> = BTreeSet::new();
+        let mut stack = refs;
+        while let Some((name, ptr)) = stack.pop() {
+            if !seen.insert(ptr.clone()) {
+                continue;
+            }
+            let known = self.schemas().output_size(&ptr);
+            let size = match known {
+                Some(k) => k,
+                None => {
+                    let k = Rc::new(self.tree_bytes(None, &ptr, 1)?);
+                    self.schemas().set_output_size(&ptr, k.clone());
+                    k
+                }
+            };
+            total += size.0 + entry_bytes(&name);
+            stack.extend(size.1.iter().filter(|(_, p)| !seen.contains(p)).cloned());
+        }
+        if !seen.is_empty() {
+            total += DEFS_BYTES;
+        }
+        Ok(total)
+    }
+
+    /// Bytes of one schema converted in full, not following `$defs` references (returned).
+    fn tree_bytes(
+        &mut self,
+        raw: Option<Rc<Value>>,
+        at: &Pointer,
+        depth: usize,
+    ) -> Result<(usize, Vec<(String, Pointer)>)> {
+        let mut total = 2;
+        let mut refs = Vec::new();
+        let mut stack = vec![(raw, at.clone(), depth, 1usize)];
+        while let Some((raw, at, depth, mult)) = stack.pop() {
+            let node = self.node(raw.as_deref(), &at, "", depth)?;
+            total += mult * node.bytes.saturating_sub(2);
+            refs.extend(node.refs.iter().cloned());
+            for (id, raw, at, _, below) in &node.children {
+                if let Some(n) = node.occ.get(id) {
+                    stack.push((raw.clone(), at.clone(), depth + below, mult * n));
+                }
+            }
+        }
+        Ok((total, refs))
+    }
+}
+
+/// Puts taken nodes back together, making weakened parts sound (see the module docs).
+struct Assembly<'t> {
+    taken: &'t BTreeMap<usize, Taken>,
+    weak: &'t BTreeSet<usize>,
+    ref_ids: &'t BTreeMap<String, usize>,
+}
+
+impl Assembly<'_> {
+    fn node(&self, id: usize) -> Value {
+        match self.taken.get(&id).and_then(|t| t.value.clone()) {
+            Some(mut v) => {
+                self.fix(&mut v);
+                v
+            }
+            None => Value::Object(Map::new()),
+        }
+    }
+
+    /// Replaces the placeholders in `v` by their nodes; returns whether `v` is weakened.
+    fn fix(&self, v: &mut Value) -> bool {
+        if let Some(id) = slot_of(v) {
+            *v = self.node(id);
+            return self.weak.contains(&id);
+        }
+        let Value::Object(m) = v else {
+            return false;
+        };
+        let mut weak = m
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| self.ref_ids.get(r))
+            .is_some_and(|id| self.weak.contains(id));
+        let mut weak_keys: BTreeSet<String> = BTreeSet::new();
+        for (k, c) in subschemas_mut(m) {
+            if self.fix(c) {
+                weak_keys.insert(k.clone());
+            }
+        }
+        weak |= !weak_keys.is_empty();
+        if weak_keys.contains("not") {
+            m.remove("not");
+        }
+        if weak_keys.contains("if") {
+            for k in ["if", "then", "else"] {
+                m.remove(k);
+            }
+        }
+        if weak_keys.contains("contains") {
+            m.remove("maxContains");
+        }
+        if weak {
+            m.remove("unevaluatedProperties");
+            m.remove("unevaluatedItems");
+        }
+        if weak_keys.contains("oneOf")
+            && let Some(branches) = m.remove("oneOf")
+        {
+            if m.contains_key("anyOf") {
+                let mut any = Map::new();
+                any.insert("anyOf".into(), branches);
+                match m.get_mut("allOf") {
+                    Some(Value::Array(all)) => all.push(Value::Object(any)),
+                    _ => {
+                        m.insert("allOf".into(), Value::Array(vec![Value::Object(any)]));
+                    }
+                }
+            } else {
+                m.insert("anyOf".into(), branches);
+            }
+        }
+        weak
+    }
+}
+
+impl Schemas<'_> {
+    /// The memoised unbounded size of a definition's body in output schemas, with the
+    /// definitions it references.
+    fn output_size(&self, pointer: &Pointer) -> Option<Rc<DefSize>> {
+        self.output_sizes.borrow().get(pointer).cloned()
+    }
+
+    fn set_output_size(&self, pointer: &Pointer, size: Rc<DefSize>) {
+        self.output_sizes.borrow_mut().insert(pointer.clone(), size);
+    }
+
+    /// An output-side node converted before, at `at` and conversion depth `depth`.
+    fn converted_node(&self, at: &Pointer, depth: usize) -> Option<Rc<Node>> {
+        self.output_nodes
+            .borrow()
+            .get(&(at.clone(), depth))
+            .cloned()
+    }
+
+    fn keep_converted_node(&self, at: &Pointer, depth: usize, node: Rc<Node>) {
+        self.output_nodes
+            .borrow_mut()
+            .insert((at.clone(), depth), node);
+    }
+}
+
+#[cfg(test)]
+#[path = "bound_tests.rs"]
+mod tests;

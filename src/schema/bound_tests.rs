@@ -1,0 +1,448 @@
+//! Soundness of the bound, property-style: instances generated at random from the unbounded
+//! schema (kept when a real validator, the `jsonschema` crate, accepts them there) must be
+//! accepted by every bounded schema — over the Stripe-shaped benchmark document, the recursive
+//! and hostile fixtures, and one schema per rule that a naive cut would break.
+
+use super::*;
+use crate::schema::shape::Mode;
+use serde_json::json;
+
+#[path = "../../bench/stripe-shape/spec.rs"]
+mod stripe_shape;
+
+const UNBOUNDED: Bound = Bound {
+    bytes: usize::MAX,
+    depth: usize::MAX,
+};
+
+/// Bounds from "only the root" to the real one.
+const BOUNDS: &[Bound] = &[
+    Bound { bytes: 0, depth: 0 },
+    Bound {
+        bytes: 400,
+        depth: 1,
+    },
+    Bound {
+        bytes: 600,
+        depth: 3,
+    },
+    Bound {
+        bytes: 2_000,
+        depth: 12,
+    },
+    Bound {
+        bytes: 5_000,
+        depth: 4,
+    },
+    OUTPUT_BOUND,
+];
+
+/// One root converted within `bound`, its `$defs` beside it; and whether anything was cut.
+fn bounded(doc: &Value, schema: &Value, at: &Pointer, bound: Bound) -> Option<(Value, bool)> {
+    let schemas = Schemas::new("t.yaml", doc);
+    let mut c = Conversion::new(&schemas, Mode::Output);
+    let root = Root {
+        schema,
+        at: at.clone(),
+        path: "output".into(),
+    };
+    let b = c.convert_bounded(&[root], bound).ok()?;
+    let cut = !b.cut.is_empty() || b.stripped > 0;
+    let mut v = b.roots.into_iter().next()?;
+    if !b.defs.is_empty() {
+        v.as_object_mut()?
+            .insert("$defs".into(), Value::Object(b.defs));
+    }
+    Some((v, cut))
+}
+
+/// A deterministic generator (an LCG).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// A value shaped after `s` (a converted schema; `root` holds its `$defs`). Not always valid:
+/// the caller keeps those the validator accepts.
+fn instance(s: &Value, root: &Value, rng: &mut Rng, depth: usize) -> Value {
+    let Some(m) = s.as_object() else {
+        return json!(null);
+    };
+    if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+        let target = r
+            .strip_prefix("#")
+            .and_then(|p| root.pointer(p))
+            .cloned()
+            .unwrap_or(json!({}));
+        return instance(&target, root, rng, depth + 1);
+    }
+    if let Some(c) = m.get("const") {
+        return c.clone();
+    }
+    if let Some(Value::Array(e)) = m.get("enum")
+        && !e.is_empty()
+    {
+        return e[rng.below(e.len())].clone();
+    }
+    for k in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(bs)) = m.get(k)
+            && !bs.is_empty()
+        {
+            let mut v = instance(&bs[rng.below(bs.len())], root, rng, depth + 1);
+            if m.contains_key("properties")
+                && let (Value::Object(o), Value::Object(extra)) =
+                    (&mut v, instance(&strip(m, k), root, rng, depth + 1))
+            {
+                for (k, x) in extra {
+                    o.entry(k).or_insert(x);
+                }
+            }
+            return v;
+        }
+    }
+    if let Some(Value::Array(all)) = m.get("allOf") {
+        let mut v = instance(&strip(m, "allOf"), root, rng, depth + 1);
+        for a in all {
+            if let (Value::Object(o), Value::Object(extra)) =
+                (&mut v, instance(a, root, rng, depth + 1))
+            {
+                o.extend(extra);
+            }
+        }
+        return v;
+    }
+    let ty = match m.get("type").and_then(Value::as_str) {
+        Some(t) => t,
+        None if m.contains_key("properties") => "object",
+        None if m.contains_key("items") || m.contains_key("contains") => "array",
+        None => ["string", "integer", "object", "null"][rng.below(4)],
+    };
+    match ty {
+        "string" => match m.get("pattern").and_then(Value::as_str) {
+            Some(p) => json!(format!(
+                "{}x",
+                p.trim_start_matches('^')
+                    .replace(['\\', '$', '.', '*', '+'], "")
+            )),
+            None => json!(["", "a", "abc", "cus_123"][rng.below(4)]),
+        },
+        "integer" => json!(rng.below(10) as i64 - 3),
+        "number" => json!(rng.below(100) as f64 / 8.0),
+        "boolean" => json!(rng.chance(50)),
+        "null" => json!(null),
+        "array" => {
+            if depth > 10 {
+                return json!([]);
+            }
+            let item = m.get("items").or_else(|| m.get("contains"));
+            let n = rng.below(3);
+            Value::Array(
+                (0..n)
+                    .map(|_| match item {
+                        Some(i) => instance(i, root, rng, depth + 1),
+                        None => json!(rng.below(5)),
+                    })
+                    .collect(),
+            )
+        }
+        _ => {
+            let mut o = Map::new();
+            if depth > 10 {
+                return Value::Object(o);
+            }
+            let required: Vec<&str> = m
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if let Some(Value::Object(props)) = m.get("properties") {
+                for (k, p) in props {
+                    if required.contains(&k.as_str()) || rng.chance(60) {
+                        o.insert(k.clone(), instance(p, root, rng, depth + 1));
+                    }
+                }
+            }
+            match m.get("additionalProperties") {
+                Some(Value::Bool(false)) => {}
+                Some(ap @ Value::Object(_)) => {
+                    if rng.chance(30) {
+                        o.insert("extra".into(), instance(ap, root, rng, depth + 1));
+                    }
+                }
+                _ => {
+                    if rng.chance(20) {
+                        o.insert("unlisted".into(), json!(rng.below(3)));
+                    }
+                }
+            }
+            Value::Object(o)
+        }
+    }
+}
+
+fn strip(m: &Map<String, Value>, k: &str) -> Value {
+    let mut m = m.clone();
+    m.remove(k);
+    Value::Object(m)
+}
+
+/// Checks `schema` (at `at` in `doc`): every instance valid unbounded is valid under each
+/// bound. Returns (valid instances tried, bounds that cut something).
+fn check(doc: &Value, schema: &Value, at: &Pointer, tries: usize) -> (usize, usize) {
+    let Some((full, _)) = bounded(doc, schema, at, UNBOUNDED) else {
+        return (0, 0);
+    };
+    let full_v = jsonschema::draft202012::new(&full).expect("the unbounded schema compiles");
+    let mut rng = Rng(7);
+    let mut valid = Vec::new();
+    for _ in 0..tries {
+        let i = instance(&full, &full, &mut rng, 0);
+        if full_v.is_valid(&i) {
+            valid.push(i);
+        }
+    }
+    let mut cutting = 0;
+    for bound in BOUNDS {
+        let (b, cut) = bounded(doc, schema, at, *bound).expect("converts bounded");
+        cutting += usize::from(cut);
+        let v = jsonschema::draft202012::new(&b).expect("the bounded schema compiles");
+        for i in &valid {
+            assert!(
+                v.is_valid(i),
+                "{at} under {bound:?}: {i} is valid unbounded but not under\n{b:#}"
+            );
+        }
+    }
+    (valid.len(), cutting)
+}
+
+/// Every 2xx JSON response schema of a document, with its place.
+fn responses(doc: &Value) -> Vec<(Value, Pointer)> {
+    let mut out = Vec::new();
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return out;
+    };
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        for (method, op) in item {
+            let Some(rs) = op.get("responses").and_then(Value::as_object) else {
+                continue;
+            };
+            for (code, r) in rs {
+                if !code.starts_with('2') {
+                    continue;
+                }
+                let r = match r.get("$ref").and_then(Value::as_str) {
+                    Some(p) => doc.pointer(p.trim_start_matches('#')).unwrap_or(r),
+                    None => r,
+                };
+                if let Some(Value::Object(content)) = r.get("content") {
+                    for (mt, c) in content {
+                        if mt.contains("json")
+                            && let Some(s) = c.get("schema")
+                        {
+                            let at = Pointer::root()
+                                .join("paths")
+                                .join(path)
+                                .join(method)
+                                .join("responses")
+                                .join(code)
+                                .join("content")
+                                .join(mt)
+                                .join("schema");
+                            out.push((s.clone(), at));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn stripe_shape_responses_stay_valid() {
+    let doc = stripe_shape::spec();
+    let (mut valid, mut cutting) = (0, 0);
+    // Every 45th response (list envelopes, single resources, deleted objects, searches): each
+    // unbounded schema is most of the document, which the validator takes a while to compile.
+    for (s, at) in responses(&doc).iter().step_by(45) {
+        let (v, c) = check(&doc, s, at, 40);
+        valid += v;
+        cutting += c;
+    }
+    assert!(valid > 30, "only {valid} valid instances");
+    assert!(
+        cutting > 25,
+        "only {cutting} bounded conversions cut anything"
+    );
+}
+
+#[test]
+fn fixtures_stay_valid() {
+    for fixture in [
+        "recursive",
+        "hostile",
+        "petstore",
+        "client-safe",
+        "fastapi31",
+    ] {
+        let path = format!(
+            "{}/fixtures/{fixture}/openapi.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let doc = crate::parse_document(&path, &text).expect("fixture parses");
+        let mut roots = responses(&doc);
+        if let Some(Value::Object(components)) = doc.pointer("/components/schemas") {
+            for name in components.keys() {
+                roots.push((
+                    json!({"$ref": format!("#/components/schemas/{}", name.replace('~', "~0").replace('/', "~1"))}),
+                    Pointer::root().join("x"),
+                ));
+            }
+        }
+        let (mut valid, mut cutting) = (0, 0);
+        for (s, at) in &roots {
+            let (v, c) = check(&doc, s, at, 40);
+            valid += v;
+            cutting += c;
+        }
+        assert!(valid > 20, "{fixture}: only {valid} valid instances");
+        assert!(cutting > 0, "{fixture}: nothing was cut");
+    }
+}
+
+/// A schema per rule, each with the instance that a naive cut would reject.
+#[test]
+fn each_rule_keeps_its_instances() {
+    let deep = |leaf: Value| json!({"type": "object", "properties": {"x": {"type": "object", "properties": {"y": leaf}, "required": ["y"]}}, "required": ["x"]});
+    let cases = [
+        // oneOf: cut branches both match; must become anyOf.
+        (
+            json!({"oneOf": [deep(json!({"type": "integer"})), deep(json!({"type": "string"}))]}),
+            json!({"x": {"y": 1}}),
+        ),
+        // not: a cut inside makes `not` reject more; must be dropped.
+        (
+            json!({"type": "object", "not": deep(json!({"type": "string"}))}),
+            json!({"x": {"y": 1}}),
+        ),
+        // if/then/else: a cut inside `if` sends everything to `then`.
+        (
+            json!({"type": "object", "properties": {"k": {}, "a": {}, "b": {}},
+                   "if": deep(json!({"const": "a"})), "then": {"required": ["a"]}, "else": {"required": ["b"]}}),
+            json!({"x": {"y": "z"}, "b": 1}),
+        ),
+        // unevaluatedProperties: a cut branch evaluates nothing.
+        (
+            json!({"type": "object", "anyOf": [
+                {"type": "object", "properties": {"a": {"type": "string"}, "n": {"type": "object", "properties": {"m": {"type": "integer"}}}}, "required": ["a"]},
+                {"type": "object", "properties": {"b": {"type": "string"}}, "required": ["b"]}
+            ], "unevaluatedProperties": false}),
+            json!({"a": "s", "n": {"m": 1}}),
+        ),
+        // contains + maxContains: a cut `contains` matches more items.
+        (
+            json!({"type": "array", "contains": deep(json!({"const": 1})), "maxContains": 1}),
+            json!([{"x": {"y": 1}}, {"x": {"y": 2}}]),
+        ),
+        // additionalProperties: false beside cut properties keeps their names.
+        (
+            json!({"type": "object", "additionalProperties": false, "properties": {"a": deep(json!({"type": "string"})), "b": deep(json!({"type": "integer"}))}}),
+            json!({"a": {"x": {"y": "s"}}, "b": {"x": {"y": 2}}}),
+        ),
+        // const and enum beside cut siblings.
+        (
+            json!({"type": "object", "properties": {"kind": {"const": "card"}, "card": deep(json!({"enum": ["visa", "amex"]}))}, "required": ["kind"]}),
+            json!({"kind": "card", "card": {"x": {"y": "amex"}}}),
+        ),
+    ];
+    for (i, (schema, instance)) in cases.iter().enumerate() {
+        let doc = json!({"openapi": "3.1.0", "components": {"schemas": {"S": schema}}});
+        let at = Pointer::root().join("components").join("schemas").join("S");
+        let (full, _) = bounded(&doc, schema, &at, UNBOUNDED).unwrap();
+        assert!(
+            jsonschema::draft202012::new(&full)
+                .unwrap()
+                .is_valid(instance),
+            "case {i}: the instance is valid unbounded"
+        );
+        let mut cut_any = false;
+        for bound in BOUNDS {
+            let (b, cut) = bounded(&doc, schema, &at, *bound).unwrap();
+            cut_any |= cut;
+            assert!(
+                jsonschema::draft202012::new(&b).unwrap().is_valid(instance),
+                "case {i} under {bound:?}: {instance} rejected by\n{b:#}"
+            );
+        }
+        assert!(cut_any, "case {i}: no bound cut anything");
+        let (v, c) = check(&doc, schema, &at, 60);
+        assert!(
+            v > 0 && c > 0,
+            "case {i}: {v} valid instances, {c} cutting bounds"
+        );
+    }
+    // The oneOf of case 0 is an anyOf once its branches are cut, a oneOf while they are whole.
+    let doc = json!({"openapi": "3.1.0", "components": {"schemas": {"S": cases[0].0}}});
+    let at = Pointer::root().join("components").join("schemas").join("S");
+    let tight = Bound {
+        bytes: 5_000,
+        depth: 2,
+    };
+    let (b, _) = bounded(&doc, &cases[0].0, &at, tight).unwrap();
+    assert!(b.get("anyOf").is_some() && b.get("oneOf").is_none(), "{b}");
+    let (b, cut) = bounded(&doc, &cases[0].0, &at, OUTPUT_BOUND).unwrap();
+    assert!(!cut && b.get("oneOf").is_some(), "{b}");
+}
+
+#[test]
+fn breadth_first_keeps_near_parts() {
+    // A wide first level and a deep chain: the first level stays whole, the chain is cut.
+    let mut props = Map::new();
+    for i in 0..20 {
+        props.insert(
+            format!("p{i}"),
+            json!({"type": "string", "description": "a field"}),
+        );
+    }
+    let mut chain = json!({"type": "string"});
+    for _ in 0..30 {
+        chain = json!({"type": "object", "properties": {"next": chain}});
+    }
+    props.insert("chain".into(), chain);
+    let schema = json!({"type": "object", "properties": props});
+    let doc = json!({});
+    let (b, cut) = bounded(&doc, &schema, &Pointer::root(), OUTPUT_BOUND).unwrap();
+    assert!(cut);
+    for i in 0..20 {
+        assert_eq!(b["properties"][format!("p{i}")]["type"], "string");
+    }
+    let mut level = &b["properties"]["chain"];
+    let mut depth = 1;
+    while let Some(next) = level.pointer("/properties/next") {
+        level = next;
+        depth += 1;
+    }
+    assert_eq!(
+        depth,
+        OUTPUT_BOUND.depth + 1,
+        "the chain is cut below the bound"
+    );
+    assert_eq!(level, &json!({}));
+}
