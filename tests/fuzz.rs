@@ -22,7 +22,8 @@
 //! fixed worst cases — 10,000-deep JSON and YAML, 5,000-link schema and 500-link parameter `$ref`
 //! chains, a YAML alias bomb, a deep default value, a chain of 60 deeply nested external files
 //! (once a stack overflow) and 30 files referring to each other twice over (once 2^30 copies) —
-//! each generating or failing with a located error, within 20 s.
+//! each generating or failing with a located error, within 60 s of wall time (a few seconds on an
+//! idle machine; the bound catches blow-ups, which never end, not slowness on a busy one).
 
 mod common;
 
@@ -1254,7 +1255,7 @@ fn bounded_inputs() {
             result.as_ref().map(|_| ()).map_err(|e| e.to_string())
         );
         assert!(
-            start.elapsed() < Duration::from_secs(20),
+            start.elapsed() < Duration::from_secs(60),
             "{what}: took {:?}",
             start.elapsed()
         );
