@@ -9,9 +9,9 @@
 # are measured (PROFILE=release to build it in release).
 #
 # Usage: bench/stripe-shape/run.sh [BEFORE]
-#   BEFORE: a mcpgen binary without the bound (default: /work/main/target/release/mcpgen, else
-#   /work/main/target/debug/mcpgen; a debug "before" is slower than its release build would be;
-#   `none` measures this tree only).
+#   BEFORE: a mcpgen binary without the bound, e.g. a release build of commit 37cf7cf
+#   (`git worktree add /tmp/before 37cf7cf && cargo build --release --manifest-path
+#   /tmp/before/Cargo.toml`); without it, or with `none`, only this tree is measured.
 # GitHub's document: npm pack @octokit/openapi@23.0.2 into .cache/octokit and unpack it there
 #   (mkdir -p .cache/octokit && cd .cache/octokit && npm pack @octokit/openapi@23.0.2 &&
 #    tar xzf octokit-openapi-23.0.2.tgz package/generated/api.github.com.json).
@@ -20,10 +20,6 @@ cd "$(dirname "$0")/../.."
 before=${1:-}
 if [ "$before" = none ]; then
   before=""
-elif [ -z "$before" ]; then
-  for b in /work/main/target/release/mcpgen /work/main/target/debug/mcpgen; do
-    if [ -x "$b" ]; then before=$b; break; fi
-  done
 fi
 cargo build --release --quiet
 after=$PWD/target/release/mcpgen
