@@ -286,6 +286,9 @@ fn search_index_finds_every_tool_by_its_name() {
         if check::search_text::terms(name).is_empty() {
             continue;
         }
-        assert!(found.contains(&position), "`{name}` (tool {position}) finds {found:?}");
+        assert!(
+            found.contains(&position),
+            "`{name}` (tool {position}) finds {found:?}"
+        );
     }
 }
