@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::error::Result;
 use crate::ir::{Api, ArgLocation, Tool};
-use search_text::{IMPACT_DIGITS, Index, MAX_IMPACT, WIDTH, push_fixed, push_var};
+use search_text::{IMPACT_DIGITS, Index, MAX_IMPACT, WIDTH, push_fixed, push_row, push_var};
 
 /// A field of a tool's document: its weight (how much a match there says about the tool) and its
 /// length normalisation `b` (long descriptions are diluted; names and paths hardly).
@@ -26,6 +26,8 @@ enum Field {
     Tags,
     /// Literal path segments.
     Path,
+    /// The last literal path segment: the resource the operation acts on (`/repos/{o}/{r}/pulls`).
+    Resource,
     /// `{param}` names of the path.
     PathParam,
     /// The description, markup reduced to text.
@@ -38,11 +40,12 @@ enum Field {
     Method,
 }
 
-const FIELDS: [Field; 9] = [
+const FIELDS: [Field; 10] = [
     Field::Name,
     Field::Title,
     Field::Tags,
     Field::Path,
+    Field::Resource,
     Field::PathParam,
     Field::Description,
     Field::Param,
@@ -60,6 +63,7 @@ impl Field {
             Field::Title => (3.0, 0.3),
             Field::Tags => (1.5, 0.0),
             Field::Path => (1.5, 0.3),
+            Field::Resource => (1.5, 0.0),
             Field::PathParam => (0.5, 0.3),
             Field::Description => (1.0, 0.75),
             Field::Param => (0.5, 0.3),
@@ -134,6 +138,14 @@ fn document(tool: &Tool) -> BTreeMap<Field, Vec<String>> {
             }
             _ => put(Field::Param, &arg.name),
         }
+    }
+    if let Some(last) = tool
+        .path
+        .split('/')
+        .rev()
+        .find(|s| !s.is_empty() && !s.starts_with('{'))
+    {
+        put(Field::Resource, last);
     }
     let item = tool.path.trim_end_matches('/').ends_with('}');
     for word in search_text::method_words(&tool.method, item) {
@@ -229,35 +241,27 @@ fn build_from(docs: Vec<BTreeMap<Field, Vec<String>>>) -> SearchIndex {
             tf.entry(t).or_default().push((d, w));
         }
     }
-    let mut scored: Vec<(&str, Vec<(usize, f64)>)> = Vec::with_capacity(tf.len());
-    let mut max = 0f64;
-    for (term, list) in tf {
-        let df = list.len() as f64;
-        let idf = (1.0 + (n as f64 - df + 0.5) / (df + 0.5)).ln();
-        let list: Vec<(usize, f64)> = list
-            .into_iter()
-            .map(|(d, w)| (d, idf * w * (K1 + 1.0) / (K1 + w)))
-            .collect();
-        for &(_, s) in &list {
-            max = max.max(s);
-        }
-        scored.push((term, list));
-    }
     let mut index = SearchIndex {
         docs: n,
         terms: String::new(),
         table: String::new(),
         postings: String::new(),
     };
-    for (term, list) in &scored {
-        push_fixed(&mut index.table, index.terms.len() as u32, WIDTH);
-        push_fixed(&mut index.table, index.postings.len() as u32, WIDTH);
+    for (term, list) in &tf {
+        push_row(
+            &mut index.table,
+            index.terms.len(),
+            index.postings.len(),
+            list.len(),
+        );
         index.terms.push_str(term);
         let mut prev = 0;
-        for &(d, s) in list {
+        for &(d, w) in list {
             push_var(&mut index.postings, (d - prev) as u32);
             prev = d;
-            let impact = ((s / max) * f64::from(MAX_IMPACT)).round() as u32;
+            // BM25's saturation, as a share of its maximum `K1 + 1`; the IDF is the query's.
+            let share = w / (K1 + w);
+            let impact = (share * f64::from(MAX_IMPACT)).round() as u32;
             push_fixed(
                 &mut index.postings,
                 impact.clamp(1, MAX_IMPACT),
@@ -265,8 +269,7 @@ fn build_from(docs: Vec<BTreeMap<Field, Vec<String>>>) -> SearchIndex {
             );
         }
     }
-    push_fixed(&mut index.table, index.terms.len() as u32, WIDTH);
-    push_fixed(&mut index.table, index.postings.len() as u32, WIDTH);
+    push_row(&mut index.table, index.terms.len(), index.postings.len(), 0);
     index
 }
 
@@ -293,9 +296,9 @@ pub fn render(api: &Api) -> Result<String> {
          pub const DOCS: usize = {};\n\
          /// The sorted vocabulary, concatenated.\n\
          pub const TERMS: &str = {};\n\
-         /// Per term: its start in `TERMS` and in `POSTINGS`.\n\
+         /// Per term: its start in `TERMS` and in `POSTINGS`, and its document frequency.\n\
          pub const TABLE: &str = {};\n\
-         /// Per term: the tools that contain it and their scores.\n\
+         /// Per term: the tools that contain it and its weighted frequency there.\n\
          pub const POSTINGS: &str = {};\n",
         index.docs,
         literal(&index.terms),
@@ -343,6 +346,62 @@ mod tests {
         );
         assert_eq!(plain_text("a < b, <3"), "a < b, <3");
         assert_eq!(plain_text("unterminated <b"), "unterminated <b");
+    }
+
+    /// The operationId of the first result for `query` over `fixtures/<case>`.
+    fn first(case: &str, query: &str) -> Option<String> {
+        let spec = format!(
+            "{}/fixtures/{case}/openapi.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let api = crate::build_ir(&spec, &Default::default()).expect("the fixture lowers");
+        let index = build(&api);
+        let hits = index.search(query, 5);
+        hits.first()
+            .and_then(|&i| api.tools[i].operation_id.clone())
+    }
+
+    #[test]
+    fn a_person_finds_the_operation_meant() {
+        assert_eq!(
+            first("petstore", "remove a pet").as_deref(),
+            Some("deletePet")
+        );
+        assert_eq!(
+            first("petstore", "get rid of that animal's pet record").as_deref(),
+            Some("deletePet")
+        );
+        assert_eq!(
+            first("petstore", "add a new pet to the store").as_deref(),
+            Some("createPets")
+        );
+        assert_eq!(
+            first("petstore", "list all the pets").as_deref(),
+            Some("listPets")
+        );
+        assert_eq!(
+            first("petstore", "look up one pet by its id").as_deref(),
+            Some("showPetById")
+        );
+        assert_eq!(first("petstore", "the of and"), None);
+    }
+
+    #[test]
+    fn the_index_is_deterministic_and_covers_every_tool() {
+        let spec = format!(
+            "{}/fixtures/petstore/openapi.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let api = crate::build_ir(&spec, &Default::default()).expect("the fixture lowers");
+        assert_eq!(
+            render(&api).expect("renders"),
+            render(&api).expect("renders")
+        );
+        let index = build(&api);
+        assert_eq!(index.docs, api.tools.len());
+        for (i, tool) in api.tools.iter().enumerate() {
+            assert!(index.search(&tool.name, 3).contains(&i), "{}", tool.name);
+        }
     }
 
     #[test]
