@@ -113,6 +113,16 @@ pub struct Index<'a> {
     pub postings: &'a str,
 }
 
+/// The factor of a tool's score that matches `matched` of a query's `total` concepts (both at
+/// least 1 when it matters): the share matched, softened so that a strong match of most of
+/// the query still beats a weak match of all of it.
+fn coordination(matched: u32, total: u32) -> f64 {
+    (f64::from(matched) / f64::from(total)).powf(COORDINATION)
+}
+
+/// Exponent of [`coordination`]: 0 ignores it, 1 is Lucene's classic `coord`.
+const COORDINATION: f64 = 0.5;
+
 /// One vocabulary entry: its postings and document frequency.
 struct Entry<'a> {
     postings: &'a [u8],
@@ -235,8 +245,10 @@ impl<'a> Index<'a> {
     /// Every tool's score for `query` (0: no match), by position.
     pub fn scores(&self, query: &str) -> Vec<f64> {
         let mut scores = vec![0f64; self.docs];
+        let mut matched = vec![0u32; self.docs];
         let mut best = vec![0u32; self.docs];
         let mut touched: Vec<usize> = Vec::new();
+        let mut concepts_used = 0u32;
         for concept in query_concepts(query, &|t| self.find(t).is_ok()) {
             let mut members: Vec<(Entry<'a>, u32)> = Vec::new();
             let mut exact_df = None;
@@ -260,6 +272,7 @@ impl<'a> Index<'a> {
                 continue;
             };
             let idf = self.idf(df);
+            concepts_used += 1;
             for (e, weight) in &members {
                 Self::each(e.postings, |doc, impact| {
                     if let Some(b) = best.get_mut(doc) {
@@ -272,9 +285,17 @@ impl<'a> Index<'a> {
             }
             for &doc in &touched {
                 scores[doc] += idf * f64::from(best[doc]);
+                matched[doc] += 1;
                 best[doc] = 0;
             }
             touched.clear();
+        }
+        // Coordination: a tool that matches more of the query's concepts is more likely the one
+        // meant than one that matches a single rare word strongly.
+        if concepts_used > 1 {
+            for (score, &m) in scores.iter_mut().zip(&matched) {
+                *score *= coordination(m, concepts_used);
+            }
         }
         scores
     }
@@ -858,6 +879,13 @@ pub fn query_concepts(query: &str, known: &dyn Fn(&str) -> bool) -> Vec<Concept>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coordination_prefers_tools_that_match_more_of_the_query() {
+        assert_eq!(coordination(2, 2), 1.0);
+        assert!(coordination(1, 2) < coordination(2, 3));
+        assert!(coordination(1, 4) > 0.0);
+    }
 
     #[test]
     fn words_split_case_and_punctuation() {

@@ -38,9 +38,14 @@ enum Field {
     BodyProperty,
     /// The meaning of the HTTP method ([`search_text::method_words`]).
     Method,
+    /// Enum values of a body's top-level properties (passed whole or flattened): the states and
+    /// kinds an operation can set (`state: [open, closed]` says an update can close). Enum
+    /// values of path, query and header parameters are not indexed: on the development set they
+    /// cost more than they gave (sort keys such as `created` read as actions).
+    Values,
 }
 
-const FIELDS: [Field; 10] = [
+const FIELDS: [Field; 11] = [
     Field::Name,
     Field::Title,
     Field::Tags,
@@ -51,6 +56,7 @@ const FIELDS: [Field; 10] = [
     Field::Param,
     Field::BodyProperty,
     Field::Method,
+    Field::Values,
 ];
 
 impl Field {
@@ -69,9 +75,14 @@ impl Field {
             Field::Param => (0.5, 0.3),
             Field::BodyProperty => (0.3, 0.3),
             Field::Method => (1.5, 0.0),
+            Field::Values => (VALUES_WEIGHT, 0.3),
         }
     }
 }
+
+/// Weight of [`Field::Values`]. Descriptions of parameters and properties are not indexed: on
+/// the development set they cost recall@5 (0.69 → 0.64) and a quarter more index.
+const VALUES_WEIGHT: f64 = 0.2;
 
 /// BM25's term-frequency saturation.
 const K1: f64 = 1.2;
@@ -131,9 +142,18 @@ fn document(tool: &Tool) -> BTreeMap<Field, Vec<String>> {
         match arg.location {
             ArgLocation::Body => {
                 if let Some(props) = arg.schema.get("properties").and_then(|p| p.as_object()) {
-                    for name in props.keys() {
+                    for (name, schema) in props {
                         put(Field::BodyProperty, name);
+                        for value in enum_values(schema) {
+                            put(Field::Values, value);
+                        }
                     }
+                }
+            }
+            ArgLocation::BodyField => {
+                put(Field::Param, &arg.name);
+                for value in enum_values(&arg.schema) {
+                    put(Field::Values, value);
                 }
             }
             _ => put(Field::Param, &arg.name),
@@ -152,6 +172,29 @@ fn document(tool: &Tool) -> BTreeMap<Field, Vec<String>> {
         put(Field::Method, word);
     }
     doc
+}
+
+/// The string enum values of `schema`, of its array items, and of its `anyOf`/`oneOf` branches
+/// (a nullable enum is often `anyOf: [{enum}, {type: null}]`).
+fn enum_values(schema: &serde_json::Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut stack = vec![(schema, 0)];
+    while let Some((s, depth)) = stack.pop() {
+        if let Some(values) = s.get("enum").and_then(|e| e.as_array()) {
+            out.extend(values.iter().filter_map(|v| v.as_str()));
+        }
+        if depth < 2 {
+            if let Some(items) = s.get("items") {
+                stack.push((items, depth + 1));
+            }
+            for key in ["anyOf", "oneOf", "allOf"] {
+                if let Some(branches) = s.get(key).and_then(|b| b.as_array()) {
+                    stack.extend(branches.iter().map(|b| (b, depth + 1)));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Description text without markup: HTML tags, Markdown link targets and bare URLs go (their
@@ -359,6 +402,21 @@ mod tests {
         let hits = index.search(query, 5);
         hits.first()
             .and_then(|&i| api.tools[i].operation_id.clone())
+    }
+
+    #[test]
+    fn enum_values_of_a_schema_its_items_and_branches() {
+        let schema = serde_json::json!({
+            "anyOf": [
+                {"type": "string", "enum": ["open", "closed", 3]},
+                {"type": "array", "items": {"enum": ["draft"]}},
+                {"type": "null"}
+            ]
+        });
+        let mut values = enum_values(&schema);
+        values.sort_unstable();
+        assert_eq!(values, ["closed", "draft", "open"]);
+        assert!(enum_values(&serde_json::json!({"type": "string"})).is_empty());
     }
 
     #[test]
