@@ -31,7 +31,7 @@ pub mod ownership;
 /// The tool search index mcpgen builds into every generated crate (`src/search_index.rs`) and the
 /// ranking the generated server applies to it, for measuring search quality (`bench/search`).
 pub mod search {
-    pub use crate::render::search_index::{SearchIndex, build};
+    pub use crate::render::search_index::{SearchIndex, build, render};
 }
 mod pointer;
 mod render;

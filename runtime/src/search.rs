@@ -5,7 +5,6 @@
 use crate::search_text::Index;
 
 /// The generated index of this crate's tools.
-#[allow(dead_code)]
 pub const INDEX: Index<'static> = Index {
     docs: crate::search_index::DOCS,
     terms: crate::search_index::TERMS,
@@ -16,7 +15,6 @@ pub const INDEX: Index<'static> = Index {
 /// Positions of the generated tools (the order of `tools.json`) that best match `query`, best
 /// first, at most `limit`, only those `served` accepts; ties go to the earlier position. A query
 /// without a meaningful word returns nothing.
-#[allow(dead_code)] // Called by the discovery tools (DESIGN.md §5).
 pub fn search(query: &str, limit: usize, served: &dyn Fn(usize) -> bool) -> Vec<usize> {
     INDEX.search(query, limit, served)
 }

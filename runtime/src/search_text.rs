@@ -3,34 +3,44 @@
 //! `#[path]`) to build each API's index at generation time, so documents (generator) and queries
 //! (server) are analysed by the same code: a word is indexed exactly as a query spells it.
 //!
-//! The index is BM25F with the per-(term, tool) scores computed at generation time: a query only
-//! looks its terms up (binary search in a sorted vocabulary) and adds their precomputed impacts,
-//! in integers, so ranking is deterministic and costs microseconds. Its data are three `&str`s
-//! (no parsing at start-up, no allocation until a query):
+//! Ranking is BM25F. At generation time mcpgen computes, for every (term, tool), the saturated
+//! field-weighted term frequency (its share of the BM25 maximum, `k1 + 1`) and each term's
+//! document frequency; a query looks its terms up (binary search in the sorted vocabulary) and
+//! sums, per concept of the query, the concept's IDF times its best member's frequency. A concept
+//! is a word the user wrote together with its synonyms ([`SYNONYMS`]) at half weight, scored as
+//! one term (like Lucene's synonym query): a rare synonym cannot outweigh the user's own word,
+//! and a tool that says the same thing twice is not counted twice. The data are three `&str`s
+//! (nothing is parsed at start-up; a query allocates a few small vectors):
 //!
 //! - `terms`: the sorted vocabulary, concatenated;
-//! - `table`: per term (and one sentinel) two fixed-width numbers, the term's start in `terms` and
-//!   the start of its postings, [`WIDTH`] digits each;
+//! - `table`: per term (and one sentinel) three fixed-width numbers, [`WIDTH`] digits each: the
+//!   term's start in `terms`, the start of its postings, its document frequency;
 //! - `postings`: per term, the tools that contain it in position order, each as the gap from the
-//!   previous tool (a variable-length number) and its impact ([`IMPACT_DIGITS`] digits).
+//!   previous tool (a variable-length number) and its frequency ([`IMPACT_DIGITS`] digits, a
+//!   share of [`MAX_IMPACT`]).
 //!
 //! Numbers are written in a base-64 alphabet of ASCII letters, digits, `-` and `_`, so the data
 //! are plain string literals in the generated `search_index.rs`.
 
 /// Digits of every number in `table` (base 64: up to 2^30).
 pub const WIDTH: usize = 5;
-/// Digits of an impact in `postings` (base 64: 0..4096).
+/// Numbers per term in `table`.
+pub const TABLE_FIELDS: usize = 3;
+/// Digits of a frequency in `postings` (base 64: 0..4096).
 pub const IMPACT_DIGITS: usize = 2;
-/// The largest impact: the best (term, tool) score of an index is scaled to this.
+/// A frequency of `MAX_IMPACT` is BM25's maximum, `k1 + 1`.
 #[allow(dead_code)] // mcpgen's half: used when the index is built.
 pub const MAX_IMPACT: u32 = 64 * 64 - 1;
 /// Bytes of a query that are read: the rest is ignored (bounded work on hostile input).
 pub const MAX_QUERY_BYTES: usize = 1024;
 /// Words of a query that are used, at most.
 pub const MAX_QUERY_WORDS: usize = 32;
-/// Query weight of a word the user wrote, and of a word a synonym group added.
-pub const EXACT_WEIGHT: u32 = 4;
-pub const SYNONYM_WEIGHT: u32 = 2;
+/// Query weight of a word the user wrote, and of a word a synonym group (or a nearby form of a
+/// word the API never uses) added.
+pub const EXACT_WEIGHT: u32 = 2;
+pub const SYNONYM_WEIGHT: u32 = 1;
+/// Nearby forms tried for a query word the API never uses, at most.
+const MAX_NEAR_FORMS: usize = 3;
 
 const ALPHABET: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 
@@ -76,6 +86,15 @@ pub fn push_var(out: &mut String, value: u32) {
     }
 }
 
+/// Appends one row of the table: a term's start in `terms`, its postings' start, its document
+/// frequency.
+#[allow(dead_code)] // mcpgen's half: used when the index is built.
+pub fn push_row(table: &mut String, term_start: usize, postings_start: usize, df: usize) {
+    for v in [term_start, postings_start, df] {
+        push_fixed(table, u32::try_from(v).unwrap_or(u32::MAX), WIDTH);
+    }
+}
+
 fn read_fixed(bytes: &[u8], at: usize, width: usize) -> Option<u32> {
     let mut v = 0u32;
     for &b in bytes.get(at..at.checked_add(width)?)? {
@@ -94,48 +113,104 @@ pub struct Index<'a> {
     pub postings: &'a str,
 }
 
-impl Index<'_> {
+/// The factor of a tool's score that matches `matched` of a query's `total` concepts (both at
+/// least 1 when it matters): the share matched, softened so that a strong match of most of
+/// the query still beats a weak match of all of it.
+fn coordination(matched: u32, total: u32) -> f64 {
+    (f64::from(matched) / f64::from(total)).powf(COORDINATION)
+}
+
+/// Exponent of [`coordination`]: 0 ignores it, 1 is Lucene's classic `coord`.
+const COORDINATION: f64 = 0.5;
+
+/// One vocabulary entry: its postings and document frequency.
+struct Entry<'a> {
+    postings: &'a [u8],
+    df: u32,
+}
+
+impl<'a> Index<'a> {
     fn term_count(&self) -> usize {
-        (self.table.len() / (2 * WIDTH)).saturating_sub(1)
+        (self.table.len() / (TABLE_FIELDS * WIDTH)).saturating_sub(1)
     }
 
-    /// (start in `terms`, start in `postings`) of entry `i` of the table.
-    fn entry(&self, i: usize) -> Option<(usize, usize)> {
-        let t = self.table.as_bytes();
-        let at = i.checked_mul(2 * WIDTH)?;
-        Some((
-            read_fixed(t, at, WIDTH)? as usize,
-            read_fixed(t, at + WIDTH, WIDTH)? as usize,
-        ))
+    /// Field `f` of row `i` of the table.
+    fn field(&self, i: usize, f: usize) -> Option<usize> {
+        let at = i
+            .checked_mul(TABLE_FIELDS * WIDTH)?
+            .checked_add(f * WIDTH)?;
+        read_fixed(self.table.as_bytes(), at, WIDTH).map(|v| v as usize)
     }
 
-    fn term(&self, i: usize) -> Option<&str> {
-        let (start, _) = self.entry(i)?;
-        let (end, _) = self.entry(i + 1)?;
-        self.terms.get(start..end)
+    fn term(&self, i: usize) -> Option<&'a str> {
+        self.terms.get(self.field(i, 0)?..self.field(i + 1, 0)?)
     }
 
-    /// The postings of `term`, if it is in the vocabulary.
-    fn postings_of(&self, term: &str) -> Option<&[u8]> {
+    fn entry(&self, i: usize) -> Option<Entry<'a>> {
+        let postings = self
+            .postings
+            .as_bytes()
+            .get(self.field(i, 1)?..self.field(i + 1, 1)?)?;
+        Some(Entry {
+            postings,
+            df: self.field(i, 2)? as u32,
+        })
+    }
+
+    /// The row of `term`, or where it would be.
+    fn find(&self, term: &str) -> Result<usize, usize> {
         let (mut lo, mut hi) = (0, self.term_count());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.term(mid)?.cmp(term) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => {
-                    let (_, start) = self.entry(mid)?;
-                    let (_, end) = self.entry(mid + 1)?;
-                    return self.postings.as_bytes().get(start..end);
-                }
+            match self.term(mid) {
+                Some(t) if t < term => lo = mid + 1,
+                Some(t) if t > term => hi = mid,
+                Some(_) => return Ok(mid),
+                None => return Err(lo),
             }
         }
-        None
+        Err(lo)
     }
 
-    /// Adds `weight` × impact of every tool in `postings` to `scores`. Malformed data end the
-    /// list early; they never panic or reach outside `scores`.
-    fn accumulate(postings: &[u8], weight: u32, scores: &mut [u32]) {
+    fn lookup(&self, term: &str) -> Option<Entry<'a>> {
+        self.entry(self.find(term).ok()?)
+    }
+
+    /// Vocabulary terms near a word the API never uses: the longest term that begins the word
+    /// (`healthy` → `health`, `scheduler` → `schedul`), and the shortest that the word begins
+    /// (`deploy` → `deployment`), never more than a few letters apart.
+    fn near_forms(&self, word: &str) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        if word.chars().count() < 4 {
+            return out;
+        }
+        // Terms that begin the word: its prefixes of 4 letters or more, at most 3 letters shorter.
+        let bytes: Vec<usize> = word.char_indices().map(|(i, _)| i).skip(4).collect();
+        for &end in bytes.iter().rev().take(3) {
+            if let Ok(i) = self.find(&word[..end])
+                && let Some(t) = self.term(i)
+            {
+                out.push(t);
+                break;
+            }
+        }
+        // Terms the word begins, at most 4 letters longer.
+        {
+            let (Err(start) | Ok(start)) = self.find(word);
+            let mut longer: Vec<&'a str> = (start..self.term_count())
+                .map_while(|i| self.term(i).filter(|t| t.starts_with(word)))
+                .filter(|t| *t != word && t.len() <= word.len() + 4)
+                .collect();
+            longer.sort_by_key(|t| (t.len(), *t));
+            out.extend(longer);
+        }
+        out.truncate(MAX_NEAR_FORMS);
+        out
+    }
+
+    /// Visits every (tool, frequency) of `postings`. Malformed data end the list early; they
+    /// never panic.
+    fn each(postings: &[u8], mut f: impl FnMut(usize, u32)) {
         let mut at = 0;
         let mut doc: usize = 0;
         let mut first = true;
@@ -157,18 +232,69 @@ impl Index<'_> {
                 return;
             };
             at += IMPACT_DIGITS;
-            if let Some(score) = scores.get_mut(doc) {
-                *score = score.saturating_add(weight.saturating_mul(impact));
-            }
+            f(doc, impact);
         }
     }
 
+    /// BM25's inverse document frequency.
+    fn idf(&self, df: u32) -> f64 {
+        let (n, df) = (self.docs as f64, f64::from(df));
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
     /// Every tool's score for `query` (0: no match), by position.
-    pub fn scores(&self, query: &str) -> Vec<u32> {
-        let mut scores = vec![0u32; self.docs];
-        for (term, weight) in query_terms(query) {
-            if let Some(postings) = self.postings_of(&term) {
-                Self::accumulate(postings, weight, &mut scores);
+    pub fn scores(&self, query: &str) -> Vec<f64> {
+        let mut scores = vec![0f64; self.docs];
+        let mut matched = vec![0u32; self.docs];
+        let mut best = vec![0u32; self.docs];
+        let mut touched: Vec<usize> = Vec::new();
+        let mut concepts_used = 0u32;
+        for concept in query_concepts(query, &|t| self.find(t).is_ok()) {
+            let mut members: Vec<(Entry<'a>, u32)> = Vec::new();
+            let mut exact_df = None;
+            for (term, weight) in &concept.terms {
+                if let Some(e) = self.lookup(term) {
+                    if *weight == EXACT_WEIGHT {
+                        exact_df = exact_df.max(Some(e.df));
+                    }
+                    members.push((e, *weight));
+                }
+            }
+            if let Some(word) = &concept.word {
+                for t in self.near_forms(word) {
+                    if let Some(e) = self.lookup(t) {
+                        members.push((e, SYNONYM_WEIGHT));
+                    }
+                }
+            }
+            // The concept's IDF: the user's word's, else its most common member's.
+            let Some(df) = exact_df.or_else(|| members.iter().map(|(e, _)| e.df).max()) else {
+                continue;
+            };
+            let idf = self.idf(df);
+            concepts_used += 1;
+            for (e, weight) in &members {
+                Self::each(e.postings, |doc, impact| {
+                    if let Some(b) = best.get_mut(doc) {
+                        if *b == 0 {
+                            touched.push(doc);
+                        }
+                        *b = (*b).max(weight.saturating_mul(impact));
+                    }
+                });
+            }
+            for &doc in &touched {
+                scores[doc] += idf * f64::from(best[doc]);
+                matched[doc] += 1;
+                best[doc] = 0;
+            }
+            touched.clear();
+        }
+        // Coordination: a tool that matches more of the query's concepts is more likely the one
+        // meant than one that matches a single rare word strongly.
+        if concepts_used > 1 {
+            for (score, &m) in scores.iter_mut().zip(&matched) {
+                *score *= coordination(m, concepts_used);
             }
         }
         scores
@@ -181,14 +307,14 @@ impl Index<'_> {
             return Vec::new();
         }
         let scores = self.scores(query);
-        let mut hits: Vec<(u32, usize)> = scores
+        let mut hits: Vec<(f64, usize)> = scores
             .iter()
             .enumerate()
-            .filter(|&(_, &s)| s > 0)
+            .filter(|&(_, &s)| s > 0.0)
             .map(|(i, &s)| (s, i))
             .filter(|&(_, i)| served(i))
             .collect();
-        hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        hits.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         hits.truncate(limit);
         hits.into_iter().map(|(_, i)| i).collect()
     }
@@ -484,7 +610,7 @@ pub const SYNONYMS: &[&[&str]] = &[
         "watcher",
     ],
     &["unsubscribe", "unfollow", "unwatch", "mute"],
-    &["star", "favorite", "favourite", "bookmark", "stargazer"],
+    &["star", "favorite", "favourite", "bookmark"],
     &["assign", "assignee", "assignment", "allocate"],
     &[
         "verify",
@@ -573,7 +699,7 @@ pub const SYNONYMS: &[&[&str]] = &[
     &["folder", "directory"],
     &["image", "picture", "photo", "avatar"],
     &["webhook", "hook", "callback"],
-    &["workflow", "pipeline", "action", "ci"],
+    &["workflow", "pipeline", "ci"],
     &["job", "task", "step"],
     &["run", "execution", "build"],
     &["release", "version"],
@@ -597,7 +723,7 @@ pub const SYNONYMS: &[&[&str]] = &[
     &["subscription", "plan", "membership"],
     &["price", "cost", "fee", "pricing", "rate"],
     &["discount", "coupon", "promo", "promotion", "voucher"],
-    &["product", "item", "sku", "goods"],
+    &["product", "item", "sku"],
     &["order", "purchase"],
     &["payout", "withdrawal", "cash out"],
     &["balance", "fund"],
@@ -649,17 +775,24 @@ pub const SYNONYMS: &[&[&str]] = &[
         "current user",
     ],
     &["date", "time", "timestamp", "when"],
-    &["dag", "workflow", "pipeline"],
 ];
 
-/// One entry of a query's analysis: a term and its weight.
-pub type QueryTerm = (String, u32);
+/// One concept of a query: the word the user wrote (`None` for a phrase such as "money back"),
+/// and the terms that stand for it with their weights: the word itself ([`EXACT_WEIGHT`]) and
+/// the single words of its synonym groups ([`SYNONYM_WEIGHT`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Concept {
+    pub word: Option<String>,
+    pub terms: Vec<(String, u32)>,
+}
 
-/// The terms of a query with their weights: the user's words ([`EXACT_WEIGHT`]), then the
-/// single words of every synonym group a word or phrase of the query belongs to
-/// ([`SYNONYM_WEIGHT`]). Each term once, at its highest weight, in first-seen order. At most
-/// [`MAX_QUERY_BYTES`] and [`MAX_QUERY_WORDS`] are read.
-pub fn query_terms(query: &str) -> Vec<QueryTerm> {
+/// The concepts of a query, in order, each once; `known` says whether the API uses a term.
+/// A word of a synonym group another word of the query already brought ("create a new") joins
+/// that concept. A phrase of a synonym group ("pull request", "money back", "log in") adds its
+/// group as a concept; when the API does not use all of its words it is an idiom ("get rid of",
+/// "kick off", "how many"), whose words are then not used alone. At most [`MAX_QUERY_BYTES`] and
+/// [`MAX_QUERY_WORDS`] are read.
+pub fn query_concepts(query: &str, known: &dyn Fn(&str) -> bool) -> Vec<Concept> {
     let mut end = query.len().min(MAX_QUERY_BYTES);
     while !query.is_char_boundary(end) {
         end -= 1;
@@ -668,47 +801,91 @@ pub fn query_terms(query: &str) -> Vec<QueryTerm> {
     all_words.truncate(MAX_QUERY_WORDS);
     // Stems of every word, stop words included: phrases ("how many", "log in") may need them.
     let stems: Vec<String> = all_words.iter().map(|w| stem(w)).collect();
-    let mut out: Vec<QueryTerm> = Vec::new();
-    let add = |term: &str, weight: u32, out: &mut Vec<QueryTerm>| {
-        if let Some(e) = out.iter_mut().find(|(t, _)| t == term) {
-            e.1 = e.1.max(weight);
-        } else {
-            out.push((term.to_owned(), weight));
-        }
-    };
-    for (w, s) in all_words.iter().zip(&stems) {
-        if !is_stop_word(w) {
-            add(s, EXACT_WEIGHT, &mut out);
-        }
-    }
-    for group in SYNONYMS {
-        let members: Vec<Vec<String>> = group
+    let groups: Vec<Vec<Vec<String>>> = SYNONYMS
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .map(|m| words(m).iter().map(|w| stem(w)).collect())
+                .collect()
+        })
+        .collect();
+    let singles = |group: &[Vec<String>], not: &str| -> Vec<(String, u32)> {
+        group
             .iter()
-            .map(|m| words(m).iter().map(|w| stem(w)).collect())
-            .collect();
-        let hit = members.iter().any(|m| {
-            !m.is_empty()
-                && stems.windows(m.len()).any(|win| win == m.as_slice())
-                && (m.len() > 1
-                    || all_words
-                        .iter()
-                        .zip(&stems)
-                        .any(|(w, s)| *s == m[0] && !is_stop_word(w)))
-        });
-        if hit {
-            for m in &members {
-                if let [single] = m.as_slice() {
-                    add(single, SYNONYM_WEIGHT, &mut out);
+            .filter_map(|m| match m.as_slice() {
+                [single] if single != not => Some((single.clone(), SYNONYM_WEIGHT)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut concepts: Vec<Concept> = Vec::new();
+    let mut used = vec![false; stems.len()];
+    // Phrases first: each match is a concept of its own, its words consumed.
+    for group in &groups {
+        for phrase in group.iter().filter(|m| m.len() > 1) {
+            for start in 0..stems.len().saturating_sub(phrase.len() - 1) {
+                let span = start..start + phrase.len();
+                if stems[span.clone()] == phrase[..] && !used[span.clone()].iter().any(|u| *u) {
+                    let idiom = span
+                        .clone()
+                        .any(|i| is_stop_word(&all_words[i]) || !known(&stems[i]));
+                    if idiom {
+                        used[span].iter_mut().for_each(|u| *u = true);
+                    }
+                    concepts.push(Concept {
+                        word: None,
+                        terms: singles(group, ""),
+                    });
                 }
             }
         }
     }
-    out
+    for (i, (w, s)) in all_words.iter().zip(&stems).enumerate() {
+        if used[i] || is_stop_word(w) || concepts.iter().any(|c| c.word.as_ref() == Some(s)) {
+            continue;
+        }
+        // Already a synonym of an earlier word: the same concept, now also the user's word.
+        if let Some(c) = concepts
+            .iter_mut()
+            .find(|c| c.word.is_some() && c.terms.iter().any(|(t, _)| t == s))
+        {
+            for (t, weight) in c.terms.iter_mut() {
+                if t == s {
+                    *weight = EXACT_WEIGHT;
+                }
+            }
+            continue;
+        }
+        let mut terms = vec![(s.clone(), EXACT_WEIGHT)];
+        for group in groups
+            .iter()
+            .filter(|g| g.iter().any(|m| m.len() == 1 && m[0] == *s))
+        {
+            for t in singles(group, s) {
+                if !terms.iter().any(|(have, _)| *have == t.0) {
+                    terms.push(t);
+                }
+            }
+        }
+        concepts.push(Concept {
+            word: Some(s.clone()),
+            terms,
+        });
+    }
+    concepts
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coordination_prefers_tools_that_match_more_of_the_query() {
+        assert_eq!(coordination(2, 2), 1.0);
+        assert!(coordination(1, 2) < coordination(2, 3));
+        assert!(coordination(1, 4) > 0.0);
+    }
 
     #[test]
     fn words_split_case_and_punctuation() {
@@ -765,43 +942,80 @@ mod tests {
         assert_eq!(terms("Please remove the pet"), ["remov", "pet"]);
     }
 
+    /// The terms of the concept of `word` in `query`.
+    fn concept(query: &str, word: Option<&str>) -> Vec<(String, u32)> {
+        let stemmed = word.map(stem);
+        query_concepts(query, &|_| true)
+            .into_iter()
+            .find(|c| c.word == stemmed)
+            .map(|c| c.terms)
+            .unwrap_or_default()
+    }
+
     #[test]
     fn synonyms_expand_at_lower_weight() {
-        let q = query_terms("open a ticket");
-        assert!(q.contains(&("open".into(), EXACT_WEIGHT)));
-        assert!(q.contains(&("ticket".into(), EXACT_WEIGHT)));
-        assert!(q.contains(&(stem("issue"), SYNONYM_WEIGHT)), "{q:?}");
-        // A phrase adds its group; its words alone do not.
-        let q = query_terms("I want my money back");
-        assert!(q.contains(&(stem("refund"), SYNONYM_WEIGHT)), "{q:?}");
-        let q = query_terms("money");
-        assert!(!q.iter().any(|(t, _)| *t == stem("refund")), "{q:?}");
-        // A stop word alone does not trigger a group it belongs to.
-        assert!(query_terms("the").is_empty());
-        assert!(query_terms("").is_empty());
-        assert!(query_terms("?!").is_empty());
+        let ticket = concept("open a ticket", Some("ticket"));
+        assert_eq!(ticket[0], ("ticket".into(), EXACT_WEIGHT));
+        assert!(
+            ticket.contains(&(stem("issue"), SYNONYM_WEIGHT)),
+            "{ticket:?}"
+        );
+        assert_eq!(
+            query_concepts("open a ticket", &|_| true).len(),
+            2,
+            "open, ticket: `a` is a stop word"
+        );
+        // A phrase is one concept, its words not used alone.
+        // An idiom (the API does not use all its words): its words are not used alone.
+        let q = query_concepts("I want my money back", &|t| t != "money");
+        let refund = q
+            .iter()
+            .find(|c| c.word.is_none())
+            .map(|c| c.terms.clone())
+            .unwrap_or_default();
+        assert!(refund.contains(&(stem("refund"), SYNONYM_WEIGHT)), "{q:?}");
+        assert!(
+            !q.iter().any(|c| c.word.as_deref() == Some("money")),
+            "{q:?}"
+        );
+        let q = query_concepts("money", &|_| true);
+        assert!(
+            !q[0].terms.iter().any(|(t, _)| *t == stem("refund")),
+            "{q:?}"
+        );
+        // A word twice is one concept.
+        assert_eq!(query_concepts("pets pet PETS", &|_| true).len(), 1);
+        // Synonyms in one query are one concept.
+        assert_eq!(query_concepts("create a new pet", &|_| true).len(), 2);
+        // A compound the API uses keeps its words.
+        let q = query_concepts("pull request", &|_| true);
+        assert_eq!(q.len(), 3, "{q:?}");
+        assert!(query_concepts("the", &|_| true).is_empty());
+        assert!(query_concepts("", &|_| true).is_empty());
+        assert!(query_concepts("?!", &|_| true).is_empty());
     }
 
     #[test]
     fn hostile_queries_are_bounded() {
         let long = "delete ".repeat(100_000);
-        let q = query_terms(&long);
-        assert!(q.len() < 50);
+        assert_eq!(query_concepts(&long, &|_| true).len(), 1);
+        let many: String = (0..10_000).map(|i| format!("w{i} ")).collect();
+        assert_eq!(query_concepts(&many, &|_| true).len(), MAX_QUERY_WORDS);
         let odd = "é".repeat(5000) + "\u{0}\u{feff}𝔘𝔫𝔦";
-        let _ = query_terms(&odd);
+        let _ = query_concepts(&odd, &|_| true);
     }
 
     fn sample() -> (String, String, String) {
-        // Two documents: "pet" in both, "delete" in the second only.
+        // Two documents: "pet" in both, "delet" in the second only, "health" in the first.
         let mut terms = String::new();
         let mut table = String::new();
         let mut postings = String::new();
         for (term, list) in [
             ("delet", &[(1u32, 900u32)][..]),
+            ("health", &[(0, 500)]),
             ("pet", &[(0, 300), (1, 100)]),
         ] {
-            push_fixed(&mut table, terms.len() as u32, WIDTH);
-            push_fixed(&mut table, postings.len() as u32, WIDTH);
+            push_row(&mut table, terms.len(), postings.len(), list.len());
             terms.push_str(term);
             let mut prev = 0;
             for &(doc, impact) in list {
@@ -810,8 +1024,7 @@ mod tests {
                 push_fixed(&mut postings, impact, IMPACT_DIGITS);
             }
         }
-        push_fixed(&mut table, terms.len() as u32, WIDTH);
-        push_fixed(&mut table, postings.len() as u32, WIDTH);
+        push_row(&mut table, terms.len(), postings.len(), 0);
         (terms, table, postings)
     }
 
@@ -828,6 +1041,8 @@ mod tests {
         assert_eq!(index.search("remove a pet", 10, &|_| true), [1, 0]);
         assert_eq!(index.search("remove a pet", 1, &|_| true), [1]);
         assert_eq!(index.search("remove a pet", 10, &|i| i == 0), [0]);
+        // A word the API never uses finds its nearby form.
+        assert_eq!(index.search("healthy", 10, &|_| true), [0]);
         assert!(index.search("", 10, &|_| true).is_empty());
         assert!(index.search("pet", 0, &|_| true).is_empty());
         assert!(index.search("unknown words", 10, &|_| true).is_empty());
