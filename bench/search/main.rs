@@ -33,6 +33,13 @@ struct Outcome {
 }
 
 fn main() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this target without it,
+    // and then it checks the task files only (the APIs are not installed there).
+    if !std::env::args().any(|a| a == "--bench") {
+        check_task_files(root);
+        return;
+    }
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
@@ -41,7 +48,6 @@ fn main() {
         eprintln!("usage: cargo bench --bench search -- PACKAGES_DIR [RESULTS.md]");
         std::process::exit(2);
     };
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut outcomes = Vec::new();
     let mut latency: Option<(String, usize, Vec<Duration>, usize, usize)> = None;
     let mut built: BTreeMap<String, Built> = BTreeMap::new();
@@ -362,5 +368,44 @@ impl Bm25 {
             .collect();
         scores.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scores.into_iter().take(limit).map(|(_, i)| i).collect()
+    }
+}
+
+/// The task files' shape, without the APIs: every API names its package and document, every
+/// task has a query and at least one operation that serves it, and no query is repeated within
+/// a set or across the two (a held-out task must not be a development task).
+fn check_task_files(root: &std::path::Path) {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (set, file) in [("dev", "tasks.json"), ("held-out", "heldout.json")] {
+        let path = root.join("bench/search").join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let tasks: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file} is not JSON: {e}"));
+        let apis = tasks["apis"].as_array().expect("apis");
+        assert!(!apis.is_empty(), "{file}: no APIs");
+        let mut count = 0;
+        for api in apis {
+            let name = api["name"].as_str().expect("name");
+            let source = api["source"].as_str().expect("source");
+            assert!(
+                source.starts_with("npm ") || source.starts_with("pypi "),
+                "{file} {name}: source `{source}`"
+            );
+            assert!(api["document"].as_str().is_some_and(|d| !d.is_empty()));
+            for task in api["tasks"].as_array().expect("tasks") {
+                let query = task["query"].as_str().expect("query").trim().to_lowercase();
+                assert!(!query.is_empty(), "{file} {name}: an empty query");
+                let expect = task["expect"].as_array().expect("expect");
+                assert!(
+                    !expect.is_empty() && expect.iter().all(|e| e.as_str().is_some()),
+                    "{file} {name}: `{query}` names no operation"
+                );
+                if let Some(other) = seen.insert(format!("{name}: {query}"), set) {
+                    panic!("{file} {name}: `{query}` is also a {other} task");
+                }
+                count += 1;
+            }
+        }
+        println!("{file}: {count} tasks in {} APIs", apis.len());
     }
 }
