@@ -257,7 +257,8 @@ start_server "$TMP/petstore.log" "$PETSTORE" --bind 127.0.0.1:0 --upstream-url "
 SERVER_PID=$LAST_PID
 URL=$LAST_URL
 echo "petstore $URL"
-start_server "$TMP/paging.log" "$PAGING" --bind 127.0.0.1:0 --upstream-url "$UPSTREAM" ||
+# 250 tools: `auto` makes discover mode the crate's default; the pagination checks list them all.
+start_server "$TMP/paging.log" "$PAGING" --bind 127.0.0.1:0 --upstream-url "$UPSTREAM" --tool-mode all ||
   die "the paging server did not start"
 PAGING_PID=$LAST_PID
 PAGING_URL=$LAST_URL
