@@ -457,6 +457,9 @@ fn variant(schema: &Value, defs: &Map<String, Value>, depth: usize, n: usize) ->
     })
 }
 
+/// The longest example string padded to a `minLength`.
+const MAX_EXAMPLE_CHARS: u64 = 4096;
+
 fn string_for(obj: &Map<String, Value>, n: usize) -> String {
     if obj.get("contentEncoding").and_then(Value::as_str) == Some("base64") {
         return FILE_BASE64.to_string();
@@ -479,9 +482,15 @@ fn string_for(obj: &Map<String, Value>, n: usize) -> String {
         ("", n) => format!("example{}", n + 1),
         (s, _) => s.to_string(),
     };
-    let min = obj.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-    while s.chars().count() < min {
-        s.push('x');
+    // Padded to `minLength`, up to a bound: a spec may ask for 2^64 - 1 characters, and an
+    // example only needs to show the shape of a call.
+    let min = obj
+        .get("minLength")
+        .and_then(Value::as_u64)
+        .map_or(0, |min| min.min(MAX_EXAMPLE_CHARS) as usize);
+    let have = s.chars().count();
+    if have < min {
+        s.extend(std::iter::repeat_n('x', min - have));
     }
     if let Some(max) = obj.get("maxLength").and_then(Value::as_u64) {
         s = s.chars().take(max as usize).collect();
@@ -618,6 +627,20 @@ fn expected_json_body(tool: &Tool, args: &Map<String, Value>) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `minLength` of 2^64 - 1 (found by the fuzz target: it once padded forever).
+    #[test]
+    fn huge_min_lengths_are_bounded() {
+        let schema = serde_json::json!({"type": "string", "minLength": u64::MAX});
+        let s = string_for(schema.as_object().expect("an object"), 0);
+        assert_eq!(s.chars().count(), MAX_EXAMPLE_CHARS as usize);
+        assert!(s.starts_with("example"));
+        let short = serde_json::json!({"type": "string", "minLength": 10, "maxLength": 12});
+        assert_eq!(
+            string_for(short.as_object().expect("an object"), 0),
+            "examplexxx"
+        );
+    }
 
     #[test]
     fn values_follow_the_schema() {
