@@ -114,25 +114,12 @@ fn output_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
             if cut.len() == 1 { "" } else { "s" },
             bound.bytes / 1024,
             bound.depth,
-            thousands(subschemas),
+            ir::budget::thousands(subschemas),
             if subschemas == 1 { "" } else { "s" },
-            thousands(before),
-            thousands(after),
+            ir::budget::thousands(before),
+            ir::budget::thousands(after),
         ),
     })
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> Result<ir::Api> {
