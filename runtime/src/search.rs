@@ -10,6 +10,8 @@ pub const INDEX: Index<'static> = Index {
     terms: crate::search_index::TERMS,
     table: crate::search_index::TABLE,
     postings: crate::search_index::POSTINGS,
+    actions: crate::search_index::ACTIONS,
+    names: crate::search_index::NAMES,
 };
 
 /// Positions of the generated tools (the order of `tools.json`) that best match `query`, best

@@ -94,6 +94,8 @@ pub struct SearchIndex {
     pub terms: String,
     pub table: String,
     pub postings: String,
+    pub actions: String,
+    pub names: String,
 }
 
 impl SearchIndex {
@@ -103,6 +105,8 @@ impl SearchIndex {
             terms: &self.terms,
             table: &self.table,
             postings: &self.postings,
+            actions: &self.actions,
+            names: &self.names,
         }
     }
 
@@ -167,8 +171,7 @@ fn document(tool: &Tool) -> BTreeMap<Field, Vec<String>> {
     {
         put(Field::Resource, last);
     }
-    let item = tool.path.trim_end_matches('/').ends_with('}');
-    for word in search_text::method_words(&tool.method, item) {
+    for word in search_text::method_words(&tool.method, is_item(&tool.path)) {
         put(Field::Method, word);
     }
     doc
@@ -253,10 +256,20 @@ pub(crate) fn plain_text(text: &str) -> String {
 
 /// Builds the index of `api`'s tools, in their order.
 pub fn build(api: &Api) -> SearchIndex {
-    build_from(api.tools.iter().map(document).collect())
+    let actions = api
+        .tools
+        .iter()
+        .map(|t| search_text::action_letter(&t.method, is_item(&t.path)))
+        .collect();
+    build_from(api.tools.iter().map(document).collect(), actions)
 }
 
-fn build_from(docs: Vec<BTreeMap<Field, Vec<String>>>) -> SearchIndex {
+/// Whether `path` names one thing (ends in a parameter) rather than a collection.
+fn is_item(path: &str) -> bool {
+    path.trim_end_matches('/').ends_with('}')
+}
+
+fn build_from(docs: Vec<BTreeMap<Field, Vec<String>>>, actions: String) -> SearchIndex {
     let n = docs.len();
     // Average length of each field over the tools.
     let mut avg = [0f64; FIELDS.len()];
@@ -289,6 +302,8 @@ fn build_from(docs: Vec<BTreeMap<Field, Vec<String>>>) -> SearchIndex {
         terms: String::new(),
         table: String::new(),
         postings: String::new(),
+        actions,
+        names: String::new(),
     };
     for (term, list) in &tf {
         push_row(
@@ -313,6 +328,21 @@ fn build_from(docs: Vec<BTreeMap<Field, Vec<String>>>) -> SearchIndex {
         }
     }
     push_row(&mut index.table, index.terms.len(), index.postings.len(), 0);
+    // Each tool's name and title terms, by their row in the vocabulary.
+    let rows: BTreeMap<&str, usize> = tf.keys().enumerate().map(|(i, t)| (*t, i)).collect();
+    for doc in &docs {
+        let mut name: Vec<usize> = [Field::Name, Field::Title]
+            .iter()
+            .flat_map(|f| doc.get(f).into_iter().flatten())
+            .filter_map(|t| rows.get(t.as_str()).copied())
+            .collect();
+        name.sort_unstable();
+        name.dedup();
+        push_var(&mut index.names, name.len() as u32);
+        for row in name {
+            push_var(&mut index.names, row as u32);
+        }
+    }
     index
 }
 
@@ -342,11 +372,17 @@ pub fn render(api: &Api) -> Result<String> {
          /// Per term: its start in `TERMS` and in `POSTINGS`, and its document frequency.\n\
          pub const TABLE: &str = {};\n\
          /// Per term: the tools that contain it and its weighted frequency there.\n\
-         pub const POSTINGS: &str = {};\n",
+         pub const POSTINGS: &str = {};\n\
+         /// Per tool: what its operation does, one letter.\n\
+         pub const ACTIONS: &str = {};\n\
+         /// Per tool: the terms of its name and title.\n\
+         pub const NAMES: &str = {};\n",
         index.docs,
         literal(&index.terms),
         literal(&index.table),
         literal(&index.postings),
+        literal(&index.actions),
+        literal(&index.names),
     );
     crate::render::format_rust("search_index", &src)
 }
