@@ -157,7 +157,7 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         let (sealer, source) = Sealer::from_env()?;
         if source == KeySource::Random {
             warn!(
-                "{STATE_KEY_ENV} is not set: the OAuth proxies seal logins in progress under a random key \
+                "{STATE_KEY_ENV} is not set (or empty): the OAuth proxies seal logins in progress under a random key \
                  made now, so every step of a login must reach this same instance (run one replica, \
                  or set {STATE_KEY_ENV} to the same `openssl rand -base64 32` on every replica), and \
                  logins in progress fail when it restarts"

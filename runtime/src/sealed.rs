@@ -80,10 +80,12 @@ pub enum KeySource {
 }
 
 impl Sealer {
-    /// The keys of `MCP_STATE_KEY`, or a random key when it is not set. A set but unusable value
-    /// is an error (which never quotes the value).
+    /// The keys of `MCP_STATE_KEY`, or a random key when it is not set (or empty). A set but
+    /// unusable value is an error (which never quotes the value).
     pub fn from_env() -> Result<(Self, KeySource), String> {
         match std::env::var(STATE_KEY_ENV) {
+            // Empty as unset, as `.env.example` leaves it.
+            Ok(value) if value.trim().is_empty() => Ok((Self::random()?, KeySource::Random)),
             Ok(value) => Ok((Self::from_config(&value)?, KeySource::Configured)),
             Err(std::env::VarError::NotPresent) => Ok((Self::random()?, KeySource::Random)),
             Err(std::env::VarError::NotUnicode(_)) => Err(format!(
