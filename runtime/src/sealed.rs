@@ -11,8 +11,9 @@
 //! nonce reveals only that two plaintexts were equal.
 //!
 //! `MCP_STATE_KEY` is the base64 of 32 random bytes (`openssl rand -base64 32`), the same on
-//! every replica. To rotate it without failing logins in progress, give a comma-separated list:
-//! values are sealed under the first key and opened under any.
+//! every replica. It may list up to four keys, comma-separated: values are sealed under the first
+//! and opened under any, so a key is rotated without failing a login by rolling out `old,new`,
+//! then `new,old`, then (once the old values expired) `new`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
