@@ -49,7 +49,10 @@ pub const STATIC_FILES: &[(&str, &str)] = &[
 ];
 
 /// The runtime's sources for auth mode `oauth` only (the runtime's `oauth` feature).
-pub const OAUTH_FILES: &[(&str, &str)] = &[("src/oauth.rs", runtime_file!("src/oauth.rs"))];
+pub const OAUTH_FILES: &[(&str, &str)] = &[
+    ("src/oauth.rs", runtime_file!("src/oauth.rs")),
+    ("src/sealed.rs", runtime_file!("src/sealed.rs")),
+];
 
 /// The generated crate's own tests (`cargo test`), which the runtime crate runs against its
 /// stand-ins; their expectations (`tests/tools_expected.json`) are generated per API.
@@ -348,7 +351,7 @@ mod tests {
             .filter(|(_, optional, _)| *optional)
             .map(|(name, _, _)| name.as_str())
             .collect();
-        assert_eq!(optional, ["getrandom", "jsonwebtoken", "url"]);
+        assert_eq!(optional, ["aws-lc-rs", "jsonwebtoken", "url"]);
         let without = dependencies(false).expect("deps");
         let with = dependencies(true).expect("deps");
         assert!(!without.contains("jsonwebtoken") && with.contains("jsonwebtoken"));

@@ -242,8 +242,8 @@ fn built_and_started(case: &str) {
 }
 
 /// The files of a generated crate that depend on the spec, which a check crate compiles
-/// against the runtime crate (`src/oauth.rs` too in mode `oauth`: its `auth_config.rs` includes
-/// it).
+/// against the runtime crate (`src/oauth.rs` and `src/sealed.rs` too in mode `oauth`: its
+/// `auth_config.rs` includes the one, which declares the other).
 const SPEC_DEPENDENT: &[&str] = &[
     "src/tools.rs",
     "src/types.rs",
@@ -286,8 +286,12 @@ fn checked_against_runtime(case: &str) {
     .unwrap_or_else(|e| panic!("{case}: {e}"));
     let oauth = api.auth.mode == mcpgen::ir::auth::Mode::Oauth;
     let mut files: std::collections::BTreeMap<String, String> = Default::default();
-    let oauth_rs = oauth.then_some("src/oauth.rs");
-    for path in SPEC_DEPENDENT.iter().copied().chain(oauth_rs) {
+    let oauth_rs: &[&str] = if oauth {
+        &["src/oauth.rs", "src/sealed.rs"]
+    } else {
+        &[]
+    };
+    for path in SPEC_DEPENDENT.iter().chain(oauth_rs).copied() {
         let text = generated
             .get(path)
             .unwrap_or_else(|| panic!("{case}: mcpgen generated no {path}"));

@@ -1,5 +1,5 @@
 //! insta snapshots of every generated file and of `inspect` for every fixture. Spec-independent
-//! files (the runtime's modules under `src/` — `src/oauth.rs` in mode `oauth` only — its
+//! files (the runtime's modules under `src/` — `src/oauth.rs` and `src/sealed.rs` in mode `oauth` only — its
 //! `tests/tools.rs`, and the user-owned `src/hooks.rs` and `src/custom_tools.rs`) have one
 //! snapshot each, which every fixture's copy must match, header included (no header carries
 //! the inputs hash). A fixture directory with an `auth.yaml` is generated with `--auth` it.
@@ -40,6 +40,7 @@ const STATIC_FILES: &[&str] = &[
     "src/transport.rs",
     "src/upstream.rs",
     "src/oauth.rs",
+    "src/sealed.rs",
     "src/hooks.rs",
     "src/custom_tools.rs",
     "tests/tools.rs",

@@ -15,14 +15,30 @@
 //!   code back to the client's `redirect_uri`, under our issuer: RFC 9207), `/oauth/token` (the
 //!   exchange with the provider, adding the client secret, which clients never see) and, with
 //!   `setup_fake_dynamic_registration`, `/oauth/register` (RFC 7591, a public client).
+//!
+//! The proxies keep no table: what one step of a login must know in the next travels sealed
+//! (`sealed.rs`, under `MCP_STATE_KEY`), so each step may land on any replica and nothing an
+//! unauthenticated caller sends is remembered. The `state` sent to the provider seals the
+//! client's `redirect_uri`, `state`, `client_id` and PKCE `code_challenge` (10 minutes); the code
+//! handed to the client seals the provider's code with the same bindings (10 minutes), and
+//! `/oauth/token` checks them before the provider sees the code: the same `redirect_uri`, the same
+//! `client_id` when both requests name one, and the PKCE verifier (which the provider checks too).
+//! Single use of a code is the provider's: a sealed code is only ever redeemed by sending the
+//! provider's own code, which the provider accepts once (RFC 6749 §4.1.2). A sealed `state` may
+//! be presented again within its 10 minutes, but only ever sends a code to the `redirect_uri`
+//! sealed in it, where PKCE and the client's own `state` check stop a code the client did not ask
+//! for. Every parameter has a length bound; a longer one is a 400 naming it.
+
+#[path = "sealed.rs"]
+mod sealed;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -31,13 +47,18 @@ use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 use tracing::warn;
 use url::Url;
 
+use self::sealed::{KeySource, Purpose, Refused, STATE_KEY_ENV, Sealer, now_secs};
 use crate::admission::Caller;
 use crate::auth::{Auth, BoxFuture, Rejection, Verify, json_response};
 use crate::config::Setting;
+use crate::redact::Redactor;
 use crate::settings::resolve_opt;
 
 /// The `oauth` section of the `--auth` file, as the generated `auth_config.rs` names it.
@@ -64,12 +85,35 @@ const CACHE_TTL: Duration = Duration::from_secs(3600);
 const JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
 /// After a failed fetch, the next attempt waits this long.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
-/// How long an authorization in progress (authorize → callback) and an issued code are kept.
-const PENDING_TTL: Duration = Duration::from_secs(600);
-/// Authorizations in progress kept at most.
-const MAX_PENDING: usize = 10_000;
+/// How long a login may take from `/oauth/authorize` to `/oauth/callback` (its sealed `state`
+/// expires then).
+const STATE_TTL_SECS: u64 = 600;
+/// How long a code handed to a client stays redeemable here (RFC 6749 §4.1.2: at most 10
+/// minutes; the provider's own code usually expires sooner, and then that decides).
+const CODE_TTL_SECS: u64 = 600;
 /// Time limit of every request to the provider.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes of a query string (`/oauth/authorize`, `/oauth/callback`) accepted at most.
+const MAX_QUERY_BYTES: usize = 8 * 1024;
+/// Bytes of a `/oauth/token` or `/oauth/register` body read at most.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Bytes of a parameter without a bound of its own.
+const MAX_PARAM_BYTES: usize = 2048;
+/// Bounds of particular parameters, in bytes (decoded).
+const MAX_REDIRECT_URI_BYTES: usize = 2048;
+const MAX_CLIENT_STATE_BYTES: usize = 512;
+const MAX_CLIENT_ID_BYTES: usize = 512;
+/// The provider's authorization code (some providers' codes run to a kilobyte and more).
+const MAX_PROVIDER_CODE_BYTES: usize = 4096;
+/// A sealed `state` or code: the bounded values above, sealed.
+const MAX_SEALED_BYTES: usize = 8 * 1024;
+const MAX_REFRESH_TOKEN_BYTES: usize = 8 * 1024;
+/// Bytes of a token endpoint answer read at most.
+const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+/// Bytes of the provider's metadata or key set read at most.
+const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// Of a provider's error answer, the `error_description` relayed at most (characters).
+const MAX_RELAYED_DESCRIPTION: usize = 512;
 /// Query parameters of an authorization request passed on to the provider as they are.
 const PASSED_ON: &[&str] = &[
     "code_challenge",
@@ -100,6 +144,29 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         return Err("`setup_proxies` needs an OAuth client_id".to_owned());
     }
     let resource = format!("{public_url}/mcp");
+    let client_secret = resolve(config.client_secret, "OAuth client secret")?;
+    // The client secret never reaches a client, not even inside a relayed provider error.
+    let mut redactor = Redactor::default();
+    if let Some(secret) = &client_secret {
+        redactor.add("oauth", secret);
+        if let Some(id) = &client_id {
+            redactor.add("oauth", &basic_credentials(id, secret));
+        }
+    }
+    let sealer = if config.setup_proxies {
+        let (sealer, source) = Sealer::from_env()?;
+        if source == KeySource::Random {
+            warn!(
+                "{STATE_KEY_ENV} is not set (or empty): the OAuth proxies seal logins in progress under a random key \
+                 made now, so every step of a login must reach this same instance (run one replica, \
+                 or set {STATE_KEY_ENV} to the same `openssl rand -base64 32` on every replica), and \
+                 logins in progress fail when it restarts"
+            );
+        }
+        Some(sealer)
+    } else {
+        None
+    };
     let provider = Arc::new(Provider {
         issuers: issuer_variants(&issuer),
         expected_audience: audience.clone().unwrap_or_else(|| resource.clone()),
@@ -107,7 +174,7 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         authorize_url: resolve(config.authorize_url, "OAuth authorize URL")?,
         audience,
         client_id,
-        client_secret: resolve(config.client_secret, "OAuth client secret")?,
+        client_secret,
         default_scope: resolve(config.default_scope, "OAuth default scope")?
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default(),
@@ -122,8 +189,11 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         },
         public_url: public_url.clone(),
         resource,
+        // Secrets go in token requests: redirects are followed within the provider's origin
+        // only, never with the client secret to another.
         http: reqwest::Client::builder()
             .timeout(PROVIDER_TIMEOUT)
+            .redirect(crate::transport::same_origin_redirects())
             .user_agent(concat!(
                 env!("CARGO_PKG_NAME"),
                 "/",
@@ -133,8 +203,8 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
             .map_err(|e| format!("cannot build the HTTP client for the OAuth provider: {e}"))?,
         metadata: tokio::sync::Mutex::new(Cached::default()),
         jwks: tokio::sync::Mutex::new(Cached::default()),
-        pending: Mutex::new(HashMap::new()),
-        codes: Mutex::new(HashMap::new()),
+        sealer,
+        redactor,
     });
 
     let prm_url = format!("{public_url}/.well-known/oauth-protected-resource/mcp");
@@ -159,6 +229,7 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         if provider.fake_registration {
             routes = routes.route("/oauth/register", post(register));
         }
+        routes = routes.layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     }
     let routes = routes
         .layer(axum::middleware::from_fn(cors))
@@ -290,18 +361,25 @@ impl<T> Cached<T> {
     }
 }
 
-/// An authorization in progress: where the code goes back to.
-struct Pending {
+/// What travels sealed from `/oauth/authorize` (as the `state` sent to the provider) to
+/// `/oauth/callback`, and from there (as the code handed to the client) to `/oauth/token`.
+#[derive(Serialize, Deserialize)]
+struct Login {
+    /// The client's `redirect_uri`: where the code goes, and what the token request must repeat.
+    #[serde(rename = "r")]
     redirect_uri: String,
-    /// The client's `state` (absent when the client sent none).
+    /// The client's `state` (in the sealed `state` only; absent when the client sent none).
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     client_state: Option<String>,
-    created: Instant,
-}
-
-/// A code handed back to a client: the `redirect_uri` the token request must repeat.
-struct IssuedCode {
-    redirect_uri: String,
-    created: Instant,
+    /// The client's PKCE `code_challenge` (S256).
+    #[serde(rename = "c")]
+    code_challenge: String,
+    /// The `client_id` the client sent, if any.
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    /// The provider's code (in the sealed code only).
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
 }
 
 /// The resolved configuration and the provider's cached metadata and keys.
@@ -329,8 +407,10 @@ struct Provider {
     http: reqwest::Client,
     metadata: tokio::sync::Mutex<Cached<Map<String, Value>>>,
     jwks: tokio::sync::Mutex<Cached<Vec<Jwk>>>,
-    pending: Mutex<HashMap<String, Pending>>,
-    codes: Mutex<HashMap<String, IssuedCode>>,
+    /// Seals what travels between the proxies' steps (with `setup_proxies`).
+    sealer: Option<Sealer>,
+    /// The client secret, in every form it is sent in: never in an answer or a log line.
+    redactor: Redactor,
 }
 
 impl Provider {
@@ -347,10 +427,9 @@ impl Provider {
         if !status.is_success() {
             return Err(format!("GET {url}: HTTP {status}"));
         }
-        let bytes = response
-            .bytes()
+        let bytes = read_capped(response, MAX_DOCUMENT_BYTES)
             .await
-            .map_err(|e| format!("GET {url}: {}", e.without_url()))?;
+            .map_err(|e| format!("GET {url}: {e}"))?;
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(map)) => Ok(map),
             _ => Err(format!("GET {url}: not a JSON object")),
@@ -602,6 +681,16 @@ fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) 
     )
 }
 
+/// This server failed (no randomness): 500, logged.
+fn server_error(e: &str) -> Response {
+    warn!("OAuth proxy: {e}");
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "the authorization cannot continue",
+    )
+}
+
 /// The provider failed or is unreachable: 502, logged.
 fn bad_gateway(e: &str) -> Response {
     warn!("OAuth provider: {e}");
@@ -631,29 +720,90 @@ fn redirect(location: &str) -> Response {
     }
 }
 
-/// The pairs of a query string or form body; a parameter given twice is an error (RFC 6749
-/// §3.1).
-fn params(text: &str) -> Result<HashMap<String, String>, String> {
+/// The pairs of a query string or form body, each at most `max(name)` bytes (decoded); a
+/// parameter given twice is an error (RFC 6749 §3.1). Errors name the parameter and its bound.
+fn params(text: &str, max: impl Fn(&str) -> usize) -> Result<HashMap<String, String>, String> {
     let mut out = HashMap::new();
     for (name, value) in url::form_urlencoded::parse(text.as_bytes()) {
+        let bound = max(&name);
+        if value.len() > bound {
+            return Err(format!(
+                "the parameter `{}` is longer than {bound} bytes",
+                excerpt(&name)
+            ));
+        }
         if out.insert(name.to_string(), value.into_owned()).is_some() {
-            return Err(format!("the parameter `{name}` is given more than once"));
+            return Err(format!(
+                "the parameter `{}` is given more than once",
+                excerpt(&name)
+            ));
         }
     }
     Ok(out)
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// The query of a proxy request, bounded as a whole and per parameter.
+fn query(uri: &Uri, max: impl Fn(&str) -> usize) -> Result<HashMap<String, String>, String> {
+    let text = uri.query().unwrap_or("");
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(format!(
+            "the query string is longer than {MAX_QUERY_BYTES} bytes"
+        ));
+    }
+    params(text, max)
 }
 
-/// 128 random bits, URL-safe.
-fn random_token() -> Result<String, String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+/// At most 64 characters of a caller's text, for an error message.
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// `Authorization: Basic` credentials (RFC 6749 §2.3.1: both parts form-encoded first).
+fn basic_credentials(client_id: &str, secret: &str) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(client_id), enc(secret)))
+}
+
+/// A response body, at most `cap` bytes.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(format!("the answer is longer than {cap} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Whether `value` is a PKCE S256 `code_challenge`: base64url of 32 bytes, 43 characters.
+fn is_s256_challenge(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether `value` is a PKCE `code_verifier` (RFC 7636 §4.1): 43 to 128 unreserved characters.
+fn is_code_verifier(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Whether `verifier` is the one `challenge` was made from (S256), compared in constant time.
+fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let made = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    made.as_bytes().ct_eq(challenge.as_bytes()).into()
 }
 
 /// `GET /.well-known/oauth-protected-resource[/mcp]` (RFC 9728).
@@ -708,11 +858,17 @@ async fn authorization_server(State(p): State<Arc<Provider>>) -> Response {
     json_response(StatusCode::OK, &Value::Object(doc))
 }
 
-/// `GET /oauth/authorize`: checks the client's request, remembers where to send the code back,
-/// and redirects to the provider with the configured client, audience and default scopes.
+/// `GET /oauth/authorize`: checks the client's request, seals what the callback and the token
+/// request must know into the `state` sent to the provider, and redirects to the provider with
+/// the configured client, audience and default scopes.
 async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
     let bad = |d: String| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", d);
-    let q = match params(uri.query().unwrap_or("")) {
+    let q = match query(&uri, |name| match name {
+        "redirect_uri" => MAX_REDIRECT_URI_BYTES,
+        "state" => MAX_CLIENT_STATE_BYTES,
+        "client_id" => MAX_CLIENT_ID_BYTES,
+        _ => MAX_PARAM_BYTES,
+    }) {
         Ok(q) => q,
         Err(e) => return bad(e),
     };
@@ -721,7 +877,8 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
     };
     if !p.redirect_allowed(redirect_uri) {
         return bad(format!(
-            "`redirect_uri` {redirect_uri} is not allowed: use a loopback URL or one of the server's allowed_redirect_uris"
+            "`redirect_uri` {} is not allowed: use a loopback URL or one of the server's allowed_redirect_uris",
+            excerpt(redirect_uri)
         ));
     }
     if q.get("response_type").map(String::as_str) != Some("code") {
@@ -731,11 +888,23 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
             "`response_type` must be `code`",
         );
     }
-    if q.get("code_challenge").is_none_or(|c| c.is_empty())
-        || q.get("code_challenge_method").map(String::as_str) != Some("S256")
-    {
-        return bad("PKCE is required: `code_challenge` with `code_challenge_method=S256`".into());
-    }
+    let challenge = match q.get("code_challenge") {
+        Some(c)
+            if is_s256_challenge(c)
+                && q.get("code_challenge_method").map(String::as_str) == Some("S256") =>
+        {
+            c.clone()
+        }
+        _ => {
+            return bad(
+                "PKCE is required: `code_challenge` (43 characters of base64url) with `code_challenge_method=S256`"
+                    .into(),
+            );
+        }
+    };
+    let Some(sealer) = &p.sealer else {
+        return server_error("the authorization proxies are not set up");
+    };
     let endpoint = match &p.authorize_url {
         Some(url) => url.clone(),
         None => match p.endpoint("authorization_endpoint").await {
@@ -746,36 +915,17 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
     let Ok(mut target) = Url::parse(&endpoint) else {
         return bad_gateway(&format!("invalid authorization endpoint `{endpoint}`"));
     };
-    let client_state = q.get("state").filter(|s| !s.is_empty()).cloned();
-    let state = match &client_state {
-        Some(s) => s.clone(),
-        None => match random_token() {
-            Ok(s) => s,
-            Err(e) => return bad_gateway(&e),
-        },
+    let login = Login {
+        redirect_uri: redirect_uri.clone(),
+        client_state: q.get("state").filter(|s| !s.is_empty()).cloned(),
+        code_challenge: challenge,
+        client_id: q.get("client_id").filter(|s| !s.is_empty()).cloned(),
+        code: None,
     };
-    {
-        let mut pending = p.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending.retain(|_, v| v.created.elapsed() < PENDING_TTL);
-        if pending.len() >= MAX_PENDING {
-            return oauth_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "too many authorizations in progress; try again later",
-            );
-        }
-        if pending.contains_key(&state) {
-            return bad("this `state` is already in use: start again".into());
-        }
-        pending.insert(
-            state.clone(),
-            Pending {
-                redirect_uri: redirect_uri.clone(),
-                client_state,
-                created: Instant::now(),
-            },
-        );
-    }
+    let state = match seal(sealer, Purpose::AuthorizeState, STATE_TTL_SECS, &login) {
+        Ok(s) => s,
+        Err(e) => return server_error(&e),
+    };
     let mut scopes: Vec<&str> = q
         .get("scope")
         .map(|s| s.split_whitespace().collect())
@@ -806,23 +956,45 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
     redirect(target.as_str())
 }
 
+/// `login` sealed for `purpose`, expiring `ttl` seconds from now.
+fn seal(sealer: &Sealer, purpose: Purpose, ttl: u64, login: &Login) -> Result<String, String> {
+    let payload = serde_json::to_vec(login).map_err(|e| format!("cannot seal: {e}"))?;
+    sealer.seal(purpose, now_secs().saturating_add(ttl), &payload)
+}
+
+/// The login sealed in `sealed` for `purpose`: `what` names it in the errors.
+fn open(sealer: &Sealer, purpose: Purpose, sealed: &str, what: &str) -> Result<Login, String> {
+    match sealer.open(purpose, sealed, now_secs()) {
+        Ok(payload) => serde_json::from_slice(&payload)
+            .map_err(|_| format!("{what} is not one this server issued")),
+        Err(Refused::Expired) => Err(format!("{what} has expired: start the authorization again")),
+        Err(Refused::Invalid) => Err(format!(
+            "{what} is not one this server issued (or it was changed, or the server's {STATE_KEY_ENV} differs): start the authorization again"
+        )),
+    }
+}
+
 /// `GET /oauth/callback`: the provider's answer, handed on to the client's `redirect_uri` with
-/// this server as `iss` (RFC 9207).
+/// this server as `iss` (RFC 9207) and the provider's code sealed with the login's bindings.
 async fn callback(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
     let bad = |d: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", d);
-    let q = match params(uri.query().unwrap_or("")) {
+    let q = match query(&uri, |name| match name {
+        "state" => MAX_SEALED_BYTES,
+        "code" => MAX_PROVIDER_CODE_BYTES,
+        _ => MAX_PARAM_BYTES,
+    }) {
         Ok(q) => q,
         Err(e) => return bad(&e),
+    };
+    let Some(sealer) = &p.sealer else {
+        return server_error("the authorization proxies are not set up");
     };
     let Some(state) = q.get("state") else {
         return bad("`state` is missing");
     };
-    let pending = {
-        let mut pending = p.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending.remove(state)
-    };
-    let Some(pending) = pending.filter(|v| v.created.elapsed() < PENDING_TTL) else {
-        return bad("unknown or expired `state`: start the authorization again");
+    let mut login = match open(sealer, Purpose::AuthorizeState, state, "the `state`") {
+        Ok(login) => login,
+        Err(e) => return bad(&e),
     };
     if let Some(iss) = q.get("iss") {
         let expected = match p.metadata().await {
@@ -837,12 +1009,23 @@ async fn callback(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
             return bad("the authorization response comes from another issuer (iss)");
         }
     }
-    let Ok(mut target) = Url::parse(&pending.redirect_uri) else {
+    let Ok(mut target) = Url::parse(&login.redirect_uri) else {
         return bad("invalid redirect_uri");
+    };
+    let client_state = login.client_state.take();
+    let code = match q.get("code").filter(|c| !c.is_empty()) {
+        Some(code) => {
+            login.code = Some(code.clone());
+            match seal(sealer, Purpose::Code, CODE_TTL_SECS, &login) {
+                Ok(sealed) => Some(sealed),
+                Err(e) => return server_error(&e),
+            }
+        }
+        None => None,
     };
     {
         let mut query = target.query_pairs_mut();
-        match q.get("code") {
+        match &code {
             Some(code) => {
                 query.append_pair("code", code);
             }
@@ -856,23 +1039,10 @@ async fn callback(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
                 }
             }
         }
-        if let Some(s) = &pending.client_state {
+        if let Some(s) = &client_state {
             query.append_pair("state", s);
         }
         query.append_pair("iss", &p.public_url);
-    }
-    if let Some(code) = q.get("code") {
-        let mut codes = p.codes.lock().unwrap_or_else(|e| e.into_inner());
-        codes.retain(|_, v| v.created.elapsed() < PENDING_TTL);
-        if codes.len() < MAX_PENDING {
-            codes.insert(
-                code.clone(),
-                IssuedCode {
-                    redirect_uri: pending.redirect_uri.clone(),
-                    created: Instant::now(),
-                },
-            );
-        }
     }
     redirect(target.as_str())
 }
@@ -890,13 +1060,20 @@ enum ClientAuth {
 
 /// `POST /oauth/token`: the code (or refresh token) exchanged at the provider for the client,
 /// with the configured client ID, this server's callback as `redirect_uri`, and the client
-/// secret when one is configured.
+/// secret when one is configured. A code is checked against what was sealed with it before the
+/// provider sees it.
 async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
     let bad = |e: &str, d: &str| oauth_error(StatusCode::BAD_REQUEST, e, d);
     let Ok(text) = std::str::from_utf8(&body) else {
         return bad("invalid_request", "the body is not UTF-8");
     };
-    let form = match params(text) {
+    let form = match params(text, |name| match name {
+        "code" => MAX_SEALED_BYTES,
+        "refresh_token" => MAX_REFRESH_TOKEN_BYTES,
+        "redirect_uri" => MAX_REDIRECT_URI_BYTES,
+        "client_id" => MAX_CLIENT_ID_BYTES,
+        _ => MAX_PARAM_BYTES,
+    }) {
         Ok(f) => f,
         Err(e) => return bad("invalid_request", &e),
     };
@@ -910,20 +1087,42 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
                     "`code` and `code_verifier` (PKCE) are required",
                 );
             };
-            let issued = {
-                let mut codes = p.codes.lock().unwrap_or_else(|e| e.into_inner());
-                codes.remove(code)
+            if !is_code_verifier(verifier) {
+                return bad(
+                    "invalid_request",
+                    "`code_verifier` must be 43 to 128 characters of A-Z, a-z, 0-9, `-`, `.`, `_`, `~` (RFC 7636)",
+                );
+            }
+            let Some(sealer) = &p.sealer else {
+                return server_error("the authorization proxies are not set up");
             };
-            if let Some(issued) = issued
-                && get("redirect_uri") != Some(&issued.redirect_uri)
-            {
+            let login = match open(sealer, Purpose::Code, code, "the `code`") {
+                Ok(login) => login,
+                Err(e) => return bad("invalid_grant", &e),
+            };
+            // RFC 6749 §4.1.3: the same redirect_uri as the authorization request.
+            if get("redirect_uri") != Some(&login.redirect_uri) {
                 return bad(
                     "invalid_grant",
                     "`redirect_uri` differs from the authorization request's",
                 );
             }
+            if let (Some(sent), Some(bound)) = (get("client_id"), &login.client_id)
+                && sent != bound
+            {
+                return bad("invalid_grant", "the code was issued to another client");
+            }
+            if !pkce_matches(verifier, &login.code_challenge) {
+                return bad(
+                    "invalid_grant",
+                    "PKCE: `code_verifier` does not match the authorization request's `code_challenge`",
+                );
+            }
+            let Some(provider_code) = login.code else {
+                return bad("invalid_grant", "the `code` is not one this server issued");
+            };
             out.push(("grant_type", "authorization_code".into()));
-            out.push(("code", code.clone()));
+            out.push(("code", provider_code));
             out.push(("redirect_uri", p.callback_url()));
             out.push(("code_verifier", verifier.clone()));
         }
@@ -976,7 +1175,7 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
         let result = send_token_request(&p, endpoint, &out, *method).await;
         let (status, content_type, bytes) = match result {
             Ok(r) => r,
-            Err(e) => return bad_gateway(&e),
+            Err(e) => return bad_gateway(&p.redactor.redact_text(e)),
         };
         let invalid_client = status == StatusCode::UNAUTHORIZED
             || serde_json::from_slice::<Value>(&bytes)
@@ -990,15 +1189,73 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
     let Some((status, content_type, bytes)) = last else {
         return bad_gateway("no answer from the token endpoint");
     };
-    let mut response = (status, bytes).into_response();
+    let mut response = if status.is_success() {
+        let mut bytes = bytes.to_vec();
+        p.redactor.redact(&mut bytes, false);
+        let mut response = (status, bytes).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            content_type.unwrap_or(HeaderValue::from_static("application/json")),
+        );
+        response
+    } else {
+        relay_token_error(&p.redactor, status, &bytes)
+    };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        content_type.unwrap_or(HeaderValue::from_static("application/json")),
-    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// A token endpoint's error answer, as the client gets it: a 4xx keeps its status and the
+/// standard fields (`error`, `error_description`, `error_uri`: RFC 6749 §5.2), each searched for
+/// the client secret ([`Redactor`]) and bounded; anything else (a redirect, a 5xx, a body that is
+/// not an OAuth error) is a 502 that says only the status. Nothing else of the body is relayed.
+fn relay_token_error(redactor: &Redactor, status: StatusCode, body: &[u8]) -> Response {
+    let doc = serde_json::from_slice::<Value>(body).ok();
+    let error = doc
+        .as_ref()
+        .and_then(|d| d.get("error"))
+        .and_then(Value::as_str)
+        .filter(|e| {
+            !e.is_empty() && e.len() <= 64 && e.bytes().all(|b| b == b'_' || b.is_ascii_lowercase())
+        });
+    let (Some(error), true) = (error, status.is_client_error()) else {
+        let mut excerpt = body[..body.len().min(512)].to_vec();
+        redactor.redact(&mut excerpt, body.len() > 512);
+        warn!(
+            "OAuth provider: the token endpoint answered HTTP {status}: {}",
+            String::from_utf8_lossy(&excerpt).trim()
+        );
+        return oauth_error(
+            StatusCode::BAD_GATEWAY,
+            "temporarily_unavailable",
+            format!(
+                "the OAuth provider's token endpoint answered HTTP {}",
+                status.as_u16()
+            ),
+        );
+    };
+    let mut out = Map::new();
+    out.insert("error".into(), json!(error));
+    for (name, max) in [
+        ("error_description", MAX_RELAYED_DESCRIPTION),
+        ("error_uri", MAX_PARAM_BYTES),
+    ] {
+        if let Some(text) = doc
+            .as_ref()
+            .and_then(|d| d.get(name))
+            .and_then(Value::as_str)
+        {
+            let text = redactor.redact_text(text.to_owned());
+            let text = match text.char_indices().nth(max) {
+                Some((end, _)) => format!("{}…", &text[..end]),
+                None => text,
+            };
+            out.insert(name.into(), json!(text));
+        }
+    }
+    json_response(status, &Value::Object(out))
 }
 
 /// POSTs a token request; the status, content type and body of the answer.
@@ -1019,16 +1276,9 @@ async fn send_token_request(
             pairs.push(("client_secret", secret));
         }
         ClientAuth::Basic => {
-            // RFC 6749 §2.3.1: both form-encoded before base64.
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-                "{}:{}",
-                enc(client_id),
-                enc(secret)
-            ));
-            let mut value = HeaderValue::from_str(&format!("Basic {credentials}"))
-                .map_err(|_| "the client credentials cannot be sent".to_owned())?;
+            let mut value =
+                HeaderValue::from_str(&format!("Basic {}", basic_credentials(client_id, secret)))
+                    .map_err(|_| "the client credentials cannot be sent".to_owned())?;
             value.set_sensitive(true);
             headers.insert(header::AUTHORIZATION, value);
         }
@@ -1052,11 +1302,10 @@ async fn send_token_request(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
-    let bytes = response
-        .bytes()
+    let bytes = read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
         .await
-        .map_err(|e| format!("POST {endpoint}: {}", e.without_url()))?;
-    Ok((status, content_type, bytes))
+        .map_err(|e| format!("POST {endpoint}: {e}"))?;
+    Ok((status, content_type, Bytes::from(bytes)))
 }
 
 /// `POST /oauth/register` (RFC 7591): every client gets the configured client ID as a public
@@ -1148,8 +1397,99 @@ mod tests {
 
     #[test]
     fn duplicated_parameters_are_refused() {
-        assert!(params("a=1&b=2").is_ok());
-        assert!(params("a=1&a=2").is_err());
-        assert_eq!(params("s=a+b%21").unwrap()["s"], "a b!");
+        let any = |_: &str| 100;
+        assert!(params("a=1&b=2", any).is_ok());
+        assert!(params("a=1&a=2", any).is_err());
+        assert_eq!(params("s=a+b%21", any).unwrap()["s"], "a b!");
+    }
+
+    #[test]
+    fn every_parameter_is_bounded() {
+        let max = |name: &str| if name == "long" { 8 } else { 4 };
+        assert!(params("long=12345678&x=1234", max).is_ok());
+        let e = params("long=123456789", max).unwrap_err();
+        assert_eq!(e, "the parameter `long` is longer than 8 bytes");
+        // Decoded length counts; the name in the message is cut.
+        assert!(params("x=%41%41%41%41", max).is_ok());
+        assert!(params("x=%41%41%41%41%41", max).is_err());
+        let e = params(&format!("{}=12345", "n".repeat(500)), max).unwrap_err();
+        assert!(e.len() < 150, "{e}");
+        let uri: Uri = format!("/oauth/authorize?a={}", "b".repeat(MAX_QUERY_BYTES))
+            .parse()
+            .unwrap();
+        assert!(
+            query(&uri, |_| usize::MAX)
+                .unwrap_err()
+                .contains("query string")
+        );
+    }
+
+    #[test]
+    fn pkce_s256() {
+        // RFC 7636 appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(is_code_verifier(verifier) && is_s256_challenge(challenge));
+        assert!(pkce_matches(verifier, challenge));
+        assert!(!pkce_matches(&verifier.replace('d', "e"), challenge));
+        assert!(!is_code_verifier("short"));
+        assert!(!is_code_verifier(&"a".repeat(129)));
+        assert!(!is_code_verifier(&format!("{verifier}+")));
+        assert!(!is_s256_challenge(&format!("{challenge}=")));
+        assert!(!is_s256_challenge("plain-challenge"));
+    }
+
+    #[test]
+    fn relayed_token_errors_are_redacted_and_bounded() {
+        let mut redactor = Redactor::default();
+        redactor.add("oauth", "s3cr3t-value");
+        let body = br#"{"error":"invalid_client","error_description":"bad secret s3cr3t-value","debug":"s3cr3t-value","trace":[1]}"#;
+        let response = relay_token_error(&redactor, StatusCode::UNAUTHORIZED, body);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let text = body_text(response);
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["error"], "invalid_client");
+        assert_eq!(doc["error_description"], "bad secret [REDACTED]");
+        assert!(doc.get("debug").is_none() && doc.get("trace").is_none());
+        // Not an OAuth error, a 5xx, a redirect: 502, the status only.
+        for (status, body) in [
+            (StatusCode::BAD_REQUEST, &b"<html>s3cr3t-value</html>"[..]),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                br#"{"error":"server_error"}"#,
+            ),
+            (StatusCode::TEMPORARY_REDIRECT, b""),
+            (
+                StatusCode::BAD_REQUEST,
+                br#"{"error":"Bad
+Error"}"#,
+            ),
+        ] {
+            let response = relay_token_error(&redactor, status, body);
+            assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+            let text = body_text(response);
+            assert!(!text.contains("s3cr3t") && text.contains(&status.as_u16().to_string()));
+        }
+        let long = format!(
+            r#"{{"error":"invalid_grant","error_description":"{}"}}"#,
+            "x".repeat(5000)
+        );
+        let text = body_text(relay_token_error(
+            &redactor,
+            StatusCode::BAD_REQUEST,
+            long.as_bytes(),
+        ));
+        assert!(text.len() < 700, "{}", text.len());
+    }
+
+    fn body_text(response: Response) -> String {
+        let body = response.into_body();
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(body, usize::MAX))
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 }

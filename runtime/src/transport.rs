@@ -56,6 +56,36 @@ const QUERY_UNSAFE: &AsciiSet = &CONTROLS
 
 type Direct = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
+/// Redirects followed at most by [`same_origin_redirects`].
+const MAX_CREDENTIAL_REDIRECTS: usize = 5;
+
+/// The redirect policy of every client that sends credentials in its requests (token endpoints:
+/// a client secret in the body or in `Authorization`; discovery documents): a redirect is
+/// followed only to the origin (scheme, host and port) the request was sent to, and the redirect
+/// response itself is the answer otherwise. reqwest's default follows a 307 or 308 to any origin
+/// and sends the body again there, so a token endpoint (or whoever answers for it) could have a
+/// `client_secret_post` secret delivered anywhere.
+pub fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same_origin {
+            tracing::warn!(
+                "a token or discovery request was redirected to another origin ({}): not followed, \
+                 so no credential goes there",
+                attempt.url().origin().ascii_serialization()
+            );
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_CREDENTIAL_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// How requests reach the upstream.
 enum Route {
     Direct(Direct),
@@ -68,7 +98,7 @@ enum Route {
 pub struct Transport {
     route: Route,
     /// For OAuth token and discovery requests (`credentials.rs`): reqwest, with the call
-    /// timeout and its default redirect policy.
+    /// timeout, following redirects within the origin only ([`same_origin_redirects`]).
     tokens: reqwest::Client,
     scheme: Scheme,
     /// Host and port, without user name and password.
@@ -154,6 +184,7 @@ impl Transport {
             .connect_timeout(connect_timeout)
             .pool_idle_timeout(POOL_IDLE)
             .user_agent(user_agent.clone())
+            .redirect(same_origin_redirects())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))?;
         let origin = Uri::builder()

