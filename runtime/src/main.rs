@@ -219,7 +219,7 @@ fn init_logging() {
         _ => default(),
     };
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(tracing_subscriber::fmt::layer().with_writer(redact::LogWriter))
         .with(filter)
         .init();
 }
@@ -235,12 +235,14 @@ async fn run(cli: Cli) -> Result<(), String> {
     let upstream = upstream::Upstream::new(&upstream_url, timeout)?
         .with_max_response_bytes(cli.max_response_bytes.max(1))
         .with_credentials(Arc::new(credentials));
+    // Without a user name and password: they are sent, never logged.
+    let shown_url = upstream.shown_url().to_owned();
     let server = Server::new(upstream, cli.tool_mode.into(), &cli.toolsets)?;
     log_tools(&server);
 
     match cli.transport {
-        Transport::Stdio => run_stdio(server, &upstream_url).await,
-        Transport::Http => run_http(cli, server, &upstream_url, timeout).await,
+        Transport::Stdio => run_stdio(server, &shown_url).await,
+        Transport::Http => run_http(cli, server, &shown_url, timeout).await,
     }
 }
 

@@ -5,7 +5,7 @@
 //! searched for.
 
 use std::collections::VecDeque;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use percent_encoding::utf8_percent_encode;
 use serde_json::Value;
@@ -131,5 +131,91 @@ fn replace_all(haystack: &mut Vec<u8>, needle: &[u8]) {
     if let Some(mut out) = out {
         out.extend_from_slice(&haystack[copied..]);
         *haystack = out;
+    }
+}
+
+/// The redactors every log line goes through ([`LogWriter`]).
+static FOR_LOGS: RwLock<Vec<Arc<Redactor>>> = RwLock::new(Vec::new());
+
+/// Log lines are searched for `redactor`'s secrets (and the tokens it learns later) from now on.
+pub(crate) fn redact_logs_with(redactor: Arc<Redactor>) {
+    if let Ok(mut all) = FOR_LOGS.write() {
+        all.push(redactor);
+    }
+}
+
+/// Log lines are searched for `secret` from now on (a secret outside the upstream credentials,
+/// such as the password of a URL).
+pub(crate) fn redact_logs_of(secret: &str) {
+    let mut redactor = Redactor::default();
+    redactor.add("log", secret);
+    redact_logs_with(Arc::new(redactor));
+}
+
+/// `line` with every secret the logs are searched for replaced.
+fn redact_log_line(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Ok(all) = FOR_LOGS.read() else {
+        return line.into();
+    };
+    if all.is_empty() {
+        return line.into();
+    }
+    let mut bytes = line.to_vec();
+    for redactor in all.iter() {
+        redactor.redact(&mut bytes, false);
+    }
+    bytes.into()
+}
+
+/// The log writer: standard error, each formatted event searched for secrets first (the
+/// formatter writes an event in one piece).
+#[derive(Clone, Copy, Default)]
+pub struct LogWriter;
+
+/// One event's writer of [`LogWriter`].
+pub struct LogLine;
+
+impl std::io::Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::io::stderr().write_all(&redact_log_line(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> LogLine {
+        LogLine
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_lose_every_registered_secret_in_every_form() {
+        let mut redactor = Redactor::default();
+        redactor.add("q", "query key/with space");
+        let redactor = Arc::new(redactor);
+        redact_logs_with(redactor.clone());
+        redact_logs_of("url-password-123");
+        let line = b"GET /a?api_key=query%20key%2Fwith%20space&x=1 url-password-123 ok";
+        assert_eq!(
+            &*redact_log_line(line),
+            b"GET /a?api_key=[REDACTED]&x=1 [REDACTED] ok"
+        );
+        // Tokens learnt later are redacted too.
+        redactor.add_token("token-learnt-later");
+        assert_eq!(
+            &*redact_log_line(b"bearer token-learnt-later"),
+            b"bearer [REDACTED]"
+        );
+        assert_eq!(&*redact_log_line(b"nothing secret"), b"nothing secret");
     }
 }
