@@ -305,6 +305,7 @@ async fn run_http(
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(cli.stateful)
         .with_json_response(true)
+        .with_max_request_body_bytes(cli.max_body_bytes.max(1))
         .with_allowed_hosts(allowed_hosts.clone());
     if allowed_hosts.iter().any(|host| host == "*") {
         config = config.disable_allowed_hosts();
