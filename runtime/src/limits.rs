@@ -13,7 +13,7 @@
 //!   idle connections never lock out a client that sends its request.
 //! - Requests ([`track`], the outermost layer of the router): marks the connection busy while a
 //!   request is answered (until its response body ends), bounds the time the request body may
-//!   take to arrive, and refuses a `/mcp` request beyond the calls-in-flight cap with `503` and
+//!   take to arrive, and refuses a `/mcp` POST beyond the calls-in-flight cap with `503` and
 //!   `Retry-After`.
 
 use std::io;
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
@@ -411,7 +411,8 @@ pub async fn track(State(limits): State<RequestLimits>, request: Request, next: 
         .extensions()
         .get::<ConnectInfo<Connection>>()
         .map(|info| Busy::new(info.0.clone()));
-    let permit = if request.uri().path() == "/mcp" {
+    // Calls are POSTs; a stateful client's GET event stream is no call and is not capped here.
+    let permit = if request.method() == Method::POST && request.uri().path() == "/mcp" {
         match limits.calls.clone().try_acquire_owned() {
             Ok(permit) => Some(permit),
             Err(_) => {
@@ -440,7 +441,8 @@ pub async fn track(State(limits): State<RequestLimits>, request: Request, next: 
     let request = request.map(|body| {
         Body::new(Deadline {
             inner: body,
-            sleep: Box::pin(tokio::time::sleep(limits.body_read_timeout)),
+            deadline: tokio::time::Instant::now() + limits.body_read_timeout,
+            sleep: None,
             timeout: limits.body_read_timeout,
         })
     });
@@ -451,7 +453,9 @@ pub async fn track(State(limits): State<RequestLimits>, request: Request, next: 
 /// A request body that fails when it has not arrived within the body read timeout.
 struct Deadline {
     inner: Body,
-    sleep: Pin<Box<Sleep>>,
+    deadline: tokio::time::Instant,
+    /// The timer, made the first time the body is not ready (most bodies never wait).
+    sleep: Option<Pin<Box<Sleep>>>,
     timeout: Duration,
 }
 
@@ -483,7 +487,11 @@ impl HttpBody for Deadline {
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        if this.sleep.as_mut().poll(cx).is_ready() {
+        let deadline = this.deadline;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(axum::Error::new(BodyTimeout(this.timeout)))));
         }
         Poll::Pending
