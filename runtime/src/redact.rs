@@ -152,19 +152,69 @@ pub(crate) fn redact_logs_of(secret: &str) {
     redact_logs_with(Arc::new(redactor));
 }
 
-/// `line` with every secret the logs are searched for replaced.
+/// `line` with every secret the logs are searched for replaced, and every credential after an
+/// HTTP authentication scheme name (`Bearer …`, `Basic …`: a caller's token, which the server
+/// does not know in advance, as a debug log of an echoed request shows it).
 fn redact_log_line(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let Ok(all) = FOR_LOGS.read() else {
-        return line.into();
-    };
-    if all.is_empty() {
-        return line.into();
-    }
     let mut bytes = line.to_vec();
-    for redactor in all.iter() {
-        redactor.redact(&mut bytes, false);
+    if let Ok(all) = FOR_LOGS.read() {
+        for redactor in all.iter() {
+            redactor.redact(&mut bytes, false);
+        }
     }
-    bytes.into()
+    redact_after_schemes(&mut bytes);
+    if bytes == line {
+        line.into()
+    } else {
+        bytes.into()
+    }
+}
+
+/// Replaces the credential after each `Bearer ` or `Basic ` (any case) with [`REDACTED`]: the
+/// characters of RFC 6750's `b64token` that follow, when they look like a credential (at least
+/// [`MIN_REDACTED_LEN`] of them, with a digit, a symbol or a capital after the first, or at
+/// least 20).
+fn redact_after_schemes(bytes: &mut Vec<u8>) {
+    const SCHEMES: [&[u8]; 2] = [b"bearer ", b"basic "];
+    let token_char = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let scheme = SCHEMES.iter().find(|scheme| {
+            bytes.len() - i >= scheme.len()
+                && bytes[i..i + scheme.len()].eq_ignore_ascii_case(scheme)
+        });
+        let Some(scheme) = scheme else {
+            i += 1;
+            continue;
+        };
+        let start = i + scheme.len();
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| !token_char(b))
+            .map_or(bytes.len(), |n| start + n);
+        let credential = &bytes[start..end];
+        // A credential, not a word of prose (`basic authentication`): a digit or a symbol in
+        // it, a capital letter after its first, or longer than words are.
+        let looks_like_one = credential.len() >= MIN_REDACTED_LEN
+            && (credential.len() >= 20
+                || credential.iter().any(|b| !b.is_ascii_alphabetic())
+                || credential[1..].iter().any(u8::is_ascii_uppercase));
+        if looks_like_one {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
+            out.extend_from_slice(&bytes[copied..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            copied = end;
+        }
+        i = end.max(i + 1);
+    }
+    if let Some(mut out) = out {
+        out.extend_from_slice(&bytes[copied..]);
+        *bytes = out;
+    }
 }
 
 /// The log writer: standard error, each formatted event searched for secrets first (the
@@ -217,5 +267,30 @@ mod log_tests {
             b"bearer [REDACTED]"
         );
         assert_eq!(&*redact_log_line(b"nothing secret"), b"nothing secret");
+    }
+
+    #[test]
+    fn credentials_after_a_scheme_name_are_redacted_in_logs() {
+        let line =
+            br#"{"authorization":"Bearer tok-beta-77d2a0","x":"basic dXNlcjpwYXNz"} bearer abc"#;
+        assert_eq!(
+            &*redact_log_line(line),
+            br#"{"authorization":"Bearer [REDACTED]","x":"basic [REDACTED]"} bearer abc"#
+        );
+        assert_eq!(
+            &*redact_log_line(b"Authorization: BEARER eyJhbGciOi.eyJzdWIi.sig_-x"),
+            b"Authorization: BEARER [REDACTED]"
+        );
+        for prose in [
+            "a basic question",
+            "(HTTP basic authentication): credentials ready",
+            "HTTP bearer token",
+        ] {
+            assert_eq!(&*redact_log_line(prose.as_bytes()), prose.as_bytes());
+        }
+        assert_eq!(
+            &*redact_log_line(b"Bearer abcdefghijklmnopqrstuvwxyz"),
+            b"Bearer [REDACTED]"
+        );
     }
 }

@@ -4,7 +4,7 @@ and this suite's real OAuth server (oidc-provider, provider.mjs, which counts ev
 
 - finding 6: a query API key was logged at debug when a same-origin redirect kept the query;
   now every log line is searched for the secrets where it is written, and none appears at
-  RUST_LOG=debug;
+  RUST_LOG=debug (nor a caller's forwarded token that the API echoes);
 - finding 7: with `forward: true` the caller's token went to operations with `security: []`
   and to API-key-only operations; now it goes only where a bearer-token scheme is used;
 - finding 8: an upstream that answers 401 to every token made a client-credentials token
@@ -109,6 +109,11 @@ def test_the_forwarded_token_goes_to_bearer_token_operations_only(
         "bearer": True,
         "me": True,
     }, carried
+    # The upstream echoed the caller's token back (the tool result is the caller's own): no
+    # log line carries it, at RUST_LOG=debug (rmcp logs every result at debug).
+    log = server.log()
+    assert "DEBUG" in log
+    assert caller not in log, "the caller's token in the debug log"
 
 
 # --- finding 8 ------------------------------------------------------------------------------------
