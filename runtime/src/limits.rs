@@ -44,6 +44,43 @@ pub const DEFAULT_MAX_CALLS_IN_FLIGHT: usize = 256;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
 
+/// File descriptors kept free of connections for the upstream's connections, the log and the
+/// files the server opens.
+const RESERVED_DESCRIPTORS: usize = 64;
+
+/// The connection cap to apply: `requested`, lowered below the process's limit of open files
+/// (the soft `RLIMIT_NOFILE`, read from `/proc/self/limits` on Linux) less
+/// [`RESERVED_DESCRIPTORS`], so connections never take the descriptors upstream calls need.
+/// Returns the cap and, when it was lowered, the limit of open files.
+pub fn connection_cap(requested: usize) -> (usize, Option<usize>) {
+    let requested = requested.max(1);
+    let Some(open_files) = open_files_limit() else {
+        return (requested, None);
+    };
+    let room = open_files.saturating_sub(RESERVED_DESCRIPTORS).max(1);
+    if requested > room {
+        (room, Some(open_files))
+    } else {
+        (requested, None)
+    }
+}
+
+/// The soft limit of open files of this process, when the system says it.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files(&limits)
+}
+
+/// The soft `Max open files` of a `/proc/<pid>/limits` text (`None` when unlimited or absent).
+fn parse_open_files(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// How long the listener waits after closing an idle connection because the process ran out
 /// of file descriptors, before it accepts again (the descriptor is freed by the connection's
 /// task).
@@ -587,6 +624,25 @@ mod tests {
         drop(c);
         assert_eq!(registry.live(), 0);
         assert!(registry.connections.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_open_files_limit_is_read_from_proc_limits() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max cpu time              unlimited            unlimited            seconds   \n\
+                    Max open files            256                  4096                 files     \n";
+        assert_eq!(parse_open_files(text), Some(256));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_open_files(unlimited), None);
+        assert_eq!(parse_open_files(""), None);
+        // On this machine: some limit is read, and a cap above it is lowered under it.
+        if let Some(open_files) = open_files_limit() {
+            let (cap, lowered) = connection_cap(usize::MAX);
+            assert_eq!(lowered, Some(open_files));
+            assert!(cap < open_files);
+            assert_eq!(connection_cap(1), (1, None));
+        }
     }
 
     #[test]

@@ -375,9 +375,16 @@ async fn run_http(
             limits::track,
         ));
 
+    let (max_connections, open_files) = limits::connection_cap(cli.max_connections);
+    if let Some(open_files) = open_files {
+        warn!(
+            "at most {max_connections} connections instead of {} (MCP_MAX_CONNECTIONS): the process may open {open_files} files (ulimit -n), and upstream calls need some",
+            cli.max_connections
+        );
+    }
     let listener = limits::Limited::new(
         listener,
-        cli.max_connections,
+        max_connections,
         Duration::from_secs(cli.header_read_timeout.max(1)),
     );
     info!(
