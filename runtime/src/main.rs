@@ -377,7 +377,7 @@ async fn run_http(
 
     let (max_connections, open_files) = limits::connection_cap(cli.max_connections);
     if let Some(open_files) = open_files {
-        warn!(
+        info!(
             "at most {max_connections} connections instead of {} (MCP_MAX_CONNECTIONS): the process may open {open_files} files (ulimit -n), and upstream calls need some",
             cli.max_connections
         );
