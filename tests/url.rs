@@ -122,3 +122,52 @@ fn no_servers_means_the_documents_origin() {
         )
     );
 }
+
+/// A user name and password in the spec's `servers` URL (issue 14, finding 4) are written into
+/// no generated file (the default-URL constant, the README, the auth configuration): a warning
+/// says where they went, and the URL is kept without them.
+#[test]
+fn credentials_in_the_servers_url_reach_no_generated_file() {
+    let spec = r#"
+openapi: 3.0.3
+info: { title: Creds, version: "1" }
+servers:
+  - url: https://svc-user:pw-9f3Kq2xZ@api.creds.example/v1
+components:
+  securitySchemes:
+    token: { type: http, scheme: bearer }
+security: [{ token: [] }]
+paths:
+  /things:
+    get:
+      operationId: listThings
+      responses: { "200": { description: ok } }
+"#;
+    let dir = std::env::temp_dir().join(format!("mcpgen-url-creds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let auth = dir.join("auth.yaml");
+    std::fs::write(
+        &auth,
+        "mode: bearer\nbearer:\n  tokens: ${MCP_TOKENS}\n  forward: true\nupstream:\n  token: ${API_TOKEN}\n",
+    )
+    .unwrap();
+    let options = mcpgen::Options {
+        auth: Some(auth.to_string_lossy().into_owned()),
+        ..mcpgen::Options::default()
+    };
+    let (api, files) = mcpgen::generate_text("spec.yaml", spec, &options).expect("generates");
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(api.default_upstream_url, "https://api.creds.example/v1");
+    for (path, text) in &files {
+        assert!(!text.contains("pw-9f3Kq2xZ"), "the password in {path}");
+        assert!(!text.contains("svc-user"), "the user name in {path}");
+    }
+    assert!(files["src/tools.rs"].contains("https://api.creds.example/v1"));
+    let warning = api
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .find(|w| w.contains("user name or password"))
+        .expect("a warning about the credentials");
+    assert!(!warning.contains("pw-9f3Kq2xZ"), "{warning}");
+}

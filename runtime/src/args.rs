@@ -35,9 +35,12 @@ pub fn parse_args<T: DeserializeOwned>(
     let unknown: Vec<String> = args
         .keys()
         .filter(|key| !known.contains(&key.as_str()))
-        .map(|key| match suggest(key, known) {
-            Some(near) => format!("`{key}` (did you mean `{near}`?)"),
-            None => format!("`{key}`"),
+        .map(|key| {
+            let shown = shown_name(key);
+            match suggest(key, known) {
+                Some(near) => format!("`{shown}` (did you mean `{near}`?)"),
+                None => format!("`{shown}`"),
+            }
         })
         .collect();
     if !unknown.is_empty() {
@@ -67,17 +70,47 @@ pub fn parse_args<T: DeserializeOwned>(
     })
 }
 
+/// Names longer than this (in characters) get no suggestion: no argument or tool name is that
+/// long, and comparing costs the product of the lengths. Also the length of a name quoted in
+/// an error message.
+pub(crate) const MAX_SUGGESTED_NAME_CHARS: usize = 128;
+
+/// `name` as an error message quotes it: at most [`MAX_SUGGESTED_NAME_CHARS`] characters, the
+/// rest replaced by `…`.
+pub(crate) fn shown_name(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(MAX_SUGGESTED_NAME_CHARS) {
+        Some((end, _)) => format!("{}…", &name[..end]).into(),
+        None => name.into(),
+    }
+}
+
+/// The distance of folded names `a` and `b` when it is at most `bound`; `None` when it is
+/// larger, or when `a` is longer than [`MAX_SUGGESTED_NAME_CHARS`] (the cost of every
+/// suggestion is bounded, whatever a client sends).
+pub(crate) fn near(a: &str, b: &str, bound: usize) -> Option<usize> {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la > MAX_SUGGESTED_NAME_CHARS || la.abs_diff(lb) > bound {
+        return None;
+    }
+    let distance = edit_distance(a, b);
+    (distance <= bound).then_some(distance)
+}
+
 /// The known name closest to `name`, when it is close enough to be a plausible typo.
 fn suggest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    if name.len() > 4 * MAX_SUGGESTED_NAME_CHARS {
+        return None;
+    }
     let folded = fold(name);
     if let Some(exact) = known.iter().find(|k| fold(k) == folded) {
         return Some(exact);
     }
-    let (best, distance) = known
+    let bound = (name.chars().count() / 3).max(1);
+    known
         .iter()
-        .map(|k| (*k, edit_distance(&folded, &fold(k))))
-        .min_by_key(|(_, d)| *d)?;
-    (distance <= (name.chars().count() / 3).max(1)).then_some(best)
+        .filter_map(|k| near(&folded, &fold(k), bound).map(|d| (*k, d)))
+        .min_by_key(|(_, d)| *d)
+        .map(|(k, _)| k)
 }
 
 /// Lower case without `_` and `-`, so `pet_id`, `petId` and `PET-ID` compare equal.
@@ -142,5 +175,27 @@ mod tests {
         let err = parse_args::<Args>(args(serde_json::json!({"petId": "7", "limit": "x"})), known)
             .unwrap_err();
         assert!(text_of(&err).starts_with("Invalid argument `limit`: invalid type"));
+    }
+
+    #[test]
+    fn a_huge_unknown_name_costs_no_comparison_and_is_quoted_short() {
+        let known: Vec<String> = (0..200).map(|i| format!("argument_{i}")).collect();
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        let huge = "a".repeat(4 * 1024 * 1024);
+        assert_eq!(suggest(&huge, &known), None);
+        let mut map = Map::new();
+        map.insert(huge.clone(), Value::Null);
+        let err = parse_args::<Args>(Some(map), &known).unwrap_err();
+        let text = text_of(&err);
+        assert!(text.len() < 8 * 1024, "{} bytes", text.len());
+        assert!(text.contains(&format!("`{}…`", "a".repeat(MAX_SUGGESTED_NAME_CHARS))));
+        // Names of ordinary length still get suggestions; the bound is the length difference.
+        assert_eq!(near("petid", "petids", 1), Some(1));
+        assert_eq!(near("petid", "petidentifier", 3), None);
+        assert_eq!(
+            near(&"x".repeat(MAX_SUGGESTED_NAME_CHARS + 1), "x", 1000),
+            None
+        );
+        assert_eq!(shown_name("short"), "short");
     }
 }

@@ -29,8 +29,8 @@ pub use crate::config::{BearerConfig, Setting};
 )]
 pub use crate::settings::resolve_opt;
 
-/// Bytes of a `/mcp` request body read at most (the MCP server's own limit).
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Bytes of a `/mcp` request body read at most, unless `--max-body-bytes` says otherwise.
+pub const MAX_BODY_BYTES: usize = crate::limits::DEFAULT_MAX_BODY_BYTES;
 
 /// A boxed future, for [`Verify`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -81,6 +81,8 @@ pub struct Auth {
     /// The served tools: scopes are checked for these only (a call of any other tool fails as
     /// unknown), and in tool mode `discover` the tool an `execute_tool` call runs is checked.
     catalog: Option<Arc<Catalog>>,
+    /// Bytes of a `/mcp` request body read at most.
+    max_body_bytes: usize,
 }
 
 impl Auth {
@@ -97,6 +99,7 @@ impl Auth {
             summary: "none: the server is open, every client that reaches it may call every tool"
                 .to_owned(),
             catalog: None,
+            max_body_bytes: MAX_BODY_BYTES,
         }
     }
 
@@ -148,6 +151,7 @@ impl Auth {
             routes: Router::new(),
             summary,
             catalog: None,
+            max_body_bytes: MAX_BODY_BYTES,
         })
     }
 
@@ -180,12 +184,19 @@ impl Auth {
             routes,
             summary,
             catalog: None,
+            max_body_bytes: MAX_BODY_BYTES,
         }
     }
 
     /// The same authentication for a server of these served tools (`main.rs` sets it).
     pub fn with_catalog(mut self, catalog: Arc<Catalog>) -> Self {
         self.catalog = Some(catalog);
+        self
+    }
+
+    /// The same authentication reading `/mcp` bodies of at most `bytes` (`main.rs` sets it).
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
         self
     }
 
@@ -434,14 +445,24 @@ pub async fn admit_parts(auth: &Auth, request: Request) -> Result<(Parts, Bytes)
     let (mut parts, body) = request.into_parts();
     let caller = auth.authenticate(&parts.headers).await?;
     let body = if parts.method == Method::POST {
-        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        let limit = auth.max_body_bytes;
+        match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => bytes,
+            Err(e) if crate::limits::is_body_timeout(&e) => {
+                return Err(json_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &serde_json::json!({
+                        "error": "request_timeout",
+                        "error_description": e.to_string(),
+                    }),
+                ));
+            }
             Err(_) => {
                 return Err(json_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     &serde_json::json!({
                         "error": "request_too_large",
-                        "error_description": format!("the request body could not be read or is larger than {MAX_BODY_BYTES} bytes"),
+                        "error_description": format!("the request body could not be read or is larger than {limit} bytes (MCP_MAX_BODY_BYTES)"),
                     }),
                 ));
             }

@@ -241,17 +241,40 @@ fn decode_binary(s: &str) -> Result<(Vec<u8>, Option<String>), String> {
         return Err("a data: URI needs a `,` before its content".to_owned());
     };
     let mut params = meta.split(';');
-    let media_type = params
-        .next()
-        .map(str::trim)
-        .filter(|m| m.contains('/'))
-        .map(str::to_ascii_lowercase);
+    let media_type = match params.next().map(str::trim).filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) if is_media_type(m) => Some(m.to_ascii_lowercase()),
+        Some(_) => {
+            return Err(
+                "the data: URI's media type is not `type/subtype` of letters, digits and !#$&-^_.+"
+                    .to_owned(),
+            );
+        }
+    };
     let bytes = if params.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
         decode_base64(data)?
     } else {
         percent_encoding::percent_decode_str(data).collect()
     };
     Ok((bytes, media_type))
+}
+
+/// Whether `s` is a bare media type, `type/subtype` of RFC 6838 restricted-name characters (no
+/// parameters, spaces or control characters): safe in a header.
+pub(crate) fn is_media_type(s: &str) -> bool {
+    let name = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 127
+            && part.bytes().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'!' | b'#' | b'$' | b'&' | b'-' | b'^' | b'_' | b'.' | b'+'
+                    )
+            })
+    };
+    s.split_once('/')
+        .is_some_and(|(kind, subtype)| name(kind) && name(subtype))
 }
 
 fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
@@ -339,7 +362,13 @@ fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
             out.extend_from_slice(format!("; filename=\"{}\"", quote(filename)).as_bytes());
         }
         out.extend_from_slice(b"\r\n");
-        if let Some(content_type) = &part.content_type {
+        // Only a bare media type goes into a part's header: nothing that could end the line.
+        if let Some(content_type) = part.content_type.as_deref() {
+            let content_type = if is_media_type(content_type) {
+                content_type
+            } else {
+                "application/octet-stream"
+            };
             out.extend_from_slice(format!("content-type: {content_type}\r\n").as_bytes());
         }
         out.extend_from_slice(b"\r\n");
@@ -389,6 +418,42 @@ mod tests {
         assert_eq!(decode("data:,a%20b"), (b"a b".to_vec(), None));
         assert!(decode_binary("data:image/png;base64").is_err());
         assert!(decode_binary("a$b").is_err());
+    }
+
+    #[test]
+    fn a_data_uri_cannot_inject_part_headers() {
+        for hostile in [
+            "data:image/png\r\nX-Injected: 1;base64,aGVsbG8=",
+            "data:image/png\nX-Injected: 1,hello",
+            "data:text/plain charset=x,hello",
+            "data:image/png\u{0}x,hello",
+            "data:/png,hello",
+        ] {
+            let error = decode_binary(hostile).expect_err(hostile);
+            assert!(error.contains("media type"), "{error}");
+            let body = Object::default().file("file", &hostile).into_body(
+                BodyKind::Multipart,
+                "multipart/form-data",
+                true,
+            );
+            assert!(body.is_err(), "{hostile}");
+        }
+        assert!(is_media_type("application/vnd.api+json"));
+        assert!(!is_media_type("text/plain; charset=utf-8"));
+        // A part whose media type is not a bare one (set by code, not by a data: URI) is sent
+        // as application/octet-stream.
+        let (_, bytes) = multipart(&[Part {
+            name: "f".to_owned(),
+            filename: None,
+            content_type: Some("text/plain\r\nX-Injected: 1".to_owned()),
+            bytes: b"x".to_vec(),
+        }]);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.contains("X-Injected"), "{text}");
+        assert!(
+            text.contains("content-type: application/octet-stream\r\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -23,6 +23,11 @@ const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 /// [`MAX_REFRESH_MARGIN`] before).
 const REFRESH_MARGIN_DIVISOR: u32 = 10;
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// After the upstream API refused a token, the new token is not replaced because of a refusal
+/// for this long, doubled with each refusal in a row (up to [`MAX_REFUSAL_BACKOFF`]): an API
+/// that refuses every token of the client gets one new token, not one per call.
+const REFUSAL_BACKOFF: Duration = Duration::from_secs(30);
+const MAX_REFUSAL_BACKOFF: Duration = Duration::from_secs(600);
 
 pub(crate) fn sensitive(value: &str) -> Option<HeaderValue> {
     let mut header = HeaderValue::from_str(value).ok()?;
@@ -55,6 +60,10 @@ struct TokenState {
     token: Option<Token>,
     /// The last failed fetch: calls that waited for it get its error instead of fetching again.
     failure: Option<(Instant, String)>,
+    /// Tokens refused by the upstream API in a row, each replaced.
+    refusals: u32,
+    /// Until when a refused token is kept rather than replaced (see [`REFUSAL_BACKOFF`]).
+    keep_until: Option<Instant>,
 }
 
 struct Token {
@@ -62,6 +71,15 @@ struct Token {
     header: HeaderValue,
     /// When to fetch a new one (`None`: the token endpoint gave no lifetime).
     refresh_at: Option<Instant>,
+    /// When it was fetched.
+    fetched: Instant,
+}
+
+/// How long a token fetched after `refusals` refusals in a row is kept when refused too.
+fn refusal_backoff(refusals: u32) -> Duration {
+    REFUSAL_BACKOFF
+        .saturating_mul(1 << refusals.saturating_sub(1).min(8))
+        .min(MAX_REFUSAL_BACKOFF)
 }
 
 impl Client {
@@ -123,11 +141,34 @@ impl Client {
         }
     }
 
-    pub(crate) async fn forget(&self, used: &Arc<str>) {
+    /// After the upstream API refused `used` (401): forgets it so that the next call fetches a
+    /// new one, unless another call replaced it already. A token fetched because its
+    /// predecessor was refused is kept for a while when it is refused too (see
+    /// [`REFUSAL_BACKOFF`]). Returns whether a retry would send another token.
+    pub(crate) async fn forget(&self, used: &Arc<str>) -> bool {
         let mut state = self.state.lock().await;
-        if state.token.as_ref().is_some_and(|t| t.value == *used) {
-            state.token = None;
+        let Some(token) = &state.token else {
+            return true;
+        };
+        if token.value != *used {
+            return true;
         }
+        let now = Instant::now();
+        if state.keep_until.is_some_and(|until| now < until) {
+            tracing::debug!(
+                "securityScheme `{}`: the upstream API refused the new access token too; no new one is fetched before the back-off ends",
+                self.scheme
+            );
+            return false;
+        }
+        // A token that served longer than the longest back-off starts a new series.
+        if token.fetched.elapsed() >= MAX_REFUSAL_BACKOFF {
+            state.refusals = 0;
+        }
+        state.refusals = state.refusals.saturating_add(1);
+        state.keep_until = Some(now + refusal_backoff(state.refusals));
+        state.token = None;
+        true
     }
 
     /// The token endpoint: configured, or from the discovery document (fetched once).
@@ -297,6 +338,7 @@ impl Client {
             value: Arc::from(access_token),
             header,
             refresh_at,
+            fetched: sent,
         })
     }
 }
@@ -355,6 +397,56 @@ mod tests {
             Duration::from_millis(4500)
         );
         assert_eq!(usable_for(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn refused_tokens_are_replaced_with_a_growing_back_off() {
+        assert_eq!(refusal_backoff(1), REFUSAL_BACKOFF);
+        assert_eq!(refusal_backoff(2), REFUSAL_BACKOFF * 2);
+        assert_eq!(refusal_backoff(3), REFUSAL_BACKOFF * 4);
+        assert_eq!(refusal_backoff(50), MAX_REFUSAL_BACKOFF);
+        assert_eq!(refusal_backoff(u32::MAX), MAX_REFUSAL_BACKOFF);
+    }
+
+    #[tokio::test]
+    async fn a_token_refused_after_a_refusal_is_kept_until_the_back_off_ends() {
+        let client = Client::new(
+            "cc",
+            "id".to_owned(),
+            "secret".to_owned(),
+            Resolved::Token("http://127.0.0.1:9/token".to_owned()),
+            &[],
+            None,
+            None,
+        );
+        let token = |value: &str| Token {
+            value: Arc::from(value),
+            header: HeaderValue::from_static("Bearer x"),
+            refresh_at: None,
+            fetched: Instant::now(),
+        };
+        client.state.lock().await.token = Some(token("first"));
+        // The first refusal: forgotten, a new token is fetched and the call retried.
+        assert!(client.forget(&Arc::from("first")).await);
+        assert!(client.state.lock().await.token.is_none());
+        client.state.lock().await.token = Some(token("second"));
+        // The new token refused too: kept, no retry, however often.
+        for _ in 0..20 {
+            assert!(!client.forget(&Arc::from("second")).await);
+        }
+        assert!(client.state.lock().await.token.is_some());
+        // A refusal of a token another call replaced already: retry with the current one.
+        assert!(client.forget(&Arc::from("older")).await);
+        // Once the back-off ends, the next refusal replaces it and the back-off doubles.
+        client.state.lock().await.keep_until = Some(Instant::now());
+        assert!(client.forget(&Arc::from("second")).await);
+        let state = client.state.lock().await;
+        assert_eq!(state.refusals, 2);
+        assert!(
+            state
+                .keep_until
+                .is_some_and(|until| until > Instant::now() + REFUSAL_BACKOFF)
+        );
     }
 
     #[test]

@@ -14,12 +14,18 @@
 //!   OpenID Connect) instead of the server's own; the server's credentials for them are used only
 //!   when there is no caller token (stdio). A scheme that puts something else into
 //!   `Authorization` (HTTP basic, an API key named `Authorization`) sends the server's value.
+//!   The caller's token goes only to operations whose chosen alternative has such a scheme:
+//!   never to one that needs no credentials (`security: []`) or only API keys or basic
+//!   credentials. An API that declares no security at all gets it with every call.
 //! - OAuth 2 client credentials (`client_credentials.rs`): one token per scheme, shared by all
 //!   calls; concurrent calls wait for one fetch; a token is fetched again shortly before it
-//!   expires, and when the upstream API answers 401 to it (then the call is retried once).
-//! - Secrets never reach tool results, error texts or logs (`redact.rs`): every upstream body is
-//!   searched for them (as sent: raw, percent-encoded, JSON-escaped, base64 basic credentials)
-//!   and they are replaced by `[REDACTED]`. Values shorter than [`MIN_REDACTED_LEN`] are too
+//!   expires, and when the upstream API answers 401 to it (then the call is retried once) —
+//!   but a token fetched because the previous one was refused is kept for 30 s (doubling with
+//!   each refusal in a row, up to 10 minutes) when it is refused too, so an API that refuses
+//!   the client costs one token request, not one per call.
+//! - Secrets never reach tool results, error texts or logs (`redact.rs`): every upstream body and
+//!   every log line is searched for them (as sent: raw, percent-encoded, JSON-escaped, base64
+//!   basic credentials) and they are replaced by `[REDACTED]`. Values shorter than [`MIN_REDACTED_LEN`] are too
 //!   short to tell from ordinary text and are not searched for (a warning at start-up says so).
 
 use std::sync::Arc;
@@ -51,7 +57,7 @@ pub use crate::redact::{MIN_REDACTED_LEN, REDACTED};
 /// caches and the secrets to redact.
 pub struct Credentials {
     schemes: Vec<Loaded>,
-    redactor: Redactor,
+    redactor: Arc<Redactor>,
 }
 
 struct Loaded {
@@ -103,6 +109,9 @@ enum Status {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Choice {
     schemes: Vec<usize>,
+    /// The caller's forwarded token is sent: the chosen alternative has a bearer-token scheme
+    /// it stands in for, or the API declares no security at all.
+    caller: bool,
 }
 
 /// The credentials of one call, placed.
@@ -119,6 +128,9 @@ pub struct Applied {
     pub authorization: Option<HeaderValue>,
     /// Client-credentials tokens sent: (scheme index, token).
     tokens: Vec<(usize, Arc<str>)>,
+    /// Whether the caller's forwarded `Authorization` header goes with this call (see
+    /// [`Credentials::choose`]).
+    pub caller: bool,
 }
 
 impl Applied {
@@ -133,7 +145,7 @@ impl Credentials {
     pub fn none() -> Self {
         Self {
             schemes: Vec::new(),
-            redactor: Redactor::default(),
+            redactor: Arc::default(),
         }
     }
 
@@ -152,6 +164,9 @@ impl Credentials {
                 }
             })
             .collect();
+        // Log lines are searched for the same secrets (`redact::LogWriter`).
+        let redactor = Arc::new(redactor);
+        crate::redact::redact_logs_with(redactor.clone());
         Self {
             schemes: loaded,
             redactor,
@@ -323,9 +338,16 @@ impl Credentials {
 
     /// Chooses the credentials of a call from the operation's alternatives (see the module
     /// documentation); `caller_token`: a caller's token is forwarded. `Err`: what is missing.
+    /// The caller's token goes with the call only when the chosen alternative has a
+    /// bearer-token scheme it stands in for — never to an operation that needs no credentials
+    /// (`security: []`) or only API keys or basic credentials — unless the API declares no
+    /// security at all (then every call carries it, as configured).
     pub fn choose(&self, alternatives: &[&[&str]], caller_token: bool) -> Result<Choice, String> {
         if alternatives.is_empty() {
-            return Ok(Choice::default());
+            return Ok(Choice {
+                schemes: Vec::new(),
+                caller: caller_token && self.schemes.is_empty(),
+            });
         }
         let rated: Vec<Vec<(Option<usize>, Status, &str)>> = alternatives
             .iter()
@@ -344,6 +366,7 @@ impl Credentials {
                 .filter(|(_, status, _)| *status == Status::Ready)
                 .filter_map(|(index, _, _)| *index)
                 .collect(),
+            caller: alt.iter().any(|(_, status, _)| *status == Status::Caller),
         };
         let complete = |alt: &&Vec<(Option<usize>, Status, &str)>| {
             alt.iter()
@@ -403,7 +426,10 @@ impl Credentials {
         http: &reqwest::Client,
         base_url: &str,
     ) -> Result<Applied, String> {
-        let mut applied = Applied::default();
+        let mut applied = Applied {
+            caller: choice.caller,
+            ..Applied::default()
+        };
         for &index in &choice.schemes {
             match &self.schemes[index].material {
                 Material::Nothing => {}
@@ -425,13 +451,17 @@ impl Credentials {
         Ok(applied)
     }
 
-    /// After a 401: forgets the tokens `applied` sent, unless another call replaced them already.
-    pub async fn refresh(&self, applied: &Applied) {
+    /// After a 401: forgets the tokens `applied` sent, unless another call replaced them already
+    /// or a token fetched after a refusal is refused too (`client_credentials.rs` backs off).
+    /// Returns whether a retry would send a new token.
+    pub async fn refresh(&self, applied: &Applied) -> bool {
+        let mut renewed = false;
         for (index, token) in &applied.tokens {
             if let Material::Client(client) = &self.schemes[*index].material {
-                client.forget(token).await;
+                renewed |= client.forget(token).await;
             }
         }
+        renewed
     }
 
     /// Replaces every secret in an upstream body; `truncated`: the body was cut, so a secret's
@@ -514,6 +544,24 @@ mod tests {
         assert_eq!(pick(&[&[], &["basic"]], false), Ok(vec![]));
         // A caller's token stands in for the bearer scheme, which is then not sent by us.
         assert_eq!(pick(&[&["missing", "key"]], true), Ok(vec!["key"]));
+        let forwards = |alts: &[&[&str]]| c.choose(alts, true).map(|ch| ch.caller);
+        assert_eq!(forwards(&[&["missing", "key"]]), Ok(true));
+        assert_eq!(forwards(&[&["missing"], &["key"]]), Ok(true));
+        // Not to an operation without credentials, nor to one of API keys or basic only.
+        assert_eq!(forwards(&[]), Ok(false));
+        assert_eq!(forwards(&[&[]]), Ok(false));
+        assert_eq!(forwards(&[&["key"]]), Ok(false));
+        assert_eq!(forwards(&[&["key"], &["missing"]]), Ok(false));
+        assert_eq!(forwards(&[&["digest"]]), Ok(false));
+        // An API that declares no security: every call carries it.
+        assert_eq!(
+            Credentials::none().choose(&[], true).map(|ch| ch.caller),
+            Ok(true)
+        );
+        assert_eq!(
+            Credentials::none().choose(&[], false).map(|ch| ch.caller),
+            Ok(false)
+        );
         // Missing variables are named, per alternative.
         let error = pick(&[&["missing"], &["basic", "key"]], false).unwrap_err();
         assert!(

@@ -7,7 +7,7 @@
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::{Value, json};
 
-use crate::args::{edit_distance, fold, parse_args};
+use crate::args::{MAX_SUGGESTED_NAME_CHARS, fold, parse_args, shown_name};
 use crate::catalog::{Callable, Catalog, Discovery};
 use crate::response::tool_error;
 
@@ -225,7 +225,9 @@ pub fn unknown_tool(catalog: &Catalog, name: &str) -> String {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let query = name.replace(['_', '-', '.'], " ");
+    // A name longer than any tool's is searched for by its beginning only (bounded cost).
+    let shown = shown_name(name);
+    let query = shown.trim_end_matches('…').replace(['_', '-', '.'], " ");
     let best = crate::search::search(&query, 1, &|i| catalog.serves_generated(i))
         .into_iter()
         .find_map(|i| catalog.served_info(i));
@@ -234,7 +236,7 @@ pub fn unknown_tool(catalog: &Catalog, name: &str) -> String {
     {
         offers.push(best.name.to_owned());
     }
-    let mut message = format!("Unknown tool `{name}`.");
+    let mut message = format!("Unknown tool `{shown}`.");
     if !offers.is_empty() {
         let quoted: Vec<String> = offers.iter().map(|o| format!("`{o}`")).collect();
         let list = match quoted.split_last() {
@@ -250,18 +252,17 @@ pub fn unknown_tool(catalog: &Catalog, name: &str) -> String {
 
 /// Up to [`SUGGESTIONS`] served names within a typo's distance of `name`, closest first.
 fn closest<'a>(catalog: &'a Catalog, name: &str) -> Vec<&'a str> {
+    if name.len() > 4 * MAX_SUGGESTED_NAME_CHARS {
+        return Vec::new();
+    }
     let folded = fold(name);
     let length = folded.chars().count();
     let bound = (length / 3).max(2);
     let mut near: Vec<(usize, &str)> = catalog
         .served_names()
         .filter_map(|candidate| {
-            let other = fold(candidate);
-            if other.chars().count().abs_diff(length) > bound {
-                return None;
-            }
-            let distance = edit_distance(&folded, &other);
-            (distance <= bound).then_some((distance, candidate))
+            let distance = crate::args::near(&folded, &fold(candidate), bound)?;
+            Some((distance, candidate))
         })
         .collect();
     near.sort();

@@ -15,6 +15,7 @@ mod discover;
 mod encoding;
 mod errors;
 mod hooks;
+mod limits;
 mod origins;
 mod redact;
 mod request;
@@ -24,6 +25,7 @@ mod search;
 mod search_index;
 mod search_text;
 mod server;
+mod sessions;
 mod settings;
 mod tool_info;
 mod tools;
@@ -38,7 +40,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use clap::Parser;
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpServerConfig;
@@ -142,6 +143,33 @@ struct Cli {
     /// operation's first tag in snake_case, `default` when untagged). Empty: every toolset.
     #[arg(long, env = "MCP_TOOLSETS", value_delimiter = ',')]
     toolsets: Vec<String>,
+
+    /// Seconds a connection may take to send a request's head, counted from when it connects
+    /// or its last response ends; an idle connection is closed after this long.
+    #[arg(long, env = "MCP_HEADER_READ_TIMEOUT_SECS", default_value_t = limits::DEFAULT_HEADER_READ_TIMEOUT_SECS)]
+    header_read_timeout: u64,
+
+    /// Seconds a request body may take to arrive.
+    #[arg(long, env = "MCP_BODY_READ_TIMEOUT_SECS", default_value_t = limits::DEFAULT_BODY_READ_TIMEOUT_SECS)]
+    body_read_timeout: u64,
+
+    /// Connections open at once at most; beyond it (or when the process runs out of file
+    /// descriptors) the connection idle the longest is closed.
+    #[arg(long, env = "MCP_MAX_CONNECTIONS", default_value_t = limits::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+
+    /// `/mcp` requests answered at once at most; more get 503 with Retry-After.
+    #[arg(long, env = "MCP_MAX_CALLS_IN_FLIGHT", default_value_t = limits::DEFAULT_MAX_CALLS_IN_FLIGHT)]
+    max_calls_in_flight: usize,
+
+    /// Bytes of a `/mcp` request body at most; larger ones get 413.
+    #[arg(long, env = "MCP_MAX_BODY_BYTES", default_value_t = limits::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+
+    /// Stateful sessions kept at most (--stateful); a new one beyond it closes the session
+    /// used least recently.
+    #[arg(long, env = "MCP_MAX_SESSIONS", default_value_t = limits::DEFAULT_MAX_SESSIONS)]
+    max_sessions: usize,
 }
 
 /// Runs the server; exit status 2 on a start-up error. The runtime is not waited for on exit: a
@@ -191,7 +219,7 @@ fn init_logging() {
         _ => default(),
     };
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(tracing_subscriber::fmt::layer().with_writer(redact::LogWriter))
         .with(filter)
         .init();
 }
@@ -207,12 +235,14 @@ async fn run(cli: Cli) -> Result<(), String> {
     let upstream = upstream::Upstream::new(&upstream_url, timeout)?
         .with_max_response_bytes(cli.max_response_bytes.max(1))
         .with_credentials(Arc::new(credentials));
+    // Without a user name and password: they are sent, never logged.
+    let shown_url = upstream.shown_url().to_owned();
     let server = Server::new(upstream, cli.tool_mode.into(), &cli.toolsets)?;
     log_tools(&server);
 
     match cli.transport {
-        Transport::Stdio => run_stdio(server, &upstream_url).await,
-        Transport::Http => run_http(cli, server, &upstream_url, timeout).await,
+        Transport::Stdio => run_stdio(server, &shown_url).await,
+        Transport::Http => run_http(cli, server, &shown_url, timeout).await,
     }
 }
 
@@ -275,6 +305,7 @@ async fn run_http(
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(cli.stateful)
         .with_json_response(true)
+        .with_max_request_body_bytes(cli.max_body_bytes.max(1))
         .with_allowed_hosts(allowed_hosts.clone());
     if allowed_hosts.iter().any(|host| host == "*") {
         config = config.disable_allowed_hosts();
@@ -295,22 +326,23 @@ async fn run_http(
         || format!("http://{local}"),
         |url| url.as_str().trim_end_matches('/').to_owned(),
     );
-    let auth = auth_config::build(&public_url)?.with_catalog(server.catalog().clone());
+    let auth = auth_config::build(&public_url)?
+        .with_catalog(server.catalog().clone())
+        .with_max_body_bytes(cli.max_body_bytes.max(1));
 
     let cancel = config.cancellation_token.clone();
     let tool_count = server.catalog().listed_count();
     let direct_server = server.clone();
     let factory = move || Ok(server.clone());
     let mcp = if cli.stateful {
+        let manager = Arc::new(LocalSessionManager::default());
+        let sessions = Arc::new(sessions::Sessions::new(manager.clone(), cli.max_sessions));
         Router::new()
-            .nest_service(
-                "/mcp",
-                StreamableHttpService::new(
-                    factory,
-                    Arc::new(LocalSessionManager::default()),
-                    config,
-                ),
-            )
+            .nest_service("/mcp", StreamableHttpService::new(factory, manager, config))
+            .layer(axum::middleware::from_fn_with_state(
+                sessions,
+                sessions::bound,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 auth.clone(),
                 auth::guard,
@@ -334,13 +366,27 @@ async fn run_http(
     };
     let app = mcp
         .merge(auth.routes())
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn_with_state(
+            limits::RequestLimits::new(
+                Duration::from_secs(cli.body_read_timeout.max(1)),
+                cli.max_calls_in_flight,
+            ),
+            limits::track,
+        ));
 
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            warn!("cannot set TCP_NODELAY: {e}");
-        }
-    });
+    let (max_connections, open_files) = limits::connection_cap(cli.max_connections);
+    if let Some(open_files) = open_files {
+        info!(
+            "at most {max_connections} connections instead of {} (MCP_MAX_CONNECTIONS): the process may open {open_files} files (ulimit -n), and upstream calls need some",
+            cli.max_connections
+        );
+    }
+    let listener = limits::Limited::new(
+        listener,
+        max_connections,
+        Duration::from_secs(cli.header_read_timeout.max(1)),
+    );
     info!(
         "{} {}: {tool_count} tools at http://{local}/mcp ({}; public URL {public_url}/mcp), upstream {upstream_url}",
         tools::SERVER_NAME,
@@ -367,6 +413,7 @@ async fn run_http(
         );
     }
     let cancel_late = cancel.clone();
+    let app = app.into_make_service_with_connect_info::<limits::Connection>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

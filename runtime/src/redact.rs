@@ -5,7 +5,7 @@
 //! searched for.
 
 use std::collections::VecDeque;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use percent_encoding::utf8_percent_encode;
 use serde_json::Value;
@@ -131,5 +131,166 @@ fn replace_all(haystack: &mut Vec<u8>, needle: &[u8]) {
     if let Some(mut out) = out {
         out.extend_from_slice(&haystack[copied..]);
         *haystack = out;
+    }
+}
+
+/// The redactors every log line goes through ([`LogWriter`]).
+static FOR_LOGS: RwLock<Vec<Arc<Redactor>>> = RwLock::new(Vec::new());
+
+/// Log lines are searched for `redactor`'s secrets (and the tokens it learns later) from now on.
+pub(crate) fn redact_logs_with(redactor: Arc<Redactor>) {
+    if let Ok(mut all) = FOR_LOGS.write() {
+        all.push(redactor);
+    }
+}
+
+/// Log lines are searched for `secret` from now on (a secret outside the upstream credentials,
+/// such as the password of a URL).
+pub(crate) fn redact_logs_of(secret: &str) {
+    let mut redactor = Redactor::default();
+    redactor.add("log", secret);
+    redact_logs_with(Arc::new(redactor));
+}
+
+/// `line` with every secret the logs are searched for replaced, and every credential after an
+/// HTTP authentication scheme name (`Bearer …`, `Basic …`: a caller's token, which the server
+/// does not know in advance, as a debug log of an echoed request shows it).
+fn redact_log_line(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut bytes = line.to_vec();
+    if let Ok(all) = FOR_LOGS.read() {
+        for redactor in all.iter() {
+            redactor.redact(&mut bytes, false);
+        }
+    }
+    redact_after_schemes(&mut bytes);
+    if bytes == line {
+        line.into()
+    } else {
+        bytes.into()
+    }
+}
+
+/// Replaces the credential after each `Bearer ` or `Basic ` (any case) with [`REDACTED`]: the
+/// characters of RFC 6750's `b64token` that follow, when they look like a credential (at least
+/// [`MIN_REDACTED_LEN`] of them, with a digit, a symbol or a capital after the first, or at
+/// least 20).
+fn redact_after_schemes(bytes: &mut Vec<u8>) {
+    const SCHEMES: [&[u8]; 2] = [b"bearer ", b"basic "];
+    let token_char = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let scheme = SCHEMES.iter().find(|scheme| {
+            bytes.len() - i >= scheme.len()
+                && bytes[i..i + scheme.len()].eq_ignore_ascii_case(scheme)
+        });
+        let Some(scheme) = scheme else {
+            i += 1;
+            continue;
+        };
+        let start = i + scheme.len();
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| !token_char(b))
+            .map_or(bytes.len(), |n| start + n);
+        let credential = &bytes[start..end];
+        // A credential, not a word of prose (`basic authentication`): a digit or a symbol in
+        // it, a capital letter after its first, or longer than words are.
+        let looks_like_one = credential.len() >= MIN_REDACTED_LEN
+            && (credential.len() >= 20
+                || credential.iter().any(|b| !b.is_ascii_alphabetic())
+                || credential[1..].iter().any(u8::is_ascii_uppercase));
+        if looks_like_one {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
+            out.extend_from_slice(&bytes[copied..start]);
+            out.extend_from_slice(REDACTED.as_bytes());
+            copied = end;
+        }
+        i = end.max(i + 1);
+    }
+    if let Some(mut out) = out {
+        out.extend_from_slice(&bytes[copied..]);
+        *bytes = out;
+    }
+}
+
+/// The log writer: standard error, each formatted event searched for secrets first (the
+/// formatter writes an event in one piece).
+#[derive(Clone, Copy, Default)]
+pub struct LogWriter;
+
+/// One event's writer of [`LogWriter`].
+pub struct LogLine;
+
+impl std::io::Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::io::stderr().write_all(&redact_log_line(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> LogLine {
+        LogLine
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_lose_every_registered_secret_in_every_form() {
+        let mut redactor = Redactor::default();
+        redactor.add("q", "query key/with space");
+        let redactor = Arc::new(redactor);
+        redact_logs_with(redactor.clone());
+        redact_logs_of("url-password-123");
+        let line = b"GET /a?api_key=query%20key%2Fwith%20space&x=1 url-password-123 ok";
+        assert_eq!(
+            &*redact_log_line(line),
+            b"GET /a?api_key=[REDACTED]&x=1 [REDACTED] ok"
+        );
+        // Tokens learnt later are redacted too.
+        redactor.add_token("token-learnt-later");
+        assert_eq!(
+            &*redact_log_line(b"bearer token-learnt-later"),
+            b"bearer [REDACTED]"
+        );
+        assert_eq!(&*redact_log_line(b"nothing secret"), b"nothing secret");
+    }
+
+    #[test]
+    fn credentials_after_a_scheme_name_are_redacted_in_logs() {
+        let line =
+            br#"{"authorization":"Bearer tok-beta-77d2a0","x":"basic dXNlcjpwYXNz"} bearer abc"#;
+        assert_eq!(
+            &*redact_log_line(line),
+            br#"{"authorization":"Bearer [REDACTED]","x":"basic [REDACTED]"} bearer abc"#
+        );
+        assert_eq!(
+            &*redact_log_line(b"Authorization: BEARER eyJhbGciOi.eyJzdWIi.sig_-x"),
+            b"Authorization: BEARER [REDACTED]"
+        );
+        for prose in [
+            "a basic question",
+            "(HTTP basic authentication): credentials ready",
+            "HTTP bearer token",
+        ] {
+            assert_eq!(&*redact_log_line(prose.as_bytes()), prose.as_bytes());
+        }
+        assert_eq!(
+            &*redact_log_line(b"Bearer abcdefghijklmnopqrstuvwxyz"),
+            b"Bearer [REDACTED]"
+        );
     }
 }

@@ -130,7 +130,10 @@ impl Server {
 
 /// The JSON-RPC error for a call of a tool this server does not have.
 pub fn unknown_tool(name: &str) -> McpError {
-    McpError::invalid_params(format!("unknown tool `{name}`"), None)
+    McpError::invalid_params(
+        format!("unknown tool `{}`", crate::args::shown_name(name)),
+        None,
+    )
 }
 
 /// The opaque cursor of the page starting at `offset`.

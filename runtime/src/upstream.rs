@@ -50,16 +50,24 @@ impl Upstream {
     /// authentication, unless a credential sets `Authorization`. Responses are capped at
     /// [`DEFAULT_MAX_RESPONSE_BYTES`].
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, String> {
+        // Messages and logs never show a user name and password of the URL.
+        let bare = without_userinfo(base_url);
         let parsed = reqwest::Url::parse(base_url)
-            .map_err(|e| format!("invalid upstream URL `{base_url}`: {e}"))?;
+            .map_err(|e| format!("invalid upstream URL `{bare}`: {e}"))?;
+        if let Some(password) = parsed.password() {
+            crate::redact::redact_logs_of(password);
+            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+                crate::redact::redact_logs_of(&decoded);
+            }
+        }
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!(
-                "invalid upstream URL `{base_url}`: the scheme must be http or https"
+                "invalid upstream URL `{bare}`: the scheme must be http or https"
             ));
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(format!(
-                "invalid upstream URL `{base_url}`: it must not have a query or fragment"
+                "invalid upstream URL `{bare}`: it must not have a query or fragment"
             ));
         }
         let mut shown = parsed.clone();
@@ -100,6 +108,11 @@ impl Upstream {
         self
     }
 
+    /// The base URL without user name and password, without a trailing `/`: what logs show.
+    pub fn shown_url(&self) -> &str {
+        &self.shown_url
+    }
+
     /// The base URL requests go to, without a trailing `/`.
     #[allow(
         dead_code,
@@ -111,7 +124,8 @@ impl Upstream {
 
     /// Sends `req` with the credentials its security requirement asks for and maps the outcome
     /// to a tool result. Never panics: every failure is a tool error that says what went wrong.
-    /// A 401 to a cached OAuth access token gets one retry with a new token. Redirects within
+    /// A 401 to a cached OAuth access token gets one retry with a new token (unless that token
+    /// was itself fetched after a refusal: see `client_credentials.rs`). Redirects within
     /// the upstream's origin are followed (up to [`MAX_REDIRECTS`]); one to another origin is
     /// not, so no credential leaves it.
     pub async fn execute(&self, mut req: Request, output: Output) -> CallToolResult {
@@ -173,13 +187,16 @@ impl Upstream {
                     ));
                 }
             };
-            if exchange.status == StatusCode::UNAUTHORIZED && applied.has_tokens() && !retried {
+            if exchange.status == StatusCode::UNAUTHORIZED
+                && applied.has_tokens()
+                && !retried
+                && self.credentials.refresh(&applied).await
+            {
                 tracing::info!(
                     "{}: the upstream API refused the access token (401); fetching a new one and retrying once",
                     label(&req)
                 );
                 retried = true;
-                self.credentials.refresh(&applied).await;
                 continue;
             }
             if let (Some((next_method, keep_body)), Some(location)) = (
@@ -292,8 +309,8 @@ impl Upstream {
 
     /// The HTTP request for `req` with the call's credentials: an API key replaces an argument
     /// of the same name and place; the server's `Authorization` takes precedence over a
-    /// forwarded caller's (which is sent for the bearer-token schemes it stands in for), and
-    /// either over a user name and password in the base URL. `redirected` replaces the target.
+    /// forwarded caller's (which is sent only when the call's credentials say so:
+    /// `Applied::caller`), and either over a user name and password in the base URL. `redirected` replaces the target.
     fn outgoing(
         &self,
         req: &Request,
@@ -308,7 +325,7 @@ impl Upstream {
         let authorization = applied
             .authorization
             .as_ref()
-            .or(self.authorization.as_ref())
+            .or(self.authorization.as_ref().filter(|_| applied.caller))
             .or(self.transport.basic_authorization());
         for (name, value) in &req.headers {
             if (authorization.is_some() && name.eq_ignore_ascii_case("authorization"))
@@ -391,15 +408,45 @@ impl Upstream {
     }
 }
 
+/// `url` with anything between `scheme://` and the last `@` of the authority removed (a user
+/// name and password), also when it is not a valid URL.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn invalid_upstream_urls_are_reported_without_credentials() {
+        for bad in [
+            "ftp://user:s3cret-pw@x",
+            "http://user:s3cret-pw@x/?a=1",
+            "http://user:s3cret-pw@[bad/",
+        ] {
+            let Err(error) = Upstream::new(bad, Duration::from_secs(1)) else {
+                panic!("{bad} is refused");
+            };
+            assert!(!error.contains("s3cret-pw"), "{error}");
+            assert!(!error.contains("user"), "{error}");
+        }
+        assert_eq!(without_userinfo("https://a:b@h:1/p@q"), "https://h:1/p@q");
+        assert_eq!(without_userinfo("h/p"), "h/p");
+    }
+
+    #[test]
     fn upstream_urls_shown_without_credentials() {
         let up = Upstream::new("https://user:secret@api.test/v1/", Duration::from_secs(1)).unwrap();
         assert_eq!(up.base_url(), "https://user:secret@api.test/v1");
-        assert_eq!(&*up.shown_url, "https://api.test/v1");
+        assert_eq!(up.shown_url(), "https://api.test/v1");
         assert_eq!(up.max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES);
         assert_eq!(up.with_max_response_bytes(10).max_response_bytes, 10);
         for bad in ["ftp://x", "http://x/?a=1", "http://x/#f", "not a url"] {

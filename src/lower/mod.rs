@@ -421,7 +421,8 @@ fn default_upstream(
         if let Some(base) = spec_url
             && let Ok(joined) = base.join("/")
         {
-            return joined.as_str().trim_end_matches('/').to_string();
+            let joined = without_userinfo(joined.as_str(), warnings);
+            return joined.trim_end_matches('/').to_string();
         }
         warnings.push(Warning::spec(
             Pointer::root().join("servers"),
@@ -436,12 +437,14 @@ fn default_upstream(
         }
     }
     if url.starts_with("http://") || url.starts_with("https://") {
+        let url = without_userinfo(&url, warnings);
         return url.trim_end_matches('/').to_string();
     }
     if let Some(base) = spec_url
         && let Ok(joined) = base.join(&url)
     {
-        return joined.as_str().trim_end_matches('/').to_string();
+        let joined = without_userinfo(joined.as_str(), warnings);
+        return joined.trim_end_matches('/').to_string();
     }
     warnings.push(Warning::spec(
         Pointer::root().join("servers").join(0).join("url"),
@@ -450,9 +453,74 @@ fn default_upstream(
     String::new()
 }
 
+/// `url` (absolute, `http` or `https`) without a user name and password: credentials in the
+/// spec's `servers` URL are not written into generated files (the constant, the README), where
+/// anyone who reads the crate would see them; a warning says how to give them at run time.
+fn without_userinfo(url: &str, warnings: &mut Vec<Warning>) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let stripped = format!("{scheme}://{}", &rest[at + 1..]);
+    warnings.push(Warning::spec(
+        Pointer::root().join("servers").join(0).join("url"),
+        format!(
+            "has a user name or password: not written into the generated files (the server's default upstream URL is `{stripped}`); give credentials when the server runs: an `upstream:` entry of the --auth file for the API's security scheme, or --upstream-url (UPSTREAM_BASE_URL) with them, sent as basic authentication"
+        ),
+    ));
+    stripped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_the_servers_url_are_not_kept() {
+        for (given, kept) in [
+            (
+                "https://alice:s3cret@api.example.com/v1/",
+                "https://api.example.com/v1",
+            ),
+            ("http://token@api.example.com", "http://api.example.com"),
+            (
+                "https://a%40b:p%40ss@api.example.com:8443/x?y=1",
+                "https://api.example.com:8443/x?y=1",
+            ),
+        ] {
+            let doc = serde_json::json!({
+                "openapi": "3.0.3",
+                "info": {"title": "T", "version": "1"},
+                "servers": [{"url": given}],
+                "paths": {},
+            });
+            let loaded =
+                crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
+            let spec = crate::spec::read(loaded).expect("reads");
+            let api = lower(&spec, None, &LowerOptions::default()).expect("lowers");
+            assert_eq!(api.default_upstream_url, kept, "{given}");
+            let warning = api
+                .warnings
+                .iter()
+                .map(ToString::to_string)
+                .find(|w| w.contains("user name or password"))
+                .expect("a warning");
+            assert!(warning.contains("/servers/0/url"), "{warning}");
+            assert!(
+                !warning.contains("s3cret") && !warning.contains("p%40ss"),
+                "{warning}"
+            );
+        }
+        let mut warnings = Vec::new();
+        assert_eq!(
+            without_userinfo("https://api.example.com/a@b", &mut warnings),
+            "https://api.example.com/a@b"
+        );
+        assert!(warnings.is_empty());
+    }
 
     /// The IR of a spec with `ops` (`(method, path, operationId, tags)`) and an optional config.
     fn lowered(ops: &[(&str, &str, &str, &[&str])], config: Option<&str>) -> ir::Api {
