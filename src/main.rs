@@ -143,12 +143,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             check,
         } => {
             let (api, files) = mcpgen::generate(&spec, &Options { name, auth })?;
+            let stage = mcpgen::profile::Stage::start("warnings");
             print_warnings(&spec, &api);
+            stage.end();
             let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
             if check {
                 return Ok(report_check(&out, &spec, &mcpgen::check(&out, &files)));
             }
+            let stage = mcpgen::profile::Stage::start("write");
             let report = mcpgen::write(&out, &files)?;
+            stage.end();
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }

@@ -85,6 +85,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
             template: "(templates)".into(),
             message: e.to_string(),
         })?;
+    let stage = crate::profile::Stage::start("render: view");
     let view = view(api);
     let mut whole = tera::Context::from_serialize(&view).map_err(|e| Error::Render {
         template: "(context)".into(),
@@ -94,6 +95,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
         "dependencies",
         &runtime_source::dependencies(api.auth.mode == Mode::Oauth)?,
     );
+    stage.end();
     let mut chunks = Vec::new();
     for (file, template) in [
         ("Cargo.toml", "Cargo.toml"),
@@ -160,7 +162,9 @@ pub fn render(api: &Api) -> Result<FileMap> {
             raw: None,
         });
     }
+    let stage = crate::profile::Stage::start("render: rust chunks");
     let rendered = render_chunks(&tera, &chunks)?;
+    stage.end();
     let mut bodies: FileMap = FileMap::new();
     for (chunk, text) in chunks.iter().zip(rendered) {
         let body = bodies.entry(chunk.file.to_string()).or_default();
@@ -176,6 +180,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
         }
         files.insert(file.clone(), format!("{}{}", header(&file), body));
     }
+    let stage = crate::profile::Stage::start("render: search index");
     files.insert(
         "src/search_index.rs".to_string(),
         format!(
@@ -184,8 +189,13 @@ pub fn render(api: &Api) -> Result<FileMap> {
             search_index::render(api)?
         ),
     );
+    stage.end();
+    let stage = crate::profile::Stage::start("render: tools.json");
     files.insert("src/tools.json".to_string(), tools_json(api));
+    stage.end();
+    let stage = crate::profile::Stage::start("render: tests json");
     files.insert("tests/tools_expected.json".to_string(), tests_json(api));
+    stage.end();
     // The discovery tools, served as the runtime has them (JSON has no comment for a header).
     files.insert(
         "src/discover_tools.json".to_string(),
