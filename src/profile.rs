@@ -8,7 +8,9 @@ use std::time::Instant;
 /// Whether `MCPGEN_PROFILE` asks for stage timings (read once).
 fn enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("MCPGEN_PROFILE").is_some_and(|v| v != "0" && !v.is_empty()))
+    *ON.get_or_init(|| {
+        std::env::var_os("MCPGEN_PROFILE").is_some_and(|v| v != "0" && !v.is_empty())
+    })
 }
 
 /// `VmHWM` and `VmRSS` of this process in KiB, when the platform tells.

@@ -290,17 +290,33 @@ fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
 /// The `tools/list` payload as a data file the server embeds: schemas stay out of Rust source
 /// (nothing to escape, nothing for `syn` to parse) and their diffs stay readable.
 fn tools_json(api: &Api) -> String {
-    let doc = serde_json::json!({
-        "@generated": generated_line(),
-        "tools": tool_entries(api),
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    /// Keys in the order a `serde_json::Map` sorts them.
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(rename = "@generated")]
+        generated: String,
+        tools: Vec<crate::ir::budget::Entry<'a>>,
+    }
+    pretty(&Doc {
+        generated: generated_line(),
+        tools: crate::ir::budget::entries(&api.tools),
+    })
 }
 
 /// The expectations of the crate's own tests (`tests/tools.rs`): the `tools/list` entries, an
 /// example call per tool with the upstream request it must produce ([`crate::render::examples`]),
 /// the names the selection excluded, and the environment the server needs to start.
 fn tests_json(api: &Api) -> String {
+    /// Keys in the order a `serde_json::Map` sorts them.
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(rename = "@generated")]
+        generated: String,
+        calls: Value,
+        env: std::collections::BTreeSet<String>,
+        excluded: Vec<&'a str>,
+        tools: Vec<crate::ir::budget::Entry<'a>>,
+    }
     let names: std::collections::BTreeSet<&str> =
         api.tools.iter().map(|t| t.name.as_str()).collect();
     let mut excluded: Vec<&str> = api
@@ -320,22 +336,21 @@ fn tests_json(api: &Api) -> String {
         .collect();
     let mut env: std::collections::BTreeSet<String> = api.auth.env_vars().into_iter().collect();
     env.extend(credentials.env.iter().cloned());
-    let doc = serde_json::json!({
-        "@generated": generated_line(),
-        "env": env,
-        "tools": tool_entries(api),
-        "calls": calls,
-        "excluded": excluded,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    pretty(&Doc {
+        generated: generated_line(),
+        // As a `Value`, so each call's keys come out sorted.
+        calls: serde_json::to_value(&calls).unwrap_or_default(),
+        env,
+        excluded,
+        tools: crate::ir::budget::entries(&api.tools),
+    })
 }
 
-/// The `tools/list` entries of the generated tools.
-fn tool_entries(api: &Api) -> Vec<Value> {
-    api.tools
-        .iter()
-        .map(crate::ir::budget::listing_entry)
-        .collect()
+/// Pretty-printed JSON with a final newline.
+fn pretty<T: Serialize>(doc: &T) -> String {
+    let mut out = serde_json::to_string_pretty(doc).unwrap_or_default();
+    out.push('\n');
+    out
 }
 
 /// Parses and pretty-prints Rust source. A parse failure names the template and the line.
