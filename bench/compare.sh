@@ -15,6 +15,8 @@
 #
 # Usage: bench/compare.sh [RUNS]    (RUNS per tool and description, default 5)
 #   SYNTH="5000 10000"  GRAPH="1000"  TIMEOUT=60  override the synthetic sizes and the time limit.
+#   BEFORE=path/to/older/mcpgen  also runs an older mcpgen build in the same alternation and
+#   reports this tree's time and peak against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -76,23 +78,38 @@ print(f"{w:.2f} {c:.2f} {m:.0f}")'
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores); $runs runs each, alternating"
 echo
-echo "| description | size | mcpgen wall | mcpgen CPU | mcpgen peak | peer wall | peer CPU | peer peak | wall ratio | CPU ratio |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+before=${BEFORE:-}
+if [ -n "$before" ]; then
+  echo "| description | size | mcpgen wall | mcpgen CPU | mcpgen peak | peer wall | peer CPU | peer peak | wall ratio | CPU ratio | before wall | before CPU | before peak |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+else
+  echo "| description | size | mcpgen wall | mcpgen CPU | mcpgen peak | peer wall | peer CPU | peer peak | wall ratio | CPU ratio |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+fi
 for entry in "${specs[@]}"; do
   name=${entry%%:*}
   spec=${entry#*:}
   : > "$work/ours"
   : > "$work/theirs"
+  : > "$work/before"
   for ((i = 0; i < runs; i++)); do
     one "$work/out-ours" "$mcpgen" generate "$spec" --out "$work/out-ours" >> "$work/ours"
     one "$work/out-peer" "$peer" -i "$spec" -o "$work/out-peer" --force >> "$work/theirs"
+    if [ -n "$before" ]; then
+      one "$work/out-before" "$before" generate "$spec" --out "$work/out-before" >> "$work/before"
+    fi
   done
   read -r ow oc om <<< "$(summary < "$work/ours")"
   read -r pw pc pm <<< "$(summary < "$work/theirs")"
   size=$(awk "BEGIN{printf \"%.1f MB\", $(stat -c %s "$spec") / 1e6}")
   ratio() { awk "BEGIN{ if ($2 + 0 > 0 && $1 + 0 > 0) printf \"%.2f\", $1 / $2; else print \"-\" }"; }
   fmt() { if [ -n "${2:-}" ]; then echo "$1 s"; else echo "$1"; fi; }
-  echo "| $name | $size | $(fmt "$ow" "$oc") | ${oc:+$oc s} | ${om:+$om MiB} | $(fmt "$pw" "$pc") | ${pc:+$pc s} | ${pm:+$pm MiB} | $(ratio "${ow}" "${pw}") | $(ratio "${oc:-0}" "${pc:-0}") |"
+  row="| $name | $size | $(fmt "$ow" "$oc") | ${oc:+$oc s} | ${om:+$om MiB} | $(fmt "$pw" "$pc") | ${pc:+$pc s} | ${pm:+$pm MiB} | $(ratio "${ow}" "${pw}") | $(ratio "${oc:-0}" "${pc:-0}") |"
+  if [ -n "$before" ]; then
+    read -r bw bc bm <<< "$(summary < "$work/before")"
+    row="$row $(fmt "$bw" "$bc") | ${bc:+$bc s} | ${bm:+$bm MiB} |"
+  fi
+  echo "$row"
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 

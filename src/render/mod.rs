@@ -248,17 +248,24 @@ fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
     if workers == 1 {
         return chunks.iter().map(one).collect();
     }
+    // Workers take the next chunk as they finish one, the whole-file templates first (the
+    // dispatch table and `TOOL_INFO` are one big chunk each), so no worker idles while another
+    // still has a queue; results go back by index.
+    let mut order: Vec<usize> = (0..chunks.len()).collect();
+    order.sort_by_key(|&i| !matches!(chunks[i].context, std::borrow::Cow::Borrowed(_)));
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<Vec<(usize, Result<String>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                scope.spawn(move || {
-                    chunks
-                        .iter()
-                        .enumerate()
-                        .skip(w)
-                        .step_by(workers)
-                        .map(|(i, c)| (i, one(c)))
-                        .collect::<Vec<_>>()
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(k) else {
+                            return done;
+                        };
+                        done.push((i, one(&chunks[i])));
+                    }
                 })
             })
             .collect();
