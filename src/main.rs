@@ -170,7 +170,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 report.removed.len()
             );
             // The process ends here: freeing the model and the files node by node would only
-            // cost time (a tenth of a second for GitHub's description).
+            // cost time (the operating system takes the memory back at once).
             std::mem::forget(api);
             std::mem::forget(files);
             Ok(ExitCode::SUCCESS)
