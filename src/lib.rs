@@ -34,6 +34,8 @@ pub mod search {
     pub use crate::render::search_index::{SearchIndex, build, render};
 }
 mod pointer;
+#[doc(hidden)]
+pub mod profile;
 mod render;
 mod runtime_source;
 mod schema;
@@ -59,13 +61,18 @@ pub struct Options {
 
 /// Loads, normalises and lowers a spec: everything up to the IR.
 pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
-    lower_loaded(crate::spec::load::load(spec)?, opts)
+    let stage = profile::Stage::start("load");
+    let loaded = crate::spec::load::load(spec)?;
+    stage.end();
+    lower_loaded(loaded, opts)
 }
 
 /// Generates the crate in memory: relative path → file contents.
 pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
     let api = build_ir(spec, opts)?;
+    let stage = profile::Stage::start("render");
     let files = render::render(&api)?;
+    stage.end();
     Ok((api, files))
 }
 
@@ -79,18 +86,35 @@ pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api,
 
 /// The stages after loading: the spec read, the config file parsed, both lowered to the IR.
 fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
+    let stage = profile::Stage::start("spec (view, openapiv3)");
     let spec = crate::spec::read(loaded)?;
+    stage.end();
     let config = opts.auth.as_deref().map(config::load).transpose()?;
+    let stage = profile::Stage::start("fingerprint");
     let inputs_hash =
         crate::spec::inputs::fingerprint(&spec.document, config.as_ref().map(|c| &c.document));
-    lower::lower(
+    stage.end();
+    let stage = profile::Stage::start("lower");
+    let api = lower::lower(
         &spec,
         config.as_ref(),
         &lower::LowerOptions {
             name: opts.name.clone(),
             inputs_hash,
         },
-    )
+    );
+    stage.end();
+    drop_aside(spec);
+    api
+}
+
+/// Frees a big value (the parsed document, its view and `openapiv3`'s copy: a million small
+/// allocations) on a thread of its own, beside the stages that follow; inline when no thread
+/// can be started (a failed spawn drops the closure, and the value with it).
+fn drop_aside<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("mcpgen-drop".into())
+        .spawn(move || drop(value));
 }
 
 /// Parses YAML or JSON text (decided by the content) the way mcpgen reads every input document;

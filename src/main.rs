@@ -143,12 +143,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             check,
         } => {
             let (api, files) = mcpgen::generate(&spec, &Options { name, auth })?;
+            let stage = mcpgen::profile::Stage::start("warnings");
             print_warnings(&spec, &api);
+            stage.end();
             let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
             if check {
                 return Ok(report_check(&out, &spec, &mcpgen::check(&out, &files)));
             }
+            let stage = mcpgen::profile::Stage::start("write");
             let report = mcpgen::write(&out, &files)?;
+            stage.end();
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
@@ -165,6 +169,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 report.written,
                 report.removed.len()
             );
+            // The process ends here: freeing the model and the files node by node would only
+            // cost time (the operating system takes the memory back at once).
+            std::mem::forget(api);
+            std::mem::forget(files);
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { spec, auth, json } => {

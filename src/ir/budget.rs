@@ -27,7 +27,26 @@ pub fn tokens(bytes: usize) -> usize {
 
 /// Estimated tokens of a JSON value as served (compact).
 pub fn value_tokens(v: &Value) -> usize {
-    tokens(serde_json::to_string(v).map_or(0, |s| s.len()))
+    tokens(compact_len(v))
+}
+
+/// Bytes of `v` as compact JSON, counted while serialising: nothing is built or kept.
+pub fn compact_len<T: Serialize + ?Sized>(v: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, v) {
+        Ok(()) => count.0,
+        Err(_) => 0,
+    }
 }
 
 /// Estimated tokens of discover mode's listing, given the runtime's `discover_tools.json`
@@ -55,26 +74,58 @@ pub fn thousands(n: usize) -> String {
 /// A tool's `tools/list` entry, exactly as the generated server lists it (its `tools.json`
 /// entry).
 pub fn listing_entry(t: &Tool) -> Value {
-    let mut m = serde_json::Map::new();
-    m.insert("name".into(), Value::String(t.name.clone()));
-    if let Some(title) = &t.title {
-        m.insert("title".into(), Value::String(title.clone()));
+    serde_json::to_value(Entry::of(t)).unwrap_or(Value::Null)
+}
+
+/// A tool's `tools/list` entry, borrowed from the tool: serialises to exactly the JSON of
+/// [`listing_entry`] (keys in the same, sorted, order) without copying a schema.
+#[derive(Serialize)]
+pub struct Entry<'a> {
+    annotations: Annotations,
+    description: &'a str,
+    #[serde(rename = "inputSchema")]
+    input_schema: &'a Value,
+    name: &'a str,
+    #[serde(rename = "outputSchema", skip_serializing_if = "Option::is_none")]
+    output_schema: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+}
+
+/// A tool's annotations, keys sorted as a `serde_json::Map` sorts them.
+#[derive(Serialize)]
+struct Annotations {
+    #[serde(rename = "destructiveHint")]
+    destructive: bool,
+    #[serde(rename = "idempotentHint")]
+    idempotent: bool,
+    #[serde(rename = "openWorldHint")]
+    open_world: bool,
+    #[serde(rename = "readOnlyHint")]
+    read_only: bool,
+}
+
+impl<'a> Entry<'a> {
+    pub fn of(t: &'a Tool) -> Self {
+        Entry {
+            annotations: Annotations {
+                destructive: t.destructive,
+                idempotent: t.idempotent,
+                open_world: t.open_world,
+                read_only: t.read_only,
+            },
+            description: &t.description,
+            input_schema: &t.input_schema,
+            name: &t.name,
+            output_schema: t.output_schema.as_ref(),
+            title: t.title.as_deref(),
+        }
     }
-    m.insert("description".into(), Value::String(t.description.clone()));
-    m.insert("inputSchema".into(), t.input_schema.clone());
-    if let Some(o) = &t.output_schema {
-        m.insert("outputSchema".into(), o.clone());
-    }
-    m.insert(
-        "annotations".into(),
-        serde_json::json!({
-            "readOnlyHint": t.read_only,
-            "destructiveHint": t.destructive,
-            "idempotentHint": t.idempotent,
-            "openWorldHint": t.open_world,
-        }),
-    );
-    Value::Object(m)
+}
+
+/// Every tool's entry, borrowed: serialises as the `tools` array of `tools/list`.
+pub fn entries(tools: &[Tool]) -> Vec<Entry<'_>> {
+    tools.iter().map(Entry::of).collect()
 }
 
 /// What one tool costs in `all` mode's listing, in estimated tokens.
@@ -111,21 +162,24 @@ pub struct Budget {
     pub tools: Vec<ToolCost>,
 }
 
-/// The budget of these tools.
+/// The budget of these tools. Each schema is serialised once, into a byte count: an entry's
+/// size is the sum of its parts' (the same bytes as serialising the entry whole).
 pub fn budget(tools: &[Tool]) -> Budget {
-    let entries: Vec<Value> = tools.iter().map(listing_entry).collect();
     let mut sets: BTreeMap<&str, ToolsetCost> = BTreeMap::new();
     let costs: Vec<ToolCost> = tools
         .iter()
-        .zip(&entries)
-        .map(|(t, entry)| {
+        .map(|t| {
+            let description = compact_len(t.description.as_str());
+            let input_schema = compact_len(&t.input_schema);
+            let output_schema = t.output_schema.as_ref().map_or(0, compact_len);
+            let total = entry_len(t, description, input_schema, output_schema);
             let cost = ToolCost {
                 name: t.name.clone(),
                 toolset: t.toolset.clone(),
-                description: value_tokens(&Value::String(t.description.clone())),
-                input_schema: value_tokens(&t.input_schema),
-                output_schema: t.output_schema.as_ref().map_or(0, value_tokens),
-                total: value_tokens(entry),
+                description: tokens(description),
+                input_schema: tokens(input_schema),
+                output_schema: tokens(output_schema),
+                total,
             };
             let set = sets.entry(&t.toolset).or_insert_with(|| ToolsetCost {
                 name: t.toolset.clone(),
@@ -133,16 +187,48 @@ pub fn budget(tools: &[Tool]) -> Budget {
                 tokens: 0,
             });
             set.tools += 1;
-            set.tokens += cost.total;
             cost
+        })
+        .collect();
+    // `[` entries joined by `,` `]`, in bytes; then per tool and per toolset in tokens.
+    let all_bytes =
+        2 + costs.iter().map(|c| c.total).sum::<usize>() + costs.len().saturating_sub(1);
+    let costs: Vec<ToolCost> = costs
+        .into_iter()
+        .map(|mut c| {
+            c.total = tokens(c.total);
+            if let Some(set) = sets.get_mut(c.toolset.as_str()) {
+                set.tokens += c.total;
+            }
+            c
         })
         .collect();
     Budget {
         tool_count: tools.len(),
-        all_tokens: value_tokens(&Value::Array(entries)),
+        all_tokens: tokens(all_bytes),
         toolsets: sets.into_values().collect(),
         tools: costs,
     }
+}
+
+/// Bytes of a tool's compact listing entry, given its description's and schemas' (0: none).
+fn entry_len(t: &Tool, description: usize, input_schema: usize, output_schema: usize) -> usize {
+    let annotations = compact_len(&Entry::of(t).annotations);
+    // `"key":` of each member present, the members' values, the commas and the braces.
+    let key = |k: &str| k.len() + 3;
+    let mut members = vec![
+        key("annotations") + annotations,
+        key("description") + description,
+        key("inputSchema") + input_schema,
+        key("name") + compact_len(t.name.as_str()),
+    ];
+    if t.output_schema.is_some() {
+        members.push(key("outputSchema") + output_schema);
+    }
+    if let Some(title) = &t.title {
+        members.push(key("title") + compact_len(title.as_str()));
+    }
+    2 + members.iter().sum::<usize>() + members.len() - 1
 }
 
 impl Budget {
@@ -299,6 +385,29 @@ mod tests {
         let w = budget(&one_tool_of(80_001)).warnings(ToolMode::All);
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("about 20,001 tokens, past 20,000"), "{w:?}");
+    }
+
+    #[test]
+    fn counted_sizes_are_the_serialised_sizes() {
+        let mut with_all = tool("t\u{e9}\"x", "s", "line\nbreak \u{1F600}");
+        with_all.title = Some("A \"title\"".into());
+        with_all.output_schema = Some(
+            serde_json::json!({"type": "object", "properties": {"a": {"enum": [1, "\u{7f}"]}}}),
+        );
+        with_all.destructive = true;
+        let ts = [with_all, tool("plain", "s", "")];
+        let b = budget(&ts);
+        for (t, cost) in ts.iter().zip(&b.tools) {
+            let entry = serde_json::to_string(&listing_entry(t)).expect("serialises");
+            assert_eq!(cost.total, tokens(entry.len()), "{entry}");
+            assert_eq!(
+                serde_json::to_string(&Entry::of(t)).expect("serialises"),
+                entry
+            );
+        }
+        let all = serde_json::to_string(&Value::Array(ts.iter().map(listing_entry).collect()))
+            .expect("serialises");
+        assert_eq!(b.all_tokens, tokens(all.len()));
     }
 
     #[test]

@@ -151,13 +151,17 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     lw.claim_override_names(&selection);
     let mut tools = Vec::new();
     let mut excluded = Vec::new();
+    let stage = crate::profile::Stage::start("lower: tools");
     for (i, op) in ops.iter().enumerate() {
         match &selection.excluded[i] {
             Some(reason) => excluded.push(excluded_operation(op, reason)),
             None => tools.push(lw.tool(op, selection.overrides[i].as_ref())?),
         }
     }
+    stage.end();
+    let stage = crate::profile::Stage::start("lower: tool mode");
     let tool_mode = tool_mode(tools_config, &tools);
+    stage.end();
     let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());

@@ -284,7 +284,7 @@ type Output = (Option<Value>, bool, Vec<Simplification>, Option<OutputCut>);
 const MAX_CUT_LISTED: usize = 20;
 
 fn compact_len(v: &Value) -> usize {
-    serde_json::to_vec(v).map_or(0, |b| b.len())
+    crate::ir::budget::compact_len(v)
 }
 
 /// How a tool presents itself to clients.

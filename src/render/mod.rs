@@ -85,6 +85,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
             template: "(templates)".into(),
             message: e.to_string(),
         })?;
+    let stage = crate::profile::Stage::start("render: view");
     let view = view(api);
     let mut whole = tera::Context::from_serialize(&view).map_err(|e| Error::Render {
         template: "(context)".into(),
@@ -94,6 +95,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
         "dependencies",
         &runtime_source::dependencies(api.auth.mode == Mode::Oauth)?,
     );
+    stage.end();
     let mut chunks = Vec::new();
     for (file, template) in [
         ("Cargo.toml", "Cargo.toml"),
@@ -160,7 +162,9 @@ pub fn render(api: &Api) -> Result<FileMap> {
             raw: None,
         });
     }
+    let stage = crate::profile::Stage::start("render: rust chunks");
     let rendered = render_chunks(&tera, &chunks)?;
+    stage.end();
     let mut bodies: FileMap = FileMap::new();
     for (chunk, text) in chunks.iter().zip(rendered) {
         let body = bodies.entry(chunk.file.to_string()).or_default();
@@ -176,6 +180,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
         }
         files.insert(file.clone(), format!("{}{}", header(&file), body));
     }
+    let stage = crate::profile::Stage::start("render: search index");
     files.insert(
         "src/search_index.rs".to_string(),
         format!(
@@ -184,8 +189,13 @@ pub fn render(api: &Api) -> Result<FileMap> {
             search_index::render(api)?
         ),
     );
+    stage.end();
+    let stage = crate::profile::Stage::start("render: tools.json");
     files.insert("src/tools.json".to_string(), tools_json(api));
+    stage.end();
+    let stage = crate::profile::Stage::start("render: tests json");
     files.insert("tests/tools_expected.json".to_string(), tests_json(api));
+    stage.end();
     // The discovery tools, served as the runtime has them (JSON has no comment for a header).
     files.insert(
         "src/discover_tools.json".to_string(),
@@ -238,17 +248,24 @@ fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
     if workers == 1 {
         return chunks.iter().map(one).collect();
     }
+    // Workers take the next chunk as they finish one, the whole-file templates first (the
+    // dispatch table and `TOOL_INFO` are one big chunk each), so no worker idles while another
+    // still has a queue; results go back by index.
+    let mut order: Vec<usize> = (0..chunks.len()).collect();
+    order.sort_by_key(|&i| !matches!(chunks[i].context, std::borrow::Cow::Borrowed(_)));
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<Vec<(usize, Result<String>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                scope.spawn(move || {
-                    chunks
-                        .iter()
-                        .enumerate()
-                        .skip(w)
-                        .step_by(workers)
-                        .map(|(i, c)| (i, one(c)))
-                        .collect::<Vec<_>>()
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(k) else {
+                            return done;
+                        };
+                        done.push((i, one(&chunks[i])));
+                    }
                 })
             })
             .collect();
@@ -280,17 +297,33 @@ fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
 /// The `tools/list` payload as a data file the server embeds: schemas stay out of Rust source
 /// (nothing to escape, nothing for `syn` to parse) and their diffs stay readable.
 fn tools_json(api: &Api) -> String {
-    let doc = serde_json::json!({
-        "@generated": generated_line(),
-        "tools": tool_entries(api),
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    /// Keys in the order a `serde_json::Map` sorts them.
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(rename = "@generated")]
+        generated: String,
+        tools: Vec<crate::ir::budget::Entry<'a>>,
+    }
+    pretty(&Doc {
+        generated: generated_line(),
+        tools: crate::ir::budget::entries(&api.tools),
+    })
 }
 
 /// The expectations of the crate's own tests (`tests/tools.rs`): the `tools/list` entries, an
 /// example call per tool with the upstream request it must produce ([`crate::render::examples`]),
 /// the names the selection excluded, and the environment the server needs to start.
 fn tests_json(api: &Api) -> String {
+    /// Keys in the order a `serde_json::Map` sorts them.
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(rename = "@generated")]
+        generated: String,
+        calls: Value,
+        env: std::collections::BTreeSet<String>,
+        excluded: Vec<&'a str>,
+        tools: Vec<crate::ir::budget::Entry<'a>>,
+    }
     let names: std::collections::BTreeSet<&str> =
         api.tools.iter().map(|t| t.name.as_str()).collect();
     let mut excluded: Vec<&str> = api
@@ -310,22 +343,21 @@ fn tests_json(api: &Api) -> String {
         .collect();
     let mut env: std::collections::BTreeSet<String> = api.auth.env_vars().into_iter().collect();
     env.extend(credentials.env.iter().cloned());
-    let doc = serde_json::json!({
-        "@generated": generated_line(),
-        "env": env,
-        "tools": tool_entries(api),
-        "calls": calls,
-        "excluded": excluded,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    pretty(&Doc {
+        generated: generated_line(),
+        // As a `Value`, so each call's keys come out sorted.
+        calls: serde_json::to_value(&calls).unwrap_or_default(),
+        env,
+        excluded,
+        tools: crate::ir::budget::entries(&api.tools),
+    })
 }
 
-/// The `tools/list` entries of the generated tools.
-fn tool_entries(api: &Api) -> Vec<Value> {
-    api.tools
-        .iter()
-        .map(crate::ir::budget::listing_entry)
-        .collect()
+/// Pretty-printed JSON with a final newline.
+fn pretty<T: Serialize>(doc: &T) -> String {
+    let mut out = serde_json::to_string_pretty(doc).unwrap_or_default();
+    out.push('\n');
+    out
 }
 
 /// Parses and pretty-prints Rust source. A parse failure names the template and the line.

@@ -17,55 +17,114 @@ use sha2::{Digest, Sha256};
 
 /// `sha256:<16 hex digits>` for a bundled spec and an optional config document.
 pub fn fingerprint(spec: &Value, auth: Option<&Value>) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = Hashing {
+        hasher: Sha256::new(),
+        buffer: Vec::with_capacity(BUFFER),
+    };
     hasher.update(b"mcpgen-inputs-v1\n");
     hasher.update(b"spec\n");
-    hasher.update(canonical(spec).as_bytes());
+    write(spec, &mut hasher);
     hasher.update(b"\n");
     if let Some(auth) = auth {
         hasher.update(b"auth\n");
-        hasher.update(canonical(auth).as_bytes());
+        write(auth, &mut hasher);
         hasher.update(b"\n");
     }
-    let digest = hasher.finalize();
+    hasher.drain();
+    let digest = hasher.hasher.finalize();
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
 
-/// Canonical JSON text: sorted keys, no whitespace.
-pub fn canonical(v: &Value) -> String {
-    let mut out = String::new();
-    write(v, &mut out);
-    out
+/// Bytes gathered before they are hashed: the canonical text streams through, never built whole.
+const BUFFER: usize = 64 * 1024;
+
+/// Where canonical JSON goes: a string ([`canonical`]) or, buffered, the hash ([`fingerprint`]).
+trait Sink: std::io::Write {
+    fn update(&mut self, bytes: &[u8]);
 }
 
-fn write(v: &Value, out: &mut String) {
+impl Sink for Vec<u8> {
+    fn update(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Hashing {
+    hasher: Sha256,
+    buffer: Vec<u8>,
+}
+
+impl Hashing {
+    fn drain(&mut self) {
+        self.hasher.update(&self.buffer);
+        self.buffer.clear();
+    }
+}
+
+impl Sink for Hashing {
+    fn update(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= BUFFER {
+            self.drain();
+        }
+    }
+}
+
+/// Canonical JSON text: sorted keys, no whitespace (what [`fingerprint`] hashes).
+#[cfg(test)]
+pub fn canonical(v: &Value) -> String {
+    let mut out = Vec::new();
+    write(v, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A string or number exactly as `serde_json` prints it (writing to memory cannot fail).
+fn scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut impl Sink) {
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+fn write(v: &Value, out: &mut impl Sink) {
     match v {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
+            out.update(b"{");
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.update(b",");
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
+                scalar(k.as_str(), out);
+                out.update(b":");
                 write(v, out);
             }
-            out.push('}');
+            out.update(b"}");
         }
         Value::Array(items) => {
-            out.push('[');
+            out.update(b"[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.update(b",");
                 }
                 write(item, out);
             }
-            out.push(']');
+            out.update(b"]");
         }
-        other => out.push_str(&other.to_string()),
+        Value::Null => out.update(b"null"),
+        Value::Bool(true) => out.update(b"true"),
+        Value::Bool(false) => out.update(b"false"),
+        Value::String(s) => scalar(s.as_str(), out),
+        Value::Number(n) => scalar(n, out),
     }
 }
 

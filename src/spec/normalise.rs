@@ -75,8 +75,9 @@ pub fn dialect(file: &str, root: &Value) -> Result<Dialect> {
 
 /// Builds the structural view: a copy of the document in which schemas are `{}` and the shapes
 /// `openapiv3` cannot parse are repaired. Returns it with warnings about anything dropped.
+/// Schemas and example payloads (nothing reads them from the view) are never copied into it.
 pub fn structural_view(root: &Value) -> (Value, Vec<Warning>) {
-    let mut view = root.clone();
+    let mut view = view_of(root, 0, false);
     let mut warnings = Vec::new();
     if let Some(obj) = view.as_object_mut() {
         // openapiv3 wants a plain "3.0.x" string; the dialect was already decided above.
@@ -117,55 +118,90 @@ pub fn structural_view(root: &Value) -> (Value, Vec<Warning>) {
             }
         }
     }
-    stub(&mut view, 0);
     (view, warnings)
 }
 
-/// Replaces schemas with `{}` and repairs operations. Schemas sit under `schema` keys (parameters,
-/// media types, headers) and under `components/schemas`; neither is descended into.
-fn stub(v: &mut Value, depth: usize) {
+/// Objects whose keys are names (of responses, media types, components ...), not keywords: a
+/// security scheme or parameter called `example` is structure there.
+const NAME_MAPS: &[&str] = &[
+    "paths",
+    "responses",
+    "parameters",
+    "headers",
+    "content",
+    "requestBodies",
+    "securitySchemes",
+    "links",
+    "callbacks",
+    "encoding",
+    "variables",
+    "pathItems",
+    "webhooks",
+];
+
+/// The structural view of `v` at `depth`, built (not cloned and then cut): schemas (under
+/// `schema` keys: parameters, media types, headers; and in `components/schemas`) become `{}`
+/// without being copied, example payloads are left out (`example` is dropped, `examples` maps
+/// become empty), operations without `responses` and parameters without `schema` or `content`
+/// are repaired. `names`: the keys of `v` are names, not keywords.
+fn view_of(v: &Value, depth: usize, names: bool) -> Value {
     if depth > 256 {
-        return;
+        return v.clone();
     }
     match v {
         Value::Object(obj) => {
-            for (k, child) in obj.iter_mut() {
-                if k == "schema" && (child.is_object() || child.is_boolean()) {
-                    *child = Value::Object(Map::new());
-                } else if k == "schemas" && depth == 1 {
-                    if let Some(m) = child.as_object_mut() {
-                        for s in m.values_mut() {
-                            *s = Value::Object(Map::new());
-                        }
-                    }
-                } else if k == "example" || k == "examples" || k == "default" {
-                    // Example payloads are free-form; nothing in them is structure.
+            let mut out = Map::new();
+            for (k, child) in obj {
+                let copy = if names {
+                    view_of(child, depth + 1, false)
+                } else if k == "schema" && (child.is_object() || child.is_boolean()) {
+                    Value::Object(Map::new())
+                } else if k == "schemas" && depth == 1 && child.is_object() {
+                    let stubs = child.as_object().into_iter().flatten();
+                    Value::Object(
+                        stubs
+                            .map(|(name, _)| (name.clone(), Value::Object(Map::new())))
+                            .collect(),
+                    )
+                } else if k == "example" {
+                    // A free-form payload; lowering reads none from the view.
+                    continue;
+                } else if k == "examples" && child.is_object() {
+                    Value::Object(Map::new())
+                } else if k == "examples" || k == "default" {
+                    // Free-form (a server variable's `default` is its value).
+                    child.clone()
                 } else {
-                    stub(child, depth + 1);
+                    view_of(child, depth + 1, NAME_MAPS.contains(&k.as_str()))
+                };
+                out.insert(k.clone(), copy);
+            }
+            if !names {
+                // An operation without `responses` (allowed in 3.1, rejected by openapiv3).
+                for m in METHODS {
+                    if let Some(op) = out.get_mut(m).and_then(Value::as_object_mut) {
+                        op.entry("responses")
+                            .or_insert_with(|| Value::Object(Map::new()));
+                    }
+                }
+                // A parameter without `schema` or `content` (invalid but common): accept anything.
+                if out.contains_key("in")
+                    && out.contains_key("name")
+                    && !out.contains_key("schema")
+                    && !out.contains_key("content")
+                {
+                    out.insert("schema".into(), Value::Object(Map::new()));
                 }
             }
-            // An operation without `responses` (allowed in 3.1, rejected by openapiv3).
-            for m in METHODS {
-                if let Some(op) = obj.get_mut(m).and_then(Value::as_object_mut) {
-                    op.entry("responses")
-                        .or_insert_with(|| Value::Object(Map::new()));
-                }
-            }
-            // A parameter without `schema` or `content` (invalid but common): accept anything.
-            if obj.contains_key("in")
-                && obj.contains_key("name")
-                && !obj.contains_key("schema")
-                && !obj.contains_key("content")
-            {
-                obj.insert("schema".into(), Value::Object(Map::new()));
-            }
+            Value::Object(out)
         }
-        Value::Array(items) => {
-            for item in items {
-                stub(item, depth + 1);
-            }
-        }
-        _ => {}
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| view_of(item, depth + 1, false))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
