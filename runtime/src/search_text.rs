@@ -1368,18 +1368,41 @@ mod tests {
         (terms, table, postings)
     }
 
+    /// The sample's data, with the names of [`sample_names`].
+    struct Sample {
+        terms: String,
+        table: String,
+        postings: String,
+        names: String,
+    }
+
+    impl Sample {
+        fn new() -> Self {
+            let (terms, table, postings) = sample();
+            Sample {
+                terms,
+                table,
+                postings,
+                names: sample_names(),
+            }
+        }
+
+        fn index(&self, actions: &'static str) -> Index<'_> {
+            Index {
+                docs: 2,
+                terms: &self.terms,
+                table: &self.table,
+                postings: &self.postings,
+                actions,
+                names: &self.names,
+            }
+        }
+    }
+
     #[test]
     fn index_ranks_and_filters() {
-        let (terms, table, postings) = sample();
-        let names = sample_names();
-        let index = Index {
-            docs: 2,
-            terms: &terms,
-            table: &table,
-            postings: &postings,
-            actions: "GD",
-            names: &names,
-        };
+        let sample = Sample::new();
+        let index = sample.index("GD");
         assert_eq!(index.search("pet", 10, &|_| true), [0, 1]);
         assert_eq!(index.search("remove a pet", 10, &|_| true), [1, 0]);
         assert_eq!(index.search("remove a pet", 1, &|_| true), [1]);
@@ -1398,16 +1421,8 @@ mod tests {
 
     #[test]
     fn name_coverage_counts_the_terms_a_query_stands_for() {
-        let (terms, table, postings) = sample();
-        let names = sample_names();
-        let index = Index {
-            docs: 2,
-            terms: &terms,
-            table: &table,
-            postings: &postings,
-            actions: "OO",
-            names: &names,
-        };
+        let sample = Sample::new();
+        let index = sample.index("OO");
         let mut seen = Vec::new();
         index.each_name(|doc, total, matched| seen.push((doc, total, matched)), &[2]);
         assert_eq!(seen, [(0, 2, 1), (1, 2, 1)]);
