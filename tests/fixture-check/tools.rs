@@ -277,6 +277,8 @@ fn search_index_finds_every_tool_by_its_name() {
         terms: check::search_index::TERMS,
         table: check::search_index::TABLE,
         postings: check::search_index::POSTINGS,
+        actions: check::search_index::ACTIONS,
+        names: check::search_index::NAMES,
     };
     let tools = served_tools();
     assert_eq!(index.docs, tools.len(), "one document per tool");
