@@ -35,6 +35,7 @@ pub const STATIC_FILES: &[(&str, &str)] = &[
     ("src/errors.rs", runtime_file!("src/errors.rs")),
     ("src/metrics.rs", runtime_file!("src/metrics.rs")),
     ("src/origins.rs", runtime_file!("src/origins.rs")),
+    ("src/readiness.rs", runtime_file!("src/readiness.rs")),
     ("src/redact.rs", runtime_file!("src/redact.rs")),
     ("src/request.rs", runtime_file!("src/request.rs")),
     ("src/response.rs", runtime_file!("src/response.rs")),

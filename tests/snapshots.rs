@@ -28,6 +28,7 @@ const STATIC_FILES: &[&str] = &[
     "src/errors.rs",
     "src/metrics.rs",
     "src/origins.rs",
+    "src/readiness.rs",
     "src/redact.rs",
     "src/request.rs",
     "src/response.rs",

@@ -29,6 +29,7 @@ pub mod errors;
 pub mod hooks;
 pub mod metrics;
 pub mod origins;
+pub mod readiness;
 pub mod redact;
 pub mod request;
 pub mod response;

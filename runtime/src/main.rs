@@ -17,6 +17,7 @@ mod errors;
 mod hooks;
 mod metrics;
 mod origins;
+mod readiness;
 mod redact;
 mod request;
 mod response;
@@ -36,7 +37,6 @@ mod upstream;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -340,11 +340,10 @@ async fn run_http(
             axum::routing::any(direct::serve).with_state(Arc::new(endpoint)),
         )
     };
-    let ready = Arc::new(AtomicBool::new(true));
     let mut app = mcp
         .merge(auth.routes())
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readiness).with_state(ready.clone()));
+        .route("/readyz", get(ready));
     match &cli.metrics_bind {
         None => app = app.route("/metrics", get(metrics::handler)),
         Some(bind) => serve_metrics(bind).await?,
@@ -385,7 +384,7 @@ async fn run_http(
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             if shutdown_signal().await == Signal::Terminate && !drain.is_zero() {
-                ready.store(false, Ordering::Relaxed);
+                readiness::drain();
                 info!(
                     "SIGTERM: draining (/readyz answers 503) for {} s before closing",
                     drain.as_secs()
@@ -395,7 +394,7 @@ async fn run_http(
                     _ = shutdown_signal() => info!("a second signal: closing now"),
                 }
             }
-            ready.store(false, Ordering::Relaxed);
+            readiness::drain();
             info!(
                 "shutting down: no new connections; calls in flight have {} s to finish",
                 grace.as_secs()
@@ -460,14 +459,12 @@ fn healthcheck(bind: &str) -> ExitCode {
     }
 }
 
-/// `GET /readyz`: 200 while the server takes calls, 503 once it drains.
-async fn readiness(
-    axum::extract::State(ready): axum::extract::State<Arc<AtomicBool>>,
-) -> (axum::http::StatusCode, &'static str) {
-    if ready.load(Ordering::Relaxed) {
-        (axum::http::StatusCode::OK, "ready")
-    } else {
-        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining")
+/// `GET /readyz`: 200 while the server takes calls; 503 while it starts (mode `oauth`: until
+/// the provider's keys were fetched once) and once it drains.
+async fn ready() -> (axum::http::StatusCode, &'static str) {
+    match readiness::not_ready_reason() {
+        None => (axum::http::StatusCode::OK, "ready"),
+        Some(why) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, why),
     }
 }
 
