@@ -85,32 +85,27 @@ pub fn init(format: LogFormat, service_name: &str) -> Telemetry {
         Ok(spec) if !spec.trim().is_empty() => spec.parse().unwrap_or_else(|_| default()),
         _ => default(),
     };
-    let logs = match format {
-        LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_filter(filter)
-            .boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(std::io::stderr)
-            .with_filter(filter)
-            .boxed(),
-    };
     let (provider, problem) = match exporter(service_name) {
         Ok(provider) => (provider, None),
         Err(message) => (None, Some(message)),
     };
-    let traces = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("mcpgen"))
-            .with_filter(Targets::new().with_target(TARGET, tracing::Level::INFO))
-    });
-    tracing_subscriber::registry()
-        .with(logs)
-        .with(traces)
-        .init();
+    match &provider {
+        // The common case: one global filter, whose verdicts tracing caches per call site, so
+        // a disabled event or span costs next to nothing on the path of a call.
+        None => tracing_subscriber::registry()
+            .with(log_layer(format))
+            .with(filter)
+            .init(),
+        Some(provider) => {
+            let traces = tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("mcpgen"))
+                .with_filter(Targets::new().with_target(TARGET, tracing::Level::INFO));
+            tracing_subscriber::registry()
+                .with(log_layer(format).with_filter(filter))
+                .with(traces)
+                .init();
+        }
+    }
     if let Some(message) = problem {
         tracing::warn!("traces are not exported: {message}");
     }
@@ -119,6 +114,25 @@ pub fn init(format: LogFormat, service_name: &str) -> Telemetry {
         tracing::info!("exporting traces over OTLP (HTTP)");
     }
     Telemetry { provider }
+}
+
+/// The layer writing log lines to standard error in `format`.
+fn log_layer<S>(format: LogFormat) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use tracing_subscriber::Layer as _;
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed(),
+    }
 }
 
 /// The OTLP span exporter, when an endpoint is configured.
@@ -169,11 +183,16 @@ impl Parent {
         meta: Option<&serde_json::Map<String, serde_json::Value>>,
         headers: Option<&HeaderMap>,
     ) -> Option<Self> {
-        let from_meta = meta.and_then(|meta| {
+        let from_meta = meta.filter(|meta| !meta.is_empty()).and_then(|meta| {
             let field = |name: &str| meta.get(name).and_then(serde_json::Value::as_str);
             extract(&Pairs(field("traceparent")?, field("tracestate")))
         });
-        from_meta.or_else(|| headers.and_then(|headers| extract(&Headers(headers))))
+        // Most calls carry no trace context: no propagator runs for them.
+        from_meta.or_else(|| {
+            headers
+                .filter(|headers| headers.contains_key("traceparent"))
+                .and_then(|headers| extract(&Headers(headers)))
+        })
     }
 
     /// The trace id, 32 lower-case hex digits.
