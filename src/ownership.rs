@@ -67,6 +67,9 @@ pub(crate) fn header(path: &str) -> String {
     } else if path.ends_with(".toml")
         || path.ends_with(".gitignore")
         || path.ends_with(".env.example")
+        || path.ends_with(".yaml")
+        || path == "Dockerfile"
+        || path == ".dockerignore"
     {
         format!("# {text}\n\n")
     } else {

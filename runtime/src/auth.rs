@@ -23,6 +23,7 @@ use subtle::ConstantTimeEq;
 pub use crate::admission::{Caller, Denial, HookRequest};
 use crate::catalog::{Callable, Catalog};
 pub use crate::config::{BearerConfig, Setting};
+use crate::metrics::AuthRejection;
 #[allow(
     unused_imports,
     reason = "a path of earlier versions; oauth.rs uses settings.rs"
@@ -239,6 +240,17 @@ impl Auth {
 
     /// 401 with a challenge; `error`: why the token sent was refused (`None`: no token sent).
     fn unauthorized(&self, error: Option<&str>) -> Response {
+        let reason = if error.is_some() {
+            AuthRejection::InvalidToken
+        } else {
+            AuthRejection::MissingToken
+        };
+        self.challenge_response(error, reason)
+    }
+
+    /// The 401 of [`Self::unauthorized`], counted as refused for `reason`.
+    fn challenge_response(&self, error: Option<&str>, reason: AuthRejection) -> Response {
+        crate::metrics::get().auth_rejection(reason);
         let body = serde_json::json!({
             "error": if error.is_some() { "invalid_token" } else { "unauthorized" },
             "error_description": error.unwrap_or("this server needs an `Authorization: Bearer` token"),
@@ -254,6 +266,7 @@ impl Auth {
 
     /// 403 `insufficient_scope` asking for `scopes`.
     fn insufficient_scope(&self, tool: &str, scopes: &[&str]) -> Response {
+        crate::metrics::get().auth_rejection(AuthRejection::InsufficientScope);
         let scope = scopes.join(" ");
         let description = format!("the tool `{tool}` needs the scope(s) {scope}");
         let mut challenge = format!(
@@ -291,6 +304,7 @@ impl Auth {
                     Err(Rejection::Invalid(reason)) => Err(self.unauthorized(Some(&reason))),
                     Err(Rejection::Unavailable(reason)) => {
                         tracing::error!("cannot check an access token: {reason}");
+                        crate::metrics::get().auth_rejection(AuthRejection::VerifierUnavailable);
                         Err(json_response(
                             StatusCode::SERVICE_UNAVAILABLE,
                             &serde_json::json!({
@@ -485,8 +499,10 @@ pub async fn admit_parts(auth: &Auth, request: Request) -> Result<(Parts, Bytes)
 /// The response to a refusal of `hooks::check_request`: a 401 carries the mode's challenge.
 fn refusal(denial: &Denial, auth: &Auth) -> Response {
     if denial.status() == StatusCode::UNAUTHORIZED {
-        return auth.unauthorized(Some(denial.message()));
+        // Counted as the hook's refusal, not as an invalid token.
+        return auth.challenge_response(Some(denial.message()), AuthRejection::HookDenied);
     }
+    crate::metrics::get().auth_rejection(AuthRejection::HookDenied);
     json_response(
         denial.status(),
         &serde_json::json!({ "error": "access_denied", "error_description": denial.message() }),

@@ -242,9 +242,14 @@ async fn direct(server: &Server, parts: &Parts, body: &Bytes) -> Option<Response
     let name = call.params.name;
     tracing::debug!(target: "mcp_fastpath", tool = %name, "tools/call answered directly");
     let caller = parts.extensions.get::<Caller>();
-    let message = match server
-        .call(target, &name, call.params.arguments, caller)
-        .await
+    let parent = crate::telemetry::Parent::of_call(None, Some(&parts.headers));
+    let message = match crate::telemetry::observe_call(
+        Some(&name),
+        &call.id,
+        parent,
+        server.call(target, &name, call.params.arguments, caller),
+    )
+    .await
     {
         Some(mut result) => {
             // Older protocols do not carry `resultType` (rmcp clears it for them too).

@@ -16,7 +16,9 @@ mod encoding;
 mod errors;
 mod hooks;
 mod limits;
+mod metrics;
 mod origins;
+mod readiness;
 mod redact;
 mod request;
 mod response;
@@ -27,6 +29,7 @@ mod search_text;
 mod server;
 mod sessions;
 mod settings;
+mod telemetry;
 mod tool_info;
 mod tools;
 mod tools_json;
@@ -170,14 +173,36 @@ struct Cli {
     /// used least recently.
     #[arg(long, env = "MCP_MAX_SESSIONS", default_value_t = limits::DEFAULT_MAX_SESSIONS)]
     max_sessions: usize,
+
+    /// Seconds the server keeps serving after SIGTERM, with /readyz answering 503 so that load
+    /// balancers take it out, before it stops accepting connections and finishes the calls in
+    /// flight (for up to the upstream timeout).
+    #[arg(long, env = "MCP_DRAIN_SECS", default_value_t = 5)]
+    drain_secs: u64,
+
+    /// Serve /metrics (Prometheus) on this address instead of the main one.
+    #[arg(long, env = "MCP_METRICS_BIND")]
+    metrics_bind: Option<String>,
+
+    /// How log lines are written to standard error.
+    #[arg(long, env = "MCP_LOG_FORMAT", value_enum, default_value_t = telemetry::LogFormat::Text)]
+    log_format: telemetry::LogFormat,
+
+    /// Check the server listening on --bind instead of starting one: exit status 0 when its
+    /// /healthz answers 200 within 2 s, else 1 (for a container's HEALTHCHECK).
+    #[arg(long)]
+    healthcheck: bool,
 }
 
 /// Runs the server; exit status 2 on a start-up error. The runtime is not waited for on exit: a
 /// blocking read of standard input (stdio transport) cannot be cancelled and would keep the
 /// process alive after SIGTERM.
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    if cli.healthcheck {
+        return healthcheck(&cli.bind);
+    }
+    let telemetry = telemetry::init(cli.log_format, tools::SERVER_NAME);
     // On a single core (a container limited to one CPU, or a process pinned to one) one thread
     // serves with less overhead than a work-stealing pool of one worker.
     let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
@@ -195,6 +220,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(run(cli));
     runtime.shutdown_background();
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -202,26 +228,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Logs go to standard error only; `RUST_LOG` takes `target=level` directives.
-fn init_logging() {
-    use tracing_subscriber::filter::Targets;
-    use tracing_subscriber::prelude::*;
-
-    let default = || {
-        Targets::new()
-            .with_default(tracing::Level::INFO)
-            .with_target("rmcp", tracing::Level::WARN)
-    };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => spec.parse().unwrap_or_else(|_| default()),
-        _ => default(),
-    };
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(redact::LogWriter))
-        .with(filter)
-        .init();
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -263,28 +269,30 @@ async fn run_stdio(server: Server, upstream_url: &str) -> Result<(), String> {
         running = server.serve(rmcp::transport::stdio()) => {
             running.map_err(|e| format!("stdio transport failed to start: {e}"))?
         }
-        () = shutdown_signal() => return Ok(()),
+        _ = shutdown_signal() => return Ok(()),
     };
     let cancel = running.cancellation_token();
     tokio::select! {
         quit = running.waiting() => {
             quit.map_err(|e| format!("stdio transport failed: {e}"))?;
         }
-        () = shutdown_signal() => cancel.cancel(),
+        _ = shutdown_signal() => cancel.cancel(),
     }
     Ok(())
 }
 
-/// Serves `/mcp` and `/healthz`. On Ctrl-C or SIGTERM it stops accepting connections, lets calls
-/// in progress finish for up to `grace` (the upstream timeout, at most 10 s), then closes what is
-/// still open, such as stateful event streams.
+/// Serves `/mcp`, `/healthz`, `/readyz` and `/metrics` (or that on `--metrics-bind`). On
+/// SIGTERM `/readyz` answers 503 at once and the server keeps serving for `--drain-secs`, so that
+/// load balancers take it out; then (at once on Ctrl-C, or on a second signal) it stops
+/// accepting connections, lets calls in progress finish for up to `grace` (the upstream
+/// timeout), then closes what is still open, such as stateful event streams.
 async fn run_http(
     cli: Cli,
     server: Server,
     upstream_url: &str,
     grace: Duration,
 ) -> Result<(), String> {
-    let grace = grace.min(Duration::from_secs(10));
+    let drain = Duration::from_secs(cli.drain_secs);
     let public_url = match &cli.public_url {
         Some(url) => Some(
             reqwest::Url::parse(url.trim())
@@ -364,9 +372,18 @@ async fn run_http(
             axum::routing::any(direct::serve).with_state(Arc::new(endpoint)),
         )
     };
-    let app = mcp
+    let mut app = mcp
         .merge(auth.routes())
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready));
+    match &cli.metrics_bind {
+        None => app = app.route("/metrics", get(metrics::handler)),
+        Some(bind) => serve_metrics(bind).await?,
+    }
+    // The request limits are the outermost layer: a connection counts as busy until its
+    // response body ends.
+    let app = app
+        .layer(axum::middleware::from_fn(metrics::count_requests))
         .layer(axum::middleware::from_fn_with_state(
             limits::RequestLimits::new(
                 Duration::from_secs(cli.body_read_timeout.max(1)),
@@ -416,8 +433,22 @@ async fn run_http(
     let app = app.into_make_service_with_connect_info::<limits::Connection>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            info!("shutting down");
+            if shutdown_signal().await == Signal::Terminate && !drain.is_zero() {
+                readiness::drain();
+                info!(
+                    "SIGTERM: draining (/readyz answers 503) for {} s before closing",
+                    drain.as_secs()
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(drain) => {}
+                    _ = shutdown_signal() => info!("a second signal: closing now"),
+                }
+            }
+            readiness::drain();
+            info!(
+                "shutting down: no new connections; calls in flight have {} s to finish",
+                grace.as_secs()
+            );
             tokio::spawn(async move {
                 tokio::time::sleep(grace).await;
                 cancel_late.cancel();
@@ -426,6 +457,83 @@ async fn run_http(
         .await;
     cancel.cancel();
     served.map_err(|e| format!("HTTP server failed: {e}"))
+}
+
+/// `--healthcheck`: `GET /healthz` of the server on `bind` (an unspecified address such as
+/// `0.0.0.0` is reached on loopback), with plain blocking I/O: no runtime for one request.
+fn healthcheck(bind: &str) -> ExitCode {
+    use std::io::{Read as _, Write as _};
+    use std::net::{SocketAddr, TcpStream, ToSocketAddrs as _};
+
+    let timeout = Duration::from_secs(2);
+    let probe = || -> Result<bool, String> {
+        let mut addr: SocketAddr = bind
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {bind}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{bind} names no address"))?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        let mut stream = TcpStream::connect_timeout(&addr, timeout)
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        stream
+            .set_read_timeout(Some(timeout))
+            .and_then(|()| stream.set_write_timeout(Some(timeout)))
+            .and_then(|()| {
+                stream.write_all(
+                    b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                )
+            })
+            .map_err(|e| format!("cannot ask {addr}: {e}"))?;
+        let mut head = [0u8; 12];
+        stream
+            .read_exact(&mut head)
+            .map_err(|e| format!("no answer from {addr}: {e}"))?;
+        Ok(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"))
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("unhealthy: /healthz did not answer 200");
+            ExitCode::FAILURE
+        }
+        Err(message) => {
+            eprintln!("unhealthy: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `GET /readyz`: 200 while the server takes calls; 503 while it starts (mode `oauth`: until
+/// the provider's keys were fetched once) and once it drains.
+async fn ready() -> (axum::http::StatusCode, &'static str) {
+    match readiness::not_ready_reason() {
+        None => (axum::http::StatusCode::OK, "ready"),
+        Some(why) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, why),
+    }
+}
+
+/// Serves `/metrics` alone on `bind` (until the process exits).
+async fn serve_metrics(bind: &str) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind} (--metrics-bind): {e}"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {bind} (--metrics-bind): {e}"))?;
+    info!("metrics at http://{local}/metrics");
+    let app = Router::new().route("/metrics", get(metrics::handler));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            error!("the metrics server failed: {e}");
+        }
+    });
+    Ok(())
 }
 
 /// Logs the tool mode and the served toolsets.
@@ -454,8 +562,17 @@ fn list(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+/// A signal that stops the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    /// Ctrl-C (SIGINT): stop without draining.
+    Interrupt,
+    /// SIGTERM (what Kubernetes, systemd and container engines send): drain, then stop.
+    Terminate,
+}
+
+/// Completes on Ctrl-C or SIGTERM, saying which.
+async fn shutdown_signal() -> Signal {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             warn!("cannot listen for Ctrl-C: {e}");
@@ -477,7 +594,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        () = ctrl_c => Signal::Interrupt,
+        () = terminate => Signal::Terminate,
     }
 }

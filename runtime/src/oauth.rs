@@ -255,12 +255,29 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         if provider.forward_token { "" } else { "not " }
     );
 
-    // Fetch the provider's metadata and keys now, so that a wrong configuration shows at once.
+    // Fetch the provider's metadata and keys now, so that a wrong configuration shows at once;
+    // `/readyz` answers 503 until they came (retried every 2 s).
     let warm = provider.clone();
+    let startup = crate::readiness::pending();
     tokio::spawn(async move {
-        if let Err(e) = warm.jwks(false).await {
-            warn!("OAuth provider not reachable yet: {e}");
+        let mut warned = false;
+        loop {
+            match warm.jwks(false).await {
+                Ok(_) => break,
+                Err(e) if !warned => {
+                    warn!(
+                        "OAuth provider not reachable yet (/readyz answers 503 until it is): {e}"
+                    );
+                    warned = true;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         }
+        if warned {
+            tracing::info!("OAuth provider reached: ready");
+        }
+        startup.done();
     });
 
     Ok(Auth::verifier(

@@ -235,14 +235,27 @@ impl ServerHandler for Server {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name;
+        let parts = context.extensions.get::<axum::http::request::Parts>();
+        // SEP-414's trace context: in the call's `_meta`, which rmcp may have moved to the
+        // request context's.
+        let meta = request
+            .meta
+            .as_ref()
+            .map(|meta| &meta.0.0)
+            .filter(|meta| meta.contains_key("traceparent"))
+            .unwrap_or(&context.meta.0.0);
+        let parent = crate::telemetry::Parent::of_call(Some(meta), parts.map(|p| &p.headers));
         let Some(target) = self.resolve(&name) else {
+            crate::telemetry::observe_call(None, &context.id, parent, async { None }).await;
             return Err(unknown_tool(&name));
         };
-        let caller = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Caller>());
-        let call = self.call(target, &name, request.arguments, caller);
+        let caller = parts.and_then(|parts| parts.extensions.get::<Caller>());
+        let call = crate::telemetry::observe_call(
+            Some(&name),
+            &context.id,
+            parent,
+            self.call(target, &name, request.arguments, caller),
+        );
         tokio::select! {
             result = call => match result {
                 Some(result) => Ok(result.into()),

@@ -11,11 +11,13 @@ use reqwest::header::{
     ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue, USER_AGENT,
 };
 use rmcp::model::CallToolResult;
+use tracing::Instrument as _;
 
 use crate::body::{Body, encode_body};
 use crate::credentials::{Applied, Credentials};
 use crate::request::Request;
 use crate::response::{Output, Reply, status_line, success_result, tool_error, utf8_prefix};
+use crate::telemetry::UpstreamRequest;
 use crate::transport::{self, Failure, Outgoing, Transport};
 
 /// Bytes of an upstream response body passed on to the client at most, unless configured with
@@ -159,7 +161,7 @@ impl Upstream {
                 Ok(applied) => applied,
                 Err(message) => return tool_error(message),
             };
-            let outgoing = match self.outgoing(
+            let mut outgoing = match self.outgoing(
                 &req,
                 &method,
                 redirected.as_deref(),
@@ -171,15 +173,27 @@ impl Upstream {
                     return tool_error(format!("Cannot call {}: {message}", label(&req)));
                 }
             };
+            let traced = UpstreamRequest::start(method.as_str(), || {
+                self.span_target(&outgoing.path_and_query)
+            });
+            traced.inject(&mut outgoing.headers);
             let sent =
                 self.transport
                     .exchange(outgoing, self.max_response_bytes, MAX_ERROR_EXCERPT_BYTES);
-            let exchange = match tokio::time::timeout(self.timeout, sent).await {
-                Ok(Ok(exchange)) => exchange,
+            let exchange = match tokio::time::timeout(self.timeout, sent)
+                .instrument(traced.span().clone())
+                .await
+            {
+                Ok(Ok(exchange)) => {
+                    traced.finish(Some(exchange.status.as_u16()));
+                    exchange
+                }
                 Ok(Err(failure)) => {
+                    traced.finish(None);
                     return tool_error(self.describe_failure(&label(&req), failure));
                 }
                 Err(_) => {
+                    traced.finish(None);
                     return tool_error(format!(
                         "Upstream API did not answer {} within {} s (UPSTREAM_TIMEOUT_SECS)",
                         label(&req),
@@ -395,6 +409,22 @@ impl Upstream {
             headers,
             body,
         })
+    }
+
+    /// The server address, port and URL (without query, user name and password) an upstream
+    /// request's span names.
+    fn span_target(&self, path_and_query: &str) -> (String, Option<u16>, String) {
+        let path = path_and_query
+            .split_once('?')
+            .map_or(path_and_query, |(path, _)| path);
+        match reqwest::Url::parse(&self.shown_url) {
+            Ok(url) => (
+                url.host_str().unwrap_or_default().to_owned(),
+                url.port_or_known_default(),
+                format!("{}{path}", url.origin().ascii_serialization()),
+            ),
+            Err(_) => (String::new(), None, path.to_owned()),
+        }
     }
 
     fn describe_failure(&self, label: &str, failure: Failure) -> String {

@@ -7,6 +7,7 @@
 //! syntax of the generated code or inject into it.
 
 pub mod auth_view;
+pub mod deploy;
 pub mod examples;
 pub mod runtime_config;
 pub mod search_index;
@@ -59,6 +60,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         "auth_config",
         include_str!("../../templates/auth_config.rs.tera"),
     ),
+    (
+        "Dockerfile",
+        include_str!("../../templates/Dockerfile.tera"),
+    ),
+    (
+        "dockerignore",
+        include_str!("../../templates/dockerignore.tera"),
+    ),
+    (
+        "k8s_deployment",
+        include_str!("../../templates/deploy/deployment.yaml.tera"),
+    ),
+    (
+        "k8s_service",
+        include_str!("../../templates/deploy/service.yaml.tera"),
+    ),
+    (
+        "k8s_hpa",
+        include_str!("../../templates/deploy/hpa.yaml.tera"),
+    ),
+    (
+        "k8s_pdb",
+        include_str!("../../templates/deploy/pdb.yaml.tera"),
+    ),
 ];
 
 /// One unit of rendering: a template, its context, and the file it belongs to.
@@ -91,6 +116,7 @@ pub fn render(api: &Api) -> Result<FileMap> {
         template: "(context)".into(),
         message: e.to_string(),
     })?;
+    whole.insert("deploy", &deploy::deploy_view(api));
     whole.insert(
         "dependencies",
         &runtime_source::dependencies(api.auth.mode == Mode::Oauth)?,
@@ -104,6 +130,12 @@ pub fn render(api: &Api) -> Result<FileMap> {
         (".env.example", "env_example"),
         ("src/tools.rs", "tools_head"),
         ("src/auth_config.rs", "auth_config"),
+        ("Dockerfile", "Dockerfile"),
+        (".dockerignore", "dockerignore"),
+        ("deploy/kubernetes/deployment.yaml", "k8s_deployment"),
+        ("deploy/kubernetes/service.yaml", "k8s_service"),
+        ("deploy/kubernetes/hpa.yaml", "k8s_hpa"),
+        ("deploy/kubernetes/pdb.yaml", "k8s_pdb"),
     ] {
         chunks.push(Chunk {
             file,
@@ -172,6 +204,9 @@ pub fn render(api: &Api) -> Result<FileMap> {
     }
     let mut files = FileMap::new();
     for (file, body) in bodies {
+        if file.ends_with(".yaml") {
+            serde_yaml_check(&file, &body)?;
+        }
         if file.ends_with(".toml") {
             toml::from_str::<toml::Table>(&body).map_err(|e| Error::Render {
                 template: file.clone(),
@@ -358,6 +393,16 @@ fn pretty<T: Serialize>(doc: &T) -> String {
     let mut out = serde_json::to_string_pretty(doc).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// A generated manifest must be one YAML document: a template bug fails here, naming the file.
+fn serde_yaml_check(file: &str, body: &str) -> Result<()> {
+    serde_yaml::from_str::<serde_yaml::Value>(body)
+        .map(drop)
+        .map_err(|e| Error::Render {
+            template: file.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// Parses and pretty-prints Rust source. A parse failure names the template and the line.
