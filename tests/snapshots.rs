@@ -79,6 +79,7 @@ macro_rules! fixture_tests {
 
 fixture_tests! {
     auth_bearer => "auth-bearer",
+    auth_introspection => "auth-introspection",
     auth_oauth => "auth-oauth",
     client_safe => "client-safe",
     collisions => "collisions",

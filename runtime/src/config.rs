@@ -43,6 +43,23 @@ pub struct OAuthConfig<S = &'static str, L = &'static [&'static str]> {
     pub forward_token: bool,
     /// Redirect URIs accepted besides loopback ones (exact matches).
     pub allowed_redirect_uris: L,
+    /// How access tokens on `/mcp` are checked.
+    pub token_validation: TokenValidation,
+    /// The RFC 7662 introspection endpoint; `None`: the provider metadata's
+    /// `introspection_endpoint`.
+    pub introspection_endpoint: Option<Setting<S>>,
+}
+
+/// How access tokens are checked (`oauth.token_validation`).
+#[allow(dead_code, reason = "auth_config.rs builds what its configuration has")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenValidation {
+    /// JWTs only, against the issuer's JWKS.
+    Jwt,
+    /// Every token is introspected at the provider (RFC 7662).
+    Introspection,
+    /// A JWT is checked as one, any other token introspected.
+    Auto,
 }
 
 /// Where an API key goes.

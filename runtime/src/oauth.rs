@@ -2,10 +2,15 @@
 //!
 //! - `/.well-known/oauth-protected-resource` (and `…/mcp`): RFC 9728 metadata naming the
 //!   authorization server, the resource (`<public-url>/mcp`) and the scopes the tools need.
-//! - `/mcp` takes JWT access tokens only: signed with an asymmetric algorithm by a key of the
-//!   issuer's JWKS (cached; fetched again for an unknown `kid`, at most every 30 s), with the
-//!   configured `iss`, the audience (the configured one, else `<public-url>/mcp`), and `exp`/`nbf`
-//!   within 60 s of leeway. A missing or invalid token gets 401 with `WWW-Authenticate: Bearer
+//! - `/mcp` takes access tokens checked as `token_validation` says. `jwt` (the default): JWTs
+//!   signed with an asymmetric algorithm by a key of the issuer's JWKS (cached; fetched again for
+//!   an unknown `kid`, at most every 30 s), with the configured `iss`, the audience (the
+//!   configured one, else `<public-url>/mcp`), and `exp`/`nbf` within 60 s of leeway.
+//!   `introspection`: every token is sent to the provider's RFC 7662 endpoint, authenticated as
+//!   the configured client; an active answer is judged as a JWT's claims (`iss` when present,
+//!   `aud`, `exp`, `nbf`, `scope`) and kept at most 60 s and never past `exp` (10 000 answers at
+//!   most); `active: false` is a 401, a provider that cannot answer a 503. `auto`: JWTs as
+//!   `jwt`, any other token as `introspection`. A missing or invalid token gets 401 with `WWW-Authenticate: Bearer
 //!   resource_metadata="…"`; a tool call the token has no scopes for gets 403
 //!   `insufficient_scope`.
 //! - With `setup_proxies`, for providers without MCP discovery or dynamic registration, this
@@ -63,6 +68,8 @@ use crate::settings::resolve_opt;
 
 /// The `oauth` section of the `--auth` file, as the generated `auth_config.rs` names it.
 pub use crate::config::OAuthConfig as Config;
+/// `oauth.token_validation`, as the generated `auth_config.rs` names it.
+pub use crate::config::TokenValidation;
 
 /// Signature algorithms accepted: asymmetric ones only (never `none` or HMAC, so a token
 /// "signed" with the public key as an HMAC secret fails).
@@ -112,6 +119,15 @@ const MAX_REFRESH_TOKEN_BYTES: usize = 8 * 1024;
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 /// Bytes of the provider's metadata or key set read at most.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// Introspection answers (RFC 7662) are kept at most this long, and never past the token's `exp`
+/// (DESIGN.md §7); `MCP_INTROSPECTION_CACHE_SECS` may shorten it (0: every request asks).
+const INTROSPECTION_CACHE_MAX: Duration = Duration::from_secs(60);
+/// The environment variable that shortens [`INTROSPECTION_CACHE_MAX`].
+const INTROSPECTION_CACHE_ENV: &str = "MCP_INTROSPECTION_CACHE_SECS";
+/// Introspected tokens remembered at most (the soonest to expire make room first).
+const INTROSPECTION_CACHE_ENTRIES: usize = 10_000;
+/// Bytes of an introspection answer read at most.
+const MAX_INTROSPECTION_RESPONSE_BYTES: usize = 64 * 1024;
 /// Of a provider's error answer, the `error_description` relayed at most (characters).
 const MAX_RELAYED_DESCRIPTION: usize = 512;
 /// Query parameters of an authorization request passed on to the provider as they are.
@@ -153,6 +169,26 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
             redactor.add("oauth", &basic_credentials(id, secret));
         }
     }
+    let introspection_url = resolve(
+        config.introspection_endpoint,
+        "OAuth token introspection endpoint",
+    )?;
+    if config.token_validation != TokenValidation::Jwt && client_id.is_none() {
+        return Err(
+            "token introspection needs an OAuth client_id (and usually a client_secret)".to_owned(),
+        );
+    }
+    let introspection_ttl = match std::env::var(INTROSPECTION_CACHE_ENV) {
+        Ok(v) if !v.trim().is_empty() => {
+            let secs: u64 = v.trim().parse().map_err(|_| {
+                format!(
+                    "{INTROSPECTION_CACHE_ENV} must be a number of seconds (0 to 60), not `{v}`"
+                )
+            })?;
+            Duration::from_secs(secs).min(INTROSPECTION_CACHE_MAX)
+        }
+        _ => INTROSPECTION_CACHE_MAX,
+    };
     let sealer = if config.setup_proxies {
         let (sealer, source) = Sealer::from_env()?;
         if source == KeySource::Random {
@@ -203,6 +239,10 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
             .map_err(|e| format!("cannot build the HTTP client for the OAuth provider: {e}"))?,
         metadata: tokio::sync::Mutex::new(Cached::default()),
         jwks: tokio::sync::Mutex::new(Cached::default()),
+        validation: config.token_validation,
+        introspection_url,
+        introspected: std::sync::Mutex::new(HashMap::new()),
+        introspection_ttl,
         sealer,
         redactor,
     });
@@ -236,9 +276,20 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         .with_state(provider.clone());
 
     let summary = format!(
-        "oauth: JWT access tokens from {} for audience {} required on /mcp; metadata at {prm_url}; \
+        "oauth: access tokens from {} ({}) for audience {} required on /mcp; metadata at {prm_url}; \
          {}; the caller's token is {}forwarded to the upstream API",
         provider.issuers[0],
+        match provider.validation {
+            TokenValidation::Jwt => "JWTs checked against the issuer's keys".to_owned(),
+            TokenValidation::Introspection => format!(
+                "every token introspected (RFC 7662), answers kept up to {} s",
+                provider.introspection_ttl.as_secs()
+            ),
+            TokenValidation::Auto => format!(
+                "JWTs checked against the issuer's keys, other tokens introspected (RFC 7662), answers kept up to {} s",
+                provider.introspection_ttl.as_secs()
+            ),
+        },
         provider.expected_audience,
         if provider.setup_proxies {
             format!(
@@ -258,7 +309,12 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
     // Fetch the provider's metadata and keys now, so that a wrong configuration shows at once.
     let warm = provider.clone();
     tokio::spawn(async move {
-        if let Err(e) = warm.jwks(false).await {
+        let ready = if warm.validation == TokenValidation::Introspection {
+            warm.metadata().await.map(drop)
+        } else {
+            warm.jwks(false).await.map(drop)
+        };
+        if let Err(e) = ready {
             warn!("OAuth provider not reachable yet: {e}");
         }
     });
@@ -382,6 +438,9 @@ struct Login {
     code: Option<String>,
 }
 
+/// Kept introspection answers: SHA-256 of the token → (used until, the answer).
+type IntrospectionCache = HashMap<[u8; 32], (Instant, Arc<Value>)>;
+
 /// The resolved configuration and the provider's cached metadata and keys.
 struct Provider {
     /// The configured issuer, and the same with/without a trailing `/`.
@@ -407,6 +466,14 @@ struct Provider {
     http: reqwest::Client,
     metadata: tokio::sync::Mutex<Cached<Map<String, Value>>>,
     jwks: tokio::sync::Mutex<Cached<Vec<Jwk>>>,
+    /// How access tokens are checked.
+    validation: TokenValidation,
+    /// The configured introspection endpoint (else the metadata's).
+    introspection_url: Option<String>,
+    /// SHA-256 of an introspected active token → until when its answer is used, and the answer.
+    introspected: std::sync::Mutex<IntrospectionCache>,
+    /// How long an introspection answer is used at most.
+    introspection_ttl: Duration,
     /// Seals what travels between the proxies' steps (with `setup_proxies`).
     sealer: Option<Sealer>,
     /// The client secret, in every form it is sent in: never in an answer or a log line.
@@ -525,7 +592,204 @@ impl Provider {
             .collect()
     }
 
+    /// Checks an access token as `oauth.token_validation` says.
     async fn check(&self, token: &str) -> Result<Caller, Rejection> {
+        match self.validation {
+            TokenValidation::Jwt => self.check_jwt(token).await,
+            TokenValidation::Introspection => self.introspect(token).await,
+            TokenValidation::Auto if jsonwebtoken::decode_header(token).is_ok() => {
+                self.check_jwt(token).await
+            }
+            TokenValidation::Auto => self.introspect(token).await,
+        }
+    }
+
+    /// Checks a token by RFC 7662 introspection at the provider, authenticated as the
+    /// configured client. Active answers are kept (bounded in number, at most until the
+    /// token's `exp` and [`Provider::introspection_ttl`]); `active: false` is a 401, a provider
+    /// that cannot answer a 503 (never an acceptance).
+    async fn introspect(&self, token: &str) -> Result<Caller, Rejection> {
+        let key = digest(token);
+        let now = Instant::now();
+        if let Some(claims) = self.cached_introspection(&key, now) {
+            return Ok(self.caller(token, (*claims).clone()));
+        }
+        let answer = self.ask_introspection(token).await?;
+        let claims = self.judge_introspection(answer)?;
+        let unix_now = now_secs();
+        let mut ttl = self.introspection_ttl;
+        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
+            ttl = ttl.min(Duration::from_secs(exp.saturating_sub(unix_now)));
+        }
+        let claims = Arc::new(claims);
+        if !ttl.is_zero() {
+            self.remember_introspection(key, now + ttl, claims.clone());
+        }
+        Ok(self.caller(token, (*claims).clone()))
+    }
+
+    /// A kept introspection answer for the token with this digest, unless it has expired.
+    fn cached_introspection(&self, key: &[u8; 32], now: Instant) -> Option<Arc<Value>> {
+        let cache = self.introspected.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(key)
+            .filter(|(until, _)| *until > now)
+            .map(|(_, claims)| claims.clone())
+    }
+
+    /// Keeps an introspection answer; when the cache is full, expired answers go first, then
+    /// those that expire soonest.
+    fn remember_introspection(&self, key: [u8; 32], until: Instant, claims: Arc<Value>) {
+        let mut cache = self.introspected.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= INTROSPECTION_CACHE_ENTRIES && !cache.contains_key(&key) {
+            let now = Instant::now();
+            cache.retain(|_, (t, _)| *t > now);
+            while cache.len() >= INTROSPECTION_CACHE_ENTRIES {
+                let Some(soonest) = cache.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k)
+                else {
+                    break;
+                };
+                cache.remove(&soonest);
+            }
+        }
+        cache.insert(key, (until, claims));
+    }
+
+    /// The provider's introspection answer for `token` (a JSON object), or why there is none.
+    async fn ask_introspection(&self, token: &str) -> Result<Map<String, Value>, Rejection> {
+        let unavailable = |e: String| Rejection::Unavailable(self.redactor.redact_text(e));
+        let metadata = self.metadata().await.map_err(unavailable)?;
+        let endpoint = match &self.introspection_url {
+            Some(url) => url.clone(),
+            None => metadata
+                .get("introspection_endpoint")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    Rejection::Unavailable(
+                        "the OAuth provider's metadata has no `introspection_endpoint`: configure oauth.introspection_endpoint"
+                            .to_owned(),
+                    )
+                })?,
+        };
+        let params = [
+            ("token", token.to_owned()),
+            ("token_type_hint", "access_token".to_owned()),
+        ];
+        let attempts = self.client_auth_attempts(&metadata, "introspection_endpoint");
+        let mut answer = None;
+        for (i, method) in attempts.iter().enumerate() {
+            let (status, _, bytes) = send_form(
+                self,
+                &endpoint,
+                &params,
+                *method,
+                MAX_INTROSPECTION_RESPONSE_BYTES,
+            )
+            .await
+            .map_err(unavailable)?;
+            let invalid_client = status == StatusCode::UNAUTHORIZED
+                || serde_json::from_slice::<Value>(&bytes)
+                    .is_ok_and(|v| v["error"] == "invalid_client");
+            if invalid_client && i + 1 < attempts.len() {
+                continue;
+            }
+            answer = Some((status, bytes));
+            break;
+        }
+        let Some((status, bytes)) = answer else {
+            return Err(unavailable(format!("POST {endpoint}: no answer")));
+        };
+        if status != StatusCode::OK {
+            return Err(unavailable(format!(
+                "the introspection endpoint {endpoint} answered HTTP {} (are oauth.client_id and client_secret right?)",
+                status.as_u16()
+            )));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(unavailable(format!(
+                "the introspection endpoint {endpoint} answered something that is not a JSON object"
+            ))),
+        }
+    }
+
+    /// An introspection answer judged as a JWT's claims would be: active, not expired nor
+    /// early, from our issuer, for our audience, and not a refresh token.
+    fn judge_introspection(&self, answer: Map<String, Value>) -> Result<Value, Rejection> {
+        let invalid = |d: &str| Err(Rejection::Invalid(d.to_owned()));
+        if answer.get("active") != Some(&Value::Bool(true)) {
+            return invalid("the token is not active (the provider's introspection says so)");
+        }
+        let now = now_secs();
+        if let Some(exp) = answer.get("exp").and_then(Value::as_u64)
+            && exp.saturating_add(LEEWAY_SECS) <= now
+        {
+            return invalid("the token has expired");
+        }
+        if let Some(nbf) = answer.get("nbf").and_then(Value::as_u64)
+            && nbf > now.saturating_add(LEEWAY_SECS)
+        {
+            return invalid("the token is not valid yet (nbf)");
+        }
+        if let Some(iss) = answer.get("iss")
+            && !iss
+                .as_str()
+                .is_some_and(|i| self.issuers.iter().any(|x| x == i))
+        {
+            return invalid("the token's issuer is not accepted");
+        }
+        let audience_ok = match answer.get("aud") {
+            Some(Value::String(aud)) => *aud == self.expected_audience,
+            Some(Value::Array(auds)) => auds
+                .iter()
+                .any(|a| a.as_str() == Some(self.expected_audience.as_str())),
+            _ => false,
+        };
+        if !audience_ok {
+            return invalid("the token is not for this server (aud)");
+        }
+        if answer
+            .get("token_type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("refresh_token"))
+        {
+            return invalid("a refresh token is not an access token");
+        }
+        Ok(Value::Object(answer))
+    }
+
+    /// How to authenticate the configured client at an endpoint of the provider: with a secret,
+    /// `client_secret_post` and `client_secret_basic` as the metadata's
+    /// `<endpoint>_auth_methods_supported` (else the token endpoint's) allow, post first; without
+    /// one, as a public client.
+    fn client_auth_attempts(
+        &self,
+        metadata: &Map<String, Value>,
+        endpoint: &str,
+    ) -> Vec<ClientAuth> {
+        let list = |field: &str| {
+            metadata
+                .get(field)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<&str>>())
+        };
+        let methods = list(&format!("{endpoint}_auth_methods_supported"))
+            .or_else(|| list("token_endpoint_auth_methods_supported"));
+        let supports = |m: &str| methods.as_ref().is_none_or(|l| l.contains(&m));
+        if self.client_secret.is_none() {
+            vec![ClientAuth::Public]
+        } else if supports("client_secret_post") && supports("client_secret_basic") {
+            vec![ClientAuth::Post, ClientAuth::Basic]
+        } else if supports("client_secret_basic") {
+            vec![ClientAuth::Basic]
+        } else {
+            vec![ClientAuth::Post]
+        }
+    }
+
+    /// Checks a JWT access token against the issuer's keys.
+    async fn check_jwt(&self, token: &str) -> Result<Caller, Rejection> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             Rejection::Invalid("malformed token: not a JWT signed with a known algorithm".into())
         })?;
@@ -759,6 +1023,11 @@ fn excerpt(text: &str) -> String {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     }
+}
+
+/// SHA-256 of a token: the key it is cached under (the token itself is not kept).
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// `Authorization: Basic` credentials (RFC 6749 §2.3.1: both parts form-encoded first).
@@ -1156,23 +1425,10 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
     // With a secret: `client_secret_post` where the provider lists it (as Auth0 and most do),
     // else `client_secret_basic`; a provider that lists both but has the client registered for
     // the other answers `invalid_client`, and the other method is tried.
-    let methods: Option<Vec<&str>> = metadata
-        .get("token_endpoint_auth_methods_supported")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect());
-    let supports = |m: &str| methods.as_ref().is_none_or(|l| l.contains(&m));
-    let attempts: Vec<ClientAuth> = if p.client_secret.is_none() {
-        vec![ClientAuth::Public]
-    } else if supports("client_secret_post") && supports("client_secret_basic") {
-        vec![ClientAuth::Post, ClientAuth::Basic]
-    } else if supports("client_secret_basic") {
-        vec![ClientAuth::Basic]
-    } else {
-        vec![ClientAuth::Post]
-    };
+    let attempts = p.client_auth_attempts(&metadata, "token_endpoint");
     let mut last = None;
     for (i, method) in attempts.iter().enumerate() {
-        let result = send_token_request(&p, endpoint, &out, *method).await;
+        let result = send_form(&p, endpoint, &out, *method, MAX_TOKEN_RESPONSE_BYTES).await;
         let (status, content_type, bytes) = match result {
             Ok(r) => r,
             Err(e) => return bad_gateway(&p.redactor.redact_text(e)),
@@ -1258,12 +1514,14 @@ fn relay_token_error(redactor: &Redactor, status: StatusCode, body: &[u8]) -> Re
     json_response(status, &Value::Object(out))
 }
 
-/// POSTs a token request; the status, content type and body of the answer.
-async fn send_token_request(
+/// POSTs a form to an endpoint of the provider (token, introspection) with the configured
+/// client's credentials; the status, content type and body (at most `cap` bytes) of the answer.
+async fn send_form(
     p: &Provider,
     endpoint: &str,
     params: &[(&str, String)],
     method: ClientAuth,
+    cap: usize,
 ) -> Result<(StatusCode, Option<HeaderValue>, Bytes), String> {
     let client_id = p.client_id.as_deref().unwrap_or_default();
     let secret = p.client_secret.as_deref().unwrap_or_default();
@@ -1302,7 +1560,7 @@ async fn send_token_request(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
-    let bytes = read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
+    let bytes = read_capped(response, cap)
         .await
         .map_err(|e| format!("POST {endpoint}: {e}"))?;
     Ok((status, content_type, Bytes::from(bytes)))
@@ -1393,6 +1651,122 @@ mod tests {
                 "https://idp.example.com/.well-known/oauth-authorization-server/realms/x",
             ]
         );
+    }
+
+    /// A provider of this configuration, for the checks that need no network.
+    fn provider(config: &Config) -> Provider {
+        Provider {
+            issuers: issuer_variants("https://idp.example/"),
+            expected_audience: "https://api.example/".into(),
+            metadata_urls: vec![],
+            authorize_url: None,
+            audience: None,
+            client_id: Some("c".into()),
+            client_secret: None,
+            default_scope: vec![],
+            setup_proxies: false,
+            fake_registration: false,
+            forward_token: false,
+            allowed_redirect_uris: &[],
+            authorization_server: "https://idp.example/".into(),
+            public_url: "http://127.0.0.1:9".into(),
+            resource: "http://127.0.0.1:9/mcp".into(),
+            http: reqwest::Client::new(),
+            metadata: tokio::sync::Mutex::new(Cached::default()),
+            jwks: tokio::sync::Mutex::new(Cached::default()),
+            validation: config.token_validation,
+            introspection_url: None,
+            introspected: std::sync::Mutex::new(HashMap::new()),
+            introspection_ttl: INTROSPECTION_CACHE_MAX,
+            sealer: None,
+            redactor: Redactor::default(),
+        }
+    }
+
+    const INTROSPECTING: Config = Config {
+        issuer: Setting::Literal("https://idp.example/"),
+        oauth_metadata_url: None,
+        authorize_url: None,
+        audience: Some(Setting::Literal("https://api.example/")),
+        client_id: Some(Setting::Literal("c")),
+        client_secret: None,
+        default_scope: None,
+        setup_proxies: false,
+        setup_fake_dynamic_registration: false,
+        forward_token: false,
+        allowed_redirect_uris: &[],
+        token_validation: TokenValidation::Introspection,
+        introspection_endpoint: None,
+    };
+
+    #[test]
+    fn introspection_answers_are_judged_as_claims() {
+        let p = provider(&INTROSPECTING);
+        let now = now_secs();
+        let good = json!({"active": true, "iss": "https://idp.example/", "aud": ["x", "https://api.example/"],
+            "exp": now + 300, "scope": "items:read items:write", "token_type": "Bearer"});
+        let judge = |v: Value| p.judge_introspection(v.as_object().unwrap().clone());
+        let claims = judge(good.clone()).unwrap();
+        let caller = p.caller("t", claims);
+        assert_eq!(&*caller.scopes, ["items:read", "items:write"]);
+        let refused = |patch: Value| {
+            let mut v = good.clone();
+            for (k, x) in patch.as_object().unwrap() {
+                if x.is_null() {
+                    v.as_object_mut().unwrap().remove(k);
+                } else {
+                    v[k] = x.clone();
+                }
+            }
+            match judge(v) {
+                Err(Rejection::Invalid(d)) => d,
+                other => panic!("{patch}: {other:?}"),
+            }
+        };
+        assert!(refused(json!({"active": false})).contains("not active"));
+        assert!(refused(json!({"active": "true"})).contains("not active"));
+        assert!(refused(json!({"exp": now - 120})).contains("expired"));
+        assert!(refused(json!({"nbf": now + 600})).contains("nbf"));
+        assert!(refused(json!({"iss": "https://evil.example/"})).contains("issuer"));
+        assert!(refused(json!({"aud": "https://other.example/"})).contains("aud"));
+        assert!(refused(json!({"aud": null})).contains("aud"));
+        assert!(refused(json!({"token_type": "refresh_token"})).contains("refresh"));
+        // Without `iss` or `exp` the answer stands (RFC 7662 makes them optional).
+        judge(json!({"active": true, "aud": "https://api.example/"})).unwrap();
+    }
+
+    #[test]
+    fn the_introspection_cache_is_bounded() {
+        let p = provider(&INTROSPECTING);
+        let now = Instant::now();
+        let claims = Arc::new(json!({}));
+        for i in 0..INTROSPECTION_CACHE_ENTRIES + 50 {
+            let until = now + Duration::from_secs(10 + i as u64);
+            p.remember_introspection(digest(&i.to_string()), until, claims.clone());
+        }
+        let cache = p.introspected.lock().unwrap();
+        assert_eq!(cache.len(), INTROSPECTION_CACHE_ENTRIES);
+        // The soonest to expire made room.
+        assert!(!cache.contains_key(&digest("0")));
+        assert!(cache.contains_key(&digest(&(INTROSPECTION_CACHE_ENTRIES + 49).to_string())));
+        drop(cache);
+        p.remember_introspection(digest("old"), now, claims.clone());
+        assert!(p.cached_introspection(&digest("old"), now).is_none());
+    }
+
+    #[test]
+    fn introspection_needs_a_client() {
+        let config = Config {
+            client_id: None,
+            ..INTROSPECTING
+        };
+        let e = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { build("http://127.0.0.1:9", &config).map(drop) })
+            .unwrap_err();
+        assert!(e.contains("client_id"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::config::setting::{parse_setting, secret_setting, url_setting};
 use crate::error::{Error, Result};
-use crate::ir::auth::{AuthIr, BearerIr, Mode, OAuthIr, Setting};
+use crate::ir::auth::{AuthIr, BearerIr, Mode, OAuthIr, Setting, TokenValidation};
 use crate::pointer::Pointer;
 use serde::Deserialize;
 
@@ -35,6 +35,10 @@ pub struct RawOAuth {
     /// Redirect URIs accepted besides loopback ones (exact matches).
     #[serde(default)]
     allowed_redirect_uris: Vec<String>,
+    /// `jwt` (default), `introspection` or `auto`.
+    #[serde(default)]
+    token_validation: TokenValidation,
+    introspection_endpoint: Option<String>,
 }
 
 /// The `mode` and its section (`bearer` or `oauth`), validated.
@@ -117,6 +121,20 @@ pub fn parse(
                     "`setup_fake_dynamic_registration` needs `setup_proxies: true`",
                 ));
             }
+            if o.token_validation != TokenValidation::Jwt && o.client_id.is_none() {
+                return Err(Error::invalid(
+                    file,
+                    &Pointer::root().join("oauth").join("token_validation"),
+                    "token introspection needs `client_id` (and usually `client_secret`): the server authenticates to the provider's introspection endpoint with them",
+                ));
+            }
+            if o.token_validation == TokenValidation::Jwt && o.introspection_endpoint.is_some() {
+                return Err(Error::invalid(
+                    file,
+                    &Pointer::root().join("oauth").join("introspection_endpoint"),
+                    "`introspection_endpoint` is used with `token_validation: introspection` or `auto` only",
+                ));
+            }
             for (i, u) in o.allowed_redirect_uris.iter().enumerate() {
                 if let Setting::Env(_) = url(
                     &Pointer::root()
@@ -171,6 +189,17 @@ pub fn parse(
                 setup_fake_dynamic_registration: o.setup_fake_dynamic_registration,
                 forward_token: o.forward_token,
                 allowed_redirect_uris: o.allowed_redirect_uris,
+                token_validation: o.token_validation,
+                introspection_endpoint: o
+                    .introspection_endpoint
+                    .as_deref()
+                    .map(|u| {
+                        url(
+                            &Pointer::root().join("oauth").join("introspection_endpoint"),
+                            u,
+                        )
+                    })
+                    .transpose()?,
             });
         }
     }

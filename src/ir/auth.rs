@@ -173,6 +173,21 @@ pub struct OAuthIr {
     pub setup_fake_dynamic_registration: bool,
     pub forward_token: bool,
     pub allowed_redirect_uris: Vec<String>,
+    pub token_validation: TokenValidation,
+    pub introspection_endpoint: Option<Setting>,
+}
+
+/// How the generated server checks access tokens (`oauth.token_validation`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenValidation {
+    /// JWTs against the issuer's JWKS.
+    #[default]
+    Jwt,
+    /// RFC 7662 introspection of every token.
+    Introspection,
+    /// JWTs as such, other tokens introspected.
+    Auto,
 }
 
 impl AuthIr {
@@ -218,6 +233,7 @@ impl AuthIr {
             push(&o.client_id);
             push(&o.client_secret);
             push(&o.default_scope);
+            push(&o.introspection_endpoint);
         }
         out.sort();
         out.dedup();

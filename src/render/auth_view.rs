@@ -3,7 +3,9 @@
 //! built with string literals, markdown cells and comment lines made safe for any text.
 
 use crate::ir::Api;
-use crate::ir::auth::{AuthIr, Mode, OAuthIr, Setting, UpstreamKind, UpstreamScheme};
+use crate::ir::auth::{
+    AuthIr, Mode, OAuthIr, Setting, TokenValidation, UpstreamKind, UpstreamScheme,
+};
 use crate::render::runtime_config;
 use crate::render::text::{comment_line, lit, md_cell};
 use serde::Serialize;
@@ -32,6 +34,10 @@ pub struct AuthView {
     scopes_md: String,
     issuer_md: String,
     audience_md: String,
+    /// `jwt`, `introspection` or `auto`.
+    token_validation: &'static str,
+    /// Where tokens are introspected, for the README.
+    introspection_md: String,
     env: Vec<EnvView>,
     /// `crate::credentials::Scheme` expressions of `auth_config::UPSTREAM`.
     upstream: Vec<String>,
@@ -188,6 +194,10 @@ fn setting_role(auth: &AuthIr, name: &str) -> &'static str {
             (&o.oauth_metadata_url, "OAuth provider metadata URL"),
             (&o.authorize_url, "OAuth provider authorization URL"),
             (
+                &o.introspection_endpoint,
+                "OAuth token introspection endpoint (RFC 7662)",
+            ),
+            (
                 &o.default_scope,
                 "scopes added to every authorization request",
             ),
@@ -269,4 +279,13 @@ fn oauth_fields(o: &OAuthIr, view: &mut AuthView) {
     view.forward_token = o.forward_token;
     view.issuer_md = setting_md(&Some(o.issuer.clone()), "");
     view.audience_md = setting_md(&o.audience, "the server's own `<public-url>/mcp`");
+    view.token_validation = match o.token_validation {
+        TokenValidation::Jwt => "jwt",
+        TokenValidation::Introspection => "introspection",
+        TokenValidation::Auto => "auto",
+    };
+    view.introspection_md = setting_md(
+        &o.introspection_endpoint,
+        "the provider metadata's `introspection_endpoint`",
+    );
 }

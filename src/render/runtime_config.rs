@@ -14,10 +14,13 @@ mod config;
 use crate::ir::KeyLocation;
 use crate::ir::auth::{
     BearerIr, ClientAuth as IrClientAuth, OAuthIr, Setting as IrSetting, TokenEndpoint,
-    UpstreamKind, UpstreamScheme,
+    TokenValidation as IrTokenValidation, UpstreamKind, UpstreamScheme,
 };
 use crate::render::text::lit;
-use config::{BearerConfig, ClientAuth, Endpoint, Kind, Location, OAuthConfig, Scheme, Setting};
+use config::{
+    BearerConfig, ClientAuth, Endpoint, Kind, Location, OAuthConfig, Scheme, Setting,
+    TokenValidation,
+};
 
 /// `crate::auth::BearerConfig { .. }`: the `bearer` section as `auth_config::BEARER`.
 pub fn bearer_expr(bearer: &BearerIr) -> String {
@@ -43,6 +46,8 @@ pub fn oauth_expr(oauth: &OAuthIr) -> String {
         setup_fake_dynamic_registration,
         forward_token,
         allowed_redirect_uris,
+        token_validation,
+        introspection_endpoint,
     } = oauth;
     let opt = |s: &Option<IrSetting>| s.as_ref().map(setting);
     OAuthConfig {
@@ -57,6 +62,12 @@ pub fn oauth_expr(oauth: &OAuthIr) -> String {
         setup_fake_dynamic_registration: *setup_fake_dynamic_registration,
         forward_token: *forward_token,
         allowed_redirect_uris: allowed_redirect_uris.clone(),
+        token_validation: match token_validation {
+            IrTokenValidation::Jwt => TokenValidation::Jwt,
+            IrTokenValidation::Introspection => TokenValidation::Introspection,
+            IrTokenValidation::Auto => TokenValidation::Auto,
+        },
+        introspection_endpoint: opt(introspection_endpoint),
     }
     .rust()
 }
@@ -202,6 +213,8 @@ impl Rust for OAuthConfig<String, Vec<String>> {
             setup_fake_dynamic_registration,
             forward_token,
             allowed_redirect_uris,
+            token_validation,
+            introspection_endpoint,
         } = self;
         let fields = [
             ("issuer", issuer.rust()),
@@ -218,8 +231,21 @@ impl Rust for OAuthConfig<String, Vec<String>> {
             ),
             ("forward_token", forward_token.rust()),
             ("allowed_redirect_uris", allowed_redirect_uris.rust()),
+            ("token_validation", token_validation.rust()),
+            ("introspection_endpoint", introspection_endpoint.rust()),
         ];
         format!("oauth::Config {{ {} }}", struct_fields(&fields))
+    }
+}
+
+impl Rust for TokenValidation {
+    fn rust(&self) -> String {
+        let variant = match self {
+            TokenValidation::Jwt => "Jwt",
+            TokenValidation::Introspection => "Introspection",
+            TokenValidation::Auto => "Auto",
+        };
+        format!("oauth::TokenValidation::{variant}")
     }
 }
 

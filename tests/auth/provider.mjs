@@ -9,6 +9,7 @@
 //                  grant_types?, response_types?}],
 //     "client_credentials_ttl": {"client-id": seconds},  // default 600
 //     "extra_scopes": ["..."],                           // besides openid, offline_access
+//     "access_token_format": "opaque",                   // default "jwt": for the API's tokens
 //     "cookie_keys": ["..."] }
 //
 // It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
@@ -20,7 +21,9 @@
 // Clients registered with the `client_credentials` grant get opaque access tokens for it (the
 // upstream credentials of the generated servers), which token introspection confirms; every
 // issued grant is logged as `grant.success GRANT_TYPE client=ID scope=REQUESTED`, so the suite
-// counts fetches and sees what was asked for.
+// counts fetches and sees what was asked for. With `access_token_format: "opaque"` the API's
+// access tokens are opaque too (reference tokens, as Keycloak, Okta or Ory can issue), checked by
+// introspection (`/token/introspection`) and revocable (`/token/revocation`).
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -60,6 +63,7 @@ server.listen(0, "127.0.0.1", () => {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx, _client, oneOf) => {
@@ -74,8 +78,8 @@ server.listen(0, "127.0.0.1", () => {
             scope: config.resource_scope,
             audience: AUDIENCE,
             accessTokenTTL: 600,
-            accessTokenFormat: "jwt",
-            jwt: { sign: { alg: "RS256" } },
+            accessTokenFormat: config.access_token_format ?? "jwt",
+            ...(config.access_token_format === "opaque" ? {} : { jwt: { sign: { alg: "RS256" } } }),
           };
         },
       },
