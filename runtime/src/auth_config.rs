@@ -31,6 +31,7 @@ pub const OAUTH: oauth::Config = oauth::Config {
     allowed_redirect_uris: &["https://client.standin.example/callback"],
     token_validation: oauth::TokenValidation::Jwt,
     introspection_endpoint: ::std::option::Option::None,
+    provider: oauth::Profile::Generic,
 };
 /// The security schemes the API's operations require, and where the server reads their
 /// credentials (`credentials.rs`): from the `upstream` section of the `--auth` file, else from

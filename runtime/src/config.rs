@@ -48,6 +48,31 @@ pub struct OAuthConfig<S = &'static str, L = &'static [&'static str]> {
     /// The RFC 7662 introspection endpoint; `None`: the provider metadata's
     /// `introspection_endpoint`.
     pub introspection_endpoint: Option<Setting<S>>,
+    /// The provider whose known deviations apply (`oauth.provider`).
+    pub provider: Profile,
+}
+
+/// The OAuth provider profile (`oauth.provider`): the known deviations of a provider from the
+/// standards the proxies and the verifier follow (README: Provider profiles).
+#[allow(dead_code, reason = "auth_config.rs builds what its configuration has")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Standards only: RFC 8707 `resource` passed on, `audience` sent when configured.
+    Generic,
+    /// `audience` on authorize, no `resource`.
+    Auth0,
+    /// RFC 8414 metadata under the issuer first, no `resource`, no `audience` parameter.
+    Okta,
+    /// The realm's metadata; `audience` not sent.
+    Keycloak,
+    /// No `resource`; the API's scopes asked as `<audience>/.default`; `api://<id>` audiences
+    /// also accepted as `<id>` (v2 tokens).
+    Entra,
+    /// Opaque tokens checked at Google's tokeninfo endpoint; no `resource`.
+    Google,
+    /// No OIDC: fixed endpoints under the issuer's origin; tokens checked at GitHub's
+    /// `POST /applications/{client_id}/token`.
+    Github,
 }
 
 /// How access tokens are checked (`oauth.token_validation`).

@@ -68,8 +68,8 @@ use crate::settings::resolve_opt;
 
 /// The `oauth` section of the `--auth` file, as the generated `auth_config.rs` names it.
 pub use crate::config::OAuthConfig as Config;
-/// `oauth.token_validation`, as the generated `auth_config.rs` names it.
-pub use crate::config::TokenValidation;
+/// `oauth.token_validation` and `oauth.provider`, as the generated `auth_config.rs` names them.
+pub use crate::config::{Profile, TokenValidation};
 
 /// Signature algorithms accepted: asymmetric ones only (never `none` or HMAC, so a token
 /// "signed" with the public key as an HMAC secret fails).
@@ -128,6 +128,10 @@ const INTROSPECTION_CACHE_ENV: &str = "MCP_INTROSPECTION_CACHE_SECS";
 const INTROSPECTION_CACHE_ENTRIES: usize = 10_000;
 /// Bytes of an introspection answer read at most.
 const MAX_INTROSPECTION_RESPONSE_BYTES: usize = 64 * 1024;
+/// Google's token information endpoint (its access tokens are opaque).
+const GOOGLE_TOKENINFO: &str = "https://oauth2.googleapis.com/tokeninfo";
+/// Scopes of OpenID Connect itself, which Entra ID takes beside `<app>/.default`.
+const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 /// Of a provider's error answer, the `error_description` relayed at most (characters).
 const MAX_RELAYED_DESCRIPTION: usize = 512;
 /// Query parameters of an authorization request passed on to the provider as they are.
@@ -150,9 +154,10 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
     let public_url = public_url.trim_end_matches('/').to_owned();
     let resolve = |s: Option<Setting>, what: &str| resolve_opt(s, what);
     let issuer = config.issuer.resolve("OAuth issuer")?;
+    let profile = config.provider;
     let metadata_urls = match resolve(config.oauth_metadata_url, "OAuth metadata URL")? {
         Some(url) => vec![url],
-        None => discovery_urls(&issuer),
+        None => discovery_urls(&issuer, profile),
     };
     let audience = resolve(config.audience, "OAuth audience")?;
     let client_id = resolve(config.client_id, "OAuth client ID")?;
@@ -203,9 +208,24 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
     } else {
         None
     };
+    let expected_audience = match profile {
+        // Their access tokens are the OAuth client's own.
+        Profile::Google | Profile::Github => client_id.clone().unwrap_or_default(),
+        _ => audience.clone().unwrap_or_else(|| resource.clone()),
+    };
+    let mut accepted_audiences = vec![expected_audience.clone()];
+    if profile == Profile::Entra
+        && let Some(id) = expected_audience.strip_prefix("api://")
+    {
+        // v2.0 access tokens name the API by its application (client) ID.
+        accepted_audiences.push(id.trim_end_matches('/').to_owned());
+    }
     let provider = Arc::new(Provider {
         issuers: issuer_variants(&issuer),
-        expected_audience: audience.clone().unwrap_or_else(|| resource.clone()),
+        profile,
+        accepted_audiences,
+        github_metadata: (profile == Profile::Github).then(|| github_metadata(&issuer)),
+        expected_audience,
         metadata_urls,
         authorize_url: resolve(config.authorize_url, "OAuth authorize URL")?,
         audience,
@@ -332,9 +352,17 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
 
 /// Where the provider's metadata is looked for when `oauth_metadata_url` is not configured:
 /// OpenID Connect discovery, then RFC 8414.
-fn discovery_urls(issuer: &str) -> Vec<String> {
+fn discovery_urls(issuer: &str, profile: Profile) -> Vec<String> {
     let trimmed = issuer.trim_end_matches('/');
     let mut urls = vec![format!("{trimmed}/.well-known/openid-configuration")];
+    if profile == Profile::Okta {
+        // Okta's custom authorization servers publish RFC 8414 metadata under the issuer
+        // (`/oauth2/<id>/.well-known/oauth-authorization-server`), with their custom scopes.
+        urls.insert(
+            0,
+            format!("{trimmed}/.well-known/oauth-authorization-server"),
+        );
+    }
     if let Ok(url) = Url::parse(trimmed) {
         let path = url.path().trim_end_matches('/');
         let mut base = url.clone();
@@ -346,6 +374,79 @@ fn discovery_urls(issuer: &str) -> Vec<String> {
         ));
     }
     urls
+}
+
+/// GitHub's endpoints as a metadata document (GitHub has no OpenID Connect and no RFC 8414
+/// metadata): under the issuer's origin (`https://github.com`, or a GitHub Enterprise Server).
+fn github_metadata(issuer: &str) -> Arc<Map<String, Value>> {
+    let origin = Url::parse(issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "https://github.com".to_owned());
+    let doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{origin}/login/oauth/authorize"),
+        "token_endpoint": format!("{origin}/login/oauth/access_token"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+    });
+    match doc {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(Map::new()),
+    }
+}
+
+/// The GitHub REST API of the issuer's origin: `api.github.com` for github.com, else GitHub
+/// Enterprise Server's `/api/v3`.
+fn github_api(issuer: &str) -> String {
+    match Url::parse(issuer) {
+        Ok(u) if u.host_str() == Some("github.com") || u.host_str().is_none() => {
+            "https://api.github.com".to_owned()
+        }
+        Ok(u) => format!("{}/api/v3", u.origin().ascii_serialization()),
+        Err(_) => "https://api.github.com".to_owned(),
+    }
+}
+
+impl Profile {
+    /// Whether RFC 8707 `resource` is passed on to the provider (Auth0, Okta, Entra ID, Google
+    /// and GitHub ignore or reject it; Entra ID with AADSTS901002/AADSTS9010010).
+    fn passes_resource(self) -> bool {
+        matches!(self, Profile::Generic | Profile::Keycloak)
+    }
+
+    /// Whether the configured audience is sent as an `audience` parameter (Auth0's; a generic
+    /// provider gets it when one is configured, as before).
+    fn sends_audience(self) -> bool {
+        matches!(self, Profile::Generic | Profile::Auth0)
+    }
+}
+
+/// The scopes asked for at the provider: for Entra ID, the OpenID Connect scopes and
+/// `<audience>/.default` (every permission of the API consented to) in place of the API's own
+/// scope names; for Google, without `offline_access` (it asks with `access_type=offline`).
+fn provider_scopes(profile: Profile, scopes: Vec<&str>, audience: Option<&str>) -> Vec<String> {
+    match (profile, audience) {
+        (Profile::Entra, Some(audience)) => {
+            let mut out: Vec<String> = scopes
+                .iter()
+                .filter(|s| OIDC_SCOPES.contains(s) || s.ends_with("/.default"))
+                .map(|s| (*s).to_owned())
+                .collect();
+            let default = format!("{}/.default", audience.trim_end_matches('/'));
+            if !out.contains(&default) {
+                out.push(default);
+            }
+            out
+        }
+        (Profile::Google, _) => scopes
+            .into_iter()
+            .filter(|s| *s != "offline_access")
+            .map(str::to_owned)
+            .collect(),
+        _ => scopes.into_iter().map(str::to_owned).collect(),
+    }
 }
 
 /// The issuer and the same with or without its trailing `/`: providers and configurations
@@ -445,6 +546,12 @@ type IntrospectionCache = HashMap<[u8; 32], (Instant, Arc<Value>)>;
 struct Provider {
     /// The configured issuer, and the same with/without a trailing `/`.
     issuers: Vec<String>,
+    /// `oauth.provider`: whose deviations apply.
+    profile: Profile,
+    /// `aud` values accepted (the expected audience, and for Entra ID its v2.0 form).
+    accepted_audiences: Vec<String>,
+    /// GitHub has no metadata document: the one its endpoints make.
+    github_metadata: Option<Arc<Map<String, Value>>>,
     expected_audience: String,
     metadata_urls: Vec<String>,
     authorize_url: Option<String>,
@@ -505,6 +612,9 @@ impl Provider {
 
     /// The provider's metadata (OpenID Connect discovery or RFC 8414), cached.
     async fn metadata(&self) -> Result<Arc<Map<String, Value>>, String> {
+        if let Some(doc) = &self.github_metadata {
+            return Ok(doc.clone());
+        }
         let mut cached = self.metadata.lock().await;
         if let Some(value) = cached.fresh(CACHE_TTL) {
             return Ok(value);
@@ -657,6 +767,11 @@ impl Provider {
 
     /// The provider's introspection answer for `token` (a JSON object), or why there is none.
     async fn ask_introspection(&self, token: &str) -> Result<Map<String, Value>, Rejection> {
+        match self.profile {
+            Profile::Google => return self.ask_google(token).await,
+            Profile::Github => return self.ask_github(token).await,
+            _ => {}
+        }
         let unavailable = |e: String| Rejection::Unavailable(self.redactor.redact_text(e));
         let metadata = self.metadata().await.map_err(unavailable)?;
         let endpoint = match &self.introspection_url {
@@ -714,6 +829,78 @@ impl Provider {
         }
     }
 
+    /// Google's tokeninfo answer for `token`, as an introspection answer: 200 is active (its
+    /// `aud` is the OAuth client the token was issued to), 400 inactive.
+    async fn ask_google(&self, token: &str) -> Result<Map<String, Value>, Rejection> {
+        let unavailable = |e: String| Rejection::Unavailable(self.redactor.redact_text(e));
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("access_token", token)
+            .finish();
+        let response = self
+            .http
+            .post(GOOGLE_TOKENINFO)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("POST {GOOGLE_TOKENINFO}: {}", e.without_url())))?;
+        let status = response.status();
+        let bytes = read_capped(response, MAX_INTROSPECTION_RESPONSE_BYTES)
+            .await
+            .map_err(|e| unavailable(format!("POST {GOOGLE_TOKENINFO}: {e}")))?;
+        if status == reqwest::StatusCode::BAD_REQUEST {
+            return Ok(inactive());
+        }
+        let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&bytes) else {
+            return Err(unavailable(format!(
+                "{GOOGLE_TOKENINFO} answered HTTP {status} without a JSON object"
+            )));
+        };
+        if !status.is_success() {
+            return Err(unavailable(format!(
+                "{GOOGLE_TOKENINFO} answered HTTP {status}"
+            )));
+        }
+        Ok(google_answer(info))
+    }
+
+    /// GitHub's answer for `token` at `POST /applications/{client_id}/token` (authenticated as
+    /// the app), as an introspection answer: 200 is active, 404 or 422 inactive.
+    async fn ask_github(&self, token: &str) -> Result<Map<String, Value>, Rejection> {
+        let unavailable = |e: String| Rejection::Unavailable(self.redactor.redact_text(e));
+        let client_id = self.client_id.as_deref().unwrap_or_default();
+        let secret = self.client_secret.as_deref().unwrap_or_default();
+        let id: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+        let endpoint = format!("{}/applications/{id}/token", github_api(&self.issuers[0]));
+        let mut auth =
+            HeaderValue::from_str(&format!("Basic {}", basic_credentials(client_id, secret)))
+                .map_err(|_| unavailable("the client credentials cannot be sent".to_owned()))?;
+        auth.set_sensitive(true);
+        let response = self
+            .http
+            .post(&endpoint)
+            .header(header::AUTHORIZATION, auth)
+            .header(header::ACCEPT, "application/vnd.github+json")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json!({ "access_token": token }).to_string())
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("POST {endpoint}: {}", e.without_url())))?;
+        let status = response.status();
+        let bytes = read_capped(response, MAX_INTROSPECTION_RESPONSE_BYTES)
+            .await
+            .map_err(|e| unavailable(format!("POST {endpoint}: {e}")))?;
+        if matches!(status.as_u16(), 404 | 422) {
+            return Ok(inactive());
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(info)) if status.is_success() => Ok(github_answer(info)),
+            _ => Err(unavailable(format!(
+                "{endpoint} answered HTTP {status} (are oauth.client_id and client_secret right?)"
+            ))),
+        }
+    }
+
     /// An introspection answer judged as a JWT's claims would be: active, not expired nor
     /// early, from our issuer, for our audience, and not a refresh token.
     fn judge_introspection(&self, answer: Map<String, Value>) -> Result<Value, Rejection> {
@@ -739,11 +926,10 @@ impl Provider {
         {
             return invalid("the token's issuer is not accepted");
         }
+        let ours = |a: &str| self.accepted_audiences.iter().any(|x| x == a);
         let audience_ok = match answer.get("aud") {
-            Some(Value::String(aud)) => *aud == self.expected_audience,
-            Some(Value::Array(auds)) => auds
-                .iter()
-                .any(|a| a.as_str() == Some(self.expected_audience.as_str())),
+            Some(Value::String(aud)) => ours(aud),
+            Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(ours),
             _ => false,
         };
         if !audience_ok {
@@ -820,7 +1006,7 @@ impl Provider {
         validation.validate_aud = true;
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.set_issuer(&self.issuers);
-        validation.set_audience(&[&self.expected_audience]);
+        validation.set_audience(&self.accepted_audiences);
         for key in &candidates {
             match jsonwebtoken::decode::<Value>(token, key, &validation) {
                 Ok(data) => return Ok(self.caller(token, data.claims)),
@@ -1025,6 +1211,49 @@ fn excerpt(text: &str) -> String {
     }
 }
 
+/// An introspection answer for an inactive token.
+fn inactive() -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("active".into(), Value::Bool(false));
+    map
+}
+
+/// Google's tokeninfo (`aud`, `scope`, `exp` as a string, `sub`, `email`) as an introspection
+/// answer.
+fn google_answer(mut info: Map<String, Value>) -> Map<String, Value> {
+    let exp = match info.get("exp") {
+        Some(Value::String(s)) => s.parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    info.remove("exp");
+    if let Some(exp) = exp {
+        info.insert("exp".into(), json!(exp));
+    }
+    info.insert("active".into(), Value::Bool(true));
+    info
+}
+
+/// GitHub's check-a-token answer (`scopes`, `app.client_id`, `user.login`) as an introspection
+/// answer: `aud` is the app's client ID, `scope` the granted scopes, `sub` the user.
+fn github_answer(info: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("active".into(), Value::Bool(true));
+    if let Some(id) = info.get("app").and_then(|a| a.get("client_id")) {
+        out.insert("aud".into(), id.clone());
+    }
+    let scopes: Vec<&str> = info
+        .get("scopes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    out.insert("scope".into(), json!(scopes.join(" ")));
+    if let Some(login) = info.get("user").and_then(|u| u.get("login")) {
+        out.insert("sub".into(), login.clone());
+    }
+    out
+}
+
 /// SHA-256 of a token: the key it is cached under (the token itself is not kept).
 fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -1204,6 +1433,8 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
             scopes.push(s);
         }
     }
+    let offline = scopes.contains(&"offline_access");
+    let scopes = provider_scopes(p.profile, scopes, p.audience.as_deref());
     {
         let mut query = target.query_pairs_mut();
         query.append_pair("response_type", "code");
@@ -1213,10 +1444,17 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
             query.append_pair("scope", &scopes.join(" "));
         }
         query.append_pair("state", &state);
-        if let Some(audience) = &p.audience {
+        if let Some(audience) = p.audience.as_ref().filter(|_| p.profile.sends_audience()) {
             query.append_pair("audience", audience);
         }
+        if p.profile == Profile::Google && offline {
+            // Google's way of asking for a refresh token.
+            query.append_pair("access_type", "offline");
+        }
         for name in PASSED_ON {
+            if *name == "resource" && !p.profile.passes_resource() {
+                continue;
+            }
             if let Some(value) = q.get(*name) {
                 query.append_pair(name, value);
             }
@@ -1412,7 +1650,7 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
             );
         }
     }
-    if let Some(resource) = get("resource") {
+    if let Some(resource) = get("resource").filter(|_| p.profile.passes_resource()) {
         out.push(("resource", resource.clone()));
     }
     let metadata = match p.metadata().await {
@@ -1444,6 +1682,15 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
     }
     let Some((status, content_type, bytes)) = last else {
         return bad_gateway("no answer from the token endpoint");
+    };
+    // GitHub answers a failed exchange with 200 and an `error` field.
+    let status = if p.profile == Profile::Github
+        && status.is_success()
+        && serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v.get("error").is_some())
+    {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
     };
     let mut response = if status.is_success() {
         let mut bytes = bytes.to_vec();
@@ -1638,14 +1885,14 @@ mod tests {
     #[test]
     fn discovery_follows_oidc_then_rfc8414() {
         assert_eq!(
-            discovery_urls("https://tenant.example.com/"),
+            discovery_urls("https://tenant.example.com/", Profile::Generic),
             [
                 "https://tenant.example.com/.well-known/openid-configuration",
                 "https://tenant.example.com/.well-known/oauth-authorization-server",
             ]
         );
         assert_eq!(
-            discovery_urls("https://idp.example.com/realms/x"),
+            discovery_urls("https://idp.example.com/realms/x", Profile::Keycloak),
             [
                 "https://idp.example.com/realms/x/.well-known/openid-configuration",
                 "https://idp.example.com/.well-known/oauth-authorization-server/realms/x",
@@ -1657,6 +1904,9 @@ mod tests {
     fn provider(config: &Config) -> Provider {
         Provider {
             issuers: issuer_variants("https://idp.example/"),
+            profile: config.provider,
+            accepted_audiences: vec!["https://api.example/".into()],
+            github_metadata: None,
             expected_audience: "https://api.example/".into(),
             metadata_urls: vec![],
             authorize_url: None,
@@ -1697,6 +1947,7 @@ mod tests {
         allowed_redirect_uris: &[],
         token_validation: TokenValidation::Introspection,
         introspection_endpoint: None,
+        provider: Profile::Generic,
     };
 
     #[test]
@@ -1767,6 +2018,101 @@ mod tests {
             .block_on(async { build("http://127.0.0.1:9", &config).map(drop) })
             .unwrap_err();
         assert!(e.contains("client_id"), "{e}");
+    }
+
+    #[test]
+    fn provider_profiles() {
+        assert_eq!(
+            discovery_urls("https://acme.okta.com/oauth2/default", Profile::Okta)[0],
+            "https://acme.okta.com/oauth2/default/.well-known/oauth-authorization-server"
+        );
+        let asked = vec!["openid", "items:read", "offline_access"];
+        assert_eq!(
+            provider_scopes(Profile::Entra, asked.clone(), Some("api://inventory/")),
+            ["openid", "offline_access", "api://inventory/.default"]
+        );
+        assert_eq!(
+            provider_scopes(Profile::Google, asked.clone(), None),
+            ["openid", "items:read"]
+        );
+        assert_eq!(
+            provider_scopes(Profile::Auth0, asked.clone(), Some("x")),
+            asked
+        );
+        for (profile, resource, audience) in [
+            (Profile::Generic, true, true),
+            (Profile::Auth0, false, true),
+            (Profile::Okta, false, false),
+            (Profile::Keycloak, true, false),
+            (Profile::Entra, false, false),
+            (Profile::Google, false, false),
+            (Profile::Github, false, false),
+        ] {
+            assert_eq!(profile.passes_resource(), resource, "{profile:?}");
+            assert_eq!(profile.sends_audience(), audience, "{profile:?}");
+        }
+        let gh = github_metadata("https://github.com/login/oauth");
+        assert_eq!(
+            gh["authorization_endpoint"],
+            "https://github.com/login/oauth/authorize"
+        );
+        assert_eq!(
+            gh["token_endpoint"],
+            "https://github.com/login/oauth/access_token"
+        );
+        assert_eq!(
+            github_api("https://github.com/login/oauth"),
+            "https://api.github.com"
+        );
+        assert_eq!(
+            github_api("https://ghe.example.com/login/oauth"),
+            "https://ghe.example.com/api/v3"
+        );
+    }
+
+    #[test]
+    fn google_and_github_answers_are_introspection_answers() {
+        let google = google_answer(
+            json!({"aud": "cid.apps.googleusercontent.com", "scope": "openid email", "exp": "1900000000", "sub": "1"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(google["active"], true);
+        assert_eq!(google["exp"], 1_900_000_000u64);
+        assert_eq!(google["aud"], "cid.apps.googleusercontent.com");
+        let github = github_answer(
+            json!({"scopes": ["repo", "read:org"], "app": {"client_id": "Iv1.abc"}, "user": {"login": "octocat"}, "token": "x"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(
+            Value::Object(github),
+            json!({"active": true, "aud": "Iv1.abc", "scope": "repo read:org", "sub": "octocat"})
+        );
+        assert_eq!(inactive()["active"], false);
+        // Judged as any answer: the client's own audience only.
+        let config = Config {
+            provider: Profile::Github,
+            ..INTROSPECTING
+        };
+        let mut p = provider(&config);
+        p.accepted_audiences = vec!["Iv1.abc".into()];
+        let ok = github_answer(
+            json!({"app": {"client_id": "Iv1.abc"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert!(p.judge_introspection(ok).is_ok());
+        let other = github_answer(
+            json!({"app": {"client_id": "Iv1.zzz"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert!(p.judge_introspection(other).is_err());
     }
 
     #[test]

@@ -175,6 +175,36 @@ pub struct OAuthIr {
     pub allowed_redirect_uris: Vec<String>,
     pub token_validation: TokenValidation,
     pub introspection_endpoint: Option<Setting>,
+    pub provider: Profile,
+}
+
+/// The OAuth provider profile (`oauth.provider`): whose known deviations apply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    #[default]
+    Generic,
+    Auth0,
+    Okta,
+    Keycloak,
+    Entra,
+    Google,
+    Github,
+}
+
+impl Profile {
+    /// The name in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Generic => "generic",
+            Profile::Auth0 => "auth0",
+            Profile::Okta => "okta",
+            Profile::Keycloak => "keycloak",
+            Profile::Entra => "entra",
+            Profile::Google => "google",
+            Profile::Github => "github",
+        }
+    }
 }
 
 /// How the generated server checks access tokens (`oauth.token_validation`).

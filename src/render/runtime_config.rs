@@ -13,12 +13,12 @@ mod config;
 
 use crate::ir::KeyLocation;
 use crate::ir::auth::{
-    BearerIr, ClientAuth as IrClientAuth, OAuthIr, Setting as IrSetting, TokenEndpoint,
-    TokenValidation as IrTokenValidation, UpstreamKind, UpstreamScheme,
+    BearerIr, ClientAuth as IrClientAuth, OAuthIr, Profile as IrProfile, Setting as IrSetting,
+    TokenEndpoint, TokenValidation as IrTokenValidation, UpstreamKind, UpstreamScheme,
 };
 use crate::render::text::lit;
 use config::{
-    BearerConfig, ClientAuth, Endpoint, Kind, Location, OAuthConfig, Scheme, Setting,
+    BearerConfig, ClientAuth, Endpoint, Kind, Location, OAuthConfig, Profile, Scheme, Setting,
     TokenValidation,
 };
 
@@ -48,6 +48,7 @@ pub fn oauth_expr(oauth: &OAuthIr) -> String {
         allowed_redirect_uris,
         token_validation,
         introspection_endpoint,
+        provider,
     } = oauth;
     let opt = |s: &Option<IrSetting>| s.as_ref().map(setting);
     OAuthConfig {
@@ -68,6 +69,15 @@ pub fn oauth_expr(oauth: &OAuthIr) -> String {
             IrTokenValidation::Auto => TokenValidation::Auto,
         },
         introspection_endpoint: opt(introspection_endpoint),
+        provider: match provider {
+            IrProfile::Generic => Profile::Generic,
+            IrProfile::Auth0 => Profile::Auth0,
+            IrProfile::Okta => Profile::Okta,
+            IrProfile::Keycloak => Profile::Keycloak,
+            IrProfile::Entra => Profile::Entra,
+            IrProfile::Google => Profile::Google,
+            IrProfile::Github => Profile::Github,
+        },
     }
     .rust()
 }
@@ -215,6 +225,7 @@ impl Rust for OAuthConfig<String, Vec<String>> {
             allowed_redirect_uris,
             token_validation,
             introspection_endpoint,
+            provider,
         } = self;
         let fields = [
             ("issuer", issuer.rust()),
@@ -233,6 +244,7 @@ impl Rust for OAuthConfig<String, Vec<String>> {
             ("allowed_redirect_uris", allowed_redirect_uris.rust()),
             ("token_validation", token_validation.rust()),
             ("introspection_endpoint", introspection_endpoint.rust()),
+            ("provider", provider.rust()),
         ];
         format!("oauth::Config {{ {} }}", struct_fields(&fields))
     }
@@ -246,6 +258,21 @@ impl Rust for TokenValidation {
             TokenValidation::Auto => "Auto",
         };
         format!("oauth::TokenValidation::{variant}")
+    }
+}
+
+impl Rust for Profile {
+    fn rust(&self) -> String {
+        let variant = match self {
+            Profile::Generic => "Generic",
+            Profile::Auth0 => "Auth0",
+            Profile::Okta => "Okta",
+            Profile::Keycloak => "Keycloak",
+            Profile::Entra => "Entra",
+            Profile::Google => "Google",
+            Profile::Github => "Github",
+        };
+        format!("oauth::Profile::{variant}")
     }
 }
 

@@ -10,6 +10,9 @@
 //     "client_credentials_ttl": {"client-id": seconds},  // default 600
 //     "extra_scopes": ["..."],                           // besides openid, offline_access
 //     "access_token_format": "opaque",                   // default "jwt": for the API's tokens
+//     "reject_resource": true,      // as Entra ID: a `resource` parameter is an error (AADSTS901002)
+//     "entra_default_scope": true,  // as Entra ID: scope `<audience>/.default` asks for the API's
+//                                   // token with every scope of it
 //     "cookie_keys": ["..."] }
 //
 // It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
@@ -72,7 +75,12 @@ server.listen(0, "127.0.0.1", () => {
           return audience && isOurResource(audience) ? audience : undefined;
         },
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, indicator) => {
+        getResourceServerInfo: async (ctx, indicator) => {
+          // What the client sent (params.resource may be the default resource by now).
+          const sent = ctx.method === "GET" ? ctx.query?.resource : ctx.oidc.body?.resource;
+          if (config.reject_resource && sent) {
+            throw new errors.InvalidTarget("AADSTS901002: The 'resource' request parameter is not supported.");
+          }
           if (!isOurResource(indicator)) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
           return {
             scope: config.resource_scope,
@@ -95,6 +103,21 @@ server.listen(0, "127.0.0.1", () => {
       Interaction: 600,
     },
   });
+  if (config.entra_default_scope) {
+    // `<audience>/.default`: the API's token, with every scope the API has (Entra ID's static
+    // consent), asked for by the audience as Auth0 would.
+    const defaultScope = `${AUDIENCE.replace(/\/+$/, "")}/.default`;
+    provider.use(async (ctx, next) => {
+      if (ctx.path === "/auth" && ctx.method === "GET") {
+        const scopes = (ctx.query.scope ?? "").split(" ").filter(Boolean);
+        if (scopes.includes(defaultScope)) {
+          const rest = scopes.filter((s) => s !== defaultScope);
+          ctx.query = { ...ctx.query, scope: [...rest, ...config.resource_scope.split(" ")].join(" "), audience: AUDIENCE };
+        }
+      }
+      await next();
+    });
+  }
   for (const event of ["authorization.error", "grant.error", "server_error", "registration_create.error", "introspection.error"]) {
     provider.on(event, (_ctx, err) => console.error(`provider ${event}: ${err?.message} ${err?.error_description ?? ""}`));
   }
