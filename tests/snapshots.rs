@@ -81,6 +81,8 @@ fixture_tests! {
     auth_bearer => "auth-bearer",
     auth_introspection => "auth-introspection",
     auth_oauth => "auth-oauth",
+    auth_provider_entra => "auth-provider-entra",
+    auth_provider_github => "auth-provider-github",
     client_safe => "client-safe",
     collisions => "collisions",
     discover => "discover",

@@ -38,6 +38,9 @@ pub struct AuthView {
     token_validation: &'static str,
     /// Where tokens are introspected, for the README.
     introspection_md: String,
+    /// `oauth.provider` and what it changes (empty for `generic`).
+    provider: &'static str,
+    provider_changes: &'static str,
     env: Vec<EnvView>,
     /// `crate::credentials::Scheme` expressions of `auth_config::UPSTREAM`.
     upstream: Vec<String>,
@@ -284,6 +287,10 @@ fn oauth_fields(o: &OAuthIr, view: &mut AuthView) {
         TokenValidation::Introspection => "introspection",
         TokenValidation::Auto => "auto",
     };
+    if o.provider != crate::ir::auth::Profile::Generic {
+        view.provider = o.provider.name();
+        view.provider_changes = o.provider.changes();
+    }
     view.introspection_md = setting_md(
         &o.introspection_endpoint,
         "the provider metadata's `introspection_endpoint`",
