@@ -50,6 +50,8 @@ pub struct OAuthConfig<S = &'static str, L = &'static [&'static str]> {
     pub introspection_endpoint: Option<Setting<S>>,
     /// The provider whose known deviations apply (`oauth.provider`).
     pub provider: Profile,
+    /// Client ID metadata documents may be fetched from loopback and private addresses.
+    pub cimd_allow_private_hosts: bool,
 }
 
 /// The OAuth provider profile (`oauth.provider`): the known deviations of a provider from the

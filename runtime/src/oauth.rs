@@ -128,6 +128,13 @@ const INTROSPECTION_CACHE_ENV: &str = "MCP_INTROSPECTION_CACHE_SECS";
 const INTROSPECTION_CACHE_ENTRIES: usize = 10_000;
 /// Bytes of an introspection answer read at most.
 const MAX_INTROSPECTION_RESPONSE_BYTES: usize = 64 * 1024;
+/// A client ID metadata document is read up to this many bytes (the CIMD draft's 5 KB).
+const CIMD_MAX_BYTES: usize = 5 * 1024;
+/// Time limit of a client ID metadata document's fetch (resolving, connecting, reading).
+const CIMD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Client ID metadata documents kept at most, and for how long.
+const CIMD_CACHE_ENTRIES: usize = 1000;
+const CIMD_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Google's token information endpoint (its access tokens are opaque).
 const GOOGLE_TOKENINFO: &str = "https://oauth2.googleapis.com/tokeninfo";
 /// Scopes of OpenID Connect itself, which Entra ID takes beside `<app>/.default`.
@@ -263,6 +270,8 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         introspection_url,
         introspected: std::sync::Mutex::new(HashMap::new()),
         introspection_ttl,
+        cimd_allow_private: config.cimd_allow_private_hosts,
+        cimd_cache: std::sync::Mutex::new(HashMap::new()),
         sealer,
         redactor,
     });
@@ -539,6 +548,9 @@ struct Login {
     code: Option<String>,
 }
 
+/// Kept client ID metadata documents: URL → (used until, its `redirect_uris`).
+type CimdCache = HashMap<String, (Instant, Arc<Vec<String>>)>;
+
 /// Kept introspection answers: SHA-256 of the token → (used until, the answer).
 type IntrospectionCache = HashMap<[u8; 32], (Instant, Arc<Value>)>;
 
@@ -581,6 +593,10 @@ struct Provider {
     introspected: std::sync::Mutex<IntrospectionCache>,
     /// How long an introspection answer is used at most.
     introspection_ttl: Duration,
+    /// Client ID metadata documents may come from loopback and private addresses.
+    cimd_allow_private: bool,
+    /// Client ID metadata documents' URL → until when, and their `redirect_uris`.
+    cimd_cache: std::sync::Mutex<CimdCache>,
     /// Seals what travels between the proxies' steps (with `setup_proxies`).
     sealer: Option<Sealer>,
     /// The client secret, in every form it is sent in: never in an answer or a log line.
@@ -1073,6 +1089,139 @@ impl Provider {
         }
     }
 
+    /// The `redirect_uris` of the client ID metadata document at `url` (fetched, or kept from
+    /// an earlier fetch): https only, no redirect followed, at most [`CIMD_MAX_BYTES`] within
+    /// [`CIMD_TIMEOUT`], from a public address (unless `cimd_allow_private_hosts`; the address
+    /// checked is the one connected to, so DNS cannot swap it), and its `client_id` must be
+    /// `url` itself.
+    async fn cimd_redirect_uris(&self, url: &Url) -> Result<Arc<Vec<String>>, String> {
+        let key = url.as_str().to_owned();
+        let now = Instant::now();
+        {
+            let cache = self.cimd_cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((until, uris)) = cache.get(&key)
+                && *until > now
+            {
+                return Ok(uris.clone());
+            }
+        }
+        let fetched = tokio::time::timeout(CIMD_TIMEOUT, self.fetch_cimd(url))
+            .await
+            .map_err(|_| {
+                format!(
+                    "the client's metadata document did not arrive within {} s",
+                    CIMD_TIMEOUT.as_secs()
+                )
+            })??;
+        let uris = Arc::new(fetched);
+        let mut cache = self.cimd_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CIMD_CACHE_ENTRIES && !cache.contains_key(&key) {
+            cache.retain(|_, (until, _)| *until > now);
+            while cache.len() >= CIMD_CACHE_ENTRIES {
+                let Some(soonest) = cache
+                    .iter()
+                    .min_by_key(|(_, (t, _))| *t)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                cache.remove(&soonest);
+            }
+        }
+        cache.insert(key, (now + CIMD_CACHE_TTL, uris.clone()));
+        Ok(uris)
+    }
+
+    /// Fetches a client ID metadata document (see [`Provider::cimd_redirect_uris`]).
+    async fn fetch_cimd(&self, url: &Url) -> Result<Vec<String>, String> {
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addresses: Vec<std::net::SocketAddr> = match url.host() {
+            Some(url::Host::Ipv4(ip)) => vec![(ip, port).into()],
+            Some(url::Host::Ipv6(ip)) => vec![(ip, port).into()],
+            Some(url::Host::Domain(domain)) => tokio::net::lookup_host((domain, port))
+                .await
+                .map_err(|e| {
+                    format!("the client's metadata host `{domain}` cannot be resolved: {e}")
+                })?
+                .collect(),
+            None => return Err("the client_id URL has no host".to_owned()),
+        };
+        let Some(address) = addresses
+            .iter()
+            .find(|a| self.cimd_allow_private || is_public(a.ip()))
+            .copied()
+        else {
+            return Err(format!(
+                "the client's metadata host `{}` has a loopback or private address: refused (oauth.cimd_allow_private_hosts allows it)",
+                url.host_str().unwrap_or_default()
+            ));
+        };
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(CIMD_TIMEOUT)
+            .https_only(true)
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ));
+        if let Some(url::Host::Domain(domain)) = url.host() {
+            // Connect to the address checked above, not to whatever a second lookup says.
+            builder = builder.resolve(domain, address);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client for client metadata: {e}"))?;
+        let response = client
+            .get(url.as_str())
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "the client's metadata document cannot be fetched: {}",
+                    e.without_url()
+                )
+            })?;
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(format!(
+                "the client's metadata document answered HTTP {status}: redirects are not followed"
+            ));
+        }
+        if status != reqwest::StatusCode::OK {
+            return Err(format!(
+                "the client's metadata document answered HTTP {status}"
+            ));
+        }
+        let bytes = read_capped(response, CIMD_MAX_BYTES)
+            .await
+            .map_err(|e| format!("the client's metadata document: {e}"))?;
+        let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&bytes) else {
+            return Err("the client's metadata document is not a JSON object".to_owned());
+        };
+        if doc.get("client_id").and_then(Value::as_str) != Some(url.as_str()) {
+            return Err(
+                "the client's metadata document names another `client_id` than its own URL"
+                    .to_owned(),
+            );
+        }
+        let uris: Vec<String> = doc
+            .get("redirect_uris")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if uris.is_empty() {
+            return Err("the client's metadata document lists no `redirect_uris`".to_owned());
+        }
+        Ok(uris)
+    }
+
     fn callback_url(&self) -> String {
         format!("{}/oauth/callback", self.public_url)
     }
@@ -1081,6 +1230,67 @@ impl Provider {
 impl Verify for Provider {
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Caller, Rejection>> {
         Box::pin(self.check(token))
+    }
+}
+
+/// A `client_id` that is a client ID metadata document's URL: `None` when it is not one (not
+/// an https URL), else the URL, or why it is not an acceptable one (the CIMD draft: https, a
+/// path, no fragment, no credentials, no dot segments).
+fn cimd_url(client_id: &str) -> Option<Result<Url, String>> {
+    if !client_id.starts_with("https://") {
+        return client_id.starts_with("http://").then(|| {
+            Err("a client_id URL (client ID metadata document) must be https".to_owned())
+        });
+    }
+    let invalid = |why: &str| {
+        Some(Err(format!(
+            "the client_id URL {}: {why}",
+            excerpt(client_id)
+        )))
+    };
+    let Ok(url) = Url::parse(client_id) else {
+        return invalid("is not a URL");
+    };
+    if url.as_str() != client_id {
+        return invalid("is not in its normal form");
+    }
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return invalid("must have no fragment and no credentials");
+    }
+    if url.path() == "/" || url.path().split('/').any(|s| s == "." || s == "..") {
+        return invalid("must have a path, without dot segments");
+    }
+    Some(Ok(url))
+}
+
+/// Whether `ip` is a public address: not loopback, private, link-local, shared, unspecified,
+/// broadcast, multicast or documentation space.
+fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(v4.into());
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
     }
 }
 
@@ -1349,6 +1559,8 @@ async fn authorization_server(State(p): State<Arc<Provider>>) -> Response {
     doc.remove("pushed_authorization_request_endpoint");
     doc.remove("require_pushed_authorization_requests");
     doc.insert("code_challenge_methods_supported".into(), json!(["S256"]));
+    // Client ID metadata documents (MCP 2025-11-25): an https client_id names its redirect URIs.
+    doc.insert("client_id_metadata_document_supported".into(), json!(true));
     doc.insert(
         "authorization_response_iss_parameter_supported".into(),
         json!(true),
@@ -1373,11 +1585,26 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
     let Some(redirect_uri) = q.get("redirect_uri") else {
         return bad("`redirect_uri` is required".into());
     };
-    if !p.redirect_allowed(redirect_uri) {
-        return bad(format!(
-            "`redirect_uri` {} is not allowed: use a loopback URL or one of the server's allowed_redirect_uris",
-            excerpt(redirect_uri)
-        ));
+    match q.get("client_id").and_then(|id| cimd_url(id)) {
+        // A client ID metadata document: the redirect URI must be one it lists.
+        Some(Ok(url)) => match p.cimd_redirect_uris(&url).await {
+            Ok(uris) if uris.iter().any(|u| u == redirect_uri) => {}
+            Ok(_) => {
+                return bad(format!(
+                    "`redirect_uri` {} is not one of the client's metadata document's redirect_uris",
+                    excerpt(redirect_uri)
+                ));
+            }
+            Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", e),
+        },
+        Some(Err(e)) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", e),
+        None if !p.redirect_allowed(redirect_uri) => {
+            return bad(format!(
+                "`redirect_uri` {} is not allowed: use a loopback URL or one of the server's allowed_redirect_uris",
+                excerpt(redirect_uri)
+            ));
+        }
+        None => {}
     }
     if q.get("response_type").map(String::as_str) != Some("code") {
         return oauth_error(
@@ -1928,6 +2155,8 @@ mod tests {
             introspection_url: None,
             introspected: std::sync::Mutex::new(HashMap::new()),
             introspection_ttl: INTROSPECTION_CACHE_MAX,
+            cimd_allow_private: false,
+            cimd_cache: std::sync::Mutex::new(HashMap::new()),
             sealer: None,
             redactor: Redactor::default(),
         }
@@ -1948,6 +2177,7 @@ mod tests {
         token_validation: TokenValidation::Introspection,
         introspection_endpoint: None,
         provider: Profile::Generic,
+        cimd_allow_private_hosts: false,
     };
 
     #[test]
@@ -2113,6 +2343,58 @@ mod tests {
                 .clone(),
         );
         assert!(p.judge_introspection(other).is_err());
+    }
+
+    #[test]
+    fn client_id_metadata_document_urls() {
+        assert!(cimd_url("mcp-public").is_none());
+        assert!(
+            cimd_url("https://app.example.com/oauth/client.json")
+                .unwrap()
+                .is_ok()
+        );
+        for bad in [
+            "http://app.example.com/client.json",
+            "https://app.example.com/",
+            "https://app.example.com",
+            "https://app.example.com/a/../client.json",
+            "https://user:pw@app.example.com/client.json",
+            "https://app.example.com/client.json#x",
+            "https://APP.example.com/client.json",
+        ] {
+            assert!(matches!(cimd_url(bad), Some(Err(_))), "{bad}");
+        }
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn private_document_hosts_are_refused() {
+        let p = provider(&INTROSPECTING);
+        let url = Url::parse("https://127.0.0.1:9/client.json").unwrap();
+        let e = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(p.cimd_redirect_uris(&url))
+            .unwrap_err();
+        assert!(e.contains("cimd_allow_private_hosts"), "{e}");
     }
 
     #[test]

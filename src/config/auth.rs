@@ -41,6 +41,9 @@ pub struct RawOAuth {
     /// The provider whose known deviations apply (default `generic`).
     #[serde(default)]
     provider: Profile,
+    /// Client ID metadata documents may come from loopback and private addresses.
+    #[serde(default)]
+    cimd_allow_private_hosts: bool,
 }
 
 /// The `mode` and its section (`bearer` or `oauth`), validated.
@@ -131,6 +134,15 @@ pub fn parse(
                     "token introspection needs `client_id` (and usually `client_secret`): the server authenticates to the provider's introspection endpoint with them",
                 ));
             }
+            if o.cimd_allow_private_hosts && !o.setup_proxies {
+                return Err(Error::invalid(
+                    file,
+                    &Pointer::root()
+                        .join("oauth")
+                        .join("cimd_allow_private_hosts"),
+                    "`cimd_allow_private_hosts` needs `setup_proxies: true`: client ID metadata documents are fetched by the authorize proxy",
+                ));
+            }
             if token_validation == TokenValidation::Jwt && o.introspection_endpoint.is_some() {
                 return Err(Error::invalid(
                     file,
@@ -194,6 +206,7 @@ pub fn parse(
                 allowed_redirect_uris: o.allowed_redirect_uris,
                 token_validation,
                 provider: o.provider,
+                cimd_allow_private_hosts: o.cimd_allow_private_hosts,
                 introspection_endpoint: o
                     .introspection_endpoint
                     .as_deref()

@@ -176,6 +176,7 @@ pub struct OAuthIr {
     pub token_validation: TokenValidation,
     pub introspection_endpoint: Option<Setting>,
     pub provider: Profile,
+    pub cimd_allow_private_hosts: bool,
 }
 
 /// The OAuth provider profile (`oauth.provider`): whose known deviations apply.

@@ -41,6 +41,7 @@ pub struct AuthView {
     /// `oauth.provider` and what it changes (empty for `generic`).
     provider: &'static str,
     provider_changes: &'static str,
+    cimd_allow_private_hosts: bool,
     env: Vec<EnvView>,
     /// `crate::credentials::Scheme` expressions of `auth_config::UPSTREAM`.
     upstream: Vec<String>,
@@ -291,6 +292,7 @@ fn oauth_fields(o: &OAuthIr, view: &mut AuthView) {
         view.provider = o.provider.name();
         view.provider_changes = o.provider.changes();
     }
+    view.cimd_allow_private_hosts = o.cimd_allow_private_hosts;
     view.introspection_md = setting_md(
         &o.introspection_endpoint,
         "the provider metadata's `introspection_endpoint`",

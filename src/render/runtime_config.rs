@@ -49,6 +49,7 @@ pub fn oauth_expr(oauth: &OAuthIr) -> String {
         token_validation,
         introspection_endpoint,
         provider,
+        cimd_allow_private_hosts,
     } = oauth;
     let opt = |s: &Option<IrSetting>| s.as_ref().map(setting);
     OAuthConfig {
@@ -78,6 +79,7 @@ pub fn oauth_expr(oauth: &OAuthIr) -> String {
             IrProfile::Google => Profile::Google,
             IrProfile::Github => Profile::Github,
         },
+        cimd_allow_private_hosts: *cimd_allow_private_hosts,
     }
     .rust()
 }
@@ -226,6 +228,7 @@ impl Rust for OAuthConfig<String, Vec<String>> {
             token_validation,
             introspection_endpoint,
             provider,
+            cimd_allow_private_hosts,
         } = self;
         let fields = [
             ("issuer", issuer.rust()),
@@ -245,6 +248,7 @@ impl Rust for OAuthConfig<String, Vec<String>> {
             ("token_validation", token_validation.rust()),
             ("introspection_endpoint", introspection_endpoint.rust()),
             ("provider", provider.rust()),
+            ("cimd_allow_private_hosts", cimd_allow_private_hosts.rust()),
         ];
         format!("oauth::Config {{ {} }}", struct_fields(&fields))
     }
