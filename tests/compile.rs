@@ -128,6 +128,12 @@ fixture_tests! {
     tools_select: "tools-select" => built_and_started,
     auth_bearer: "auth-bearer" => built_and_started,
     auth_oauth: "auth-oauth" => built_and_started,
+    // Issue 16's oauth config shapes (token validation, provider profiles, CIMD), as the user
+    // gets them (mode oauth's runtime modules are the generated crate's own).
+    auth_introspection: "auth-introspection" => built_and_started,
+    auth_cimd_private: "auth-cimd-private" => built_and_started,
+    auth_provider_entra: "auth-provider-entra" => built_and_started,
+    auth_provider_github: "auth-provider-github" => built_and_started,
     // Against the runtime crate. `upstream-auth` (upstream credentials of every scheme kind) is
     // also built as the user gets it, and served to real clients, by the auth suite
     // (tests/auth/test_upstream.py).

@@ -7,7 +7,9 @@
 //! - `fixtures/errors/upstream/*.yaml`: `upstream:` configs wrong for
 //!   `fixtures/upstream-auth/openapi.yaml` (snapshot `error@upstream-<case>`);
 //! - `fixtures/errors/tools/*.yaml`: `tools:` sections wrong for
-//!   `fixtures/tools-select/openapi.yaml` (snapshot `error@tools-<case>`).
+//!   `fixtures/tools-select/openapi.yaml` (snapshot `error@tools-<case>`);
+//! - `fixtures/errors/oauth/*.yaml`: `oauth:` sections that must be refused, with
+//!   `fixtures/auth-oauth/openapi.yaml` (snapshot `error@oauth-<case>`).
 //!
 //! Every case of a group runs even when an earlier one fails; the test then names all that
 //! failed (`cargo test --test errors upstream` runs one group). `every_error_fixture_has_a_test`
@@ -18,7 +20,7 @@ mod common;
 use std::path::Path;
 
 /// The groups of error fixtures: folder under `fixtures/errors/` ("" for the folder itself).
-const GROUPS: &[&str] = &["", "upstream", "tools"];
+const GROUPS: &[&str] = &["", "upstream", "tools", "oauth"];
 
 /// The cases of a group: the `.yaml` files directly in `fixtures/errors/<group>`, sorted, by
 /// name without the extension.
@@ -233,6 +235,35 @@ fn bad_upstream_credentials_fail_with_located_errors() {
             "{case}: not located in the auth file: {stderr}"
         );
         check_failure(&suffix("upstream", case), &args);
+        untouched_and_refused_by_inspect(case, &out_dir, &before, &args);
+    });
+}
+
+/// `fixtures/errors/oauth/*.yaml`: wrong `oauth:` sections; the error is located in the
+/// config's `oauth` section, nothing is written and `inspect` refuses the config too.
+#[test]
+fn bad_oauth_configs_fail_with_located_errors() {
+    each(&cases("oauth"), |case| {
+        let out_dir = common::scratch(&format!("errors-oauth-{case}"));
+        std::fs::write(out_dir.join("keep.txt"), "mine").unwrap();
+        let before = common::tree(&out_dir);
+        let auth = format!("fixtures/errors/oauth/{case}.yaml");
+        let pointer = format!("{auth}#/oauth/");
+        let args = [
+            "generate",
+            "fixtures/auth-oauth/openapi.yaml",
+            "--auth",
+            &auth,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ];
+        let out = common::mcpgen(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("error: {pointer}")),
+            "{case}: not located in the auth file's oauth section: {stderr}"
+        );
+        check_failure(&suffix("oauth", case), &args);
         untouched_and_refused_by_inspect(case, &out_dir, &before, &args);
     });
 }

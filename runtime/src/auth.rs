@@ -309,7 +309,7 @@ impl Auth {
                             StatusCode::SERVICE_UNAVAILABLE,
                             &serde_json::json!({
                                 "error": "temporarily_unavailable",
-                                "error_description": "the authorization server's keys cannot be fetched; try again later",
+                                "error_description": "the token cannot be checked now: the authorization server (its keys or its introspection endpoint) cannot be reached; try again later",
                             }),
                         ))
                     }

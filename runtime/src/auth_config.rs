@@ -29,6 +29,10 @@ pub const OAUTH: oauth::Config = oauth::Config {
     setup_fake_dynamic_registration: true,
     forward_token: true,
     allowed_redirect_uris: &["https://client.standin.example/callback"],
+    token_validation: oauth::TokenValidation::Jwt,
+    introspection_endpoint: ::std::option::Option::None,
+    provider: oauth::Profile::Generic,
+    cimd_allow_private_hosts: false,
 };
 /// The security schemes the API's operations require, and where the server reads their
 /// credentials (`credentials.rs`): from the `upstream` section of the `--auth` file, else from

@@ -43,6 +43,50 @@ pub struct OAuthConfig<S = &'static str, L = &'static [&'static str]> {
     pub forward_token: bool,
     /// Redirect URIs accepted besides loopback ones (exact matches).
     pub allowed_redirect_uris: L,
+    /// How access tokens on `/mcp` are checked.
+    pub token_validation: TokenValidation,
+    /// The RFC 7662 introspection endpoint; `None`: the provider metadata's
+    /// `introspection_endpoint`.
+    pub introspection_endpoint: Option<Setting<S>>,
+    /// The provider whose known deviations apply (`oauth.provider`).
+    pub provider: Profile,
+    /// Client ID metadata documents may be fetched from loopback and private addresses.
+    pub cimd_allow_private_hosts: bool,
+}
+
+/// The OAuth provider profile (`oauth.provider`): the known deviations of a provider from the
+/// standards the proxies and the verifier follow (README: Provider profiles).
+#[allow(dead_code, reason = "auth_config.rs builds what its configuration has")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Standards only: RFC 8707 `resource` passed on, `audience` sent when configured.
+    Generic,
+    /// `audience` on authorize, no `resource`.
+    Auth0,
+    /// RFC 8414 metadata under the issuer first, no `resource`, no `audience` parameter.
+    Okta,
+    /// The realm's metadata; `audience` not sent.
+    Keycloak,
+    /// No `resource`; the API's scopes asked as `<audience>/.default`; `api://<id>` audiences
+    /// also accepted as `<id>` (v2 tokens).
+    Entra,
+    /// Opaque tokens checked at Google's tokeninfo endpoint; no `resource`.
+    Google,
+    /// No OIDC: fixed endpoints under the issuer's origin; tokens checked at GitHub's
+    /// `POST /applications/{client_id}/token`.
+    Github,
+}
+
+/// How access tokens are checked (`oauth.token_validation`).
+#[allow(dead_code, reason = "auth_config.rs builds what its configuration has")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenValidation {
+    /// JWTs only, against the issuer's JWKS.
+    Jwt,
+    /// Every token is introspected at the provider (RFC 7662).
+    Introspection,
+    /// A JWT is checked as one, any other token introspected.
+    Auto,
 }
 
 /// Where an API key goes.

@@ -2,10 +2,15 @@
 //!
 //! - `/.well-known/oauth-protected-resource` (and `…/mcp`): RFC 9728 metadata naming the
 //!   authorization server, the resource (`<public-url>/mcp`) and the scopes the tools need.
-//! - `/mcp` takes JWT access tokens only: signed with an asymmetric algorithm by a key of the
-//!   issuer's JWKS (cached; fetched again for an unknown `kid`, at most every 30 s), with the
-//!   configured `iss`, the audience (the configured one, else `<public-url>/mcp`), and `exp`/`nbf`
-//!   within 60 s of leeway. A missing or invalid token gets 401 with `WWW-Authenticate: Bearer
+//! - `/mcp` takes access tokens checked as `token_validation` says. `jwt` (the default): JWTs
+//!   signed with an asymmetric algorithm by a key of the issuer's JWKS (cached; fetched again for
+//!   an unknown `kid`, at most every 30 s), with the configured `iss`, the audience (the
+//!   configured one, else `<public-url>/mcp`), and `exp`/`nbf` within 60 s of leeway.
+//!   `introspection`: every token is sent to the provider's RFC 7662 endpoint, authenticated as
+//!   the configured client; an active answer is judged as a JWT's claims (`iss` when present,
+//!   `aud`, `exp`, `nbf`, `scope`) and kept at most 60 s and never past `exp` (10 000 answers at
+//!   most); `active: false` is a 401, a provider that cannot answer a 503. `auto`: JWTs as
+//!   `jwt`, any other token as `introspection`. A missing or invalid token gets 401 with `WWW-Authenticate: Bearer
 //!   resource_metadata="…"`; a tool call the token has no scopes for gets 403
 //!   `insufficient_scope`.
 //! - With `setup_proxies`, for providers without MCP discovery or dynamic registration, this
@@ -63,6 +68,8 @@ use crate::settings::resolve_opt;
 
 /// The `oauth` section of the `--auth` file, as the generated `auth_config.rs` names it.
 pub use crate::config::OAuthConfig as Config;
+/// `oauth.token_validation` and `oauth.provider`, as the generated `auth_config.rs` names them.
+pub use crate::config::{Profile, TokenValidation};
 
 /// Signature algorithms accepted: asymmetric ones only (never `none` or HMAC, so a token
 /// "signed" with the public key as an HMAC secret fails).
@@ -112,6 +119,26 @@ const MAX_REFRESH_TOKEN_BYTES: usize = 8 * 1024;
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 /// Bytes of the provider's metadata or key set read at most.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// Introspection answers (RFC 7662) are kept at most this long, and never past the token's `exp`
+/// (DESIGN.md §7); `MCP_INTROSPECTION_CACHE_SECS` may shorten it (0: every request asks).
+const INTROSPECTION_CACHE_MAX: Duration = Duration::from_secs(60);
+/// The environment variable that shortens [`INTROSPECTION_CACHE_MAX`].
+const INTROSPECTION_CACHE_ENV: &str = "MCP_INTROSPECTION_CACHE_SECS";
+/// Introspected tokens remembered at most (the soonest to expire make room first).
+const INTROSPECTION_CACHE_ENTRIES: usize = 10_000;
+/// Bytes of an introspection answer read at most.
+const MAX_INTROSPECTION_RESPONSE_BYTES: usize = 64 * 1024;
+/// A client ID metadata document is read up to this many bytes (the CIMD draft's 5 KB).
+const CIMD_MAX_BYTES: usize = 5 * 1024;
+/// Time limit of a client ID metadata document's fetch (resolving, connecting, reading).
+const CIMD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Client ID metadata documents kept at most, and for how long.
+const CIMD_CACHE_ENTRIES: usize = 1000;
+const CIMD_CACHE_TTL: Duration = Duration::from_secs(300);
+/// Google's token information endpoint (its access tokens are opaque).
+const GOOGLE_TOKENINFO: &str = "https://oauth2.googleapis.com/tokeninfo";
+/// Scopes of OpenID Connect itself, which Entra ID takes beside `<app>/.default`.
+const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 /// Of a provider's error answer, the `error_description` relayed at most (characters).
 const MAX_RELAYED_DESCRIPTION: usize = 512;
 /// Query parameters of an authorization request passed on to the provider as they are.
@@ -134,9 +161,10 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
     let public_url = public_url.trim_end_matches('/').to_owned();
     let resolve = |s: Option<Setting>, what: &str| resolve_opt(s, what);
     let issuer = config.issuer.resolve("OAuth issuer")?;
+    let profile = config.provider;
     let metadata_urls = match resolve(config.oauth_metadata_url, "OAuth metadata URL")? {
         Some(url) => vec![url],
-        None => discovery_urls(&issuer),
+        None => discovery_urls(&issuer, profile),
     };
     let audience = resolve(config.audience, "OAuth audience")?;
     let client_id = resolve(config.client_id, "OAuth client ID")?;
@@ -153,6 +181,26 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
             redactor.add("oauth", &basic_credentials(id, secret));
         }
     }
+    let introspection_url = resolve(
+        config.introspection_endpoint,
+        "OAuth token introspection endpoint",
+    )?;
+    if config.token_validation != TokenValidation::Jwt && client_id.is_none() {
+        return Err(
+            "token introspection needs an OAuth client_id (and usually a client_secret)".to_owned(),
+        );
+    }
+    let introspection_ttl = match std::env::var(INTROSPECTION_CACHE_ENV) {
+        Ok(v) if !v.trim().is_empty() => {
+            let secs: u64 = v.trim().parse().map_err(|_| {
+                format!(
+                    "{INTROSPECTION_CACHE_ENV} must be a number of seconds (0 to 60), not `{v}`"
+                )
+            })?;
+            Duration::from_secs(secs).min(INTROSPECTION_CACHE_MAX)
+        }
+        _ => INTROSPECTION_CACHE_MAX,
+    };
     let sealer = if config.setup_proxies {
         let (sealer, source) = Sealer::from_env()?;
         if source == KeySource::Random {
@@ -167,9 +215,24 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
     } else {
         None
     };
+    let expected_audience = match profile {
+        // Their access tokens are the OAuth client's own.
+        Profile::Google | Profile::Github => client_id.clone().unwrap_or_default(),
+        _ => audience.clone().unwrap_or_else(|| resource.clone()),
+    };
+    let mut accepted_audiences = vec![expected_audience.clone()];
+    if profile == Profile::Entra
+        && let Some(id) = expected_audience.strip_prefix("api://")
+    {
+        // v2.0 access tokens name the API by its application (client) ID.
+        accepted_audiences.push(id.trim_end_matches('/').to_owned());
+    }
     let provider = Arc::new(Provider {
         issuers: issuer_variants(&issuer),
-        expected_audience: audience.clone().unwrap_or_else(|| resource.clone()),
+        profile,
+        accepted_audiences,
+        github_metadata: (profile == Profile::Github).then(|| github_metadata(&issuer)),
+        expected_audience,
         metadata_urls,
         authorize_url: resolve(config.authorize_url, "OAuth authorize URL")?,
         audience,
@@ -203,6 +266,12 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
             .map_err(|e| format!("cannot build the HTTP client for the OAuth provider: {e}"))?,
         metadata: tokio::sync::Mutex::new(Cached::default()),
         jwks: tokio::sync::Mutex::new(Cached::default()),
+        validation: config.token_validation,
+        introspection_url,
+        introspected: std::sync::Mutex::new(HashMap::new()),
+        introspection_ttl,
+        cimd_allow_private: config.cimd_allow_private_hosts,
+        cimd_cache: std::sync::Mutex::new(HashMap::new()),
         sealer,
         redactor,
     });
@@ -236,9 +305,20 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         .with_state(provider.clone());
 
     let summary = format!(
-        "oauth: JWT access tokens from {} for audience {} required on /mcp; metadata at {prm_url}; \
+        "oauth: access tokens from {} ({}) for audience {} required on /mcp; metadata at {prm_url}; \
          {}; the caller's token is {}forwarded to the upstream API",
         provider.issuers[0],
+        match provider.validation {
+            TokenValidation::Jwt => "JWTs checked against the issuer's keys".to_owned(),
+            TokenValidation::Introspection => format!(
+                "every token introspected (RFC 7662), answers kept up to {} s",
+                provider.introspection_ttl.as_secs()
+            ),
+            TokenValidation::Auto => format!(
+                "JWTs checked against the issuer's keys, other tokens introspected (RFC 7662), answers kept up to {} s",
+                provider.introspection_ttl.as_secs()
+            ),
+        },
         provider.expected_audience,
         if provider.setup_proxies {
             format!(
@@ -262,8 +342,14 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
     tokio::spawn(async move {
         let mut warned = false;
         loop {
-            match warm.jwks(false).await {
-                Ok(_) => break,
+            // Introspection needs the provider's endpoints only; JWTs its keys too.
+            let ready = if warm.validation == TokenValidation::Introspection {
+                warm.metadata().await.map(drop)
+            } else {
+                warm.jwks(false).await.map(drop)
+            };
+            match ready {
+                Ok(()) => break,
                 Err(e) if !warned => {
                     warn!(
                         "OAuth provider not reachable yet (/readyz answers 503 until it is): {e}"
@@ -293,9 +379,17 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
 
 /// Where the provider's metadata is looked for when `oauth_metadata_url` is not configured:
 /// OpenID Connect discovery, then RFC 8414.
-fn discovery_urls(issuer: &str) -> Vec<String> {
+fn discovery_urls(issuer: &str, profile: Profile) -> Vec<String> {
     let trimmed = issuer.trim_end_matches('/');
     let mut urls = vec![format!("{trimmed}/.well-known/openid-configuration")];
+    if profile == Profile::Okta {
+        // Okta's custom authorization servers publish RFC 8414 metadata under the issuer
+        // (`/oauth2/<id>/.well-known/oauth-authorization-server`), with their custom scopes.
+        urls.insert(
+            0,
+            format!("{trimmed}/.well-known/oauth-authorization-server"),
+        );
+    }
     if let Ok(url) = Url::parse(trimmed) {
         let path = url.path().trim_end_matches('/');
         let mut base = url.clone();
@@ -307,6 +401,79 @@ fn discovery_urls(issuer: &str) -> Vec<String> {
         ));
     }
     urls
+}
+
+/// GitHub's endpoints as a metadata document (GitHub has no OpenID Connect and no RFC 8414
+/// metadata): under the issuer's origin (`https://github.com`, or a GitHub Enterprise Server).
+fn github_metadata(issuer: &str) -> Arc<Map<String, Value>> {
+    let origin = Url::parse(issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "https://github.com".to_owned());
+    let doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{origin}/login/oauth/authorize"),
+        "token_endpoint": format!("{origin}/login/oauth/access_token"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+    });
+    match doc {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(Map::new()),
+    }
+}
+
+/// The GitHub REST API of the issuer's origin: `api.github.com` for github.com, else GitHub
+/// Enterprise Server's `/api/v3`.
+fn github_api(issuer: &str) -> String {
+    match Url::parse(issuer) {
+        Ok(u) if u.host_str() == Some("github.com") || u.host_str().is_none() => {
+            "https://api.github.com".to_owned()
+        }
+        Ok(u) => format!("{}/api/v3", u.origin().ascii_serialization()),
+        Err(_) => "https://api.github.com".to_owned(),
+    }
+}
+
+impl Profile {
+    /// Whether RFC 8707 `resource` is passed on to the provider (Auth0, Okta, Entra ID, Google
+    /// and GitHub ignore or reject it; Entra ID with AADSTS901002/AADSTS9010010).
+    fn passes_resource(self) -> bool {
+        matches!(self, Profile::Generic | Profile::Keycloak)
+    }
+
+    /// Whether the configured audience is sent as an `audience` parameter (Auth0's; a generic
+    /// provider gets it when one is configured, as before).
+    fn sends_audience(self) -> bool {
+        matches!(self, Profile::Generic | Profile::Auth0)
+    }
+}
+
+/// The scopes asked for at the provider: for Entra ID, the OpenID Connect scopes and
+/// `<audience>/.default` (every permission of the API consented to) in place of the API's own
+/// scope names; for Google, without `offline_access` (it asks with `access_type=offline`).
+fn provider_scopes(profile: Profile, scopes: Vec<&str>, audience: Option<&str>) -> Vec<String> {
+    match (profile, audience) {
+        (Profile::Entra, Some(audience)) => {
+            let mut out: Vec<String> = scopes
+                .iter()
+                .filter(|s| OIDC_SCOPES.contains(s) || s.ends_with("/.default"))
+                .map(|s| (*s).to_owned())
+                .collect();
+            let default = format!("{}/.default", audience.trim_end_matches('/'));
+            if !out.contains(&default) {
+                out.push(default);
+            }
+            out
+        }
+        (Profile::Google, _) => scopes
+            .into_iter()
+            .filter(|s| *s != "offline_access")
+            .map(str::to_owned)
+            .collect(),
+        _ => scopes.into_iter().map(str::to_owned).collect(),
+    }
 }
 
 /// The issuer and the same with or without its trailing `/`: providers and configurations
@@ -399,10 +566,22 @@ struct Login {
     code: Option<String>,
 }
 
+/// Kept client ID metadata documents: URL → (used until, its `redirect_uris`).
+type CimdCache = HashMap<String, (Instant, Arc<Vec<String>>)>;
+
+/// Kept introspection answers: SHA-256 of the token → (used until, the answer).
+type IntrospectionCache = HashMap<[u8; 32], (Instant, Arc<Value>)>;
+
 /// The resolved configuration and the provider's cached metadata and keys.
 struct Provider {
     /// The configured issuer, and the same with/without a trailing `/`.
     issuers: Vec<String>,
+    /// `oauth.provider`: whose deviations apply.
+    profile: Profile,
+    /// `aud` values accepted (the expected audience, and for Entra ID its v2.0 form).
+    accepted_audiences: Vec<String>,
+    /// GitHub has no metadata document: the one its endpoints make.
+    github_metadata: Option<Arc<Map<String, Value>>>,
     expected_audience: String,
     metadata_urls: Vec<String>,
     authorize_url: Option<String>,
@@ -424,6 +603,18 @@ struct Provider {
     http: reqwest::Client,
     metadata: tokio::sync::Mutex<Cached<Map<String, Value>>>,
     jwks: tokio::sync::Mutex<Cached<Vec<Jwk>>>,
+    /// How access tokens are checked.
+    validation: TokenValidation,
+    /// The configured introspection endpoint (else the metadata's).
+    introspection_url: Option<String>,
+    /// SHA-256 of an introspected active token → until when its answer is used, and the answer.
+    introspected: std::sync::Mutex<IntrospectionCache>,
+    /// How long an introspection answer is used at most.
+    introspection_ttl: Duration,
+    /// Client ID metadata documents may come from loopback and private addresses.
+    cimd_allow_private: bool,
+    /// Client ID metadata documents' URL → until when, and their `redirect_uris`.
+    cimd_cache: std::sync::Mutex<CimdCache>,
     /// Seals what travels between the proxies' steps (with `setup_proxies`).
     sealer: Option<Sealer>,
     /// The client secret, in every form it is sent in: never in an answer or a log line.
@@ -455,6 +646,9 @@ impl Provider {
 
     /// The provider's metadata (OpenID Connect discovery or RFC 8414), cached.
     async fn metadata(&self) -> Result<Arc<Map<String, Value>>, String> {
+        if let Some(doc) = &self.github_metadata {
+            return Ok(doc.clone());
+        }
         let mut cached = self.metadata.lock().await;
         if let Some(value) = cached.fresh(CACHE_TTL) {
             return Ok(value);
@@ -542,7 +736,280 @@ impl Provider {
             .collect()
     }
 
+    /// Checks an access token as `oauth.token_validation` says.
     async fn check(&self, token: &str) -> Result<Caller, Rejection> {
+        match self.validation {
+            TokenValidation::Jwt => self.check_jwt(token).await,
+            TokenValidation::Introspection => self.introspect(token).await,
+            TokenValidation::Auto if jsonwebtoken::decode_header(token).is_ok() => {
+                self.check_jwt(token).await
+            }
+            TokenValidation::Auto => self.introspect(token).await,
+        }
+    }
+
+    /// Checks a token by RFC 7662 introspection at the provider, authenticated as the
+    /// configured client. Active answers are kept (bounded in number, at most until the
+    /// token's `exp` and [`Provider::introspection_ttl`]); `active: false` is a 401, a provider
+    /// that cannot answer a 503 (never an acceptance).
+    async fn introspect(&self, token: &str) -> Result<Caller, Rejection> {
+        let key = digest(token);
+        let now = Instant::now();
+        if let Some(claims) = self.cached_introspection(&key, now) {
+            return Ok(self.caller(token, (*claims).clone()));
+        }
+        let answer = self.ask_introspection(token).await?;
+        let claims = self.judge_introspection(answer)?;
+        let unix_now = now_secs();
+        let mut ttl = self.introspection_ttl;
+        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
+            ttl = ttl.min(Duration::from_secs(exp.saturating_sub(unix_now)));
+        }
+        let claims = Arc::new(claims);
+        if !ttl.is_zero() {
+            self.remember_introspection(key, now + ttl, claims.clone());
+        }
+        Ok(self.caller(token, (*claims).clone()))
+    }
+
+    /// A kept introspection answer for the token with this digest, unless it has expired.
+    fn cached_introspection(&self, key: &[u8; 32], now: Instant) -> Option<Arc<Value>> {
+        let cache = self.introspected.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(key)
+            .filter(|(until, _)| *until > now)
+            .map(|(_, claims)| claims.clone())
+    }
+
+    /// Keeps an introspection answer; when the cache is full, expired answers go first, then
+    /// those that expire soonest.
+    fn remember_introspection(&self, key: [u8; 32], until: Instant, claims: Arc<Value>) {
+        let mut cache = self.introspected.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= INTROSPECTION_CACHE_ENTRIES && !cache.contains_key(&key) {
+            let now = Instant::now();
+            cache.retain(|_, (t, _)| *t > now);
+            while cache.len() >= INTROSPECTION_CACHE_ENTRIES {
+                let Some(soonest) = cache.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k)
+                else {
+                    break;
+                };
+                cache.remove(&soonest);
+            }
+        }
+        cache.insert(key, (until, claims));
+    }
+
+    /// The provider's introspection answer for `token` (a JSON object), or why there is none.
+    async fn ask_introspection(&self, token: &str) -> Result<Map<String, Value>, Rejection> {
+        match self.profile {
+            Profile::Google => return self.ask_google(token).await,
+            Profile::Github => return self.ask_github(token).await,
+            _ => {}
+        }
+        let unavailable = |e: String| Rejection::Unavailable(self.redactor.redact_text(e));
+        let metadata = self.metadata().await.map_err(unavailable)?;
+        let endpoint = match &self.introspection_url {
+            Some(url) => url.clone(),
+            None => metadata
+                .get("introspection_endpoint")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    Rejection::Unavailable(
+                        "the OAuth provider's metadata has no `introspection_endpoint`: configure oauth.introspection_endpoint"
+                            .to_owned(),
+                    )
+                })?,
+        };
+        let params = [
+            ("token", token.to_owned()),
+            ("token_type_hint", "access_token".to_owned()),
+        ];
+        let attempts = self.client_auth_attempts(&metadata, "introspection_endpoint");
+        let mut answer = None;
+        for (i, method) in attempts.iter().enumerate() {
+            let (status, _, bytes) = send_form(
+                self,
+                &endpoint,
+                &params,
+                *method,
+                MAX_INTROSPECTION_RESPONSE_BYTES,
+            )
+            .await
+            .map_err(unavailable)?;
+            let invalid_client = status == StatusCode::UNAUTHORIZED
+                || serde_json::from_slice::<Value>(&bytes)
+                    .is_ok_and(|v| v["error"] == "invalid_client");
+            if invalid_client && i + 1 < attempts.len() {
+                continue;
+            }
+            answer = Some((status, bytes));
+            break;
+        }
+        let Some((status, bytes)) = answer else {
+            return Err(unavailable(format!("POST {endpoint}: no answer")));
+        };
+        if status != StatusCode::OK {
+            return Err(unavailable(format!(
+                "the introspection endpoint {endpoint} answered HTTP {} (are oauth.client_id and client_secret right?)",
+                status.as_u16()
+            )));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(unavailable(format!(
+                "the introspection endpoint {endpoint} answered something that is not a JSON object"
+            ))),
+        }
+    }
+
+    /// Google's tokeninfo answer for `token`, as an introspection answer: 200 is active (its
+    /// `aud` is the OAuth client the token was issued to), 400 inactive.
+    async fn ask_google(&self, token: &str) -> Result<Map<String, Value>, Rejection> {
+        let unavailable = |e: String| Rejection::Unavailable(self.redactor.redact_text(e));
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("access_token", token)
+            .finish();
+        let response = self
+            .http
+            .post(GOOGLE_TOKENINFO)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("POST {GOOGLE_TOKENINFO}: {}", e.without_url())))?;
+        let status = response.status();
+        let bytes = read_capped(response, MAX_INTROSPECTION_RESPONSE_BYTES)
+            .await
+            .map_err(|e| unavailable(format!("POST {GOOGLE_TOKENINFO}: {e}")))?;
+        if status == reqwest::StatusCode::BAD_REQUEST {
+            return Ok(inactive());
+        }
+        let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&bytes) else {
+            return Err(unavailable(format!(
+                "{GOOGLE_TOKENINFO} answered HTTP {status} without a JSON object"
+            )));
+        };
+        if !status.is_success() {
+            return Err(unavailable(format!(
+                "{GOOGLE_TOKENINFO} answered HTTP {status}"
+            )));
+        }
+        Ok(google_answer(info))
+    }
+
+    /// GitHub's answer for `token` at `POST /applications/{client_id}/token` (authenticated as
+    /// the app), as an introspection answer: 200 is active, 404 or 422 inactive.
+    async fn ask_github(&self, token: &str) -> Result<Map<String, Value>, Rejection> {
+        let unavailable = |e: String| Rejection::Unavailable(self.redactor.redact_text(e));
+        let client_id = self.client_id.as_deref().unwrap_or_default();
+        let secret = self.client_secret.as_deref().unwrap_or_default();
+        let id: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+        let endpoint = format!("{}/applications/{id}/token", github_api(&self.issuers[0]));
+        let mut auth =
+            HeaderValue::from_str(&format!("Basic {}", basic_credentials(client_id, secret)))
+                .map_err(|_| unavailable("the client credentials cannot be sent".to_owned()))?;
+        auth.set_sensitive(true);
+        let response = self
+            .http
+            .post(&endpoint)
+            .header(header::AUTHORIZATION, auth)
+            .header(header::ACCEPT, "application/vnd.github+json")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json!({ "access_token": token }).to_string())
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("POST {endpoint}: {}", e.without_url())))?;
+        let status = response.status();
+        let bytes = read_capped(response, MAX_INTROSPECTION_RESPONSE_BYTES)
+            .await
+            .map_err(|e| unavailable(format!("POST {endpoint}: {e}")))?;
+        if matches!(status.as_u16(), 404 | 422) {
+            return Ok(inactive());
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(info)) if status.is_success() => Ok(github_answer(info)),
+            _ => Err(unavailable(format!(
+                "{endpoint} answered HTTP {status} (are oauth.client_id and client_secret right?)"
+            ))),
+        }
+    }
+
+    /// An introspection answer judged as a JWT's claims would be: active, not expired nor
+    /// early, from our issuer, for our audience, and not a refresh token.
+    fn judge_introspection(&self, answer: Map<String, Value>) -> Result<Value, Rejection> {
+        let invalid = |d: &str| Err(Rejection::Invalid(d.to_owned()));
+        if answer.get("active") != Some(&Value::Bool(true)) {
+            return invalid("the token is not active (the provider's introspection says so)");
+        }
+        let now = now_secs();
+        if let Some(exp) = answer.get("exp").and_then(Value::as_u64)
+            && exp.saturating_add(LEEWAY_SECS) <= now
+        {
+            return invalid("the token has expired");
+        }
+        if let Some(nbf) = answer.get("nbf").and_then(Value::as_u64)
+            && nbf > now.saturating_add(LEEWAY_SECS)
+        {
+            return invalid("the token is not valid yet (nbf)");
+        }
+        if let Some(iss) = answer.get("iss")
+            && !iss
+                .as_str()
+                .is_some_and(|i| self.issuers.iter().any(|x| x == i))
+        {
+            return invalid("the token's issuer is not accepted");
+        }
+        let ours = |a: &str| self.accepted_audiences.iter().any(|x| x == a);
+        let audience_ok = match answer.get("aud") {
+            Some(Value::String(aud)) => ours(aud),
+            Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(ours),
+            _ => false,
+        };
+        if !audience_ok {
+            return invalid("the token is not for this server (aud)");
+        }
+        if answer
+            .get("token_type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("refresh_token"))
+        {
+            return invalid("a refresh token is not an access token");
+        }
+        Ok(Value::Object(answer))
+    }
+
+    /// How to authenticate the configured client at an endpoint of the provider: with a secret,
+    /// `client_secret_post` and `client_secret_basic` as the metadata's
+    /// `<endpoint>_auth_methods_supported` (else the token endpoint's) allow, post first; without
+    /// one, as a public client.
+    fn client_auth_attempts(
+        &self,
+        metadata: &Map<String, Value>,
+        endpoint: &str,
+    ) -> Vec<ClientAuth> {
+        let list = |field: &str| {
+            metadata
+                .get(field)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<&str>>())
+        };
+        let methods = list(&format!("{endpoint}_auth_methods_supported"))
+            .or_else(|| list("token_endpoint_auth_methods_supported"));
+        let supports = |m: &str| methods.as_ref().is_none_or(|l| l.contains(&m));
+        if self.client_secret.is_none() {
+            vec![ClientAuth::Public]
+        } else if supports("client_secret_post") && supports("client_secret_basic") {
+            vec![ClientAuth::Post, ClientAuth::Basic]
+        } else if supports("client_secret_basic") {
+            vec![ClientAuth::Basic]
+        } else {
+            vec![ClientAuth::Post]
+        }
+    }
+
+    /// Checks a JWT access token against the issuer's keys.
+    async fn check_jwt(&self, token: &str) -> Result<Caller, Rejection> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             Rejection::Invalid("malformed token: not a JWT signed with a known algorithm".into())
         })?;
@@ -573,7 +1040,7 @@ impl Provider {
         validation.validate_aud = true;
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.set_issuer(&self.issuers);
-        validation.set_audience(&[&self.expected_audience]);
+        validation.set_audience(&self.accepted_audiences);
         for key in &candidates {
             match jsonwebtoken::decode::<Value>(token, key, &validation) {
                 Ok(data) => return Ok(self.caller(token, data.claims)),
@@ -640,6 +1107,139 @@ impl Provider {
         }
     }
 
+    /// The `redirect_uris` of the client ID metadata document at `url` (fetched, or kept from
+    /// an earlier fetch): https only, no redirect followed, at most [`CIMD_MAX_BYTES`] within
+    /// [`CIMD_TIMEOUT`], from a public address (unless `cimd_allow_private_hosts`; the address
+    /// checked is the one connected to, so DNS cannot swap it), and its `client_id` must be
+    /// `url` itself.
+    async fn cimd_redirect_uris(&self, url: &Url) -> Result<Arc<Vec<String>>, String> {
+        let key = url.as_str().to_owned();
+        let now = Instant::now();
+        {
+            let cache = self.cimd_cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((until, uris)) = cache.get(&key)
+                && *until > now
+            {
+                return Ok(uris.clone());
+            }
+        }
+        let fetched = tokio::time::timeout(CIMD_TIMEOUT, self.fetch_cimd(url))
+            .await
+            .map_err(|_| {
+                format!(
+                    "the client's metadata document did not arrive within {} s",
+                    CIMD_TIMEOUT.as_secs()
+                )
+            })??;
+        let uris = Arc::new(fetched);
+        let mut cache = self.cimd_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CIMD_CACHE_ENTRIES && !cache.contains_key(&key) {
+            cache.retain(|_, (until, _)| *until > now);
+            while cache.len() >= CIMD_CACHE_ENTRIES {
+                let Some(soonest) = cache
+                    .iter()
+                    .min_by_key(|(_, (t, _))| *t)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                cache.remove(&soonest);
+            }
+        }
+        cache.insert(key, (now + CIMD_CACHE_TTL, uris.clone()));
+        Ok(uris)
+    }
+
+    /// Fetches a client ID metadata document (see [`Provider::cimd_redirect_uris`]).
+    async fn fetch_cimd(&self, url: &Url) -> Result<Vec<String>, String> {
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addresses: Vec<std::net::SocketAddr> = match url.host() {
+            Some(url::Host::Ipv4(ip)) => vec![(ip, port).into()],
+            Some(url::Host::Ipv6(ip)) => vec![(ip, port).into()],
+            Some(url::Host::Domain(domain)) => tokio::net::lookup_host((domain, port))
+                .await
+                .map_err(|e| {
+                    format!("the client's metadata host `{domain}` cannot be resolved: {e}")
+                })?
+                .collect(),
+            None => return Err("the client_id URL has no host".to_owned()),
+        };
+        let Some(address) = addresses
+            .iter()
+            .find(|a| self.cimd_allow_private || is_public(a.ip()))
+            .copied()
+        else {
+            return Err(format!(
+                "the client's metadata host `{}` has a loopback or private address: refused (oauth.cimd_allow_private_hosts allows it)",
+                url.host_str().unwrap_or_default()
+            ));
+        };
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(CIMD_TIMEOUT)
+            .https_only(true)
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ));
+        if let Some(url::Host::Domain(domain)) = url.host() {
+            // Connect to the address checked above, not to whatever a second lookup says.
+            builder = builder.resolve(domain, address);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client for client metadata: {e}"))?;
+        let response = client
+            .get(url.as_str())
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "the client's metadata document cannot be fetched: {}",
+                    e.without_url()
+                )
+            })?;
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(format!(
+                "the client's metadata document answered HTTP {status}: redirects are not followed"
+            ));
+        }
+        if status != reqwest::StatusCode::OK {
+            return Err(format!(
+                "the client's metadata document answered HTTP {status}"
+            ));
+        }
+        let bytes = read_capped(response, CIMD_MAX_BYTES)
+            .await
+            .map_err(|e| format!("the client's metadata document: {e}"))?;
+        let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(&bytes) else {
+            return Err("the client's metadata document is not a JSON object".to_owned());
+        };
+        if doc.get("client_id").and_then(Value::as_str) != Some(url.as_str()) {
+            return Err(
+                "the client's metadata document names another `client_id` than its own URL"
+                    .to_owned(),
+            );
+        }
+        let uris: Vec<String> = doc
+            .get("redirect_uris")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if uris.is_empty() {
+            return Err("the client's metadata document lists no `redirect_uris`".to_owned());
+        }
+        Ok(uris)
+    }
+
     fn callback_url(&self) -> String {
         format!("{}/oauth/callback", self.public_url)
     }
@@ -648,6 +1248,67 @@ impl Provider {
 impl Verify for Provider {
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Caller, Rejection>> {
         Box::pin(self.check(token))
+    }
+}
+
+/// A `client_id` that is a client ID metadata document's URL: `None` when it is not one (not
+/// an https URL), else the URL, or why it is not an acceptable one (the CIMD draft: https, a
+/// path, no fragment, no credentials, no dot segments).
+fn cimd_url(client_id: &str) -> Option<Result<Url, String>> {
+    if !client_id.starts_with("https://") {
+        return client_id.starts_with("http://").then(|| {
+            Err("a client_id URL (client ID metadata document) must be https".to_owned())
+        });
+    }
+    let invalid = |why: &str| {
+        Some(Err(format!(
+            "the client_id URL {}: {why}",
+            excerpt(client_id)
+        )))
+    };
+    let Ok(url) = Url::parse(client_id) else {
+        return invalid("is not a URL");
+    };
+    if url.as_str() != client_id {
+        return invalid("is not in its normal form");
+    }
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return invalid("must have no fragment and no credentials");
+    }
+    if url.path() == "/" || url.path().split('/').any(|s| s == "." || s == "..") {
+        return invalid("must have a path, without dot segments");
+    }
+    Some(Ok(url))
+}
+
+/// Whether `ip` is a public address: not loopback, private, link-local, shared, unspecified,
+/// broadcast, multicast or documentation space.
+fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(v4.into());
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
     }
 }
 
@@ -778,6 +1439,54 @@ fn excerpt(text: &str) -> String {
     }
 }
 
+/// An introspection answer for an inactive token.
+fn inactive() -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("active".into(), Value::Bool(false));
+    map
+}
+
+/// Google's tokeninfo (`aud`, `scope`, `exp` as a string, `sub`, `email`) as an introspection
+/// answer.
+fn google_answer(mut info: Map<String, Value>) -> Map<String, Value> {
+    let exp = match info.get("exp") {
+        Some(Value::String(s)) => s.parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    info.remove("exp");
+    if let Some(exp) = exp {
+        info.insert("exp".into(), json!(exp));
+    }
+    info.insert("active".into(), Value::Bool(true));
+    info
+}
+
+/// GitHub's check-a-token answer (`scopes`, `app.client_id`, `user.login`) as an introspection
+/// answer: `aud` is the app's client ID, `scope` the granted scopes, `sub` the user.
+fn github_answer(info: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("active".into(), Value::Bool(true));
+    if let Some(id) = info.get("app").and_then(|a| a.get("client_id")) {
+        out.insert("aud".into(), id.clone());
+    }
+    let scopes: Vec<&str> = info
+        .get("scopes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    out.insert("scope".into(), json!(scopes.join(" ")));
+    if let Some(login) = info.get("user").and_then(|u| u.get("login")) {
+        out.insert("sub".into(), login.clone());
+    }
+    out
+}
+
+/// SHA-256 of a token: the key it is cached under (the token itself is not kept).
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
 /// `Authorization: Basic` credentials (RFC 6749 §2.3.1: both parts form-encoded first).
 fn basic_credentials(client_id: &str, secret: &str) -> String {
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -868,6 +1577,8 @@ async fn authorization_server(State(p): State<Arc<Provider>>) -> Response {
     doc.remove("pushed_authorization_request_endpoint");
     doc.remove("require_pushed_authorization_requests");
     doc.insert("code_challenge_methods_supported".into(), json!(["S256"]));
+    // Client ID metadata documents (MCP 2025-11-25): an https client_id names its redirect URIs.
+    doc.insert("client_id_metadata_document_supported".into(), json!(true));
     doc.insert(
         "authorization_response_iss_parameter_supported".into(),
         json!(true),
@@ -892,11 +1603,26 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
     let Some(redirect_uri) = q.get("redirect_uri") else {
         return bad("`redirect_uri` is required".into());
     };
-    if !p.redirect_allowed(redirect_uri) {
-        return bad(format!(
-            "`redirect_uri` {} is not allowed: use a loopback URL or one of the server's allowed_redirect_uris",
-            excerpt(redirect_uri)
-        ));
+    match q.get("client_id").and_then(|id| cimd_url(id)) {
+        // A client ID metadata document: the redirect URI must be one it lists.
+        Some(Ok(url)) => match p.cimd_redirect_uris(&url).await {
+            Ok(uris) if uris.iter().any(|u| u == redirect_uri) => {}
+            Ok(_) => {
+                return bad(format!(
+                    "`redirect_uri` {} is not one of the client's metadata document's redirect_uris",
+                    excerpt(redirect_uri)
+                ));
+            }
+            Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", e),
+        },
+        Some(Err(e)) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", e),
+        None if !p.redirect_allowed(redirect_uri) => {
+            return bad(format!(
+                "`redirect_uri` {} is not allowed: use a loopback URL or one of the server's allowed_redirect_uris",
+                excerpt(redirect_uri)
+            ));
+        }
+        None => {}
     }
     if q.get("response_type").map(String::as_str) != Some("code") {
         return oauth_error(
@@ -952,6 +1678,8 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
             scopes.push(s);
         }
     }
+    let offline = scopes.contains(&"offline_access");
+    let scopes = provider_scopes(p.profile, scopes, p.audience.as_deref());
     {
         let mut query = target.query_pairs_mut();
         query.append_pair("response_type", "code");
@@ -961,10 +1689,17 @@ async fn authorize(State(p): State<Arc<Provider>>, uri: Uri) -> Response {
             query.append_pair("scope", &scopes.join(" "));
         }
         query.append_pair("state", &state);
-        if let Some(audience) = &p.audience {
+        if let Some(audience) = p.audience.as_ref().filter(|_| p.profile.sends_audience()) {
             query.append_pair("audience", audience);
         }
+        if p.profile == Profile::Google && offline {
+            // Google's way of asking for a refresh token.
+            query.append_pair("access_type", "offline");
+        }
         for name in PASSED_ON {
+            if *name == "resource" && !p.profile.passes_resource() {
+                continue;
+            }
             if let Some(value) = q.get(*name) {
                 query.append_pair(name, value);
             }
@@ -1160,7 +1895,7 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
             );
         }
     }
-    if let Some(resource) = get("resource") {
+    if let Some(resource) = get("resource").filter(|_| p.profile.passes_resource()) {
         out.push(("resource", resource.clone()));
     }
     let metadata = match p.metadata().await {
@@ -1173,23 +1908,10 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
     // With a secret: `client_secret_post` where the provider lists it (as Auth0 and most do),
     // else `client_secret_basic`; a provider that lists both but has the client registered for
     // the other answers `invalid_client`, and the other method is tried.
-    let methods: Option<Vec<&str>> = metadata
-        .get("token_endpoint_auth_methods_supported")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect());
-    let supports = |m: &str| methods.as_ref().is_none_or(|l| l.contains(&m));
-    let attempts: Vec<ClientAuth> = if p.client_secret.is_none() {
-        vec![ClientAuth::Public]
-    } else if supports("client_secret_post") && supports("client_secret_basic") {
-        vec![ClientAuth::Post, ClientAuth::Basic]
-    } else if supports("client_secret_basic") {
-        vec![ClientAuth::Basic]
-    } else {
-        vec![ClientAuth::Post]
-    };
+    let attempts = p.client_auth_attempts(&metadata, "token_endpoint");
     let mut last = None;
     for (i, method) in attempts.iter().enumerate() {
-        let result = send_token_request(&p, endpoint, &out, *method).await;
+        let result = send_form(&p, endpoint, &out, *method, MAX_TOKEN_RESPONSE_BYTES).await;
         let (status, content_type, bytes) = match result {
             Ok(r) => r,
             Err(e) => return bad_gateway(&p.redactor.redact_text(e)),
@@ -1205,6 +1927,15 @@ async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
     }
     let Some((status, content_type, bytes)) = last else {
         return bad_gateway("no answer from the token endpoint");
+    };
+    // GitHub answers a failed exchange with 200 and an `error` field.
+    let status = if p.profile == Profile::Github
+        && status.is_success()
+        && serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v.get("error").is_some())
+    {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
     };
     let mut response = if status.is_success() {
         let mut bytes = bytes.to_vec();
@@ -1275,12 +2006,14 @@ fn relay_token_error(redactor: &Redactor, status: StatusCode, body: &[u8]) -> Re
     json_response(status, &Value::Object(out))
 }
 
-/// POSTs a token request; the status, content type and body of the answer.
-async fn send_token_request(
+/// POSTs a form to an endpoint of the provider (token, introspection) with the configured
+/// client's credentials; the status, content type and body (at most `cap` bytes) of the answer.
+async fn send_form(
     p: &Provider,
     endpoint: &str,
     params: &[(&str, String)],
     method: ClientAuth,
+    cap: usize,
 ) -> Result<(StatusCode, Option<HeaderValue>, Bytes), String> {
     let client_id = p.client_id.as_deref().unwrap_or_default();
     let secret = p.client_secret.as_deref().unwrap_or_default();
@@ -1319,7 +2052,7 @@ async fn send_token_request(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
-    let bytes = read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
+    let bytes = read_capped(response, cap)
         .await
         .map_err(|e| format!("POST {endpoint}: {e}"))?;
     Ok((status, content_type, Bytes::from(bytes)))
@@ -1397,19 +2130,289 @@ mod tests {
     #[test]
     fn discovery_follows_oidc_then_rfc8414() {
         assert_eq!(
-            discovery_urls("https://tenant.example.com/"),
+            discovery_urls("https://tenant.example.com/", Profile::Generic),
             [
                 "https://tenant.example.com/.well-known/openid-configuration",
                 "https://tenant.example.com/.well-known/oauth-authorization-server",
             ]
         );
         assert_eq!(
-            discovery_urls("https://idp.example.com/realms/x"),
+            discovery_urls("https://idp.example.com/realms/x", Profile::Keycloak),
             [
                 "https://idp.example.com/realms/x/.well-known/openid-configuration",
                 "https://idp.example.com/.well-known/oauth-authorization-server/realms/x",
             ]
         );
+    }
+
+    /// A provider of this configuration, for the checks that need no network.
+    fn provider(config: &Config) -> Provider {
+        Provider {
+            issuers: issuer_variants("https://idp.example/"),
+            profile: config.provider,
+            accepted_audiences: vec!["https://api.example/".into()],
+            github_metadata: None,
+            expected_audience: "https://api.example/".into(),
+            metadata_urls: vec![],
+            authorize_url: None,
+            audience: None,
+            client_id: Some("c".into()),
+            client_secret: None,
+            default_scope: vec![],
+            setup_proxies: false,
+            fake_registration: false,
+            forward_token: false,
+            allowed_redirect_uris: &[],
+            authorization_server: "https://idp.example/".into(),
+            public_url: "http://127.0.0.1:9".into(),
+            resource: "http://127.0.0.1:9/mcp".into(),
+            http: reqwest::Client::new(),
+            metadata: tokio::sync::Mutex::new(Cached::default()),
+            jwks: tokio::sync::Mutex::new(Cached::default()),
+            validation: config.token_validation,
+            introspection_url: None,
+            introspected: std::sync::Mutex::new(HashMap::new()),
+            introspection_ttl: INTROSPECTION_CACHE_MAX,
+            cimd_allow_private: false,
+            cimd_cache: std::sync::Mutex::new(HashMap::new()),
+            sealer: None,
+            redactor: Redactor::default(),
+        }
+    }
+
+    const INTROSPECTING: Config = Config {
+        issuer: Setting::Literal("https://idp.example/"),
+        oauth_metadata_url: None,
+        authorize_url: None,
+        audience: Some(Setting::Literal("https://api.example/")),
+        client_id: Some(Setting::Literal("c")),
+        client_secret: None,
+        default_scope: None,
+        setup_proxies: false,
+        setup_fake_dynamic_registration: false,
+        forward_token: false,
+        allowed_redirect_uris: &[],
+        token_validation: TokenValidation::Introspection,
+        introspection_endpoint: None,
+        provider: Profile::Generic,
+        cimd_allow_private_hosts: false,
+    };
+
+    #[test]
+    fn introspection_answers_are_judged_as_claims() {
+        let p = provider(&INTROSPECTING);
+        let now = now_secs();
+        let good = json!({"active": true, "iss": "https://idp.example/", "aud": ["x", "https://api.example/"],
+            "exp": now + 300, "scope": "items:read items:write", "token_type": "Bearer"});
+        let judge = |v: Value| p.judge_introspection(v.as_object().unwrap().clone());
+        let claims = judge(good.clone()).unwrap();
+        let caller = p.caller("t", claims);
+        assert_eq!(&*caller.scopes, ["items:read", "items:write"]);
+        let refused = |patch: Value| {
+            let mut v = good.clone();
+            for (k, x) in patch.as_object().unwrap() {
+                if x.is_null() {
+                    v.as_object_mut().unwrap().remove(k);
+                } else {
+                    v[k] = x.clone();
+                }
+            }
+            match judge(v) {
+                Err(Rejection::Invalid(d)) => d,
+                other => panic!("{patch}: {other:?}"),
+            }
+        };
+        assert!(refused(json!({"active": false})).contains("not active"));
+        assert!(refused(json!({"active": "true"})).contains("not active"));
+        assert!(refused(json!({"exp": now - 120})).contains("expired"));
+        assert!(refused(json!({"nbf": now + 600})).contains("nbf"));
+        assert!(refused(json!({"iss": "https://evil.example/"})).contains("issuer"));
+        assert!(refused(json!({"aud": "https://other.example/"})).contains("aud"));
+        assert!(refused(json!({"aud": null})).contains("aud"));
+        assert!(refused(json!({"token_type": "refresh_token"})).contains("refresh"));
+        // Without `iss` or `exp` the answer stands (RFC 7662 makes them optional).
+        judge(json!({"active": true, "aud": "https://api.example/"})).unwrap();
+    }
+
+    #[test]
+    fn the_introspection_cache_is_bounded() {
+        let p = provider(&INTROSPECTING);
+        let now = Instant::now();
+        let claims = Arc::new(json!({}));
+        for i in 0..INTROSPECTION_CACHE_ENTRIES + 50 {
+            let until = now + Duration::from_secs(10 + i as u64);
+            p.remember_introspection(digest(&i.to_string()), until, claims.clone());
+        }
+        let cache = p.introspected.lock().unwrap();
+        assert_eq!(cache.len(), INTROSPECTION_CACHE_ENTRIES);
+        // The soonest to expire made room.
+        assert!(!cache.contains_key(&digest("0")));
+        assert!(cache.contains_key(&digest(&(INTROSPECTION_CACHE_ENTRIES + 49).to_string())));
+        drop(cache);
+        p.remember_introspection(digest("old"), now, claims.clone());
+        assert!(p.cached_introspection(&digest("old"), now).is_none());
+    }
+
+    #[test]
+    fn introspection_needs_a_client() {
+        let config = Config {
+            client_id: None,
+            ..INTROSPECTING
+        };
+        let e = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async { build("http://127.0.0.1:9", &config).map(drop) })
+            .unwrap_err();
+        assert!(e.contains("client_id"), "{e}");
+    }
+
+    #[test]
+    fn provider_profiles() {
+        assert_eq!(
+            discovery_urls("https://acme.okta.com/oauth2/default", Profile::Okta)[0],
+            "https://acme.okta.com/oauth2/default/.well-known/oauth-authorization-server"
+        );
+        let asked = vec!["openid", "items:read", "offline_access"];
+        assert_eq!(
+            provider_scopes(Profile::Entra, asked.clone(), Some("api://inventory/")),
+            ["openid", "offline_access", "api://inventory/.default"]
+        );
+        assert_eq!(
+            provider_scopes(Profile::Google, asked.clone(), None),
+            ["openid", "items:read"]
+        );
+        assert_eq!(
+            provider_scopes(Profile::Auth0, asked.clone(), Some("x")),
+            asked
+        );
+        for (profile, resource, audience) in [
+            (Profile::Generic, true, true),
+            (Profile::Auth0, false, true),
+            (Profile::Okta, false, false),
+            (Profile::Keycloak, true, false),
+            (Profile::Entra, false, false),
+            (Profile::Google, false, false),
+            (Profile::Github, false, false),
+        ] {
+            assert_eq!(profile.passes_resource(), resource, "{profile:?}");
+            assert_eq!(profile.sends_audience(), audience, "{profile:?}");
+        }
+        let gh = github_metadata("https://github.com/login/oauth");
+        assert_eq!(
+            gh["authorization_endpoint"],
+            "https://github.com/login/oauth/authorize"
+        );
+        assert_eq!(
+            gh["token_endpoint"],
+            "https://github.com/login/oauth/access_token"
+        );
+        assert_eq!(
+            github_api("https://github.com/login/oauth"),
+            "https://api.github.com"
+        );
+        assert_eq!(
+            github_api("https://ghe.example.com/login/oauth"),
+            "https://ghe.example.com/api/v3"
+        );
+    }
+
+    #[test]
+    fn google_and_github_answers_are_introspection_answers() {
+        let google = google_answer(
+            json!({"aud": "cid.apps.googleusercontent.com", "scope": "openid email", "exp": "1900000000", "sub": "1"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(google["active"], true);
+        assert_eq!(google["exp"], 1_900_000_000u64);
+        assert_eq!(google["aud"], "cid.apps.googleusercontent.com");
+        let github = github_answer(
+            json!({"scopes": ["repo", "read:org"], "app": {"client_id": "Iv1.abc"}, "user": {"login": "octocat"}, "token": "x"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(
+            Value::Object(github),
+            json!({"active": true, "aud": "Iv1.abc", "scope": "repo read:org", "sub": "octocat"})
+        );
+        assert_eq!(inactive()["active"], false);
+        // Judged as any answer: the client's own audience only.
+        let config = Config {
+            provider: Profile::Github,
+            ..INTROSPECTING
+        };
+        let mut p = provider(&config);
+        p.accepted_audiences = vec!["Iv1.abc".into()];
+        let ok = github_answer(
+            json!({"app": {"client_id": "Iv1.abc"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert!(p.judge_introspection(ok).is_ok());
+        let other = github_answer(
+            json!({"app": {"client_id": "Iv1.zzz"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert!(p.judge_introspection(other).is_err());
+    }
+
+    #[test]
+    fn client_id_metadata_document_urls() {
+        assert!(cimd_url("mcp-public").is_none());
+        assert!(
+            cimd_url("https://app.example.com/oauth/client.json")
+                .unwrap()
+                .is_ok()
+        );
+        for bad in [
+            "http://app.example.com/client.json",
+            "https://app.example.com/",
+            "https://app.example.com",
+            "https://app.example.com/a/../client.json",
+            "https://user:pw@app.example.com/client.json",
+            "https://app.example.com/client.json#x",
+            "https://APP.example.com/client.json",
+        ] {
+            assert!(matches!(cimd_url(bad), Some(Err(_))), "{bad}");
+        }
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn private_document_hosts_are_refused() {
+        let p = provider(&INTROSPECTING);
+        let url = Url::parse("https://127.0.0.1:9/client.json").unwrap();
+        let e = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(p.cimd_redirect_uris(&url))
+            .unwrap_err();
+        assert!(e.contains("cimd_allow_private_hosts"), "{e}");
     }
 
     #[test]

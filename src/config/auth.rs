@@ -4,7 +4,7 @@
 
 use crate::config::setting::{parse_setting, secret_setting, url_setting};
 use crate::error::{Error, Result};
-use crate::ir::auth::{AuthIr, BearerIr, Mode, OAuthIr, Setting};
+use crate::ir::auth::{AuthIr, BearerIr, Mode, OAuthIr, Profile, Setting, TokenValidation};
 use crate::pointer::Pointer;
 use serde::Deserialize;
 
@@ -35,6 +35,15 @@ pub struct RawOAuth {
     /// Redirect URIs accepted besides loopback ones (exact matches).
     #[serde(default)]
     allowed_redirect_uris: Vec<String>,
+    /// `jwt` (default), `introspection` or `auto`.
+    token_validation: Option<TokenValidation>,
+    introspection_endpoint: Option<String>,
+    /// The provider whose known deviations apply (default `generic`).
+    #[serde(default)]
+    provider: Profile,
+    /// Client ID metadata documents may come from loopback and private addresses.
+    #[serde(default)]
+    cimd_allow_private_hosts: bool,
 }
 
 /// The `mode` and its section (`bearer` or `oauth`), validated.
@@ -117,6 +126,30 @@ pub fn parse(
                     "`setup_fake_dynamic_registration` needs `setup_proxies: true`",
                 ));
             }
+            let token_validation = profile_rules(file, &o)?;
+            if token_validation != TokenValidation::Jwt && o.client_id.is_none() {
+                return Err(Error::invalid(
+                    file,
+                    &Pointer::root().join("oauth").join("token_validation"),
+                    "token introspection needs `client_id` (and usually `client_secret`): the server authenticates to the provider's introspection endpoint with them",
+                ));
+            }
+            if o.cimd_allow_private_hosts && !o.setup_proxies {
+                return Err(Error::invalid(
+                    file,
+                    &Pointer::root()
+                        .join("oauth")
+                        .join("cimd_allow_private_hosts"),
+                    "`cimd_allow_private_hosts` needs `setup_proxies: true`: client ID metadata documents are fetched by the authorize proxy",
+                ));
+            }
+            if token_validation == TokenValidation::Jwt && o.introspection_endpoint.is_some() {
+                return Err(Error::invalid(
+                    file,
+                    &Pointer::root().join("oauth").join("introspection_endpoint"),
+                    "`introspection_endpoint` is used with `token_validation: introspection` or `auto` only",
+                ));
+            }
             for (i, u) in o.allowed_redirect_uris.iter().enumerate() {
                 if let Setting::Env(_) = url(
                     &Pointer::root()
@@ -171,8 +204,112 @@ pub fn parse(
                 setup_fake_dynamic_registration: o.setup_fake_dynamic_registration,
                 forward_token: o.forward_token,
                 allowed_redirect_uris: o.allowed_redirect_uris,
+                token_validation,
+                provider: o.provider,
+                cimd_allow_private_hosts: o.cimd_allow_private_hosts,
+                introspection_endpoint: o
+                    .introspection_endpoint
+                    .as_deref()
+                    .map(|u| {
+                        url(
+                            &Pointer::root().join("oauth").join("introspection_endpoint"),
+                            u,
+                        )
+                    })
+                    .transpose()?,
             });
         }
     }
     Ok(ir)
+}
+
+/// The checks of `oauth.provider` (README: Provider profiles), and the token validation it
+/// implies: Google's and GitHub's access tokens are opaque and checked at their own endpoints.
+fn profile_rules(file: &str, o: &RawOAuth) -> Result<TokenValidation> {
+    let at = |key: &str| Pointer::root().join("oauth").join(key);
+    let fail = |key: &str, message: String| Err(Error::invalid(file, &at(key), message));
+    let name = o.provider.name();
+    let literal_issuer = (!o.issuer.starts_with("${")).then_some(o.issuer.as_str());
+    match o.provider {
+        Profile::Generic | Profile::Okta => {}
+        Profile::Auth0 if o.audience.is_none() => {
+            return fail(
+                "audience",
+                "`provider: auth0` needs `audience` (the API identifier): without it Auth0 issues a token for its /userinfo only".into(),
+            );
+        }
+        Profile::Auth0 => {}
+        Profile::Keycloak => {
+            if let Some(issuer) = literal_issuer
+                && !issuer.contains("/realms/")
+            {
+                return fail(
+                    "issuer",
+                    format!(
+                        "`provider: keycloak`: the issuer is a realm's, `https://<host>/realms/<realm>`, not `{issuer}`"
+                    ),
+                );
+            }
+        }
+        Profile::Entra => {
+            if o.audience.is_none() {
+                return fail(
+                    "audience",
+                    "`provider: entra` needs `audience`: the API's application ID URI (`api://<app>`), asked for as `api://<app>/.default`".into(),
+                );
+            }
+            if let Some(issuer) = literal_issuer
+                && ["/common/", "/organizations/", "/consumers/"]
+                    .iter()
+                    .any(|t| format!("{}/", issuer.trim_end_matches('/')).contains(t))
+            {
+                return fail(
+                    "issuer",
+                    format!(
+                        "`provider: entra`: tokens name their tenant as issuer, so the issuer must be a tenant's (`https://login.microsoftonline.com/<tenant-id>/v2.0`), not `{issuer}`"
+                    ),
+                );
+            }
+        }
+        Profile::Google | Profile::Github => {
+            if o.audience.is_some() {
+                return fail(
+                    "audience",
+                    format!(
+                        "`provider: {name}`: access tokens are for the OAuth client itself; leave `audience` out (the client ID is checked)"
+                    ),
+                );
+            }
+            if o.client_id.is_none() {
+                return fail(
+                    "client_id",
+                    format!(
+                        "`provider: {name}` needs `client_id`: tokens are checked as the client's"
+                    ),
+                );
+            }
+            if o.provider == Profile::Github && o.client_secret.is_none() {
+                return fail(
+                    "client_secret",
+                    "`provider: github` needs `client_secret`: GitHub checks tokens only for the app authenticated with its secret".into(),
+                );
+            }
+            if o.introspection_endpoint.is_some() {
+                return fail(
+                    "introspection_endpoint",
+                    format!("`provider: {name}` checks tokens at the provider's own endpoint"),
+                );
+            }
+            return match o.token_validation {
+                None | Some(TokenValidation::Introspection) => Ok(TokenValidation::Introspection),
+                Some(_) => fail(
+                    "token_validation",
+                    format!(
+                        "`provider: {name}` issues opaque access tokens: they are checked by asking the provider (`introspection`), never as JWTs"
+                    ),
+                ),
+            };
+        }
+    }
+    Ok(o.token_validation.unwrap_or_default())
 }

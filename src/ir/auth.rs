@@ -173,6 +173,79 @@ pub struct OAuthIr {
     pub setup_fake_dynamic_registration: bool,
     pub forward_token: bool,
     pub allowed_redirect_uris: Vec<String>,
+    pub token_validation: TokenValidation,
+    pub introspection_endpoint: Option<Setting>,
+    pub provider: Profile,
+    pub cimd_allow_private_hosts: bool,
+}
+
+/// The OAuth provider profile (`oauth.provider`): whose known deviations apply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    #[default]
+    Generic,
+    Auth0,
+    Okta,
+    Keycloak,
+    Entra,
+    Google,
+    Github,
+}
+
+impl Profile {
+    /// What the profile changes, in words (the generated README; README: Provider profiles).
+    pub fn changes(self) -> &'static str {
+        match self {
+            Profile::Generic => {
+                "none: RFC 8707 `resource` is passed on, `audience` is sent when configured"
+            }
+            Profile::Auth0 => {
+                "`audience` (required) is added to every authorization request and RFC 8707 `resource` is dropped: Auth0 issues an API access token for `audience` only"
+            }
+            Profile::Okta => {
+                "metadata is read from `<issuer>/.well-known/oauth-authorization-server` first (a custom authorization server's, with its scopes); RFC 8707 `resource` and `audience` are not sent (the authorization server's audience is fixed)"
+            }
+            Profile::Keycloak => {
+                "the issuer must be a realm's (`…/realms/<realm>`), whose metadata is read; `audience` is not sent (Keycloak sets `aud` with audience mappers)"
+            }
+            Profile::Entra => {
+                "RFC 8707 `resource` is dropped (Entra ID refuses it: AADSTS901002/AADSTS9010010); the API's scopes are asked for as `<audience>/.default` beside the OpenID Connect ones; `aud` may be `api://<id>` or `<id>` (v2.0 tokens); the issuer must be a tenant's"
+            }
+            Profile::Google => {
+                "access tokens are opaque: each is checked at Google's tokeninfo endpoint (`aud` must be the client ID); `resource` and `audience` are not sent; `offline_access` becomes `access_type=offline`"
+            }
+            Profile::Github => {
+                "no OpenID Connect: GitHub's fixed endpoints under the issuer's origin stand in for metadata; tokens are checked with `POST /applications/<client_id>/token` as the app (client secret required; `aud` is the client ID); `resource` and `audience` are not sent"
+            }
+        }
+    }
+
+    /// The name in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Generic => "generic",
+            Profile::Auth0 => "auth0",
+            Profile::Okta => "okta",
+            Profile::Keycloak => "keycloak",
+            Profile::Entra => "entra",
+            Profile::Google => "google",
+            Profile::Github => "github",
+        }
+    }
+}
+
+/// How the generated server checks access tokens (`oauth.token_validation`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenValidation {
+    /// JWTs against the issuer's JWKS.
+    #[default]
+    Jwt,
+    /// RFC 7662 introspection of every token.
+    Introspection,
+    /// JWTs as such, other tokens introspected.
+    Auto,
 }
 
 impl AuthIr {
@@ -218,6 +291,7 @@ impl AuthIr {
             push(&o.client_id);
             push(&o.client_secret);
             push(&o.default_scope);
+            push(&o.introspection_endpoint);
         }
         out.sort();
         out.dedup();

@@ -3,7 +3,9 @@
 //! built with string literals, markdown cells and comment lines made safe for any text.
 
 use crate::ir::Api;
-use crate::ir::auth::{AuthIr, Mode, OAuthIr, Setting, UpstreamKind, UpstreamScheme};
+use crate::ir::auth::{
+    AuthIr, Mode, OAuthIr, Setting, TokenValidation, UpstreamKind, UpstreamScheme,
+};
 use crate::render::runtime_config;
 use crate::render::text::{comment_line, lit, md_cell};
 use serde::Serialize;
@@ -32,6 +34,14 @@ pub struct AuthView {
     scopes_md: String,
     issuer_md: String,
     audience_md: String,
+    /// `jwt`, `introspection` or `auto`.
+    token_validation: &'static str,
+    /// Where tokens are introspected, for the README.
+    introspection_md: String,
+    /// `oauth.provider` and what it changes (empty for `generic`).
+    provider: &'static str,
+    provider_changes: &'static str,
+    cimd_allow_private_hosts: bool,
     env: Vec<EnvView>,
     /// `crate::credentials::Scheme` expressions of `auth_config::UPSTREAM`.
     upstream: Vec<String>,
@@ -188,6 +198,10 @@ fn setting_role(auth: &AuthIr, name: &str) -> &'static str {
             (&o.oauth_metadata_url, "OAuth provider metadata URL"),
             (&o.authorize_url, "OAuth provider authorization URL"),
             (
+                &o.introspection_endpoint,
+                "OAuth token introspection endpoint (RFC 7662)",
+            ),
+            (
                 &o.default_scope,
                 "scopes added to every authorization request",
             ),
@@ -269,4 +283,18 @@ fn oauth_fields(o: &OAuthIr, view: &mut AuthView) {
     view.forward_token = o.forward_token;
     view.issuer_md = setting_md(&Some(o.issuer.clone()), "");
     view.audience_md = setting_md(&o.audience, "the server's own `<public-url>/mcp`");
+    view.token_validation = match o.token_validation {
+        TokenValidation::Jwt => "jwt",
+        TokenValidation::Introspection => "introspection",
+        TokenValidation::Auto => "auto",
+    };
+    if o.provider != crate::ir::auth::Profile::Generic {
+        view.provider = o.provider.name();
+        view.provider_changes = o.provider.changes();
+    }
+    view.cimd_allow_private_hosts = o.cimd_allow_private_hosts;
+    view.introspection_md = setting_md(
+        &o.introspection_endpoint,
+        "the provider metadata's `introspection_endpoint`",
+    );
 }

@@ -13,11 +13,14 @@ mod config;
 
 use crate::ir::KeyLocation;
 use crate::ir::auth::{
-    BearerIr, ClientAuth as IrClientAuth, OAuthIr, Setting as IrSetting, TokenEndpoint,
-    UpstreamKind, UpstreamScheme,
+    BearerIr, ClientAuth as IrClientAuth, OAuthIr, Profile as IrProfile, Setting as IrSetting,
+    TokenEndpoint, TokenValidation as IrTokenValidation, UpstreamKind, UpstreamScheme,
 };
 use crate::render::text::lit;
-use config::{BearerConfig, ClientAuth, Endpoint, Kind, Location, OAuthConfig, Scheme, Setting};
+use config::{
+    BearerConfig, ClientAuth, Endpoint, Kind, Location, OAuthConfig, Profile, Scheme, Setting,
+    TokenValidation,
+};
 
 /// `crate::auth::BearerConfig { .. }`: the `bearer` section as `auth_config::BEARER`.
 pub fn bearer_expr(bearer: &BearerIr) -> String {
@@ -43,6 +46,10 @@ pub fn oauth_expr(oauth: &OAuthIr) -> String {
         setup_fake_dynamic_registration,
         forward_token,
         allowed_redirect_uris,
+        token_validation,
+        introspection_endpoint,
+        provider,
+        cimd_allow_private_hosts,
     } = oauth;
     let opt = |s: &Option<IrSetting>| s.as_ref().map(setting);
     OAuthConfig {
@@ -57,6 +64,22 @@ pub fn oauth_expr(oauth: &OAuthIr) -> String {
         setup_fake_dynamic_registration: *setup_fake_dynamic_registration,
         forward_token: *forward_token,
         allowed_redirect_uris: allowed_redirect_uris.clone(),
+        token_validation: match token_validation {
+            IrTokenValidation::Jwt => TokenValidation::Jwt,
+            IrTokenValidation::Introspection => TokenValidation::Introspection,
+            IrTokenValidation::Auto => TokenValidation::Auto,
+        },
+        introspection_endpoint: opt(introspection_endpoint),
+        provider: match provider {
+            IrProfile::Generic => Profile::Generic,
+            IrProfile::Auth0 => Profile::Auth0,
+            IrProfile::Okta => Profile::Okta,
+            IrProfile::Keycloak => Profile::Keycloak,
+            IrProfile::Entra => Profile::Entra,
+            IrProfile::Google => Profile::Google,
+            IrProfile::Github => Profile::Github,
+        },
+        cimd_allow_private_hosts: *cimd_allow_private_hosts,
     }
     .rust()
 }
@@ -202,6 +225,10 @@ impl Rust for OAuthConfig<String, Vec<String>> {
             setup_fake_dynamic_registration,
             forward_token,
             allowed_redirect_uris,
+            token_validation,
+            introspection_endpoint,
+            provider,
+            cimd_allow_private_hosts,
         } = self;
         let fields = [
             ("issuer", issuer.rust()),
@@ -218,8 +245,38 @@ impl Rust for OAuthConfig<String, Vec<String>> {
             ),
             ("forward_token", forward_token.rust()),
             ("allowed_redirect_uris", allowed_redirect_uris.rust()),
+            ("token_validation", token_validation.rust()),
+            ("introspection_endpoint", introspection_endpoint.rust()),
+            ("provider", provider.rust()),
+            ("cimd_allow_private_hosts", cimd_allow_private_hosts.rust()),
         ];
         format!("oauth::Config {{ {} }}", struct_fields(&fields))
+    }
+}
+
+impl Rust for TokenValidation {
+    fn rust(&self) -> String {
+        let variant = match self {
+            TokenValidation::Jwt => "Jwt",
+            TokenValidation::Introspection => "Introspection",
+            TokenValidation::Auto => "Auto",
+        };
+        format!("oauth::TokenValidation::{variant}")
+    }
+}
+
+impl Rust for Profile {
+    fn rust(&self) -> String {
+        let variant = match self {
+            Profile::Generic => "Generic",
+            Profile::Auth0 => "Auth0",
+            Profile::Okta => "Okta",
+            Profile::Keycloak => "Keycloak",
+            Profile::Entra => "Entra",
+            Profile::Google => "Google",
+            Profile::Github => "Github",
+        };
+        format!("oauth::Profile::{variant}")
     }
 }
 

@@ -298,11 +298,20 @@ def provider(keys: Keys, oauth_ports: dict[str, int], tmp_path_factory: pytest.T
         "client_credentials_ttl": {CC_SHORT_CLIENT: CC_SHORT_TTL},
         "extra_scopes": ["reports:read"],
     }
-    config_path = tmp_path_factory.mktemp("provider") / "provider.json"
+    issuer, process = start_provider(config, tmp_path_factory, "provider")
+    yield OAuthProvider(issuer, process, keys, client_secret, cc_secrets)
+    process.stop()
+
+
+def start_provider(config: dict, tmp_path_factory: pytest.TempPathFactory, label: str) -> tuple[str, Process]:
+    """Starts provider.mjs with `config` (see its header); its issuer URL and process."""
+    if not NODE.exists():
+        pytest.fail(f"no Node 22 at {NODE} (tests/auth/run.sh installs it)", pytrace=False)
+    config_path = tmp_path_factory.mktemp(label) / "provider.json"
     config_path.write_text(json.dumps(config))
     process = Process(
         [str(NODE), str(HERE / "provider.mjs"), str(config_path)],
-        "provider",
+        label,
         {"AUTH_NPM_PREFIX": str(NPM_PREFIX)},
         stdout_pipe=True,
     )
@@ -313,9 +322,7 @@ def provider(keys: Keys, oauth_ports: dict[str, int], tmp_path_factory: pytest.T
     if not match:
         process.stop()
         pytest.fail(f"the OAuth provider did not start: {line!r} {process.log()}", pytrace=False)
-    issuer = f"http://127.0.0.1:{match.group(1)}"
-    yield OAuthProvider(issuer, process, keys, client_secret, cc_secrets)
-    process.stop()
+    return f"http://127.0.0.1:{match.group(1)}", process
 
 
 def oauth_env(provider: OAuthProvider, client_id: str, secret: str | None = None) -> dict[str, str]:

@@ -9,6 +9,10 @@
 //                  grant_types?, response_types?}],
 //     "client_credentials_ttl": {"client-id": seconds},  // default 600
 //     "extra_scopes": ["..."],                           // besides openid, offline_access
+//     "access_token_format": "opaque",                   // default "jwt": for the API's tokens
+//     "reject_resource": true,      // as Entra ID: a `resource` parameter is an error (AADSTS901002)
+//     "entra_default_scope": true,  // as Entra ID: scope `<audience>/.default` asks for the API's
+//                                   // token with every scope of it
 //     "cookie_keys": ["..."] }
 //
 // It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
@@ -20,7 +24,9 @@
 // Clients registered with the `client_credentials` grant get opaque access tokens for it (the
 // upstream credentials of the generated servers), which token introspection confirms; every
 // issued grant is logged as `grant.success GRANT_TYPE client=ID scope=REQUESTED`, so the suite
-// counts fetches and sees what was asked for.
+// counts fetches and sees what was asked for. With `access_token_format: "opaque"` the API's
+// access tokens are opaque too (reference tokens, as Keycloak, Okta or Ory can issue), checked by
+// introspection (`/token/introspection`) and revocable (`/token/revocation`).
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -60,6 +66,7 @@ server.listen(0, "127.0.0.1", () => {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx, _client, oneOf) => {
@@ -68,14 +75,19 @@ server.listen(0, "127.0.0.1", () => {
           return audience && isOurResource(audience) ? audience : undefined;
         },
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, indicator) => {
+        getResourceServerInfo: async (ctx, indicator) => {
+          // What the client sent (params.resource may be the default resource by now).
+          const sent = ctx.method === "GET" ? ctx.query?.resource : ctx.oidc.body?.resource;
+          if (config.reject_resource && sent) {
+            throw new errors.InvalidTarget("AADSTS901002: The 'resource' request parameter is not supported.");
+          }
           if (!isOurResource(indicator)) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
           return {
             scope: config.resource_scope,
             audience: AUDIENCE,
             accessTokenTTL: 600,
-            accessTokenFormat: "jwt",
-            jwt: { sign: { alg: "RS256" } },
+            accessTokenFormat: config.access_token_format ?? "jwt",
+            ...(config.access_token_format === "opaque" ? {} : { jwt: { sign: { alg: "RS256" } } }),
           };
         },
       },
@@ -91,6 +103,21 @@ server.listen(0, "127.0.0.1", () => {
       Interaction: 600,
     },
   });
+  if (config.entra_default_scope) {
+    // `<audience>/.default`: the API's token, with every scope the API has (Entra ID's static
+    // consent), asked for by the audience as Auth0 would.
+    const defaultScope = `${AUDIENCE.replace(/\/+$/, "")}/.default`;
+    provider.use(async (ctx, next) => {
+      if (ctx.path === "/auth" && ctx.method === "GET") {
+        const scopes = (ctx.query.scope ?? "").split(" ").filter(Boolean);
+        if (scopes.includes(defaultScope)) {
+          const rest = scopes.filter((s) => s !== defaultScope);
+          ctx.query = { ...ctx.query, scope: [...rest, ...config.resource_scope.split(" ")].join(" "), audience: AUDIENCE };
+        }
+      }
+      await next();
+    });
+  }
   for (const event of ["authorization.error", "grant.error", "server_error", "registration_create.error", "introspection.error"]) {
     provider.on(event, (_ctx, err) => console.error(`provider ${event}: ${err?.message} ${err?.error_description ?? ""}`));
   }
