@@ -68,12 +68,11 @@ pub fn deploy_view(api: &Api) -> DeployView {
         }
     }
     secret_env.sort_by(|a, b| a.name.cmp(&b.name));
-    let yaml = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
     DeployView {
-        allowed_hosts_yaml: yaml(&format!(
+        allowed_hosts_yaml: yaml_string(&format!(
             "{name},{name}.default.svc,{name}.default.svc.cluster.local,localhost,127.0.0.1"
         )),
-        public_url_yaml: yaml(&format!("http://{name}:{PORT}")),
+        public_url_yaml: yaml_string(&format!("http://{name}:{PORT}")),
         binary: api.crate_name.clone(),
         port: PORT,
         drain_secs: DRAIN_SECS,
@@ -81,12 +80,31 @@ pub fn deploy_view(api: &Api) -> DeployView {
         upstream_url_yaml: if api.default_upstream_url.is_empty() {
             String::new()
         } else {
-            yaml(&api.default_upstream_url)
+            yaml_string(&api.default_upstream_url)
         },
         secret_env,
         state_key: api.auth.oauth.as_ref().is_some_and(|o| o.setup_proxies),
         name,
     }
+}
+
+/// `text` as a YAML double-quoted scalar in plain ASCII: every character outside printable
+/// ASCII, and `"` and `\`, escaped (`\uXXXX`, `\UXXXXXXXX`). JSON's escaping is not enough:
+/// it leaves DEL, C1 controls and U+FEFF raw, which YAML does not allow in a document.
+fn yaml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            c if u32::from(c) <= 0xFFFF => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push_str(&format!("\\U{:08X}", u32::from(c))),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `crate_name` as a DNS-1123 label (what Kubernetes object names must be): lower case, `-`
@@ -117,6 +135,19 @@ fn k8s_name(crate_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_strings_round_trip_whatever_the_text() {
+        // What the fuzz target found: a servers URL with DEL, C1 controls, a BOM, line breaks.
+        let hostile = "https://a\u{7f}b\u{85}c\u{feff}d\r\n\t\0\"\\'é🚀\u{202e}\u{2028}x";
+        let quoted = yaml_string(hostile);
+        assert!(quoted.is_ascii(), "{quoted}");
+        let back: String = serde_yaml::from_str(&format!("value: {quoted}"))
+            .map(|v: std::collections::BTreeMap<String, String>| v["value"].clone())
+            .expect("valid YAML");
+        assert_eq!(back, hostile);
+        assert_eq!(yaml_string("plain"), "\"plain\"");
+    }
 
     #[test]
     fn object_names_are_dns_labels() {
