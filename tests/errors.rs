@@ -210,19 +210,19 @@ fn missing_file_and_unknown_flag() {
     });
 }
 
-/// `fixtures/errors/upstream/*.yaml`: each config is wrong for fixtures/upstream-auth's spec;
-/// the error is located in the config's `upstream` section.
-#[test]
-fn bad_upstream_credentials_fail_with_located_errors() {
-    each(&cases("upstream"), |case| {
-        let out_dir = common::scratch(&format!("errors-upstream-{case}"));
+/// Each `fixtures/errors/<group>/*.yaml` is a config that is wrong for `spec`: generation fails
+/// with the error located at `<auth file>#<pointer>`, nothing is written, and `inspect`
+/// refuses the config too.
+fn bad_configs_fail_located(group: &str, spec: &str, pointer: &str) {
+    each(&cases(group), |case| {
+        let out_dir = common::scratch(&format!("errors-{group}-{case}"));
         std::fs::write(out_dir.join("keep.txt"), "mine").unwrap();
         let before = common::tree(&out_dir);
-        let auth = format!("fixtures/errors/upstream/{case}.yaml");
-        let pointer = format!("{auth}#/upstream");
+        let auth = format!("fixtures/errors/{group}/{case}.yaml");
+        let located = format!("error: {auth}#{pointer}");
         let args = [
             "generate",
-            "fixtures/upstream-auth/openapi.yaml",
+            spec,
             "--auth",
             &auth,
             "--out",
@@ -231,41 +231,30 @@ fn bad_upstream_credentials_fail_with_located_errors() {
         let out = common::mcpgen(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains(&format!("error: {pointer}")),
-            "{case}: not located in the auth file: {stderr}"
+            stderr.contains(&located),
+            "{case}: not located at {pointer} of the auth file: {stderr}"
         );
-        check_failure(&suffix("upstream", case), &args);
+        check_failure(&suffix(group, case), &args);
         untouched_and_refused_by_inspect(case, &out_dir, &before, &args);
     });
 }
 
+/// `fixtures/errors/upstream/*.yaml`: each config is wrong for fixtures/upstream-auth's spec;
+/// the error is located in the config's `upstream` section.
+#[test]
+fn bad_upstream_credentials_fail_with_located_errors() {
+    bad_configs_fail_located(
+        "upstream",
+        "fixtures/upstream-auth/openapi.yaml",
+        "/upstream",
+    );
+}
+
 /// `fixtures/errors/oauth/*.yaml`: wrong `oauth:` sections; the error is located in the
-/// config's `oauth` section, nothing is written and `inspect` refuses the config too.
+/// config's `oauth` section.
 #[test]
 fn bad_oauth_configs_fail_with_located_errors() {
-    each(&cases("oauth"), |case| {
-        let out_dir = common::scratch(&format!("errors-oauth-{case}"));
-        std::fs::write(out_dir.join("keep.txt"), "mine").unwrap();
-        let before = common::tree(&out_dir);
-        let auth = format!("fixtures/errors/oauth/{case}.yaml");
-        let pointer = format!("{auth}#/oauth/");
-        let args = [
-            "generate",
-            "fixtures/auth-oauth/openapi.yaml",
-            "--auth",
-            &auth,
-            "--out",
-            out_dir.to_str().unwrap(),
-        ];
-        let out = common::mcpgen(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains(&format!("error: {pointer}")),
-            "{case}: not located in the auth file's oauth section: {stderr}"
-        );
-        check_failure(&suffix("oauth", case), &args);
-        untouched_and_refused_by_inspect(case, &out_dir, &before, &args);
-    });
+    bad_configs_fail_located("oauth", "fixtures/auth-oauth/openapi.yaml", "/oauth/");
 }
 
 /// After a refused `generate` (`args`): the output directory is as `before`, and `inspect`
