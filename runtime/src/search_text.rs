@@ -729,6 +729,17 @@ const INTENTS: &[(&str, Intent)] = &[
     ("sync", Intent::Act),
 ];
 
+/// [`INTENTS`] with each phrase as its words' stems, made once.
+fn intent_stems() -> &'static [(Vec<String>, Intent)] {
+    static STEMS: std::sync::OnceLock<Vec<(Vec<String>, Intent)>> = std::sync::OnceLock::new();
+    STEMS.get_or_init(|| {
+        INTENTS
+            .iter()
+            .map(|(phrase, intent)| (phrase.split(' ').map(stem).collect(), *intent))
+            .collect()
+    })
+}
+
 /// The intent of a query, said by its leading verb: the first word that is not a stop word
 /// (or a question word: "who", "which", "what", "how many" ask to read), or an idiom there.
 /// A query that does not begin with a verb ("tickets assigned to me") says none.
@@ -741,15 +752,8 @@ pub fn query_intent(query: &str) -> Option<Intent> {
     words.truncate(MAX_QUERY_WORDS);
     let stems: Vec<String> = words.iter().map(|w| stem(w)).collect();
     for (start, word) in words.iter().enumerate() {
-        for (phrase, intent) in INTENTS {
-            let n = phrase.split(' ').count();
-            let fits = phrase
-                .split(' ')
-                .zip(stems.get(start..start + n).unwrap_or_default())
-                .filter(|(p, s)| stem(p) == **s)
-                .count()
-                == n;
-            if fits {
+        for (phrase, intent) in intent_stems() {
+            if stems.get(start..start + phrase.len()) == Some(phrase.as_slice()) {
                 return Some(*intent);
             }
         }
