@@ -247,7 +247,7 @@ async fn direct(server: &Server, parts: &Parts, body: &Bytes) -> Option<Response
         Some(&name),
         &call.id,
         parent,
-        server.call(target, &name, call.params.arguments, caller),
+        Box::pin(server.call(target, &name, call.params.arguments, caller)),
     )
     .await
     {

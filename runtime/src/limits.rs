@@ -11,11 +11,13 @@
 //!   connection cap, or when the process is out of file descriptors, the connection idle the
 //!   longest is closed to make room; when every connection is busy the new one is closed. So
 //!   idle connections never lock out a client that sends its request.
-//! - Requests ([`track`], the outermost layer of the router): marks the connection busy while a
+//! - Requests ([`Outer`], around the router on each connection): marks the connection busy while a
 //!   request is answered (until its response body ends), bounds the time the request body may
 //!   take to arrive, and refuses a `/mcp` POST beyond the calls-in-flight cap with `503` and
 //!   `Retry-After`.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -25,9 +27,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
 use hyper::body::{Frame, SizeHint};
@@ -95,8 +96,21 @@ struct ConnState {
     idle_since: AtomicU64,
     /// Closed to make room: the stream fails its next read or write.
     evicted: AtomicBool,
-    /// The task reading the stream, woken when the connection is evicted.
+    /// Idle longer than the header read timeout (set by the registry's sweep): the stream
+    /// fails its next read while no request of it is being answered.
+    timed_out: AtomicBool,
+    /// The task reading the stream, woken when the connection is evicted or times out.
     waker: Mutex<Option<Waker>>,
+}
+
+impl ConnState {
+    fn wake(&self) {
+        if let Ok(mut waker) = self.waker.lock()
+            && let Some(waker) = waker.take()
+        {
+            waker.wake();
+        }
+    }
 }
 
 /// The open connections.
@@ -115,6 +129,7 @@ impl Registry {
             busy: AtomicUsize::new(0),
             idle_since: AtomicU64::new(self.now()),
             evicted: AtomicBool::new(false),
+            timed_out: AtomicBool::new(false),
             waker: Mutex::new(None),
         });
         if let Ok(mut connections) = self.connections.lock() {
@@ -150,13 +165,35 @@ impl Registry {
             return false;
         };
         oldest.evicted.store(true, Ordering::Release);
-        if let Ok(mut waker) = oldest.waker.lock()
-            && let Some(waker) = waker.take()
-        {
-            waker.wake();
-        }
+        oldest.wake();
         true
     }
+
+    /// Marks the connections idle for `timeout` or longer as timed out, and wakes their
+    /// readers; forgets closed connections.
+    fn sweep(&self, timeout: Duration) {
+        let now = self.now();
+        let timeout = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let Ok(mut connections) = self.connections.lock() else {
+            return;
+        };
+        connections.retain(|c| c.strong_count() > 0);
+        for state in connections.iter().filter_map(Weak::upgrade) {
+            if state.busy.load(Ordering::Acquire) == 0
+                && !state.timed_out.load(Ordering::Acquire)
+                && now.saturating_sub(state.idle_since.load(Ordering::Acquire)) >= timeout
+            {
+                state.timed_out.store(true, Ordering::Release);
+                state.wake();
+            }
+        }
+    }
+}
+
+/// How often the registry looks for connections idle past the header read timeout: a
+/// quarter of it, between 10 ms and 1 s. A request pays no timer of its own.
+fn sweep_interval(timeout: Duration) -> Duration {
+    (timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
 /// The listener of the HTTP server: a TCP listener whose connections are registered, capped
@@ -165,25 +202,38 @@ pub struct Limited {
     listener: TcpListener,
     registry: Arc<Registry>,
     max_connections: usize,
-    header_read_timeout: Duration,
     /// When the last "connection refused: every connection busy" warning was logged.
     warned: Option<Instant>,
 }
 
 impl Limited {
+    /// Call it inside the async runtime: it starts the task closing idle connections, which
+    /// ends with the listener.
     pub fn new(
         listener: TcpListener,
         max_connections: usize,
         header_read_timeout: Duration,
     ) -> Self {
+        let registry = Arc::new(Registry {
+            epoch: Instant::now(),
+            connections: Mutex::new(Vec::new()),
+        });
+        let weak = Arc::downgrade(&registry);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(sweep_interval(header_read_timeout));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(registry) = weak.upgrade() else {
+                    return;
+                };
+                registry.sweep(header_read_timeout);
+            }
+        });
         Self {
             listener,
-            registry: Arc::new(Registry {
-                epoch: Instant::now(),
-                connections: Mutex::new(Vec::new()),
-            }),
+            registry,
             max_connections: max_connections.max(1),
-            header_read_timeout,
             warned: None,
         }
     }
@@ -221,7 +271,11 @@ impl Listener for Limited {
                     }
                     let state = self.registry.register();
                     return (
-                        Conn::new(tcp, state, self.registry.clone(), self.header_read_timeout),
+                        Conn {
+                            tcp,
+                            state,
+                            registry: self.registry.clone(),
+                        },
                         addr,
                     );
                 }
@@ -270,29 +324,9 @@ pub struct Conn {
     tcp: TcpStream,
     state: Arc<ConnState>,
     registry: Arc<Registry>,
-    timeout: Duration,
-    sleep: Pin<Box<Sleep>>,
-    /// The `idle_since` the timer is set for.
-    armed_for: Option<u64>,
 }
 
 impl Conn {
-    fn new(
-        tcp: TcpStream,
-        state: Arc<ConnState>,
-        registry: Arc<Registry>,
-        timeout: Duration,
-    ) -> Self {
-        Self {
-            tcp,
-            state,
-            registry,
-            timeout,
-            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
-            armed_for: None,
-        }
-    }
-
     fn evicted(&self) -> bool {
         self.state.evicted.load(Ordering::Acquire)
     }
@@ -321,21 +355,16 @@ impl AsyncRead for Conn {
         if this.evicted() {
             return Poll::Ready(Err(closed()));
         }
-        if this.state.busy.load(Ordering::Acquire) == 0 {
-            let since = this.state.idle_since.load(Ordering::Acquire);
-            if this.armed_for != Some(since) {
-                let deadline = this.registry.epoch + Duration::from_millis(since) + this.timeout;
-                this.sleep
-                    .as_mut()
-                    .reset(tokio::time::Instant::from_std(deadline));
-                this.armed_for = Some(since);
-            }
-            if this.sleep.as_mut().poll(cx).is_ready() {
+        if this.state.timed_out.load(Ordering::Acquire) {
+            if this.state.busy.load(Ordering::Acquire) == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "no complete request head within the header read timeout",
                 )));
             }
+            // A request came in as the sweep looked: it is being answered, so the
+            // connection was not idle after all.
+            this.state.timed_out.store(false, Ordering::Release);
         }
         Pin::new(&mut this.tcp).poll_read(cx, buf)
     }
@@ -379,22 +408,11 @@ impl AsyncWrite for Conn {
     }
 }
 
-/// The connection a request came on, in its extensions (as `ConnectInfo<Connection>`), for
-/// [`track`].
+/// The connection a request came on, for [`OuterService`].
 #[derive(Clone)]
 pub struct Connection {
     state: Arc<ConnState>,
     registry: Arc<Registry>,
-}
-
-impl axum::extract::connect_info::Connected<IncomingStream<'_, Limited>> for Connection {
-    fn connect_info(stream: IncomingStream<'_, Limited>) -> Self {
-        let conn = stream.io();
-        Self {
-            state: conn.state.clone(),
-            registry: conn.registry.clone(),
-        }
-    }
 }
 
 /// Marks a connection busy while it lives.
@@ -412,12 +430,6 @@ impl Drop for Busy {
         let Connection { state, registry } = &self.0;
         state.idle_since.store(registry.now(), Ordering::Release);
         state.busy.fetch_sub(1, Ordering::AcqRel);
-        // The reader may be waiting without a timer: let it arm one.
-        if let Ok(mut waker) = state.waker.lock()
-            && let Some(waker) = waker.take()
-        {
-            waker.wake();
-        }
     }
 }
 
@@ -441,57 +453,169 @@ impl RequestLimits {
     }
 }
 
-/// The outermost middleware: connection busy while the request is answered, the body read
-/// timeout, the `/mcp` calls-in-flight cap.
-pub async fn track(State(limits): State<RequestLimits>, request: Request, next: Next) -> Response {
-    let busy = request
-        .extensions()
-        .get::<ConnectInfo<Connection>>()
-        .map(|info| Busy::new(info.0.clone()));
-    // Calls are POSTs; a stateful client's GET event stream is no call and is not capped here.
-    let permit = if request.method() == Method::POST && request.uri().path() == "/mcp" {
-        match limits.calls.clone().try_acquire_owned() {
-            Ok(permit) => Some(permit),
-            Err(_) => {
-                let mut response = (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::CONTENT_TYPE, "application/json")],
-                    serde_json::json!({
-                        "error": "too_many_requests_in_flight",
-                        "error_description": format!(
-                            "this server answers at most {} MCP requests at once (MCP_MAX_CALLS_IN_FLIGHT); try again shortly",
-                            limits.max_calls
-                        ),
-                    })
-                    .to_string(),
-                )
-                    .into_response();
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return response.map(|body| Body::new(Guarded::new(body, busy, None)));
+/// The service `axum::serve` takes ([`Limited`]'s connections): for each connection, the
+/// router behind an [`OuterService`].
+#[derive(Clone)]
+pub struct Outer {
+    router: axum::Router,
+    limits: RequestLimits,
+}
+
+impl Outer {
+    pub fn new(router: axum::Router, limits: RequestLimits) -> Self {
+        Self { router, limits }
+    }
+}
+
+impl tower_service::Service<IncomingStream<'_, Limited>> for Outer {
+    type Response = OuterService<axum::Router>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: IncomingStream<'_, Limited>) -> Self::Future {
+        let conn = stream.io();
+        std::future::ready(Ok(OuterService {
+            inner: self.router.clone(),
+            limits: self.limits.clone(),
+            connection: Connection {
+                state: conn.state.clone(),
+                registry: conn.registry.clone(),
+            },
+        }))
+    }
+}
+
+/// The service of one connection, around the router: marks the connection busy while a
+/// request is answered (until its response body ends), bounds the time the request body may
+/// take to arrive, refuses a `/mcp` POST beyond the calls-in-flight cap with `503` and
+/// `Retry-After`, and counts every response in `mcp_http_requests_total`. A service of its own
+/// rather than `axum::middleware::from_fn` layers, which box a future and a service per
+/// request and layer.
+#[derive(Clone)]
+pub struct OuterService<S> {
+    inner: S,
+    limits: RequestLimits,
+    connection: Connection,
+}
+
+impl<S> tower_service::Service<Request> for OuterService<S>
+where
+    S: tower_service::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = OuterFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = crate::metrics::route(request.uri().path());
+        let busy = Busy::new(self.connection.clone());
+        // Calls are POSTs; a stateful client's GET event stream is no call and is not capped
+        // here.
+        let permit = if request.method() == Method::POST && request.uri().path() == "/mcp" {
+            match self.limits.calls.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    return OuterFuture {
+                        inner: Err(Some(too_many_calls(self.limits.max_calls))),
+                        route,
+                        busy: Some(busy),
+                        permit: None,
+                    };
+                }
             }
+        } else {
+            None
+        };
+        let timeout = self.limits.body_read_timeout;
+        let request = request.map(|body| {
+            Body::new(Deadline {
+                inner: body,
+                sleep: None,
+                timeout,
+            })
+        });
+        OuterFuture {
+            inner: Ok(self.inner.call(request)),
+            route,
+            busy: Some(busy),
+            permit,
         }
-    } else {
-        None
-    };
-    let request = request.map(|body| {
-        Body::new(Deadline {
-            inner: body,
-            deadline: tokio::time::Instant::now() + limits.body_read_timeout,
-            sleep: None,
-            timeout: limits.body_read_timeout,
+    }
+}
+
+/// The `503` of a `/mcp` POST beyond the calls-in-flight cap.
+fn too_many_calls(max_calls: usize) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({
+            "error": "too_many_requests_in_flight",
+            "error_description": format!(
+                "this server answers at most {max_calls} MCP requests at once (MCP_MAX_CALLS_IN_FLIGHT); try again shortly"
+            ),
         })
-    });
-    let response = next.run(request).await;
-    response.map(|body| Body::new(Guarded::new(body, busy, permit)))
+        .to_string(),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// The response future of [`OuterService`]: the route's (or the refusal), whose response body
+/// then keeps the connection busy and the call permit until it ends.
+pub struct OuterFuture<F> {
+    /// The route's future, or the refusal not yet returned.
+    inner: Result<F, Option<Response>>,
+    /// The route's index, for the request counter.
+    route: usize,
+    busy: Option<Busy>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<F> Future for OuterFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>> + Unpin,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let response = match &mut this.inner {
+            Ok(future) => match Pin::new(future).poll(cx) {
+                Poll::Ready(Ok(response)) => response,
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => return Poll::Pending,
+            },
+            Err(refusal) => match refusal.take() {
+                Some(response) => response,
+                // Polled again after its end: never ready again, as a fused future.
+                None => return Poll::Pending,
+            },
+        };
+        crate::metrics::get().http_request_route(this.route, response.status().as_u16());
+        let (busy, permit) = (this.busy.take(), this.permit.take());
+        Poll::Ready(Ok(
+            response.map(|body| Body::new(Guarded::new(body, busy, permit)))
+        ))
+    }
 }
 
 /// A request body that fails when it has not arrived within the body read timeout.
 struct Deadline {
     inner: Body,
-    deadline: tokio::time::Instant,
-    /// The timer, made the first time the body is not ready (most bodies never wait).
+    /// The timer, started the first time the body is not ready: most bodies have arrived
+    /// whole with their request's head and never wait, nor read the clock.
     sleep: Option<Pin<Box<Sleep>>>,
     timeout: Duration,
 }
@@ -524,10 +648,10 @@ impl HttpBody for Deadline {
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        let deadline = this.deadline;
+        let timeout = this.timeout;
         let sleep = this
             .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         if sleep.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(axum::Error::new(BodyTimeout(this.timeout)))));
         }

@@ -380,17 +380,15 @@ async fn run_http(
         None => app = app.route("/metrics", get(metrics::handler)),
         Some(bind) => serve_metrics(bind).await?,
     }
-    // The request limits are the outermost layer: a connection counts as busy until its
-    // response body ends.
-    let app = app
-        .layer(axum::middleware::from_fn(metrics::count_requests))
-        .layer(axum::middleware::from_fn_with_state(
-            limits::RequestLimits::new(
-                Duration::from_secs(cli.body_read_timeout.max(1)),
-                cli.max_calls_in_flight,
-            ),
-            limits::track,
-        ));
+    // The request limits wrap the router, per connection: a connection counts as busy until
+    // its response body ends.
+    let app = limits::Outer::new(
+        app,
+        limits::RequestLimits::new(
+            Duration::from_secs(cli.body_read_timeout.max(1)),
+            cli.max_calls_in_flight,
+        ),
+    );
 
     let (max_connections, open_files) = limits::connection_cap(cli.max_connections);
     if let Some(open_files) = open_files {
@@ -430,7 +428,6 @@ async fn run_http(
         );
     }
     let cancel_late = cancel.clone();
-    let app = app.into_make_service_with_connect_info::<limits::Connection>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             if shutdown_signal().await == Signal::Terminate && !drain.is_zero() {

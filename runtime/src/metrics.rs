@@ -9,11 +9,13 @@
 //! error, an unknown tool). Unknown tool names are counted under the tool label `_unknown`, so a
 //! client cannot grow the label set.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock, RwLock};
 use std::time::Instant;
 
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
 };
 
 /// How a tool call ended (the `outcome` label).
@@ -79,6 +81,13 @@ pub struct Metrics {
     http: IntCounterVec,
     auth: IntCounterVec,
     in_flight: IntGauge,
+    /// The series of each tool called so far, looked up once per call instead of per label
+    /// set and series (tool names are those the catalog serves, and `_unknown`: bounded).
+    tools: RwLock<HashMap<Box<str>, ToolSeries>>,
+    /// `mcp_upstream_responses_total` by [`status_class`]'s index.
+    upstream_classes: [OnceLock<IntCounter>; STATUS_CLASSES.len()],
+    /// `mcp_http_requests_total` by route index ([`route`]) and index in [`COMMON_STATUSES`].
+    http_common: [[OnceLock<IntCounter>; COMMON_STATUSES.len()]; ROUTES.len() + 1],
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -160,7 +169,29 @@ impl Metrics {
             http,
             auth,
             in_flight,
+            tools: RwLock::new(HashMap::new()),
+            upstream_classes: Default::default(),
+            http_common: Default::default(),
         }
+    }
+
+    /// Runs `f` on the series of `tool`, made the first time.
+    fn with_tool<R>(&self, tool: &str, f: impl FnOnce(&ToolSeries) -> R) -> R {
+        if let Ok(tools) = self.tools.read()
+            && let Some(series) = tools.get(tool)
+        {
+            return f(series);
+        }
+        let series = ToolSeries {
+            outcomes: [Outcome::Success, Outcome::ToolError, Outcome::Rejected]
+                .map(|outcome| self.tool_calls.with_label_values(&[tool, outcome.label()])),
+            duration: self.duration.with_label_values(&[tool]),
+        };
+        let result = f(&series);
+        if let Ok(mut tools) = self.tools.write() {
+            tools.entry(tool.into()).or_insert(series);
+        }
+        result
     }
 
     /// Counts the start of a tool call; the guard counts its end.
@@ -174,32 +205,36 @@ impl Metrics {
 
     /// Counts a tool call of `tool` that ended with `outcome` after `seconds`.
     pub fn record_call(&self, tool: &str, outcome: Outcome, seconds: f64) {
-        self.tool_calls
-            .with_label_values(&[tool, outcome.label()])
-            .inc();
-        self.duration.with_label_values(&[tool]).observe(seconds);
+        self.with_tool(tool, |series| {
+            series.outcomes[outcome as usize].inc();
+            series.duration.observe(seconds);
+        });
     }
 
     /// Counts an upstream response of `status` (`None`: no response came).
     pub fn upstream_response(&self, status: Option<u16>) {
-        let class = match status {
-            Some(100..=199) => "1xx",
-            Some(200..=299) => "2xx",
-            Some(300..=399) => "3xx",
-            Some(400..=499) => "4xx",
-            Some(500..=599) => "5xx",
-            Some(_) => "other",
-            None => "failed",
-        };
-        self.upstream.with_label_values(&[class]).inc();
+        let class = status_class(status);
+        self.upstream_classes[class]
+            .get_or_init(|| self.upstream.with_label_values(&[STATUS_CLASSES[class]]))
+            .inc();
     }
 
-    /// Counts an HTTP request of `path` (a route, never a client-chosen string) answered with
+    /// Counts an HTTP request of the route of index `route` ([`route`]) answered with
     /// `status`.
-    pub fn http_request(&self, path: &str, status: u16) {
-        let digits = itoa_status(status);
-        let status = std::str::from_utf8(&digits).unwrap_or("000");
-        self.http.with_label_values(&[path, status]).inc();
+    pub fn http_request_route(&self, route: usize, status: u16) {
+        let label = route_name(route);
+        let counter = |status: u16| {
+            let digits = itoa_status(status);
+            let status = std::str::from_utf8(&digits).unwrap_or("000");
+            self.http.with_label_values(&[label, status])
+        };
+        match (
+            self.http_common.get(route),
+            COMMON_STATUSES.iter().position(|s| *s == status),
+        ) {
+            (Some(row), Some(i)) => row[i].get_or_init(|| counter(status)).inc(),
+            _ => counter(status).inc(),
+        }
     }
 
     /// Counts a refused request.
@@ -268,38 +303,61 @@ pub async fn handler() -> axum::response::Response {
     }
 }
 
-/// The middleware counting every HTTP request by its route (the server's routes are fixed
-/// paths; `other` for any other, so that a scanner cannot grow the label set) and status.
-pub async fn count_requests(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let path = route_label(request.uri().path());
-    let response = next.run(request).await;
-    get().http_request(path, response.status().as_u16());
-    response
-}
-
-/// The label of a request path: one of the server's fixed routes, or `other`.
-fn route_label(path: &str) -> &'static str {
-    const ROUTES: &[&str] = &[
-        "/mcp",
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/.well-known/oauth-protected-resource",
-        "/.well-known/oauth-protected-resource/mcp",
-        "/.well-known/oauth-authorization-server",
-        "/oauth/authorize",
-        "/oauth/callback",
-        "/oauth/token",
-        "/oauth/register",
-    ];
+/// The route of a request path: its index in [`ROUTES`], `ROUTES.len()` for any other path.
+/// Every HTTP request is counted by its route and status ([`crate::limits::Outer`]); the
+/// server's routes are fixed paths and `other` stands for any other, so that a scanner cannot
+/// grow the label set.
+pub fn route(path: &str) -> usize {
     ROUTES
         .iter()
-        .find(|route| **route == path)
-        .copied()
-        .unwrap_or("other")
+        .position(|route| *route == path)
+        .unwrap_or(ROUTES.len())
+}
+
+/// The label of a route index of [`route`].
+fn route_name(route: usize) -> &'static str {
+    ROUTES.get(route).copied().unwrap_or("other")
+}
+
+/// The paths the server serves.
+const ROUTES: &[&str] = &[
+    "/mcp",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-protected-resource/mcp",
+    "/.well-known/oauth-authorization-server",
+    "/oauth/authorize",
+    "/oauth/callback",
+    "/oauth/token",
+    "/oauth/register",
+];
+
+/// The statuses whose series are kept at hand per route.
+const COMMON_STATUSES: [u16; 12] = [200, 202, 204, 302, 400, 401, 403, 404, 405, 406, 415, 503];
+
+/// The `status_class` labels of upstream responses.
+const STATUS_CLASSES: [&str; 7] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "failed"];
+
+/// The index in [`STATUS_CLASSES`] of an upstream response's status (`None`: no response).
+fn status_class(status: Option<u16>) -> usize {
+    match status {
+        Some(100..=199) => 0,
+        Some(200..=299) => 1,
+        Some(300..=399) => 2,
+        Some(400..=499) => 3,
+        Some(500..=599) => 4,
+        Some(_) => 5,
+        None => 6,
+    }
+}
+
+/// The series of one tool: its call counts by [`Outcome`] (in the enum's order) and its
+/// duration histogram.
+struct ToolSeries {
+    outcomes: [IntCounter; 3],
+    duration: Histogram,
 }
 
 #[cfg(test)]
@@ -315,10 +373,10 @@ mod tests {
 
     #[test]
     fn routes_are_a_closed_set() {
-        assert_eq!(route_label("/mcp"), "/mcp");
-        assert_eq!(route_label("/readyz"), "/readyz");
-        assert_eq!(route_label("/wp-admin/../etc"), "other");
-        assert_eq!(route_label("/mcp/"), "other");
+        assert_eq!(route_name(route("/mcp")), "/mcp");
+        assert_eq!(route_name(route("/readyz")), "/readyz");
+        assert_eq!(route_name(route("/wp-admin/../etc")), "other");
+        assert_eq!(route_name(route("/mcp/")), "other");
     }
 
     #[test]
@@ -335,7 +393,7 @@ mod tests {
             .finish("unit_test_tool", Outcome::Rejected);
         metrics.upstream_response(Some(503));
         metrics.upstream_response(None);
-        metrics.http_request("/mcp", 200);
+        metrics.http_request_route(route("/mcp"), 200);
         metrics.auth_rejection(AuthRejection::InvalidToken);
         let (content_type, body) = metrics.render().expect("encodes");
         assert!(content_type.starts_with("text/plain"), "{content_type}");

@@ -246,7 +246,8 @@ impl ServerHandler for Server {
             .unwrap_or(&context.meta.0.0);
         let parent = crate::telemetry::Parent::of_call(Some(meta), parts.map(|p| &p.headers));
         let Some(target) = self.resolve(&name) else {
-            crate::telemetry::observe_call(None, &context.id, parent, async { None }).await;
+            crate::telemetry::observe_call(None, &context.id, parent, Box::pin(async { None }))
+                .await;
             return Err(unknown_tool(&name));
         };
         let caller = parts.and_then(|parts| parts.extensions.get::<Caller>());
@@ -254,7 +255,7 @@ impl ServerHandler for Server {
             Some(&name),
             &context.id,
             parent,
-            self.call(target, &name, request.arguments, caller),
+            Box::pin(self.call(target, &name, request.arguments, caller)),
         );
         tokio::select! {
             result = call => match result {

@@ -20,6 +20,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -262,15 +263,15 @@ tokio::task_local! {
 
 /// Runs the call of `tool` (`None`: a name this server does not serve) as `call`: counts it
 /// in the metrics by its outcome, and records its server span continuing `parent`.
-pub async fn observe_call<F>(
+///
+/// The call comes boxed: a tool call's future is large (its upstream request's is), and this
+/// one, its scope and its caller's would each hold a copy of it, moved at every step.
+pub async fn observe_call(
     tool: Option<&str>,
     request_id: &(dyn std::fmt::Display + Sync),
     parent: Option<Parent>,
-    call: F,
-) -> Option<CallToolResult>
-where
-    F: Future<Output = Option<CallToolResult>>,
-{
+    call: Pin<Box<dyn Future<Output = Option<CallToolResult>> + Send + '_>>,
+) -> Option<CallToolResult> {
     let guard = metrics::get().call_started();
     let span = if EXPORTING.load(Ordering::Relaxed) {
         server_span(
@@ -285,14 +286,17 @@ where
         parent,
         upstream_asked: Cell::new(false),
     };
-    let (result, asked) = CALL
-        .scope(scope, async {
-            let result = call.await;
-            let asked = CALL.with(|scope| scope.upstream_asked.get());
-            (result, asked)
-        })
-        .instrument(span.clone())
-        .await;
+    let work = CALL.scope(scope, async {
+        let result = call.await;
+        let asked = CALL.with(|scope| scope.upstream_asked.get());
+        (result, asked)
+    });
+    // Without a span the call runs as it is: no wrapper to enter and leave at every poll.
+    let (result, asked) = if span.is_none() {
+        work.await
+    } else {
+        work.instrument(span.clone()).await
+    };
     let outcome = match &result {
         Some(result) if result.is_error != Some(true) => Outcome::Success,
         Some(_) if asked => Outcome::ToolError,
@@ -462,16 +466,21 @@ mod tests {
         meta.insert("traceparent".into(), PARENT.into());
         meta.insert("tracestate".into(), "vendor=value".into());
         let parent = Parent::of_call(Some(&meta), None);
-        let headers = observe_call(Some("t"), &1, parent, async {
-            let request = UpstreamRequest::start("GET", target);
-            let mut headers = HeaderMap::new();
-            request.inject(&mut headers);
-            request.finish(Some(200));
-            let mut result = CallToolResult::success(Vec::new());
-            result.structured_content =
-                Some(serde_json::json!({"headers": format!("{headers:?}")}));
-            Some(result)
-        })
+        let headers = observe_call(
+            Some("t"),
+            &1,
+            parent,
+            Box::pin(async {
+                let request = UpstreamRequest::start("GET", target);
+                let mut headers = HeaderMap::new();
+                request.inject(&mut headers);
+                request.finish(Some(200));
+                let mut result = CallToolResult::success(Vec::new());
+                result.structured_content =
+                    Some(serde_json::json!({"headers": format!("{headers:?}")}));
+                Some(result)
+            }),
+        )
         .await
         .and_then(|r| r.structured_content)
         .expect("a result");
@@ -487,10 +496,15 @@ mod tests {
         assert!(text.contains("vendor=value"), "{text}");
 
         let mut headers = HeaderMap::new();
-        observe_call(Some("t"), &2, None, async {
-            UpstreamRequest::start("GET", target).inject(&mut headers);
-            None
-        })
+        observe_call(
+            Some("t"),
+            &2,
+            None,
+            Box::pin(async {
+                UpstreamRequest::start("GET", target).inject(&mut headers);
+                None
+            }),
+        )
         .await;
         assert!(headers.is_empty(), "no trace to continue: {headers:?}");
     }
