@@ -671,6 +671,50 @@ mod tests {
         assert!(pick(&[&["digest"], &["basic"]], false).is_err());
     }
 
+    static EXCHANGE: &[Scheme] = &[Scheme {
+        name: "downstream",
+        what: "the caller's access token exchanged (OAuth 2 token exchange, RFC 8693)",
+        kind: Kind::TokenExchange {
+            token_url: Setting::Literal("http://127.0.0.1:9/token"),
+            client_id: Setting::Literal("mcp-server"),
+            client_secret: Setting::Literal("exchange-secret-1"),
+            audience: None,
+            scopes: &[],
+            grant: ExchangeGrant::TokenExchange,
+        },
+        caller: false,
+    }];
+
+    #[tokio::test]
+    async fn an_exchange_needs_the_callers_token() {
+        let c = Credentials::load(EXCHANGE);
+        assert!(c.exchanges());
+        // Without a caller token (stdio) the scheme cannot be sent: a tool error, no call.
+        let error = c.choose(&[&["downstream"]], false, false).unwrap_err();
+        assert_eq!(
+            error,
+            "the upstream API needs a caller's OAuth access token (securityScheme `downstream` exchanges it for the API's; this call has none)"
+        );
+        let choice = c.choose(&[&["downstream"]], false, true).unwrap();
+        assert!(!choice.caller);
+        // The exchange fails here (nothing listens on port 9): the call's error, without the
+        // caller's token or the secret.
+        let http = reqwest::Client::new();
+        let Err(error) = c
+            .apply(
+                &choice,
+                &http,
+                "http://127.0.0.1:9",
+                Some("caller-token-abc"),
+            )
+            .await
+        else {
+            panic!("nothing answers at the token endpoint");
+        };
+        assert!(error.contains("securityScheme `downstream`"), "{error}");
+        assert!(!error.contains("caller-token-abc") && !error.contains("exchange-secret-1"));
+    }
+
     #[tokio::test]
     async fn credentials_are_placed_as_the_scheme_says() {
         let c = Credentials::load(SCHEMES);

@@ -322,3 +322,77 @@ fn deserialize<T: serde::de::DeserializeOwned>(
         Error::invalid(file, &pointer, e.inner().to_string())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer() -> ir::SecurityScheme {
+        ir::SecurityScheme {
+            name: "downstream".into(),
+            pointer: Pointer::root(),
+            used: true,
+            kind: SchemeKind::HttpBearer,
+        }
+    }
+
+    fn exchange(config: Value, oauth: OAuthProfile) -> Result<UpstreamKind> {
+        configured_kind(
+            "a.yaml",
+            &Pointer::root().join("upstream").join("downstream"),
+            &bearer(),
+            &serde_json::json!({ "token_exchange": config }),
+            vec!["reports:read".into()],
+            oauth,
+        )
+    }
+
+    #[test]
+    fn token_exchange_grants_and_scopes() {
+        let config = serde_json::json!({
+            "token_url": "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+            "audience": "api://downstream/",
+            "client_id": "${ID}",
+            "client_secret": "${SECRET}",
+        });
+        // Entra ID: the on-behalf-of grant, the literal audience as `<audience>/.default`.
+        let Ok(UpstreamKind::TokenExchange { grant, scopes, .. }) =
+            exchange(config.clone(), Some(Profile::Entra))
+        else {
+            panic!("an exchange");
+        };
+        assert_eq!(grant, ExchangeGrant::EntraOnBehalfOf);
+        assert_eq!(scopes, ["api://downstream/.default"]);
+        // Any other provider: RFC 8693, by default the scopes the operations require.
+        let Ok(UpstreamKind::TokenExchange { grant, scopes, .. }) =
+            exchange(config.clone(), Some(Profile::Okta))
+        else {
+            panic!("an exchange");
+        };
+        assert_eq!(grant, ExchangeGrant::TokenExchange);
+        assert_eq!(scopes, ["reports:read"]);
+        let mut listed = config.clone();
+        listed["scope"] = serde_json::json!(["a", "b"]);
+        let Ok(UpstreamKind::TokenExchange { scopes, .. }) =
+            exchange(listed, Some(Profile::Generic))
+        else {
+            panic!("an exchange");
+        };
+        assert_eq!(scopes, ["a", "b"]);
+        // Not in mode oauth; a scope that is no string.
+        let error = exchange(config.clone(), None).unwrap_err().to_string();
+        assert!(
+            error.starts_with("a.yaml#/upstream/downstream/token_exchange: "),
+            "{error}"
+        );
+        let mut bad = config;
+        bad["scope"] = serde_json::json!([1]);
+        let error = exchange(bad, Some(Profile::Generic))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("a.yaml#/upstream/downstream/token_exchange/scope/0: "),
+            "{error}"
+        );
+    }
+}

@@ -13,6 +13,9 @@
 //     "reject_resource": true,      // as Entra ID: a `resource` parameter is an error (AADSTS901002)
 //     "entra_default_scope": true,  // as Entra ID: scope `<audience>/.default` asks for the API's
 //                                   // token with every scope of it
+//     "token_exchange": {"client-id": {"audiences": ["https://upstream.example/"],
+//                                      "scope": "items:read", "ttl": 600}},
+//                                   // RFC 8693 token exchange, per client allowed to exchange
 //     "cookie_keys": ["..."] }
 //
 // It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
@@ -27,6 +30,13 @@
 // counts fetches and sees what was asked for. With `access_token_format: "opaque"` the API's
 // access tokens are opaque too (reference tokens, as Keycloak, Okta or Ory can issue), checked by
 // introspection (`/token/introspection`) and revocable (`/token/revocation`).
+// With `token_exchange`, the token endpoint also takes RFC 8693 token exchange (oidc-provider has no
+// such grant; it is registered here with `registerGrantType`): oidc-provider authenticates the
+// client (and refuses one whose `grant_types` lack the grant), the subject token must be an access
+// token oidc-provider issued (found by its value: opaque tokens), valid and for the API's
+// audience; the client must be listed, the `audience` one of its audiences and the scopes within
+// its `scope`. A real, introspectable access token is issued for that audience (opaque,
+// `ttl` seconds), for the subject's user; successes are logged as `grant.success` like the others.
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -118,6 +128,7 @@ server.listen(0, "127.0.0.1", () => {
       await next();
     });
   }
+  if (config.token_exchange) registerTokenExchange(provider, config.token_exchange);
   for (const event of ["authorization.error", "grant.error", "server_error", "registration_create.error", "introspection.error"]) {
     provider.on(event, (_ctx, err) => console.error(`provider ${event}: ${err?.message} ${err?.error_description ?? ""}`));
   }
@@ -137,6 +148,67 @@ server.listen(0, "127.0.0.1", () => {
   });
   console.log(`listening ${port}`);
 });
+
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+function registerTokenExchange(provider, policies) {
+  const handler = async (ctx) => {
+    const { client, params } = ctx.oidc;
+    const policy = policies[client.clientId];
+    if (!policy) throw new errors.UnauthorizedClient("this client may not exchange tokens");
+    if (!params.subject_token) throw new errors.InvalidRequest("missing required parameter 'subject_token'");
+    if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+    }
+    if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest("only access tokens are issued");
+    }
+    const subject = await provider.AccessToken.find(params.subject_token);
+    if (!subject || !subject.isValid) throw new errors.InvalidGrant("subject token is invalid or expired");
+    if (![subject.aud].flat().includes(AUDIENCE)) throw new errors.InvalidGrant("subject token is not for this API");
+    const audience = params.audience;
+    if (!audience || !policy.audiences.includes(audience)) {
+      throw new errors.InvalidTarget(`audience ${audience ?? "(none)"} is not allowed for this client`);
+    }
+    const allowed = new Set(policy.scope.split(" "));
+    const requested = (params.scope ?? "").split(" ").filter(Boolean);
+    const refused = requested.filter((s) => !allowed.has(s));
+    if (refused.length) throw new errors.InvalidScope(`scope ${refused.join(" ")} is not allowed for this audience`);
+    const resourceServer = new provider.ResourceServer(audience, {
+      audience,
+      scope: policy.scope,
+      accessTokenFormat: "opaque",
+      accessTokenTTL: policy.ttl ?? 600,
+    });
+    const token = new provider.AccessToken({
+      accountId: subject.accountId,
+      client,
+      scope: requested.join(" ") || undefined,
+      gty: "token_exchange",
+      resourceServer,
+      expiresIn: policy.ttl ?? 600,
+    });
+    ctx.oidc.entity("AccessToken", token);
+    const value = await token.save();
+    ctx.body = {
+      access_token: value,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: "Bearer",
+      expires_in: token.expiration,
+      scope: token.scope,
+    };
+  };
+  provider.registerGrantType(TOKEN_EXCHANGE, handler, [
+    "subject_token",
+    "subject_token_type",
+    "requested_token_type",
+    "audience",
+    "scope",
+    "actor_token",
+    "actor_token_type",
+  ]);
+}
 
 const stop = () => server.close(() => process.exit(0));
 process.on("SIGTERM", stop);
