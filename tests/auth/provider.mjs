@@ -16,6 +16,14 @@
 //     "token_exchange": {"client-id": {"audiences": ["https://upstream.example/"],
 //                                      "scope": "items:read", "ttl": 600}},
 //                                   // RFC 8693 token exchange, per client allowed to exchange
+//     "mount_path": "/realms/test", // the issuer's path: as Keycloak's realms (`/realms/<realm>`)
+//                                   // or Okta's custom authorization servers (`/oauth2/<id>`);
+//                                   // nothing is served outside it
+//     "rfc8414_alias": true,        // as Okta's custom authorization servers: RFC 8414 metadata
+//                                   // at `<issuer>/.well-known/oauth-authorization-server` too
+//     "fixed_audience": true,       // as Okta: every API token is for the audience, nothing
+//                                   // needs to ask for it
+//     "reject_audience": true,      // an `audience` parameter on /auth is an error
 //     "cookie_keys": ["..."] }
 //
 // It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
@@ -60,7 +68,8 @@ const isOurResource = (indicator) => {
 const server = http.createServer();
 server.listen(0, "127.0.0.1", () => {
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  const mount = (config.mount_path ?? "").replace(/\/+$/, "");
+  const issuer = `http://127.0.0.1:${port}${mount}`;
   const provider = new Provider(issuer, {
     clients: config.clients.map((c) => ({
       grant_types: ["authorization_code", "refresh_token"],
@@ -81,6 +90,7 @@ server.listen(0, "127.0.0.1", () => {
         enabled: true,
         defaultResource: async (ctx, _client, oneOf) => {
           if (oneOf) return oneOf;
+          if (config.fixed_audience) return AUDIENCE;
           const audience = ctx.oidc.params?.audience;
           return audience && isOurResource(audience) ? audience : undefined;
         },
@@ -129,6 +139,16 @@ server.listen(0, "127.0.0.1", () => {
     });
   }
   if (config.token_exchange) registerTokenExchange(provider, config.token_exchange);
+  if (config.reject_audience) {
+    provider.use(async (ctx, next) => {
+      if (ctx.path === "/auth" && ctx.query.audience !== undefined) {
+        ctx.status = 400;
+        ctx.body = { error: "invalid_request", error_description: "the audience parameter is not supported" };
+        return;
+      }
+      await next();
+    });
+  }
   for (const event of ["authorization.error", "grant.error", "server_error", "registration_create.error", "introspection.error"]) {
     provider.on(event, (_ctx, err) => console.error(`provider ${event}: ${err?.message} ${err?.error_description ?? ""}`));
   }
@@ -140,10 +160,25 @@ server.listen(0, "127.0.0.1", () => {
   const app = provider.callback();
   server.on("request", (req, res) => {
     const started = Date.now();
+    const path = req.url.split("?")[0];
     res.on("finish", () => {
-      const path = req.url.split("?")[0];
       console.error(`${req.method} ${path} -> ${res.statusCode} (${Date.now() - started} ms)`);
     });
+    if (mount) {
+      // Mounted under the issuer's path, as oidc-provider's documentation does it.
+      if (path !== mount && !path.startsWith(`${mount}/`)) {
+        res.statusCode = 404;
+        res.end("not found");
+        return;
+      }
+      req.originalUrl = req.url;
+      req.url = req.url.slice(mount.length) || "/";
+    }
+    if (config.rfc8414_alias && req.url.split("?")[0] === "/.well-known/oauth-authorization-server") {
+      req.url = "/.well-known/openid-configuration";
+      // oidc-provider finds its mount path by where the handled URL starts in the original one.
+      req.originalUrl = `${mount}${req.url}`;
+    }
     app(req, res);
   });
   console.log(`listening ${port}`);
