@@ -68,7 +68,7 @@ pub enum Profile {
     /// The realm's metadata; `audience` not sent.
     Keycloak,
     /// No `resource`; the API's scopes asked as `<audience>/.default`; `api://<id>` audiences
-    /// also accepted as `<id>` (v2 tokens).
+    /// also accepted as `<id>` (v2 tokens); the tenant's v1.0 and v2.0 issuers both accepted.
     Entra,
     /// Opaque tokens checked at Google's tokeninfo endpoint; no `resource`.
     Google,

@@ -248,7 +248,7 @@ impl Profile {
                 "the issuer must be a realm's (`…/realms/<realm>`), whose metadata is read; `audience` is not sent (Keycloak sets `aud` with audience mappers)"
             }
             Profile::Entra => {
-                "RFC 8707 `resource` is dropped (Entra ID refuses it: AADSTS901002/AADSTS9010010); the API's scopes are asked for as `<audience>/.default` beside the OpenID Connect ones; `aud` may be `api://<id>` or `<id>` (v2.0 tokens); the issuer must be a tenant's; an upstream `token_exchange` uses Entra ID's on-behalf-of grant"
+                "RFC 8707 `resource` is dropped (Entra ID refuses it: AADSTS901002/AADSTS9010010); the API's scopes are asked for as `<audience>/.default` beside the OpenID Connect ones; `aud` may be `api://<id>` or `<id>` (v2.0 tokens); the issuer must be a tenant's, and its v1.0 (`https://sts.windows.net/<tenant>/`) and v2.0 issuers are both accepted; an upstream `token_exchange` uses Entra ID's on-behalf-of grant"
             }
             Profile::Google => {
                 "access tokens are opaque: each is checked at Google's tokeninfo endpoint (`aud` must be the client ID); `resource` and `audience` are not sent; `offline_access` becomes `access_type=offline`"
