@@ -547,7 +547,9 @@ impl Credentials {
         }
         for (index, key, token) in &applied.exchanged {
             if let Material::Exchange(exchanger) = &self.schemes[*index].material {
-                renewed |= exchanger.forget(key, token);
+                // A kept token: the retry sends the one exchanged now (or another call's).
+                exchanger.forget(key, token);
+                renewed = true;
             }
         }
         renewed

@@ -197,19 +197,14 @@ impl Exchanger {
         }
     }
 
-    /// After the upstream API refused `used` (401): forgets it, so that the next call exchanges
-    /// again. Returns whether a retry would send another token.
-    pub(crate) fn forget(&self, key: &Key, used: &Arc<str>) -> bool {
+    /// After the upstream API refused `used` (401): forgets it, unless another call replaced it
+    /// already, so that the next call (the retry) exchanges again.
+    pub(crate) fn forget(&self, key: &Key, used: &Arc<str>) {
         let mut cache = self.lock();
-        let Some(entry) = cache.get_mut(key) else {
-            return true;
-        };
-        match &entry.issued {
-            Some(issued) if issued.value == *used => {
-                entry.issued = None;
-                true
-            }
-            _ => true,
+        if let Some(entry) = cache.get_mut(key)
+            && entry.issued.as_ref().is_some_and(|i| i.value == *used)
+        {
+            entry.issued = None;
         }
     }
 
@@ -581,7 +576,7 @@ mod tests {
             .unwrap();
         assert!(error.contains("cannot be reached"), "{error}");
         assert!(!error.contains("another-caller-token") && !error.contains("s3cret"));
-        assert!(e.forget(&key, &Arc::from("issued-1")));
+        e.forget(&key, &Arc::from("issued-1"));
         assert!(
             e.lock()
                 .get(&key)

@@ -16,6 +16,8 @@
 //     "token_exchange": {"client-id": {"audiences": ["https://upstream.example/"],
 //                                      "scope": "items:read", "ttl": 600}},
 //                                   // RFC 8693 token exchange, per client allowed to exchange
+//     "on_behalf_of": {"client-id": {"resources": ["api://upstream"], "scope": "items:read"}},
+//                                   // Entra ID's on-behalf-of grant, per client allowed to use it
 //     "mount_path": "/realms/test", // the issuer's path: as Keycloak's realms (`/realms/<realm>`)
 //                                   // or Okta's custom authorization servers (`/oauth2/<id>`);
 //                                   // nothing is served outside it
@@ -45,6 +47,11 @@
 // audience; the client must be listed, the `audience` one of its audiences and the scopes within
 // its `scope`. A real, introspectable access token is issued for that audience (opaque,
 // `ttl` seconds), for the subject's user; successes are logged as `grant.success` like the others.
+// With `on_behalf_of`, the token endpoint takes Entra ID's on-behalf-of request as Microsoft
+// documents it (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`, the caller's token as
+// `assertion`, `requested_token_use=on_behalf_of`, one `<resource>/.default` scope): the assertion
+// must be a JWT access token this provider signed for the API's audience; the client (which may
+// authenticate only as registered, e.g. client_secret_post) must be listed with that resource.
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -55,6 +62,12 @@ import { pathToFileURL } from "node:url";
 const prefix = process.env.AUTH_NPM_PREFIX ?? join(import.meta.dirname, "../../.cache/npm-auth");
 const entry = createRequire(join(prefix, "package.json")).resolve("oidc-provider");
 const { default: Provider, errors } = await import(pathToFileURL(entry).href);
+// jose as oidc-provider resolves it (one of its dependencies).
+const jose = await import(pathToFileURL(createRequire(entry).resolve("jose")).href);
+
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const AUDIENCE = config.audience;
@@ -139,6 +152,7 @@ server.listen(0, "127.0.0.1", () => {
     });
   }
   if (config.token_exchange) registerTokenExchange(provider, config.token_exchange);
+  if (config.on_behalf_of) registerOnBehalfOf(provider, issuer, config.on_behalf_of);
   if (config.reject_audience) {
     provider.use(async (ctx, next) => {
       if (ctx.path === "/auth" && ctx.query.audience !== undefined) {
@@ -184,8 +198,6 @@ server.listen(0, "127.0.0.1", () => {
   console.log(`listening ${port}`);
 });
 
-const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
-const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
 function registerTokenExchange(provider, policies) {
   const handler = async (ctx) => {
@@ -243,6 +255,50 @@ function registerTokenExchange(provider, policies) {
     "actor_token",
     "actor_token_type",
   ]);
+}
+
+
+function registerOnBehalfOf(provider, issuer, policies) {
+  const publicKeys = jose.createLocalJWKSet({
+    keys: config.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub),
+  });
+  const handler = async (ctx) => {
+    const { client, params } = ctx.oidc;
+    const policy = policies[client.clientId];
+    if (!policy) throw new errors.UnauthorizedClient("this client may not use the on-behalf-of flow");
+    if (params.requested_token_use !== "on_behalf_of") {
+      throw new errors.InvalidRequest("requested_token_use must be on_behalf_of");
+    }
+    if (!params.assertion) throw new errors.InvalidRequest("missing required parameter 'assertion'");
+    let claims;
+    try {
+      ({ payload: claims } = await jose.jwtVerify(params.assertion, publicKeys, { issuer, audience: AUDIENCE }));
+    } catch (e) {
+      throw new errors.InvalidGrant(`AADSTS50013: the assertion is not a valid token for this API (${e.code ?? e.message})`);
+    }
+    const scopes = (params.scope ?? "").split(" ").filter(Boolean);
+    const resource = scopes.length === 1 && scopes[0].endsWith("/.default") ? scopes[0].slice(0, -"/.default".length) : undefined;
+    if (!resource || !policy.resources.includes(resource)) {
+      throw new errors.InvalidScope(`AADSTS65001: scope ${params.scope ?? "(none)"} is not consented for this client`);
+    }
+    const token = new provider.AccessToken({
+      accountId: claims.sub,
+      client,
+      scope: policy.scope,
+      gty: "on_behalf_of",
+      resourceServer: new provider.ResourceServer(resource, {
+        audience: resource,
+        scope: policy.scope,
+        accessTokenFormat: "opaque",
+        accessTokenTTL: 600,
+      }),
+      expiresIn: 600,
+    });
+    ctx.oidc.entity("AccessToken", token);
+    const value = await token.save();
+    ctx.body = { token_type: "Bearer", scope: policy.scope, expires_in: token.expiration, access_token: value };
+  };
+  provider.registerGrantType(JWT_BEARER, handler, ["assertion", "scope", "requested_token_use"]);
 }
 
 const stop = () => server.close(() => process.exit(0));

@@ -14,7 +14,12 @@ upstream.
 - A refused exchange (an audience the provider does not allow this client, a client without the
   grant, a token endpoint that cannot be reached) is a tool error naming the cause, with no
   upstream request and no token or secret in it.
-- No caller token, exchanged token or secret appears in the server's logs (debug level)."""
+- No caller token, exchanged token or secret appears in the server's logs (debug level).
+- With `oauth.provider: entra` (tests/auth/auth-oauth-entra-obo.yaml) the exchange is Entra ID's
+  on-behalf-of request, against a provider that takes only that form (provider.mjs
+  `on_behalf_of`: the `jwt-bearer` grant with the caller's JWT as `assertion`,
+  `requested_token_use=on_behalf_of`, a `<resource>/.default` scope, and a client registered for
+  client_secret_post, as Microsoft documents the secret in the body)."""
 
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from conftest import McpServer, Process, build_server, free_port, start_provider
 from test_oauth_flow import run_flow
-from tokens import AUDIENCE, Keys
+from tokens import AUDIENCE, Keys, decode_unverified
 from upstream import Canned, Recorded, RecordingUpstream
 
 CLIENT = "mcp-exchanging"
@@ -297,3 +302,76 @@ def test_no_token_or_secret_in_the_logs(setup: Setup, caller_token: str) -> None
         log = server.log()
         for secret in [caller_token, *issued, *setup.secrets.values()]:
             assert secret not in log, f"{server.label}: a token or secret in the log"
+
+
+OBO_LOGIN_CLIENT = "mcp-entra"
+OBO_CLIENT = "mcp-obo"
+OBO_RESOURCE = "api://upstream.mcpgen.test"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def test_entra_exchanges_with_the_on_behalf_of_grant(upstream: RecordingUpstream, tmp_path_factory: pytest.TempPathFactory) -> None:
+    port = free_port()
+    secret = secrets.token_urlsafe(24)
+    config = {
+        "jwks": Keys.generate().provider_jwks(),
+        "audience": AUDIENCE,
+        "resource_scope": "items:read items:write",
+        "cookie_keys": [secrets.token_urlsafe(16)],
+        # As Entra ID: no RFC 8707 `resource`; the API asked for as `<audience>/.default`.
+        "reject_resource": True,
+        "entra_default_scope": True,
+        "clients": [
+            {
+                "client_id": OBO_LOGIN_CLIENT,
+                "token_endpoint_auth_method": "none",
+                "redirect_uris": [f"http://127.0.0.1:{port}/oauth/callback"],
+            },
+            {
+                "client_id": OBO_CLIENT,
+                "client_secret": secret,
+                "token_endpoint_auth_method": "client_secret_post",
+                "grant_types": [JWT_BEARER],
+                "response_types": [],
+                "redirect_uris": [],
+            },
+        ],
+        "on_behalf_of": {OBO_CLIENT: {"resources": [OBO_RESOURCE], "scope": "items:read"}},
+    }
+    issuer, process = start_provider(config, tmp_path_factory, "provider-entra-obo")
+    server = None
+    try:
+        binary = build_server("mcpgen-auth-oauth-entra-obo", "tests/auth/auth-oauth-entra-obo.yaml")
+        env = {
+            "OAUTH_ISSUER": issuer,
+            "OAUTH_METADATA_URL": f"{issuer}/.well-known/openid-configuration",
+            "OAUTH_CLIENT_ID": OBO_LOGIN_CLIENT,
+            "EXCHANGE_TOKEN_URL": f"{issuer}/token",
+            "EXCHANGE_CLIENT_ID": OBO_CLIENT,
+            "EXCHANGE_CLIENT_SECRET": secret,
+            "RUST_LOG": "debug",
+        }
+        server = McpServer(binary, port, upstream.base_url, "oauth-entra-obo", env)
+        flow = run_flow(server, "66")
+        result = flow.tool_result
+        assert result is not None and not result.is_error, result  # type: ignore[attr-defined]
+        assert flow.storage.tokens is not None
+        caller_jwt = flow.storage.tokens.access_token
+        _, claims = decode_unverified(caller_jwt)
+        sent = bearer_of(upstream.only())
+        assert sent != caller_jwt and sent.count(".") != 2, "the caller's JWT went upstream"
+        granted = process.log().count(f"grant.success {JWT_BEARER} client={OBO_CLIENT} scope={OBO_RESOURCE}/.default")
+        assert granted == 1, process.log()
+        response = httpx2.post(
+            f"{issuer}/token/introspection", data={"token": sent}, auth=(OBO_CLIENT, secret), timeout=10
+        )
+        issued = response.json()
+        assert issued["active"] is True and issued["aud"] == OBO_RESOURCE, issued
+        assert issued["sub"] == claims["sub"] and issued["client_id"] == OBO_CLIENT, (issued, claims)
+        log = server.log()
+        for value in (caller_jwt, sent, secret):
+            assert value not in log
+    finally:
+        if server is not None:
+            server.stop()
+        process.stop()
