@@ -585,4 +585,171 @@ mod tests {
         // The key is a digest: no caller token is kept.
         assert_ne!(key.to_vec(), b"caller".to_vec());
     }
+
+    /// A token endpoint on 127.0.0.1 that answers each request with the next canned
+    /// `(status, body)` and records what it was sent (head and body).
+    async fn endpoint(answers: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            for (status, body) in answers {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if rest.len() >= length {
+                            break;
+                        }
+                    }
+                }
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&request).to_string());
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn answers_are_judged_and_tokens_kept_until_they_expire() {
+        let (url, seen) = endpoint(vec![
+            (200, "not json"),
+            (200, r#"{"token_type": "Bearer"}"#),
+            (200, r#"{"access_token": "issued-abcdef", "token_type": "N_A"}"#),
+            (400, r#"{"error": "invalid_grant", "error_description": "subject subject-token-xyz expired"}"#),
+            (500, "<html>oops</html>"),
+            (200, r#"{"error": "access_denied"}"#),
+            (200, r#"{"access_token": "issued-123456", "token_type": "bearer", "expires_in": 120}"#),
+        ])
+        .await;
+        let mut e = exchanger(ExchangeGrant::TokenExchange);
+        e.url = url;
+        let redactor = Redactor::default();
+        let http = reqwest::Client::new();
+        let mut errors = Vec::new();
+        for _ in 0..6 {
+            let error = e
+                .token(&http, "subject-token-xyz", &redactor)
+                .await
+                .err()
+                .unwrap();
+            assert!(!error.contains("subject-token-xyz") && !error.contains("s3cret-value"));
+            errors.push(error);
+        }
+        assert!(
+            errors[0].ends_with("the answer is not JSON"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].ends_with("the answer has no `access_token`"),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2].ends_with("token type `N_A` cannot be sent (only Bearer)"),
+            "{}",
+            errors[2]
+        );
+        assert!(
+            errors[3].ends_with("HTTP 400 Bad Request, the provider refused it: `invalid_grant`: subject [REDACTED] expired"),
+            "{}",
+            errors[3]
+        );
+        assert!(
+            errors[4].ends_with("HTTP 500 Internal Server Error (no OAuth error in the answer)"),
+            "{}",
+            errors[4]
+        );
+        assert!(
+            errors[5].ends_with("HTTP 200 OK, the provider refused it: `access_denied`"),
+            "{}",
+            errors[5]
+        );
+        let got = e
+            .token(&http, "subject-token-xyz", &redactor)
+            .await
+            .unwrap();
+        assert_eq!(&*got.value, "issued-123456");
+        assert!(!got.cached);
+        // Kept: the next call asks nobody (the endpoint has no answer left).
+        let again = e
+            .token(&http, "subject-token-xyz", &redactor)
+            .await
+            .unwrap();
+        assert!(again.cached && again.value == got.value);
+        let until = e.lock()[&key_of("subject-token-xyz")]
+            .issued
+            .as_ref()
+            .unwrap()
+            .until;
+        let left = until.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(100) && left <= Duration::from_secs(108),
+            "{left:?}"
+        );
+        // What the endpoint was sent: RFC 8693 with client_secret_basic.
+        let requests = seen.lock().unwrap().clone();
+        assert_eq!(requests.len(), 7);
+        let last = &requests[6];
+        assert!(last.starts_with("POST /token HTTP/1.1"), "{last}");
+        let basic = STANDARD.encode("mcp-server:s3cret-value");
+        assert!(
+            last.to_ascii_lowercase().contains(&format!(
+                "authorization: basic {}",
+                basic.to_ascii_lowercase()
+            )),
+            "{last}"
+        );
+        assert!(last.ends_with("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token=subject-token-xyz&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&audience=https%3A%2F%2Fdownstream.example%2F&scope=reports%3Aread+reports%3Awrite"), "{last}");
+    }
+
+    #[tokio::test]
+    async fn entra_sends_the_client_secret_in_the_body_only() {
+        let (url, seen) = endpoint(vec![(
+            200,
+            r#"{"token_type": "Bearer", "scope": "api://downstream/.default", "expires_in": 3599, "access_token": "issued-entra-1"}"#,
+        )])
+        .await;
+        let mut e = exchanger(ExchangeGrant::EntraOnBehalfOf);
+        e.url = url;
+        e.scopes = &["api://downstream/.default"];
+        let got = e
+            .token(&reqwest::Client::new(), "caller-jwt", &Redactor::default())
+            .await
+            .unwrap();
+        assert_eq!(&*got.value, "issued-entra-1");
+        let request = seen.lock().unwrap()[0].clone();
+        assert!(
+            !request.to_ascii_lowercase().contains("authorization:"),
+            "{request}"
+        );
+        assert!(request.ends_with("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&client_id=mcp-server&client_secret=s3cret-value&assertion=caller-jwt&scope=api%3A%2F%2Fdownstream%2F.default&requested_token_use=on_behalf_of"), "{request}");
+    }
 }
