@@ -47,6 +47,10 @@ pub const STATIC_FILES: &[(&str, &str)] = &[
     ("src/sessions.rs", runtime_file!("src/sessions.rs")),
     ("src/settings.rs", runtime_file!("src/settings.rs")),
     ("src/telemetry.rs", runtime_file!("src/telemetry.rs")),
+    (
+        "src/token_exchange.rs",
+        runtime_file!("src/token_exchange.rs"),
+    ),
     ("src/tool_info.rs", runtime_file!("src/tool_info.rs")),
     ("src/tools_json.rs", runtime_file!("src/tools_json.rs")),
     ("src/transport.rs", runtime_file!("src/transport.rs")),

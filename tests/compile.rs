@@ -134,6 +134,9 @@ fixture_tests! {
     auth_cimd_private: "auth-cimd-private" => built_and_started,
     auth_provider_entra: "auth-provider-entra" => built_and_started,
     auth_provider_github: "auth-provider-github" => built_and_started,
+    // Token exchange for the upstream credential (mode oauth; the auth suite serves it to real
+    // clients: tests/auth/test_token_exchange.py).
+    auth_token_exchange: "auth-token-exchange" => built_and_started,
     // Against the runtime crate. `upstream-auth` (upstream credentials of every scheme kind) is
     // also built as the user gets it, and served to real clients, by the auth suite
     // (tests/auth/test_upstream.py).

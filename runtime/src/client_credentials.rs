@@ -345,7 +345,7 @@ impl Client {
 
 /// How long a token of this lifetime is used: until a tenth of its lifetime (at most
 /// [`MAX_REFRESH_MARGIN`]) before it expires, measured from when it was asked for.
-fn usable_for(lifetime: Duration) -> Duration {
+pub(crate) fn usable_for(lifetime: Duration) -> Duration {
     lifetime.saturating_sub((lifetime / REFRESH_MARGIN_DIVISOR).min(MAX_REFRESH_MARGIN))
 }
 
@@ -361,7 +361,7 @@ fn absolute(url: &str, base: &str) -> Result<String, String> {
 }
 
 /// A response body, at most [`MAX_TOKEN_RESPONSE_BYTES`].
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()

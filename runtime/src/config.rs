@@ -68,7 +68,7 @@ pub enum Profile {
     /// The realm's metadata; `audience` not sent.
     Keycloak,
     /// No `resource`; the API's scopes asked as `<audience>/.default`; `api://<id>` audiences
-    /// also accepted as `<id>` (v2 tokens).
+    /// also accepted as `<id>` (v2 tokens); the tenant's v1.0 and v2.0 issuers both accepted.
     Entra,
     /// Opaque tokens checked at Google's tokeninfo endpoint; no `resource`.
     Google,
@@ -114,6 +114,20 @@ pub enum ClientAuth {
     Post,
 }
 
+/// The grant a token exchange asks for.
+#[allow(
+    dead_code,
+    reason = "auth_config.rs builds what its API's schemes need"
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangeGrant {
+    /// RFC 8693 token exchange, the client authenticated with `client_secret_basic`.
+    TokenExchange,
+    /// Entra ID's on-behalf-of grant (`jwt-bearer` with `requested_token_use=on_behalf_of`),
+    /// the client ID and secret in the form body, as Microsoft documents it.
+    EntraOnBehalfOf,
+}
+
 /// Where client-credentials tokens come from.
 #[allow(
     dead_code,
@@ -154,6 +168,16 @@ pub enum Kind<S = &'static str, L = &'static [&'static str]> {
         audience: Option<Setting<S>>,
         /// `None`: basic, unless the discovery document offers only `client_secret_post`.
         auth: Option<ClientAuth>,
+    },
+    /// The caller's access token exchanged at `token_url` for one for the API
+    /// (`token_exchange.rs`).
+    TokenExchange {
+        token_url: Setting<S>,
+        client_id: Setting<S>,
+        client_secret: Setting<S>,
+        audience: Option<Setting<S>>,
+        scopes: L,
+        grant: ExchangeGrant,
     },
     /// Nothing the server can send by itself.
     Unsupported {

@@ -23,6 +23,10 @@
 //!   but a token fetched because the previous one was refused is kept for 30 s (doubling with
 //!   each refusal in a row, up to 10 minutes) when it is refused too, so an API that refuses
 //!   the client costs one token request, not one per call.
+//! - Token exchange (`token_exchange.rs`, mode `oauth`): the caller's validated access token is
+//!   exchanged for the API's, kept per caller token; without a caller token (stdio) the scheme
+//!   cannot be sent. A 401 to a kept token forgets it, and the call is retried once with a new
+//!   exchange; a 401 to a token exchanged for this call is the API's answer.
 //! - Secrets never reach tool results, error texts or logs (`redact.rs`): every upstream body and
 //!   every log line is searched for them (as sent: raw, percent-encoded, JSON-escaped, base64
 //!   basic credentials) and they are replaced by `[REDACTED]`. Values shorter than [`MIN_REDACTED_LEN`] are too
@@ -40,13 +44,14 @@ use crate::client_credentials::{Client, Resolved, sensitive};
 use crate::encoding::{COMPONENT, COOKIE_VALUE, form_encode};
 use crate::redact::Redactor;
 use crate::settings::read;
+use crate::token_exchange::{Exchanger, Key};
 
 /// The paths the generated `auth_config.rs` names (`crate::credentials::Scheme`, ...).
 #[allow(
     unused_imports,
     reason = "which of these auth_config.rs names depends on the API"
 )]
-pub use crate::config::{ClientAuth, Endpoint, Kind, Location, Scheme};
+pub use crate::config::{ClientAuth, Endpoint, ExchangeGrant, Kind, Location, Scheme};
 #[allow(
     unused_imports,
     reason = "paths of earlier versions that custom code may use"
@@ -85,6 +90,7 @@ enum Material {
     },
     Authorization(HeaderValue),
     Client(Box<Client>),
+    Exchange(Box<Exchanger>),
 }
 
 impl std::fmt::Debug for Credentials {
@@ -128,6 +134,9 @@ pub struct Applied {
     pub authorization: Option<HeaderValue>,
     /// Client-credentials tokens sent: (scheme index, token).
     tokens: Vec<(usize, Arc<str>)>,
+    /// Exchanged tokens sent that were kept from an earlier call: (scheme index, caller token
+    /// key, token).
+    exchanged: Vec<(usize, Key, Arc<str>)>,
     /// Whether the caller's forwarded `Authorization` header goes with this call (see
     /// [`Credentials::choose`]).
     pub caller: bool,
@@ -136,7 +145,7 @@ pub struct Applied {
 impl Applied {
     /// Whether a cached access token went out (so a 401 may mean it expired early).
     pub fn has_tokens(&self) -> bool {
-        !self.tokens.is_empty()
+        !self.tokens.is_empty() || !self.exchanged.is_empty()
     }
 }
 
@@ -277,8 +286,45 @@ impl Credentials {
                     name, id, secret, endpoint, scopes, audience, auth,
                 )))
             }
+            Kind::TokenExchange {
+                token_url,
+                client_id,
+                client_secret,
+                audience,
+                scopes,
+                grant,
+            } => {
+                let url = read(token_url, missing);
+                let id = read(client_id, missing);
+                let secret = read(client_secret, missing);
+                let audience = match audience {
+                    Some(setting) => match read(setting, missing) {
+                        Some(value) => Some(value),
+                        None => return Material::Nothing,
+                    },
+                    None => None,
+                };
+                let (Some(url), Some(id), Some(secret)) = (url, id, secret) else {
+                    return Material::Nothing;
+                };
+                redactor.add(name, &secret);
+                redactor.add(
+                    name,
+                    &STANDARD.encode(format!("{}:{}", form_encode(&id), form_encode(&secret))),
+                );
+                Material::Exchange(Box::new(Exchanger::new(
+                    name, url, id, secret, audience, scopes, grant,
+                )))
+            }
             Kind::Unsupported { .. } => Material::Nothing,
         }
+    }
+
+    /// Whether some scheme exchanges the caller's token (so calls must carry it).
+    pub fn exchanges(&self) -> bool {
+        self.schemes
+            .iter()
+            .any(|s| matches!(s.material, Material::Exchange(_)))
     }
 
     /// One log line per scheme: ready, or which variables are missing (names only).
@@ -319,7 +365,7 @@ impl Credentials {
         }
     }
 
-    fn status(&self, name: &str, caller_token: bool) -> (Option<usize>, Status) {
+    fn status(&self, name: &str, caller_token: bool, subject: bool) -> (Option<usize>, Status) {
         let Some(index) = self.schemes.iter().position(|s| s.scheme.name == name) else {
             return (None, Status::Unsupported);
         };
@@ -331,6 +377,7 @@ impl Credentials {
             (_, Kind::Unsupported { .. }) => Status::Unsupported,
             (Material::Nothing, _) if loaded.missing.is_empty() => Status::Unsupported,
             (Material::Nothing, _) => Status::Missing,
+            (Material::Exchange(_), _) if !subject => Status::Missing,
             _ => Status::Ready,
         };
         (Some(index), status)
@@ -341,8 +388,14 @@ impl Credentials {
     /// The caller's token goes with the call only when the chosen alternative has a
     /// bearer-token scheme it stands in for — never to an operation that needs no credentials
     /// (`security: []`) or only API keys or basic credentials — unless the API declares no
-    /// security at all (then every call carries it, as configured).
-    pub fn choose(&self, alternatives: &[&[&str]], caller_token: bool) -> Result<Choice, String> {
+    /// security at all (then every call carries it, as configured). `subject`: the call carries
+    /// the caller's validated access token, which token exchanges need.
+    pub fn choose(
+        &self,
+        alternatives: &[&[&str]],
+        caller_token: bool,
+        subject: bool,
+    ) -> Result<Choice, String> {
         if alternatives.is_empty() {
             return Ok(Choice {
                 schemes: Vec::new(),
@@ -354,7 +407,7 @@ impl Credentials {
             .map(|alt| {
                 alt.iter()
                     .map(|name| {
-                        let (index, status) = self.status(name, caller_token);
+                        let (index, status) = self.status(name, caller_token, subject);
                         (index, status, *name)
                     })
                     .collect()
@@ -404,14 +457,30 @@ impl Credentials {
                 }
             }
             vars.dedup();
-            let text = match vars.as_slice() {
-                [] => continue,
-                [one] => (*one).to_owned(),
-                [init @ .., last] => format!("{} and {last}", init.join(", ")),
+            let exchange = alt.iter().find_map(|(index, status, name)| {
+                let loaded = &self.schemes[(*index)?];
+                (*status == Status::Missing && matches!(loaded.material, Material::Exchange(_)))
+                    .then_some(*name)
+            });
+            let text = match (vars.as_slice(), exchange) {
+                ([], Some(scheme)) => {
+                    format!(
+                        "a caller's OAuth access token (securityScheme `{scheme}` exchanges it for the API's; this call has none)"
+                    )
+                }
+                ([], None) => continue,
+                ([one], _) => (*one).to_owned(),
+                ([init @ .., last], _) => format!("{} and {last}", init.join(", ")),
             };
             if !needs.contains(&text) {
                 needs.push(text);
             }
+        }
+        if needs
+            .iter()
+            .all(|n| n.starts_with("a caller's OAuth access token"))
+        {
+            return Err(format!("the upstream API needs {}", needs.join(", or ")));
         }
         Err(format!(
             "the upstream API needs credentials that this MCP server does not have: set {} in the server's environment (read when it starts; see .env.example)",
@@ -419,12 +488,14 @@ impl Credentials {
         ))
     }
 
-    /// The credentials of `choice`, placed; fetches client-credentials tokens as needed.
+    /// The credentials of `choice`, placed; fetches client-credentials tokens and exchanges
+    /// `subject` (the caller's access token) as needed.
     pub async fn apply(
         &self,
         choice: &Choice,
         http: &reqwest::Client,
         base_url: &str,
+        subject: Option<&str>,
     ) -> Result<Applied, String> {
         let mut applied = Applied {
             caller: choice.caller,
@@ -446,6 +517,19 @@ impl Credentials {
                     applied.authorization = Some(header);
                     applied.tokens.push((index, token));
                 }
+                Material::Exchange(exchanger) => {
+                    let Some(subject) = subject else {
+                        return Err(
+                            "the upstream API needs the caller's OAuth access token, and this call has none"
+                                .to_owned(),
+                        );
+                    };
+                    let token = exchanger.token(http, subject, &self.redactor).await?;
+                    applied.authorization = Some(token.header);
+                    if token.cached {
+                        applied.exchanged.push((index, token.key, token.value));
+                    }
+                }
             }
         }
         Ok(applied)
@@ -459,6 +543,13 @@ impl Credentials {
         for (index, token) in &applied.tokens {
             if let Material::Client(client) = &self.schemes[*index].material {
                 renewed |= client.forget(token).await;
+            }
+        }
+        for (index, key, token) in &applied.exchanged {
+            if let Material::Exchange(exchanger) = &self.schemes[*index].material {
+                // A kept token: the retry sends the one exchanged now (or another call's).
+                exchanger.forget(key, token);
+                renewed = true;
             }
         }
         renewed
@@ -535,7 +626,8 @@ mod tests {
     #[test]
     fn the_first_complete_alternative_is_chosen() {
         let c = Credentials::load(SCHEMES);
-        let pick = |alts: &[&[&str]], caller| c.choose(alts, caller).map(|ch| names(&c, &ch));
+        let pick =
+            |alts: &[&[&str]], caller| c.choose(alts, caller, false).map(|ch| names(&c, &ch));
         assert_eq!(pick(&[], false), Ok(vec![]));
         assert_eq!(pick(&[&["basic"], &["key"]], false), Ok(vec!["key"]));
         assert_eq!(pick(&[&["key", "query"]], false), Ok(vec!["key", "query"]));
@@ -544,7 +636,7 @@ mod tests {
         assert_eq!(pick(&[&[], &["basic"]], false), Ok(vec![]));
         // A caller's token stands in for the bearer scheme, which is then not sent by us.
         assert_eq!(pick(&[&["missing", "key"]], true), Ok(vec!["key"]));
-        let forwards = |alts: &[&[&str]]| c.choose(alts, true).map(|ch| ch.caller);
+        let forwards = |alts: &[&[&str]]| c.choose(alts, true, false).map(|ch| ch.caller);
         assert_eq!(forwards(&[&["missing", "key"]]), Ok(true));
         assert_eq!(forwards(&[&["missing"], &["key"]]), Ok(true));
         // Not to an operation without credentials, nor to one of API keys or basic only.
@@ -555,11 +647,15 @@ mod tests {
         assert_eq!(forwards(&[&["digest"]]), Ok(false));
         // An API that declares no security: every call carries it.
         assert_eq!(
-            Credentials::none().choose(&[], true).map(|ch| ch.caller),
+            Credentials::none()
+                .choose(&[], true, false)
+                .map(|ch| ch.caller),
             Ok(true)
         );
         assert_eq!(
-            Credentials::none().choose(&[], false).map(|ch| ch.caller),
+            Credentials::none()
+                .choose(&[], false, false)
+                .map(|ch| ch.caller),
             Ok(false)
         );
         // Missing variables are named, per alternative.
@@ -577,12 +673,59 @@ mod tests {
         assert!(pick(&[&["digest"], &["basic"]], false).is_err());
     }
 
+    static EXCHANGE: &[Scheme] = &[Scheme {
+        name: "downstream",
+        what: "the caller's access token exchanged (OAuth 2 token exchange, RFC 8693)",
+        kind: Kind::TokenExchange {
+            token_url: Setting::Literal("http://127.0.0.1:9/token"),
+            client_id: Setting::Literal("mcp-server"),
+            client_secret: Setting::Literal("exchange-secret-1"),
+            audience: None,
+            scopes: &[],
+            grant: ExchangeGrant::TokenExchange,
+        },
+        caller: false,
+    }];
+
+    #[tokio::test]
+    async fn an_exchange_needs_the_callers_token() {
+        let c = Credentials::load(EXCHANGE);
+        assert!(c.exchanges());
+        // Without a caller token (stdio) the scheme cannot be sent: a tool error, no call.
+        let error = c.choose(&[&["downstream"]], false, false).unwrap_err();
+        assert_eq!(
+            error,
+            "the upstream API needs a caller's OAuth access token (securityScheme `downstream` exchanges it for the API's; this call has none)"
+        );
+        let choice = c.choose(&[&["downstream"]], false, true).unwrap();
+        assert!(!choice.caller);
+        // The exchange fails here (nothing listens on port 9): the call's error, without the
+        // caller's token or the secret.
+        let http = reqwest::Client::new();
+        let Err(error) = c
+            .apply(
+                &choice,
+                &http,
+                "http://127.0.0.1:9",
+                Some("caller-token-abc"),
+            )
+            .await
+        else {
+            panic!("nothing answers at the token endpoint");
+        };
+        assert!(error.contains("securityScheme `downstream`"), "{error}");
+        assert!(!error.contains("caller-token-abc") && !error.contains("exchange-secret-1"));
+    }
+
     #[tokio::test]
     async fn credentials_are_placed_as_the_scheme_says() {
         let c = Credentials::load(SCHEMES);
-        let choice = c.choose(&[&["key", "query"]], false).unwrap();
+        let choice = c.choose(&[&["key", "query"]], false, false).unwrap();
         let http = reqwest::Client::new();
-        let applied = c.apply(&choice, &http, "http://127.0.0.1:9").await.unwrap();
+        let applied = c
+            .apply(&choice, &http, "http://127.0.0.1:9", None)
+            .await
+            .unwrap();
         assert_eq!(applied.headers.len(), 1);
         assert_eq!(applied.headers[0].0, "X-Key");
         assert!(applied.headers[0].1.is_sensitive());

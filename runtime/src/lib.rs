@@ -42,6 +42,7 @@ pub mod server;
 pub mod sessions;
 pub mod settings;
 pub mod telemetry;
+pub mod token_exchange;
 pub mod tool_info;
 pub mod tools;
 pub mod tools_json;

@@ -30,6 +30,7 @@ mod server;
 mod sessions;
 mod settings;
 mod telemetry;
+mod token_exchange;
 mod tool_info;
 mod tools;
 mod tools_json;

@@ -228,7 +228,7 @@ pub fn build(public_url: &str, config: &Config) -> Result<Auth, String> {
         accepted_audiences.push(id.trim_end_matches('/').to_owned());
     }
     let provider = Arc::new(Provider {
-        issuers: issuer_variants(&issuer),
+        issuers: accepted_issuers(&issuer, profile),
         profile,
         accepted_audiences,
         github_metadata: (profile == Profile::Github).then(|| github_metadata(&issuer)),
@@ -474,6 +474,46 @@ fn provider_scopes(profile: Profile, scopes: Vec<&str>, audience: Option<&str>) 
             .collect(),
         _ => scopes.into_iter().map(str::to_owned).collect(),
     }
+}
+
+/// The issuers whose tokens are accepted: the configured one (with or without its trailing
+/// `/`), and for Entra ID the same tenant's other token version: v1.0 access tokens (an API's
+/// default, `accessTokenAcceptedVersion` null or 1) carry `https://sts.windows.net/<tenant>/`,
+/// v2.0 ones `https://login.microsoftonline.com/<tenant>/v2.0`. No other tenant's, and only for
+/// Entra ID's global cloud (`login.microsoftonline.com`).
+fn accepted_issuers(issuer: &str, profile: Profile) -> Vec<String> {
+    let mut out = issuer_variants(issuer);
+    if profile != Profile::Entra {
+        return out;
+    }
+    let Ok(url) = Url::parse(issuer) else {
+        return out;
+    };
+    let mut segments = url.path().split('/').filter(|s| !s.is_empty());
+    let tenant = segments.next();
+    let rest: Vec<&str> = segments.collect();
+    if url.scheme() != "https"
+        || url.host_str() != Some("login.microsoftonline.com")
+        || !(rest.is_empty() || rest == ["v2.0"])
+    {
+        return out;
+    }
+    let Some(tenant) = tenant.filter(|t| {
+        !matches!(*t, "common" | "organizations" | "consumers")
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    }) else {
+        return out;
+    };
+    for other in [
+        format!("https://sts.windows.net/{tenant}/"),
+        format!("https://login.microsoftonline.com/{tenant}/v2.0"),
+    ] {
+        if !out.contains(&other) {
+            out.push(other);
+        }
+    }
+    out
 }
 
 /// The issuer and the same with or without its trailing `/`: providers and configurations
@@ -2142,6 +2182,64 @@ mod tests {
                 "https://idp.example.com/realms/x/.well-known/openid-configuration",
                 "https://idp.example.com/.well-known/oauth-authorization-server/realms/x",
             ]
+        );
+    }
+
+    #[test]
+    fn entra_accepts_its_tenants_v1_and_v2_issuers_only() {
+        let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let v2 = format!("https://login.microsoftonline.com/{tenant}/v2.0");
+        let v1 = format!("https://sts.windows.net/{tenant}/");
+        let accepted = accepted_issuers(&v2, Profile::Entra);
+        assert_eq!(accepted, [v2.clone(), format!("{v2}/"), v1.clone()]);
+        // Configured as the v1.0 endpoint's issuer (no `/v2.0`): both versions too.
+        let v1_endpoint = format!("https://login.microsoftonline.com/{tenant}/");
+        let accepted_too = accepted_issuers(&v1_endpoint, Profile::Entra);
+        assert!(accepted_too.contains(&v1) && accepted_too.contains(&v2));
+        // Nothing else: another tenant, another host, the multi-tenant names, other profiles.
+        for other in [
+            "https://sts.windows.net/00000000-0000-0000-0000-000000000000/",
+            "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
+            "https://sts.windows.net/common/",
+        ] {
+            assert!(!accepted.iter().any(|a| a == other), "{other}");
+        }
+        assert_eq!(
+            accepted_issuers(&v2, Profile::Generic),
+            [v2.clone(), format!("{v2}/")]
+        );
+        for not_a_tenant in [
+            "https://login.microsoftonline.com/common/v2.0",
+            "https://evil.example/72f988bf/v2.0",
+            "http://login.microsoftonline.com/72f988bf/v2.0",
+            "https://login.microsoftonline.com/72f988bf/oauth2/v2.0",
+        ] {
+            assert_eq!(
+                accepted_issuers(not_a_tenant, Profile::Entra).len(),
+                2,
+                "{not_a_tenant}"
+            );
+        }
+        // As the verifier judges claims (the list is the JWT validation's issuers too).
+        let config = Config {
+            provider: Profile::Entra,
+            ..INTROSPECTING
+        };
+        let mut p = provider(&config);
+        p.issuers = accepted;
+        let claims = |iss: &str| {
+            json!({"active": true, "iss": iss, "aud": "https://api.example/", "exp": now_secs() + 60})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        assert!(p.judge_introspection(claims(&v1)).is_ok());
+        assert!(p.judge_introspection(claims(&v2)).is_ok());
+        assert!(
+            p.judge_introspection(claims(
+                "https://sts.windows.net/00000000-0000-0000-0000-000000000000/"
+            ))
+            .is_err()
         );
     }
 

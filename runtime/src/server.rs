@@ -106,9 +106,10 @@ impl Server {
         arguments: Option<JsonObject>,
         caller: Option<&Caller>,
     ) -> Option<CallToolResult> {
-        let forwarded = caller
-            .and_then(|caller| caller.forward.clone())
-            .map(|authorization| self.upstream.with_authorization(authorization));
+        let forwarded = caller.and_then(|caller| {
+            self.upstream
+                .for_caller(caller.forward.clone(), caller.token.as_ref())
+        });
         let upstream = forwarded.as_ref().unwrap_or(self.upstream.as_ref());
         let mut result = match target {
             Callable::Generated(index) => match crate::tools::request(index, arguments)? {

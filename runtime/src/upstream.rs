@@ -39,6 +39,9 @@ pub struct Upstream {
     /// The caller's credentials, sent as the `Authorization` header when the auth configuration
     /// forwards them (see [`Upstream::with_authorization`]).
     authorization: Option<HeaderValue>,
+    /// The caller's validated access token, for schemes that exchange it (`token_exchange.rs`);
+    /// never sent upstream itself.
+    subject: Option<Arc<str>>,
     /// The server's own credentials for the API (`credentials.rs`).
     credentials: Arc<Credentials>,
 }
@@ -84,6 +87,7 @@ impl Upstream {
             timeout,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             authorization: None,
+            subject: None,
             credentials: Arc::new(Credentials::none()),
         })
     }
@@ -95,6 +99,26 @@ impl Upstream {
             authorization: Some(authorization),
             ..self.clone()
         }
+    }
+
+    /// This upstream for one call of the caller whose access token is `subject`, when a scheme
+    /// exchanges it (else `None`: nothing changes), with `authorization` forwarded as
+    /// [`Self::with_authorization`] does.
+    pub fn for_caller(
+        &self,
+        authorization: Option<HeaderValue>,
+        subject: Option<&Arc<str>>,
+    ) -> Option<Self> {
+        let subject = subject.filter(|_| self.credentials.exchanges()).cloned();
+        if authorization.is_none() && subject.is_none() {
+            return None;
+        }
+        let mut upstream = match authorization {
+            Some(authorization) => self.with_authorization(authorization),
+            None => self.clone(),
+        };
+        upstream.subject = subject;
+        Some(upstream)
     }
 
     /// Sets the server's credentials for the API.
@@ -136,10 +160,11 @@ impl Upstream {
         }
         // `GET /pets/1`: what messages call this request (made only for one).
         let label = |req: &Request| format!("{} {}", req.method, req.path);
-        let choice = match self
-            .credentials
-            .choose(req.security, self.authorization.is_some())
-        {
+        let choice = match self.credentials.choose(
+            req.security,
+            self.authorization.is_some(),
+            self.subject.is_some(),
+        ) {
             Ok(choice) => choice,
             Err(message) => return tool_error(format!("Cannot call {}: {message}", label(&req))),
         };
@@ -155,7 +180,12 @@ impl Upstream {
         let exchange = loop {
             let applied = match self
                 .credentials
-                .apply(&choice, self.transport.tokens(), &self.base_url)
+                .apply(
+                    &choice,
+                    self.transport.tokens(),
+                    &self.base_url,
+                    self.subject.as_deref(),
+                )
                 .await
             {
                 Ok(applied) => applied,

@@ -5,7 +5,7 @@
 
 use crate::config::setting::{parse_setting, secret_setting, url_setting};
 use crate::error::{Error, Result};
-use crate::ir::auth::{ClientAuth, Setting, TokenEndpoint, UpstreamKind};
+use crate::ir::auth::{ClientAuth, ExchangeGrant, Profile, Setting, TokenEndpoint, UpstreamKind};
 use crate::ir::{self, SchemeKind};
 use crate::pointer::Pointer;
 use serde::Deserialize;
@@ -52,12 +52,27 @@ struct RawClient {
     token_endpoint_auth_method: Option<ClientAuth>,
 }
 
+/// `token_exchange` of a bearer-token scheme (RFC 8693; DESIGN §7).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExchange {
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    audience: Option<String>,
+    scope: Option<Value>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBasic {
     username: String,
     password: String,
 }
+
+/// The OAuth provider profile of mode `oauth` (`None` in other modes): a token exchange is only
+/// possible there, and Entra ID's is its on-behalf-of grant.
+pub type OAuthProfile = Option<Profile>;
 
 /// The configured credentials of one scheme, checked against its kind.
 pub fn configured_kind(
@@ -66,8 +81,12 @@ pub fn configured_kind(
     scheme: &ir::SecurityScheme,
     value: &Value,
     default_scopes: Vec<String>,
+    oauth: OAuthProfile,
 ) -> Result<UpstreamKind> {
     let name = &scheme.name;
+    if let Some(exchange) = value.as_object().and_then(|o| o.get("token_exchange")) {
+        return token_exchange(file, at, scheme, value, exchange, default_scopes, oauth);
+    }
     let what = scheme.kind.describe();
     let shape = |expected: &str| {
         Error::invalid(
@@ -154,23 +173,7 @@ pub fn configured_kind(
             }
             let scopes = match &raw.scopes {
                 None => default_scopes,
-                Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        v.as_str().map(str::to_string).ok_or_else(|| {
-                            Error::invalid(file, &at.join("scopes").join(i), "a scope is a string")
-                        })
-                    })
-                    .collect::<Result<_>>()?,
-                Some(_) => {
-                    return Err(Error::invalid(
-                        file,
-                        &at.join("scopes"),
-                        "`scopes` is a list of scope names (or one space-separated string)",
-                    ));
-                }
+                Some(scopes) => scope_list(file, &at.join("scopes"), scopes)?,
             };
             Ok(UpstreamKind::ClientCredentials {
                 client_id: parse_setting(file, &at.join("client_id"), &raw.client_id)?,
@@ -197,6 +200,118 @@ pub fn configured_kind(
     }
 }
 
+/// `upstream.<scheme>: { token_exchange: {...} }`: the caller's access token exchanged for the
+/// API's (mode `oauth` only, bearer-token schemes only, nothing else beside it).
+fn token_exchange(
+    file: &str,
+    at: &Pointer,
+    scheme: &ir::SecurityScheme,
+    value: &Value,
+    exchange: &Value,
+    default_scopes: Vec<String>,
+    oauth: OAuthProfile,
+) -> Result<UpstreamKind> {
+    let name = &scheme.name;
+    let here = at.join("token_exchange");
+    if !scheme.kind.is_bearer() {
+        return Err(Error::invalid(
+            file,
+            &here,
+            format!(
+                "securityScheme `{name}` ({}) does not take a bearer token: only http bearer, oauth2 and openIdConnect schemes can send an exchanged token",
+                scheme.kind.describe()
+            ),
+        ));
+    }
+    if let Some(other) = value
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "token_exchange"))
+    {
+        return Err(Error::invalid(
+            file,
+            &at.join(other),
+            format!(
+                "securityScheme `{name}`: `token_exchange` is its whole credential; `{other}` cannot stand beside it"
+            ),
+        ));
+    }
+    let Some(profile) = oauth else {
+        return Err(Error::invalid(
+            file,
+            &here,
+            "`token_exchange` needs `mode: oauth`: the caller's validated OAuth access token is what is exchanged",
+        ));
+    };
+    if !exchange.is_object() {
+        return Err(Error::invalid(
+            file,
+            &here,
+            "`token_exchange` is a mapping: `token_url`, `client_id`, `client_secret` (a `${ENV_NAME}`) and optionally `audience`, `scope`",
+        ));
+    }
+    let raw: RawExchange = deserialize(file, &here, exchange)?;
+    let audience = raw
+        .audience
+        .as_deref()
+        .map(|a| parse_setting(file, &here.join("audience"), a))
+        .transpose()?;
+    let grant = if profile == Profile::Entra {
+        ExchangeGrant::EntraOnBehalfOf
+    } else {
+        ExchangeGrant::TokenExchange
+    };
+    let scopes = match &raw.scope {
+        Some(scope) => scope_list(file, &here.join("scope"), scope)?,
+        None if grant == ExchangeGrant::EntraOnBehalfOf => match &audience {
+            Some(Setting::Literal(a)) => vec![format!("{}/.default", a.trim_end_matches('/'))],
+            _ => {
+                return Err(Error::invalid(
+                    file,
+                    &here.join("scope"),
+                    "`oauth.provider: entra` exchanges with the on-behalf-of grant, which needs `scope` (e.g. `api://<downstream-app>/.default`); a literal `audience` stands for `<audience>/.default`",
+                ));
+            }
+        },
+        None => default_scopes,
+    };
+    if grant == ExchangeGrant::EntraOnBehalfOf && scopes.is_empty() {
+        return Err(Error::invalid(
+            file,
+            &here.join("scope"),
+            "the on-behalf-of grant of `oauth.provider: entra` needs at least one scope",
+        ));
+    }
+    Ok(UpstreamKind::TokenExchange {
+        token_url: url_setting(file, &here.join("token_url"), &raw.token_url)?,
+        client_id: parse_setting(file, &here.join("client_id"), &raw.client_id)?,
+        client_secret: secret_setting(file, &here.join("client_secret"), &raw.client_secret)?,
+        audience,
+        scopes,
+        grant,
+    })
+}
+
+/// A list of scope names, or one space-separated string.
+fn scope_list(file: &str, at: &Pointer, value: &Value) -> Result<Vec<String>> {
+    match value {
+        Value::String(s) => Ok(s.split_whitespace().map(str::to_string).collect()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::invalid(file, &at.join(i), "a scope is a string"))
+            })
+            .collect(),
+        _ => Err(Error::invalid(
+            file,
+            at,
+            "a list of scope names (or one space-separated string)",
+        )),
+    }
+}
+
 fn deserialize<T: serde::de::DeserializeOwned>(
     file: &str,
     at: &Pointer,
@@ -206,4 +321,78 @@ fn deserialize<T: serde::de::DeserializeOwned>(
         let pointer = at.concat(&Pointer::from_path(e.path()));
         Error::invalid(file, &pointer, e.inner().to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bearer() -> ir::SecurityScheme {
+        ir::SecurityScheme {
+            name: "downstream".into(),
+            pointer: Pointer::root(),
+            used: true,
+            kind: SchemeKind::HttpBearer,
+        }
+    }
+
+    fn exchange(config: Value, oauth: OAuthProfile) -> Result<UpstreamKind> {
+        configured_kind(
+            "a.yaml",
+            &Pointer::root().join("upstream").join("downstream"),
+            &bearer(),
+            &serde_json::json!({ "token_exchange": config }),
+            vec!["reports:read".into()],
+            oauth,
+        )
+    }
+
+    #[test]
+    fn token_exchange_grants_and_scopes() {
+        let config = serde_json::json!({
+            "token_url": "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+            "audience": "api://downstream/",
+            "client_id": "${ID}",
+            "client_secret": "${SECRET}",
+        });
+        // Entra ID: the on-behalf-of grant, the literal audience as `<audience>/.default`.
+        let Ok(UpstreamKind::TokenExchange { grant, scopes, .. }) =
+            exchange(config.clone(), Some(Profile::Entra))
+        else {
+            panic!("an exchange");
+        };
+        assert_eq!(grant, ExchangeGrant::EntraOnBehalfOf);
+        assert_eq!(scopes, ["api://downstream/.default"]);
+        // Any other provider: RFC 8693, by default the scopes the operations require.
+        let Ok(UpstreamKind::TokenExchange { grant, scopes, .. }) =
+            exchange(config.clone(), Some(Profile::Okta))
+        else {
+            panic!("an exchange");
+        };
+        assert_eq!(grant, ExchangeGrant::TokenExchange);
+        assert_eq!(scopes, ["reports:read"]);
+        let mut listed = config.clone();
+        listed["scope"] = serde_json::json!(["a", "b"]);
+        let Ok(UpstreamKind::TokenExchange { scopes, .. }) =
+            exchange(listed, Some(Profile::Generic))
+        else {
+            panic!("an exchange");
+        };
+        assert_eq!(scopes, ["a", "b"]);
+        // Not in mode oauth; a scope that is no string.
+        let error = exchange(config.clone(), None).unwrap_err().to_string();
+        assert!(
+            error.starts_with("a.yaml#/upstream/downstream/token_exchange: "),
+            "{error}"
+        );
+        let mut bad = config;
+        bad["scope"] = serde_json::json!([1]);
+        let error = exchange(bad, Some(Profile::Generic))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("a.yaml#/upstream/downstream/token_exchange/scope/0: "),
+            "{error}"
+        );
+    }
 }

@@ -79,6 +79,18 @@ pub enum UpstreamKind {
         /// `client_secret_post`.
         auth_method: Option<ClientAuth>,
     },
+    /// The caller's access token exchanged for one for the API (`token_exchange`: RFC 8693, or
+    /// Entra ID's on-behalf-of grant with `oauth.provider: entra`).
+    TokenExchange {
+        token_url: Setting,
+        client_id: Setting,
+        client_secret: Setting,
+        /// The RFC 8693 `audience` parameter (with Entra ID: the default scope's resource).
+        audience: Option<Setting>,
+        /// Requested with every exchange (empty: no `scope` parameter).
+        scopes: Vec<String>,
+        grant: ExchangeGrant,
+    },
     /// Nothing the server can send by itself; `bearer`: a forwarded caller token stands in.
     Unsupported {
         reason: String,
@@ -94,6 +106,17 @@ pub enum TokenEndpoint {
     TokenUrl(Setting),
     /// An OpenID Connect discovery document naming the token endpoint.
     Discovery(Setting),
+}
+
+/// The grant a token exchange asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExchangeGrant {
+    /// RFC 8693 `urn:ietf:params:oauth:grant-type:token-exchange`, client_secret_basic.
+    TokenExchange,
+    /// Entra ID's on-behalf-of grant: `urn:ietf:params:oauth:grant-type:jwt-bearer` with
+    /// `assertion` and `requested_token_use=on_behalf_of`, the client secret in the body.
+    EntraOnBehalfOf,
 }
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
@@ -142,6 +165,21 @@ impl UpstreamScheme {
                     TokenEndpoint::Discovery(u) => push(Some(u), "OpenID Connect discovery URL"),
                 }
                 push(audience.as_ref(), "OAuth audience of the tokens");
+            }
+            UpstreamKind::TokenExchange {
+                token_url,
+                client_id,
+                client_secret,
+                audience,
+                ..
+            } => {
+                push(Some(client_id), "OAuth client ID (token exchange)");
+                push(
+                    Some(client_secret),
+                    "OAuth client secret (token exchange; secret)",
+                );
+                push(Some(token_url), "OAuth token endpoint URL (token exchange)");
+                push(audience.as_ref(), "audience of the exchanged tokens");
             }
             UpstreamKind::Unsupported { .. } => {}
         }
@@ -210,7 +248,7 @@ impl Profile {
                 "the issuer must be a realm's (`…/realms/<realm>`), whose metadata is read; `audience` is not sent (Keycloak sets `aud` with audience mappers)"
             }
             Profile::Entra => {
-                "RFC 8707 `resource` is dropped (Entra ID refuses it: AADSTS901002/AADSTS9010010); the API's scopes are asked for as `<audience>/.default` beside the OpenID Connect ones; `aud` may be `api://<id>` or `<id>` (v2.0 tokens); the issuer must be a tenant's"
+                "RFC 8707 `resource` is dropped (Entra ID refuses it: AADSTS901002/AADSTS9010010); the API's scopes are asked for as `<audience>/.default` beside the OpenID Connect ones; `aud` may be `api://<id>` or `<id>` (v2.0 tokens); the issuer must be a tenant's, and its v1.0 (`https://sts.windows.net/<tenant>/`) and v2.0 issuers are both accepted; an upstream `token_exchange` uses Entra ID's on-behalf-of grant"
             }
             Profile::Google => {
                 "access tokens are opaque: each is checked at Google's tokeninfo endpoint (`aud` must be the client ID); `resource` and `audience` are not sent; `offline_access` becomes `access_type=offline`"

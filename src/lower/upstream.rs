@@ -7,7 +7,7 @@
 
 use crate::config::upstream::{UpstreamConfig, configured_kind};
 use crate::error::{Error, Result};
-use crate::ir::auth::{Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
+use crate::ir::auth::{ExchangeGrant, Setting, TokenEndpoint, UpstreamKind, UpstreamScheme};
 use crate::ir::{self, CredentialUse, KeyLocation, SchemeKind, Warning};
 use crate::pointer::Pointer;
 use std::collections::{BTreeMap, BTreeSet};
@@ -206,7 +206,8 @@ fn uses_authorization(kind: &UpstreamKind) -> bool {
         UpstreamKind::ApiKey { .. } => false,
         UpstreamKind::Bearer { .. }
         | UpstreamKind::Basic { .. }
-        | UpstreamKind::ClientCredentials { .. } => true,
+        | UpstreamKind::ClientCredentials { .. }
+        | UpstreamKind::TokenExchange { .. } => true,
         UpstreamKind::Unsupported { bearer, .. } => *bearer,
     }
 }
@@ -276,7 +277,9 @@ fn configured_credentials(
                 },
             ));
         };
-        let kind = configured_kind(file, &at, scheme, value, required_scopes(api, key))?;
+        let oauth = api.auth.oauth.as_ref().map(|o| o.provider);
+        let kind = configured_kind(file, &at, scheme, value, required_scopes(api, key), oauth)?;
+        let exchanges = matches!(kind, UpstreamKind::TokenExchange { .. });
         if !scheme.used {
             warnings.push(Warning::file(
                 file,
@@ -286,7 +289,7 @@ fn configured_credentials(
                 ),
             ));
         }
-        if forwarding && scheme.kind.is_bearer() {
+        if forwarding && scheme.kind.is_bearer() && !exchanges {
             warnings.push(Warning::file(
                 file,
                 at.clone(),
@@ -337,7 +340,10 @@ fn scheme_credentials(
                 false,
             ),
         };
-        let caller = forwarding && scheme.kind.is_bearer();
+        // An exchanged token stands in for the caller's: the caller's own never goes upstream.
+        let caller = forwarding
+            && scheme.kind.is_bearer()
+            && !matches!(kind, UpstreamKind::TokenExchange { .. });
         // Undefined names and mutualTLS were warned about already (lowering, normalising).
         if let UpstreamKind::Unsupported { reason, .. } = &kind
             && !caller
@@ -355,6 +361,15 @@ fn scheme_credentials(
                     .into(),
                 // Also an oauth2 scheme without the flow, configured with a `token_url`.
                 UpstreamKind::ClientCredentials { .. } => "OAuth 2 client credentials".into(),
+                UpstreamKind::TokenExchange {
+                    grant: ExchangeGrant::EntraOnBehalfOf,
+                    ..
+                } => {
+                    "the caller's access token exchanged with Entra ID's on-behalf-of grant".into()
+                }
+                UpstreamKind::TokenExchange { .. } => {
+                    "the caller's access token exchanged (OAuth 2 token exchange, RFC 8693)".into()
+                }
                 _ => scheme.kind.describe(),
             },
             kind,

@@ -4,7 +4,7 @@
 
 use crate::ir::Api;
 use crate::ir::auth::{
-    AuthIr, Mode, OAuthIr, Setting, TokenValidation, UpstreamKind, UpstreamScheme,
+    AuthIr, ExchangeGrant, Mode, OAuthIr, Setting, TokenValidation, UpstreamKind, UpstreamScheme,
 };
 use crate::render::runtime_config;
 use crate::render::text::{comment_line, lit, md_cell};
@@ -53,6 +53,10 @@ pub struct AuthView {
     forwarding: bool,
     /// Some scheme's tokens come from a client-credentials flow.
     has_client_credentials: bool,
+    /// Some scheme exchanges the caller's token (`token_exchange`).
+    has_token_exchange: bool,
+    /// ... with Entra ID's on-behalf-of grant.
+    exchange_on_behalf_of: bool,
 }
 
 /// One security scheme in the README's upstream credentials table.
@@ -236,6 +240,12 @@ fn upstream_fields(api: &Api, view: &mut AuthView) {
         .upstream
         .iter()
         .any(|s| matches!(s.kind, UpstreamKind::ClientCredentials { .. }));
+    for scheme in &auth.upstream {
+        if let UpstreamKind::TokenExchange { grant, .. } = &scheme.kind {
+            view.has_token_exchange = true;
+            view.exchange_on_behalf_of |= *grant == ExchangeGrant::EntraOnBehalfOf;
+        }
+    }
     view.upstream_rows = auth.upstream.iter().map(|s| upstream_row(api, s)).collect();
 }
 

@@ -13,13 +13,14 @@ mod config;
 
 use crate::ir::KeyLocation;
 use crate::ir::auth::{
-    BearerIr, ClientAuth as IrClientAuth, OAuthIr, Profile as IrProfile, Setting as IrSetting,
-    TokenEndpoint, TokenValidation as IrTokenValidation, UpstreamKind, UpstreamScheme,
+    BearerIr, ClientAuth as IrClientAuth, ExchangeGrant as IrExchangeGrant, OAuthIr,
+    Profile as IrProfile, Setting as IrSetting, TokenEndpoint,
+    TokenValidation as IrTokenValidation, UpstreamKind, UpstreamScheme,
 };
 use crate::render::text::lit;
 use config::{
-    BearerConfig, ClientAuth, Endpoint, Kind, Location, OAuthConfig, Profile, Scheme, Setting,
-    TokenValidation,
+    BearerConfig, ClientAuth, Endpoint, ExchangeGrant, Kind, Location, OAuthConfig, Profile,
+    Scheme, Setting, TokenValidation,
 };
 
 /// `crate::auth::BearerConfig { .. }`: the `bearer` section as `auth_config::BEARER`.
@@ -135,6 +136,24 @@ pub fn scheme_expr(scheme: &UpstreamScheme) -> String {
                 IrClientAuth::ClientSecretBasic => ClientAuth::Basic,
                 IrClientAuth::ClientSecretPost => ClientAuth::Post,
             }),
+        },
+        UpstreamKind::TokenExchange {
+            token_url,
+            client_id,
+            client_secret,
+            audience,
+            scopes,
+            grant,
+        } => Kind::TokenExchange {
+            token_url: setting(token_url),
+            client_id: setting(client_id),
+            client_secret: setting(client_secret),
+            audience: audience.as_ref().map(setting),
+            scopes: scopes.clone(),
+            grant: match grant {
+                IrExchangeGrant::TokenExchange => ExchangeGrant::TokenExchange,
+                IrExchangeGrant::EntraOnBehalfOf => ExchangeGrant::EntraOnBehalfOf,
+            },
         },
         UpstreamKind::Unsupported { reason, .. } => Kind::Unsupported {
             reason: reason.clone(),
@@ -301,6 +320,16 @@ impl Rust for ClientAuth {
     }
 }
 
+impl Rust for ExchangeGrant {
+    fn rust(&self) -> String {
+        let variant = match self {
+            ExchangeGrant::TokenExchange => "TokenExchange",
+            ExchangeGrant::EntraOnBehalfOf => "EntraOnBehalfOf",
+        };
+        format!("crate::credentials::ExchangeGrant::{variant}")
+    }
+}
+
 impl Rust for Endpoint<String> {
     fn rust(&self) -> String {
         match self {
@@ -348,6 +377,24 @@ impl Rust for Kind<String, Vec<String>> {
                     ("scopes", scopes.rust()),
                     ("audience", audience.rust()),
                     ("auth", auth.rust()),
+                ],
+            ),
+            Kind::TokenExchange {
+                token_url,
+                client_id,
+                client_secret,
+                audience,
+                scopes,
+                grant,
+            } => (
+                "TokenExchange",
+                vec![
+                    ("token_url", token_url.rust()),
+                    ("client_id", client_id.rust()),
+                    ("client_secret", client_secret.rust()),
+                    ("audience", audience.rust()),
+                    ("scopes", scopes.rust()),
+                    ("grant", grant.rust()),
                 ],
             ),
             Kind::Unsupported { reason } => ("Unsupported", vec![("reason", reason.rust())]),
@@ -421,6 +468,14 @@ mod tests {
                 scopes: vec!["a".to_owned(), hostile.to_owned()],
                 audience: Some(env("AUD")),
                 auth_method: Some(IrClientAuth::ClientSecretPost),
+            },
+            UpstreamKind::TokenExchange {
+                token_url: IrSetting::Literal(hostile.to_owned()),
+                client_id: env("ID"),
+                client_secret: env("SECRET"),
+                audience: None,
+                scopes: vec![hostile.to_owned()],
+                grant: IrExchangeGrant::EntraOnBehalfOf,
             },
         ];
         for kind in kinds {

@@ -13,6 +13,19 @@
 //     "reject_resource": true,      // as Entra ID: a `resource` parameter is an error (AADSTS901002)
 //     "entra_default_scope": true,  // as Entra ID: scope `<audience>/.default` asks for the API's
 //                                   // token with every scope of it
+//     "token_exchange": {"client-id": {"audiences": ["https://upstream.example/"],
+//                                      "scope": "items:read", "ttl": 600}},
+//                                   // RFC 8693 token exchange, per client allowed to exchange
+//     "on_behalf_of": {"client-id": {"resources": ["api://upstream"], "scope": "items:read"}},
+//                                   // Entra ID's on-behalf-of grant, per client allowed to use it
+//     "mount_path": "/realms/test", // the issuer's path: as Keycloak's realms (`/realms/<realm>`)
+//                                   // or Okta's custom authorization servers (`/oauth2/<id>`);
+//                                   // nothing is served outside it
+//     "rfc8414_alias": true,        // as Okta's custom authorization servers: RFC 8414 metadata
+//                                   // at `<issuer>/.well-known/oauth-authorization-server` too
+//     "fixed_audience": true,       // as Okta: every API token is for the audience, nothing
+//                                   // needs to ask for it
+//     "reject_audience": true,      // an `audience` parameter on /auth is an error
 //     "cookie_keys": ["..."] }
 //
 // It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
@@ -27,6 +40,18 @@
 // counts fetches and sees what was asked for. With `access_token_format: "opaque"` the API's
 // access tokens are opaque too (reference tokens, as Keycloak, Okta or Ory can issue), checked by
 // introspection (`/token/introspection`) and revocable (`/token/revocation`).
+// With `token_exchange`, the token endpoint also takes RFC 8693 token exchange (oidc-provider has no
+// such grant; it is registered here with `registerGrantType`): oidc-provider authenticates the
+// client (and refuses one whose `grant_types` lack the grant), the subject token must be an access
+// token oidc-provider issued (found by its value: opaque tokens), valid and for the API's
+// audience; the client must be listed, the `audience` one of its audiences and the scopes within
+// its `scope`. A real, introspectable access token is issued for that audience (opaque,
+// `ttl` seconds), for the subject's user; successes are logged as `grant.success` like the others.
+// With `on_behalf_of`, the token endpoint takes Entra ID's on-behalf-of request as Microsoft
+// documents it (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`, the caller's token as
+// `assertion`, `requested_token_use=on_behalf_of`, one `<resource>/.default` scope): the assertion
+// must be a JWT access token this provider signed for the API's audience; the client (which may
+// authenticate only as registered, e.g. client_secret_post) must be listed with that resource.
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -37,6 +62,12 @@ import { pathToFileURL } from "node:url";
 const prefix = process.env.AUTH_NPM_PREFIX ?? join(import.meta.dirname, "../../.cache/npm-auth");
 const entry = createRequire(join(prefix, "package.json")).resolve("oidc-provider");
 const { default: Provider, errors } = await import(pathToFileURL(entry).href);
+// jose as oidc-provider resolves it (one of its dependencies).
+const jose = await import(pathToFileURL(createRequire(entry).resolve("jose")).href);
+
+const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const AUDIENCE = config.audience;
@@ -50,7 +81,8 @@ const isOurResource = (indicator) => {
 const server = http.createServer();
 server.listen(0, "127.0.0.1", () => {
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  const mount = (config.mount_path ?? "").replace(/\/+$/, "");
+  const issuer = `http://127.0.0.1:${port}${mount}`;
   const provider = new Provider(issuer, {
     clients: config.clients.map((c) => ({
       grant_types: ["authorization_code", "refresh_token"],
@@ -71,6 +103,7 @@ server.listen(0, "127.0.0.1", () => {
         enabled: true,
         defaultResource: async (ctx, _client, oneOf) => {
           if (oneOf) return oneOf;
+          if (config.fixed_audience) return AUDIENCE;
           const audience = ctx.oidc.params?.audience;
           return audience && isOurResource(audience) ? audience : undefined;
         },
@@ -118,6 +151,18 @@ server.listen(0, "127.0.0.1", () => {
       await next();
     });
   }
+  if (config.token_exchange) registerTokenExchange(provider, config.token_exchange);
+  if (config.on_behalf_of) registerOnBehalfOf(provider, issuer, config.on_behalf_of);
+  if (config.reject_audience) {
+    provider.use(async (ctx, next) => {
+      if (ctx.path === "/auth" && ctx.query.audience !== undefined) {
+        ctx.status = 400;
+        ctx.body = { error: "invalid_request", error_description: "the audience parameter is not supported" };
+        return;
+      }
+      await next();
+    });
+  }
   for (const event of ["authorization.error", "grant.error", "server_error", "registration_create.error", "introspection.error"]) {
     provider.on(event, (_ctx, err) => console.error(`provider ${event}: ${err?.message} ${err?.error_description ?? ""}`));
   }
@@ -129,14 +174,132 @@ server.listen(0, "127.0.0.1", () => {
   const app = provider.callback();
   server.on("request", (req, res) => {
     const started = Date.now();
+    const path = req.url.split("?")[0];
     res.on("finish", () => {
-      const path = req.url.split("?")[0];
       console.error(`${req.method} ${path} -> ${res.statusCode} (${Date.now() - started} ms)`);
     });
+    if (mount) {
+      // Mounted under the issuer's path, as oidc-provider's documentation does it.
+      if (path !== mount && !path.startsWith(`${mount}/`)) {
+        res.statusCode = 404;
+        res.end("not found");
+        return;
+      }
+      req.originalUrl = req.url;
+      req.url = req.url.slice(mount.length) || "/";
+    }
+    if (config.rfc8414_alias && req.url.split("?")[0] === "/.well-known/oauth-authorization-server") {
+      req.url = "/.well-known/openid-configuration";
+      // oidc-provider finds its mount path by where the handled URL starts in the original one.
+      req.originalUrl = `${mount}${req.url}`;
+    }
     app(req, res);
   });
   console.log(`listening ${port}`);
 });
+
+
+function registerTokenExchange(provider, policies) {
+  const handler = async (ctx) => {
+    const { client, params } = ctx.oidc;
+    const policy = policies[client.clientId];
+    if (!policy) throw new errors.UnauthorizedClient("this client may not exchange tokens");
+    if (!params.subject_token) throw new errors.InvalidRequest("missing required parameter 'subject_token'");
+    if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+    }
+    if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest("only access tokens are issued");
+    }
+    const subject = await provider.AccessToken.find(params.subject_token);
+    if (!subject || !subject.isValid) throw new errors.InvalidGrant("subject token is invalid or expired");
+    if (![subject.aud].flat().includes(AUDIENCE)) throw new errors.InvalidGrant("subject token is not for this API");
+    const audience = params.audience;
+    if (!audience || !policy.audiences.includes(audience)) {
+      throw new errors.InvalidTarget(`audience ${audience ?? "(none)"} is not allowed for this client`);
+    }
+    const allowed = new Set(policy.scope.split(" "));
+    const requested = (params.scope ?? "").split(" ").filter(Boolean);
+    const refused = requested.filter((s) => !allowed.has(s));
+    if (refused.length) throw new errors.InvalidScope(`scope ${refused.join(" ")} is not allowed for this audience`);
+    const resourceServer = new provider.ResourceServer(audience, {
+      audience,
+      scope: policy.scope,
+      accessTokenFormat: "opaque",
+      accessTokenTTL: policy.ttl ?? 600,
+    });
+    const token = new provider.AccessToken({
+      accountId: subject.accountId,
+      client,
+      scope: requested.join(" ") || undefined,
+      gty: "token_exchange",
+      resourceServer,
+      expiresIn: policy.ttl ?? 600,
+    });
+    ctx.oidc.entity("AccessToken", token);
+    const value = await token.save();
+    ctx.body = {
+      access_token: value,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: "Bearer",
+      expires_in: token.expiration,
+      scope: token.scope,
+    };
+  };
+  provider.registerGrantType(TOKEN_EXCHANGE, handler, [
+    "subject_token",
+    "subject_token_type",
+    "requested_token_type",
+    "audience",
+    "scope",
+    "actor_token",
+    "actor_token_type",
+  ]);
+}
+
+
+function registerOnBehalfOf(provider, issuer, policies) {
+  const publicKeys = jose.createLocalJWKSet({
+    keys: config.jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub),
+  });
+  const handler = async (ctx) => {
+    const { client, params } = ctx.oidc;
+    const policy = policies[client.clientId];
+    if (!policy) throw new errors.UnauthorizedClient("this client may not use the on-behalf-of flow");
+    if (params.requested_token_use !== "on_behalf_of") {
+      throw new errors.InvalidRequest("requested_token_use must be on_behalf_of");
+    }
+    if (!params.assertion) throw new errors.InvalidRequest("missing required parameter 'assertion'");
+    let claims;
+    try {
+      ({ payload: claims } = await jose.jwtVerify(params.assertion, publicKeys, { issuer, audience: AUDIENCE }));
+    } catch (e) {
+      throw new errors.InvalidGrant(`AADSTS50013: the assertion is not a valid token for this API (${e.code ?? e.message})`);
+    }
+    const scopes = (params.scope ?? "").split(" ").filter(Boolean);
+    const resource = scopes.length === 1 && scopes[0].endsWith("/.default") ? scopes[0].slice(0, -"/.default".length) : undefined;
+    if (!resource || !policy.resources.includes(resource)) {
+      throw new errors.InvalidScope(`AADSTS65001: scope ${params.scope ?? "(none)"} is not consented for this client`);
+    }
+    const token = new provider.AccessToken({
+      accountId: claims.sub,
+      client,
+      scope: policy.scope,
+      gty: "on_behalf_of",
+      resourceServer: new provider.ResourceServer(resource, {
+        audience: resource,
+        scope: policy.scope,
+        accessTokenFormat: "opaque",
+        accessTokenTTL: 600,
+      }),
+      expiresIn: 600,
+    });
+    ctx.oidc.entity("AccessToken", token);
+    const value = await token.save();
+    ctx.body = { token_type: "Bearer", scope: policy.scope, expires_in: token.expiration, access_token: value };
+  };
+  provider.registerGrantType(JWT_BEARER, handler, ["assertion", "scope", "requested_token_use"]);
+}
 
 const stop = () => server.close(() => process.exit(0));
 process.on("SIGTERM", stop);

@@ -6,6 +6,8 @@
 # provider (npm oidc-provider, provider.mjs) and a recording upstream. See the test_*.py files.
 # Upstream credentials (issue 5, test_upstream.py): the crate of fixtures/upstream-auth, whose
 # client-credentials tokens come from the same provider (its client_credentials grant).
+# Token exchange (issue 16, test_token_exchange.py): the same provider with an RFC 8693 grant and
+# Entra ID's on-behalf-of grant registered (provider.mjs `token_exchange`, `on_behalf_of`).
 #
 # Sets itself up on a fresh machine, all under .cache/ (reused by the next run):
 #   - .cache/venv: tests/e2e/requirements.txt (shared with the e2e suite) and then
