@@ -26,9 +26,10 @@
 //     "fixed_audience": true,       // as Okta: every API token is for the audience, nothing
 //                                   // needs to ask for it
 //     "reject_audience": true,      // an `audience` parameter on /auth is an error
-//     "cookie_keys": ["..."] }
+//     "cookie_keys": ["..."],
+//     "port": 8123 }               // the port to listen on (default: a free one)
 //
-// It listens on a free 127.0.0.1 port, prints `listening PORT` on stdout (its issuer is
+// It listens on a free 127.0.0.1 port (or `port`), prints `listening PORT` on stdout (its issuer is
 // http://127.0.0.1:PORT) and logs one line per request on stderr. Access tokens for the API are
 // RS256 JWTs (resource indicators, RFC 8707): for `resource` = the audience or any loopback
 // `…/mcp` URL, and — as Auth0 does — for an `audience` parameter when no `resource` is sent.
@@ -79,7 +80,7 @@ const isOurResource = (indicator) => {
 };
 
 const server = http.createServer();
-server.listen(0, "127.0.0.1", () => {
+server.listen(config.port ?? 0, "127.0.0.1", () => {
   const { port } = server.address();
   const mount = (config.mount_path ?? "").replace(/\/+$/, "");
   const issuer = `http://127.0.0.1:${port}${mount}`;
