@@ -324,6 +324,7 @@ mod tests {
             output_schema: None,
             wrap_output: false,
             output_cut: None,
+            input_cut: None,
             security: Vec::new(),
             scope_alternatives: Vec::new(),
             credentials: Vec::new(),

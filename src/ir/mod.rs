@@ -173,6 +173,10 @@ pub struct Tool {
     /// What bounding the output schema left out, when it did (the schema stage's bound).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_cut: Option<OutputCut>,
+    /// What bounding the input schema left out, when it did: nested parts of arguments not
+    /// expanded (every argument stays; the server's typed arguments still check it in full).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_cut: Option<OutputCut>,
     /// The operation's effective security requirements (alternatives of scheme → scopes).
     pub security: Vec<BTreeMap<String, Vec<String>>>,
     /// OAuth scopes the caller's token needs: one list per alternative of `security`, counting
@@ -193,7 +197,8 @@ pub const SUMMARY_MAX_CHARS: usize = 160;
 
 /// What the bound on output schemas (8 KiB, 12 levels) cut from a tool's `outputSchema`:
 /// subschemas replaced by the permissive `{}` (every response the full schema accepts still
-/// validates), nearest parts kept first.
+/// validates), nearest parts kept first. The same for the bound on input schemas (32 KiB, 12
+/// levels), whose cut parts say they are not expanded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutputCut {
     /// Compact JSON bytes of the output schema unbounded (summed, never built) ...

@@ -48,6 +48,7 @@ impl Lowerer<'_> {
             &mut warnings,
         )?;
         let mut simplifications = input.notes;
+        let input_cut = input.cut;
         let (mut output_schema, wrap_output, output_notes, output_cut) =
             self.output_schema(op.operation, &op_ptr)?;
         simplifications.extend(output_notes);
@@ -94,6 +95,7 @@ impl Lowerer<'_> {
             output_schema,
             wrap_output,
             output_cut,
+            input_cut,
             security,
             scope_alternatives,
             credentials: Vec::new(),
@@ -280,8 +282,7 @@ impl Lowerer<'_> {
 /// bound cut.
 type Output = (Option<Value>, bool, Vec<Simplification>, Option<OutputCut>);
 
-/// Places of cut subschemas an [`OutputCut`] lists (the count covers them all).
-const MAX_CUT_LISTED: usize = 20;
+use crate::lower::arguments::MAX_CUT_LISTED;
 
 fn compact_len(v: &Value) -> usize {
     crate::ir::budget::compact_len(v)
