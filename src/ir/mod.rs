@@ -166,8 +166,8 @@ pub struct Tool {
     pub overridden: Vec<String>,
     pub args: Vec<Arg>,
     pub body: Option<Body>,
-    pub input_schema: Value,
-    pub output_schema: Option<Value>,
+    pub input_schema: Schema,
+    pub output_schema: Option<Schema>,
     /// Whether the structured result is wrapped as `{"result": ...}` (non-object output roots).
     pub wrap_output: bool,
     /// What bounding the output schema left out, when it did (the schema stage's bound).
@@ -190,6 +190,59 @@ pub struct Tool {
     /// What was changed in the tool's schemas so the strictest clients accept them.
     pub simplifications: Vec<Simplification>,
     pub warnings: Vec<Warning>,
+}
+
+/// A tool schema (`inputSchema`, `outputSchema`) as compact JSON text, shared between the tools
+/// that have the same one (an entity graph's tools return a few entities' schemas between
+/// them). Text rather than a `serde_json::Value`, whose maps cost a B-tree node each: the IR
+/// of a large API holds hundreds of megabytes of schemas as values, a fraction of that as text.
+/// It serialises as the JSON value it is (so a pretty printer indents it like any other).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema(std::sync::Arc<str>);
+
+impl Schema {
+    /// The schema of `v`, sharing the text of an equal schema already in `shared`.
+    pub fn shared(v: &Value, shared: &mut std::collections::HashSet<std::sync::Arc<str>>) -> Self {
+        let text = serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned());
+        if let Some(t) = shared.get(text.as_str()) {
+            return Self(t.clone());
+        }
+        let t: std::sync::Arc<str> = text.into();
+        shared.insert(t.clone());
+        Self(t)
+    }
+
+    /// The schema of `v`.
+    pub fn new(v: &Value) -> Self {
+        Self::shared(v, &mut std::collections::HashSet::new())
+    }
+
+    /// The compact JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Bytes of the compact JSON.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty (never, for a schema made by [`Self::new`]).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The schema as a value (parsed again: for what walks it, such as the example calls).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let v: Value = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        v.serialize(serializer)
+    }
 }
 
 /// The longest a tool's one-line [`Tool::summary`] may be, in characters.

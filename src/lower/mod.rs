@@ -76,6 +76,8 @@ struct Lowerer<'a> {
     /// Tool names given by `tools.overrides` → the override's key, and the config file.
     override_names: BTreeMap<String, String>,
     config_file: String,
+    /// The text of every tool schema made so far, so equal schemas share one.
+    schema_texts: std::collections::HashSet<std::sync::Arc<str>>,
 }
 
 /// Lowers a spec, with the config file when there is one, into the finished IR.
@@ -140,6 +142,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         schemes: BTreeMap::new(),
         override_names: BTreeMap::new(),
         config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
+        schema_texts: std::collections::HashSet::new(),
     };
     lw.security_schemes()?;
     // Every operation, in the fixed order, then the `tools:` selection over all of them: an

@@ -6,7 +6,7 @@
 
 use crate::config::tools::Override;
 use crate::error::{Error, Result};
-use crate::ir::{OutputCut, Simplification, Tool, Warning};
+use crate::ir::{OutputCut, Schema, Simplification, Tool, Warning};
 use crate::lower::body::is_json;
 use crate::lower::text;
 use crate::lower::{Lowerer, OperationRef};
@@ -62,6 +62,10 @@ impl Lowerer<'_> {
                 ),
             ));
         }
+        let input_schema = Schema::shared(&input_schema, &mut self.schema_texts);
+        let output_schema = output_schema
+            .as_ref()
+            .map(|s| Schema::shared(s, &mut self.schema_texts));
         let scope_alternatives = self.scope_alternatives(&security);
         let shown = presentation(op, over);
         let toolset = over

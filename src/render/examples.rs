@@ -154,12 +154,13 @@ pub struct Expected {
 
 /// The example call of `tool`, with the test's credentials.
 pub fn example(tool: &Tool, credentials: &TestCredentials) -> Example {
-    let defs = tool
-        .input_schema
-        .get("$defs")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let defs = match tool.input_schema.value() {
+        Value::Object(mut m) => match m.remove("$defs") {
+            Some(Value::Object(d)) => d,
+            _ => Map::new(),
+        },
+        _ => Map::new(),
+    };
     let mut arguments = Map::new();
     let mut missing = Vec::new();
     for a in &tool.args {

@@ -204,7 +204,7 @@ const DEFS_BYTES: usize = 11;
 
 /// Whether a converted root is a plain object schema (the tool's result is not wrapped).
 pub fn is_plain_object(v: &Value) -> bool {
-    v.get("type") == Some(&Value::String("object".into()))
+    v.get("type").and_then(Value::as_str) == Some("object")
         && !["anyOf", "oneOf", "allOf", "$ref", "not", "if"]
             .iter()
             .any(|k| v.get(*k).is_some())
@@ -247,26 +247,24 @@ struct Pending {
     shared: bool,
 }
 
+/// What a node taken is: a converted node (without annotations when `lean`) whose placeholders
+/// are numbered from `offset` on in this conversion, or the least a root too large becomes.
+enum Part {
+    Node {
+        node: Rc<Node>,
+        lean: bool,
+        offset: usize,
+    },
+    Least(Value),
+}
+
 /// A node taken (with its value) or cut (`None`; then what stands for it, `{}` when `None`).
 #[derive(Default)]
 struct Taken {
-    value: Option<Value>,
+    value: Option<Part>,
     cut: Option<Value>,
     children: Vec<usize>,
     refs: Vec<usize>,
-}
-
-/// Renumbers the placeholders of a node's value by `offset`.
-fn renumber(v: &mut Value, offset: usize) {
-    if let Some(id) = slot_of(v) {
-        *v = placeholder(id + offset);
-        return;
-    }
-    if let Value::Object(m) = v {
-        for (_, c) in subschemas_mut(m) {
-            renumber(c, offset);
-        }
-    }
 }
 
 /// Depth up to which converted nodes are reused: deeper, the conversion's own depth limit
@@ -427,17 +425,13 @@ impl Conversion<'_, '_> {
                 defs_cost += DEFS_BYTES;
             }
             let cost = |bytes: usize| p.mult * bytes.saturating_sub(2) + defs_cost;
-            let (value, bytes) = if used + cost(node.bytes) <= budget {
-                (&node.value, node.bytes)
-            } else if let Some(lean) = node
-                .lean
-                .as_ref()
-                .filter(|_| p.root || used + cost(node.lean_bytes) <= budget)
-            {
+            let (lean, bytes) = if used + cost(node.bytes) <= budget {
+                (false, node.bytes)
+            } else if node.lean.is_some() && (p.root || used + cost(node.lean_bytes) <= budget) {
                 out.stripped += 1;
-                (lean, node.lean_bytes)
+                (true, node.lean_bytes)
             } else if p.root {
-                (&node.value, node.bytes)
+                (false, node.bytes)
             } else {
                 out.cut.push(p.path);
                 let cut = mark(is_plain_object(&node.value), p.mult);
@@ -465,7 +459,7 @@ impl Conversion<'_, '_> {
                 taken.insert(
                     p.id,
                     Taken {
-                        value: Some(least),
+                        value: Some(Part::Least(least)),
                         ..Taken::default()
                     },
                 );
@@ -473,11 +467,13 @@ impl Conversion<'_, '_> {
                 continue;
             }
             used += cost(bytes);
-            let mut value = value.clone();
-            renumber(&mut value, offset);
             self.note_at(&p.path, &node.notes);
             let mut t = Taken {
-                value: Some(value),
+                value: Some(Part::Node {
+                    node: node.clone(),
+                    lean,
+                    offset,
+                }),
                 ..Taken::default()
             };
             for (id, raw, at, seg, below) in &node.children {
@@ -779,21 +775,26 @@ impl Assembly<'_> {
             return Value::Object(Map::new());
         };
         match (&t.value, &t.cut) {
-            (Some(v), _) => {
-                let mut v = v.clone();
-                self.fix(&mut v);
+            (Some(Part::Node { node, lean, offset }), _) => {
+                let mut v = match (&node.lean, lean) {
+                    (Some(l), true) => l.clone(),
+                    _ => node.value.clone(),
+                };
+                self.fix(&mut v, *offset);
                 v
             }
+            (Some(Part::Least(v)), _) => v.clone(),
             (None, Some(cut)) => cut.clone(),
             (None, None) => Value::Object(Map::new()),
         }
     }
 
-    /// Replaces the placeholders in `v` by their nodes; returns whether `v` is weakened.
-    fn fix(&self, v: &mut Value) -> bool {
+    /// Replaces the placeholders in `v` (numbered from `offset` in this conversion) by their
+    /// nodes; returns whether `v` is weakened.
+    fn fix(&self, v: &mut Value, offset: usize) -> bool {
         if let Some(id) = slot_of(v) {
-            *v = self.node(id);
-            return self.weak.contains(&id);
+            *v = self.node(id + offset);
+            return self.weak.contains(&(id + offset));
         }
         let Value::Object(m) = v else {
             return false;
@@ -805,7 +806,7 @@ impl Assembly<'_> {
             .is_some_and(|id| self.weak.contains(id));
         let mut weak_keys: BTreeSet<String> = BTreeSet::new();
         for (k, c) in subschemas_mut(m) {
-            if self.fix(c) {
+            if self.fix(c, offset) {
                 weak_keys.insert(k.clone());
             }
         }
@@ -858,7 +859,8 @@ impl Schemas<'_> {
         match raw {
             None => self.nodes[side(mode)]
                 .borrow()
-                .get(&(at.clone(), depth))
+                .get(at)
+                .and_then(|d| d.get(&depth))
                 .cloned(),
             Some(r) => self.shared_nodes[side(mode)]
                 .borrow()
@@ -879,7 +881,9 @@ impl Schemas<'_> {
             None => {
                 self.nodes[side(mode)]
                     .borrow_mut()
-                    .insert((at.clone(), depth), node);
+                    .entry(at.clone())
+                    .or_default()
+                    .insert(depth, node);
             }
             // The schema is kept with its node, so its address names it for as long as the
             // cache lives.

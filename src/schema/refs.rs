@@ -35,7 +35,7 @@ pub struct Schemas<'a> {
     pub(super) def_graphs: [RefCell<DefGraph>; 2],
     /// Schema nodes converted once per document, per side of the call
     /// ([`crate::schema::bound`]; index [`side`]).
-    pub(super) nodes: [RefCell<BTreeMap<(Pointer, usize), Rc<Node>>>; 2],
+    pub(super) nodes: [RefCell<BTreeMap<Pointer, BTreeMap<usize, Rc<Node>>>>; 2],
     /// Schema nodes of shaped copies held by reused nodes (a property of a merged `allOf`),
     /// by the copy's address and depth, with the copy (so the address stays its own).
     pub(super) shared_nodes: [RefCell<SharedNodes>; 2],
