@@ -72,6 +72,7 @@ impl Lowerer<'_> {
                 schema: &c.schema,
                 at: c.schema_at.clone(),
                 path: name.clone(),
+                extra: around(c, name),
             })
             .collect();
         let mut bounded = conversion.convert_bounded(&roots, INPUT_BOUND)?;
@@ -167,6 +168,23 @@ impl Lowerer<'_> {
             schema,
         })
     }
+}
+
+/// Bytes an argument adds to the `inputSchema` besides its schema: its name as a property
+/// (and in `required`), the description and `deprecated` laid over its schema.
+fn around(c: &Candidate, name: &str) -> usize {
+    let name_len = compact_len(&Value::String(name.to_owned()));
+    let mut n = name_len + 2;
+    if c.required {
+        n += name_len + 1;
+    }
+    if let Some(d) = &c.description {
+        n += r#","description":"#.len() + compact_len(&Value::String(d.clone()));
+    }
+    if c.deprecated {
+        n += r#","deprecated":true"#.len();
+    }
+    n
 }
 
 /// Places of cut subschemas an [`OutputCut`] lists (the count covers them all).

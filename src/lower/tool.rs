@@ -215,6 +215,7 @@ impl Lowerer<'_> {
                 } else {
                     "output".to_string()
                 },
+                extra: 0,
             })
             .collect();
         let mut conversion = Conversion::new(self.schemas, Mode::Output);

@@ -63,17 +63,19 @@ pub const OUTPUT_BOUND: Bound = Bound {
     depth: 12,
 };
 
-/// The bound of every tool's `inputSchema`: 32 KiB of compact JSON and 12 levels. Every
+/// The bound of every tool's `inputSchema`: 40 KiB of compact JSON and 32 levels. Every
 /// parameter and body property stays an argument (the roots are always taken); what lies
 /// beyond the bound in their nested schemas is not expanded, and the generated server's typed
 /// arguments still check every call in full before anything is sent upstream. It leaves the
-/// input schemas of ordinary APIs as they are (GitHub's largest is 22.4 KiB and 8 levels deep:
-/// none changes), and stops an entity graph's request bodies (Microsoft Graph: a body reaches
+/// input schemas of ordinary APIs as they are (the largest real one at hand, GitHub Enterprise
+/// Cloud's enterprise ruleset body, is 32.5 KiB and 8 levels deep; api.github.com's largest is
+/// 22.4 KiB; Directus nests its definitions 16 levels deep: no tool of these changes; the
+/// depth only stops hostile nesting, the bytes bound the rest), and stops an entity graph's request bodies (Microsoft Graph: a body reaches
 /// most of the thousands of entities through navigation properties) from carrying the whole
 /// graph as `$defs` in every tool, whose total grew with the square of the API's size.
 pub const INPUT_BOUND: Bound = Bound {
-    bytes: 32 * 1024,
-    depth: 12,
+    bytes: 40 * 1024,
+    depth: 32,
 };
 
 /// What a cut part says in an input schema (see [`cut_form`]).
@@ -210,11 +212,14 @@ pub fn is_plain_object(v: &Value) -> bool {
             .any(|k| v.get(*k).is_some())
 }
 
-/// One schema to convert: the spec's schema, where it is, its path for notes (`output`).
+/// One schema to convert: the spec's schema, where it is, its path for notes (`output`), and
+/// the bytes the caller puts around it (an argument's name and description), counted in the
+/// bound.
 pub struct Root<'v> {
     pub schema: &'v Value,
     pub at: Pointer,
     pub path: String,
+    pub extra: usize,
 }
 
 /// A bounded conversion's result.
@@ -387,7 +392,7 @@ impl Conversion<'_, '_> {
             });
         }
         let mut next = roots.len();
-        let mut used = 2 * roots.len();
+        let mut used = roots.iter().map(|r| 2 + r.extra).sum::<usize>();
         let mut taken: BTreeMap<usize, Taken> = BTreeMap::new();
         let mut order: Vec<usize> = Vec::new();
         let mut defs: BTreeMap<String, usize> = BTreeMap::new();

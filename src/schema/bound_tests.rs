@@ -45,6 +45,7 @@ fn bounded(doc: &Value, schema: &Value, at: &Pointer, bound: Bound) -> Option<(V
         schema,
         at: at.clone(),
         path: "output".into(),
+        extra: 0,
     };
     let b = c.convert_bounded(&[root], bound).ok()?;
     let cut = !b.cut.is_empty() || b.stripped > 0;
