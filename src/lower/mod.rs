@@ -124,6 +124,33 @@ fn output_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
     })
 }
 
+/// One warning for all the input schemas the bound cut (`inspect` says what, per tool).
+fn input_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
+    let cut: Vec<&ir::OutputCut> = tools.iter().filter_map(|t| t.input_cut.as_ref()).collect();
+    if cut.is_empty() {
+        return None;
+    }
+    let subschemas: usize = cut.iter().map(|c| c.subschemas).sum();
+    let before: usize = cut.iter().map(|c| c.bytes_before).sum();
+    let after: usize = cut.iter().map(|c| c.bytes_after).sum();
+    let bound = crate::schema::bound::INPUT_BOUND;
+    Some(Warning {
+        file: None,
+        at: None,
+        message: format!(
+            "the input schemas of {} tool{} exceed the bound ({} KiB, {} levels): {} nested subschema{} not expanded ({} → {} bytes as compact JSON; every argument stays, and the server checks each call against the full schema); `mcpgen inspect` lists them",
+            cut.len(),
+            if cut.len() == 1 { "" } else { "s" },
+            bound.bytes / 1024,
+            bound.depth,
+            ir::budget::thousands(subschemas),
+            if subschemas == 1 { "" } else { "s" },
+            ir::budget::thousands(before),
+            ir::budget::thousands(after),
+        ),
+    })
+}
+
 fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> Result<ir::Api> {
     let api = &spec.structure;
     let tools_config = config.and_then(|c| c.tools.as_ref());
@@ -168,6 +195,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());
+    warnings.extend(input_cut_summary(&tools));
     warnings.extend(output_cut_summary(&tools));
     let mut out = ir::Api {
         crate_name,
