@@ -78,6 +78,8 @@ struct Lowerer<'a> {
     config_file: String,
     /// The text of every tool schema made so far, so equal schemas share one.
     schema_texts: std::collections::HashSet<std::sync::Arc<str>>,
+    /// Outputs made of plain references, by their targets (see `output_schema`).
+    outputs: BTreeMap<Vec<String>, tool::Output>,
 }
 
 /// Lowers a spec, with the config file when there is one, into the finished IR.
@@ -170,6 +172,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         override_names: BTreeMap::new(),
         config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
         schema_texts: std::collections::HashSet::new(),
+        outputs: BTreeMap::new(),
     };
     lw.security_schemes()?;
     // Every operation, in the fixed order, then the `tools:` selection over all of them: an
