@@ -30,6 +30,7 @@ use heck::ToKebabCase;
 use openapiv3::{OpenAPI, Operation, PathItem, ReferenceOr};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Options that shape lowering.
@@ -266,7 +267,7 @@ fn tool_mode(config: Option<&ToolsConfig>, tools: &[ir::Tool]) -> ir::ToolModeCh
 }
 
 /// Every operation of the path items, paths sorted, methods in [`METHODS`] order.
-fn operations<'o>(items: &'o [(&'o String, Pointer, PathItem)]) -> Vec<OperationRef<'o>> {
+fn operations<'o>(items: &'o [(&'o String, Pointer, Cow<'o, PathItem>)]) -> Vec<OperationRef<'o>> {
     let mut ops = Vec::new();
     for (path, item_ptr, item) in items {
         for method in METHODS {
@@ -329,7 +330,7 @@ fn excluded_operation(op: &OperationRef, reason: &str) -> ir::Excluded {
 
 impl<'a> Lowerer<'a> {
     /// The document's path items, sorted by path, references resolved.
-    fn path_items(&self) -> Result<Vec<(&'a String, Pointer, PathItem)>> {
+    fn path_items(&self) -> Result<Vec<(&'a String, Pointer, Cow<'a, PathItem>)>> {
         let mut paths: Vec<(&String, &ReferenceOr<PathItem>)> =
             self.api.paths.paths.iter().collect();
         paths.sort_by(|a, b| a.0.cmp(b.0));
@@ -354,14 +355,15 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Resolves a `ReferenceOr<T>` through the structural view, returning the pointer it lives at.
-    pub(super) fn deref<T: DeserializeOwned + Clone>(
+    /// Resolves a `ReferenceOr<T>` through the structural view, returning the pointer it lives at
+    /// (an item is borrowed, not copied: a large API's path items are megabytes).
+    pub(super) fn deref<'r, T: DeserializeOwned + Clone>(
         &self,
-        r: &ReferenceOr<T>,
+        r: &'r ReferenceOr<T>,
         at: &Pointer,
-    ) -> Result<(Pointer, T)> {
+    ) -> Result<(Pointer, Cow<'r, T>)> {
         let mut reference = match r {
-            ReferenceOr::Item(t) => return Ok((at.clone(), t.clone())),
+            ReferenceOr::Item(t) => return Ok((at.clone(), Cow::Borrowed(t))),
             ReferenceOr::Reference { reference } => reference.clone(),
         };
         let mut from = at.clone();
@@ -388,7 +390,7 @@ impl<'a> Lowerer<'a> {
             let t = serde_path_to_error::deserialize::<_, T>(target).map_err(|e| {
                 Error::invalid(self.file, &p, format!("invalid object: {}", e.inner()))
             })?;
-            return Ok((p, t));
+            return Ok((p, Cow::Owned(t)));
         }
         Err(Error::invalid(
             self.file,
