@@ -35,11 +35,14 @@ pub struct Schemas<'a> {
     pub(super) def_graphs: [RefCell<DefGraph>; 2],
     /// Schema nodes converted once per document, per side of the call
     /// ([`crate::schema::bound`]; index [`side`]).
-    pub(super) nodes: [RefCell<BTreeMap<Pointer, BTreeMap<usize, Rc<Node>>>>; 2],
+    pub(super) nodes: [RefCell<OwnNodes>; 2],
     /// Schema nodes of shaped copies held by reused nodes (a property of a merged `allOf`),
     /// by the copy's address and depth, with the copy (so the address stays its own).
     pub(super) shared_nodes: [RefCell<SharedNodes>; 2],
 }
+
+/// Nodes of the document's own schemas: place → depth → node.
+pub(super) type OwnNodes = BTreeMap<Pointer, BTreeMap<usize, Rc<Node>>>;
 
 /// Nodes of shared schema copies: (address, depth) → (the copy, its node).
 pub(super) type SharedNodes = BTreeMap<(usize, usize), (Rc<Value>, Rc<Node>)>;
