@@ -1,6 +1,8 @@
-//! Output schemas with a bound ([`OUTPUT_BOUND`]). A tool's `outputSchema` is there so a client can validate and
-//! use `structuredContent`; it does not need the API's whole object graph (Stripe's responses
-//! each reach most of its 1,300 schemas: 0.9 MB per tool unbounded). The conversion therefore
+//! Tool schemas with a bound: outputs within [`OUTPUT_BOUND`], inputs within [`INPUT_BOUND`]
+//! (every argument kept, cut parts described: [`cut_form`]). A tool's `outputSchema` is there
+//! so a client can validate and use `structuredContent`; it does not need the API's whole object
+//! graph (Stripe's responses each reach most of its 1,300 schemas: 0.9 MB per tool unbounded),
+//! and an `inputSchema` need not carry every entity an entity graph's request body reaches. The conversion therefore
 //! takes schema nodes breadth-first under a byte budget and a depth bound, and whatever does not
 //! fit is replaced by the permissive schema `{}`, so that every response valid under the full
 //! schema is still valid under the bounded one. The bound applies while converting: a node is
@@ -25,7 +27,8 @@
 //!   wrapped as `{"result": ...}` never depends on the bound.
 //!
 //! The unbounded size is still reported (`inspect`): it is summed node by node, with each
-//! definition's size computed once per document ([`Schemas::output_size`]), never built.
+//! definition's size computed once per document and what each strongly connected component of
+//! the definitions reaches summed once ([`crate::schema::node::DefGraph`]), never built.
 
 use crate::error::Result;
 use crate::pointer::Pointer;
