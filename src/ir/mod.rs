@@ -192,6 +192,11 @@ pub struct Tool {
     pub warnings: Vec<Warning>,
 }
 
+/// The description of a part of an input schema that the bound did not expand (the schema
+/// stage's `bound`): what a client and a model see there, and how render knows no example value
+/// can be built for it.
+pub const NOT_EXPANDED: &str = "Not expanded (size bound); the server checks it in full.";
+
 /// A tool schema (`inputSchema`, `outputSchema`) as compact JSON text, shared between the tools
 /// that have the same one (an entity graph's tools return a few entities' schemas between
 /// them). Text rather than a `serde_json::Value`, whose maps cost a B-tree node each: the IR

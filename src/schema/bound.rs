@@ -82,17 +82,26 @@ pub const INPUT_BOUND: Bound = Bound {
 };
 
 /// What a cut part says in an input schema (see [`cut_form`]).
-pub const NOT_EXPANDED: &str = "Not expanded (size bound); the server checks it in full.";
+pub use crate::ir::NOT_EXPANDED;
 
-/// A part an input bound cut, as clients see it: permissive (it accepts every value the full
-/// schema accepts), an object schema when the part is one, with [`NOT_EXPANDED`], so a model
+/// A part an input bound cut (`node`: its converted node, when it was converted), as clients
+/// see it: permissive (it accepts every value the full schema accepts), an object schema with
+/// the node's own `required` when the part is a plain object, with [`NOT_EXPANDED`], so a model
 /// knows there is more to it than "anything".
-fn cut_form(object: bool) -> Value {
-    if object {
-        serde_json::json!({"type": "object", "properties": {}, "description": NOT_EXPANDED})
-    } else {
-        serde_json::json!({ "description": NOT_EXPANDED })
+fn cut_form(node: Option<&Value>) -> Value {
+    let Some(v) = node.filter(|v| is_plain_object(v)) else {
+        return serde_json::json!({ "description": NOT_EXPANDED });
+    };
+    let mut m = Map::new();
+    m.insert("type".into(), Value::String("object".into()));
+    m.insert("properties".into(), Value::Object(Map::new()));
+    if let Some(Value::Array(r)) = v.get("required")
+        && !r.is_empty()
+    {
+        m.insert("required".into(), Value::Array(r.clone()));
     }
+    m.insert("description".into(), Value::String(NOT_EXPANDED.into()));
+    Value::Object(m)
 }
 
 /// The share of an input bound kept for the descriptions of its cut parts (the nearest ones,
@@ -369,11 +378,11 @@ impl Conversion<'_, '_> {
         let budget = bound.bytes.saturating_sub(RESERVE + reserve);
         // Bytes the descriptions of cut parts take (input schemas), within `reserve`.
         let mut marks = 0usize;
-        let mut mark = |object: bool, mult: usize| -> Option<Value> {
+        let mut mark = |node: Option<&Value>, mult: usize| -> Option<Value> {
             if !input {
                 return None;
             }
-            let v = cut_form(object);
+            let v = cut_form(node);
             let extra = mult * json_len(&v).saturating_sub(2);
             (marks + extra <= reserve).then(|| {
                 marks += extra;
@@ -407,7 +416,7 @@ impl Conversion<'_, '_> {
         while let Some(p) = queue.pop_front() {
             if p.level > bound.depth && !p.root {
                 out.cut.push(p.path);
-                let cut = mark(false, p.mult);
+                let cut = mark(None, p.mult);
                 taken.insert(
                     p.id,
                     Taken {
@@ -442,7 +451,7 @@ impl Conversion<'_, '_> {
                 (false, node.bytes)
             } else {
                 out.cut.push(p.path);
-                let cut = mark(is_plain_object(&node.value), p.mult);
+                let cut = mark(Some(&node.value), p.mult);
                 taken.insert(
                     p.id,
                     Taken {
@@ -456,7 +465,7 @@ impl Conversion<'_, '_> {
                 // A root too large even alone: the least that keeps its wrapping.
                 let least = if input {
                     // An argument stays one, whatever its size.
-                    cut_form(out.plain[p.id])
+                    cut_form(Some(&node.value))
                 } else if out.plain[p.id] {
                     serde_json::json!({"type": "object", "properties": {}})
                 } else {
