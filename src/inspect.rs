@@ -253,8 +253,20 @@ fn tool(s: &mut String, t: &Tool) {
     }
 }
 
-/// What the bound on output schemas cut from the tool's (nothing when nothing was cut).
+/// What the bounds on input and output schemas cut from the tool's (nothing when nothing was).
 fn output_cut(s: &mut String, t: &Tool) {
+    if let Some(c) = &t.input_cut {
+        let _ = writeln!(
+            s,
+            "  input schema bounded: {} → {} bytes; {} subschema{} not expanded, {} kept without annotations",
+            c.bytes_before,
+            c.bytes_after,
+            c.subschemas,
+            if c.subschemas == 1 { "" } else { "s" },
+            c.annotations_dropped
+        );
+        cut_places(s, c);
+    }
     let Some(c) = &t.output_cut else {
         return;
     };
@@ -267,6 +279,11 @@ fn output_cut(s: &mut String, t: &Tool) {
         if c.subschemas == 1 { "" } else { "s" },
         c.annotations_dropped
     );
+    cut_places(s, c);
+}
+
+/// The first places a bound cut, nearest first.
+fn cut_places(s: &mut String, c: &crate::ir::OutputCut) {
     if !c.at.is_empty() {
         let more = c.subschemas.saturating_sub(c.at.len());
         let _ = writeln!(

@@ -520,9 +520,10 @@ fn rust_argument_types_agree_with_the_input_schemas() {
         let api = mcpgen::build_ir(path.to_str().unwrap(), &opts)
             .unwrap_or_else(|e| panic!("{case}: {e}"));
         for t in &api.tools {
+            let input_schema = t.input_schema.value();
             let mut agree = Agree {
                 types: &api.types,
-                defs: t.input_schema.get("$defs").and_then(Value::as_object),
+                defs: input_schema.get("$defs").and_then(Value::as_object),
                 problems: Vec::new(),
                 checked: 0,
                 path: Vec::new(),
@@ -540,7 +541,7 @@ fn rust_argument_types_agree_with_the_input_schemas() {
                     continue;
                 }
                 assert_eq!(
-                    t.input_schema["properties"][&a.name], a.schema,
+                    input_schema["properties"][&a.name], a.schema,
                     "{case} {}",
                     t.name
                 );

@@ -4,7 +4,7 @@
 //! them. Derived from the IR alone, so lowering (which resolves `auto`), `inspect` and `generate`
 //! compute the same numbers.
 
-use crate::ir::{Tool, ToolMode};
+use crate::ir::{Schema, Tool, ToolMode};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -84,10 +84,10 @@ pub struct Entry<'a> {
     annotations: Annotations,
     description: &'a str,
     #[serde(rename = "inputSchema")]
-    input_schema: &'a Value,
+    input_schema: &'a Schema,
     name: &'a str,
     #[serde(rename = "outputSchema", skip_serializing_if = "Option::is_none")]
-    output_schema: Option<&'a Value>,
+    output_schema: Option<&'a Schema>,
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<&'a str>,
 }
@@ -170,8 +170,8 @@ pub fn budget(tools: &[Tool]) -> Budget {
         .iter()
         .map(|t| {
             let description = compact_len(t.description.as_str());
-            let input_schema = compact_len(&t.input_schema);
-            let output_schema = t.output_schema.as_ref().map_or(0, compact_len);
+            let input_schema = t.input_schema.len();
+            let output_schema = t.output_schema.as_ref().map_or(0, Schema::len);
             let total = entry_len(t, description, input_schema, output_schema);
             let cost = ToolCost {
                 name: t.name.clone(),
@@ -320,10 +320,11 @@ mod tests {
             overridden: Vec::new(),
             args: Vec::new(),
             body: None,
-            input_schema: serde_json::json!({"type": "object"}),
+            input_schema: Schema::new(&serde_json::json!({"type": "object"})),
             output_schema: None,
             wrap_output: false,
             output_cut: None,
+            input_cut: None,
             security: Vec::new(),
             scope_alternatives: Vec::new(),
             credentials: Vec::new(),
@@ -391,9 +392,9 @@ mod tests {
     fn counted_sizes_are_the_serialised_sizes() {
         let mut with_all = tool("t\u{e9}\"x", "s", "line\nbreak \u{1F600}");
         with_all.title = Some("A \"title\"".into());
-        with_all.output_schema = Some(
-            serde_json::json!({"type": "object", "properties": {"a": {"enum": [1, "\u{7f}"]}}}),
-        );
+        with_all.output_schema = Some(Schema::new(
+            &serde_json::json!({"type": "object", "properties": {"a": {"enum": [1, "\u{7f}"]}}}),
+        ));
         with_all.destructive = true;
         let ts = [with_all, tool("plain", "s", "")];
         let b = budget(&ts);

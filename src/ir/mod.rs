@@ -166,13 +166,17 @@ pub struct Tool {
     pub overridden: Vec<String>,
     pub args: Vec<Arg>,
     pub body: Option<Body>,
-    pub input_schema: Value,
-    pub output_schema: Option<Value>,
+    pub input_schema: Schema,
+    pub output_schema: Option<Schema>,
     /// Whether the structured result is wrapped as `{"result": ...}` (non-object output roots).
     pub wrap_output: bool,
     /// What bounding the output schema left out, when it did (the schema stage's bound).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_cut: Option<OutputCut>,
+    /// What bounding the input schema left out, when it did: nested parts of arguments not
+    /// expanded (every argument stays; the server's typed arguments still check it in full).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_cut: Option<OutputCut>,
     /// The operation's effective security requirements (alternatives of scheme → scopes).
     pub security: Vec<BTreeMap<String, Vec<String>>>,
     /// OAuth scopes the caller's token needs: one list per alternative of `security`, counting
@@ -188,12 +192,74 @@ pub struct Tool {
     pub warnings: Vec<Warning>,
 }
 
+/// The description of a part of an input schema that the bound did not expand (the schema
+/// stage's `bound`): what a client and a model see there, and how render knows no example value
+/// can be built for it.
+pub const NOT_EXPANDED: &str = "Not expanded (size bound); the server checks it in full.";
+
+/// A tool schema (`inputSchema`, `outputSchema`) as compact JSON text, shared between the tools
+/// that have the same one (an entity graph's tools return a few entities' schemas between
+/// them). Text rather than a `serde_json::Value`, whose maps cost a B-tree node each: the IR
+/// of a large API holds hundreds of megabytes of schemas as values, a fraction of that as text.
+/// It serialises as the compact JSON it is, also inside pretty-printed files (`tools.json`, the
+/// tests' expectations): a schema is read by programs, and pretty-printing multiplied the size
+/// of these files by about 2.6.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema(std::sync::Arc<str>);
+
+impl Schema {
+    /// The schema of `v`, sharing the text of an equal schema already in `shared`.
+    pub fn shared(v: &Value, shared: &mut std::collections::HashSet<std::sync::Arc<str>>) -> Self {
+        let text = serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned());
+        if let Some(t) = shared.get(text.as_str()) {
+            return Self(t.clone());
+        }
+        let t: std::sync::Arc<str> = text.into();
+        shared.insert(t.clone());
+        Self(t)
+    }
+
+    /// The schema of `v`.
+    pub fn new(v: &Value) -> Self {
+        Self::shared(v, &mut std::collections::HashSet::new())
+    }
+
+    /// The compact JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Bytes of the compact JSON.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty (never, for a schema made by [`Self::new`]).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The schema as a value (parsed again: for what walks it, such as the example calls).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
 /// The longest a tool's one-line [`Tool::summary`] may be, in characters.
 pub const SUMMARY_MAX_CHARS: usize = 160;
 
 /// What the bound on output schemas (8 KiB, 12 levels) cut from a tool's `outputSchema`:
 /// subschemas replaced by the permissive `{}` (every response the full schema accepts still
-/// validates), nearest parts kept first.
+/// validates), nearest parts kept first. The same for the bound on input schemas (32 KiB, 12
+/// levels), whose cut parts say they are not expanded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutputCut {
     /// Compact JSON bytes of the output schema unbounded (summed, never built) ...

@@ -5,10 +5,11 @@
 //! make the tool's `inputSchema`: a closed object of every argument, with the `$defs` they need.
 
 use crate::error::Result;
-use crate::ir::{Arg, ArgLocation, Body, BodyKind, Simplification, Warning};
+use crate::ir::{Arg, ArgLocation, Body, BodyKind, OutputCut, Simplification, Warning};
 use crate::lower::Lowerer;
 use crate::naming::{self, MAX_NAME_LEN, Unique};
 use crate::pointer::Pointer;
+use crate::schema::bound::{INPUT_BOUND, Root};
 use crate::schema::convert::Conversion;
 use crate::schema::shape::{Mode, Note};
 use crate::schema::typegen::{RType, field_doc};
@@ -28,11 +29,13 @@ pub(super) struct Candidate {
     pub schema_at: Pointer,
 }
 
-/// A tool's arguments, the `inputSchema` they make, and what was simplified for clients.
+/// A tool's arguments, the `inputSchema` they make, what was simplified for clients, and what
+/// the input bound left out.
 pub(super) struct Input {
     pub args: Vec<Arg>,
     pub schema: Value,
     pub notes: Vec<Simplification>,
+    pub cut: Option<OutputCut>,
 }
 
 impl Lowerer<'_> {
@@ -53,32 +56,70 @@ impl Lowerer<'_> {
         let mut conversion = Conversion::new(self.schemas, Mode::Input);
         conversion.enter("body");
         conversion.note(body_notes);
+        let named: Vec<(Candidate, String, String)> = candidates
+            .into_iter()
+            .map(|c| {
+                let name = argument_name(&mut names, &c, op_ptr, warnings);
+                let rust_field = fields.claim_field(&name);
+                (c, name, rust_field)
+            })
+            .collect();
+        // Every argument's schema at once, breadth-first within the input bound: the arguments
+        // themselves are always there, their nested parts nearest first.
+        let roots: Vec<Root> = named
+            .iter()
+            .map(|(c, name, _)| Root {
+                schema: &c.schema,
+                at: c.schema_at.clone(),
+                path: name.clone(),
+                extra: around(c, name),
+            })
+            .collect();
+        let mut bounded = conversion.convert_bounded(&roots, INPUT_BOUND)?;
+        let before = if bounded.cut.is_empty() {
+            None
+        } else {
+            let converted =
+                bounded.roots.iter().map(compact_len).sum::<usize>() + defs_len(&bounded.defs);
+            Some((conversion.unbounded_bytes(&roots)?, converted))
+        };
+        drop(roots);
         let mut args = Vec::new();
-        for c in candidates {
-            let name = argument_name(&mut names, &c, op_ptr, warnings);
-            let rust_field = fields.claim_field(&name);
-            args.push(self.argument(c, name, rust_field, body, camel, &mut conversion)?);
+        for ((c, name, rust_field), schema) in named.into_iter().zip(bounded.roots.drain(..)) {
+            args.push(self.argument(c, name, rust_field, schema, body, camel)?);
         }
-        let schema = input_schema(&args, conversion.finish()?);
+        let schema = input_schema(&args, std::mem::take(&mut bounded.defs));
+        let cut = before.map(|(unbounded, converted)| {
+            let after = compact_len(&schema);
+            let subschemas = bounded.cut.len();
+            bounded.cut.truncate(MAX_CUT_LISTED);
+            OutputCut {
+                bytes_before: (after + unbounded).saturating_sub(converted),
+                bytes_after: after,
+                subschemas,
+                annotations_dropped: bounded.stripped,
+                at: std::mem::take(&mut bounded.cut),
+            }
+        });
         Ok(Input {
             args,
             schema,
             notes: conversion.take_notes(),
+            cut,
         })
     }
 
-    /// One named argument: its schema as clients see it, and its Rust type.
+    /// One named argument: its schema as clients see it (converted within the bound), and its
+    /// Rust type (of the full schema).
     fn argument(
         &mut self,
         c: Candidate,
         name: String,
         rust_field: String,
+        mut schema: Value,
         body: Option<&Body>,
         camel: &str,
-        conversion: &mut Conversion,
     ) -> Result<Arg> {
-        conversion.enter(&name);
-        let mut schema = conversion.convert(&c.schema, &c.schema_at)?;
         let is_file = c.location == ArgLocation::BodyField
             && body.is_some_and(|b| b.kind == BodyKind::Multipart)
             && label_file_schema(&mut schema);
@@ -127,6 +168,44 @@ impl Lowerer<'_> {
             schema,
         })
     }
+}
+
+/// Bytes an argument adds to the `inputSchema` besides its schema: its name as a property
+/// (and in `required`), the description and `deprecated` laid over its schema.
+fn around(c: &Candidate, name: &str) -> usize {
+    let name_len = compact_len(&Value::String(name.to_owned()));
+    let mut n = name_len + 2;
+    if c.required {
+        n += name_len + 1;
+    }
+    if let Some(d) = &c.description {
+        n += r#","description":"#.len() + compact_len(&Value::String(d.clone()));
+    }
+    if c.deprecated {
+        n += r#","deprecated":true"#.len();
+    }
+    n
+}
+
+/// Places of cut subschemas an [`OutputCut`] lists (the count covers them all).
+pub(super) const MAX_CUT_LISTED: usize = 20;
+
+fn compact_len(v: &Value) -> usize {
+    crate::ir::budget::compact_len(v)
+}
+
+/// Bytes `,"$defs":{..}` adds to a schema (nothing without definitions).
+fn defs_len(defs: &Map<String, Value>) -> usize {
+    if defs.is_empty() {
+        return 0;
+    }
+    // `"$defs":` and a comma.
+    defs.iter()
+        .map(|(k, v)| compact_len(&Value::String(k.clone())) + 1 + compact_len(v))
+        .sum::<usize>()
+        + defs.len().saturating_sub(1)
+        + 2
+        + 9
 }
 
 /// The argument name of a candidate: its wire name made a property name, or — when another

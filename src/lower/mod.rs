@@ -30,6 +30,7 @@ use heck::ToKebabCase;
 use openapiv3::{OpenAPI, Operation, PathItem, ReferenceOr};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Options that shape lowering.
@@ -76,6 +77,10 @@ struct Lowerer<'a> {
     /// Tool names given by `tools.overrides` → the override's key, and the config file.
     override_names: BTreeMap<String, String>,
     config_file: String,
+    /// The text of every tool schema made so far, so equal schemas share one.
+    schema_texts: std::collections::HashSet<std::sync::Arc<str>>,
+    /// Outputs made of plain references, by their targets (see `output_schema`).
+    outputs: BTreeMap<Vec<String>, tool::Output>,
 }
 
 /// Lowers a spec, with the config file when there is one, into the finished IR.
@@ -122,6 +127,33 @@ fn output_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
     })
 }
 
+/// One warning for all the input schemas the bound cut (`inspect` says what, per tool).
+fn input_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
+    let cut: Vec<&ir::OutputCut> = tools.iter().filter_map(|t| t.input_cut.as_ref()).collect();
+    if cut.is_empty() {
+        return None;
+    }
+    let subschemas: usize = cut.iter().map(|c| c.subschemas).sum();
+    let before: usize = cut.iter().map(|c| c.bytes_before).sum();
+    let after: usize = cut.iter().map(|c| c.bytes_after).sum();
+    let bound = crate::schema::bound::INPUT_BOUND;
+    Some(Warning {
+        file: None,
+        at: None,
+        message: format!(
+            "the input schemas of {} tool{} exceed the bound ({} KiB, {} levels): {} nested subschema{} not expanded ({} → {} bytes as compact JSON; every argument stays, and the server checks each call against the full schema); `mcpgen inspect` lists them",
+            cut.len(),
+            if cut.len() == 1 { "" } else { "s" },
+            bound.bytes / 1024,
+            bound.depth,
+            ir::budget::thousands(subschemas),
+            if subschemas == 1 { "" } else { "s" },
+            ir::budget::thousands(before),
+            ir::budget::thousands(after),
+        ),
+    })
+}
+
 fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> Result<ir::Api> {
     let api = &spec.structure;
     let tools_config = config.and_then(|c| c.tools.as_ref());
@@ -140,6 +172,8 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         schemes: BTreeMap::new(),
         override_names: BTreeMap::new(),
         config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
+        schema_texts: std::collections::HashSet::new(),
+        outputs: BTreeMap::new(),
     };
     lw.security_schemes()?;
     // Every operation, in the fixed order, then the `tools:` selection over all of them: an
@@ -165,6 +199,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());
+    warnings.extend(input_cut_summary(&tools));
     warnings.extend(output_cut_summary(&tools));
     let mut out = ir::Api {
         crate_name,
@@ -232,7 +267,7 @@ fn tool_mode(config: Option<&ToolsConfig>, tools: &[ir::Tool]) -> ir::ToolModeCh
 }
 
 /// Every operation of the path items, paths sorted, methods in [`METHODS`] order.
-fn operations<'o>(items: &'o [(&'o String, Pointer, PathItem)]) -> Vec<OperationRef<'o>> {
+fn operations<'o>(items: &'o [(&'o String, Pointer, Cow<'o, PathItem>)]) -> Vec<OperationRef<'o>> {
     let mut ops = Vec::new();
     for (path, item_ptr, item) in items {
         for method in METHODS {
@@ -295,7 +330,7 @@ fn excluded_operation(op: &OperationRef, reason: &str) -> ir::Excluded {
 
 impl<'a> Lowerer<'a> {
     /// The document's path items, sorted by path, references resolved.
-    fn path_items(&self) -> Result<Vec<(&'a String, Pointer, PathItem)>> {
+    fn path_items(&self) -> Result<Vec<(&'a String, Pointer, Cow<'a, PathItem>)>> {
         let mut paths: Vec<(&String, &ReferenceOr<PathItem>)> =
             self.api.paths.paths.iter().collect();
         paths.sort_by(|a, b| a.0.cmp(b.0));
@@ -320,14 +355,15 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Resolves a `ReferenceOr<T>` through the structural view, returning the pointer it lives at.
-    pub(super) fn deref<T: DeserializeOwned + Clone>(
+    /// Resolves a `ReferenceOr<T>` through the structural view, returning the pointer it lives at
+    /// (an item is borrowed, not copied: a large API's path items are megabytes).
+    pub(super) fn deref<'r, T: DeserializeOwned + Clone>(
         &self,
-        r: &ReferenceOr<T>,
+        r: &'r ReferenceOr<T>,
         at: &Pointer,
-    ) -> Result<(Pointer, T)> {
+    ) -> Result<(Pointer, Cow<'r, T>)> {
         let mut reference = match r {
-            ReferenceOr::Item(t) => return Ok((at.clone(), t.clone())),
+            ReferenceOr::Item(t) => return Ok((at.clone(), Cow::Borrowed(t))),
             ReferenceOr::Reference { reference } => reference.clone(),
         };
         let mut from = at.clone();
@@ -354,7 +390,7 @@ impl<'a> Lowerer<'a> {
             let t = serde_path_to_error::deserialize::<_, T>(target).map_err(|e| {
                 Error::invalid(self.file, &p, format!("invalid object: {}", e.inner()))
             })?;
-            return Ok((p, t));
+            return Ok((p, Cow::Owned(t)));
         }
         Err(Error::invalid(
             self.file,

@@ -12,6 +12,7 @@ use crate::lower::{Lowerer, OperationRef, Security};
 use crate::pointer::Pointer;
 use openapiv3::{Parameter, ParameterSchemaOrContent};
 use serde_json::json;
+use std::borrow::Cow;
 
 impl Lowerer<'_> {
     /// The operation's parameters as argument candidates, sorted by location.
@@ -40,13 +41,16 @@ impl Lowerer<'_> {
 
     /// Path-level parameters unless the operation overrides them (same name and `in`), then the
     /// operation's own; each with the pointer of its definition.
-    fn effective_parameters(&self, op: &OperationRef) -> Result<Vec<(Pointer, Parameter)>> {
+    fn effective_parameters<'o>(
+        &self,
+        op: &OperationRef<'o>,
+    ) -> Result<Vec<(Pointer, Cow<'o, Parameter>)>> {
         let op_ptr = op.pointer();
-        let mut op_params: Vec<(Pointer, Parameter)> = Vec::new();
+        let mut op_params: Vec<(Pointer, Cow<Parameter>)> = Vec::new();
         for (i, p) in op.operation.parameters.iter().enumerate() {
             op_params.push(self.deref(p, &op_ptr.join("parameters").join(i))?);
         }
-        let mut params: Vec<(Pointer, Parameter)> = Vec::new();
+        let mut params: Vec<(Pointer, Cow<Parameter>)> = Vec::new();
         for (i, p) in op.item.parameters.iter().enumerate() {
             let (ptr, p) = self.deref(p, &op.item_ptr.join("parameters").join(i))?;
             let overridden = op_params.iter().any(|(_, q)| {

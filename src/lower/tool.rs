@@ -6,7 +6,7 @@
 
 use crate::config::tools::Override;
 use crate::error::{Error, Result};
-use crate::ir::{OutputCut, Simplification, Tool, Warning};
+use crate::ir::{OutputCut, Schema, Simplification, Tool, Warning};
 use crate::lower::body::is_json;
 use crate::lower::text;
 use crate::lower::{Lowerer, OperationRef};
@@ -48,12 +48,13 @@ impl Lowerer<'_> {
             &mut warnings,
         )?;
         let mut simplifications = input.notes;
-        let (mut output_schema, wrap_output, output_notes, output_cut) =
+        let input_cut = input.cut;
+        let (output_schema, wrap_output, output_notes, output_cut, output_deep) =
             self.output_schema(op.operation, &op_ptr)?;
         simplifications.extend(output_notes);
         let mut input_schema = input.schema;
         // The generated server parses tools.json with serde_json's default recursion limit.
-        if cut_deep(&mut input_schema, 0) | output_schema.as_mut().is_some_and(|s| cut_deep(s, 0)) {
+        if cut_deep(&mut input_schema, 0) | output_deep {
             warnings.push(Warning::spec(
                 op_ptr.clone(),
                 format!(
@@ -61,6 +62,7 @@ impl Lowerer<'_> {
                 ),
             ));
         }
+        let input_schema = Schema::shared(&input_schema, &mut self.schema_texts);
         let scope_alternatives = self.scope_alternatives(&security);
         let shown = presentation(op, over);
         let toolset = over
@@ -94,6 +96,7 @@ impl Lowerer<'_> {
             output_schema,
             wrap_output,
             output_cut,
+            input_cut,
             security,
             scope_alternatives,
             credentials: Vec::new(),
@@ -163,8 +166,10 @@ impl Lowerer<'_> {
 
     /// The output schema from the JSON success responses (lowest 2xx code first). Several
     /// distinct schemas become an `anyOf`. Roots that are not plainly objects are wrapped as
-    /// `{"result": ..}`.
-    fn output_schema(&self, op: &Operation, op_ptr: &Pointer) -> Result<Output> {
+    /// `{"result": ..}`. Responses that are plain references to the document's schemas convert
+    /// the same in every tool that has them (an entity graph's get, create and navigation
+    /// tools return a few entities between them): their output is made once per document.
+    fn output_schema(&mut self, op: &Operation, op_ptr: &Pointer) -> Result<Output> {
         let mut codes: Vec<(u16, String, &ReferenceOr<openapiv3::Response>)> = Vec::new();
         for (code, r) in &op.responses.responses {
             match code {
@@ -184,7 +189,7 @@ impl Lowerer<'_> {
             // A success that may come back without JSON (204, text) cannot promise structured
             // content, and an outputSchema obliges the server to always send it.
             if json_types.is_empty() {
-                return Ok((None, false, Vec::new(), None));
+                return Ok((None, false, Vec::new(), None, false));
             }
             if let Some(mt) = json_types.first() {
                 let at = rptr.join("content").join(mt).join("schema");
@@ -195,8 +200,44 @@ impl Lowerer<'_> {
             }
         }
         if schemas.is_empty() {
-            return Ok((None, false, Vec::new(), None));
+            return Ok((None, false, Vec::new(), None, false));
         }
+        let key: Option<Vec<String>> = schemas
+            .iter()
+            .map(|(_, raw)| self.plain_reference(raw))
+            .collect();
+        if let Some(hit) = key.as_ref().and_then(|k| self.outputs.get(k)) {
+            return Ok(hit.clone());
+        }
+        let (mut value, wrap, notes, cut) = self.bounded_output(&schemas)?;
+        let deep = cut_deep(&mut value, 0);
+        let out = (
+            Some(Schema::shared(&value, &mut self.schema_texts)),
+            wrap,
+            notes,
+            cut,
+            deep,
+        );
+        if let Some(k) = key {
+            self.outputs.insert(k, out.clone());
+        }
+        Ok(out)
+    }
+
+    /// The target of `raw` when it is a plain `$ref` (no siblings) to a schema the document has.
+    fn plain_reference(&self, raw: &Value) -> Option<String> {
+        let m = raw.as_object().filter(|m| m.len() == 1)?;
+        let r = m.get("$ref")?.as_str()?;
+        Pointer::from_ref(r)?.find(self.schemas.root)?;
+        Some(r.to_owned())
+    }
+
+    /// The bounded output schema of the response schemas (with their places), whether it is
+    /// wrapped, the shaping notes and what the bound cut.
+    fn bounded_output(
+        &self,
+        schemas: &[(Pointer, Value)],
+    ) -> Result<(Value, bool, Vec<Simplification>, Option<OutputCut>)> {
         let several = schemas.len() > 1;
         let roots: Vec<Root> = schemas
             .iter()
@@ -209,6 +250,7 @@ impl Lowerer<'_> {
                 } else {
                     "output".to_string()
                 },
+                extra: 0,
             })
             .collect();
         let mut conversion = Conversion::new(self.schemas, Mode::Output);
@@ -272,16 +314,21 @@ impl Lowerer<'_> {
                 at: bounded.cut,
             })
         };
-        Ok((Some(out), !plain_object, notes, cut))
+        Ok((out, !plain_object, notes, cut))
     }
 }
 
 /// A tool's output: its schema, whether the result is wrapped, the shaping notes, what the
-/// bound cut.
-type Output = (Option<Value>, bool, Vec<Simplification>, Option<OutputCut>);
+/// bound cut, whether the schema was cut for nesting deeper than JSON parsers allow.
+pub(super) type Output = (
+    Option<Schema>,
+    bool,
+    Vec<Simplification>,
+    Option<OutputCut>,
+    bool,
+);
 
-/// Places of cut subschemas an [`OutputCut`] lists (the count covers them all).
-const MAX_CUT_LISTED: usize = 20;
+use crate::lower::arguments::MAX_CUT_LISTED;
 
 fn compact_len(v: &Value) -> usize {
     crate::ir::budget::compact_len(v)

@@ -154,12 +154,13 @@ pub struct Expected {
 
 /// The example call of `tool`, with the test's credentials.
 pub fn example(tool: &Tool, credentials: &TestCredentials) -> Example {
-    let defs = tool
-        .input_schema
-        .get("$defs")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let defs = match tool.input_schema.value() {
+        Value::Object(mut m) => match m.remove("$defs") {
+            Some(Value::Object(d)) => d,
+            _ => Map::new(),
+        },
+        _ => Map::new(),
+    };
     let mut arguments = Map::new();
     let mut missing = Vec::new();
     for a in &tool.args {
@@ -311,6 +312,14 @@ fn variant(schema: &Value, defs: &Map<String, Value>, depth: usize, n: usize) ->
         Value::Bool(true) => return Some(json!("example")),
         _ => return None,
     };
+    // A part the input bound did not expand: an object that requires nothing is sent empty;
+    // for anything else no value is known to fit (an optional one is left out of the call, a
+    // required one leaves the tool without an example call).
+    if obj.get("description").and_then(Value::as_str) == Some(crate::ir::NOT_EXPANDED) {
+        let free = obj.get("type").and_then(Value::as_str) == Some("object")
+            && !obj.contains_key("required");
+        return free.then(|| Value::Object(Map::new()));
+    }
     if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
         // Converted tool schemas refer only to their own `$defs`.
         let pointer = Pointer::parse(r.strip_prefix('#')?)?;

@@ -1,6 +1,8 @@
-//! Output schemas with a bound ([`OUTPUT_BOUND`]). A tool's `outputSchema` is there so a client can validate and
-//! use `structuredContent`; it does not need the API's whole object graph (Stripe's responses
-//! each reach most of its 1,300 schemas: 0.9 MB per tool unbounded). The conversion therefore
+//! Tool schemas with a bound: outputs within [`OUTPUT_BOUND`], inputs within [`INPUT_BOUND`]
+//! (every argument kept, cut parts described: [`cut_form`]). A tool's `outputSchema` is there
+//! so a client can validate and use `structuredContent`; it does not need the API's whole object
+//! graph (Stripe's responses each reach most of its 1,300 schemas: 0.9 MB per tool unbounded),
+//! and an `inputSchema` need not carry every entity an entity graph's request body reaches. The conversion therefore
 //! takes schema nodes breadth-first under a byte budget and a depth bound, and whatever does not
 //! fit is replaced by the permissive schema `{}`, so that every response valid under the full
 //! schema is still valid under the bounded one. The bound applies while converting: a node is
@@ -25,14 +27,16 @@
 //!   wrapped as `{"result": ...}` never depends on the bound.
 //!
 //! The unbounded size is still reported (`inspect`): it is summed node by node, with each
-//! definition's size computed once per document ([`Schemas::output_size`]), never built.
+//! definition's size computed once per document and what each strongly connected component of
+//! the definitions reaches summed once ([`crate::schema::node::DefGraph`]), never built.
 
 use crate::error::Result;
 use crate::pointer::Pointer;
 use crate::schema::convert::{Conversion, Deferred};
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
-use crate::schema::node::{DefSize, Node, SLOT, placeholder};
-use crate::schema::refs::Schemas;
+use crate::schema::node::{Closure, Def, Node, SLOT, placeholder};
+use crate::schema::refs::{Schemas, side};
+use crate::schema::shape::Mode;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
@@ -61,6 +65,53 @@ pub const OUTPUT_BOUND: Bound = Bound {
     bytes: 8 * 1024,
     depth: 12,
 };
+
+/// The bound of every tool's `inputSchema`: 40 KiB of compact JSON and 32 levels. Every
+/// parameter and body property stays an argument (the roots are always taken); what lies
+/// beyond the bound in their nested schemas is not expanded, and the generated server's typed
+/// arguments still check every call in full before anything is sent upstream. It leaves the
+/// input schemas of ordinary APIs as they are (the largest real one at hand, GitHub Enterprise
+/// Cloud's enterprise ruleset body, is 32.5 KiB and 8 levels deep; api.github.com's largest is
+/// 22.4 KiB; Directus nests its definitions 16 levels deep: no tool of these changes; the
+/// depth only stops hostile nesting, the bytes bound the rest), and stops an entity graph's request bodies (Microsoft Graph: a body reaches
+/// most of the thousands of entities through navigation properties) from carrying the whole
+/// graph as `$defs` in every tool, whose total grew with the square of the API's size.
+pub const INPUT_BOUND: Bound = Bound {
+    bytes: 40 * 1024,
+    depth: 32,
+};
+
+/// What a cut part says in an input schema (see [`cut_form`]).
+pub use crate::ir::NOT_EXPANDED;
+
+/// A part an input bound cut (`node`: its converted node, when it was converted), as clients
+/// see it: permissive (it accepts every value the full schema accepts), an object schema with
+/// the node's own `required` when the part is a plain object, with [`NOT_EXPANDED`], so a model
+/// knows there is more to it than "anything".
+fn cut_form(node: Option<&Value>) -> Value {
+    let Some(v) = node.filter(|v| is_plain_object(v)) else {
+        return serde_json::json!({ "description": NOT_EXPANDED });
+    };
+    let mut m = Map::new();
+    m.insert("type".into(), Value::String("object".into()));
+    m.insert("properties".into(), Value::Object(Map::new()));
+    if let Some(Value::Array(r)) = v.get("required")
+        && !r.is_empty()
+    {
+        m.insert("required".into(), Value::Array(r.clone()));
+    }
+    m.insert("description".into(), Value::String(NOT_EXPANDED.into()));
+    Value::Object(m)
+}
+
+/// The share of an input bound kept for the descriptions of its cut parts (the nearest ones,
+/// while they fit; cut parts past it are `{}`), so a described schema stays within the bound.
+fn marker_reserve(mode: Mode, bound: Bound) -> usize {
+    match mode {
+        Mode::Input => bound.bytes / 8,
+        Mode::Output => 0,
+    }
+}
 
 /// Bytes kept back for what the tool wraps around the converted roots (`{"type": "object",
 /// "properties": {"result": ..}, "required": ["result"]}`, an `anyOf` of several responses).
@@ -167,17 +218,20 @@ const DEFS_BYTES: usize = 11;
 
 /// Whether a converted root is a plain object schema (the tool's result is not wrapped).
 pub fn is_plain_object(v: &Value) -> bool {
-    v.get("type") == Some(&Value::String("object".into()))
+    v.get("type").and_then(Value::as_str) == Some("object")
         && !["anyOf", "oneOf", "allOf", "$ref", "not", "if"]
             .iter()
             .any(|k| v.get(*k).is_some())
 }
 
-/// One schema to convert: the spec's schema, where it is, its path for notes (`output`).
+/// One schema to convert: the spec's schema, where it is, its path for notes (`output`), and
+/// the bytes the caller puts around it (an argument's name and description), counted in the
+/// bound.
 pub struct Root<'v> {
     pub schema: &'v Value,
     pub at: Pointer,
     pub path: String,
+    pub extra: usize,
 }
 
 /// A bounded conversion's result.
@@ -206,27 +260,28 @@ struct Pending {
     level: usize,
     mult: usize,
     root: bool,
+    /// A child of a node reused (see [`Conversion::node`]).
+    shared: bool,
 }
 
-/// A node taken (with its value) or cut (`None`).
+/// What a node taken is: a converted node (without annotations when `lean`) whose placeholders
+/// are numbered from `offset` on in this conversion, or the least a root too large becomes.
+enum Part {
+    Node {
+        node: Rc<Node>,
+        lean: bool,
+        offset: usize,
+    },
+    Least(Value),
+}
+
+/// A node taken (with its value) or cut (`None`; then what stands for it, `{}` when `None`).
 #[derive(Default)]
 struct Taken {
-    value: Option<Value>,
+    value: Option<Part>,
+    cut: Option<Value>,
     children: Vec<usize>,
     refs: Vec<usize>,
-}
-
-/// Renumbers the placeholders of a node's value by `offset`.
-fn renumber(v: &mut Value, offset: usize) {
-    if let Some(id) = slot_of(v) {
-        *v = placeholder(id + offset);
-        return;
-    }
-    if let Value::Object(m) = v {
-        for (_, c) in subschemas_mut(m) {
-            renumber(c, offset);
-        }
-    }
 }
 
 /// Depth up to which converted nodes are reused: deeper, the conversion's own depth limit
@@ -281,33 +336,59 @@ impl Conversion<'_, '_> {
     }
 
     /// The node of `raw` at `at` (`None`: the document's own node there): converted, or
-    /// reused when it is the document's own.
+    /// reused when it is the document's own or `shared` (a child schema of a node reused: a
+    /// part of a shaped copy, such as a property of a merged `allOf`, held by that node and so
+    /// the same value wherever it is reached). Returns whether the node is reused, so that its
+    /// children are shared too.
     fn node(
         &mut self,
-        raw: Option<&Value>,
+        raw: Option<&Rc<Value>>,
         at: &Pointer,
         path: &str,
         depth: usize,
-    ) -> Result<Rc<Node>> {
-        let reuse = raw.is_none() && depth <= REUSE_DEPTH;
-        if reuse && let Some(n) = self.schemas().converted_node(at, depth) {
-            return Ok(n);
+        shared: bool,
+    ) -> Result<(Rc<Node>, bool)> {
+        let mode = self.mode();
+        if depth > REUSE_DEPTH || (raw.is_some() && !shared) {
+            let raw = match raw {
+                Some(r) => r.as_ref(),
+                None => at.find(self.schemas().root).unwrap_or(&Value::Null),
+            };
+            return Ok((Rc::new(self.convert_one(raw, at, path, depth)?), false));
         }
-        let root = self.schemas().root;
-        let raw = match raw {
-            Some(r) => r,
-            None => at.find(root).unwrap_or(&Value::Null),
+        if let Some(n) = self.schemas().converted_node(mode, raw, at, depth) {
+            return Ok((n, true));
+        }
+        let n = match raw {
+            Some(r) => Rc::new(self.convert_one(r, at, path, depth)?),
+            None => {
+                let own = at.find(self.schemas().root).unwrap_or(&Value::Null);
+                Rc::new(self.convert_one(own, at, path, depth)?)
+            }
         };
-        let n = Rc::new(self.convert_one(raw, at, path, depth)?);
-        if reuse {
-            self.schemas().keep_converted_node(at, depth, n.clone());
-        }
-        Ok(n)
+        self.schemas()
+            .keep_converted_node(mode, raw, at, depth, n.clone());
+        Ok((n, true))
     }
 
     /// Converts `roots` within `bound`, sharing one `$defs` (see the module docs).
     pub fn convert_bounded(&mut self, roots: &[Root], bound: Bound) -> Result<Bounded> {
-        let budget = bound.bytes.saturating_sub(RESERVE);
+        let input = self.mode() == Mode::Input;
+        let reserve = marker_reserve(self.mode(), bound);
+        let budget = bound.bytes.saturating_sub(RESERVE + reserve);
+        // Bytes the descriptions of cut parts take (input schemas), within `reserve`.
+        let mut marks = 0usize;
+        let mut mark = |node: Option<&Value>, mult: usize| -> Option<Value> {
+            if !input {
+                return None;
+            }
+            let v = cut_form(node);
+            let extra = mult * json_len(&v).saturating_sub(2);
+            (marks + extra <= reserve).then(|| {
+                marks += extra;
+                v
+            })
+        };
         let mut queue = VecDeque::new();
         for (id, r) in roots.iter().enumerate() {
             queue.push_back(Pending {
@@ -319,10 +400,11 @@ impl Conversion<'_, '_> {
                 level: 0,
                 mult: 1,
                 root: true,
+                shared: false,
             });
         }
         let mut next = roots.len();
-        let mut used = 2 * roots.len();
+        let mut used = roots.iter().map(|r| 2 + r.extra).sum::<usize>();
         let mut taken: BTreeMap<usize, Taken> = BTreeMap::new();
         let mut order: Vec<usize> = Vec::new();
         let mut defs: BTreeMap<String, usize> = BTreeMap::new();
@@ -334,10 +416,17 @@ impl Conversion<'_, '_> {
         while let Some(p) = queue.pop_front() {
             if p.level > bound.depth && !p.root {
                 out.cut.push(p.path);
-                taken.insert(p.id, Taken::default());
+                let cut = mark(None, p.mult);
+                taken.insert(
+                    p.id,
+                    Taken {
+                        cut,
+                        ..Taken::default()
+                    },
+                );
                 continue;
             }
-            let node = self.node(p.raw.as_deref(), &p.at, &p.path, p.depth)?;
+            let (node, reused) = self.node(p.raw.as_ref(), &p.at, &p.path, p.depth, p.shared)?;
             let offset = next;
             next += node.width;
             if p.root {
@@ -353,25 +442,31 @@ impl Conversion<'_, '_> {
                 defs_cost += DEFS_BYTES;
             }
             let cost = |bytes: usize| p.mult * bytes.saturating_sub(2) + defs_cost;
-            let (value, bytes) = if used + cost(node.bytes) <= budget {
-                (&node.value, node.bytes)
-            } else if let Some(lean) = node
-                .lean
-                .as_ref()
-                .filter(|_| p.root || used + cost(node.lean_bytes) <= budget)
-            {
+            let (lean, bytes) = if used + cost(node.bytes) <= budget {
+                (false, node.bytes)
+            } else if node.lean.is_some() && (p.root || used + cost(node.lean_bytes) <= budget) {
                 out.stripped += 1;
-                (lean, node.lean_bytes)
+                (true, node.lean_bytes)
             } else if p.root {
-                (&node.value, node.bytes)
+                (false, node.bytes)
             } else {
                 out.cut.push(p.path);
-                taken.insert(p.id, Taken::default());
+                let cut = mark(Some(&node.value), p.mult);
+                taken.insert(
+                    p.id,
+                    Taken {
+                        cut,
+                        ..Taken::default()
+                    },
+                );
                 continue;
             };
             if used + cost(bytes) > budget && p.root {
                 // A root too large even alone: the least that keeps its wrapping.
-                let least = if out.plain[p.id] {
+                let least = if input {
+                    // An argument stays one, whatever its size.
+                    cut_form(Some(&node.value))
+                } else if out.plain[p.id] {
                     serde_json::json!({"type": "object", "properties": {}})
                 } else {
                     Value::Object(Map::new())
@@ -381,7 +476,7 @@ impl Conversion<'_, '_> {
                 taken.insert(
                     p.id,
                     Taken {
-                        value: Some(least),
+                        value: Some(Part::Least(least)),
                         ..Taken::default()
                     },
                 );
@@ -389,11 +484,13 @@ impl Conversion<'_, '_> {
                 continue;
             }
             used += cost(bytes);
-            let mut value = value.clone();
-            renumber(&mut value, offset);
             self.note_at(&p.path, &node.notes);
             let mut t = Taken {
-                value: Some(value),
+                value: Some(Part::Node {
+                    node: node.clone(),
+                    lean,
+                    offset,
+                }),
                 ..Taken::default()
             };
             for (id, raw, at, seg, below) in &node.children {
@@ -410,6 +507,7 @@ impl Conversion<'_, '_> {
                     level: p.level + 1,
                     mult: p.mult * n,
                     root: false,
+                    shared: reused,
                 });
             }
             for (name, ptr) in &node.refs {
@@ -426,6 +524,7 @@ impl Conversion<'_, '_> {
                         level: p.level + 1,
                         mult: 1,
                         root: false,
+                        shared: false,
                     });
                 }
                 if let Some(id) = defs.get(name) {
@@ -481,37 +580,165 @@ impl Conversion<'_, '_> {
     }
 
     /// The compact JSON bytes `roots` would take unbounded, computed node by node (each
-    /// definition once per document), without building the schema.
+    /// definition once per document, what each reaches once per component), without building
+    /// the schema.
     pub fn unbounded_bytes(&mut self, roots: &[Root]) -> Result<usize> {
         let mut total = 0;
-        let mut refs = Vec::new();
+        let mut components = BTreeSet::new();
         for r in roots {
             let (n, rs) = self.tree_bytes(Some(Rc::new(r.schema.clone())), &r.at, 0)?;
             total += n;
-            refs.extend(rs);
+            for (name, ptr) in rs {
+                components.insert(self.component(&name, &ptr)?);
+            }
         }
-        let mut seen: BTreeSet<Pointer> = BTreeSet::new();
-        let mut stack = refs;
-        while let Some((name, ptr)) = stack.pop() {
-            if !seen.insert(ptr.clone()) {
+        if components.is_empty() {
+            return Ok(total);
+        }
+        let graph = self.schemas().def_graphs[side(self.mode())].borrow();
+        let reached = match components.len() {
+            1 => components.first().map_or(0, |c| graph.closures[*c].total),
+            _ => {
+                let mut bits = vec![0u64; graph.defs.len().div_ceil(64)];
+                for c in &components {
+                    for (w, b) in bits.iter_mut().zip(&graph.closures[*c].bits) {
+                        *w |= b;
+                    }
+                }
+                bits_total(&bits, &graph.defs)
+            }
+        };
+        Ok(total + reached + DEFS_BYTES)
+    }
+
+    /// The number of a definition in this side's graph, added unexplored when new.
+    fn def_id(&self, name: &str, ptr: &Pointer) -> usize {
+        let mut graph = self.schemas().def_graphs[side(self.mode())].borrow_mut();
+        if let Some(id) = graph.ids.get(ptr) {
+            return *id;
+        }
+        let id = graph.defs.len();
+        graph.ids.insert(ptr.clone(), id);
+        graph.defs.push(Def {
+            pointer: ptr.clone(),
+            bytes: entry_bytes(name),
+            refs: Vec::new(),
+            explored: false,
+            component: None,
+        });
+        id
+    }
+
+    /// Converts a definition's body (node by node, as [`Self::tree_bytes`]) for its bytes and
+    /// references, once per document.
+    fn explore(&mut self, id: usize) -> Result<()> {
+        let ptr = {
+            let graph = self.schemas().def_graphs[side(self.mode())].borrow();
+            if graph.defs[id].explored {
+                return Ok(());
+            }
+            graph.defs[id].pointer.clone()
+        };
+        let (bytes, rs) = self.tree_bytes(None, &ptr, 1)?;
+        let mut refs: Vec<usize> = rs.iter().map(|(n, p)| self.def_id(n, p)).collect();
+        refs.sort_unstable();
+        refs.dedup();
+        let mut graph = self.schemas().def_graphs[side(self.mode())].borrow_mut();
+        let def = &mut graph.defs[id];
+        def.bytes += bytes;
+        def.refs = refs;
+        def.explored = true;
+        Ok(())
+    }
+
+    /// The component of the definition `name` at `ptr`, with what it reaches: Tarjan's
+    /// algorithm (iterative) over the definitions not yet in a component, exploring each as it
+    /// is reached; components complete in reverse topological order, so what a component
+    /// reaches is its members and what its successors reach.
+    fn component(&mut self, name: &str, ptr: &Pointer) -> Result<usize> {
+        let start = self.def_id(name, ptr);
+        let graph = &self.schemas().def_graphs[side(self.mode())];
+        if let Some(c) = graph.borrow().defs[start].component {
+            return Ok(c);
+        }
+        let mut index: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+        let mut stack: Vec<usize> = Vec::new();
+        let mut on_stack: BTreeSet<usize> = BTreeSet::new();
+        let mut calls: Vec<(usize, usize)> = Vec::new();
+        let mut next = 0usize;
+        self.explore(start)?;
+        index.insert(start, (next, next));
+        next += 1;
+        stack.push(start);
+        on_stack.insert(start);
+        calls.push((start, 0));
+        while let Some(&(v, edge)) = calls.last() {
+            let w = graph.borrow().defs[v].refs.get(edge).copied();
+            if let Some(w) = w {
+                if let Some(top) = calls.last_mut() {
+                    top.1 += 1;
+                }
+                if graph.borrow().defs[w].component.is_some() {
+                    continue;
+                }
+                match index.get(&w) {
+                    None => {
+                        self.explore(w)?;
+                        index.insert(w, (next, next));
+                        next += 1;
+                        stack.push(w);
+                        on_stack.insert(w);
+                        calls.push((w, 0));
+                    }
+                    Some(&(w_index, _)) => {
+                        if on_stack.contains(&w)
+                            && let Some(e) = index.get_mut(&v)
+                        {
+                            e.1 = e.1.min(w_index);
+                        }
+                    }
+                }
                 continue;
             }
-            let known = self.schemas().output_size(&ptr);
-            let size = match known {
-                Some(k) => k,
-                None => {
-                    let k = Rc::new(self.tree_bytes(None, &ptr, 1)?);
-                    self.schemas().set_output_size(&ptr, k.clone());
-                    k
+            calls.pop();
+            let (v_index, v_low) = index[&v];
+            if let Some(&(parent, _)) = calls.last()
+                && let Some(e) = index.get_mut(&parent)
+            {
+                e.1 = e.1.min(v_low);
+            }
+            if v_low != v_index {
+                continue;
+            }
+            let mut members = Vec::new();
+            while let Some(m) = stack.pop() {
+                on_stack.remove(&m);
+                members.push(m);
+                if m == v {
+                    break;
                 }
-            };
-            total += size.0 + entry_bytes(&name);
-            stack.extend(size.1.iter().filter(|(_, p)| !seen.contains(p)).cloned());
+            }
+            let mut g = graph.borrow_mut();
+            let mut bits = vec![0u64; g.defs.len().div_ceil(64)];
+            for m in &members {
+                bits[m / 64] |= 1 << (m % 64);
+                for r in &g.defs[*m].refs {
+                    if let Some(c) = g.defs[*r].component {
+                        for (w, b) in bits.iter_mut().zip(&g.closures[c].bits) {
+                            *w |= b;
+                        }
+                    }
+                }
+            }
+            let total = bits_total(&bits, &g.defs);
+            let c = g.closures.len();
+            g.closures.push(Closure { bits, total });
+            for m in members {
+                g.defs[m].component = Some(c);
+            }
         }
-        if !seen.is_empty() {
-            total += DEFS_BYTES;
-        }
-        Ok(total)
+        let c = graph.borrow().defs[start].component;
+        Ok(c.unwrap_or(0))
     }
 
     /// Bytes of one schema converted in full, not following `$defs` references (returned).
@@ -523,19 +750,33 @@ impl Conversion<'_, '_> {
     ) -> Result<(usize, Vec<(String, Pointer)>)> {
         let mut total = 2;
         let mut refs = Vec::new();
-        let mut stack = vec![(raw, at.clone(), depth, 1usize)];
-        while let Some((raw, at, depth, mult)) = stack.pop() {
-            let node = self.node(raw.as_deref(), &at, "", depth)?;
+        let mut stack = vec![(raw, at.clone(), depth, 1usize, false)];
+        while let Some((raw, at, depth, mult, shared)) = stack.pop() {
+            let (node, reused) = self.node(raw.as_ref(), &at, "", depth, shared)?;
             total += mult * node.bytes.saturating_sub(2);
             refs.extend(node.refs.iter().cloned());
             for (id, raw, at, _, below) in &node.children {
                 if let Some(n) = node.occ.get(id) {
-                    stack.push((raw.clone(), at.clone(), depth + below, mult * n));
+                    stack.push((raw.clone(), at.clone(), depth + below, mult * n, reused));
                 }
             }
         }
         Ok((total, refs))
     }
+}
+
+/// The total bytes of the definitions whose bits are set.
+fn bits_total(bits: &[u64], defs: &[Def]) -> usize {
+    let mut total = 0;
+    for (i, w) in bits.iter().enumerate() {
+        let mut w = *w;
+        while w != 0 {
+            let b = w.trailing_zeros() as usize;
+            total += defs.get(i * 64 + b).map_or(0, |d| d.bytes);
+            w &= w - 1;
+        }
+    }
+    total
 }
 
 /// Puts taken nodes back together, making weakened parts sound (see the module docs).
@@ -547,20 +788,30 @@ struct Assembly<'t> {
 
 impl Assembly<'_> {
     fn node(&self, id: usize) -> Value {
-        match self.taken.get(&id).and_then(|t| t.value.clone()) {
-            Some(mut v) => {
-                self.fix(&mut v);
+        let Some(t) = self.taken.get(&id) else {
+            return Value::Object(Map::new());
+        };
+        match (&t.value, &t.cut) {
+            (Some(Part::Node { node, lean, offset }), _) => {
+                let mut v = match (&node.lean, lean) {
+                    (Some(l), true) => l.clone(),
+                    _ => node.value.clone(),
+                };
+                self.fix(&mut v, *offset);
                 v
             }
-            None => Value::Object(Map::new()),
+            (Some(Part::Least(v)), _) => v.clone(),
+            (None, Some(cut)) => cut.clone(),
+            (None, None) => Value::Object(Map::new()),
         }
     }
 
-    /// Replaces the placeholders in `v` by their nodes; returns whether `v` is weakened.
-    fn fix(&self, v: &mut Value) -> bool {
+    /// Replaces the placeholders in `v` (numbered from `offset` in this conversion) by their
+    /// nodes; returns whether `v` is weakened.
+    fn fix(&self, v: &mut Value, offset: usize) -> bool {
         if let Some(id) = slot_of(v) {
-            *v = self.node(id);
-            return self.weak.contains(&id);
+            *v = self.node(id + offset);
+            return self.weak.contains(&(id + offset));
         }
         let Value::Object(m) = v else {
             return false;
@@ -572,7 +823,7 @@ impl Assembly<'_> {
             .is_some_and(|id| self.weak.contains(id));
         let mut weak_keys: BTreeSet<String> = BTreeSet::new();
         for (k, c) in subschemas_mut(m) {
-            if self.fix(c) {
+            if self.fix(c, offset) {
                 weak_keys.insert(k.clone());
             }
         }
@@ -613,28 +864,52 @@ impl Assembly<'_> {
 }
 
 impl Schemas<'_> {
-    /// The memoised unbounded size of a definition's body in output schemas, with the
-    /// definitions it references.
-    fn output_size(&self, pointer: &Pointer) -> Option<Rc<DefSize>> {
-        self.output_sizes.borrow().get(pointer).cloned()
+    /// A node of one side of the call converted before at conversion depth `depth`: the
+    /// document's own at `at` (`raw` is `None`), or the shared schema `raw`.
+    fn converted_node(
+        &self,
+        mode: Mode,
+        raw: Option<&Rc<Value>>,
+        at: &Pointer,
+        depth: usize,
+    ) -> Option<Rc<Node>> {
+        match raw {
+            None => self.nodes[side(mode)]
+                .borrow()
+                .get(at)
+                .and_then(|d| d.get(&depth))
+                .cloned(),
+            Some(r) => self.shared_nodes[side(mode)]
+                .borrow()
+                .get(&(Rc::as_ptr(r) as usize, depth))
+                .map(|(_, n)| n.clone()),
+        }
     }
 
-    fn set_output_size(&self, pointer: &Pointer, size: Rc<DefSize>) {
-        self.output_sizes.borrow_mut().insert(pointer.clone(), size);
-    }
-
-    /// An output-side node converted before, at `at` and conversion depth `depth`.
-    fn converted_node(&self, at: &Pointer, depth: usize) -> Option<Rc<Node>> {
-        self.output_nodes
-            .borrow()
-            .get(&(at.clone(), depth))
-            .cloned()
-    }
-
-    fn keep_converted_node(&self, at: &Pointer, depth: usize, node: Rc<Node>) {
-        self.output_nodes
-            .borrow_mut()
-            .insert((at.clone(), depth), node);
+    fn keep_converted_node(
+        &self,
+        mode: Mode,
+        raw: Option<&Rc<Value>>,
+        at: &Pointer,
+        depth: usize,
+        node: Rc<Node>,
+    ) {
+        match raw {
+            None => {
+                self.nodes[side(mode)]
+                    .borrow_mut()
+                    .entry(at.clone())
+                    .or_default()
+                    .insert(depth, node);
+            }
+            // The schema is kept with its node, so its address names it for as long as the
+            // cache lives.
+            Some(r) => {
+                self.shared_nodes[side(mode)]
+                    .borrow_mut()
+                    .insert((Rc::as_ptr(r) as usize, depth), (r.clone(), node));
+            }
+        }
     }
 }
 

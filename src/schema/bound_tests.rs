@@ -39,12 +39,24 @@ const BOUNDS: &[Bound] = &[
 
 /// One root converted within `bound`, its `$defs` beside it; and whether anything was cut.
 fn bounded(doc: &Value, schema: &Value, at: &Pointer, bound: Bound) -> Option<(Value, bool)> {
+    bounded_in(Mode::Output, doc, schema, at, bound)
+}
+
+/// [`bounded`] for either side of the call.
+fn bounded_in(
+    mode: Mode,
+    doc: &Value,
+    schema: &Value,
+    at: &Pointer,
+    bound: Bound,
+) -> Option<(Value, bool)> {
     let schemas = Schemas::new("t.yaml", doc);
-    let mut c = Conversion::new(&schemas, Mode::Output);
+    let mut c = Conversion::new(&schemas, mode);
     let root = Root {
         schema,
         at: at.clone(),
         path: "output".into(),
+        extra: 0,
     };
     let b = c.convert_bounded(&[root], bound).ok()?;
     let cut = !b.cut.is_empty() || b.stripped > 0;
@@ -445,4 +457,114 @@ fn breadth_first_keeps_near_parts() {
         "the chain is cut below the bound"
     );
     assert_eq!(level, &json!({}));
+}
+
+/// An entity graph like Microsoft Graph's: every entity reaches every other through navigation
+/// properties, so an unbounded request body carries all of them.
+fn entity_graph(n: usize) -> Value {
+    let mut schemas = Map::new();
+    for i in 0..n {
+        let mut props = Map::new();
+        for j in 0..8 {
+            props.insert(
+                format!("field{j}"),
+                json!({"type": "string", "nullable": true, "description": format!("Field {j} of entity {i}.")}),
+            );
+        }
+        props.insert("id".into(), json!({"type": "string", "readOnly": true}));
+        for k in 1..4 {
+            let target = format!("#/components/schemas/e{}", (i * 7 + k * 13) % n);
+            props.insert(format!("nav{k}"), json!({"$ref": target}));
+        }
+        props.insert(
+            "many".into(),
+            json!({"type": "array", "items": {"$ref": format!("#/components/schemas/e{}", (i + 1) % n)}}),
+        );
+        schemas.insert(
+            format!("e{i}"),
+            json!({"allOf": [{"$ref": "#/components/schemas/base"}, {"type": "object", "properties": props}]}),
+        );
+    }
+    schemas.insert(
+        "base".into(),
+        json!({"type": "object", "properties": {"kind": {"type": "string"}}}),
+    );
+    json!({"components": {"schemas": schemas}})
+}
+
+#[test]
+fn input_bound_keeps_every_argument_and_says_what_it_cut() {
+    let doc = entity_graph(240);
+    let schemas = Schemas::new("t.yaml", &doc);
+    let mut c = Conversion::new(&schemas, Mode::Input);
+    let id = json!({"type": "string"});
+    let body = json!({"$ref": "#/components/schemas/e0"});
+    let roots = [
+        Root {
+            schema: &id,
+            at: Pointer::root().join("id"),
+            path: "id".into(),
+            extra: 10,
+        },
+        Root {
+            schema: &body,
+            at: Pointer::root().join("body"),
+            path: "body".into(),
+            extra: 10,
+        },
+    ];
+    let b = c.convert_bounded(&roots, INPUT_BOUND).unwrap();
+    // Both arguments are there; the body's own fields are expanded.
+    assert_eq!(b.roots[0], json!({"type": "string"}));
+    assert_eq!(b.roots[1], json!({"$ref": "#/$defs/e0"}));
+    assert_eq!(
+        b.defs["e0"]["properties"]["field7"]["anyOf"][0],
+        json!({"type": "string"})
+    );
+    // The graph is not: something was cut, described, and the whole stays within the bound.
+    assert!(!b.cut.is_empty());
+    let mut whole = Map::new();
+    whole.insert("roots".into(), Value::Array(b.roots.clone()));
+    whole.insert("$defs".into(), Value::Object(b.defs.clone()));
+    let bytes = serde_json::to_vec(&whole).unwrap().len();
+    assert!(bytes <= INPUT_BOUND.bytes, "{bytes} bytes");
+    let text = serde_json::to_string(&whole).unwrap();
+    assert!(
+        text.contains(r#"{"description":"Not expanded (size bound); the server checks it in full.","properties":{},"type":"object"}"#),
+        "{text}"
+    );
+    // Unbounded, the body would carry every entity.
+    let unbounded = c.unbounded_bytes(&roots).unwrap();
+    assert!(unbounded > 4 * INPUT_BOUND.bytes, "{unbounded}");
+}
+
+#[test]
+fn input_bound_cuts_soundly() {
+    // What a client may send under the full schema it may send under the bounded one (cut
+    // parts are permissive), from the root alone to the real bound.
+    let doc = entity_graph(12);
+    let body = json!({"$ref": "#/components/schemas/e3"});
+    let at = Pointer::root().join("body");
+    let (full, _) = bounded_in(Mode::Input, &doc, &body, &at, UNBOUNDED).unwrap();
+    let full_v = jsonschema::draft202012::new(&full).expect("the unbounded schema compiles");
+    let mut rng = Rng(11);
+    let valid: Vec<Value> = (0..60)
+        .map(|_| instance(&full, &full, &mut rng, 0))
+        .filter(|i| full_v.is_valid(i))
+        .collect();
+    assert!(valid.len() > 10, "only {} valid instances", valid.len());
+    let mut cutting = 0;
+    for bound in BOUNDS.iter().chain([&INPUT_BOUND]) {
+        let (b, cut) = bounded_in(Mode::Input, &doc, &body, &at, *bound).unwrap();
+        cutting += usize::from(cut);
+        let v = jsonschema::draft202012::new(&b).expect("the bounded schema compiles");
+        for i in &valid {
+            assert!(v.is_valid(i), "under {bound:?}: {i} not valid under\n{b:#}");
+        }
+    }
+    assert!(cutting >= 4, "only {cutting} bounds cut anything");
+    // A root too large even alone stays an argument, said to be not expanded.
+    let (b, cut) = bounded_in(Mode::Input, &doc, &body, &at, Bound { bytes: 0, depth: 0 }).unwrap();
+    assert!(cut);
+    assert_eq!(b, json!({ "description": NOT_EXPANDED }));
 }

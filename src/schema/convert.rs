@@ -34,14 +34,15 @@ use crate::schema::keywords::{
 use crate::schema::refs::{INLINE_LIMIT, MAX_DEPTH, Schemas};
 use crate::schema::shape::{Mode, Note, origin, shape};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+#[cfg(test)]
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// The state of converting one tool schema (an `inputSchema` or an `outputSchema`): the `$defs`
 /// it needs, which side of the call it describes, and the simplifications applied, each with the
 /// place it was applied at (the argument and the path inside it).
 pub struct Conversion<'s, 'a> {
     schemas: &'s Schemas<'a>,
-    done: BTreeMap<String, Value>,
     pending: Vec<(String, Pointer)>,
     seen: BTreeSet<Pointer>,
     mode: Mode,
@@ -70,7 +71,6 @@ impl<'s, 'a> Conversion<'s, 'a> {
     pub fn new(schemas: &'s Schemas<'a>, mode: Mode) -> Self {
         Self {
             schemas,
-            done: BTreeMap::new(),
             pending: Vec::new(),
             seen: BTreeSet::new(),
             mode,
@@ -78,6 +78,11 @@ impl<'s, 'a> Conversion<'s, 'a> {
             notes: Vec::new(),
             defer: None,
         }
+    }
+
+    /// Which side of the call this conversion describes.
+    pub(super) fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// The schemas of the document this conversion reads.
@@ -172,26 +177,26 @@ impl<'s, 'a> Conversion<'s, 'a> {
         r
     }
 
-    /// Converts one schema at `at`, collecting the `$defs` it needs.
+    /// Converts one schema at `at` whole, collecting the `$defs` it needs (the tests' unbounded
+    /// reference; tool schemas are converted within a bound, [`super::bound`]).
+    #[cfg(test)]
     pub fn convert(&mut self, s: &Value, at: &Pointer) -> Result<Value> {
         self.convert_at(s, at, 0)
     }
 
-    /// Converts all pending `$defs` and returns them (sorted by name), for the tool schema root.
+    /// Converts all pending `$defs` and returns them (sorted by name), for the schema's root.
+    #[cfg(test)]
     pub fn finish(&mut self) -> Result<Map<String, Value>> {
+        let mut done = BTreeMap::new();
         while let Some((name, pointer)) = self.pending.pop() {
             let Some(target) = pointer.find(self.schemas.root) else {
                 continue;
             };
             self.enter(&format!("$defs.{name}"));
             let converted = self.convert_at(target, &pointer, 1)?;
-            self.done.insert(name, converted);
+            done.insert(name, converted);
         }
-        Ok(self
-            .done
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(done.into_iter().collect())
     }
 
     fn convert_at(&mut self, s: &Value, at: &Pointer, depth: usize) -> Result<Value> {

@@ -4,8 +4,8 @@
 //! `writeOnly` left out per side); [`convert`] turns shaped schemas into the JSON Schema 2020-12
 //! of tool `inputSchema`/`outputSchema`; [`typegen`] turns the same shaped schemas into the Rust
 //! types arguments are parsed into, so what a client is shown and what the server accepts agree.
-//! [`bound`] converts output schemas breadth-first within a size and depth bound, cutting what
-//! does not fit to permissive subschemas. [`keywords`] says which keyword is what.
+//! [`bound`] converts tool schemas (outputs, and inputs below every argument) breadth-first
+//! within a size and depth bound, cutting what does not fit to permissive subschemas. [`keywords`] says which keyword is what.
 
 pub mod bound;
 pub mod convert;

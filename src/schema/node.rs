@@ -17,8 +17,37 @@ pub fn placeholder(id: usize) -> Value {
     Value::Object(m)
 }
 
-/// A definition's unbounded bytes and the definitions it references.
-pub type DefSize = (usize, Vec<(String, Pointer)>);
+/// The definitions a side of the call reaches, as a graph, for the unbounded sizes the bounds
+/// report ([`super::bound`]): each definition's own bytes once per document, and per strongly
+/// connected component the set of definitions it reaches with their total, so a tool's
+/// unbounded size is a lookup (or a union of a few sets), never a walk over the entity graph
+/// per tool, which grew with the square of the API's size.
+#[derive(Default)]
+pub struct DefGraph {
+    /// Definition number by target.
+    pub(super) ids: BTreeMap<Pointer, usize>,
+    pub(super) defs: Vec<Def>,
+    /// What each component reaches.
+    pub(super) closures: Vec<Closure>,
+}
+
+/// One definition of a [`DefGraph`].
+pub struct Def {
+    pub(super) pointer: Pointer,
+    /// Its body's unbounded bytes with its `$defs` entry's name (set once explored).
+    pub(super) bytes: usize,
+    /// The definitions its body references (set once explored).
+    pub(super) refs: Vec<usize>,
+    pub(super) explored: bool,
+    /// Its component, once that is complete.
+    pub(super) component: Option<usize>,
+}
+
+/// The definitions a component reaches (a bit per definition number) and their total bytes.
+pub struct Closure {
+    pub(super) bits: Vec<u64>,
+    pub(super) total: usize,
+}
 
 /// A deferred child of a [`Node`]: placeholder, schema (`None`: the document's own node at the
 /// place), place, path segment, depth below the node.

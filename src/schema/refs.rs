@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::ir::Warning;
 use crate::naming::Unique;
 use crate::pointer::Pointer;
-use crate::schema::node::{DefSize, Node};
+use crate::schema::node::{DefGraph, Node};
+use crate::schema::shape::Mode;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,15 +31,30 @@ pub struct Schemas<'a> {
     def_names: RefCell<(BTreeMap<Pointer, String>, Unique)>,
     /// What the schema stages found (each once).
     pub warnings: RefCell<Vec<Warning>>,
-    /// Unbounded output sizes of definitions, with the definitions each references
-    /// ([`crate::schema::bound`]).
-    pub(super) output_sizes: RefCell<OutputSizes>,
-    /// Output-side schema nodes converted once per document ([`crate::schema::bound`]).
-    pub(super) output_nodes: RefCell<BTreeMap<(Pointer, usize), Rc<Node>>>,
+    /// Unbounded sizes of definitions and what each reaches, per side of the call ([`crate::schema::bound`]; index [`side`]).
+    pub(super) def_graphs: [RefCell<DefGraph>; 2],
+    /// Schema nodes converted once per document, per side of the call
+    /// ([`crate::schema::bound`]; index [`side`]).
+    pub(super) nodes: [RefCell<OwnNodes>; 2],
+    /// Schema nodes of shaped copies held by reused nodes (a property of a merged `allOf`),
+    /// by the copy's address and depth, with the copy (so the address stays its own).
+    pub(super) shared_nodes: [RefCell<SharedNodes>; 2],
 }
 
-/// Per definition: its body's compact bytes in an output schema, and the `$defs` it references.
-pub(super) type OutputSizes = BTreeMap<Pointer, Rc<DefSize>>;
+/// Nodes of the document's own schemas: place → depth → node.
+pub(super) type OwnNodes = BTreeMap<Pointer, BTreeMap<usize, Rc<Node>>>;
+
+/// Nodes of shared schema copies: (address, depth) → (the copy, its node).
+pub(super) type SharedNodes = BTreeMap<(usize, usize), (Rc<Value>, Rc<Node>)>;
+
+/// The index of a side of the call in the per-side caches of [`Schemas`]: a node converts
+/// differently for inputs (`readOnly` left out) and outputs (`writeOnly` left out).
+pub(super) fn side(mode: Mode) -> usize {
+    match mode {
+        Mode::Input => 0,
+        Mode::Output => 1,
+    }
+}
 
 impl<'a> Schemas<'a> {
     pub fn new(file: &'a str, root: &'a Value) -> Self {
@@ -50,8 +66,9 @@ impl<'a> Schemas<'a> {
             sizes: RefCell::new(BTreeMap::new()),
             def_names: RefCell::new((BTreeMap::new(), Unique::new())),
             warnings: RefCell::new(Vec::new()),
-            output_sizes: RefCell::new(BTreeMap::new()),
-            output_nodes: RefCell::new(BTreeMap::new()),
+            def_graphs: Default::default(),
+            nodes: Default::default(),
+            shared_nodes: Default::default(),
         }
     }
 
