@@ -115,7 +115,16 @@ impl Server {
             .map(str::to_owned)
             .collect();
         let mut child = Command::new(SERVER)
-            .args(["--transport", "stdio", "--upstream-url", &upstream.url])
+            // Every generated tool listed, whatever the crate's default tool mode: in mode
+            // `discover` (the default of a large API) tools/list shows the discovery tools.
+            .args([
+                "--transport",
+                "stdio",
+                "--tool-mode",
+                "all",
+                "--upstream-url",
+                &upstream.url,
+            ])
             .envs(env.iter().map(|name| (name.as_str(), "mcpgen-test")))
             .env("RUST_LOG", "error")
             .stdin(Stdio::piped())
