@@ -10,6 +10,7 @@ pub mod auth_view;
 pub mod deploy;
 pub mod examples;
 pub mod runtime_config;
+pub mod rust_emit;
 pub mod search_index;
 pub mod text;
 pub mod view;
@@ -150,20 +151,29 @@ pub fn render(api: &Api) -> Result<FileMap> {
         context: std::borrow::Cow::Borrowed(&whole),
         raw: Some(tool_scopes_table(&view.auth)),
     });
+    // The per-tool code is emitted already formatted (`rust_emit`); a chunk it does not lay out
+    // goes through the template and `syn` + `prettyplease`, with the same result.
+    let stage = crate::profile::Stage::start("render: emit tools");
     for t in &view.tools {
+        let raw = rust_emit::tool(t);
         chunks.push(Chunk {
             file: "src/tools.rs",
             template: "tool",
-            context: item("t", t),
-            raw: None,
+            context: if raw.is_some() {
+                std::borrow::Cow::Owned(tera::Context::new())
+            } else {
+                item("t", t)
+            },
+            raw,
         });
     }
     chunks.push(Chunk {
         file: "src/tools.rs",
         template: "tools_call",
         context: std::borrow::Cow::Borrowed(&whole),
-        raw: None,
+        raw: rust_emit::tools_call(&view),
     });
+    stage.end();
     chunks.push(Chunk {
         file: "src/types.rs",
         template: "types_head",

@@ -1,0 +1,394 @@
+//! The per-tool Rust of `src/tools.rs`, emitted already formatted: the text `prettyplease`
+//! prints for the same code, without parsing it with `syn` and printing it again (the largest
+//! rendering cost of a big API: 3 MB of Rust for GitHub's description).
+//!
+//! The layout follows prettyplease's rules for the few shapes emitted here: a group (call
+//! arguments, an array, a method chain) stays on one line when the line fits in 89 columns, up
+//! to the next place the line could break (a trailing comma of the last element does not
+//! count), else each element goes on its own line, four columns in; a struct literal stays on
+//! one line only when it is also at most 34 columns wide. Where a line would need a rule this
+//! module does not model (a type, a path or an argument too long for its line), the emitter
+//! gives `None` and the caller formats that chunk with `syn` + `prettyplease` as before, so the
+//! output is the same either way. `tests/formatting.rs` checks that every fixture's emitted
+//! code is a fixpoint of prettyplease.
+
+use crate::render::view::{BodyView, ToolView, View};
+
+/// prettyplease's line width.
+const MARGIN: usize = 89;
+/// prettyplease's widest struct literal kept on one line.
+const STRUCT_LITERAL_MAX: usize = 34;
+
+/// Lines being emitted; `None` once a line needs a layout this module does not model.
+struct Lines {
+    out: String,
+}
+
+impl Lines {
+    fn new() -> Self {
+        Self {
+            out: String::new(),
+        }
+    }
+
+    /// A line at `indent` that nothing can break.
+    fn push(&mut self, indent: usize, text: &str) {
+        for _ in 0..indent {
+            self.out.push(' ');
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    /// A line at `indent` whose groups stay flat only if it fits (`counted`: the columns past
+    /// the text up to the next break, such as a comma); `None` when it does not.
+    fn flat(&mut self, indent: usize, text: &str, counted: usize) -> Option<()> {
+        fits(indent, text.len() + counted).then(|| self.push(indent, text))
+    }
+
+    /// Doc comment lines for `text`, as `doc_attrs` writes them and prettyplease prints them.
+    fn doc(&mut self, indent: usize, text: &str) {
+        for line in text.trim_end().lines() {
+            let line = line.trim_end();
+            if line.is_empty() {
+                self.push(indent, "///");
+            } else {
+                self.push(indent, &format!("/// {line}"));
+            }
+        }
+    }
+}
+
+fn fits(indent: usize, len: usize) -> bool {
+    indent + len <= MARGIN
+}
+
+/// A call's arguments: on the line (`.name(a, b)`) when it fits, else one per line.
+/// `last`: whether nothing but a break follows the call (else one column, a comma, counts).
+fn call(lines: &mut Lines, indent: usize, name: &str, args: &[String], counted: usize) -> Option<()> {
+    let flat = format!("{name}({})", args.join(", "));
+    if fits(indent, flat.len() + counted) {
+        lines.push(indent, &flat);
+        return Some(());
+    }
+    lines.push(indent, &format!("{name}("));
+    for arg in args {
+        // Arguments here are literals, paths and `&self.field`: nothing in them can break.
+        lines.push(indent + 4, &format!("{arg},"));
+    }
+    lines.push(indent, &format!("){}", ",".repeat(counted)));
+    Some(())
+}
+
+/// One tool's arguments struct and its `ToolArgs` impl, as `templates/tool.rs.tera` renders
+/// them and prettyplease prints them; `None` when a line needs a layout not modelled here.
+pub fn tool(t: &ToolView) -> Option<String> {
+    let mut l = Lines::new();
+    l.doc(0, &t.struct_doc);
+    if t.fields.is_empty() {
+        l.push(0, &format!("pub struct {} {{}}", t.args_struct));
+    } else {
+        l.flat(0, &format!("pub struct {} {{", t.args_struct), 3)?;
+        for f in &t.fields {
+            if let Some(doc) = &f.doc {
+                l.doc(4, doc);
+            }
+            l.flat(4, &format!("pub {}: {},", f.ident, f.ty), 0)?;
+        }
+        l.push(0, "}");
+    }
+    let head = format!("impl crate::runtime::ToolArgs for {} {{", t.args_struct);
+    // A longer head breaks before `for`; near the margin, leave it to prettyplease.
+    l.flat(0, &head, 3)?;
+    let names: Vec<&str> = t.fields.iter().map(|f| f.wire_lit.as_str()).collect();
+    let known = format!(
+        "const KNOWN: &'static [&'static str] = &[{}];",
+        names.join(", ")
+    );
+    if fits(4, known.len()) {
+        l.push(4, &known);
+    } else {
+        l.push(4, "const KNOWN: &'static [&'static str] = &[");
+        for name in &names {
+            l.push(8, &format!("{name},"));
+        }
+        l.push(4, "];");
+    }
+    parse(&mut l, t)?;
+    l.push(4, "fn request(&self) -> crate::runtime::Request {");
+    request(&mut l, t)?;
+    l.push(4, "}");
+    l.push(0, "}");
+    Some(l.out)
+}
+
+/// `ToolArgs::parse`: one read per field, in a struct literal.
+fn parse(l: &mut Lines, t: &ToolView) -> Option<()> {
+    let param = if t.fields.is_empty() { "_" } else { "a" };
+    l.push(
+        4,
+        &format!("fn parse({param}: &mut crate::runtime::Args) -> crate::runtime::Parsed<Self> {{"),
+    );
+    let reads: Vec<String> = t
+        .fields
+        .iter()
+        .map(|f| {
+            let read = if !f.optional {
+                "required"
+            } else if f.keeps_null {
+                "present"
+            } else {
+                "optional"
+            };
+            format!("{}: a.{read}({})?", f.ident, f.wire_lit)
+        })
+        .collect();
+    const OK: &str = "::std::result::Result::Ok(";
+    if reads.is_empty() {
+        l.push(8, &format!("{OK}Self {{}})"));
+    } else {
+        // `Self { ` .. ` }` without the closing brace, as prettyplease measures it.
+        let joined = reads.join(", ");
+        let width = "Self { ".len() + joined.len() + 1;
+        let flat = format!("{OK}Self {{ {joined} }})");
+        if width <= STRUCT_LITERAL_MAX && fits(8, flat.len()) {
+            l.push(8, &flat);
+        } else {
+            l.push(8, &format!("{OK}Self {{"));
+            let last = reads.len() - 1;
+            for (i, read) in reads.iter().enumerate() {
+                // The last field's comma is printed only because the literal breaks.
+                l.flat(12, &format!("{read},"), usize::from(i != last))?;
+            }
+            l.push(8, "})");
+        }
+    }
+    l.push(4, "}");
+    Some(())
+}
+
+/// A call in a method chain: `.name(args)`, its arguments Rust tokens.
+struct Call {
+    name: String,
+    args: Vec<String>,
+    /// The first argument is itself a chain (`Object::new().field(..)`), the rest `args`.
+    object: Option<(String, Vec<Call>)>,
+}
+
+impl Call {
+    fn new(name: &str, args: Vec<String>) -> Self {
+        Self {
+            name: format!(".{name}"),
+            args,
+            object: None,
+        }
+    }
+
+    fn flat(&self) -> String {
+        let mut args = Vec::new();
+        if let Some((receiver, calls)) = &self.object {
+            args.push(chain_flat(receiver, calls));
+        }
+        args.extend(self.args.iter().cloned());
+        format!("{}({})", self.name, args.join(", "))
+    }
+}
+
+fn chain_flat(receiver: &str, calls: &[Call]) -> String {
+    let mut out = receiver.to_owned();
+    for c in calls {
+        out.push_str(&c.flat());
+    }
+    out
+}
+
+/// `ToolArgs::request`'s body: the method chain that builds the request.
+fn request(l: &mut Lines, t: &ToolView) -> Option<()> {
+    let receiver = format!(
+        "crate::runtime::Request::new(::reqwest::Method::{}, {})",
+        t.method, t.path_lit
+    );
+    let mut calls = Vec::new();
+    if !t.security_lit.is_empty() {
+        calls.push(Call::new("security", vec![t.security_lit.clone()]));
+    }
+    for p in &t.params {
+        calls.push(Call::new(
+            p.func,
+            vec![
+                p.wire_lit.clone(),
+                format!("&self.{}", p.field),
+                format!("crate::runtime::Style::{}", p.style),
+                p.explode.to_string(),
+            ],
+        ));
+    }
+    if let Some(b) = &t.body {
+        calls.push(body(b));
+    }
+    let flat = chain_flat(&receiver, &calls);
+    if fits(8, flat.len()) {
+        l.push(8, &flat);
+        return Some(());
+    }
+    l.flat(8, &receiver, 0)?;
+    for c in &calls {
+        match &c.object {
+            None => {
+                if c.name == ".security" && !fits(12, c.flat().len()) {
+                    // Its argument is nested arrays, which break by rules not modelled here.
+                    return None;
+                }
+                call(l, 12, &c.name, &c.args, 0)?;
+            }
+            Some((object, fields)) => {
+                if fits(12, c.flat().len()) {
+                    l.push(12, &c.flat());
+                    continue;
+                }
+                l.push(12, &format!("{}(", c.name));
+                // The object chain is the first argument: its comma counts.
+                let chain = chain_flat(object, fields);
+                if fits(16, chain.len() + 1) {
+                    l.push(16, &format!("{chain},"));
+                } else {
+                    l.flat(16, object, 0)?;
+                    let last = fields.len().saturating_sub(1);
+                    for (i, f) in fields.iter().enumerate() {
+                        let comma = if i == last { "," } else { "" };
+                        l.flat(20, &format!("{}{comma}", f.flat()), 0)?;
+                    }
+                    if fields.is_empty() {
+                        return None;
+                    }
+                }
+                for arg in &c.args {
+                    l.push(16, &format!("{arg},"));
+                }
+                l.push(12, ")");
+            }
+        }
+    }
+    Some(())
+}
+
+/// The body call: `.body(&self.x, kind, media)` or `.body_object(Object::new()..., ...)`.
+fn body(b: &BodyView) -> Call {
+    let kind = format!("crate::runtime::BodyKind::{}", b.kind);
+    if !b.flattened {
+        return Call::new(
+            "body",
+            vec![format!("&self.{}", b.whole_field), kind, b.media_lit.clone()],
+        );
+    }
+    let fields = b
+        .fields
+        .iter()
+        .map(|f| {
+            let func = if f.file {
+                "file"
+            } else if f.keeps_null {
+                "field_opt"
+            } else {
+                "field"
+            };
+            Call::new(func, vec![f.wire_lit.clone(), format!("&self.{}", f.field)])
+        })
+        .collect();
+    Call {
+        name: ".body_object".to_owned(),
+        args: vec![kind, b.media_lit.clone(), b.required.to_string()],
+        object: Some(("crate::runtime::Object::new()".to_owned(), fields)),
+    }
+}
+
+/// The end of `src/tools.rs` (`templates/tools_call.rs.tera`): the dispatch, the table of
+/// tools, the default tool mode and `TOOL_INFO`; `None` when a line needs a layout not
+/// modelled here.
+pub fn tools_call(view: &View) -> Option<String> {
+    let mut l = Lines::new();
+    l.out.push_str(DISPATCH);
+    if view.tools.is_empty() {
+        l.push(
+            0,
+            "static TOOLS: &[(crate::runtime::Build, crate::runtime::Output)] = &[];",
+        );
+    } else {
+        l.push(
+            0,
+            "static TOOLS: &[(crate::runtime::Build, crate::runtime::Output)] = &[",
+        );
+        let last = view.tools.len() - 1;
+        for (i, t) in view.tools.iter().enumerate() {
+            let build = format!("crate::runtime::build::<{}>", t.args_struct);
+            let output = format!("crate::runtime::Output::{}", t.output);
+            let tuple = format!("({build}, {output})");
+            // The last element's comma is printed only because the array breaks.
+            let comma = usize::from(i != last);
+            if fits(4, tuple.len() + comma) {
+                l.push(4, &format!("{tuple},"));
+            } else {
+                l.push(4, "(");
+                l.flat(8, &format!("{build},"), 0)?;
+                l.push(8, &format!("{output},"));
+                l.push(4, "),");
+            }
+        }
+        l.push(0, "];");
+    }
+    l.doc(
+        0,
+        "The tool mode `tools/list` starts in when neither `--tool-mode` nor `MCP_TOOL_MODE` is given.",
+    );
+    // Nothing in it can break.
+    l.push(
+        0,
+        &format!(
+            "pub const DEFAULT_TOOL_MODE: crate::tool_info::ToolMode = crate::tool_info::ToolMode::{};",
+            view.default_tool_mode
+        ),
+    );
+    l.doc(
+        0,
+        "What discover mode and `--toolsets` know of each tool, in `tools.json` order.",
+    );
+    if view.tool_info_fields.is_empty() {
+        l.push(0, "pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[];");
+    } else {
+        l.push(0, "pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[");
+        for fields in &view.tool_info_fields {
+            l.push(4, "crate::tool_info::ToolInfo {");
+            for (name, value) in fields {
+                // Literals: nothing in them can break.
+                l.push(8, &format!("{name}: {value},"));
+            }
+            l.push(4, "},");
+        }
+        l.push(0, "];");
+    }
+    Some(l.out)
+}
+
+/// The fixed start of `templates/tools_call.rs.tera` as prettyplease prints it.
+const DISPATCH: &str = "\
+/// The upstream request of the tool at `index` in `tools.json`, built from its arguments, and
+/// how its response is returned; a tool error when the arguments are invalid; `None` when there
+/// is no such tool.
+#[allow(clippy::type_complexity)]
+pub fn request(
+    index: usize,
+    args: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
+) -> ::std::option::Option<
+    ::std::result::Result<
+        (crate::runtime::Request, crate::runtime::Output),
+        ::rmcp::model::CallToolResult,
+    >,
+> {
+    let (build, output) = TOOLS.get(index)?;
+    ::std::option::Option::Some(build(args).map(|request| (request, *output)))
+}
+/// Each tool's arguments struct (its `crate::runtime::build`) and how its response is returned,
+/// in `tools.json` order: a table, so the dispatch is one function whatever the number of tools.
+";
