@@ -138,13 +138,7 @@ impl Request {
     /// Adds a query parameter in its style: `None` adds nothing; arrays are repeated (`form`,
     /// exploded) or joined with `,`, `%20` or `|`; objects become `key=value` pairs (exploded
     /// `form`), `name=k,v` (not exploded) or `name[key]=value` (`deepObject`).
-    pub fn query(
-        self,
-        name: &str,
-        value: &impl Serialize,
-        style: Style,
-        explode: bool,
-    ) -> Self {
+    pub fn query(self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
         self.query_value(name, to_value(value), style, explode)
     }
 
@@ -213,13 +207,7 @@ impl Request {
     }
 
     /// Adds a header (simple style: arrays and objects comma-joined). `None` adds nothing.
-    pub fn header(
-        self,
-        name: &str,
-        value: &impl Serialize,
-        style: Style,
-        explode: bool,
-    ) -> Self {
+    pub fn header(self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
         self.header_value(name, to_value(value), style, explode)
     }
 
@@ -250,13 +238,7 @@ impl Request {
     }
 
     /// Adds a cookie (form style; arrays and objects comma-joined). `None` adds nothing.
-    pub fn cookie(
-        self,
-        name: &str,
-        value: &impl Serialize,
-        style: Style,
-        explode: bool,
-    ) -> Self {
+    pub fn cookie(self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
         self.cookie_value(name, to_value(value), style, explode)
     }
 

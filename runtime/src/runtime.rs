@@ -1,6 +1,7 @@
 //! The names the generated `tools.rs` calls (`crate::runtime::Request`, `Style`, `Object`,
-//! `BodyKind`, `Output`, `Args`, `ToolArgs`, `build`, `present`), and that `custom_tools.rs` and `hooks.rs`
-//! written by earlier mcpgen versions import from here. Each lives in the module of its concern:
+//! `BodyKind`, `Output`, `Args`, `ToolArgs`, `Parsed`, `build`, `Build`, `present`), and that
+//! `custom_tools.rs` and `hooks.rs` written by earlier mcpgen versions import from here
+//! (`parse_args` among them). Each lives in the module of its concern:
 //! `request.rs` and `body.rs` build upstream requests, `args.rs` parses tool arguments,
 //! `response.rs` maps responses to tool results and `upstream.rs` sends requests.
 

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 /// Tera templates, compiled into the binary. `*_head` templates start a file; the others render
 /// one item (a tool, a type) each, so big files are rendered and formatted in chunks.
-const TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "Cargo.toml",
         include_str!("../../templates/Cargo.toml.tera"),
@@ -96,7 +96,7 @@ struct Chunk<'a> {
     raw: Option<String>,
 }
 
-fn item<T: Serialize>(key: &str, value: &T) -> std::borrow::Cow<'static, tera::Context> {
+pub(crate) fn item<T: Serialize>(key: &str, value: &T) -> std::borrow::Cow<'static, tera::Context> {
     let mut ctx = tera::Context::new();
     ctx.insert(key.to_string(), value);
     std::borrow::Cow::Owned(ctx)
@@ -174,6 +174,14 @@ pub fn render(api: &Api) -> Result<FileMap> {
         raw: rust_emit::tools_call(&view),
     });
     stage.end();
+    if std::env::var_os("MCPGEN_PROFILE").is_some_and(|v| v != "0" && !v.is_empty()) {
+        let emitted = chunks.iter().filter(|c| c.raw.is_some()).count();
+        eprintln!(
+            "profile: tools.rs chunks emitted formatted: {} of {} (the rest through syn + prettyplease)",
+            emitted.saturating_sub(1),
+            view.tools.len() + 1
+        );
+    }
     chunks.push(Chunk {
         file: "src/types.rs",
         template: "types_head",

@@ -26,9 +26,7 @@ struct Lines {
 
 impl Lines {
     fn new() -> Self {
-        Self {
-            out: String::new(),
-        }
+        Self { out: String::new() }
     }
 
     /// A line at `indent` that nothing can break.
@@ -63,20 +61,54 @@ fn fits(indent: usize, len: usize) -> bool {
     indent + len <= MARGIN
 }
 
-/// A call's arguments: on the line (`.name(a, b)`) when it fits, else one per line.
-/// `last`: whether nothing but a break follows the call (else one column, a comma, counts).
-fn call(lines: &mut Lines, indent: usize, name: &str, args: &[String], counted: usize) -> Option<()> {
+/// A call's arguments: on the line (`.name(a, b)`) when it fits, else one per line; `suffix`
+/// (a comma or nothing) follows it and counts for the fit.
+fn call(lines: &mut Lines, indent: usize, name: &str, args: &[String], suffix: &str) {
     let flat = format!("{name}({})", args.join(", "));
-    if fits(indent, flat.len() + counted) {
-        lines.push(indent, &flat);
-        return Some(());
+    if fits(indent, flat.len() + suffix.len()) {
+        lines.push(indent, &format!("{flat}{suffix}"));
+        return;
     }
     lines.push(indent, &format!("{name}("));
     for arg in args {
         // Arguments here are literals, paths and `&self.field`: nothing in them can break.
         lines.push(indent + 4, &format!("{arg},"));
     }
-    lines.push(indent, &format!("){}", ",".repeat(counted)));
+    lines.push(indent, &format!("){suffix}"));
+}
+
+/// `prefix` + type `ty` + `suffix` at `indent` (`counted`: how much of `suffix` counts for the
+/// fit). A type too long for the line breaks inside its outermost angle brackets, the argument
+/// on a line of its own; only types with one generic argument are laid out here.
+fn field_type(
+    l: &mut Lines,
+    indent: usize,
+    prefix: &str,
+    ty: &str,
+    suffix: &str,
+    counted: usize,
+) -> Option<()> {
+    if fits(indent, prefix.len() + ty.len() + counted) {
+        l.push(indent, &format!("{prefix}{ty}{suffix}"));
+        return Some(());
+    }
+    let (head, inner) = ty.strip_suffix('>')?.split_once('<')?;
+    let mut depth = 0usize;
+    for c in inner.chars() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth = depth.checked_sub(1)?,
+            ',' if depth == 0 => return None,
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return None;
+    }
+    l.push(indent, &format!("{prefix}{head}<"));
+    // The argument is the last of its list: its comma does not count.
+    field_type(l, indent + 4, "", inner, ",", 0)?;
+    l.push(indent, &format!(">{suffix}"));
     Some(())
 }
 
@@ -93,7 +125,7 @@ pub fn tool(t: &ToolView) -> Option<String> {
             if let Some(doc) = &f.doc {
                 l.doc(4, doc);
             }
-            l.flat(4, &format!("pub {}: {},", f.ident, f.ty), 0)?;
+            field_type(&mut l, 4, &format!("pub {}: ", f.ident), &f.ty, ",", 1)?;
         }
         l.push(0, "}");
     }
@@ -231,7 +263,22 @@ fn request(l: &mut Lines, t: &ToolView) -> Option<()> {
         l.push(8, &flat);
         return Some(());
     }
-    l.flat(8, &receiver, 0)?;
+    if !fits(8, receiver.len()) {
+        // `Request::new`'s arguments one per line: four columns in from the call, or eight
+        // when the call starts a broken chain (whose indentation they add to).
+        let args = [
+            format!("::reqwest::Method::{}", t.method),
+            t.path_lit.clone(),
+        ];
+        let close = if calls.is_empty() { 8 } else { 12 };
+        l.push(8, "crate::runtime::Request::new(");
+        for arg in &args {
+            l.push(close + 4, &format!("{arg},"));
+        }
+        l.push(close, ")");
+    } else {
+        l.push(8, &receiver);
+    }
     for c in &calls {
         match &c.object {
             None => {
@@ -239,7 +286,7 @@ fn request(l: &mut Lines, t: &ToolView) -> Option<()> {
                     // Its argument is nested arrays, which break by rules not modelled here.
                     return None;
                 }
-                call(l, 12, &c.name, &c.args, 0)?;
+                call(l, 12, &c.name, &c.args, "");
             }
             Some((object, fields)) => {
                 if fits(12, c.flat().len()) {
@@ -256,7 +303,7 @@ fn request(l: &mut Lines, t: &ToolView) -> Option<()> {
                     let last = fields.len().saturating_sub(1);
                     for (i, f) in fields.iter().enumerate() {
                         let comma = if i == last { "," } else { "" };
-                        l.flat(20, &format!("{}{comma}", f.flat()), 0)?;
+                        call(l, 20, &f.name, &f.args, comma);
                     }
                     if fields.is_empty() {
                         return None;
@@ -278,7 +325,11 @@ fn body(b: &BodyView) -> Call {
     if !b.flattened {
         return Call::new(
             "body",
-            vec![format!("&self.{}", b.whole_field), kind, b.media_lit.clone()],
+            vec![
+                format!("&self.{}", b.whole_field),
+                kind,
+                b.media_lit.clone(),
+            ],
         );
     }
     let fields = b
@@ -353,9 +404,15 @@ pub fn tools_call(view: &View) -> Option<String> {
         "What discover mode and `--toolsets` know of each tool, in `tools.json` order.",
     );
     if view.tool_info_fields.is_empty() {
-        l.push(0, "pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[];");
+        l.push(
+            0,
+            "pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[];",
+        );
     } else {
-        l.push(0, "pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[");
+        l.push(
+            0,
+            "pub static TOOL_INFO: &[crate::tool_info::ToolInfo] = &[",
+        );
         for fields in &view.tool_info_fields {
             l.push(4, "crate::tool_info::ToolInfo {");
             for (name, value) in fields {
@@ -392,3 +449,132 @@ pub fn request(
 /// Each tool's arguments struct (its `crate::runtime::build`) and how its response is returned,
 /// in `tools.json` order: a table, so the dispatch is one function whatever the number of tools.
 ";
+
+#[cfg(test)]
+mod tests {
+    use crate::render::view::view;
+    use crate::render::{TEMPLATES, format_rust, item};
+    use serde_json::{Value, json};
+
+    /// Operations whose names, paths, parameters and body properties sweep lengths across the
+    /// margin, in every argument location and body kind, so each rule meets its boundary.
+    fn sweep_spec() -> String {
+        let mut paths = serde_json::Map::new();
+        for i in 1..=72usize {
+            let word = |c: char, n: usize| std::iter::repeat_n(c, n).collect::<String>();
+            let segment = word('s', i);
+            let path = format!("/r{i}/{segment}/{{id}}");
+            let mut params = vec![
+                json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}),
+                json!({"name": format!("q{}", word('q', i % 41)), "in": "query",
+                       "schema": {"type": "array", "items": {"type": "integer"}}}),
+                json!({"name": format!("X-H{}", word('h', (i * 7) % 23)), "in": "header",
+                       "schema": {"type": "string", "enum": ["a", "b"]}}),
+            ];
+            if i % 3 == 0 {
+                params.push(
+                    json!({"name": format!("c{}", word('c', i % 29)), "in": "cookie",
+                                   "schema": {"type": "integer"}}),
+                );
+            }
+            if i % 5 == 0 {
+                params.push(
+                    json!({"name": "filter", "in": "query", "style": "deepObject",
+                                   "explode": true, "schema": {"type": "object",
+                                   "properties": {"a": {"type": "string"}}}}),
+                );
+            }
+            let mut props = serde_json::Map::new();
+            for k in 0..(i % 6) {
+                props.insert(
+                    format!("p{k}{}", word('p', (i * 3 + k * 11) % 45)),
+                    match k % 3 {
+                        0 => json!({"type": "string", "nullable": true}),
+                        1 => json!({"type": "array", "items": {"type": "string"}}),
+                        _ => json!({"type": "integer"}),
+                    },
+                );
+            }
+            let media = match i % 4 {
+                0 => "application/x-www-form-urlencoded",
+                1 => "multipart/form-data",
+                _ => "application/json",
+            };
+            let body = if i % 7 == 0 {
+                json!({"required": true, "content": {"application/json": {"schema": {
+                    "type": "array", "items": {"type": "string"}}}}})
+            } else {
+                json!({"required": i % 2 == 0, "content": {media: {"schema": {
+                    "type": "object", "required": props.keys().take(1).collect::<Vec<_>>(),
+                    "properties": props}}}})
+            };
+            let mut op = json!({
+                "operationId": format!("op{i}{}", word('o', (i * 5) % 19)),
+                "summary": format!("Operation {i}"),
+                "description": format!("Line one of {i}.\n\n  indented {}   \nlast", word('d', i)),
+                "parameters": params,
+                "responses": {"200": {"description": "ok", "content": {"application/json":
+                    {"schema": {"type": "object"}}}}},
+            });
+            if i % 2 == 1 {
+                op["security"] = json!([{"k": []}, {"b": [], "k": []}]);
+            }
+            let mut item = serde_json::Map::new();
+            item.insert("post".to_owned(), op.clone());
+            op["operationId"] = Value::String(format!("get{i}{}", word('g', (i * 13) % 17)));
+            if let Some(o) = op.as_object_mut() {
+                o.remove("requestBody");
+            }
+            item.insert("get".to_owned(), op);
+            item["post"]["requestBody"] = body;
+            paths.insert(path, Value::Object(item));
+        }
+        json!({
+            "openapi": "3.0.3",
+            "info": {"title": "Sweep", "version": "1"},
+            "servers": [{"url": "https://sweep.example"}],
+            "components": {"securitySchemes": {
+                "k": {"type": "apiKey", "in": "header", "name": "K"},
+                "b": {"type": "http", "scheme": "bearer"}}},
+            "paths": paths,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn emitted_tools_are_what_the_template_and_prettyplease_give() {
+        let (api, files) =
+            crate::generate_text("sweep.json", &sweep_spec(), &crate::Options::default())
+                .expect("the sweep spec generates");
+        let view = view(&api);
+        let mut tera = tera::Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        tera.add_raw_templates(TEMPLATES.iter().copied()).unwrap();
+        let mut emitted = 0;
+        for t in &view.tools {
+            let Some(fast) = super::tool(t) else {
+                continue;
+            };
+            emitted += 1;
+            let rendered = tera.render("tool", &item("t", t)).unwrap();
+            let formatted = format_rust("tool", &rendered).unwrap();
+            assert_eq!(fast, formatted, "{}", t.args_struct);
+        }
+        // Names here are far longer than usual (GitHub's tools all take the emitter's path but
+        // one); the rest are the long-line cases left to prettyplease.
+        assert!(
+            emitted * 2 >= view.tools.len(),
+            "{emitted} of {}",
+            view.tools.len()
+        );
+        let whole = tera
+            .render("tools_call", &tera::Context::from_serialize(&view).unwrap())
+            .unwrap();
+        assert_eq!(
+            super::tools_call(&view),
+            Some(format_rust("tools_call", &whole).unwrap())
+        );
+        let (_header, tools) = files["src/tools.rs"].split_once("\n\n").unwrap();
+        assert_eq!(format_rust("tools.rs", tools).unwrap(), tools);
+    }
+}

@@ -224,7 +224,10 @@ fn style_variant(style: &str) -> &'static str {
 }
 
 fn tool_view(t: &Tool) -> ToolView {
-    let struct_doc = format!("Arguments of the `{}` tool: `{} {}`.", t.name, t.method, t.path);
+    let struct_doc = format!(
+        "Arguments of the `{}` tool: `{} {}`.",
+        t.name, t.method, t.path
+    );
     let fields = t
         .args
         .iter()
