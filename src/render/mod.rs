@@ -151,9 +151,9 @@ pub fn render(api: &Api) -> Result<FileMap> {
         context: std::borrow::Cow::Borrowed(&whole),
         raw: Some(tool_scopes_table(&view.auth)),
     });
-    // The per-tool code is emitted already formatted (`rust_emit`); a chunk it does not lay out
-    // goes through the template and `syn` + `prettyplease`, with the same result.
-    let stage = crate::profile::Stage::start("render: emit tools");
+    // The per-tool code and the types are emitted already formatted (`rust_emit`); a chunk it
+    // does not lay out goes through its template and `syn` + `prettyplease`, with the same result.
+    let stage = crate::profile::Stage::start("render: emit rust");
     for t in &view.tools {
         let raw = rust_emit::tool(t);
         chunks.push(Chunk {
@@ -173,15 +173,6 @@ pub fn render(api: &Api) -> Result<FileMap> {
         context: std::borrow::Cow::Borrowed(&whole),
         raw: rust_emit::tools_call(&view),
     });
-    stage.end();
-    if std::env::var_os("MCPGEN_PROFILE").is_some_and(|v| v != "0" && !v.is_empty()) {
-        let emitted = chunks.iter().filter(|c| c.raw.is_some()).count();
-        eprintln!(
-            "profile: tools.rs chunks emitted formatted: {} of {} (the rest through syn + prettyplease)",
-            emitted.saturating_sub(1),
-            view.tools.len() + 1
-        );
-    }
     chunks.push(Chunk {
         file: "src/types.rs",
         template: "types_head",
@@ -189,28 +180,61 @@ pub fn render(api: &Api) -> Result<FileMap> {
         raw: None,
     });
     for s in &view.structs {
+        let raw = rust_emit::type_struct(s);
         chunks.push(Chunk {
             file: "src/types.rs",
             template: "type_struct",
-            context: item("s", s),
-            raw: None,
+            context: if raw.is_some() {
+                std::borrow::Cow::Owned(tera::Context::new())
+            } else {
+                item("s", s)
+            },
+            raw,
         });
     }
     for e in &view.enums {
+        let raw = rust_emit::type_enum(e);
         chunks.push(Chunk {
             file: "src/types.rs",
             template: "type_enum",
-            context: item("e", e),
-            raw: None,
+            context: if raw.is_some() {
+                std::borrow::Cow::Owned(tera::Context::new())
+            } else {
+                item("e", e)
+            },
+            raw,
         });
     }
     for u in &view.unions {
+        let raw = rust_emit::type_union(u);
         chunks.push(Chunk {
             file: "src/types.rs",
             template: "type_union",
-            context: item("u", u),
-            raw: None,
+            context: if raw.is_some() {
+                std::borrow::Cow::Owned(tera::Context::new())
+            } else {
+                item("u", u)
+            },
+            raw,
         });
+    }
+    stage.end();
+    if std::env::var_os("MCPGEN_PROFILE").is_some_and(|v| v != "0" && !v.is_empty()) {
+        let per_item = |c: &&Chunk| {
+            matches!(
+                c.template,
+                "tool" | "tools_call" | "type_struct" | "type_enum" | "type_union"
+            )
+        };
+        let items = chunks.iter().filter(per_item).count();
+        let emitted = chunks
+            .iter()
+            .filter(per_item)
+            .filter(|c| c.raw.is_some())
+            .count();
+        eprintln!(
+            "profile: Rust chunks emitted formatted: {emitted} of {items} (the rest: syn + prettyplease)"
+        );
     }
     let stage = crate::profile::Stage::start("render: rust chunks");
     let rendered = render_chunks(&tera, &chunks)?;

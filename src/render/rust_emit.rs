@@ -12,7 +12,7 @@
 //! output is the same either way. `tests/formatting.rs` checks that every fixture's emitted
 //! code is a fixpoint of prettyplease.
 
-use crate::render::view::{BodyView, ToolView, View};
+use crate::render::view::{BodyView, EnumView, FieldView, StructView, ToolView, UnionView, View};
 
 /// prettyplease's line width.
 const MARGIN: usize = 89;
@@ -79,7 +79,7 @@ fn call(lines: &mut Lines, indent: usize, name: &str, args: &[String], suffix: &
 
 /// `prefix` + type `ty` + `suffix` at `indent` (`counted`: how much of `suffix` counts for the
 /// fit). A type too long for the line breaks inside its outermost angle brackets, the argument
-/// on a line of its own; only types with one generic argument are laid out here.
+/// on a line of its own (several: each on its own line, laid out here only when each fits).
 fn field_type(
     l: &mut Lines,
     indent: usize,
@@ -88,26 +88,40 @@ fn field_type(
     suffix: &str,
     counted: usize,
 ) -> Option<()> {
-    if fits(indent, prefix.len() + ty.len() + counted) {
+    // A path without generic arguments cannot break: it runs past the margin if it must.
+    if fits(indent, prefix.len() + ty.len() + counted) || !ty.contains('<') {
         l.push(indent, &format!("{prefix}{ty}{suffix}"));
         return Some(());
     }
     let (head, inner) = ty.strip_suffix('>')?.split_once('<')?;
-    let mut depth = 0usize;
-    for c in inner.chars() {
+    let mut args = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in inner.char_indices() {
         match c {
             '<' | '(' | '[' => depth += 1,
             '>' | ')' | ']' => depth = depth.checked_sub(1)?,
-            ',' if depth == 0 => return None,
+            ',' if depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
             _ => {}
         }
     }
     if depth != 0 {
         return None;
     }
+    args.push(inner[start..].trim());
     l.push(indent, &format!("{prefix}{head}<"));
-    // The argument is the last of its list: its comma does not count.
-    field_type(l, indent + 4, "", inner, ",", 0)?;
+    if let [only] = args[..] {
+        // The argument is the last of its list: its comma does not count.
+        field_type(l, indent + 4, "", only, ",", 0)?;
+    } else {
+        let last = args.len() - 1;
+        for (i, arg) in args.iter().enumerate() {
+            // Several arguments: each on its line, laid out here only when it fits there.
+            l.flat(indent + 4, &format!("{arg},"), usize::from(i != last))?;
+        }
+    }
     l.push(indent, &format!(">{suffix}"));
     Some(())
 }
@@ -120,7 +134,8 @@ pub fn tool(t: &ToolView) -> Option<String> {
     if t.fields.is_empty() {
         l.push(0, &format!("pub struct {} {{}}", t.args_struct));
     } else {
-        l.flat(0, &format!("pub struct {} {{", t.args_struct), 3)?;
+        // Nothing in a struct's head can break.
+        l.push(0, &format!("pub struct {} {{", t.args_struct));
         for f in &t.fields {
             if let Some(doc) = &f.doc {
                 l.doc(4, doc);
@@ -130,8 +145,13 @@ pub fn tool(t: &ToolView) -> Option<String> {
         l.push(0, "}");
     }
     let head = format!("impl crate::runtime::ToolArgs for {} {{", t.args_struct);
-    // A longer head breaks before `for`; near the margin, leave it to prettyplease.
-    l.flat(0, &head, 3)?;
+    if fits(0, head.len()) {
+        l.push(0, &head);
+    } else {
+        // A longer head breaks before `for`.
+        l.push(0, "impl crate::runtime::ToolArgs");
+        l.push(0, &format!("for {} {{", t.args_struct));
+    }
     let names: Vec<&str> = t.fields.iter().map(|f| f.wire_lit.as_str()).collect();
     let known = format!(
         "const KNOWN: &'static [&'static str] = &[{}];",
@@ -380,7 +400,8 @@ pub fn tools_call(view: &View) -> Option<String> {
                 l.push(4, &format!("{tuple},"));
             } else {
                 l.push(4, "(");
-                l.flat(8, &format!("{build},"), 0)?;
+                // A name too long breaks inside the turbofish's angle brackets.
+                field_type(&mut l, 8, "", &build, ",", 1)?;
                 l.push(8, &format!("{output},"));
                 l.push(4, "),");
             }
@@ -423,6 +444,113 @@ pub fn tools_call(view: &View) -> Option<String> {
         }
         l.push(0, "];");
     }
+    Some(l.out)
+}
+
+/// Columns around the margin where an attribute's layout is left to prettyplease: its rules for
+/// attribute arguments are not modelled to the column.
+const ATTR_UNSURE: std::ops::RangeInclusive<usize> = MARGIN - 3..=MARGIN + 3;
+
+/// `#[name(item, item)]` at `indent`: on one line when it clearly fits, else one item per line
+/// (no trailing comma, as prettyplease prints attribute arguments); `None` near the margin.
+fn attr(l: &mut Lines, indent: usize, name: &str, items: &[String]) -> Option<()> {
+    let flat = format!("#[{name}({})]", items.join(", "));
+    let end = indent + flat.len();
+    if ATTR_UNSURE.contains(&end) {
+        return None;
+    }
+    if end < *ATTR_UNSURE.start() {
+        l.push(indent, &flat);
+        return Some(());
+    }
+    l.push(indent, &format!("#[{name}("));
+    let last = items.len().saturating_sub(1);
+    for (i, item) in items.iter().enumerate() {
+        let comma = if i == last { "" } else { "," };
+        let line = format!("{item}{comma}");
+        if indent + 4 + line.len() >= *ATTR_UNSURE.start() {
+            return None;
+        }
+        l.push(indent + 4, &line);
+    }
+    l.push(indent, ")]");
+    Some(())
+}
+
+const DERIVE: &str = "#[derive(::serde::Serialize, ::serde::Deserialize)]";
+
+/// One struct of `types.rs`, as `templates/type_struct.rs.tera` renders it and prettyplease
+/// prints it; `None` when a line needs a layout not modelled here.
+pub fn type_struct(s: &StructView) -> Option<String> {
+    let mut l = Lines::new();
+    l.doc(0, &s.doc);
+    l.push(0, DERIVE);
+    if s.fields.is_empty() && s.extra.is_none() {
+        l.push(0, &format!("pub struct {} {{}}", s.name));
+        return Some(l.out);
+    }
+    l.push(0, &format!("pub struct {} {{", s.name));
+    for f in &s.fields {
+        let mut items = vec![format!("rename = {}", f.wire_lit)];
+        if f.optional {
+            items.push("default".to_owned());
+            if f.keeps_null {
+                items.push("deserialize_with = \"crate::runtime::present\"".to_owned());
+            }
+            items.push("skip_serializing_if = \"::std::option::Option::is_none\"".to_owned());
+        }
+        struct_field(&mut l, f, &items)?;
+    }
+    if let Some(extra) = &s.extra {
+        struct_field(&mut l, extra, &["flatten".to_owned()])?;
+    }
+    l.push(0, "}");
+    Some(l.out)
+}
+
+fn struct_field(l: &mut Lines, f: &FieldView, serde: &[String]) -> Option<()> {
+    if let Some(doc) = &f.doc {
+        l.doc(4, doc);
+    }
+    attr(l, 4, "serde", serde)?;
+    field_type(l, 4, &format!("pub {}: ", f.ident), &f.ty, ",", 1)
+}
+
+/// One string enum of `types.rs` (`templates/type_enum.rs.tera`).
+pub fn type_enum(e: &EnumView) -> Option<String> {
+    let mut l = Lines::new();
+    l.doc(0, &e.doc);
+    l.push(0, DERIVE);
+    if e.variants.is_empty() {
+        l.push(0, &format!("pub enum {} {{}}", e.name));
+        return Some(l.out);
+    }
+    l.push(0, &format!("pub enum {} {{", e.name));
+    for v in &e.variants {
+        attr(&mut l, 4, "serde", &[format!("rename = {}", v.wire_lit)])?;
+        l.flat(4, &format!("{},", v.ident), 3)?;
+    }
+    l.push(0, "}");
+    Some(l.out)
+}
+
+/// One tagged union of `types.rs` (`templates/type_union.rs.tera`).
+pub fn type_union(u: &UnionView) -> Option<String> {
+    let mut l = Lines::new();
+    l.doc(0, &u.doc);
+    l.push(0, DERIVE);
+    attr(&mut l, 0, "serde", &[format!("tag = {}", u.tag_lit)])?;
+    if u.variants.is_empty() {
+        l.push(0, &format!("pub enum {} {{}}", u.name));
+        return Some(l.out);
+    }
+    l.push(0, &format!("pub enum {} {{", u.name));
+    for v in &u.variants {
+        attr(&mut l, 4, "serde", &[format!("rename = {}", v.wire_lit)])?;
+        // A variant too long for its line breaks inside its parentheses: left to prettyplease.
+        l.flat(4, &format!("{}({}),", v.ident, v.ty), 3)?;
+    }
+    l.push(0, "}");
     Some(l.out)
 }
 
@@ -509,7 +637,12 @@ mod tests {
                     "properties": props}}}})
             };
             let mut op = json!({
-                "operationId": format!("op{i}{}", word('o', (i * 5) % 19)),
+                // Every ninth name long enough to break the `impl` head and the turbofish.
+                "operationId": if i % 9 == 0 {
+                    format!("op{i}{}", word('l', 36 + i / 3))
+                } else {
+                    format!("op{i}{}", word('o', (i * 5) % 19))
+                },
                 "summary": format!("Operation {i}"),
                 "description": format!("Line one of {i}.\n\n  indented {}   \nlast", word('d', i)),
                 "parameters": params,
@@ -567,6 +700,26 @@ mod tests {
             "{emitted} of {}",
             view.tools.len()
         );
+        for (name, fast, template, context) in view
+            .structs
+            .iter()
+            .map(|s| (&s.name, super::type_struct(s), "type_struct", item("s", s)))
+            .chain(
+                view.enums
+                    .iter()
+                    .map(|e| (&e.name, super::type_enum(e), "type_enum", item("e", e))),
+            )
+            .chain(
+                view.unions
+                    .iter()
+                    .map(|u| (&u.name, super::type_union(u), "type_union", item("u", u))),
+            )
+        {
+            let formatted = format_rust(template, &tera.render(template, &context).unwrap());
+            if let Some(fast) = fast {
+                assert_eq!(fast, formatted.unwrap(), "{name}");
+            }
+        }
         let whole = tera
             .render("tools_call", &tera::Context::from_serialize(&view).unwrap())
             .unwrap();

@@ -166,38 +166,47 @@ pub struct BodyFieldView {
 
 #[derive(Serialize)]
 pub struct StructView {
-    name: String,
-    doc_lit: String,
-    fields: Vec<FieldView>,
-    extra: Option<FieldView>,
+    pub(crate) name: String,
+    pub(crate) doc_lit: String,
+    /// The doc text (`doc_lit` unquoted), for code emitted already formatted.
+    #[serde(skip)]
+    pub(crate) doc: String,
+    pub(crate) fields: Vec<FieldView>,
+    pub(crate) extra: Option<FieldView>,
 }
 
 #[derive(Serialize)]
 pub struct EnumView {
-    name: String,
-    doc_lit: String,
-    variants: Vec<VariantView>,
+    pub(crate) name: String,
+    pub(crate) doc_lit: String,
+    /// The doc text (`doc_lit` unquoted), for code emitted already formatted.
+    #[serde(skip)]
+    pub(crate) doc: String,
+    pub(crate) variants: Vec<VariantView>,
 }
 
 #[derive(Serialize)]
 pub struct VariantView {
-    ident: String,
-    wire_lit: String,
+    pub(crate) ident: String,
+    pub(crate) wire_lit: String,
 }
 
 #[derive(Serialize)]
 pub struct UnionView {
-    name: String,
-    doc_lit: String,
-    tag_lit: String,
-    variants: Vec<UnionVariantView>,
+    pub(crate) name: String,
+    pub(crate) doc_lit: String,
+    /// The doc text (`doc_lit` unquoted), for code emitted already formatted.
+    #[serde(skip)]
+    pub(crate) doc: String,
+    pub(crate) tag_lit: String,
+    pub(crate) variants: Vec<UnionVariantView>,
 }
 
 #[derive(Serialize)]
 pub struct UnionVariantView {
-    ident: String,
-    wire_lit: String,
-    ty: String,
+    pub(crate) ident: String,
+    pub(crate) wire_lit: String,
+    pub(crate) ty: String,
 }
 
 #[derive(Serialize)]
@@ -398,6 +407,21 @@ fn tool_info_fields(t: &Tool) -> [(&'static str, String); 7] {
     ]
 }
 
+/// A type's doc: the schema's description, then where it comes from.
+fn type_doc(doc: Option<&str>, source: &impl std::fmt::Display) -> String {
+    match doc {
+        Some(d) => format!("{d}\n\nFrom `#{source}`."),
+        None => format!("From `#{source}`."),
+    }
+}
+
+fn union_doc(u: &crate::ir::UnionDef) -> String {
+    match &u.doc {
+        Some(d) => format!("{d}\n\nFrom `#{}`, told apart by `{}`.", u.source, u.tag),
+        None => format!("From `#{}`, told apart by `{}`.", u.source, u.tag),
+    }
+}
+
 pub fn view(api: &Api) -> View {
     let mut structs = Vec::new();
     let mut enums = Vec::new();
@@ -406,10 +430,8 @@ pub fn view(api: &Api) -> View {
         match t {
             TypeDef::Struct(s) => structs.push(StructView {
                 name: s.name.clone(),
-                doc_lit: doc_attrs(&match &s.doc {
-                    Some(d) => format!("{d}\n\nFrom `#{}`.", s.source),
-                    None => format!("From `#{}`.", s.source),
-                }),
+                doc_lit: doc_attrs(&type_doc(s.doc.as_deref(), &s.source)),
+                doc: type_doc(s.doc.as_deref(), &s.source),
                 fields: s
                     .fields
                     .iter()
@@ -418,7 +440,7 @@ pub fn view(api: &Api) -> View {
                         ty: f.rust_type.clone(),
                         wire_lit: lit(&f.wire_name),
                         doc_lit: f.doc.as_deref().map(doc_attrs),
-                        doc: None,
+                        doc: f.doc.clone(),
                         optional: f.optional,
                         keeps_null: f.keeps_null,
                     })
@@ -428,17 +450,15 @@ pub fn view(api: &Api) -> View {
                     ty: f.rust_type.clone(),
                     wire_lit: lit(&f.wire_name),
                     doc_lit: f.doc.as_deref().map(doc_attrs),
-                    doc: None,
+                    doc: f.doc.clone(),
                     optional: false,
                     keeps_null: false,
                 }),
             }),
             TypeDef::Enum(e) => enums.push(EnumView {
                 name: e.name.clone(),
-                doc_lit: doc_attrs(&match &e.doc {
-                    Some(d) => format!("{d}\n\nFrom `#{}`.", e.source),
-                    None => format!("From `#{}`.", e.source),
-                }),
+                doc_lit: doc_attrs(&type_doc(e.doc.as_deref(), &e.source)),
+                doc: type_doc(e.doc.as_deref(), &e.source),
                 variants: e
                     .variants
                     .iter()
@@ -450,10 +470,8 @@ pub fn view(api: &Api) -> View {
             }),
             TypeDef::Union(u) => unions.push(UnionView {
                 name: u.name.clone(),
-                doc_lit: doc_attrs(&match &u.doc {
-                    Some(d) => format!("{d}\n\nFrom `#{}`, told apart by `{}`.", u.source, u.tag),
-                    None => format!("From `#{}`, told apart by `{}`.", u.source, u.tag),
-                }),
+                doc_lit: doc_attrs(&union_doc(u)),
+                doc: union_doc(u),
                 tag_lit: lit(&u.tag),
                 variants: u
                     .variants
