@@ -121,16 +121,22 @@ impl Args {
 
 /// Argument `name`'s value read as `T`; an error names the argument and the place in it.
 fn read<T: DeserializeOwned>(name: &str, value: Value) -> Parsed<T> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.path().to_string();
-        // The path as a derived `Deserialize` of the whole arguments object reports it.
-        let path = match inner.as_str() {
-            "." => name.to_owned(),
-            rest if rest.starts_with('[') => format!("{name}{rest}"),
-            rest => format!("{name}.{rest}"),
-        };
-        invalid(&path, &e.into_inner())
-    })
+    match serde_path_to_error::deserialize(value) {
+        Ok(value) => Ok(value),
+        Err(e) => Err(read_error(name, e)),
+    }
+}
+
+/// The tool error of [`read`] (not generic: one copy for every argument type).
+fn read_error(name: &str, e: serde_path_to_error::Error<serde_json::Error>) -> CallToolResult {
+    let inner = e.path().to_string();
+    // The path as a derived `Deserialize` of the whole arguments object reports it.
+    let path = match inner.as_str() {
+        "." => name.to_owned(),
+        rest if rest.starts_with('[') => format!("{name}{rest}"),
+        rest => format!("{name}.{rest}"),
+    };
+    invalid(&path, &e.into_inner())
 }
 
 /// The tool error for a value that does not deserialise, at `path` (`.`: the whole arguments).
@@ -195,8 +201,20 @@ pub type Build = fn(Option<Map<String, Value>>) -> Parsed<Request>;
     reason = "named by the generated tools.rs: an API uses some"
 )]
 pub fn build<T: ToolArgs>(args: Option<Map<String, Value>>) -> Parsed<Request> {
-    let mut args = Args::new(args, T::KNOWN)?;
-    Ok(T::parse(&mut args)?.request())
+    with_args(args, T::KNOWN, &|args| match T::parse(args) {
+        Ok(parsed) => Ok(parsed.request()),
+        Err(e) => Err(e),
+    })
+}
+
+/// [`build`]'s part that is the same for every tool (not generic).
+fn with_args(
+    args: Option<Map<String, Value>>,
+    known: &[&str],
+    build: &dyn Fn(&mut Args) -> Parsed<Request>,
+) -> Parsed<Request> {
+    let mut args = Args::new(args, known)?;
+    build(&mut args)
 }
 
 /// Names longer than this (in characters) get no suggestion: no argument or tool name is that
