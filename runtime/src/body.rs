@@ -75,8 +75,13 @@ impl Object {
     }
 
     /// Adds property `name` unless the value is `None`.
-    pub fn field(mut self, name: &str, value: &impl Serialize) -> Self {
-        match to_value(value) {
+    pub fn field(self, name: &str, value: &impl Serialize) -> Self {
+        self.field_value(name, to_value(value))
+    }
+
+    /// [`Object::field`] after serialisation (not generic: one copy for every argument type).
+    fn field_value(mut self, name: &str, value: Result<Value, String>) -> Self {
+        match value {
             Ok(Value::Null) => {}
             Ok(v) => {
                 self.map.insert(name.to_owned(), v);
@@ -91,9 +96,14 @@ impl Object {
 
     /// Adds property `name` unless the outer value is `None`: an explicit `null` (`Some(None)`,
     /// `Some(Value::Null)`) is sent as `null`.
-    pub fn field_opt<T: Serialize>(mut self, name: &str, value: &Option<T>) -> Self {
+    pub fn field_opt<T: Serialize>(self, name: &str, value: &Option<T>) -> Self {
+        let value = value.as_ref().map(to_value);
+        self.field_opt_value(name, value)
+    }
+
+    fn field_opt_value(mut self, name: &str, value: Option<Result<Value, String>>) -> Self {
         if let Some(inner) = value {
-            match to_value(inner) {
+            match inner {
                 Ok(v) => {
                     self.map.insert(name.to_owned(), v);
                 }

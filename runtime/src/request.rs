@@ -88,7 +88,19 @@ impl Request {
         style: Style,
         explode: bool,
     ) -> Self {
-        let value = match to_value(value) {
+        self.path_value(name, to_value(value), style, explode)
+    }
+
+    /// [`Request::path_param`] after serialisation: the generic methods only serialise, so each
+    /// argument type instantiates that alone.
+    fn path_value(
+        self,
+        name: &str,
+        value: Result<Value, String>,
+        style: Style,
+        explode: bool,
+    ) -> Self {
+        let value = match value {
             Ok(value) => value,
             Err(e) => return self.fail(format!("Invalid path parameter `{name}`: {e}")),
         };
@@ -126,14 +138,18 @@ impl Request {
     /// Adds a query parameter in its style: `None` adds nothing; arrays are repeated (`form`,
     /// exploded) or joined with `,`, `%20` or `|`; objects become `key=value` pairs (exploded
     /// `form`), `name=k,v` (not exploded) or `name[key]=value` (`deepObject`).
-    pub fn query(
+    pub fn query(self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
+        self.query_value(name, to_value(value), style, explode)
+    }
+
+    fn query_value(
         mut self,
         name: &str,
-        value: &impl Serialize,
+        value: Result<Value, String>,
         style: Style,
         explode: bool,
     ) -> Self {
-        let value = match to_value(value) {
+        let value = match value {
             Ok(v) => v,
             Err(e) => return self.fail(format!("Invalid query parameter `{name}`: {e}")),
         };
@@ -191,14 +207,18 @@ impl Request {
     }
 
     /// Adds a header (simple style: arrays and objects comma-joined). `None` adds nothing.
-    pub fn header(
+    pub fn header(self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
+        self.header_value(name, to_value(value), style, explode)
+    }
+
+    fn header_value(
         mut self,
         name: &str,
-        value: &impl Serialize,
+        value: Result<Value, String>,
         _style: Style,
         explode: bool,
     ) -> Self {
-        let value = match to_value(value) {
+        let value = match value {
             Ok(value) => value,
             Err(e) => return self.fail(format!("Invalid header `{name}`: {e}")),
         };
@@ -218,14 +238,18 @@ impl Request {
     }
 
     /// Adds a cookie (form style; arrays and objects comma-joined). `None` adds nothing.
-    pub fn cookie(
+    pub fn cookie(self, name: &str, value: &impl Serialize, style: Style, explode: bool) -> Self {
+        self.cookie_value(name, to_value(value), style, explode)
+    }
+
+    fn cookie_value(
         mut self,
         name: &str,
-        value: &impl Serialize,
+        value: Result<Value, String>,
         _style: Style,
         _explode: bool,
     ) -> Self {
-        let value = match to_value(value) {
+        let value = match value {
             Ok(value) => value,
             Err(e) => return self.fail(format!("Invalid cookie `{name}`: {e}")),
         };
@@ -238,7 +262,11 @@ impl Request {
 
     /// Sets the body from one argument. `None` leaves the request without a body.
     pub fn body(self, value: &impl Serialize, kind: BodyKind, media_type: &str) -> Self {
-        let value = match to_value(value) {
+        self.body_value(to_value(value), kind, media_type)
+    }
+
+    fn body_value(self, value: Result<Value, String>, kind: BodyKind, media_type: &str) -> Self {
+        let value = match value {
             Ok(Value::Null) => return self,
             Ok(v) => v,
             Err(e) => return self.fail(format!("Invalid request body: {e}")),

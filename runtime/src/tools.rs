@@ -21,18 +21,19 @@ pub const SERVER_VERSION: &str = "1.0.0";
 /// The spec's first server URL; empty when it has none usable.
 pub const DEFAULT_UPSTREAM_URL: &str = "https://api.standin.example/v1";
 /// Arguments of the `attach` tool: `POST /attachments`.
-#[derive(::std::fmt::Debug, ::serde::Deserialize)]
 pub struct AttachArgs {
-    #[serde(rename = "file", default)]
     pub file: ::std::option::Option<::std::string::String>,
-    #[serde(rename = "note", default)]
     pub note: ::std::option::Option<i64>,
 }
-impl AttachArgs {
-    /// Argument names, for rejecting unknown ones.
-    pub const KNOWN: &'static [&'static str] = &["file", "note"];
-    /// The upstream request these arguments describe.
-    pub fn request(&self) -> crate::runtime::Request {
+impl crate::runtime::ToolArgs for AttachArgs {
+    const KNOWN: &'static [&'static str] = &["file", "note"];
+    fn parse(a: &mut crate::runtime::Args) -> crate::runtime::Parsed<Self> {
+        ::std::result::Result::Ok(Self {
+            file: a.optional("file")?,
+            note: a.optional("note")?,
+        })
+    }
+    fn request(&self) -> crate::runtime::Request {
         crate::runtime::Request::new(::reqwest::Method::POST, "/attachments")
             .security(&[&["user"], &["api_key"]])
             .body_object(
@@ -46,33 +47,34 @@ impl AttachArgs {
     }
 }
 /// Arguments of the `list_notes` tool: `GET /notes`.
-#[derive(::std::fmt::Debug, ::serde::Deserialize)]
 pub struct ListNotesArgs {}
-impl ListNotesArgs {
-    /// Argument names, for rejecting unknown ones.
-    pub const KNOWN: &'static [&'static str] = &[];
-    /// The upstream request these arguments describe.
-    pub fn request(&self) -> crate::runtime::Request {
+impl crate::runtime::ToolArgs for ListNotesArgs {
+    const KNOWN: &'static [&'static str] = &[];
+    fn parse(_: &mut crate::runtime::Args) -> crate::runtime::Parsed<Self> {
+        ::std::result::Result::Ok(Self {})
+    }
+    fn request(&self) -> crate::runtime::Request {
         crate::runtime::Request::new(::reqwest::Method::GET, "/notes")
     }
 }
 /// Arguments of the `create_note` tool: `POST /notes`.
-#[derive(::std::fmt::Debug, ::serde::Deserialize)]
 pub struct CreateNoteArgs {
-    #[serde(rename = "body", default, deserialize_with = "crate::runtime::present")]
     pub body: ::std::option::Option<::std::option::Option<::std::string::String>>,
-    #[serde(rename = "kind", default)]
     pub kind: ::std::option::Option<crate::types::Kind>,
-    #[serde(rename = "tags", default)]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[serde(rename = "title")]
     pub title: ::std::string::String,
 }
-impl CreateNoteArgs {
-    /// Argument names, for rejecting unknown ones.
-    pub const KNOWN: &'static [&'static str] = &["body", "kind", "tags", "title"];
-    /// The upstream request these arguments describe.
-    pub fn request(&self) -> crate::runtime::Request {
+impl crate::runtime::ToolArgs for CreateNoteArgs {
+    const KNOWN: &'static [&'static str] = &["body", "kind", "tags", "title"];
+    fn parse(a: &mut crate::runtime::Args) -> crate::runtime::Parsed<Self> {
+        ::std::result::Result::Ok(Self {
+            body: a.present("body")?,
+            kind: a.optional("kind")?,
+            tags: a.optional("tags")?,
+            title: a.required("title")?,
+        })
+    }
+    fn request(&self) -> crate::runtime::Request {
         crate::runtime::Request::new(::reqwest::Method::POST, "/notes")
             .security(&[&["user"]])
             .body_object(
@@ -88,30 +90,31 @@ impl CreateNoteArgs {
     }
 }
 /// Arguments of the `get_note` tool: `GET /notes/{id}`.
-#[derive(::std::fmt::Debug, ::serde::Deserialize)]
 pub struct GetNoteArgs {
-    #[serde(rename = "id")]
     pub id: i64,
-    #[serde(rename = "fields", default)]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[serde(rename = "filter", default)]
     pub filter: ::std::option::Option<crate::types::GetNoteFilter>,
-    #[serde(rename = "X-Trace", default)]
     pub x_trace: ::std::option::Option<::std::string::String>,
-    #[serde(rename = "session", default)]
     pub session: ::std::option::Option<::std::string::String>,
 }
-impl GetNoteArgs {
-    /// Argument names, for rejecting unknown ones.
-    pub const KNOWN: &'static [&'static str] = &[
+impl crate::runtime::ToolArgs for GetNoteArgs {
+    const KNOWN: &'static [&'static str] = &[
         "id",
         "fields",
         "filter",
         "X-Trace",
         "session",
     ];
-    /// The upstream request these arguments describe.
-    pub fn request(&self) -> crate::runtime::Request {
+    fn parse(a: &mut crate::runtime::Args) -> crate::runtime::Parsed<Self> {
+        ::std::result::Result::Ok(Self {
+            id: a.required("id")?,
+            fields: a.optional("fields")?,
+            filter: a.optional("filter")?,
+            x_trace: a.optional("X-Trace")?,
+            session: a.optional("session")?,
+        })
+    }
+    fn request(&self) -> crate::runtime::Request {
         crate::runtime::Request::new(::reqwest::Method::GET, "/notes/{id}")
             .security(&[&["user"], &["api_key"]])
             .path_param("id", &self.id, crate::runtime::Style::Simple, false)
@@ -122,35 +125,35 @@ impl GetNoteArgs {
     }
 }
 /// Arguments of the `delete_note` tool: `DELETE /notes/{id}`.
-#[derive(::std::fmt::Debug, ::serde::Deserialize)]
 pub struct DeleteNoteArgs {
-    #[serde(rename = "id")]
     pub id: i64,
 }
-impl DeleteNoteArgs {
-    /// Argument names, for rejecting unknown ones.
-    pub const KNOWN: &'static [&'static str] = &["id"];
-    /// The upstream request these arguments describe.
-    pub fn request(&self) -> crate::runtime::Request {
+impl crate::runtime::ToolArgs for DeleteNoteArgs {
+    const KNOWN: &'static [&'static str] = &["id"];
+    fn parse(a: &mut crate::runtime::Args) -> crate::runtime::Parsed<Self> {
+        ::std::result::Result::Ok(Self { id: a.required("id")? })
+    }
+    fn request(&self) -> crate::runtime::Request {
         crate::runtime::Request::new(::reqwest::Method::DELETE, "/notes/{id}")
             .security(&[&["user"], &["partner"]])
             .path_param("id", &self.id, crate::runtime::Style::Simple, false)
     }
 }
 /// Arguments of the `set_tags` tool: `PUT /notes/{id}/tags`.
-#[derive(::std::fmt::Debug, ::serde::Deserialize)]
 pub struct SetTagsArgs {
-    #[serde(rename = "id")]
     pub id: i64,
     /// Request body (application/json).
-    #[serde(rename = "body", default)]
     pub body: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
-impl SetTagsArgs {
-    /// Argument names, for rejecting unknown ones.
-    pub const KNOWN: &'static [&'static str] = &["id", "body"];
-    /// The upstream request these arguments describe.
-    pub fn request(&self) -> crate::runtime::Request {
+impl crate::runtime::ToolArgs for SetTagsArgs {
+    const KNOWN: &'static [&'static str] = &["id", "body"];
+    fn parse(a: &mut crate::runtime::Args) -> crate::runtime::Parsed<Self> {
+        ::std::result::Result::Ok(Self {
+            id: a.required("id")?,
+            body: a.optional("body")?,
+        })
+    }
+    fn request(&self) -> crate::runtime::Request {
         crate::runtime::Request::new(::reqwest::Method::PUT, "/notes/{id}/tags")
             .security(&[&["user"], &["api_key"]])
             .path_param("id", &self.id, crate::runtime::Style::Simple, false)
@@ -158,16 +161,15 @@ impl SetTagsArgs {
     }
 }
 /// Arguments of the `search` tool: `POST /search`.
-#[derive(::std::fmt::Debug, ::serde::Deserialize)]
 pub struct SearchArgs {
-    #[serde(rename = "q", default)]
     pub q: ::std::option::Option<::std::string::String>,
 }
-impl SearchArgs {
-    /// Argument names, for rejecting unknown ones.
-    pub const KNOWN: &'static [&'static str] = &["q"];
-    /// The upstream request these arguments describe.
-    pub fn request(&self) -> crate::runtime::Request {
+impl crate::runtime::ToolArgs for SearchArgs {
+    const KNOWN: &'static [&'static str] = &["q"];
+    fn parse(a: &mut crate::runtime::Args) -> crate::runtime::Parsed<Self> {
+        ::std::result::Result::Ok(Self { q: a.optional("q")? })
+    }
+    fn request(&self) -> crate::runtime::Request {
         crate::runtime::Request::new(::reqwest::Method::POST, "/search")
             .security(&[&["user"], &["api_key"]])
             .body_object(
@@ -193,40 +195,20 @@ pub fn request(
         ::rmcp::model::CallToolResult,
     >,
 > {
-    ::std::option::Option::Some(
-        match index {
-            0 => {
-                crate::runtime::parse_args::<AttachArgs>(args, AttachArgs::KNOWN)
-                    .map(|a| (a.request(), crate::runtime::Output::Object))
-            }
-            1 => {
-                crate::runtime::parse_args::<ListNotesArgs>(args, ListNotesArgs::KNOWN)
-                    .map(|a| (a.request(), crate::runtime::Output::Wrapped))
-            }
-            2 => {
-                crate::runtime::parse_args::<CreateNoteArgs>(args, CreateNoteArgs::KNOWN)
-                    .map(|a| (a.request(), crate::runtime::Output::Object))
-            }
-            3 => {
-                crate::runtime::parse_args::<GetNoteArgs>(args, GetNoteArgs::KNOWN)
-                    .map(|a| (a.request(), crate::runtime::Output::Object))
-            }
-            4 => {
-                crate::runtime::parse_args::<DeleteNoteArgs>(args, DeleteNoteArgs::KNOWN)
-                    .map(|a| (a.request(), crate::runtime::Output::None))
-            }
-            5 => {
-                crate::runtime::parse_args::<SetTagsArgs>(args, SetTagsArgs::KNOWN)
-                    .map(|a| (a.request(), crate::runtime::Output::None))
-            }
-            6 => {
-                crate::runtime::parse_args::<SearchArgs>(args, SearchArgs::KNOWN)
-                    .map(|a| (a.request(), crate::runtime::Output::None))
-            }
-            _ => return ::std::option::Option::None,
-        },
-    )
+    let (build, output) = TOOLS.get(index)?;
+    ::std::option::Option::Some(build(args).map(|request| (request, *output)))
 }
+/// Each tool's arguments struct (its `crate::runtime::build`) and how its response is returned,
+/// in `tools.json` order: a table, so the dispatch is one function whatever the number of tools.
+static TOOLS: &[(crate::runtime::Build, crate::runtime::Output)] = &[
+    (crate::runtime::build::<AttachArgs>, crate::runtime::Output::Object),
+    (crate::runtime::build::<ListNotesArgs>, crate::runtime::Output::Wrapped),
+    (crate::runtime::build::<CreateNoteArgs>, crate::runtime::Output::Object),
+    (crate::runtime::build::<GetNoteArgs>, crate::runtime::Output::Object),
+    (crate::runtime::build::<DeleteNoteArgs>, crate::runtime::Output::None),
+    (crate::runtime::build::<SetTagsArgs>, crate::runtime::Output::None),
+    (crate::runtime::build::<SearchArgs>, crate::runtime::Output::None),
+];
 /// The tool mode `tools/list` starts in when neither `--tool-mode` nor `MCP_TOOL_MODE` is given.
 pub const DEFAULT_TOOL_MODE: crate::tool_info::ToolMode = crate::tool_info::ToolMode::All;
 /// What discover mode and `--toolsets` know of each tool, in `tools.json` order.

@@ -14,12 +14,7 @@
     clippy::upper_case_acronyms
 )]
 /// From `#/paths/~1notes~1{id}/get/parameters/2/schema`.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(::serde::Serialize, ::serde::Deserialize)]
 pub struct GetNoteFilter {
     #[serde(
         rename = "kind",
@@ -35,15 +30,7 @@ pub struct GetNoteFilter {
     >,
 }
 /// From `#/components/schemas/Kind`.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(::serde::Serialize, ::serde::Deserialize)]
 pub enum Kind {
     #[serde(rename = "memo")]
     Memo,

@@ -10,6 +10,7 @@ pub mod auth_view;
 pub mod deploy;
 pub mod examples;
 pub mod runtime_config;
+pub mod rust_emit;
 pub mod search_index;
 pub mod text;
 pub mod view;
@@ -26,7 +27,7 @@ use serde_json::Value;
 
 /// Tera templates, compiled into the binary. `*_head` templates start a file; the others render
 /// one item (a tool, a type) each, so big files are rendered and formatted in chunks.
-const TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "Cargo.toml",
         include_str!("../../templates/Cargo.toml.tera"),
@@ -95,7 +96,7 @@ struct Chunk<'a> {
     raw: Option<String>,
 }
 
-fn item<T: Serialize>(key: &str, value: &T) -> std::borrow::Cow<'static, tera::Context> {
+pub(crate) fn item<T: Serialize>(key: &str, value: &T) -> std::borrow::Cow<'static, tera::Context> {
     let mut ctx = tera::Context::new();
     ctx.insert(key.to_string(), value);
     std::borrow::Cow::Owned(ctx)
@@ -150,19 +151,27 @@ pub fn render(api: &Api) -> Result<FileMap> {
         context: std::borrow::Cow::Borrowed(&whole),
         raw: Some(tool_scopes_table(&view.auth)),
     });
+    // The per-tool code and the types are emitted already formatted (`rust_emit`); a chunk it
+    // does not lay out goes through its template and `syn` + `prettyplease`, with the same result.
+    let stage = crate::profile::Stage::start("render: emit rust");
     for t in &view.tools {
+        let raw = rust_emit::tool(t);
         chunks.push(Chunk {
             file: "src/tools.rs",
             template: "tool",
-            context: item("t", t),
-            raw: None,
+            context: if raw.is_some() {
+                std::borrow::Cow::Owned(tera::Context::new())
+            } else {
+                item("t", t)
+            },
+            raw,
         });
     }
     chunks.push(Chunk {
         file: "src/tools.rs",
         template: "tools_call",
         context: std::borrow::Cow::Borrowed(&whole),
-        raw: None,
+        raw: rust_emit::tools_call(&view),
     });
     chunks.push(Chunk {
         file: "src/types.rs",
@@ -171,28 +180,61 @@ pub fn render(api: &Api) -> Result<FileMap> {
         raw: None,
     });
     for s in &view.structs {
+        let raw = rust_emit::type_struct(s);
         chunks.push(Chunk {
             file: "src/types.rs",
             template: "type_struct",
-            context: item("s", s),
-            raw: None,
+            context: if raw.is_some() {
+                std::borrow::Cow::Owned(tera::Context::new())
+            } else {
+                item("s", s)
+            },
+            raw,
         });
     }
     for e in &view.enums {
+        let raw = rust_emit::type_enum(e);
         chunks.push(Chunk {
             file: "src/types.rs",
             template: "type_enum",
-            context: item("e", e),
-            raw: None,
+            context: if raw.is_some() {
+                std::borrow::Cow::Owned(tera::Context::new())
+            } else {
+                item("e", e)
+            },
+            raw,
         });
     }
     for u in &view.unions {
+        let raw = rust_emit::type_union(u);
         chunks.push(Chunk {
             file: "src/types.rs",
             template: "type_union",
-            context: item("u", u),
-            raw: None,
+            context: if raw.is_some() {
+                std::borrow::Cow::Owned(tera::Context::new())
+            } else {
+                item("u", u)
+            },
+            raw,
         });
+    }
+    stage.end();
+    if std::env::var_os("MCPGEN_PROFILE").is_some_and(|v| v != "0" && !v.is_empty()) {
+        let per_item = |c: &&Chunk| {
+            matches!(
+                c.template,
+                "tool" | "tools_call" | "type_struct" | "type_enum" | "type_union"
+            )
+        };
+        let items = chunks.iter().filter(per_item).count();
+        let emitted = chunks
+            .iter()
+            .filter(per_item)
+            .filter(|c| c.raw.is_some())
+            .count();
+        eprintln!(
+            "profile: Rust chunks emitted formatted: {emitted} of {items} (the rest: syn + prettyplease)"
+        );
     }
     let stage = crate::profile::Stage::start("render: rust chunks");
     let rendered = render_chunks(&tera, &chunks)?;

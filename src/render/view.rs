@@ -37,6 +37,9 @@ pub struct View {
     pub default_tool_mode: &'static str,
     /// One `crate::tool_info::ToolInfo` literal per tool, in `tools.json` order.
     pub tool_infos: Vec<String>,
+    /// The same literals' fields (name and value), for code emitted already formatted.
+    #[serde(skip)]
+    pub tool_info_fields: Vec<[(&'static str, String); 7]>,
     /// The README's tool modes section.
     pub modes: ModesView,
 }
@@ -102,93 +105,108 @@ fn credentials_md(t: &Tool) -> String {
 
 #[derive(Serialize)]
 pub struct ToolView {
-    name_lit: String,
+    pub(crate) name_lit: String,
     /// `runtime::Output` variant: what the tool's `outputSchema` promises.
-    output: &'static str,
-    args_struct: String,
-    struct_doc_lit: String,
-    fields: Vec<FieldView>,
-    known: String,
-    method: String,
-    path_lit: String,
+    pub(crate) output: &'static str,
+    pub(crate) args_struct: String,
+    pub(crate) struct_doc_lit: String,
+    /// The struct's doc text (`struct_doc_lit` unquoted), for code emitted already formatted.
+    #[serde(skip)]
+    pub(crate) struct_doc: String,
+    pub(crate) fields: Vec<FieldView>,
+    pub(crate) known: String,
+    pub(crate) method: String,
+    pub(crate) path_lit: String,
     /// `Request::security` argument; empty: none.
-    security_lit: String,
-    params: Vec<ParamView>,
-    body: Option<BodyView>,
+    pub(crate) security_lit: String,
+    pub(crate) params: Vec<ParamView>,
+    pub(crate) body: Option<BodyView>,
 }
 
 #[derive(Serialize)]
 pub struct FieldView {
-    ident: String,
-    ty: String,
-    wire_lit: String,
-    doc_lit: Option<String>,
-    optional: bool,
-    keeps_null: bool,
+    pub(crate) ident: String,
+    pub(crate) ty: String,
+    pub(crate) wire_lit: String,
+    pub(crate) doc_lit: Option<String>,
+    /// The doc text (`doc_lit` unquoted), for code emitted already formatted.
+    #[serde(skip)]
+    pub(crate) doc: Option<String>,
+    pub(crate) optional: bool,
+    pub(crate) keeps_null: bool,
 }
 
 #[derive(Serialize)]
 pub struct ParamView {
-    func: &'static str,
-    wire_lit: String,
-    field: String,
-    style: &'static str,
-    explode: bool,
+    pub(crate) func: &'static str,
+    pub(crate) wire_lit: String,
+    pub(crate) field: String,
+    pub(crate) style: &'static str,
+    pub(crate) explode: bool,
 }
 
 #[derive(Serialize)]
 pub struct BodyView {
-    kind: &'static str,
-    media_lit: String,
-    required: bool,
-    flattened: bool,
-    fields: Vec<BodyFieldView>,
-    whole_field: String,
+    pub(crate) kind: &'static str,
+    pub(crate) media_lit: String,
+    pub(crate) required: bool,
+    pub(crate) flattened: bool,
+    pub(crate) fields: Vec<BodyFieldView>,
+    pub(crate) whole_field: String,
 }
 
 #[derive(Serialize)]
 pub struct BodyFieldView {
-    wire_lit: String,
-    field: String,
-    keeps_null: bool,
+    pub(crate) wire_lit: String,
+    pub(crate) field: String,
+    pub(crate) keeps_null: bool,
     /// A file (`format: binary` or `contentEncoding`), sent as a file part of a multipart body.
-    file: bool,
+    pub(crate) file: bool,
 }
 
 #[derive(Serialize)]
 pub struct StructView {
-    name: String,
-    doc_lit: String,
-    fields: Vec<FieldView>,
-    extra: Option<FieldView>,
+    pub(crate) name: String,
+    pub(crate) doc_lit: String,
+    /// The doc text (`doc_lit` unquoted), for code emitted already formatted.
+    #[serde(skip)]
+    pub(crate) doc: String,
+    pub(crate) fields: Vec<FieldView>,
+    pub(crate) extra: Option<FieldView>,
 }
 
 #[derive(Serialize)]
 pub struct EnumView {
-    name: String,
-    doc_lit: String,
-    variants: Vec<VariantView>,
+    pub(crate) name: String,
+    pub(crate) doc_lit: String,
+    /// The doc text (`doc_lit` unquoted), for code emitted already formatted.
+    #[serde(skip)]
+    pub(crate) doc: String,
+    pub(crate) variants: Vec<VariantView>,
 }
 
 #[derive(Serialize)]
 pub struct VariantView {
-    ident: String,
-    wire_lit: String,
+    pub(crate) ident: String,
+    pub(crate) wire_lit: String,
 }
 
 #[derive(Serialize)]
 pub struct UnionView {
-    name: String,
-    doc_lit: String,
-    tag_lit: String,
-    variants: Vec<UnionVariantView>,
+    pub(crate) name: String,
+    pub(crate) doc_lit: String,
+    /// The doc text (`doc_lit` unquoted), for code emitted already formatted.
+    #[serde(skip)]
+    pub(crate) doc: String,
+    pub(crate) tag_lit: String,
+    pub(crate) variants: Vec<UnionVariantView>,
 }
 
 #[derive(Serialize)]
 pub struct UnionVariantView {
-    ident: String,
-    wire_lit: String,
-    ty: String,
+    pub(crate) ident: String,
+    pub(crate) wire_lit: String,
+    pub(crate) ty: String,
 }
 
 #[derive(Serialize)]
@@ -215,6 +233,10 @@ fn style_variant(style: &str) -> &'static str {
 }
 
 fn tool_view(t: &Tool) -> ToolView {
+    let struct_doc = format!(
+        "Arguments of the `{}` tool: `{} {}`.",
+        t.name, t.method, t.path
+    );
     let fields = t
         .args
         .iter()
@@ -223,6 +245,7 @@ fn tool_view(t: &Tool) -> ToolView {
             ty: a.rust_type.clone(),
             wire_lit: lit(&a.name),
             doc_lit: a.rust_doc.as_deref().map(doc_attrs),
+            doc: a.rust_doc.clone(),
             optional: !a.required,
             keeps_null: a.keeps_null,
         })
@@ -284,10 +307,8 @@ fn tool_view(t: &Tool) -> ToolView {
             (Some(_), true) => "Wrapped",
         },
         args_struct: t.args_struct.clone(),
-        struct_doc_lit: doc_attrs(&format!(
-            "Arguments of the `{}` tool: `{} {}`.",
-            t.name, t.method, t.path
-        )),
+        struct_doc_lit: doc_attrs(&struct_doc),
+        struct_doc,
         fields,
         known: t
             .args
@@ -366,16 +387,39 @@ fn modes_view(api: &Api) -> ModesView {
 
 /// `crate::tool_info::ToolInfo { .. }` of one tool, every string a literal built here.
 fn tool_info_lit(t: &Tool) -> String {
-    format!(
-        "crate::tool_info::ToolInfo {{ name: {}, title: {}, summary: {}, method: {}, path: {}, toolset: {}, read_only: {} }}",
-        lit(&t.name),
-        lit(t.title.as_deref().unwrap_or(&t.name)),
-        lit(&t.summary),
-        lit(&t.method),
-        lit(&t.path),
-        lit(&t.toolset),
-        t.read_only
-    )
+    let fields: Vec<String> = tool_info_fields(t)
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect();
+    format!("crate::tool_info::ToolInfo {{ {} }}", fields.join(", "))
+}
+
+/// The fields of a tool's `crate::tool_info::ToolInfo`, their values Rust tokens.
+fn tool_info_fields(t: &Tool) -> [(&'static str, String); 7] {
+    [
+        ("name", lit(&t.name)),
+        ("title", lit(t.title.as_deref().unwrap_or(&t.name))),
+        ("summary", lit(&t.summary)),
+        ("method", lit(&t.method)),
+        ("path", lit(&t.path)),
+        ("toolset", lit(&t.toolset)),
+        ("read_only", t.read_only.to_string()),
+    ]
+}
+
+/// A type's doc: the schema's description, then where it comes from.
+fn type_doc(doc: Option<&str>, source: &impl std::fmt::Display) -> String {
+    match doc {
+        Some(d) => format!("{d}\n\nFrom `#{source}`."),
+        None => format!("From `#{source}`."),
+    }
+}
+
+fn union_doc(u: &crate::ir::UnionDef) -> String {
+    match &u.doc {
+        Some(d) => format!("{d}\n\nFrom `#{}`, told apart by `{}`.", u.source, u.tag),
+        None => format!("From `#{}`, told apart by `{}`.", u.source, u.tag),
+    }
 }
 
 pub fn view(api: &Api) -> View {
@@ -386,10 +430,8 @@ pub fn view(api: &Api) -> View {
         match t {
             TypeDef::Struct(s) => structs.push(StructView {
                 name: s.name.clone(),
-                doc_lit: doc_attrs(&match &s.doc {
-                    Some(d) => format!("{d}\n\nFrom `#{}`.", s.source),
-                    None => format!("From `#{}`.", s.source),
-                }),
+                doc_lit: doc_attrs(&type_doc(s.doc.as_deref(), &s.source)),
+                doc: type_doc(s.doc.as_deref(), &s.source),
                 fields: s
                     .fields
                     .iter()
@@ -398,6 +440,7 @@ pub fn view(api: &Api) -> View {
                         ty: f.rust_type.clone(),
                         wire_lit: lit(&f.wire_name),
                         doc_lit: f.doc.as_deref().map(doc_attrs),
+                        doc: f.doc.clone(),
                         optional: f.optional,
                         keeps_null: f.keeps_null,
                     })
@@ -407,16 +450,15 @@ pub fn view(api: &Api) -> View {
                     ty: f.rust_type.clone(),
                     wire_lit: lit(&f.wire_name),
                     doc_lit: f.doc.as_deref().map(doc_attrs),
+                    doc: f.doc.clone(),
                     optional: false,
                     keeps_null: false,
                 }),
             }),
             TypeDef::Enum(e) => enums.push(EnumView {
                 name: e.name.clone(),
-                doc_lit: doc_attrs(&match &e.doc {
-                    Some(d) => format!("{d}\n\nFrom `#{}`.", e.source),
-                    None => format!("From `#{}`.", e.source),
-                }),
+                doc_lit: doc_attrs(&type_doc(e.doc.as_deref(), &e.source)),
+                doc: type_doc(e.doc.as_deref(), &e.source),
                 variants: e
                     .variants
                     .iter()
@@ -428,10 +470,8 @@ pub fn view(api: &Api) -> View {
             }),
             TypeDef::Union(u) => unions.push(UnionView {
                 name: u.name.clone(),
-                doc_lit: doc_attrs(&match &u.doc {
-                    Some(d) => format!("{d}\n\nFrom `#{}`, told apart by `{}`.", u.source, u.tag),
-                    None => format!("From `#{}`, told apart by `{}`.", u.source, u.tag),
-                }),
+                doc_lit: doc_attrs(&union_doc(u)),
+                doc: union_doc(u),
                 tag_lit: lit(&u.tag),
                 variants: u
                     .variants
@@ -492,6 +532,7 @@ pub fn view(api: &Api) -> View {
             ToolMode::Discover => "Discover",
         },
         tool_infos: api.tools.iter().map(tool_info_lit).collect(),
+        tool_info_fields: api.tools.iter().map(tool_info_fields).collect(),
         modes: modes_view(api),
     }
 }
