@@ -102,46 +102,49 @@ pub fn lower(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> Resul
 
 /// One warning for all the output schemas the bound cut (`inspect` says what, per tool).
 fn output_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
-    let cut: Vec<&ir::OutputCut> = tools.iter().filter_map(|t| t.output_cut.as_ref()).collect();
-    if cut.is_empty() {
-        return None;
-    }
-    let subschemas: usize = cut.iter().map(|c| c.subschemas).sum();
-    let before: usize = cut.iter().map(|c| c.bytes_before).sum();
-    let after: usize = cut.iter().map(|c| c.bytes_after).sum();
-    let bound = crate::schema::bound::OUTPUT_BOUND;
-    Some(Warning {
-        file: None,
-        at: None,
-        message: format!(
-            "the output schemas of {} tool{} exceed the bound ({} KiB, {} levels): {} subschema{} replaced by permissive ones ({} → {} bytes as compact JSON; every response still validates); `mcpgen inspect` lists them",
-            cut.len(),
-            if cut.len() == 1 { "" } else { "s" },
-            bound.bytes / 1024,
-            bound.depth,
-            ir::budget::thousands(subschemas),
-            if subschemas == 1 { "" } else { "s" },
-            ir::budget::thousands(before),
-            ir::budget::thousands(after),
-        ),
-    })
+    cut_summary(
+        tools.iter().filter_map(|t| t.output_cut.as_ref()),
+        "output",
+        crate::schema::bound::OUTPUT_BOUND,
+        "replaced by permissive ones",
+        "every response still validates",
+    )
 }
 
 /// One warning for all the input schemas the bound cut (`inspect` says what, per tool).
 fn input_cut_summary(tools: &[ir::Tool]) -> Option<Warning> {
-    let cut: Vec<&ir::OutputCut> = tools.iter().filter_map(|t| t.input_cut.as_ref()).collect();
+    cut_summary(
+        tools.iter().filter_map(|t| t.input_cut.as_ref()),
+        "input",
+        crate::schema::bound::INPUT_BOUND,
+        "not expanded",
+        "every argument stays, and the server checks each call against the full schema",
+    )
+}
+
+/// The warning of [`output_cut_summary`] and [`input_cut_summary`]: how many tools' `which`
+/// schemas `bound` cut, and what became of the cut subschemas (`done`) and the calls
+/// (`still`).
+fn cut_summary<'a>(
+    cuts: impl Iterator<Item = &'a ir::OutputCut>,
+    which: &str,
+    bound: crate::schema::bound::Bound,
+    done: &str,
+    still: &str,
+) -> Option<Warning> {
+    let cut: Vec<&ir::OutputCut> = cuts.collect();
     if cut.is_empty() {
         return None;
     }
     let subschemas: usize = cut.iter().map(|c| c.subschemas).sum();
     let before: usize = cut.iter().map(|c| c.bytes_before).sum();
     let after: usize = cut.iter().map(|c| c.bytes_after).sum();
-    let bound = crate::schema::bound::INPUT_BOUND;
+    let nested = if which == "input" { "nested " } else { "" };
     Some(Warning {
         file: None,
         at: None,
         message: format!(
-            "the input schemas of {} tool{} exceed the bound ({} KiB, {} levels): {} nested subschema{} not expanded ({} → {} bytes as compact JSON; every argument stays, and the server checks each call against the full schema); `mcpgen inspect` lists them",
+            "the {which} schemas of {} tool{} exceed the bound ({} KiB, {} levels): {} {nested}subschema{} {done} ({} → {} bytes as compact JSON; {still}); `mcpgen inspect` lists them",
             cut.len(),
             if cut.len() == 1 { "" } else { "s" },
             bound.bytes / 1024,
