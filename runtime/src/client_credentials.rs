@@ -35,6 +35,14 @@ pub(crate) fn sensitive(value: &str) -> Option<HeaderValue> {
     Some(header)
 }
 
+/// The `Authorization: Basic` value of a client authenticating with `client_secret_basic`
+/// (RFC 6749 §2.3.1: ID and secret form-encoded first), marked sensitive; `None` when they
+/// cannot be sent in a header.
+pub(crate) fn basic_auth(id: &str, secret: &str) -> Option<HeaderValue> {
+    let credentials = STANDARD.encode(format!("{}:{}", form_encode(id), form_encode(secret)));
+    sensitive(&format!("Basic {credentials}"))
+}
+
 /// A client-credentials scheme: its settings and its token cache.
 pub(crate) struct Client {
     scheme: &'static str,
@@ -263,12 +271,7 @@ impl Client {
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
         match auth {
             ClientAuth::Basic => {
-                let credentials = STANDARD.encode(format!(
-                    "{}:{}",
-                    form_encode(&self.id),
-                    form_encode(&self.secret)
-                ));
-                let header = sensitive(&format!("Basic {credentials}")).ok_or_else(|| {
+                let header = basic_auth(&self.id, &self.secret).ok_or_else(|| {
                     fail("the client ID or secret cannot be sent in a header".to_owned())
                 })?;
                 request = request.header(AUTHORIZATION, header);

@@ -22,13 +22,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::client_credentials::{read_capped, sensitive, usable_for};
+use crate::client_credentials::{basic_auth, read_capped, sensitive, usable_for};
 use crate::config::ExchangeGrant;
 use crate::encoding::form_encode;
 use crate::errors::error_chain;
@@ -268,12 +266,7 @@ impl Exchanger {
             .header(ACCEPT, "application/json")
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
         if self.grant == ExchangeGrant::TokenExchange {
-            let credentials = STANDARD.encode(format!(
-                "{}:{}",
-                form_encode(&self.id),
-                form_encode(&self.secret)
-            ));
-            let header = sensitive(&format!("Basic {credentials}")).ok_or_else(|| {
+            let header = basic_auth(&self.id, &self.secret).ok_or_else(|| {
                 fail("the client ID or secret cannot be sent in a header".to_owned())
             })?;
             request = request.header(AUTHORIZATION, header);
@@ -719,7 +712,10 @@ mod tests {
         assert_eq!(requests.len(), 7);
         let last = &requests[6];
         assert!(last.starts_with("POST /token HTTP/1.1"), "{last}");
-        let basic = STANDARD.encode("mcp-server:s3cret-value");
+        let basic = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode("mcp-server:s3cret-value")
+        };
         assert!(
             last.to_ascii_lowercase().contains(&format!(
                 "authorization: basic {}",
