@@ -655,36 +655,18 @@ mod tests {
             assert!(!error.contains("subject-token-xyz") && !error.contains("s3cret-value"));
             errors.push(error);
         }
-        assert!(
-            errors[0].ends_with("the answer is not JSON"),
-            "{}",
-            errors[0]
-        );
-        assert!(
-            errors[1].ends_with("the answer has no `access_token`"),
-            "{}",
-            errors[1]
-        );
-        assert!(
-            errors[2].ends_with("token type `N_A` cannot be sent (only Bearer)"),
-            "{}",
-            errors[2]
-        );
-        assert!(
-            errors[3].ends_with("HTTP 400 Bad Request, the provider refused it: `invalid_grant`: subject [REDACTED] expired"),
-            "{}",
-            errors[3]
-        );
-        assert!(
-            errors[4].ends_with("HTTP 500 Internal Server Error (no OAuth error in the answer)"),
-            "{}",
-            errors[4]
-        );
-        assert!(
-            errors[5].ends_with("HTTP 200 OK, the provider refused it: `access_denied`"),
-            "{}",
-            errors[5]
-        );
+        let expected = [
+            "the answer is not JSON",
+            "the answer has no `access_token`",
+            "token type `N_A` cannot be sent (only Bearer)",
+            "HTTP 400 Bad Request, the provider refused it: `invalid_grant`: subject [REDACTED] expired",
+            "HTTP 500 Internal Server Error (no OAuth error in the answer)",
+            "HTTP 200 OK, the provider refused it: `access_denied`",
+        ];
+        for (error, ending) in errors.iter().zip(expected) {
+            assert!(error.ends_with(ending), "{error}");
+        }
+        assert_eq!(errors.len(), expected.len());
         let got = e
             .token(&http, "subject-token-xyz", &redactor)
             .await
