@@ -35,7 +35,7 @@ use crate::pointer::Pointer;
 use crate::schema::convert::{Conversion, Deferred};
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
 use crate::schema::node::{Closure, Def, Node, SLOT, placeholder};
-use crate::schema::refs::{Schemas, side};
+use crate::schema::refs::Schemas;
 use crate::schema::shape::Mode;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -595,7 +595,7 @@ impl Conversion<'_, '_> {
         if components.is_empty() {
             return Ok(total);
         }
-        let graph = self.schemas().def_graphs[side(self.mode())].borrow();
+        let graph = self.schemas().def_graphs[self.mode().side()].borrow();
         let reached = match components.len() {
             1 => components.first().map_or(0, |c| graph.closures[*c].total),
             _ => {
@@ -613,7 +613,7 @@ impl Conversion<'_, '_> {
 
     /// The number of a definition in this side's graph, added unexplored when new.
     fn def_id(&self, name: &str, ptr: &Pointer) -> usize {
-        let mut graph = self.schemas().def_graphs[side(self.mode())].borrow_mut();
+        let mut graph = self.schemas().def_graphs[self.mode().side()].borrow_mut();
         if let Some(id) = graph.ids.get(ptr) {
             return *id;
         }
@@ -633,7 +633,7 @@ impl Conversion<'_, '_> {
     /// references, once per document.
     fn explore(&mut self, id: usize) -> Result<()> {
         let ptr = {
-            let graph = self.schemas().def_graphs[side(self.mode())].borrow();
+            let graph = self.schemas().def_graphs[self.mode().side()].borrow();
             if graph.defs[id].explored {
                 return Ok(());
             }
@@ -643,7 +643,7 @@ impl Conversion<'_, '_> {
         let mut refs: Vec<usize> = rs.iter().map(|(n, p)| self.def_id(n, p)).collect();
         refs.sort_unstable();
         refs.dedup();
-        let mut graph = self.schemas().def_graphs[side(self.mode())].borrow_mut();
+        let mut graph = self.schemas().def_graphs[self.mode().side()].borrow_mut();
         let def = &mut graph.defs[id];
         def.bytes += bytes;
         def.refs = refs;
@@ -657,7 +657,7 @@ impl Conversion<'_, '_> {
     /// reaches is its members and what its successors reach.
     fn component(&mut self, name: &str, ptr: &Pointer) -> Result<usize> {
         let start = self.def_id(name, ptr);
-        let graph = &self.schemas().def_graphs[side(self.mode())];
+        let graph = &self.schemas().def_graphs[self.mode().side()];
         if let Some(c) = graph.borrow().defs[start].component {
             return Ok(c);
         }
@@ -874,12 +874,12 @@ impl Schemas<'_> {
         depth: usize,
     ) -> Option<Rc<Node>> {
         match raw {
-            None => self.nodes[side(mode)]
+            None => self.nodes[mode.side()]
                 .borrow()
                 .get(at)
                 .and_then(|d| d.get(&depth))
                 .cloned(),
-            Some(r) => self.shared_nodes[side(mode)]
+            Some(r) => self.shared_nodes[mode.side()]
                 .borrow()
                 .get(&(Rc::as_ptr(r) as usize, depth))
                 .map(|(_, n)| n.clone()),
@@ -896,7 +896,7 @@ impl Schemas<'_> {
     ) {
         match raw {
             None => {
-                self.nodes[side(mode)]
+                self.nodes[mode.side()]
                     .borrow_mut()
                     .entry(at.clone())
                     .or_default()
@@ -905,7 +905,7 @@ impl Schemas<'_> {
             // The schema is kept with its node, so its address names it for as long as the
             // cache lives.
             Some(r) => {
-                self.shared_nodes[side(mode)]
+                self.shared_nodes[mode.side()]
                     .borrow_mut()
                     .insert((Rc::as_ptr(r) as usize, depth), (r.clone(), node));
             }

@@ -7,7 +7,6 @@ use crate::ir::Warning;
 use crate::naming::Unique;
 use crate::pointer::Pointer;
 use crate::schema::node::{DefGraph, Node};
-use crate::schema::shape::Mode;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,15 +45,6 @@ pub(super) type OwnNodes = BTreeMap<Pointer, BTreeMap<usize, Rc<Node>>>;
 
 /// Nodes of shared schema copies: (address, depth) → (the copy, its node).
 pub(super) type SharedNodes = BTreeMap<(usize, usize), (Rc<Value>, Rc<Node>)>;
-
-/// The index of a side of the call in the per-side caches of [`Schemas`]: a node converts
-/// differently for inputs (`readOnly` left out) and outputs (`writeOnly` left out).
-pub(super) fn side(mode: Mode) -> usize {
-    match mode {
-        Mode::Input => 0,
-        Mode::Output => 1,
-    }
-}
 
 impl<'a> Schemas<'a> {
     pub fn new(file: &'a str, root: &'a Value) -> Self {

@@ -44,6 +44,18 @@ pub enum Mode {
     Output,
 }
 
+impl Mode {
+    /// The index of this side of the call in the per-side caches of
+    /// [`Schemas`](crate::schema::refs::Schemas): a node converts differently for inputs
+    /// (`readOnly` left out) and outputs (`writeOnly` left out).
+    pub(super) fn side(self) -> usize {
+        match self {
+            Mode::Input => 0,
+            Mode::Output => 1,
+        }
+    }
+}
+
 /// Key under which a schema copied out of its place records its JSON pointer in the spec. An
 /// `x-` key, so the conversion's keyword allow-list and the type generator both ignore it.
 pub const ORIGIN: &str = "x-mcpgen-origin";
