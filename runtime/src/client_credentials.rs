@@ -35,6 +35,18 @@ pub(crate) fn sensitive(value: &str) -> Option<HeaderValue> {
     Some(header)
 }
 
+/// A token answer's `expires_in` (a number, or a string some providers send), clamped to
+/// ten years; `None` when absent or not a finite number.
+pub(crate) fn expires_in(doc: &Value) -> Option<Duration> {
+    match doc.get("expires_in") {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|s| s.is_finite())
+    .map(|s| Duration::from_secs_f64(s.clamp(0.0, 10.0 * 365.0 * 86_400.0)))
+}
+
 /// The `Authorization: Basic` value of a client authenticating with `client_secret_basic`
 /// (RFC 6749 §2.3.1: ID and secret form-encoded first), marked sensitive; `None` when they
 /// cannot be sent in a header.
@@ -318,13 +330,7 @@ impl Client {
         }
         let header = sensitive(&format!("Bearer {access_token}"))
             .ok_or_else(|| fail("the access token cannot be sent in a header".to_owned()))?;
-        let lifetime = match doc.get("expires_in") {
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
-            _ => None,
-        }
-        .filter(|s| s.is_finite())
-        .map(|s| Duration::from_secs_f64(s.clamp(0.0, 10.0 * 365.0 * 86_400.0)));
+        let lifetime = expires_in(&doc);
         let refresh_at = lifetime.map(|lifetime| sent + usable_for(lifetime));
         match lifetime {
             Some(lifetime) => info!(

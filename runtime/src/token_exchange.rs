@@ -26,7 +26,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::client_credentials::{basic_auth, read_capped, sensitive, usable_for};
+use crate::client_credentials::{basic_auth, expires_in, read_capped, sensitive, usable_for};
 use crate::config::ExchangeGrant;
 use crate::encoding::form_encode;
 use crate::errors::error_chain;
@@ -327,13 +327,7 @@ impl Exchanger {
         }
         let header = sensitive(&format!("Bearer {access_token}"))
             .ok_or_else(|| fail("the issued token cannot be sent in a header".to_owned()))?;
-        let lifetime = match doc.get("expires_in") {
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
-            _ => None,
-        }
-        .filter(|s| s.is_finite())
-        .map(|s| Duration::from_secs_f64(s.clamp(0.0, 10.0 * 365.0 * 86_400.0)));
+        let lifetime = expires_in(&doc);
         let kept = lifetime.map_or(DEFAULT_LIFETIME, usable_for);
         tracing::info!(
             "securityScheme `{}`: exchanged a caller's access token at {url} ({})",
