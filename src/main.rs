@@ -51,6 +51,11 @@ enum Command {
     },
 }
 
+/// The generator allocates and frees many small strings and trees: glibc's allocator was 40% of
+/// its samples on GitHub's description (bench/compare.sh), mimalloc a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
