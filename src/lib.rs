@@ -87,31 +87,33 @@ pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api,
 /// The stages after loading: the spec read, the config file parsed, both lowered to the IR.
 fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
     let stage = profile::Stage::start("spec (view, openapiv3)");
-    let spec = crate::spec::read(loaded)?;
+    // The spec's part of the fingerprint is hashed beside the reading of its structure.
+    let (spec, spec_hash) = crate::spec::read(loaded, |document| {
+        let stage = profile::Stage::start("fingerprint (spec)");
+        let hash = crate::spec::inputs::hash_spec(document);
+        stage.end();
+        hash
+    })?;
     stage.end();
     let config = opts.auth.as_deref().map(config::load).transpose()?;
-    let stage = profile::Stage::start("fingerprint");
-    let inputs_hash =
-        crate::spec::inputs::fingerprint(&spec.document, config.as_ref().map(|c| &c.document));
-    stage.end();
+    let inputs_hash = spec_hash.finish(config.as_ref().map(|c| &c.document));
     let stage = profile::Stage::start("lower");
     let api = lower::lower(
         &spec,
         config.as_ref(),
         &lower::LowerOptions {
             name: opts.name.clone(),
-            inputs_hash,
         },
     );
     stage.end();
     drop_aside(spec);
-    api
+    api.map(|api| ir::Api { inputs_hash, ..api })
 }
 
 /// Frees a big value (the parsed document, its view and `openapiv3`'s copy: a million small
 /// allocations) on a thread of its own, beside the stages that follow; inline when no thread
 /// can be started (a failed spawn drops the closure, and the value with it).
-fn drop_aside<T: Send + 'static>(value: T) {
+pub(crate) fn drop_aside<T: Send + 'static>(value: T) {
     let _ = std::thread::Builder::new()
         .name("mcpgen-drop".into())
         .spawn(move || drop(value));

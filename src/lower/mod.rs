@@ -27,7 +27,7 @@ use crate::schema::typegen::TypeGen;
 use crate::spec::Spec;
 use crate::spec::normalise::{Dialect, METHODS};
 use heck::ToKebabCase;
-use openapiv3::{OpenAPI, Operation, PathItem, ReferenceOr};
+use openapiv3::{Components, OpenAPI, Operation, PathItem, ReferenceOr};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -38,8 +38,6 @@ use std::collections::BTreeMap;
 pub struct LowerOptions {
     /// `--name`: the generated package name.
     pub name: Option<String>,
-    /// The fingerprint of the inputs ([`crate::spec::inputs`]), carried into the IR.
-    pub inputs_hash: String,
 }
 
 /// An operation's effective security requirements: alternatives of scheme name → scopes.
@@ -66,8 +64,10 @@ impl OperationRef<'_> {
 /// the security schemes the operations use).
 struct Lowerer<'a> {
     file: &'a str,
-    view: &'a Value,
     api: &'a OpenAPI,
+    /// `api` as JSON, made on the first `$ref` that points elsewhere than `components`
+    /// ([`Lowerer::deref`]).
+    api_json: std::cell::OnceCell<Value>,
     schemas: &'a Schemas<'a>,
     types: TypeGen<'a, 'a>,
     tool_names: Unique,
@@ -166,8 +166,8 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let default_upstream_url = default_upstream(api, spec.url(), &mut warnings);
     let mut lw = Lowerer {
         file: &spec.file,
-        view: &spec.view,
         api,
+        api_json: std::cell::OnceCell::new(),
         schemas: &schemas,
         types: TypeGen::new(&schemas),
         tool_names: reserved_tool_names(),
@@ -225,7 +225,8 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         types,
         security_schemes,
         auth: config.map(|c| c.auth.clone()).unwrap_or_default(),
-        inputs_hash: opts.inputs_hash.clone(),
+        // Set by the caller: the fingerprint is taken beside lowering (`crate::lower_loaded`).
+        inputs_hash: String::new(),
         warnings,
     };
     upstream::resolve(&mut out, config.and_then(|c| c.upstream.as_ref()))?;
@@ -270,7 +271,7 @@ fn tool_mode(config: Option<&ToolsConfig>, tools: &[ir::Tool]) -> ir::ToolModeCh
 }
 
 /// Every operation of the path items, paths sorted, methods in [`METHODS`] order.
-fn operations<'o>(items: &'o [(&'o String, Pointer, Cow<'o, PathItem>)]) -> Vec<OperationRef<'o>> {
+fn operations<'o>(items: &'o [PathItemAt<'o>]) -> Vec<OperationRef<'o>> {
     let mut ops = Vec::new();
     for (path, item_ptr, item) in items {
         for method in METHODS {
@@ -333,14 +334,18 @@ fn excluded_operation(op: &OperationRef, reason: &str) -> ir::Excluded {
 
 impl<'a> Lowerer<'a> {
     /// The document's path items, sorted by path, references resolved.
-    fn path_items(&self) -> Result<Vec<(&'a String, Pointer, Cow<'a, PathItem>)>> {
+    fn path_items(&self) -> Result<Vec<PathItemAt<'a>>> {
         let mut paths: Vec<(&String, &ReferenceOr<PathItem>)> =
             self.api.paths.paths.iter().collect();
         paths.sort_by(|a, b| a.0.cmp(b.0));
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(paths.len());
         for (path, item) in paths {
             let item_ptr = Pointer::root().join("paths").join(path);
             let (item_ptr, item) = self.deref(item, &item_ptr)?;
+            let item = match item {
+                Cow::Borrowed(item) => Held::Borrowed(item),
+                Cow::Owned(item) => Held::Owned(Box::new(item)),
+            };
             items.push((path, item_ptr, item));
         }
         Ok(items)
@@ -358,13 +363,18 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Resolves a `ReferenceOr<T>` through the structural view, returning the pointer it lives at
-    /// (an item is borrowed, not copied: a large API's path items are megabytes).
-    pub(super) fn deref<'r, T: DeserializeOwned + Clone>(
+    /// Resolves a `ReferenceOr<T>`, returning the pointer it lives at. What `components` holds
+    /// is borrowed from `openapiv3`'s parse of it (an item is not copied: a large API's path items
+    /// are megabytes, and GitHub's operations name the same shared parameters thousands of
+    /// times); any other place is read from the parsed structure as JSON.
+    pub(super) fn deref<'r, T: Referable>(
         &self,
         r: &'r ReferenceOr<T>,
         at: &Pointer,
-    ) -> Result<(Pointer, Cow<'r, T>)> {
+    ) -> Result<(Pointer, Cow<'r, T>)>
+    where
+        'a: 'r,
+    {
         let mut reference = match r {
             ReferenceOr::Item(t) => return Ok((at.clone(), Cow::Borrowed(t))),
             ReferenceOr::Reference { reference } => reference.clone(),
@@ -378,13 +388,36 @@ impl<'a> Lowerer<'a> {
                     format!("unsupported $ref `{reference}`"),
                 ));
             };
-            let Some(target) = p.find(self.view) else {
-                return Err(Error::invalid(
+            let not_found = || {
+                Error::invalid(
                     self.file,
                     &from.join("$ref"),
                     format!("$ref target `{reference}` not found"),
-                ));
+                )
             };
+            let tokens: Vec<String> = p.tokens().collect();
+            if let [components, kind, name] = tokens.as_slice()
+                && components == "components"
+                && kind == T::COMPONENTS
+            {
+                let found = self
+                    .api
+                    .components
+                    .as_ref()
+                    .and_then(|c| T::component(c, name));
+                match found.ok_or_else(not_found)? {
+                    ReferenceOr::Item(t) => return Ok((p, Cow::Borrowed(t))),
+                    ReferenceOr::Reference { reference: next } => {
+                        reference = next.clone();
+                        from = p;
+                        continue;
+                    }
+                }
+            }
+            let json = self
+                .api_json
+                .get_or_init(|| serde_json::to_value(self.api).unwrap_or_default());
+            let target = p.find(json).ok_or_else(not_found)?;
             if let Some(next) = target.get("$ref").and_then(Value::as_str) {
                 reference = next.to_string();
                 from = p;
@@ -400,6 +433,68 @@ impl<'a> Lowerer<'a> {
             at,
             "$ref chain too long or circular",
         ))
+    }
+}
+
+/// A path item, with its path and pointer: borrowed from the parsed structure, or resolved from
+/// a `$ref` elsewhere (boxed: a path item is kilobytes, most are borrowed).
+type PathItemAt<'a> = (&'a String, Pointer, Held<'a, PathItem>);
+
+enum Held<'a, T> {
+    Borrowed(&'a T),
+    Owned(Box<T>),
+}
+
+impl<T> std::ops::Deref for Held<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Held::Borrowed(t) => t,
+            Held::Owned(t) => t,
+        }
+    }
+}
+
+/// What an operation's `$ref`s name, with the `components` map `openapiv3` parses it into.
+pub(super) trait Referable: DeserializeOwned + Clone + 'static {
+    /// The key under `components`.
+    const COMPONENTS: &'static str;
+    fn component<'c>(components: &'c Components, name: &str) -> Option<&'c ReferenceOr<Self>>;
+}
+
+impl Referable for openapiv3::Parameter {
+    const COMPONENTS: &'static str = "parameters";
+    fn component<'c>(c: &'c Components, name: &str) -> Option<&'c ReferenceOr<Self>> {
+        c.parameters.get(name)
+    }
+}
+
+impl Referable for openapiv3::RequestBody {
+    const COMPONENTS: &'static str = "requestBodies";
+    fn component<'c>(c: &'c Components, name: &str) -> Option<&'c ReferenceOr<Self>> {
+        c.request_bodies.get(name)
+    }
+}
+
+impl Referable for openapiv3::Response {
+    const COMPONENTS: &'static str = "responses";
+    fn component<'c>(c: &'c Components, name: &str) -> Option<&'c ReferenceOr<Self>> {
+        c.responses.get(name)
+    }
+}
+
+impl Referable for openapiv3::SecurityScheme {
+    const COMPONENTS: &'static str = "securitySchemes";
+    fn component<'c>(c: &'c Components, name: &str) -> Option<&'c ReferenceOr<Self>> {
+        c.security_schemes.get(name)
+    }
+}
+
+impl Referable for PathItem {
+    // `openapiv3` (3.0) has no `components.pathItems`: read as JSON.
+    const COMPONENTS: &'static str = "pathItems";
+    fn component<'c>(_: &'c Components, _: &str) -> Option<&'c ReferenceOr<Self>> {
+        None
     }
 }
 
@@ -542,7 +637,7 @@ mod tests {
             });
             let loaded =
                 crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
-            let spec = crate::spec::read(loaded).expect("reads");
+            let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
             let api = lower(&spec, None, &LowerOptions::default()).expect("lowers");
             assert_eq!(api.default_upstream_url, kept, "{given}");
             let warning = api
@@ -585,7 +680,7 @@ mod tests {
             "paths": paths,
         });
         let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
-        let spec = crate::spec::read(loaded).expect("reads");
+        let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
         let config = config.map(|c| crate::config::parse_config("auth.yaml", c).expect("config"));
         lower(&spec, config.as_ref(), &LowerOptions::default()).expect("lowers")
     }

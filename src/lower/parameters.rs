@@ -14,7 +14,7 @@ use openapiv3::{Parameter, ParameterSchemaOrContent};
 use serde_json::json;
 use std::borrow::Cow;
 
-impl Lowerer<'_> {
+impl<'a> Lowerer<'a> {
     /// The operation's parameters as argument candidates, sorted by location.
     pub(super) fn parameters(
         &self,
@@ -44,7 +44,10 @@ impl Lowerer<'_> {
     fn effective_parameters<'o>(
         &self,
         op: &OperationRef<'o>,
-    ) -> Result<Vec<(Pointer, Cow<'o, Parameter>)>> {
+    ) -> Result<Vec<(Pointer, Cow<'o, Parameter>)>>
+    where
+        'a: 'o,
+    {
         let op_ptr = op.pointer();
         let mut op_params: Vec<(Pointer, Cow<Parameter>)> = Vec::new();
         for (i, p) in op.operation.parameters.iter().enumerate() {

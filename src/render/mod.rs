@@ -102,8 +102,56 @@ pub(crate) fn item<T: Serialize>(key: &str, value: &T) -> std::borrow::Cow<'stat
     std::borrow::Cow::Owned(ctx)
 }
 
-/// Renders the whole crate into memory.
+/// Renders the whole crate into memory. The files made straight from the IR (the search index,
+/// `tools.json`, the tests' copy) are made on a thread of their own beside the templates.
 pub fn render(api: &Api) -> Result<FileMap> {
+    std::thread::scope(|scope| {
+        let data = std::thread::Builder::new()
+            .name("mcpgen-render-data".into())
+            .spawn_scoped(scope, || data_files(api));
+        let mut files = render_templates(api)?;
+        let data = match data {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // Inline when no thread could be started.
+            Err(_) => data_files(api),
+        };
+        files.extend(data?);
+        files.insert(MANIFEST.to_string(), manifest(&files, &api.inputs_hash));
+        // The user's files: in no manifest, written once.
+        for (out, src, _) in USER_OWNED {
+            files.insert((*out).to_string(), runtime_source::copy_out(out, src)?);
+        }
+        Ok(files)
+    })
+}
+
+/// The files made from the IR without templates: the search index, `tools.json` and the tests'
+/// expected tool list.
+fn data_files(api: &Api) -> Result<Vec<(String, String)>> {
+    let stage = crate::profile::Stage::start("render: search index");
+    let index = format!(
+        "{}{}",
+        header("src/search_index.rs"),
+        search_index::render(api)?
+    );
+    stage.end();
+    let stage = crate::profile::Stage::start("render: tools.json");
+    let tools = tools_json(api);
+    stage.end();
+    let stage = crate::profile::Stage::start("render: tests json");
+    let tests = tests_json(api);
+    stage.end();
+    Ok(vec![
+        ("src/search_index.rs".to_string(), index),
+        ("src/tools.json".to_string(), tools),
+        ("tests/tools_expected.json".to_string(), tests),
+    ])
+}
+
+/// Every file but the data files, the manifest and the user's files.
+fn render_templates(api: &Api) -> Result<FileMap> {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(Vec::<&str>::new());
     tera.add_raw_templates(TEMPLATES.iter().copied())
@@ -257,22 +305,6 @@ pub fn render(api: &Api) -> Result<FileMap> {
         }
         files.insert(file.clone(), format!("{}{}", header(&file), body));
     }
-    let stage = crate::profile::Stage::start("render: search index");
-    files.insert(
-        "src/search_index.rs".to_string(),
-        format!(
-            "{}{}",
-            header("src/search_index.rs"),
-            search_index::render(api)?
-        ),
-    );
-    stage.end();
-    let stage = crate::profile::Stage::start("render: tools.json");
-    files.insert("src/tools.json".to_string(), tools_json(api));
-    stage.end();
-    let stage = crate::profile::Stage::start("render: tests json");
-    files.insert("tests/tools_expected.json".to_string(), tests_json(api));
-    stage.end();
     // The discovery tools, served as the runtime has them (JSON has no comment for a header).
     files.insert(
         "src/discover_tools.json".to_string(),
@@ -288,10 +320,6 @@ pub fn render(api: &Api) -> Result<FileMap> {
             (*out).to_string(),
             format!("{}{}", header(out), runtime_source::copy_out(out, src)?),
         );
-    }
-    files.insert(MANIFEST.to_string(), manifest(&files, &api.inputs_hash));
-    for (out, src, _) in USER_OWNED {
-        files.insert((*out).to_string(), runtime_source::copy_out(out, src)?);
     }
     Ok(files)
 }

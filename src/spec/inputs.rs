@@ -16,7 +16,17 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// `sha256:<16 hex digits>` for a bundled spec and an optional config document.
+#[cfg(test)]
 pub fn fingerprint(spec: &Value, auth: Option<&Value>) -> String {
+    hash_spec(spec).finish(auth)
+}
+
+/// The fingerprint with the spec hashed, before the config file is read: the spec is hashed
+/// beside the stages that read it, the config file once it is parsed.
+pub struct SpecHash(Hashing);
+
+/// Hashes the spec part of the fingerprint.
+pub fn hash_spec(spec: &Value) -> SpecHash {
     let mut hasher = Hashing {
         hasher: Sha256::new(),
         buffer: Vec::with_capacity(BUFFER),
@@ -25,15 +35,23 @@ pub fn fingerprint(spec: &Value, auth: Option<&Value>) -> String {
     hasher.update(b"spec\n");
     write(spec, &mut hasher);
     hasher.update(b"\n");
-    if let Some(auth) = auth {
-        hasher.update(b"auth\n");
-        write(auth, &mut hasher);
-        hasher.update(b"\n");
+    SpecHash(hasher)
+}
+
+impl SpecHash {
+    /// Adds the config document (when given) and prints the fingerprint.
+    pub fn finish(self, auth: Option<&Value>) -> String {
+        let mut hasher = self.0;
+        if let Some(auth) = auth {
+            hasher.update(b"auth\n");
+            write(auth, &mut hasher);
+            hasher.update(b"\n");
+        }
+        hasher.drain();
+        let digest = hasher.hasher.finalize();
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
     }
-    hasher.drain();
-    let digest = hasher.hasher.finalize();
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
 }
 
 /// Bytes gathered before they are hashed: the canonical text streams through, never built whole.
@@ -97,16 +115,19 @@ fn scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut impl Sink) {
 fn write(v: &Value, out: &mut impl Sink) {
     match v {
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             out.update(b"{");
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.update(b",");
+            // `serde_json`'s map iterates in key order already (a B-tree of `String`s, ordered
+            // by their bytes); sorted here only if a build's map keeps insertion order.
+            if map.keys().is_sorted() {
+                for (i, (k, v)) in map.iter().enumerate() {
+                    entry(i, k, v, out);
                 }
-                scalar(k.as_str(), out);
-                out.update(b":");
-                write(v, out);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    entry(i, k, v, out);
+                }
             }
             out.update(b"}");
         }
@@ -126,6 +147,16 @@ fn write(v: &Value, out: &mut impl Sink) {
         Value::String(s) => scalar(s.as_str(), out),
         Value::Number(n) => scalar(n, out),
     }
+}
+
+/// One `"key":value` of an object, after a comma unless it is the first.
+fn entry(i: usize, k: &str, v: &Value, out: &mut impl Sink) {
+    if i > 0 {
+        out.update(b",");
+    }
+    scalar(k, out);
+    out.update(b":");
+    write(v, out);
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod inputs;
 pub mod load;
 pub mod normalise;
+pub mod prune;
 pub mod swagger2;
 
 use crate::error::Result;
@@ -24,14 +25,14 @@ pub struct Spec {
     pub file: String,
     /// Where it came from: relative `servers` URLs resolve against a URL.
     pub origin: Origin,
-    /// The bundled document as written (2.0 or 3.x): what the inputs fingerprint covers.
+    /// The bundled 3.x document, cut down to its schemas ([`prune`]); `null` for Swagger 2.0,
+    /// whose converted document is kept instead.
     pub document: Value,
     pub dialect: Dialect,
-    /// A Swagger 2.0 document converted to 3.0, with the map back to the original pointers.
+    /// A Swagger 2.0 document converted to 3.0 (cut down to its schemas), with the map back to
+    /// the original pointers.
     pub converted: Option<Converted>,
-    /// The structural view of [`Spec::root`]: schemas stubbed, shapes `openapiv3` rejects repaired.
-    pub view: Value,
-    /// The view parsed: paths, operations, parameters, bodies, responses, security.
+    /// The structural view parsed: paths, operations, parameters, bodies, responses, security.
     pub structure: openapiv3::OpenAPI,
     /// What building the view dropped (pointers into [`Spec::root`]).
     pub warnings: Vec<Warning>,
@@ -55,25 +56,66 @@ impl Spec {
     }
 }
 
-/// Decides the dialect, converts Swagger 2.0, and parses the structure of a loaded document.
-pub fn read(loaded: Loaded) -> Result<Spec> {
+/// Decides the dialect, converts Swagger 2.0, and parses the structure of a loaded document
+/// (through its structural view, schemas stubbed and the shapes `openapiv3` rejects repaired);
+/// meanwhile `beside` reads the whole document as loaded on a thread of its own (the inputs'
+/// fingerprint). Then the document is cut down to what lowering reads ([`prune`]).
+pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Result<(Spec, R)> {
     let Loaded { file, origin, root } = loaded;
     let dialect = normalise::dialect(&file, &root)?;
-    let converted = (dialect == Dialect::V20).then(|| swagger2::convert(&root));
-    let current = converted.as_ref().map_or(&root, |c| &c.root);
+    let (parts, beside) = std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("mcpgen-beside".into())
+            .spawn_scoped(scope, || beside(&root));
+        let parts = structure(&file, &root, dialect);
+        let beside = match handle {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // Inline when no thread could be started.
+            Err(_) => beside(&root),
+        };
+        (parts, beside)
+    });
+    let (converted, structure, warnings) = parts?;
+    let (document, converted) = match converted {
+        Some(mut c) => {
+            crate::drop_aside((root, prune::to_schemas(&mut c.root)));
+            (Value::Null, Some(c))
+        }
+        None => {
+            let mut root = root;
+            crate::drop_aside(prune::to_schemas(&mut root));
+            (root, None)
+        }
+    };
+    Ok((
+        Spec {
+            file,
+            origin,
+            document,
+            dialect,
+            converted,
+            structure,
+            warnings,
+        },
+        beside,
+    ))
+}
+
+/// The converted document (Swagger 2.0), the parsed structure and what building the view
+/// dropped.
+fn structure(
+    file: &str,
+    root: &Value,
+    dialect: Dialect,
+) -> Result<(Option<Converted>, openapiv3::OpenAPI, Vec<Warning>)> {
+    let converted = (dialect == Dialect::V20).then(|| swagger2::convert(root));
+    let current = converted.as_ref().map_or(root, |c| &c.root);
     let (view, warnings) = normalise::structural_view(current);
-    let structure = normalise::parse_structure(&file, &view).map_err(|e| match &converted {
-        Some(c) => c.map.error(&file, e),
+    let structure = normalise::parse_structure(file, view).map_err(|e| match &converted {
+        Some(c) => c.map.error(file, e),
         None => e,
     })?;
-    Ok(Spec {
-        file,
-        origin,
-        document: root,
-        dialect,
-        converted,
-        view,
-        structure,
-        warnings,
-    })
+    Ok((converted, structure, warnings))
 }

@@ -206,7 +206,7 @@ fn view_of(v: &Value, depth: usize, names: bool) -> Value {
 }
 
 /// Parses the structural view with `openapiv3`, reporting the JSON pointer of a failure.
-pub fn parse_structure(file: &str, view: &Value) -> Result<openapiv3::OpenAPI> {
+pub fn parse_structure(file: &str, view: Value) -> Result<openapiv3::OpenAPI> {
     serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(view).map_err(|e| {
         Error::invalid(
             file,
