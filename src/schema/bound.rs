@@ -34,7 +34,7 @@ use crate::error::Result;
 use crate::pointer::Pointer;
 use crate::schema::convert::{Conversion, Deferred};
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
-use crate::schema::node::{Closure, Def, Node, SLOT, placeholder};
+use crate::schema::node::{Closure, Def, Node, placeholder, slot_of};
 use crate::schema::refs::Schemas;
 use crate::schema::shape::Mode;
 use serde_json::{Map, Value};
@@ -116,14 +116,6 @@ fn marker_reserve(mode: Mode, bound: Bound) -> usize {
 /// Bytes kept back for what the tool wraps around the converted roots (`{"type": "object",
 /// "properties": {"result": ..}, "required": ["result"]}`, an `anyOf` of several responses).
 const RESERVE: usize = 192;
-
-fn slot_of(v: &Value) -> Option<usize> {
-    let m = v.as_object()?;
-    if m.len() != 1 {
-        return None;
-    }
-    m.get(SLOT)?.as_u64().and_then(|n| usize::try_from(n).ok())
-}
 
 /// Where a keyword's value sits in a converted schema: one schema, a list or a map of them, or
 /// plain data (never walked: a `const` may hold anything).

@@ -3,18 +3,23 @@
 //! the document's caches ([`super::refs`]) can both name them.
 
 use crate::pointer::Pointer;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-/// Key of a placeholder object: a control character no spec's keyword begins with.
-pub const SLOT: &str = "\u{0}mcpgen-slot";
+/// What a placeholder's text begins with: a control character no spec's schema begins with.
+pub const SLOT: &str = "\u{0}mcpgen-slot:";
 
-/// The placeholder of deferred child schema number `id`.
+/// The placeholder of deferred child schema number `id`: a string (a schema is an object or a
+/// boolean, never a string), the cheapest value to hold for the tens of thousands a large API's
+/// converted nodes have.
 pub fn placeholder(id: usize) -> Value {
-    let mut m = Map::new();
-    m.insert(SLOT.into(), Value::from(id));
-    Value::Object(m)
+    Value::String(format!("{SLOT}{id}"))
+}
+
+/// The number of a placeholder; `None` for any other value.
+pub fn slot_of(v: &Value) -> Option<usize> {
+    v.as_str()?.strip_prefix(SLOT)?.parse().ok()
 }
 
 /// The definitions a side of the call reaches, as a graph, for the unbounded sizes the bounds
