@@ -38,6 +38,7 @@ mod pointer;
 pub mod profile;
 mod render;
 mod runtime_source;
+mod runtime_strip;
 mod schema;
 mod spec;
 mod write;

@@ -82,71 +82,24 @@ pub const CUSTOM_TOOLS: &str = runtime_file!("src/custom_tools.rs");
 const MANIFEST: &str = runtime_file!("Cargo.toml");
 
 /// A runtime source as the generated crate gets it: parsed, test-only items removed,
-/// pretty-printed. `path` names the file in messages.
+/// pretty-printed. `path` names the file in messages. The runtime crate's own files were
+/// stripped when mcpgen was built (`build.rs`: parsing and printing them took 8% of the
+/// instructions of generating GitHub's crate); any other source is stripped here.
 pub fn copy_out(path: &str, source: &str) -> Result<String> {
-    let mut file = syn::parse_file(source).map_err(|e| Error::Render {
+    if let Some((_, _, stripped)) = STRIPPED
+        .iter()
+        .find(|(p, raw, _)| *p == path && *raw == source)
+    {
+        return Ok((*stripped).to_string());
+    }
+    crate::runtime_strip::strip(source).map_err(|e| Error::Render {
         template: format!("runtime/{path}"),
         message: format!("{e} at line {}", e.span().start().line),
-    })?;
-    strip_tests(&mut file.items);
-    Ok(prettyplease::unparse(&file))
+    })
 }
 
-/// Removes `#[cfg(test)]` items (test modules, test-only helpers and imports), also inside
-/// inline modules and impl blocks.
-fn strip_tests(items: &mut Vec<syn::Item>) {
-    items.retain(|item| !item_attrs(item).iter().any(is_cfg_test));
-    for item in items {
-        match item {
-            syn::Item::Mod(m) => {
-                if let Some((_, inner)) = &mut m.content {
-                    strip_tests(inner);
-                }
-            }
-            syn::Item::Impl(i) => i.items.retain(|item| {
-                let attrs = match item {
-                    syn::ImplItem::Const(c) => &c.attrs,
-                    syn::ImplItem::Fn(f) => &f.attrs,
-                    syn::ImplItem::Type(t) => &t.attrs,
-                    syn::ImplItem::Macro(m) => &m.attrs,
-                    _ => return true,
-                };
-                !attrs.iter().any(is_cfg_test)
-            }),
-            _ => {}
-        }
-    }
-}
-
-fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
-    match item {
-        syn::Item::Const(i) => &i.attrs,
-        syn::Item::Enum(i) => &i.attrs,
-        syn::Item::ExternCrate(i) => &i.attrs,
-        syn::Item::Fn(i) => &i.attrs,
-        syn::Item::ForeignMod(i) => &i.attrs,
-        syn::Item::Impl(i) => &i.attrs,
-        syn::Item::Macro(i) => &i.attrs,
-        syn::Item::Mod(i) => &i.attrs,
-        syn::Item::Static(i) => &i.attrs,
-        syn::Item::Struct(i) => &i.attrs,
-        syn::Item::Trait(i) => &i.attrs,
-        syn::Item::TraitAlias(i) => &i.attrs,
-        syn::Item::Type(i) => &i.attrs,
-        syn::Item::Union(i) => &i.attrs,
-        syn::Item::Use(i) => &i.attrs,
-        _ => &[],
-    }
-}
-
-/// `#[cfg(test)]`, exactly: an item also built outside tests (`cfg(any(test, ...))`) stays.
-fn is_cfg_test(attr: &syn::Attribute) -> bool {
-    attr.path().is_ident("cfg")
-        && attr
-            .meta
-            .require_list()
-            .is_ok_and(|list| list.tokens.to_string() == "test")
-}
+/// (path, source, stripped source) of the runtime crate's files, made by `build.rs`.
+const STRIPPED: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/stripped.rs"));
 
 /// The generated crate's `[dependencies]` lines: the runtime crate's, in its order, its optional
 /// dependencies (the `oauth` feature) only when `oauth`.
@@ -243,6 +196,7 @@ fn dependency_lines() -> Result<Vec<(String, bool, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime_strip::is_cfg_test;
 
     #[test]
     fn every_runtime_source_parses() {
@@ -257,6 +211,21 @@ mod tests {
         for (path, source) in all {
             let out = copy_out(path, source).expect(path);
             assert!(!out.contains("#[cfg(test)]"), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_sources_stripped_at_build_time_are_what_stripping_gives() {
+        assert!(
+            STRIPPED.len() > STATIC_FILES.len(),
+            "build.rs stripped the runtime"
+        );
+        for (path, raw, stripped) in STRIPPED {
+            assert_eq!(
+                crate::runtime_strip::strip(raw).expect(path),
+                *stripped,
+                "{path}"
+            );
         }
     }
 
