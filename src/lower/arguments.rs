@@ -93,6 +93,8 @@ impl Lowerer<'_> {
             let after = compact_len(&schema);
             let subschemas = bounded.cut.len();
             bounded.cut.truncate(MAX_CUT_LISTED);
+            // Only the first places are kept: not the capacity of every cut's.
+            bounded.cut.shrink_to_fit();
             OutputCut {
                 bytes_before: (after + unbounded).saturating_sub(converted),
                 bytes_after: after,

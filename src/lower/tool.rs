@@ -306,6 +306,8 @@ impl Lowerer<'_> {
             let before = conversion.unbounded_bytes(&roots)? + around;
             let subschemas = bounded.cut.len();
             bounded.cut.truncate(MAX_CUT_LISTED);
+            // Only the first places are kept: not the capacity of every cut's.
+            bounded.cut.shrink_to_fit();
             Some(OutputCut {
                 bytes_before: before,
                 bytes_after: after,
