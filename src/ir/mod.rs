@@ -270,8 +270,17 @@ pub struct OutputCut {
     pub subschemas: usize,
     /// Subschemas kept without their annotations (`description`, `title`, `examples`, `default`).
     pub annotations_dropped: usize,
-    /// Where the first cuts are (`output.data[]`, `$defs.Name.owner`), nearest first.
-    pub at: Vec<String>,
+    /// Where the first cuts are (`output.data[]`, `$defs.Name.owner`), nearest first. Shared:
+    /// tools with the same output (an entity's get, create and navigation tools) share its cut.
+    #[serde(serialize_with = "serialize_places")]
+    pub at: std::sync::Arc<[String]>,
+}
+
+fn serialize_places<S: serde::Serializer>(
+    at: &std::sync::Arc<[String]>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(at.iter())
 }
 
 /// A change made to a spec schema on its way into a tool schema (the schema stage's client-safe shaping).

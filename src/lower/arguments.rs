@@ -93,14 +93,14 @@ impl Lowerer<'_> {
             let after = compact_len(&schema);
             let subschemas = bounded.cut.len();
             bounded.cut.truncate(MAX_CUT_LISTED);
-            // Only the first places are kept: not the capacity of every cut's.
-            bounded.cut.shrink_to_fit();
+            // Only the first places are kept, in an `Arc<[String]>` of their size (not with the
+            // capacity of every cut's).
             OutputCut {
                 bytes_before: (after + unbounded).saturating_sub(converted),
                 bytes_after: after,
                 subschemas,
                 annotations_dropped: bounded.stripped,
-                at: std::mem::take(&mut bounded.cut),
+                at: std::mem::take(&mut bounded.cut).into(),
             }
         });
         Ok(Input {
