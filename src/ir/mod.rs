@@ -360,8 +360,10 @@ pub struct Arg {
     /// A file upload (multipart `format: binary`): sent as a file part, given as base64 or a
     /// `data:` URI.
     pub is_file: bool,
-    /// The converted schema as it appears in the `inputSchema`.
-    pub schema: Value,
+    /// The converted schema as it appears in the `inputSchema` (as text, shared: the same
+    /// query parameter in thousands of tools is one string, and a tree per argument was
+    /// 55 MB of the IR for 10,000 Graph-shaped operations).
+    pub schema: Schema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

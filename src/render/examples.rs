@@ -160,10 +160,11 @@ pub fn example(tool: &Tool, credentials: &TestCredentials) -> Example {
     let mut arguments = Map::new();
     let mut missing = Vec::new();
     for a in &tool.args {
+        let schema = a.schema.value();
         let v = if a.is_file {
-            file_value(&a.schema)
+            file_value(&schema)
         } else {
-            value(&a.schema, &defs, 0)
+            value(&schema, &defs, 0)
         };
         // A header or cookie the runtime cannot send (a name that is no HTTP token, a value
         // with control characters) makes the call a tool error by design: leave it out.
