@@ -47,7 +47,7 @@ pub fn write(out: &Path, files: &FileMap) -> Result<Report> {
         if is_user_owned(rel) && std::fs::symlink_metadata(&path).is_ok() {
             continue;
         }
-        if std::fs::read(&path).is_ok_and(|old| old == contents.as_bytes()) {
+        if same_contents(&path, contents.as_bytes()) {
             continue;
         }
         let io = |e: std::io::Error| Error::Write {
@@ -85,6 +85,37 @@ pub fn write(out: &Path, files: &FileMap) -> Result<Report> {
         report.removed.push(rel);
     }
     Ok(report)
+}
+
+/// Whether the file at `path` holds exactly `contents`: its length first, then its bytes block
+/// by block, so that a large file is never held twice (a regenerated `tools.json` is 161 MB for
+/// 10,000 Graph-shaped operations). Unreadable counts as different.
+fn same_contents(path: &Path, contents: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() || meta.len() != contents.len() as u64 {
+        return false;
+    }
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut block = vec![0u8; 1 << 16];
+    let mut at = 0;
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => return at == contents.len(),
+            Ok(n) => {
+                if contents.get(at..at + n) != block.get(..n) {
+                    return false;
+                }
+                at += n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 /// Warnings for existing user-owned files that lack an item the generated code calls in them.
@@ -224,7 +255,11 @@ pub fn check(out: &Path, files: &FileMap) -> CheckReport {
         if is_user_owned(rel) {
             continue;
         }
-        match std::fs::read_to_string(out.join(rel)) {
+        let path = out.join(rel);
+        if same_contents(&path, contents.as_bytes()) {
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
             Ok(old) if old == *contents => {}
             Ok(old) => drift.push(Drift::Changed {
                 path: rel.clone(),
@@ -269,6 +304,26 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mcpgen-output-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn contents_are_compared_block_by_block() {
+        let dir = scratch("same");
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        let path = dir.join("big.json");
+        // Longer than a block, so the comparison goes on past the first one.
+        let text: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        std::fs::write(&path, &text).expect("written");
+        assert!(same_contents(&path, &text));
+        let mut other = text.clone();
+        if let Some(b) = other.last_mut() {
+            *b = b'!';
+        }
+        assert!(!same_contents(&path, &other), "the last byte differs");
+        assert!(!same_contents(&path, &text[..text.len() - 1]), "shorter");
+        assert!(!same_contents(&dir.join("missing"), b""), "no file");
+        assert!(!same_contents(&dir, b""), "a directory");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

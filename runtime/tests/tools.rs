@@ -5,16 +5,17 @@
 //! Each test starts the real server binary over stdio and, in place of the upstream API, a
 //! recording HTTP server on 127.0.0.1 that answers every request with `{}`. They check that
 //!
-//! - `tools/list` serves exactly the generated tools, in order, with their titles,
-//!   descriptions, schemas and annotations (your own tools may follow them, under other names);
+//! - `tools/list` serves exactly the generated tools of `src/tools.json`, in order, with their
+//!   titles, descriptions, schemas and annotations (your own tools may follow them, under other
+//!   names), and `src/tools.json` is the file mcpgen wrote (its digest);
 //! - every generated tool, called with example arguments derived from its schemas, sends the
 //!   expected request upstream: method, path and query (compared percent-decoded, the query as
 //!   sorted pairs) and, for JSON bodies, the body;
 //! - the operations the `tools:` selection of the config file excluded are unknown tools
 //!   (JSON-RPC error -32602).
 //!
-//! The expectations are in `tools_expected.json`, which mcpgen writes from the OpenAPI document
-//! with this file.
+//! The other expectations are in `tools_expected.json`, which mcpgen writes from the OpenAPI
+//! document with this file and `src/tools.json`.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 const EXPECTED: &str = include_str!("tools_expected.json");
+const TOOLS_JSON: &str = include_str!("../src/tools.json");
 const SERVER: &str = env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME")));
 /// How long one answer of the server may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,6 +38,18 @@ fn expected() -> Value {
 
 fn list<'a>(value: &'a Value, key: &str) -> &'a [Value] {
     value[key].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// The digest mcpgen wrote for `src/tools.json` (`tools_json_digest`): 64-bit FNV-1a over its
+/// bytes without carriage returns, so a CRLF checkout keeps it.
+fn tools_json_digest(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in text.as_bytes() {
+        if byte != b'\r' {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("fnv1a64:{hash:016x}")
 }
 
 /// A request the recording upstream received.
@@ -240,8 +254,13 @@ fn tools_list_serves_the_generated_tools() {
             None => break,
         }
     }
-    let expected = expected();
-    let tools = list(&expected, "tools");
+    assert_eq!(
+        json!(tools_json_digest(TOOLS_JSON)),
+        expected()["tools_json_digest"],
+        "src/tools.json is not the file mcpgen generated with tests/tools_expected.json: regenerate both"
+    );
+    let file: Value = serde_json::from_str(TOOLS_JSON).expect("src/tools.json is JSON");
+    let tools = list(&file, "tools");
     assert!(
         listed.len() >= tools.len(),
         "tools/list has {} tools, {} were generated",
@@ -260,7 +279,7 @@ fn tools_list_serves_the_generated_tools() {
             assert_eq!(
                 got.get(key),
                 want.get(key),
-                "tool {position} (`{}`): `{key}` differs from tests/tools_expected.json",
+                "tool {position} (`{}`): `{key}` differs from src/tools.json",
                 want["name"]
             );
         }

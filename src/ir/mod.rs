@@ -270,8 +270,17 @@ pub struct OutputCut {
     pub subschemas: usize,
     /// Subschemas kept without their annotations (`description`, `title`, `examples`, `default`).
     pub annotations_dropped: usize,
-    /// Where the first cuts are (`output.data[]`, `$defs.Name.owner`), nearest first.
-    pub at: Vec<String>,
+    /// Where the first cuts are (`output.data[]`, `$defs.Name.owner`), nearest first. Shared:
+    /// tools with the same output (an entity's get, create and navigation tools) share its cut.
+    #[serde(serialize_with = "serialize_places")]
+    pub at: std::sync::Arc<[String]>,
+}
+
+fn serialize_places<S: serde::Serializer>(
+    at: &std::sync::Arc<[String]>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(at.iter())
 }
 
 /// A change made to a spec schema on its way into a tool schema (the schema stage's client-safe shaping).
@@ -351,8 +360,10 @@ pub struct Arg {
     /// A file upload (multipart `format: binary`): sent as a file part, given as base64 or a
     /// `data:` URI.
     pub is_file: bool,
-    /// The converted schema as it appears in the `inputSchema`.
-    pub schema: Value,
+    /// The converted schema as it appears in the `inputSchema` (as text, shared: the same
+    /// query parameter in thousands of tools is one string, and a tree per argument was
+    /// 55 MB of the IR for 10,000 Graph-shaped operations).
+    pub schema: Schema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -5,7 +5,7 @@
 //! make the tool's `inputSchema`: a closed object of every argument, with the `$defs` they need.
 
 use crate::error::Result;
-use crate::ir::{Arg, ArgLocation, Body, BodyKind, OutputCut, Simplification, Warning};
+use crate::ir::{Arg, ArgLocation, Body, BodyKind, OutputCut, Schema, Simplification, Warning};
 use crate::lower::Lowerer;
 use crate::naming::{self, MAX_NAME_LEN, Unique};
 use crate::pointer::Pointer;
@@ -85,20 +85,25 @@ impl Lowerer<'_> {
         };
         drop(roots);
         let mut args = Vec::new();
+        let mut schemas = Vec::new();
         for ((c, name, rust_field), schema) in named.into_iter().zip(bounded.roots.drain(..)) {
-            args.push(self.argument(c, name, rust_field, schema, body, camel)?);
+            let (arg, schema) = self.argument(c, name, rust_field, schema, body, camel)?;
+            args.push(arg);
+            schemas.push(schema);
         }
-        let schema = input_schema(&args, std::mem::take(&mut bounded.defs));
+        let schema = input_schema(&args, schemas, std::mem::take(&mut bounded.defs));
         let cut = before.map(|(unbounded, converted)| {
             let after = compact_len(&schema);
             let subschemas = bounded.cut.len();
             bounded.cut.truncate(MAX_CUT_LISTED);
+            // Only the first places are kept, in an `Arc<[String]>` of their size (not with the
+            // capacity of every cut's).
             OutputCut {
                 bytes_before: (after + unbounded).saturating_sub(converted),
                 bytes_after: after,
                 subschemas,
                 annotations_dropped: bounded.stripped,
-                at: std::mem::take(&mut bounded.cut),
+                at: std::mem::take(&mut bounded.cut).into(),
             }
         });
         Ok(Input {
@@ -110,7 +115,7 @@ impl Lowerer<'_> {
     }
 
     /// One named argument: its schema as clients see it (converted within the bound), and its
-    /// Rust type (of the full schema).
+    /// Rust type (of the full schema). The schema is returned too, for the `inputSchema`.
     fn argument(
         &mut self,
         c: Candidate,
@@ -119,7 +124,7 @@ impl Lowerer<'_> {
         mut schema: Value,
         body: Option<&Body>,
         camel: &str,
-    ) -> Result<Arg> {
+    ) -> Result<(Arg, Value)> {
         let is_file = c.location == ArgLocation::BodyField
             && body.is_some_and(|b| b.kind == BodyKind::Multipart)
             && label_file_schema(&mut schema);
@@ -151,7 +156,7 @@ impl Lowerer<'_> {
             rtype.optional()
         };
         let rust_doc = field_doc(&c.schema, &rtype).or_else(|| c.description.clone());
-        Ok(Arg {
+        let arg = Arg {
             name,
             wire_name: c.wire,
             location: c.location,
@@ -165,8 +170,9 @@ impl Lowerer<'_> {
             style: c.style,
             explode: c.explode,
             is_file,
-            schema,
-        })
+            schema: Schema::shared(&schema, &mut self.schema_texts),
+        };
+        Ok((arg, schema))
     }
 }
 
@@ -245,12 +251,13 @@ pub(super) fn location_label(l: ArgLocation) -> &'static str {
     }
 }
 
-/// The `inputSchema`: a closed object of every argument, with the shared definitions.
-fn input_schema(args: &[Arg], defs: Map<String, Value>) -> Value {
+/// The `inputSchema`: a closed object of every argument (`schemas`, in the order of `args`),
+/// with the shared definitions.
+fn input_schema(args: &[Arg], schemas: Vec<Value>, defs: Map<String, Value>) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
-    for a in args {
-        properties.insert(a.name.clone(), a.schema.clone());
+    for (a, schema) in args.iter().zip(schemas) {
+        properties.insert(a.name.clone(), schema);
         if a.required {
             required.push(Value::String(a.name.clone()));
         }

@@ -52,6 +52,9 @@ impl Lowerer<'_> {
         let (output_schema, wrap_output, output_notes, output_cut, output_deep) =
             self.output_schema(op.operation, &op_ptr)?;
         simplifications.extend(output_notes);
+        // Kept for the tool's life: without the spare capacity of growing (a Graph-shaped body
+        // makes hundreds of notes).
+        simplifications.shrink_to_fit();
         let mut input_schema = input.schema;
         // The generated server parses tools.json with serde_json's default recursion limit.
         if cut_deep(&mut input_schema, 0) | output_deep {
@@ -306,12 +309,14 @@ impl Lowerer<'_> {
             let before = conversion.unbounded_bytes(&roots)? + around;
             let subschemas = bounded.cut.len();
             bounded.cut.truncate(MAX_CUT_LISTED);
+            // Only the first places are kept, in an `Arc<[String]>` of their size (not with the
+            // capacity of every cut's).
             Some(OutputCut {
                 bytes_before: before,
                 bytes_after: after,
                 subschemas,
                 annotations_dropped: bounded.stripped,
-                at: bounded.cut,
+                at: bounded.cut.into(),
             })
         };
         Ok((out, !plain_object, notes, cut))

@@ -143,7 +143,7 @@ fn data_files(api: &Api) -> Result<Vec<(String, String)>> {
     let tools = tools_json(api);
     stage.end();
     let stage = crate::profile::Stage::start("render: tests json");
-    let tests = tests_json(api);
+    let tests = tests_json(api, &tools);
     stage.end();
     Ok(vec![
         ("src/search_index.rs".to_string(), index),
@@ -411,16 +411,38 @@ fn tools_json(api: &Api) -> String {
         generated: String,
         tools: Vec<crate::ir::budget::Entry<'a>>,
     }
-    pretty(&Doc {
-        generated: generated_line(),
-        tools: crate::ir::budget::entries(&api.tools),
-    })
+    // Sized once from the parts that make most of it: the schemas' text is copied as it is,
+    // the rest is an entry's keys, indentation and escaped prose. Grown by doubling instead,
+    // the buffer of a 161 MB file (10,000 Graph-shaped tools) held the old and the new copy
+    // at once; capacity past what is written is never touched, so it costs no memory.
+    let estimate: usize = api
+        .tools
+        .iter()
+        .map(|t| {
+            t.input_schema.len()
+                + t.output_schema.as_ref().map_or(0, crate::ir::Schema::len)
+                + 2 * (t.description.len() + t.title.as_ref().map_or(0, String::len))
+                + t.name.len()
+                + 512
+        })
+        .sum();
+    pretty_sized(
+        &Doc {
+            generated: generated_line(),
+            tools: crate::ir::budget::entries(&api.tools),
+        },
+        estimate + estimate / 4 + 4096,
+    )
 }
 
-/// The expectations of the crate's own tests (`tests/tools.rs`): the `tools/list` entries, an
-/// example call per tool with the upstream request it must produce ([`crate::render::examples`]),
-/// the names the selection excluded, and the environment the server needs to start.
-fn tests_json(api: &Api) -> String {
+/// The expectations of the crate's own tests (`tests/tools.rs`): an example call per tool with
+/// the upstream request it must produce ([`crate::render::examples`]), the environment the
+/// server needs to start, the names the selection excluded, and the digest of `tools.json`
+/// ([`tools_json_digest`] of `tools`). The test compares what `tools/list` serves with the
+/// entries of `src/tools.json` itself, which the digest pins to what mcpgen wrote: a second
+/// copy of every schema here (as large as `tools.json`: 170 MB for 10,000 Graph-shaped tools)
+/// would check nothing more.
+fn tests_json(api: &Api, tools: &str) -> String {
     /// Keys in the order a `serde_json::Map` sorts them.
     #[derive(Serialize)]
     struct Doc<'a> {
@@ -429,7 +451,7 @@ fn tests_json(api: &Api) -> String {
         calls: Value,
         env: std::collections::BTreeSet<String>,
         excluded: Vec<&'a str>,
-        tools: Vec<crate::ir::budget::Entry<'a>>,
+        tools_json_digest: String,
     }
     let names: std::collections::BTreeSet<&str> =
         api.tools.iter().map(|t| t.name.as_str()).collect();
@@ -456,8 +478,33 @@ fn tests_json(api: &Api) -> String {
         calls: serde_json::to_value(&calls).unwrap_or_default(),
         env,
         excluded,
-        tools: crate::ir::budget::entries(&api.tools),
+        tools_json_digest: tools_json_digest(tools),
     })
+}
+
+/// The digest of a `tools.json` the crate's tests check the file against: 64-bit FNV-1a over
+/// its bytes without carriage returns (a checkout that turns line ends into CRLF keeps it; a
+/// JSON string holds a carriage return only escaped), as `fnv1a64:` and 16 hex digits. It
+/// detects an edit or a mix-up, not an attack: `--check` and the manifest are for that.
+fn tools_json_digest(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in text.as_bytes() {
+        if byte != b'\r' {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("fnv1a64:{hash:016x}")
+}
+
+/// Pretty-printed JSON with a final newline, written into a buffer of `capacity` bytes.
+fn pretty_sized<T: Serialize>(doc: &T, capacity: usize) -> String {
+    let mut out = Vec::with_capacity(capacity);
+    if serde_json::to_writer_pretty(&mut out, doc).is_err() {
+        out.clear();
+    }
+    out.push(b'\n');
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Pretty-printed JSON with a final newline.

@@ -145,7 +145,8 @@ fn document(tool: &Tool) -> BTreeMap<Field, Vec<String>> {
     for arg in &tool.args {
         match arg.location {
             ArgLocation::Body => {
-                if let Some(props) = arg.schema.get("properties").and_then(|p| p.as_object()) {
+                let schema = arg.schema.value();
+                if let Some(props) = schema.get("properties").and_then(|p| p.as_object()) {
                     for (name, schema) in props {
                         put(Field::BodyProperty, name);
                         for value in enum_values(schema) {
@@ -156,7 +157,8 @@ fn document(tool: &Tool) -> BTreeMap<Field, Vec<String>> {
             }
             ArgLocation::BodyField => {
                 put(Field::Param, &arg.name);
-                for value in enum_values(&arg.schema) {
+                let schema = arg.schema.value();
+                for value in enum_values(&schema) {
                     put(Field::Values, value);
                 }
             }

@@ -295,12 +295,12 @@ impl Conversion<'_, '_> {
         count_slots(&mut value, &mut occ);
         let bytes = node_bytes(&value, &occ);
         let mut lean = value.clone();
-        let (lean, lean_bytes) = if strip_annotations(&mut lean) {
-            let b = node_bytes(&lean, &occ);
-            (Some(lean), b)
+        let (has_lean, lean_bytes) = if strip_annotations(&mut lean) {
+            (true, node_bytes(&lean, &occ))
         } else {
-            (None, bytes)
+            (false, bytes)
         };
+        drop(lean);
         let mut refs: Vec<(String, Pointer)> = Vec::new();
         for r in deferred.refs {
             if !refs.contains(&r) {
@@ -309,7 +309,7 @@ impl Conversion<'_, '_> {
         }
         Ok(Node {
             value,
-            lean,
+            has_lean,
             bytes,
             lean_bytes,
             occ,
@@ -370,8 +370,10 @@ impl Conversion<'_, '_> {
         let budget = bound.bytes.saturating_sub(RESERVE + reserve);
         // Bytes the descriptions of cut parts take (input schemas), within `reserve`.
         let mut marks = 0usize;
+        // The least a description of a cut part takes: past the reserve, none is built.
+        let least_mark = json_len(&cut_form(None)).saturating_sub(2);
         let mut mark = |node: Option<&Value>, mult: usize| -> Option<Value> {
-            if !input {
+            if !input || marks + mult * least_mark > reserve {
                 return None;
             }
             let v = cut_form(node);
@@ -436,7 +438,7 @@ impl Conversion<'_, '_> {
             let cost = |bytes: usize| p.mult * bytes.saturating_sub(2) + defs_cost;
             let (lean, bytes) = if used + cost(node.bytes) <= budget {
                 (false, node.bytes)
-            } else if node.lean.is_some() && (p.root || used + cost(node.lean_bytes) <= budget) {
+            } else if node.has_lean && (p.root || used + cost(node.lean_bytes) <= budget) {
                 out.stripped += 1;
                 (true, node.lean_bytes)
             } else if p.root {
@@ -785,10 +787,10 @@ impl Assembly<'_> {
         };
         match (&t.value, &t.cut) {
             (Some(Part::Node { node, lean, offset }), _) => {
-                let mut v = match (&node.lean, lean) {
-                    (Some(l), true) => l.clone(),
-                    _ => node.value.clone(),
-                };
+                let mut v = node.value.clone();
+                if *lean {
+                    strip_annotations(&mut v);
+                }
                 self.fix(&mut v, *offset);
                 v
             }

@@ -4,8 +4,9 @@
 //! `auth_config.rs`, and runs it there. It checks what the generated crate's own
 //! `tests/tools.rs` checks through the server binary, in process:
 //!
-//! - `src/tools.json` lists exactly the tools of `tests/tools_expected.json`, in order, with
-//!   their titles, descriptions, schemas and annotations, as rmcp serves them;
+//! - `src/tools.json` is the file of the digest in `tests/tools_expected.json`, and rmcp serves
+//!   its tools as they are written there, in order, with their titles, descriptions, schemas
+//!   and annotations;
 //! - every tool called with the example arguments of `tests/tools_expected.json` (built by
 //!   the fixture's `tools::request` at the tool's position in `tools.json`, the server's dispatch
 //!   index, and sent by the runtime's `Upstream` with the credentials `auth_config::UPSTREAM`
@@ -54,15 +55,32 @@ fn index_of(name: &str) -> Option<usize> {
         .position(|tool| tool["name"].as_str() == Some(name))
 }
 
+/// 64-bit FNV-1a over the bytes of `text` without carriage returns, as mcpgen's
+/// `tools_json_digest` and the generated crate's `tests/tools.rs` compute it.
+fn tools_json_digest(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in text.as_bytes() {
+        if byte != b'\r' {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("fnv1a64:{hash:016x}")
+}
+
 #[test]
 fn tools_json_lists_the_generated_tools() {
+    assert_eq!(
+        json!(tools_json_digest(TOOLS_JSON)),
+        expected()["tools_json_digest"],
+        "src/tools.json is not the file of tests/tools_expected.json's digest"
+    );
     let listed = served_tools();
-    let expected = expected();
-    let tools = list(&expected, "tools");
+    let file: Value = serde_json::from_str(TOOLS_JSON).expect("src/tools.json is JSON");
+    let tools = list(&file, "tools");
     assert_eq!(
         listed.len(),
         tools.len(),
-        "src/tools.json has {} tools, tests/tools_expected.json {}",
+        "rmcp reads {} tools of src/tools.json's {}",
         listed.len(),
         tools.len()
     );
@@ -78,7 +96,7 @@ fn tools_json_lists_the_generated_tools() {
             assert_eq!(
                 got.get(key),
                 want.get(key),
-                "tool {position} (`{}`): `{key}` differs from tests/tools_expected.json",
+                "tool {position} (`{}`): `{key}` is served other than src/tools.json has it",
                 want["name"]
             );
         }
