@@ -78,6 +78,7 @@ pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Res
         (parts, beside)
     });
     let (converted, structure, warnings) = parts?;
+    let stage = crate::profile::Stage::start("spec: prune");
     let (document, converted) = match converted {
         Some(mut c) => {
             crate::drop_aside((root, prune::to_schemas(&mut c.root)));
@@ -89,6 +90,7 @@ pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Res
             (root, None)
         }
     };
+    stage.end();
     Ok((
         Spec {
             file,
@@ -112,10 +114,14 @@ fn structure(
 ) -> Result<(Option<Converted>, openapiv3::OpenAPI, Vec<Warning>)> {
     let converted = (dialect == Dialect::V20).then(|| swagger2::convert(root));
     let current = converted.as_ref().map_or(root, |c| &c.root);
+    let stage = crate::profile::Stage::start("spec: view");
     let (view, warnings) = normalise::structural_view(current);
+    stage.end();
+    let stage = crate::profile::Stage::start("spec: openapiv3");
     let structure = normalise::parse_structure(file, view).map_err(|e| match &converted {
         Some(c) => c.map.error(file, e),
         None => e,
     })?;
+    stage.end();
     Ok((converted, structure, warnings))
 }

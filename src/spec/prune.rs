@@ -14,104 +14,204 @@
 //! Arrays keep their positions (dropped elements become `null`), so `parameters/3/schema` stays
 //! `parameters/3/schema`.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+use serde_json::Value;
 
 use crate::pointer::Pointer;
 
 /// Cuts `root` down to the schemas and what they reference, in place; returns what was cut
 /// (for the caller to free where it costs least).
-pub fn to_schemas(root: &mut Value) -> Value {
+pub fn to_schemas(root: &mut Value) -> Vec<Value> {
+    let mut cut = Vec::new();
     let Value::Object(top) = root else {
-        return Value::Null;
+        return cut;
     };
-    let mut keep: Vec<Vec<String>> = Vec::new();
+    // The places outside the schemas that something kept references (rare: most references
+    // are to `components.schemas`), and what those reference in turn.
+    let mut elsewhere: BTreeSet<Vec<String>> = BTreeSet::new();
+    let mut refs = Vec::new();
     for (k, v) in top.iter() {
-        match v {
-            Value::Object(_) | Value::Array(_) => {
-                let mut at = vec![k.clone()];
-                if k == "components" {
-                    for whole in ["schemas", "securitySchemes"] {
-                        if v.get(whole).is_some() {
-                            keep.push(vec![k.clone(), whole.to_string()]);
-                        }
-                    }
+        if k == "components" {
+            for whole in ["schemas", "securitySchemes"] {
+                if let Some(v) = v.get(whole) {
+                    local_refs(v, &mut refs, 0);
                 }
-                schema_values(v, &mut at, &mut keep);
             }
-            _ => keep.push(vec![k.clone()]),
-        }
-    }
-    // A kept place inside another is kept with it.
-    keep.sort();
-    let mut outer: std::collections::BTreeSet<Vec<String>> = std::collections::BTreeSet::new();
-    for p in &keep {
-        if !inside(&outer, p) {
-            outer.insert(p.clone());
-        }
-    }
-    // What the kept parts reference, until nothing new is found.
-    let mut todo = keep;
-    while let Some(place) = todo.pop() {
-        let mut refs = Vec::new();
-        if let Some(v) = find(root, &place) {
-            local_refs(v, &mut refs, 0);
-        }
-        for r in refs {
-            let Some(p) = Pointer::from_ref(&r) else {
-                continue;
-            };
-            let segments: Vec<String> = p.tokens().collect();
-            if inside(&outer, &segments) || find(root, &segments).is_none() {
-                continue;
+            for (kind, v) in v.as_object().into_iter().flatten() {
+                if kind != "schemas" && kind != "securitySchemes" {
+                    schema_refs(v, &mut refs);
+                }
             }
-            // It may hold places kept so far: they are kept with it now.
-            let within: Vec<Vec<String>> = outer
-                .range(segments.clone()..)
-                .take_while(|o| o.starts_with(&segments))
-                .cloned()
-                .collect();
-            for o in within {
-                outer.remove(&o);
+        } else {
+            schema_refs(v, &mut refs);
+        }
+    }
+    while let Some(r) = refs.pop() {
+        let Some(p) = Pointer::from_ref(&r) else {
+            continue;
+        };
+        let tokens: Vec<String> = p.tokens().collect();
+        if kept_anyway(top, &tokens) || elsewhere.iter().any(|e| tokens.starts_with(e)) {
+            continue;
+        }
+        if let Some(target) = find(top, &tokens) {
+            local_refs(target, &mut refs, 0);
+            elsewhere.insert(tokens);
+        }
+    }
+    let mut path = Vec::new();
+    top.retain(|k, v| {
+        let keep = match v {
+            Value::Object(_) | Value::Array(_) => {
+                path.push(k.clone());
+                let keep = if k == "components" {
+                    components(v, &mut path, &elsewhere, &mut cut)
+                } else {
+                    prune(v, &mut path, &elsewhere, &mut cut)
+                };
+                path.pop();
+                keep
             }
-            outer.insert(segments.clone());
-            todo.push(segments);
+            // `openapi`, `swagger`, ...
+            _ => true,
+        };
+        if !keep {
+            cut.push(std::mem::take(v));
         }
-    }
-    let mut pruned = Value::Object(Map::new());
-    for p in &outer {
-        if let Some(v) = take(root, p) {
-            put(&mut pruned, root, p, v);
-        }
-    }
-    std::mem::replace(root, pruned)
+        keep
+    });
+    cut
 }
 
-/// Whether `p` is one of `outer` or inside one.
-fn inside(outer: &std::collections::BTreeSet<Vec<String>>, p: &[String]) -> bool {
-    (0..=p.len()).any(|n| outer.contains(&p[..n]))
+/// The value at `tokens` under the top level (array indices as `serde_json`'s pointers read
+/// them).
+fn find<'v>(top: &'v serde_json::Map<String, Value>, tokens: &[String]) -> Option<&'v Value> {
+    let (first, rest) = tokens.split_first()?;
+    rest.iter().try_fold(top.get(first)?, |v, t| match v {
+        Value::Object(m) => m.get(t),
+        Value::Array(items) => {
+            if t.starts_with('+') || (t.len() > 1 && t.starts_with('0')) {
+                return None;
+            }
+            items.get(t.parse::<usize>().ok()?)
+        }
+        _ => None,
+    })
 }
 
-/// Every `schema` value under `v` (`at` is `v`'s place), not looking inside them.
-fn schema_values(v: &Value, at: &mut Vec<String>, keep: &mut Vec<Vec<String>>) {
+/// Whether `tokens` is inside what the rules keep anyway: `components.schemas`,
+/// `components.securitySchemes`, a top-level scalar, or anything under a `schema` key.
+fn kept_anyway(top: &serde_json::Map<String, Value>, tokens: &[String]) -> bool {
+    match tokens {
+        [] => true,
+        [first] => top
+            .get(first)
+            .is_some_and(|v| !v.is_object() && !v.is_array()),
+        [c, kind, ..] if c == "components" && (kind == "schemas" || kind == "securitySchemes") => {
+            true
+        }
+        _ => tokens.iter().any(|t| t == "schema"),
+    }
+}
+
+/// `components`: `schemas` and `securitySchemes` whole, the rest like any other place.
+fn components(
+    v: &mut Value,
+    path: &mut Vec<String>,
+    elsewhere: &BTreeSet<Vec<String>>,
+    cut: &mut Vec<Value>,
+) -> bool {
+    let Value::Object(m) = v else {
+        return prune(v, path, elsewhere, cut);
+    };
+    m.retain(|k, v| {
+        let keep = k == "schemas" || k == "securitySchemes" || {
+            path.push(k.clone());
+            let keep = prune(v, path, elsewhere, cut);
+            path.pop();
+            keep
+        };
+        if !keep {
+            cut.push(std::mem::take(v));
+        }
+        keep
+    });
+    !m.is_empty()
+}
+
+/// Cuts `v` (at `path`) down to its `schema` values and the places of `elsewhere`; returns
+/// whether anything is left.
+fn prune(
+    v: &mut Value,
+    path: &mut Vec<String>,
+    elsewhere: &BTreeSet<Vec<String>>,
+    cut: &mut Vec<Value>,
+) -> bool {
+    if elsewhere.contains(path.as_slice()) {
+        return true;
+    }
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, child| {
+                let keep = k == "schema"
+                    || match child {
+                        Value::Object(_) | Value::Array(_) => {
+                            path.push(k.clone());
+                            let keep = prune(child, path, elsewhere, cut);
+                            path.pop();
+                            keep
+                        }
+                        _ => {
+                            path.push(k.clone());
+                            let keep = elsewhere.contains(path.as_slice());
+                            path.pop();
+                            keep
+                        }
+                    };
+                if !keep {
+                    cut.push(std::mem::take(child));
+                }
+                keep
+            });
+            !m.is_empty()
+        }
+        Value::Array(items) => {
+            let mut any = false;
+            for (i, item) in items.iter_mut().enumerate() {
+                path.push(i.to_string());
+                let keep = match item {
+                    Value::Object(_) | Value::Array(_) => prune(item, path, elsewhere, cut),
+                    _ => elsewhere.contains(path.as_slice()),
+                };
+                path.pop();
+                if keep {
+                    any = true;
+                } else if !item.is_null() {
+                    cut.push(std::mem::take(item));
+                }
+            }
+            any
+        }
+        _ => false,
+    }
+}
+
+/// The local `$ref`s inside the `schema` values under `v`.
+fn schema_refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, child) in m {
-                at.push(k.clone());
                 if k == "schema" {
-                    keep.push(at.clone());
+                    local_refs(child, out, 0);
                 } else if child.is_object() || child.is_array() {
-                    schema_values(child, at, keep);
+                    schema_refs(child, out);
                 }
-                at.pop();
             }
         }
         Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                if child.is_object() || child.is_array() {
-                    at.push(i.to_string());
-                    schema_values(child, at, keep);
-                    at.pop();
-                }
+            for child in items {
+                schema_refs(child, out);
             }
         }
         _ => {}
@@ -127,7 +227,14 @@ fn local_refs(v: &Value, out: &mut Vec<String>, depth: usize) {
         Value::Object(m) => {
             for (k, child) in m {
                 match child {
-                    Value::String(r) if k == "$ref" && r.starts_with('#') => out.push(r.clone()),
+                    // What `components.schemas` holds is kept anyway.
+                    Value::String(r)
+                        if k == "$ref"
+                            && r.starts_with('#')
+                            && !r.starts_with("#/components/schemas/") =>
+                    {
+                        out.push(r.clone())
+                    }
                     Value::Object(_) | Value::Array(_) => local_refs(child, out, depth + 1),
                     _ => {}
                 }
@@ -140,68 +247,6 @@ fn local_refs(v: &Value, out: &mut Vec<String>, depth: usize) {
         }
         _ => {}
     }
-}
-
-/// An array index as `serde_json`'s pointers read it (no sign, no leading zero).
-fn index(s: &str) -> Option<usize> {
-    if s.starts_with('+') || (s.len() > 1 && s.starts_with('0')) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-fn find<'v>(root: &'v Value, segments: &[String]) -> Option<&'v Value> {
-    segments.iter().try_fold(root, |v, s| match v {
-        Value::Object(m) => m.get(s),
-        Value::Array(items) => index(s).and_then(|i| items.get(i)),
-        _ => None,
-    })
-}
-
-/// Moves the value at `segments` out of `root` (leaving `null`; the containers on the way stay,
-/// for [`put`] to copy their kinds).
-fn take(root: &mut Value, segments: &[String]) -> Option<Value> {
-    let mut v = root;
-    for s in segments {
-        v = match v {
-            Value::Object(m) => m.get_mut(s)?,
-            Value::Array(items) => items.get_mut(index(s)?)?,
-            _ => return None,
-        };
-    }
-    Some(std::mem::take(v))
-}
-
-/// Puts `value` at `segments` in `pruned`, making the containers on the way of the kind they
-/// are in `original` (an array stays an array: its dropped elements become `null`).
-fn put(pruned: &mut Value, original: &Value, segments: &[String], value: Value) {
-    let mut v = pruned;
-    let mut orig = Some(original);
-    for s in segments {
-        orig = orig.and_then(|o| find(o, std::slice::from_ref(s)));
-        let fresh = match orig {
-            Some(Value::Array(_)) => Value::Array(Vec::new()),
-            _ => Value::Object(Map::new()),
-        };
-        v = match v {
-            Value::Object(m) => m.entry(s.clone()).or_insert(fresh),
-            Value::Array(items) => {
-                let Some(i) = index(s) else {
-                    return;
-                };
-                if items.len() <= i {
-                    items.resize(i + 1, Value::Null);
-                }
-                let child = &mut items[i];
-                if child.is_null() {
-                    *child = fresh;
-                }
-                child
-            }
-            _ => return,
-        };
-    }
-    *v = value;
 }
 
 #[cfg(test)]
@@ -233,7 +278,7 @@ mod tests {
                 "examples": {"x": {"value": 1}}
             }
         });
-        let _ = to_schemas(&mut doc);
+        drop(to_schemas(&mut doc));
         assert_eq!(
             doc,
             json!({
@@ -263,7 +308,7 @@ mod tests {
             }}}}}},
             "x-shared": [1, 2, {"type": "string"}]
         });
-        let _ = to_schemas(&mut doc);
+        drop(to_schemas(&mut doc));
         assert_eq!(doc["x-shared"], json!([null, null, {"type": "string"}]));
         assert_eq!(
             doc.pointer("/paths/~1a/post/requestBody/content/application~1json/schema/$ref"),
