@@ -102,7 +102,16 @@ impl<'s, 'a> Conversion<'s, 'a> {
 
     /// A child schema of the node being converted, one path segment deeper: converted at once,
     /// or (bounded conversion) registered and stood in for by a placeholder.
-    fn child(&mut self, seg: &str, v: &Value, at: &Pointer, depth: usize) -> Result<Value> {
+    /// `own`: the node being converted is the document's own (not a copy the shaping made), so
+    /// its children are too.
+    fn child(
+        &mut self,
+        seg: &str,
+        v: &Value,
+        at: &Pointer,
+        depth: usize,
+        own: bool,
+    ) -> Result<Value> {
         if v.is_object()
             && let Some(d) = &mut self.defer
         {
@@ -110,9 +119,6 @@ impl<'s, 'a> Conversion<'s, 'a> {
             d.next += 1;
             // The document's own node converts the same way wherever it is reached: the bounded
             // conversion may reuse it (a schema copied by the shaping is not).
-            let own = at
-                .find(self.schemas.root)
-                .is_some_and(|d| std::ptr::eq(d, v));
             d.children.push((
                 id,
                 (!own).then(|| v.clone()),
@@ -314,6 +320,13 @@ impl<'s, 'a> Conversion<'s, 'a> {
         let shaped = shape(self.schemas, obj, at, self.mode)?;
         self.note(shaped.notes);
         let obj: &Map<String, Value> = &shaped.schema;
+        // Whether `obj` is the document's node at `at` (the shaping may have made a copy): its
+        // children are then the document's own nodes too (one lookup per node, not per child).
+        let own = self.defer.is_some()
+            && at
+                .find(self.schemas.root)
+                .and_then(Value::as_object)
+                .is_some_and(|d| std::ptr::eq(d, obj));
         if obj.contains_key("$ref") {
             // An `allOf` of one reference: the reference, with its annotations.
             return self.convert_at(&Value::Object(obj.clone()), at, depth + 1);
@@ -373,7 +386,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                     continue;
                 }
                 let child = at.join(k);
-                let converted = self.child(&format!(".{k}"), v, &child, depth + 1)?;
+                let converted = self.child(&format!(".{k}"), v, &child, depth + 1, own)?;
                 out.insert((*k).to_string(), converted);
             }
         }
@@ -383,13 +396,13 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 let mut items = Vec::with_capacity(tuple.len());
                 for (i, t) in tuple.iter().enumerate() {
                     let child = at.join("items").join(i);
-                    items.push(self.child(&format!("[{i}]"), t, &child, depth + 1)?);
+                    items.push(self.child(&format!("[{i}]"), t, &child, depth + 1, own)?);
                 }
                 out.insert("prefixItems".into(), Value::Array(items));
             }
             Some(v) => {
                 let child = at.join("items");
-                let converted = self.child("[]", v, &child, depth + 1)?;
+                let converted = self.child("[]", v, &child, depth + 1, own)?;
                 out.insert("items".into(), converted);
             }
             None => {}
@@ -404,7 +417,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                     } else {
                         format!(".{k}[{i}]")
                     };
-                    items.push(self.child(&seg, t, &child, depth + 1)?);
+                    items.push(self.child(&seg, t, &child, depth + 1, own)?);
                 }
                 out.insert((*k).to_string(), Value::Array(items));
             }
@@ -419,7 +432,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                     } else {
                         format!(".{k}[{name}]")
                     };
-                    let converted = self.child(&seg, t, &child, depth + 1)?;
+                    let converted = self.child(&seg, t, &child, depth + 1, own)?;
                     m.insert(name.clone(), converted);
                 }
                 out.insert((*k).to_string(), Value::Object(m));
