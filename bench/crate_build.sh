@@ -70,7 +70,7 @@ for mode in "${modes[@]}"; do
     touch src/main.rs
     /usr/bin/time -f "%e %U %S %M" -o "$CARGO_TARGET_DIR/time-$mode" "${cmd[@]}"
     read -r wall user sys rss <"$CARGO_TARGET_DIR/time-$mode"
-    printf '%-8s wall %7.1f s   CPU %7.1f s (user %.1f, sys %.1f)   peak RSS %d MiB   (load average %s)\n' \
+    printf '%-12s wall %7.1f s   CPU %7.1f s (user %.1f, sys %.1f)   peak RSS %d MiB   (load average %s)\n' \
         "$mode" "$wall" "$(awk "BEGIN{print $user + $sys}")" "$user" "$sys" "$((rss / 1024))" \
         "$(cut -d' ' -f1-3 /proc/loadavg)"
     if [[ -n $bin_dir && $mode == release* ]]; then
