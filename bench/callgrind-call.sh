@@ -5,7 +5,7 @@
 #
 #   bench/callgrind-call.sh SERVER_BIN [SECS (6)] [CLIENTS (4)]
 #
-# The server runs under callgrind (about 50 times slower) in front of bench/loadgen's upstream
+# The server runs under callgrind (about 20 times slower) in front of bench/loadgen's upstream
 # (pinned to core 0 with it); the load generator (core 1) sends `tools/call` for a warm-up of 2 s,
 # callgrind's counters are zeroed, then it sends for SECS and the counters are dumped. Prints
 # `SERVER_BIN calls N instructions-per-call X` (every thread of the server, user space).
@@ -18,8 +18,9 @@ tool=${LOAD_TOOL:-show_pet_by_id}
 args=${LOAD_ARGS:-'{"petId":"1"}'}
 gen=.cache/load-target/release/loadgen
 up=.cache/load-target/release/loadupstream
-[ -x "$gen" ] || { echo "bench/callgrind-call.sh: run bench/load.sh once first (it builds $gen)" >&2; exit 2; }
-command -v callgrind_control > /dev/null || { echo "bench/callgrind-call.sh: valgrind is missing" >&2; exit 2; }
+die() { echo "bench/callgrind-call.sh: $1" >&2; exit "${2:-2}"; }
+[ -x "$gen" ] || die "run bench/load.sh once first (it builds $gen)"
+command -v callgrind_control > /dev/null || die "valgrind is missing"
 port=${LOAD_PORT:-18595}
 dir=$(mktemp -d)
 pids=()
@@ -45,9 +46,10 @@ result=$(load "$secs")
 callgrind_control -d "$server" > /dev/null 2>&1
 calls=$(awk '$1 == "RESULT" { print $3 }' <<< "$result")
 fails=$(awk '$1 == "RESULT" { print $7 }' <<< "$result")
-[ "${fails:-1}" = 0 ] || { echo "bench/callgrind-call.sh: failed calls: $result" >&2; exit 1; }
+[ "${fails:-1}" = 0 ] || die "failed calls: $result" 1
 # The dump after the zeroing is part 1 (cg.PID.1, all threads together); its `totals:` line is
 # the instructions counted since the zeroing.
-total=$(awk '/^totals:/ { print $2; exit }' "$dir"/cg.*.1)
-[ -n "$total" ] || { echo "bench/callgrind-call.sh: no callgrind dump (see valgrind's log)" >&2; exit 1; }
-printf '%s calls %d instructions-per-call %.0f\n' "$1" "$calls" "$(awk -v t="$total" -v c="$calls" 'BEGIN { print t / c }')"
+total=$(awk '/^totals:/ { print $2; exit }' "$dir"/cg.*.1 2> /dev/null || true)
+[ -n "$total" ] || die "no callgrind dump (see valgrind's log)" 1
+per_call=$(awk -v t="$total" -v c="$calls" 'BEGIN { print t / c }')
+printf '%s calls %d instructions-per-call %.0f\n' "$1" "$calls" "$per_call"
