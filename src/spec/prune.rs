@@ -126,16 +126,7 @@ fn components(
         return prune(v, path, elsewhere, cut);
     };
     m.retain(|k, v| {
-        let keep = k == "schemas" || k == "securitySchemes" || {
-            path.push(k.clone());
-            let keep = prune(v, path, elsewhere, cut);
-            path.pop();
-            keep
-        };
-        if !keep {
-            cut.push(std::mem::take(v));
-        }
-        keep
+        k == "schemas" || k == "securitySchemes" || child(v, k.clone(), path, elsewhere, cut)
     });
     !m.is_empty()
 }
@@ -153,48 +144,37 @@ fn prune(
     }
     match v {
         Value::Object(m) => {
-            m.retain(|k, child| {
-                let keep = k == "schema"
-                    || match child {
-                        Value::Object(_) | Value::Array(_) => {
-                            path.push(k.clone());
-                            let keep = prune(child, path, elsewhere, cut);
-                            path.pop();
-                            keep
-                        }
-                        _ => {
-                            path.push(k.clone());
-                            let keep = elsewhere.contains(path.as_slice());
-                            path.pop();
-                            keep
-                        }
-                    };
-                if !keep {
-                    cut.push(std::mem::take(child));
-                }
-                keep
-            });
+            m.retain(|k, v| k == "schema" || child(v, k.clone(), path, elsewhere, cut));
             !m.is_empty()
         }
         Value::Array(items) => {
             let mut any = false;
             for (i, item) in items.iter_mut().enumerate() {
-                path.push(i.to_string());
-                let keep = match item {
-                    Value::Object(_) | Value::Array(_) => prune(item, path, elsewhere, cut),
-                    _ => elsewhere.contains(path.as_slice()),
-                };
-                path.pop();
-                if keep {
-                    any = true;
-                } else if !item.is_null() {
-                    cut.push(std::mem::take(item));
-                }
+                // A dropped element stays as `null`: the positions after it keep their indices.
+                any |= child(item, i.to_string(), path, elsewhere, cut);
             }
             any
         }
         _ => false,
     }
+}
+
+/// Prunes the child `key` of the value at `path`; what it loses whole goes to `cut` (leaving
+/// `null`). Returns whether anything of it is left.
+fn child(
+    v: &mut Value,
+    key: String,
+    path: &mut Vec<String>,
+    elsewhere: &BTreeSet<Vec<String>>,
+    cut: &mut Vec<Value>,
+) -> bool {
+    path.push(key);
+    let keep = prune(v, path, elsewhere, cut);
+    path.pop();
+    if !keep && !v.is_null() {
+        cut.push(std::mem::take(v));
+    }
+    keep
 }
 
 /// The local `$ref`s inside the `schema` values under `v`.
