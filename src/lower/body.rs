@@ -45,7 +45,7 @@ impl Lowerer<'_> {
             ));
         }
         let at = rb_ptr.join("content").join(mt).join("schema");
-        let raw = at.find(self.schemas.root).cloned();
+        let raw = self.schemas.find(&at).cloned();
         let notes = match self.flattened(raw.as_ref(), *kind, &at)? {
             Some((rat, resolved, notes)) => {
                 candidates.extend(body_fields(&rat, &resolved, rb.required));

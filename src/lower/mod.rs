@@ -161,7 +161,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let api = &spec.structure;
     let tools_config = config.and_then(|c| c.tools.as_ref());
     let mut warnings = spec.warnings.clone();
-    let schemas = Schemas::new(&spec.file, spec.root());
+    let schemas = Schemas::with_placed(&spec.file, spec.root(), &spec.placed);
     let crate_name = crate_name(api, opts)?;
     let default_upstream_url = default_upstream(api, spec.url(), &mut warnings);
     let mut lw = Lowerer {

@@ -107,7 +107,7 @@ impl<'a> Lowerer<'a> {
         let (schema_at, schema) = match &data.format {
             ParameterSchemaOrContent::Schema(_) => {
                 let at = ptr.join("schema");
-                let s = at.find(self.schemas.root).cloned().unwrap_or(json!({}));
+                let s = self.schemas.find(&at).cloned().unwrap_or(json!({}));
                 (at, s)
             }
             ParameterSchemaOrContent::Content(content) => {
@@ -116,7 +116,7 @@ impl<'a> Lowerer<'a> {
                 match keys.first() {
                     Some(k) => {
                         let at = ptr.join("content").join(k).join("schema");
-                        let s = at.find(self.schemas.root).cloned().unwrap_or(json!({}));
+                        let s = self.schemas.find(&at).cloned().unwrap_or(json!({}));
                         (at, s)
                     }
                     None => (ptr.join("content"), json!({})),

@@ -196,7 +196,7 @@ impl Lowerer<'_> {
             }
             if let Some(mt) = json_types.first() {
                 let at = rptr.join("content").join(mt).join("schema");
-                let raw = at.find(self.schemas.root).cloned().unwrap_or(json!({}));
+                let raw = self.schemas.find(&at).cloned().unwrap_or(json!({}));
                 if !schemas.iter().any(|(_, s)| *s == raw) {
                     schemas.push((at, raw));
                 }
@@ -231,7 +231,7 @@ impl Lowerer<'_> {
     fn plain_reference(&self, raw: &Value) -> Option<String> {
         let m = raw.as_object().filter(|m| m.len() == 1)?;
         let r = m.get("$ref")?.as_str()?;
-        Pointer::from_ref(r)?.find(self.schemas.root)?;
+        self.schemas.find(&Pointer::from_ref(r)?)?;
         Some(r.to_owned())
     }
 

@@ -344,7 +344,7 @@ impl Conversion<'_, '_> {
         if depth > REUSE_DEPTH || (raw.is_some() && !shared) {
             let raw = match raw {
                 Some(r) => r.as_ref(),
-                None => at.find(self.schemas().root).unwrap_or(&Value::Null),
+                None => self.schemas().find(at).unwrap_or(&Value::Null),
             };
             return Ok((Rc::new(self.convert_one(raw, at, path, depth)?), false));
         }
@@ -354,7 +354,7 @@ impl Conversion<'_, '_> {
         let n = match raw {
             Some(r) => Rc::new(self.convert_one(r, at, path, depth)?),
             None => {
-                let own = at.find(self.schemas().root).unwrap_or(&Value::Null);
+                let own = self.schemas().find(at).unwrap_or(&Value::Null);
                 Rc::new(self.convert_one(own, at, path, depth)?)
             }
         };

@@ -195,7 +195,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
     pub fn finish(&mut self) -> Result<Map<String, Value>> {
         let mut done = BTreeMap::new();
         while let Some((name, pointer)) = self.pending.pop() {
-            let Some(target) = pointer.find(self.schemas.root) else {
+            let Some(target) = self.schemas.find(&pointer) else {
                 continue;
             };
             self.enter(&format!("$defs.{name}"));
@@ -323,8 +323,9 @@ impl<'s, 'a> Conversion<'s, 'a> {
         // Whether `obj` is the document's node at `at` (the shaping may have made a copy): its
         // children are then the document's own nodes too (one lookup per node, not per child).
         let own = self.defer.is_some()
-            && at
-                .find(self.schemas.root)
+            && self
+                .schemas
+                .find(at)
                 .and_then(Value::as_object)
                 .is_some_and(|d| std::ptr::eq(d, obj));
         if obj.contains_key("$ref") {

@@ -21,7 +21,13 @@ pub const MAX_DEPTH: usize = 64;
 /// Document-wide facts about references, computed once.
 pub struct Schemas<'a> {
     pub file: &'a str,
+    /// The document (cut down to its schemas, [`crate::spec::prune`]); read it through
+    /// [`Schemas::find`].
     pub root: &'a Value,
+    /// The `schema` values outside `components.schemas`, by pointer, taken out of the document by
+    /// the prune (the maps that led to them, one per path, method, response and media type,
+    /// were most of what was left).
+    placed: &'a BTreeMap<String, Value>,
     /// Targets (JSON pointers) that are part of a reference cycle.
     recursive: BTreeSet<Pointer>,
     /// Memoised expanded sizes.
@@ -46,12 +52,29 @@ pub(super) type OwnNodes = BTreeMap<Pointer, BTreeMap<usize, Rc<Node>>>;
 /// Nodes of shared schema copies: (address, depth) → (the copy, its node).
 pub(super) type SharedNodes = BTreeMap<(usize, usize), (Rc<Value>, Rc<Node>)>;
 
+/// No `schema` values taken out: the whole document is in its root.
+#[cfg(test)]
+static NONE_PLACED: BTreeMap<String, Value> = BTreeMap::new();
+
 impl<'a> Schemas<'a> {
+    /// The schemas of a whole document.
+    #[cfg(test)]
     pub fn new(file: &'a str, root: &'a Value) -> Self {
-        let recursive = find_recursive(root);
+        Self::with_placed(file, root, &NONE_PLACED)
+    }
+
+    /// The schemas of a document cut down by [`crate::spec::prune`]: `placed` holds what it took
+    /// out of `root`.
+    pub fn with_placed(
+        file: &'a str,
+        root: &'a Value,
+        placed: &'a BTreeMap<String, Value>,
+    ) -> Self {
+        let recursive = find_recursive(root, placed);
         Self {
             file,
             root,
+            placed,
             recursive,
             sizes: RefCell::new(BTreeMap::new()),
             def_names: RefCell::new((BTreeMap::new(), Unique::new())),
@@ -97,6 +120,11 @@ impl<'a> Schemas<'a> {
         ))
     }
 
+    /// The value at `p` in the document.
+    pub fn find(&self, p: &Pointer) -> Option<&'a Value> {
+        find_in(self.root, self.placed, p)
+    }
+
     /// Looks up a `$ref` target.
     pub fn target(&self, r: &str, at: &Pointer) -> Result<(Pointer, &'a Value)> {
         let Some(p) = Pointer::from_ref(r) else {
@@ -108,7 +136,7 @@ impl<'a> Schemas<'a> {
                 ),
             ));
         };
-        match p.find(self.root) {
+        match self.find(&p) {
             Some(t) => Ok((p, t)),
             None => Err(Error::invalid(
                 self.file,
@@ -127,7 +155,7 @@ impl<'a> Schemas<'a> {
         let n = if self.recursive.contains(pointer) || depth > MAX_DEPTH {
             INLINE_LIMIT + 1
         } else {
-            match pointer.find(self.root) {
+            match self.find(pointer) {
                 Some(v) => self.count(v, depth),
                 None => 1,
             }
@@ -188,19 +216,50 @@ impl<'a> Schemas<'a> {
     }
 }
 
+/// The value at `p`: under the first `schema` token, in `placed` when the prune took that value
+/// out, else in `root`.
+fn find_in<'v>(
+    root: &'v Value,
+    placed: &'v BTreeMap<String, Value>,
+    p: &Pointer,
+) -> Option<&'v Value> {
+    if !placed.is_empty() {
+        let s = p.as_str();
+        let mut from = 0;
+        while let Some(i) = s[from..].find("/schema") {
+            let end = from + i + "/schema".len();
+            if end == s.len() || s.as_bytes()[end] == b'/' {
+                if let Some(v) = placed.get(&s[..end]) {
+                    return if end == s.len() {
+                        Some(v)
+                    } else {
+                        v.pointer(&s[end..])
+                    };
+                }
+                break;
+            }
+            from = end;
+        }
+    }
+    p.find(root)
+}
+
 /// Finds every `$ref` target that lies on a reference cycle (Tarjan's SCC, iterative so a long
 /// chain of references cannot overflow the stack).
-fn find_recursive(root: &Value) -> BTreeSet<Pointer> {
+fn find_recursive(root: &Value, placed: &BTreeMap<String, Value>) -> BTreeSet<Pointer> {
     // Nodes: every local ref target; edges: refs inside a target's subtree (not following refs).
     let mut edges: BTreeMap<Pointer, Vec<Pointer>> = BTreeMap::new();
     let mut queue: Vec<Pointer> = Vec::new();
     collect_refs(root, &mut queue, 0);
+    for v in placed.values() {
+        collect_refs(v, &mut queue, 0);
+    }
     while let Some(p) = queue.pop() {
         if edges.contains_key(&p) {
             continue;
         }
         let mut out = Vec::new();
-        if let Some(t) = p.find(root) {
+        if let Some(t) = find_in(root, placed, &p) {
             collect_refs(t, &mut out, 0);
         }
         out.sort();

@@ -318,7 +318,7 @@ impl Shaper<'_, '_> {
             .get("$ref")
             .and_then(Value::as_str)
             .and_then(Pointer::from_ref)
-            && let Some(t) = p.find(self.schemas.root)
+            && let Some(t) = self.schemas.find(&p)
             && self.has_flag(t, flag, depth + 1)
         {
             return true;
@@ -549,7 +549,7 @@ impl Shaper<'_, '_> {
             if p == *tp {
                 return false;
             }
-            let Some(t) = p.find(self.schemas.root) else {
+            let Some(t) = self.schemas.find(&p) else {
                 return false;
             };
             return (!self.schemas.is_recursive(&p) || self.copy_is_acyclic(t, tp, depth + 1))
@@ -718,7 +718,7 @@ impl Shaper<'_, '_> {
     fn final_pointer(&self, p: &Pointer) -> Option<Pointer> {
         let mut p = p.clone();
         for _ in 0..MAX_DEPTH {
-            let t = p.find(self.schemas.root)?;
+            let t = self.schemas.find(&p)?;
             match t
                 .get("$ref")
                 .and_then(Value::as_str)

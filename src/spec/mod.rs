@@ -28,6 +28,8 @@ pub struct Spec {
     /// The bundled 3.x document, cut down to its schemas ([`prune`]); `null` for Swagger 2.0,
     /// whose converted document is kept instead.
     pub document: Value,
+    /// The `schema` values the prune took out of [`Spec::root`], by pointer.
+    pub placed: prune::Placed,
     pub dialect: Dialect,
     /// A Swagger 2.0 document converted to 3.0 (cut down to its schemas), with the map back to
     /// the original pointers.
@@ -79,15 +81,17 @@ pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Res
     });
     let (converted, structure, warnings) = parts?;
     let stage = crate::profile::Stage::start("spec: prune");
-    let (document, converted) = match converted {
+    let (document, placed, converted) = match converted {
         Some(mut c) => {
-            crate::drop_aside((root, prune::to_schemas(&mut c.root)));
-            (Value::Null, Some(c))
+            let (placed, cut) = prune::to_schemas(&mut c.root);
+            crate::drop_aside((root, cut));
+            (Value::Null, placed, Some(c))
         }
         None => {
             let mut root = root;
-            crate::drop_aside(prune::to_schemas(&mut root));
-            (root, None)
+            let (placed, cut) = prune::to_schemas(&mut root);
+            crate::drop_aside(cut);
+            (root, placed, None)
         }
     };
     stage.end();
@@ -96,6 +100,7 @@ pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Res
             file,
             origin,
             document,
+            placed,
             dialect,
             converted,
             structure,

@@ -3,7 +3,9 @@
 //! payloads, the paths' own fields — lowering reads from `openapiv3`'s structure, so keeping it
 //! would only hold memory (on GitHub's description, half of the document).
 //!
-//! Kept, at their own pointers (so every pointer into what is kept finds the same value):
+//! Kept, at their own pointers (so every pointer into what is kept finds the same value; the
+//! `schema` values outside `components` are taken out into a map by pointer, read through
+//! [`crate::schema::refs::Schemas::find`], as the maps that led to them were most of the rest):
 //! - the top level's scalars (`openapi`, `swagger`, ...);
 //! - `components.schemas` and `components.securitySchemes` (the raw schemes: `mutualTLS`,
 //!   which `openapiv3` cannot parse);
@@ -20,12 +22,14 @@ use serde_json::Value;
 
 use crate::pointer::Pointer;
 
-/// Cuts `root` down to the schemas and what they reference, in place; returns what was cut
-/// (for the caller to free where it costs least).
-pub fn to_schemas(root: &mut Value) -> Vec<Value> {
+/// Cuts `root` down to the schemas and what they reference, in place. Returns the `schema`
+/// values taken out of it, by pointer (read through [`crate::schema::refs::Schemas::find`]), and
+/// what was cut (for the caller to free where it costs least).
+pub fn to_schemas(root: &mut Value) -> (Placed, Vec<Value>) {
     let mut cut = Vec::new();
+    let mut placed = Placed::new();
     let Value::Object(top) = root else {
-        return cut;
+        return (placed, cut);
     };
     // The places outside the schemas that something kept references (rare: most references
     // are to `components.schemas`), and what those reference in turn.
@@ -65,10 +69,15 @@ pub fn to_schemas(root: &mut Value) -> Vec<Value> {
         let keep = match v {
             Value::Object(_) | Value::Array(_) => {
                 path.push(k.clone());
+                let mut out = Out {
+                    elsewhere: &elsewhere,
+                    placed: &mut placed,
+                    cut: &mut cut,
+                };
                 let keep = if k == "components" {
-                    components(v, &mut path, &elsewhere, &mut cut)
+                    components(v, &mut path, &mut out)
                 } else {
-                    prune(v, &mut path, &elsewhere, &mut cut)
+                    prune(v, &mut path, &mut out)
                 };
                 path.pop();
                 keep
@@ -81,7 +90,17 @@ pub fn to_schemas(root: &mut Value) -> Vec<Value> {
         }
         keep
     });
-    cut
+    (placed, cut)
+}
+
+/// The `schema` values outside `components.schemas`, by pointer (as [`Pointer::as_str`]).
+pub type Placed = std::collections::BTreeMap<String, Value>;
+
+/// Where the prune puts what it takes out.
+struct Out<'e, 'o> {
+    elsewhere: &'e BTreeSet<Vec<String>>,
+    placed: &'o mut Placed,
+    cut: &'o mut Vec<Value>,
 }
 
 /// The value at `tokens` under the top level (array indices as `serde_json`'s pointers read
@@ -116,42 +135,41 @@ fn kept_anyway(top: &serde_json::Map<String, Value>, tokens: &[String]) -> bool 
 }
 
 /// `components`: `schemas` and `securitySchemes` whole, the rest like any other place.
-fn components(
-    v: &mut Value,
-    path: &mut Vec<String>,
-    elsewhere: &BTreeSet<Vec<String>>,
-    cut: &mut Vec<Value>,
-) -> bool {
+fn components(v: &mut Value, path: &mut Vec<String>, out: &mut Out) -> bool {
     let Value::Object(m) = v else {
-        return prune(v, path, elsewhere, cut);
+        return prune(v, path, out);
     };
-    m.retain(|k, v| {
-        k == "schemas" || k == "securitySchemes" || child(v, k.clone(), path, elsewhere, cut)
-    });
+    m.retain(|k, v| k == "schemas" || k == "securitySchemes" || child(v, k.clone(), path, out));
     !m.is_empty()
 }
 
-/// Cuts `v` (at `path`) down to its `schema` values and the places of `elsewhere`; returns
-/// whether anything is left.
-fn prune(
-    v: &mut Value,
-    path: &mut Vec<String>,
-    elsewhere: &BTreeSet<Vec<String>>,
-    cut: &mut Vec<Value>,
-) -> bool {
-    if elsewhere.contains(path.as_slice()) {
+/// Cuts `v` (at `path`) down to the places of `elsewhere`, its `schema` values taken out into
+/// `placed`; returns whether anything is left in it.
+fn prune(v: &mut Value, path: &mut Vec<String>, out: &mut Out) -> bool {
+    if out.elsewhere.contains(path.as_slice()) {
         return true;
     }
     match v {
         Value::Object(m) => {
-            m.retain(|k, v| k == "schema" || child(v, k.clone(), path, elsewhere, cut));
+            m.retain(|k, v| {
+                if k == "schema" {
+                    let at = path
+                        .iter()
+                        .fold(Pointer::root(), |p, t| p.join(t))
+                        .join("schema");
+                    out.placed
+                        .insert(at.as_str().to_string(), std::mem::take(v));
+                    return false;
+                }
+                child(v, k.clone(), path, out)
+            });
             !m.is_empty()
         }
         Value::Array(items) => {
             let mut any = false;
             for (i, item) in items.iter_mut().enumerate() {
                 // A dropped element stays as `null`: the positions after it keep their indices.
-                any |= child(item, i.to_string(), path, elsewhere, cut);
+                any |= child(item, i.to_string(), path, out);
             }
             any
         }
@@ -161,18 +179,12 @@ fn prune(
 
 /// Prunes the child `key` of the value at `path`; what it loses whole goes to `cut` (leaving
 /// `null`). Returns whether anything of it is left.
-fn child(
-    v: &mut Value,
-    key: String,
-    path: &mut Vec<String>,
-    elsewhere: &BTreeSet<Vec<String>>,
-    cut: &mut Vec<Value>,
-) -> bool {
+fn child(v: &mut Value, key: String, path: &mut Vec<String>, out: &mut Out) -> bool {
     path.push(key);
-    let keep = prune(v, path, elsewhere, cut);
+    let keep = prune(v, path, out);
     path.pop();
     if !keep && !v.is_null() {
-        cut.push(std::mem::take(v));
+        out.cut.push(std::mem::take(v));
     }
     keep
 }
@@ -258,24 +270,35 @@ mod tests {
                 "examples": {"x": {"value": 1}}
             }
         });
-        drop(to_schemas(&mut doc));
+        let (placed, _) = to_schemas(&mut doc);
         assert_eq!(
             doc,
             json!({
                 "openapi": "3.0.3",
-                "paths": {"/a": {"get": {
-                    "parameters": [null, {"schema": {"$ref": "#/definitions/Q"}}],
-                    "responses": {"200": {"content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/A"}
-                    }}}}
-                }}},
                 "definitions": {"Q": {"type": "string"}},
                 "components": {
                     "schemas": {"A": {"type": "object"}},
-                    "parameters": {"p": {"schema": {"type": "integer"}}},
                     "securitySchemes": {"m": {"type": "mutualTLS"}}
                 }
             })
+        );
+        let placed: Vec<(&str, &Value)> = placed.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        assert_eq!(
+            placed,
+            [
+                (
+                    "/components/parameters/p/schema",
+                    &json!({"type": "integer"})
+                ),
+                (
+                    "/paths/~1a/get/parameters/1/schema",
+                    &json!({"$ref": "#/definitions/Q"})
+                ),
+                (
+                    "/paths/~1a/get/responses/200/content/application~1json/schema",
+                    &json!({"$ref": "#/components/schemas/A"})
+                ),
+            ]
         );
     }
 
@@ -288,11 +311,12 @@ mod tests {
             }}}}}},
             "x-shared": [1, 2, {"type": "string"}]
         });
-        drop(to_schemas(&mut doc));
+        let (placed, _) = to_schemas(&mut doc);
         assert_eq!(doc["x-shared"], json!([null, null, {"type": "string"}]));
+        assert_eq!(doc.get("paths"), None);
         assert_eq!(
-            doc.pointer("/paths/~1a/post/requestBody/content/application~1json/schema/$ref"),
-            Some(&json!("#/x-shared/2"))
+            placed["/paths/~1a/post/requestBody/content/application~1json/schema"],
+            json!({"$ref": "#/x-shared/2"})
         );
     }
 }
