@@ -114,28 +114,26 @@ pub fn render(api: &Api) -> Result<FileMap> {
         .iter()
         .map(|t| t.input_schema.len() + t.output_schema.as_ref().map_or(0, |s| s.len()))
         .sum();
-    let mut files = if schema_bytes > BESIDE_MAX_SCHEMA_BYTES {
+    let mut files = std::thread::scope(|scope| {
+        let beside = (schema_bytes <= BESIDE_MAX_SCHEMA_BYTES)
+            .then(|| {
+                std::thread::Builder::new()
+                    .name("mcpgen-render-data".into())
+                    .spawn_scoped(scope, || data_files(api))
+                    .ok()
+            })
+            .flatten();
         let mut files = render_templates(api)?;
-        files.extend(data_files(api)?);
-        files
-    } else {
-        std::thread::scope(|scope| {
-            let data = std::thread::Builder::new()
-                .name("mcpgen-render-data".into())
-                .spawn_scoped(scope, || data_files(api));
-            let files = render_templates(api);
-            let data = match data {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // Inline when no thread could be started.
-                Err(_) => data_files(api),
-            };
-            let mut files = files?;
-            files.extend(data?);
-            Ok::<_, Error>(files)
-        })?
-    };
+        let data = match beside {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // After the templates: large schemas, or no thread could be started.
+            None => data_files(api),
+        };
+        files.extend(data?);
+        Ok::<_, Error>(files)
+    })?;
     files.insert(MANIFEST.to_string(), manifest(&files, &api.inputs_hash));
     // The user's files: in no manifest, written once.
     for (out, src, _) in USER_OWNED {

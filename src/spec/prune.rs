@@ -28,22 +28,35 @@ use crate::pointer::Pointer;
 pub fn to_schemas(root: &mut Value) -> (Placed, Vec<Value>) {
     let mut cut = Vec::new();
     let mut placed = Placed::new();
+    let elsewhere = referenced_elsewhere(root);
     let Value::Object(top) = root else {
         return (placed, cut);
     };
-    // The places outside the schemas that something kept references (rare: most references
-    // are to `components.schemas`), and what those reference in turn.
+    let mut out = Out {
+        elsewhere: &elsewhere,
+        placed: &mut placed,
+        cut: &mut cut,
+    };
+    let mut path = Vec::new();
+    // The top level's scalars (`openapi`, `swagger`, ...) stay.
+    top.retain(|k, v| !(v.is_object() || v.is_array()) || child(v, k.clone(), &mut path, &mut out));
+    (placed, cut)
+}
+
+/// The places outside the schemas that something kept references (rare: most references are
+/// to `components.schemas`), and what those reference in turn.
+fn referenced_elsewhere(root: &Value) -> BTreeSet<Vec<String>> {
     let mut elsewhere: BTreeSet<Vec<String>> = BTreeSet::new();
+    let Some(top) = root.as_object() else {
+        return elsewhere;
+    };
     let mut refs = Vec::new();
-    for (k, v) in top.iter() {
+    for (k, v) in top {
         if k == "components" {
-            for whole in ["schemas", "securitySchemes"] {
-                if let Some(v) = v.get(whole) {
-                    local_refs(v, &mut refs, 0);
-                }
-            }
             for (kind, v) in v.as_object().into_iter().flatten() {
-                if kind != "schemas" && kind != "securitySchemes" {
+                if KEPT_COMPONENTS.contains(&kind.as_str()) {
+                    local_refs(v, &mut refs, 0);
+                } else {
                     schema_refs(v, &mut refs);
                 }
             }
@@ -59,39 +72,17 @@ pub fn to_schemas(root: &mut Value) -> (Placed, Vec<Value>) {
         if kept_anyway(top, &tokens) || elsewhere.iter().any(|e| tokens.starts_with(e)) {
             continue;
         }
-        if let Some(target) = find(top, &tokens) {
+        if let Some(target) = p.find(root) {
             local_refs(target, &mut refs, 0);
             elsewhere.insert(tokens);
         }
     }
-    let mut path = Vec::new();
-    top.retain(|k, v| {
-        let keep = match v {
-            Value::Object(_) | Value::Array(_) => {
-                path.push(k.clone());
-                let mut out = Out {
-                    elsewhere: &elsewhere,
-                    placed: &mut placed,
-                    cut: &mut cut,
-                };
-                let keep = if k == "components" {
-                    components(v, &mut path, &mut out)
-                } else {
-                    prune(v, &mut path, &mut out)
-                };
-                path.pop();
-                keep
-            }
-            // `openapi`, `swagger`, ...
-            _ => true,
-        };
-        if !keep {
-            cut.push(std::mem::take(v));
-        }
-        keep
-    });
-    (placed, cut)
+    elsewhere
 }
+
+/// What `components` keeps whole: the schemas, and the raw security schemes (`mutualTLS`, which
+/// `openapiv3` cannot parse).
+const KEPT_COMPONENTS: [&str; 2] = ["schemas", "securitySchemes"];
 
 /// The `schema` values outside `components.schemas`, by pointer (as [`Pointer::as_str`]).
 pub type Placed = std::collections::BTreeMap<String, Value>;
@@ -103,22 +94,6 @@ struct Out<'e, 'o> {
     cut: &'o mut Vec<Value>,
 }
 
-/// The value at `tokens` under the top level (array indices as `serde_json`'s pointers read
-/// them).
-fn find<'v>(top: &'v serde_json::Map<String, Value>, tokens: &[String]) -> Option<&'v Value> {
-    let (first, rest) = tokens.split_first()?;
-    rest.iter().try_fold(top.get(first)?, |v, t| match v {
-        Value::Object(m) => m.get(t),
-        Value::Array(items) => {
-            if t.starts_with('+') || (t.len() > 1 && t.starts_with('0')) {
-                return None;
-            }
-            items.get(t.parse::<usize>().ok()?)
-        }
-        _ => None,
-    })
-}
-
 /// Whether `tokens` is inside what the rules keep anyway: `components.schemas`,
 /// `components.securitySchemes`, a top-level scalar, or anything under a `schema` key.
 fn kept_anyway(top: &serde_json::Map<String, Value>, tokens: &[String]) -> bool {
@@ -127,20 +102,9 @@ fn kept_anyway(top: &serde_json::Map<String, Value>, tokens: &[String]) -> bool 
         [first] => top
             .get(first)
             .is_some_and(|v| !v.is_object() && !v.is_array()),
-        [c, kind, ..] if c == "components" && (kind == "schemas" || kind == "securitySchemes") => {
-            true
-        }
+        [c, kind, ..] if c == "components" && KEPT_COMPONENTS.contains(&kind.as_str()) => true,
         _ => tokens.iter().any(|t| t == "schema"),
     }
-}
-
-/// `components`: `schemas` and `securitySchemes` whole, the rest like any other place.
-fn components(v: &mut Value, path: &mut Vec<String>, out: &mut Out) -> bool {
-    let Value::Object(m) = v else {
-        return prune(v, path, out);
-    };
-    m.retain(|k, v| k == "schemas" || k == "securitySchemes" || child(v, k.clone(), path, out));
-    !m.is_empty()
 }
 
 /// Cuts `v` (at `path`) down to the places of `elsewhere`, its `schema` values taken out into
@@ -151,7 +115,11 @@ fn prune(v: &mut Value, path: &mut Vec<String>, out: &mut Out) -> bool {
     }
     match v {
         Value::Object(m) => {
+            let in_components = path.len() == 1 && path[0] == "components";
             m.retain(|k, v| {
+                if in_components && KEPT_COMPONENTS.contains(&k.as_str()) {
+                    return true;
+                }
                 if k == "schema" {
                     let at = path
                         .iter()
