@@ -205,7 +205,7 @@ pub fn is_http_token(name: &str) -> bool {
 }
 
 /// Hands out unique names: the first claimant of a name keeps it, later ones get `_2`, `_3`, ...
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Unique {
     taken: BTreeSet<String>,
 }

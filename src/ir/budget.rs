@@ -27,7 +27,62 @@ pub fn tokens(bytes: usize) -> usize {
 
 /// Estimated tokens of a JSON value as served (compact).
 pub fn value_tokens(v: &Value) -> usize {
-    tokens(compact_len(v))
+    tokens(json_len(v))
+}
+
+/// Bytes of the JSON value `v` as compact JSON (what `serde_json::to_vec` would make), counted
+/// by walking it: no serialiser, nothing written. The bounded schema conversion weighs every
+/// node it takes this way, many times per tool.
+pub fn json_len(v: &Value) -> usize {
+    match v {
+        Value::Null => 4,
+        Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => number_len(n),
+        Value::String(s) => str_len(s),
+        Value::Array(a) => 2 + a.len().saturating_sub(1) + a.iter().map(json_len).sum::<usize>(),
+        Value::Object(m) => map_len(m),
+    }
+}
+
+/// Bytes of the JSON object `m` as compact JSON (see [`json_len`]).
+pub fn map_len(m: &serde_json::Map<String, Value>) -> usize {
+    2 + m.len().saturating_sub(1)
+        + m.iter()
+            .map(|(k, v)| str_len(k) + 1 + json_len(v))
+            .sum::<usize>()
+}
+
+/// Bytes of `s` as a JSON string: quotes and serde_json's escapes (`\"`, `\\`, the short
+/// forms of five control characters, `\u00XX` for the other ones below 0x20).
+pub fn str_len(s: &str) -> usize {
+    2 + s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
+}
+
+/// Bytes of a JSON number as serde_json writes it.
+fn number_len(n: &serde_json::Number) -> usize {
+    fn digits(mut u: u64) -> usize {
+        let mut d = 1;
+        while u >= 10 {
+            u /= 10;
+            d += 1;
+        }
+        d
+    }
+    if let Some(u) = n.as_u64() {
+        digits(u)
+    } else if let Some(i) = n.as_i64() {
+        1 + digits(i.unsigned_abs())
+    } else {
+        compact_len(n)
+    }
 }
 
 /// Bytes of `v` as compact JSON, counted while serialising: nothing is built or kept.
@@ -299,6 +354,43 @@ impl Budget {
 mod tests {
     use super::*;
     use crate::pointer::Pointer;
+
+    /// `json_len` is exactly the length serde_json writes, escapes and numbers included.
+    #[test]
+    fn json_len_is_serde_jsons_length() {
+        let all_controls: String = (0u8..0x20).map(char::from).collect();
+        let values = [
+            serde_json::json!(null),
+            serde_json::json!(true),
+            serde_json::json!(false),
+            serde_json::json!(0),
+            serde_json::json!(-7),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(0.1),
+            serde_json::json!(-0.0),
+            serde_json::json!(1e20),
+            serde_json::json!(1.5e-7),
+            serde_json::json!(f64::MAX),
+            serde_json::json!(""),
+            serde_json::json!("quote \" backslash \\ tab \t del \u{7f} é 日本 🦀"),
+            serde_json::json!(all_controls),
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!([1, "a", [null], {"k\n": {"x": [true, false]}}]),
+            serde_json::json!({"a": 1, "b": {"c": [], "d": {}}, "\u{0}mcpgen-slot:12": "x"}),
+        ];
+        for v in &values {
+            let expected = serde_json::to_vec(v).expect("serialises").len();
+            assert_eq!(json_len(v), expected, "{v}");
+            if let Value::Object(m) = v {
+                assert_eq!(map_len(m), expected, "{v}");
+            }
+            if let Value::String(s) = v {
+                assert_eq!(str_len(s), expected, "{v}");
+            }
+        }
+    }
 
     fn tool(name: &str, toolset: &str, description: &str) -> Tool {
         Tool {

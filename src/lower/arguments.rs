@@ -30,23 +30,27 @@ pub(super) struct Candidate {
 }
 
 /// A tool's arguments, the `inputSchema` they make, what was simplified for clients, and what
-/// the input bound left out.
+/// the input bound left out. The arguments' Rust types are not there yet: each has its
+/// [`Typing`], for [`Lowerer::type_arguments`].
 pub(super) struct Input {
     pub args: Vec<Arg>,
+    pub typing: Vec<Typing>,
     pub schema: Value,
     pub notes: Vec<Simplification>,
     pub cut: Option<OutputCut>,
 }
 
+/// What an argument's Rust type is made from: its raw schema, where it is, and whether it is
+/// a binary or text body (a string whatever its schema).
+pub(super) type Typing = (Value, Pointer, bool);
+
 impl Lowerer<'_> {
-    /// Names, schemas and Rust types of a tool's arguments, and its `inputSchema`. `camel` (the
-    /// tool's name in UpperCamelCase) starts the names of the argument types; `body_notes` are
-    /// what shaping a flattened body changed.
+    /// Names and schemas of a tool's arguments, and its `inputSchema` (their Rust types:
+    /// [`Lowerer::type_arguments`]); `body_notes` are what shaping a flattened body changed.
     pub(super) fn arguments(
         &mut self,
         candidates: Vec<Candidate>,
         body: Option<&Body>,
-        camel: &str,
         body_notes: Vec<Note>,
         op_ptr: &Pointer,
         warnings: &mut Vec<Warning>,
@@ -85,10 +89,12 @@ impl Lowerer<'_> {
         };
         drop(roots);
         let mut args = Vec::new();
+        let mut typing = Vec::new();
         let mut schemas = Vec::new();
         for ((c, name, rust_field), schema) in named.into_iter().zip(bounded.roots.drain(..)) {
-            let (arg, schema) = self.argument(c, name, rust_field, schema, body, camel)?;
+            let (arg, types, schema) = self.argument(c, name, rust_field, schema, body);
             args.push(arg);
+            typing.push(types);
             schemas.push(schema);
         }
         let schema = input_schema(&args, schemas, std::mem::take(&mut bounded.defs));
@@ -108,14 +114,44 @@ impl Lowerer<'_> {
         });
         Ok(Input {
             args,
+            typing,
             schema,
             notes: conversion.take_notes(),
             cut,
         })
     }
 
-    /// One named argument: its schema as clients see it (converted within the bound), and its
-    /// Rust type (of the full schema). The schema is returned too, for the `inputSchema`.
+    /// The Rust types of a tool's arguments (of their full schemas), named after `camel` (the
+    /// tool's name in UpperCamelCase): what [`Lowerer::arguments`] left for the thread that
+    /// lowers the operations in order, as type names are claimed in that order.
+    pub(super) fn type_arguments(
+        &mut self,
+        args: &mut [Arg],
+        typing: Vec<Typing>,
+        camel: &str,
+    ) -> Result<()> {
+        for (arg, (schema, at, string)) in args.iter_mut().zip(typing) {
+            let rtype = if string {
+                RType::Str
+            } else {
+                let hint = format!("{}{}", camel, naming::type_ident(&arg.name));
+                self.types.rust_type(&schema, &at, &hint)?
+            };
+            arg.type_summary = rtype.summary();
+            let (rtype, keeps_null) = if arg.required {
+                (rtype, false)
+            } else {
+                rtype.optional()
+            };
+            arg.rust_doc = field_doc(&schema, &rtype).or_else(|| arg.description.clone());
+            arg.rust_type = rtype.render_field();
+            arg.keeps_null = keeps_null;
+        }
+        Ok(())
+    }
+
+    /// One named argument: its schema as clients see it (converted within the bound), and what
+    /// its Rust type is made from. The schema is returned too, for the `inputSchema`.
     fn argument(
         &mut self,
         c: Candidate,
@@ -123,8 +159,7 @@ impl Lowerer<'_> {
         rust_field: String,
         mut schema: Value,
         body: Option<&Body>,
-        camel: &str,
-    ) -> Result<(Arg, Value)> {
+    ) -> (Arg, Typing, Value) {
         let is_file = c.location == ArgLocation::BodyField
             && body.is_some_and(|b| b.kind == BodyKind::Multipart)
             && label_file_schema(&mut schema);
@@ -137,25 +172,12 @@ impl Lowerer<'_> {
                 m.insert("deprecated".into(), Value::Bool(true));
             }
         }
-        let hint = format!("{}{}", camel, naming::type_ident(&name));
-        let rtype = match c.location {
-            ArgLocation::Body
-                if matches!(
-                    body.map(|b| b.kind),
-                    Some(BodyKind::Binary | BodyKind::Text)
-                ) =>
-            {
-                RType::Str
-            }
-            _ => self.types.rust_type(&c.schema, &c.schema_at, &hint)?,
-        };
-        let type_summary = rtype.summary();
-        let (rtype, keeps_null) = if c.required {
-            (rtype, false)
-        } else {
-            rtype.optional()
-        };
-        let rust_doc = field_doc(&c.schema, &rtype).or_else(|| c.description.clone());
+        let string = c.location == ArgLocation::Body
+            && matches!(
+                body.map(|b| b.kind),
+                Some(BodyKind::Binary | BodyKind::Text)
+            );
+        // The Rust type, its summary, doc and null handling: `type_arguments`.
         let arg = Arg {
             name,
             wire_name: c.wire,
@@ -163,29 +185,29 @@ impl Lowerer<'_> {
             required: c.required,
             description: c.description,
             rust_field,
-            rust_type: rtype.render_field(),
-            keeps_null,
-            rust_doc,
-            type_summary,
+            rust_type: String::new(),
+            keeps_null: false,
+            rust_doc: None,
+            type_summary: String::new(),
             style: c.style,
             explode: c.explode,
             is_file,
             schema: Schema::shared(&schema, &mut self.schema_texts),
         };
-        Ok((arg, schema))
+        (arg, (c.schema, c.schema_at, string), schema)
     }
 }
 
 /// Bytes an argument adds to the `inputSchema` besides its schema: its name as a property
 /// (and in `required`), the description and `deprecated` laid over its schema.
 fn around(c: &Candidate, name: &str) -> usize {
-    let name_len = compact_len(&Value::String(name.to_owned()));
+    let name_len = crate::ir::budget::str_len(name);
     let mut n = name_len + 2;
     if c.required {
         n += name_len + 1;
     }
     if let Some(d) = &c.description {
-        n += r#","description":"#.len() + compact_len(&Value::String(d.clone()));
+        n += r#","description":"#.len() + crate::ir::budget::str_len(d);
     }
     if c.deprecated {
         n += r#","deprecated":true"#.len();
@@ -197,7 +219,7 @@ fn around(c: &Candidate, name: &str) -> usize {
 pub(super) const MAX_CUT_LISTED: usize = 20;
 
 fn compact_len(v: &Value) -> usize {
-    crate::ir::budget::compact_len(v)
+    crate::ir::budget::json_len(v)
 }
 
 /// Bytes `,"$defs":{..}` adds to a schema (nothing without definitions).
@@ -207,7 +229,7 @@ fn defs_len(defs: &Map<String, Value>) -> usize {
     }
     // `"$defs":` and a comma.
     defs.iter()
-        .map(|(k, v)| compact_len(&Value::String(k.clone())) + 1 + compact_len(v))
+        .map(|(k, v)| crate::ir::budget::str_len(k) + 1 + compact_len(v))
         .sum::<usize>()
         + defs.len().saturating_sub(1)
         + 2

@@ -164,21 +164,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let schemas = Schemas::with_placed(&spec.file, spec.root(), &spec.placed);
     let crate_name = crate_name(api, opts)?;
     let default_upstream_url = default_upstream(api, spec.url(), &mut warnings);
-    let mut lw = Lowerer {
-        file: &spec.file,
-        api,
-        api_json: std::cell::OnceCell::new(),
-        schemas: &schemas,
-        types: TypeGen::new(&schemas),
-        tool_names: reserved_tool_names(),
-        struct_names: Unique::new(),
-        schemes: BTreeMap::new(),
-        override_names: BTreeMap::new(),
-        config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
-        schema_texts: std::collections::HashSet::new(),
-        outputs: BTreeMap::new(),
-    };
-    lw.security_schemes()?;
+    let mut lw = Lowerer::new(spec, &schemas, tools_config)?;
     // Every operation, in the fixed order, then the `tools:` selection over all of them: an
     // excluded operation is never lowered (no tool, no types, nothing to dispatch to).
     let items = lw.path_items()?;
@@ -186,15 +172,9 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let selection = selection(tools_config, &ops)?;
     warnings.extend(selection.warnings.iter().cloned());
     lw.claim_override_names(&selection);
-    let mut tools = Vec::new();
-    let mut excluded = Vec::new();
     let stage = crate::profile::Stage::start("lower: tools");
-    for (i, op) in ops.iter().enumerate() {
-        match &selection.excluded[i] {
-            Some(reason) => excluded.push(excluded_operation(op, reason)),
-            None => tools.push(lw.tool(op, selection.overrides[i].as_ref())?),
-        }
-    }
+    let facts = schemas.facts();
+    let (tools, excluded) = lw.tools(spec, tools_config, facts, &ops, &selection)?;
     stage.end();
     let stage = crate::profile::Stage::start("lower: tool mode");
     let tool_mode = tool_mode(tools_config, &tools);
@@ -351,7 +331,103 @@ fn excluded_operation(op: &OperationRef, reason: &str) -> ir::Excluded {
     }
 }
 
+/// Operations per block of the split between the two lowering threads ([`Lowerer::tools`]).
+const BLOCK: usize = 16;
+
+/// Whether the operation at `i` (of all, selected or not) is prepared by the second thread:
+/// every other block of [`BLOCK`] operations, a fixed split whatever the machine.
+fn on_second_thread(i: usize) -> bool {
+    (i / BLOCK) % 2 == 1
+}
+
 impl<'a> Lowerer<'a> {
+    /// A lowerer of the spec's document, reading its schemas through `schemas`.
+    fn new(
+        spec: &'a Spec,
+        schemas: &'a Schemas<'a>,
+        tools_config: Option<&ToolsConfig>,
+    ) -> Result<Self> {
+        let mut lw = Lowerer {
+            file: &spec.file,
+            api: &spec.structure,
+            api_json: std::cell::OnceCell::new(),
+            schemas,
+            types: TypeGen::new(schemas),
+            tool_names: reserved_tool_names(),
+            struct_names: Unique::new(),
+            schemes: BTreeMap::new(),
+            override_names: BTreeMap::new(),
+            config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
+            schema_texts: std::collections::HashSet::new(),
+            outputs: BTreeMap::new(),
+        };
+        lw.security_schemes()?;
+        Ok(lw)
+    }
+
+    /// The tools of the selected operations and the operations left out, in operation order.
+    /// Two threads share the work: the second prepares every other block of operations
+    /// ([`Lowerer::prepare`]: their arguments and schemas, most of the cost) with a lowerer of
+    /// its own (its own caches, the same `$defs` names: `facts`), while this one prepares the
+    /// other blocks and finishes every tool in order (names, Rust types, security schemes:
+    /// what is decided across operations), so the output is the same whichever thread
+    /// prepared what. The second thread runs at most two blocks ahead.
+    fn tools(
+        &mut self,
+        spec: &Spec,
+        tools_config: Option<&ToolsConfig>,
+        facts: crate::schema::refs::Facts,
+        ops: &[OperationRef],
+        selection: &select::Selection,
+    ) -> Result<(Vec<ir::Tool>, Vec<ir::Excluded>)> {
+        let mut tools = Vec::new();
+        let mut excluded = Vec::new();
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<tool::Prepared>>(2 * BLOCK);
+            let second = ops.len() > BLOCK;
+            if second {
+                scope.spawn(move || {
+                    let schemas = Schemas::from_facts(&spec.file, spec.root(), &spec.placed, facts);
+                    let Ok(mut lw) = Lowerer::new(spec, &schemas, tools_config) else {
+                        // This thread's lowerer failed the same way already.
+                        return;
+                    };
+                    for (i, op) in ops.iter().enumerate() {
+                        if !on_second_thread(i) || selection.excluded[i].is_some() {
+                            continue;
+                        }
+                        let prepared = lw.prepare(op);
+                        let failed = prepared.is_err();
+                        // A closed channel: this thread stopped (at an error).
+                        if tx.send(prepared).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+            }
+            for (i, op) in ops.iter().enumerate() {
+                if let Some(reason) = &selection.excluded[i] {
+                    excluded.push(excluded_operation(op, reason));
+                    continue;
+                }
+                let prepared = if second && on_second_thread(i) {
+                    rx.recv().map_err(|_| {
+                        Error::invalid(
+                            self.file,
+                            &op.pointer(),
+                            "internal error: the second lowering thread stopped early",
+                        )
+                    })?
+                } else {
+                    self.prepare(op)
+                };
+                tools.push(self.tool(op, selection.overrides[i].as_ref(), prepared)?);
+            }
+            Ok::<(), Error>(())
+        })?;
+        Ok((tools, excluded))
+    }
+
     /// The document's path items, sorted by path, references resolved.
     fn path_items(&self) -> Result<Vec<(&'a String, Pointer, ItemRef<'a>)>> {
         let mut paths: Vec<(&String, &ReferenceOr<PathItem>)> =

@@ -6,7 +6,8 @@
 
 use crate::config::tools::Override;
 use crate::error::{Error, Result};
-use crate::ir::{OutputCut, Schema, Simplification, Tool, Warning};
+use crate::ir::{Body, OutputCut, Schema, Simplification, Tool, Warning};
+use crate::lower::arguments::Input;
 use crate::lower::body::is_json;
 use crate::lower::text;
 use crate::lower::{Lowerer, OperationRef};
@@ -19,12 +20,69 @@ use heck::ToUpperCamelCase;
 use openapiv3::{Operation, ReferenceOr};
 use serde_json::{Value, json};
 
+/// What lowering an operation makes that no other operation's lowering changes: its
+/// arguments (without their Rust types) and schemas. [`Lowerer::prepare`] makes it on either
+/// thread; [`Lowerer::tool`] finishes it, in operation order.
+pub(super) struct Prepared {
+    /// The arguments (their `schema` taken out: `input_schema`).
+    input: Input,
+    input_schema: Schema,
+    /// Whether the input schema was cut for nesting deeper than JSON parsers allow.
+    input_deep: bool,
+    body: Option<Body>,
+    /// The output, or what failed making it (reported after what comes before it in a tool).
+    output: Result<Output>,
+    /// What the parameters, body and arguments said about the tool.
+    warnings: Vec<Warning>,
+    /// What the schema stages first found while preparing.
+    schema_warnings: Vec<Warning>,
+}
+
 impl Lowerer<'_> {
-    /// The tool of one selected operation, with the override the config gives it, if any.
+    /// The part of an operation's tool that depends on nothing decided across operations (see
+    /// [`Prepared`]); an error is the first of its parameters, body or arguments.
+    pub(super) fn prepare(&mut self, op: &OperationRef) -> Result<Prepared> {
+        let op_ptr = op.pointer();
+        let seen = self.schemas.warning_count();
+        let mut warnings = Vec::new();
+        // The tool's security is decided again, in order, by `tool`: here only what the
+        // parameters need of it (which are credentials).
+        let security = self.security(op.operation, &op_ptr, &mut Vec::new());
+        let mut candidates = self.parameters(op, &security, &mut warnings)?;
+        let (body, body_notes) =
+            self.request_body(op.operation, &op_ptr, &mut candidates, &mut warnings)?;
+        let mut input = self.arguments(
+            candidates,
+            body.as_ref(),
+            body_notes,
+            &op_ptr,
+            &mut warnings,
+        )?;
+        let output = self.output_schema(op.operation, &op_ptr);
+        // Texts are shared within the thread that makes them (across two threads, an equal
+        // schema may be two strings).
+        let mut schema = std::mem::take(&mut input.schema);
+        // The generated server parses tools.json with serde_json's default recursion limit.
+        let input_deep = cut_deep(&mut schema, 0);
+        let input_schema = Schema::shared(&schema, &mut self.schema_texts);
+        Ok(Prepared {
+            input,
+            input_schema,
+            input_deep,
+            body,
+            output,
+            warnings,
+            schema_warnings: self.schemas.warnings_since(seen),
+        })
+    }
+
+    /// The tool of one selected operation, with the override the config gives it, if any, from
+    /// its [`Prepared`] part (by this thread or another).
     pub(super) fn tool(
         &mut self,
         op: &OperationRef,
         over: Option<&(String, Override)>,
+        prepared: Result<Prepared>,
     ) -> Result<Tool> {
         let op_ptr = op.pointer();
         let mut warnings = Vec::new();
@@ -36,28 +94,27 @@ impl Lowerer<'_> {
             usize::MAX,
         );
         let security = self.security(op.operation, &op_ptr, &mut warnings);
-        let mut candidates = self.parameters(op, &security, &mut warnings)?;
-        let (body, body_notes) =
-            self.request_body(op.operation, &op_ptr, &mut candidates, &mut warnings)?;
-        let input = self.arguments(
-            candidates,
-            body.as_ref(),
-            &camel,
-            body_notes,
-            &op_ptr,
-            &mut warnings,
-        )?;
+        let Prepared {
+            input,
+            input_schema,
+            input_deep,
+            body,
+            output,
+            warnings: found,
+            schema_warnings,
+        } = prepared?;
+        warnings.extend(found);
+        self.schemas.adopt_warnings(schema_warnings);
+        let mut args = input.args;
+        self.type_arguments(&mut args, input.typing, &camel)?;
         let mut simplifications = input.notes;
         let input_cut = input.cut;
-        let (output_schema, wrap_output, output_notes, output_cut, output_deep) =
-            self.output_schema(op.operation, &op_ptr)?;
+        let (output_schema, wrap_output, output_notes, output_cut, output_deep) = output?;
         simplifications.extend(output_notes);
         // Kept for the tool's life: without the spare capacity of growing (a Graph-shaped body
         // makes hundreds of notes).
         simplifications.shrink_to_fit();
-        let mut input_schema = input.schema;
-        // The generated server parses tools.json with serde_json's default recursion limit.
-        if cut_deep(&mut input_schema, 0) | output_deep {
+        if input_deep | output_deep {
             warnings.push(Warning::spec(
                 op_ptr.clone(),
                 format!(
@@ -65,7 +122,6 @@ impl Lowerer<'_> {
                 ),
             ));
         }
-        let input_schema = Schema::shared(&input_schema, &mut self.schema_texts);
         let scope_alternatives = self.scope_alternatives(&security);
         let shown = presentation(op, over);
         let toolset = over
@@ -93,7 +149,7 @@ impl Lowerer<'_> {
             open_world: shown.open_world,
             overridden_by: over.map(|(key, _)| key.clone()),
             overridden: shown.overridden,
-            args: input.args,
+            args,
             body,
             input_schema,
             output_schema,
@@ -291,7 +347,7 @@ impl Lowerer<'_> {
         let defs = std::mem::take(&mut bounded.defs);
         let defs_bytes = if something_cut && !defs.is_empty() {
             // `"$defs":` and a comma.
-            serde_json::to_vec(&defs).map_or(0, |b| b.len()) + 9
+            crate::ir::budget::map_len(&defs) + 9
         } else {
             0
         };
@@ -336,7 +392,7 @@ pub(super) type Output = (
 use crate::lower::arguments::MAX_CUT_LISTED;
 
 fn compact_len(v: &Value) -> usize {
-    crate::ir::budget::compact_len(v)
+    crate::ir::budget::json_len(v)
 }
 
 /// How a tool presents itself to clients.

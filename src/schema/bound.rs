@@ -31,6 +31,7 @@
 //! the definitions reaches summed once ([`crate::schema::node::DefGraph`]), never built.
 
 use crate::error::Result;
+use crate::ir::budget::{json_len, str_len};
 use crate::pointer::Pointer;
 use crate::schema::convert::{Conversion, Deferred};
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
@@ -188,7 +189,7 @@ fn strip_annotations(v: &mut Value) -> bool {
 
 /// Compact JSON bytes of a node, each placeholder counted as the `{}` it becomes when cut.
 fn node_bytes(v: &Value, occ: &BTreeMap<usize, usize>) -> usize {
-    let raw = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0);
+    let raw = json_len(v);
     let per_slot: usize = occ
         .keys()
         .map(|id| json_len(&placeholder(*id)).saturating_sub(2) * occ[id])
@@ -196,13 +197,9 @@ fn node_bytes(v: &Value, occ: &BTreeMap<usize, usize>) -> usize {
     raw.saturating_sub(per_slot)
 }
 
-fn json_len(v: &Value) -> usize {
-    serde_json::to_vec(v).map(|b| b.len()).unwrap_or(0)
-}
-
 /// Bytes a `$defs` entry adds besides its body: `"Name":` and a comma.
 fn entry_bytes(name: &str) -> usize {
-    json_len(&Value::String(name.to_string())) + 2
+    str_len(name) + 2
 }
 
 /// Bytes of `,"$defs":{}` around the entries.

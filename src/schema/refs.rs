@@ -32,7 +32,9 @@ pub struct Schemas<'a> {
     recursive: BTreeSet<Pointer>,
     /// Memoised expanded sizes.
     sizes: RefCell<BTreeMap<Pointer, usize>>,
-    /// Stable `$defs` names per target pointer.
+    /// Stable `$defs` names per target pointer: every reference target of the document named
+    /// up front, in pointer order ([`def_names`]), so a name never depends on which tool, or
+    /// which thread, needed the definition first.
     def_names: RefCell<(BTreeMap<Pointer, String>, Unique)>,
     /// What the schema stages found (each once).
     pub warnings: RefCell<Vec<Warning>>,
@@ -44,6 +46,13 @@ pub struct Schemas<'a> {
     /// Schema nodes of shaped copies held by reused nodes (a property of a merged `allOf`),
     /// by the copy's address and depth, with the copy (so the address stays its own).
     pub(super) shared_nodes: [RefCell<SharedNodes>; 2],
+}
+
+/// The document-wide facts a [`Schemas`] starts from ([`Schemas::facts`]).
+pub struct Facts {
+    recursive: BTreeSet<Pointer>,
+    names: BTreeMap<Pointer, String>,
+    taken: Unique,
 }
 
 /// Nodes of the document's own schemas: place → depth → node.
@@ -70,14 +79,45 @@ impl<'a> Schemas<'a> {
         root: &'a Value,
         placed: &'a BTreeMap<String, Value>,
     ) -> Self {
-        let recursive = find_recursive(root, placed);
+        let (recursive, targets) = find_recursive(root, placed);
+        let (names, taken) = def_names(targets);
+        Self::from_facts(
+            file,
+            root,
+            placed,
+            Facts {
+                recursive,
+                names,
+                taken,
+            },
+        )
+    }
+
+    /// What another [`Schemas`] of the same document needs to start from (for lowering on
+    /// another thread): the reference facts and the `$defs` names, without the caches.
+    pub fn facts(&self) -> Facts {
+        let names = self.def_names.borrow();
+        Facts {
+            recursive: self.recursive.clone(),
+            names: names.0.clone(),
+            taken: names.1.clone(),
+        }
+    }
+
+    /// The schemas of the same document as the [`Schemas`] `facts` came from.
+    pub fn from_facts(
+        file: &'a str,
+        root: &'a Value,
+        placed: &'a BTreeMap<String, Value>,
+        facts: Facts,
+    ) -> Self {
         Self {
             file,
             root,
             placed,
-            recursive,
+            recursive: facts.recursive,
             sizes: RefCell::new(BTreeMap::new()),
-            def_names: RefCell::new((BTreeMap::new(), Unique::new())),
+            def_names: RefCell::new((facts.names, facts.taken)),
             warnings: RefCell::new(Vec::new()),
             def_graphs: Default::default(),
             nodes: Default::default(),
@@ -91,6 +131,26 @@ impl<'a> Schemas<'a> {
         let mut w = self.warnings.borrow_mut();
         if !w.contains(&warning) {
             w.push(warning);
+        }
+    }
+
+    /// How many warnings there are so far (see [`Schemas::warnings_since`]).
+    pub fn warning_count(&self) -> usize {
+        self.warnings.borrow().len()
+    }
+
+    /// The warnings recorded after the first `n`.
+    pub fn warnings_since(&self, n: usize) -> Vec<Warning> {
+        self.warnings.borrow().get(n..).unwrap_or_default().to_vec()
+    }
+
+    /// Records warnings another [`Schemas`] of the document found (each once).
+    pub fn adopt_warnings(&self, found: Vec<Warning>) {
+        let mut w = self.warnings.borrow_mut();
+        for warning in found {
+            if !w.contains(&warning) {
+                w.push(warning);
+            }
         }
     }
 
@@ -203,17 +263,33 @@ impl<'a> Schemas<'a> {
         if let Some(n) = guard.0.get(pointer) {
             return n.clone();
         }
-        // A component schema is named after its key; anything else after its whole pointer.
-        let components = Pointer::root().join("components").join("schemas");
-        let base = match pointer.last() {
-            Some(name) if pointer.parent().as_ref() == Some(&components) => name,
-            _ => pointer.as_str().trim_start_matches('/').to_string(),
-        };
-        let base = crate::naming::safe_key(&base);
-        let name = guard.1.claim(&base, "_", usize::MAX);
+        // Not a target the document's references name (none is left out by the walk): named
+        // now, after all of them.
+        let name = guard.1.claim(&def_base(pointer), "_", usize::MAX);
         guard.0.insert(pointer.clone(), name.clone());
         name
     }
+}
+
+/// The `$defs` names of the reference targets, claimed in pointer order.
+fn def_names(targets: Vec<Pointer>) -> (BTreeMap<Pointer, String>, Unique) {
+    let mut names = Unique::new();
+    let mut by_target = BTreeMap::new();
+    for p in targets {
+        let name = names.claim(&def_base(&p), "_", usize::MAX);
+        by_target.insert(p, name);
+    }
+    (by_target, names)
+}
+
+/// What a `$defs` name is made from: a component schema's key; anything else's whole pointer.
+fn def_base(pointer: &Pointer) -> String {
+    let components = Pointer::root().join("components").join("schemas");
+    let base = match pointer.last() {
+        Some(name) if pointer.parent().as_ref() == Some(&components) => name,
+        _ => pointer.as_str().trim_start_matches('/').to_string(),
+    };
+    crate::naming::safe_key(&base)
 }
 
 /// The value at `p`: under the first `schema` token, in `placed` when the prune took that value
@@ -245,8 +321,11 @@ fn find_in<'v>(
 }
 
 /// Finds every `$ref` target that lies on a reference cycle (Tarjan's SCC, iterative so a long
-/// chain of references cannot overflow the stack).
-fn find_recursive(root: &Value, placed: &BTreeMap<String, Value>) -> BTreeSet<Pointer> {
+/// chain of references cannot overflow the stack); also returns every target, in order.
+fn find_recursive(
+    root: &Value,
+    placed: &BTreeMap<String, Value>,
+) -> (BTreeSet<Pointer>, Vec<Pointer>) {
     // Nodes: every local ref target; edges: refs inside a target's subtree (not following refs).
     let mut edges: BTreeMap<Pointer, Vec<Pointer>> = BTreeMap::new();
     let mut queue: Vec<Pointer> = Vec::new();
@@ -338,7 +417,8 @@ fn find_recursive(root: &Value, placed: &BTreeMap<String, Value>) -> BTreeSet<Po
             }
         }
     }
-    recursive
+    drop(nodes);
+    (recursive, edges.into_keys().collect())
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<Pointer>, depth: usize) {
