@@ -104,6 +104,7 @@ fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir:
         config.as_ref(),
         &lower::LowerOptions {
             name: opts.name.clone(),
+            ..lower::LowerOptions::default()
         },
     );
     stage.end();

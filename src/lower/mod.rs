@@ -38,6 +38,9 @@ use std::collections::BTreeMap;
 pub struct LowerOptions {
     /// `--name`: the generated package name.
     pub name: Option<String>,
+    /// Every operation prepared on this thread (see [`Lowerer::tools`]): the tests check that
+    /// the two ways make the same IR.
+    pub(crate) one_thread: bool,
 }
 
 /// An operation's effective security requirements: alternatives of scheme name → scopes.
@@ -174,7 +177,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     lw.claim_override_names(&selection);
     let stage = crate::profile::Stage::start("lower: tools");
     let facts = schemas.facts();
-    let (tools, excluded) = lw.tools(spec, tools_config, facts, &ops, &selection)?;
+    let (tools, excluded) = lw.tools(spec, tools_config, facts, &ops, &selection, opts)?;
     stage.end();
     let stage = crate::profile::Stage::start("lower: tool mode");
     let tool_mode = tool_mode(tools_config, &tools);
@@ -379,12 +382,13 @@ impl<'a> Lowerer<'a> {
         facts: crate::schema::refs::Facts,
         ops: &[OperationRef],
         selection: &select::Selection,
+        opts: &LowerOptions,
     ) -> Result<(Vec<ir::Tool>, Vec<ir::Excluded>)> {
         let mut tools = Vec::new();
         let mut excluded = Vec::new();
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<tool::Prepared>>(2 * BLOCK);
-            let second = ops.len() > BLOCK;
+            let second = ops.len() > BLOCK && !opts.one_thread;
             if second {
                 scope.spawn(move || {
                     let schemas = Schemas::from_facts(&spec.file, spec.root(), &spec.placed, facts);
@@ -759,6 +763,102 @@ mod tests {
         let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
         let config = config.map(|c| crate::config::parse_config("auth.yaml", c).expect("config"));
         lower(&spec, config.as_ref(), &LowerOptions::default()).expect("lowers")
+    }
+
+    /// The IR is the same whichever thread prepares which operation: names claimed across
+    /// operations (tools, argument types, `$defs`), warnings and their order, errors.
+    #[test]
+    fn two_threads_make_what_one_makes() {
+        let mut paths = serde_json::Map::new();
+        for i in 0..(BLOCK * 5 + 3) {
+            let schema_ref = if i % 3 == 0 { "a+b" } else { "a_b" };
+            paths.insert(
+                format!("/r{i}"),
+                serde_json::json!({
+                    "post": {
+                        // One operationId for all: names `create`, `create_2`, ... in order.
+                        "operationId": "create",
+                        "parameters": [
+                            {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["x", format!("y{}", i % 4)]}},
+                            {"name": "n", "in": "query", "schema": {"type": "integer", "format": format!("odd{i}")}},
+                        ],
+                        "requestBody": {"content": {"application/json": {"schema": {
+                            "type": "object",
+                            "properties": {
+                                "node": {"$ref": "#/components/schemas/Node"},
+                                "pair": {"$ref": format!("#/components/schemas/{schema_ref}")},
+                                "deep": {"type": "object", "properties": {"v": {"type": "string", "format": format!("f{}", i % 5)}}},
+                            },
+                        }}}},
+                        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}},
+                    }
+                }),
+            );
+        }
+        let doc = serde_json::json!({
+            "openapi": "3.0.3",
+            "info": {"title": "T", "version": "1"},
+            "servers": [{"url": "https://api.example.com"}],
+            "paths": paths,
+            "components": {"schemas": {
+                "Node": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}, "pair": {"$ref": "#/components/schemas/a_b"}}},
+                "a+b": {"type": "object", "properties": {"up": {"$ref": "#/components/schemas/Node"}}},
+                "a_b": {"type": "object", "properties": {"down": {"$ref": "#/components/schemas/a+b"}}},
+            }},
+        });
+        let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
+        let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+        let two = lower(&spec, None, &LowerOptions::default()).expect("lowers");
+        let one = lower(
+            &spec,
+            None,
+            &LowerOptions {
+                one_thread: true,
+                ..LowerOptions::default()
+            },
+        )
+        .expect("lowers");
+        assert_eq!(format!("{two:#?}"), format!("{one:#?}"));
+        assert_eq!(two.tools.len(), BLOCK * 5 + 3);
+        assert_eq!(
+            two.tools[BLOCK * 5 + 2].name,
+            format!("create_{}", BLOCK * 5 + 3)
+        );
+        let defs = two.tools[1].input_schema.as_str();
+        assert!(defs.contains(r##""$ref":"#/$defs/a_b""##), "{defs}");
+        assert!(defs.contains(r##""$ref":"#/$defs/a_b_2""##), "{defs}");
+    }
+
+    /// An error in an operation the second thread prepares is the error lowering reports.
+    #[test]
+    fn an_error_on_the_second_thread_is_reported() {
+        let mut paths = serde_json::Map::new();
+        for i in 0..(BLOCK * 3) {
+            let target = if i == BLOCK + 1 { "Missing" } else { "Here" };
+            paths.insert(
+                format!("/r{i:03}"),
+                serde_json::json!({"get": {
+                    "operationId": format!("get{i}"),
+                    "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{target}")}}}}},
+                }}),
+            );
+        }
+        let doc = serde_json::json!({
+            "openapi": "3.0.3",
+            "info": {"title": "T", "version": "1"},
+            "paths": paths,
+            "components": {"schemas": {"Here": {"type": "object"}}},
+        });
+        let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
+        let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+        let err = lower(&spec, None, &LowerOptions::default())
+            .expect_err("a missing target")
+            .to_string();
+        assert!(err.contains("Missing"), "{err}");
+        assert!(
+            err.contains(&format!("/paths/~1r{:03}/get", BLOCK + 1)),
+            "{err}"
+        );
     }
 
     fn many(n: usize) -> Vec<(String, String)> {
