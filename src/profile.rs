@@ -25,6 +25,11 @@ fn memory() -> Option<(u64, u64)> {
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
+/// This process's resident memory now, in KiB, when the platform tells (Linux).
+pub fn resident_kib() -> Option<u64> {
+    memory().map(|(_, now)| now)
+}
+
 /// Times one stage from its creation to [`Stage::end`] (or its drop).
 pub struct Stage {
     name: &'static str,

@@ -41,6 +41,10 @@ pub struct LowerOptions {
     /// Every operation prepared on this thread (see [`Lowerer::tools`]): the tests check that
     /// the two ways make the same IR.
     pub(crate) one_thread: bool,
+    /// The operation at whose block the second thread is stopped, as if memory had passed
+    /// [`SECOND_THREAD_MAX_RESIDENT_KIB`] there (the tests check that stopping changes
+    /// nothing either).
+    pub(crate) stop_second_thread_at: Option<usize>,
 }
 
 /// An operation's effective security requirements: alternatives of scheme name → scopes.
@@ -337,6 +341,18 @@ fn excluded_operation(op: &OperationRef, reason: &str) -> ir::Excluded {
 /// Operations per block of the split between the two lowering threads ([`Lowerer::tools`]).
 const BLOCK: usize = 16;
 
+/// Resident memory past which the second lowering thread stops (checked at each block) and
+/// frees its caches, and is not started: the caches of a Graph-shaped document's schemas
+/// are hundreds of megabytes per thread, and memory, not time, is then what limits
+/// generation. What is generated is the same either way; only the time and memory differ.
+const SECOND_THREAD_MAX_RESIDENT_KIB: u64 = 512 * 1024;
+
+/// Whether the process's resident memory is past [`SECOND_THREAD_MAX_RESIDENT_KIB`] (never,
+/// where the platform does not tell).
+fn past_second_thread_memory() -> bool {
+    crate::profile::resident_kib().is_some_and(|kib| kib > SECOND_THREAD_MAX_RESIDENT_KIB)
+}
+
 /// Whether the operation at `i` (of all, selected or not) is prepared by the second thread:
 /// every other block of [`BLOCK`] operations, a fixed split whatever the machine.
 fn on_second_thread(i: usize) -> bool {
@@ -374,7 +390,8 @@ impl<'a> Lowerer<'a> {
     /// its own (its own caches, the same `$defs` names: `facts`), while this one prepares the
     /// other blocks and finishes every tool in order (names, Rust types, security schemes:
     /// what is decided across operations), so the output is the same whichever thread
-    /// prepared what. The second thread runs at most two blocks ahead.
+    /// prepared what. The second thread runs at most two blocks ahead, and stops when memory
+    /// passes [`SECOND_THREAD_MAX_RESIDENT_KIB`].
     fn tools(
         &mut self,
         spec: &Spec,
@@ -386,9 +403,12 @@ impl<'a> Lowerer<'a> {
     ) -> Result<(Vec<ir::Tool>, Vec<ir::Excluded>)> {
         let mut tools = Vec::new();
         let mut excluded = Vec::new();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let stop = &stop;
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<tool::Prepared>>(2 * BLOCK);
-            let second = ops.len() > BLOCK && !opts.one_thread;
+            let (tx, rx) =
+                std::sync::mpsc::sync_channel::<(usize, Result<tool::Prepared>)>(2 * BLOCK);
+            let second = ops.len() > BLOCK && !opts.one_thread && !past_second_thread_memory();
             if second {
                 scope.spawn(move || {
                     let schemas = Schemas::from_facts(&spec.file, spec.root(), &spec.placed, facts);
@@ -400,10 +420,13 @@ impl<'a> Lowerer<'a> {
                         if !on_second_thread(i) || selection.excluded[i].is_some() {
                             continue;
                         }
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return;
+                        }
                         let prepared = lw.prepare(op);
                         let failed = prepared.is_err();
                         // A closed channel: this thread stopped (at an error).
-                        if tx.send(prepared).is_err() || failed {
+                        if tx.send((i, prepared)).is_err() || failed {
                             return;
                         }
                     }
@@ -414,14 +437,29 @@ impl<'a> Lowerer<'a> {
                     excluded.push(excluded_operation(op, reason));
                     continue;
                 }
+                if second
+                    && i % BLOCK == 0
+                    && !stop.load(std::sync::atomic::Ordering::Relaxed)
+                    && (past_second_thread_memory()
+                        || opts.stop_second_thread_at.is_some_and(|at| i >= at))
+                {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 let prepared = if second && on_second_thread(i) {
-                    rx.recv().map_err(|_| {
-                        Error::invalid(
-                            self.file,
-                            &op.pointer(),
-                            "internal error: the second lowering thread stopped early",
-                        )
-                    })?
+                    match rx.recv() {
+                        Ok((j, prepared)) if j == i => prepared,
+                        // Stopped, and what it had prepared is taken: this thread goes on.
+                        Err(_) if stop.load(std::sync::atomic::Ordering::Relaxed) => {
+                            self.prepare(op)
+                        }
+                        _ => {
+                            return Err(Error::invalid(
+                                self.file,
+                                &op.pointer(),
+                                "internal error: the second lowering thread stopped early",
+                            ));
+                        }
+                    }
                 } else {
                     self.prepare(op)
                 };
@@ -819,6 +857,16 @@ mod tests {
         )
         .expect("lowers");
         assert_eq!(format!("{two:#?}"), format!("{one:#?}"));
+        let stopped = lower(
+            &spec,
+            None,
+            &LowerOptions {
+                stop_second_thread_at: Some(BLOCK * 2),
+                ..LowerOptions::default()
+            },
+        )
+        .expect("lowers");
+        assert_eq!(format!("{stopped:#?}"), format!("{one:#?}"));
         assert_eq!(two.tools.len(), BLOCK * 5 + 3);
         assert_eq!(
             two.tools[BLOCK * 5 + 2].name,
