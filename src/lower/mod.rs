@@ -355,10 +355,25 @@ fn past_second_thread_memory() -> bool {
     crate::profile::resident_kib().is_some_and(|kib| kib > SECOND_THREAD_MAX_RESIDENT_KIB)
 }
 
-/// Whether the operation at `i` (of all, selected or not) is prepared by the second thread:
-/// every other block of [`BLOCK`] operations, a fixed split whatever the machine.
-fn on_second_thread(i: usize) -> bool {
-    (i / BLOCK) % 2 == 1
+/// Prepares the operations of block `b` that the selection keeps, in order, handing each to
+/// `out`, until one fails or `out` says to stop.
+fn prepare_block(
+    lw: &mut Lowerer,
+    ops: &[OperationRef],
+    selection: &select::Selection,
+    b: usize,
+    mut out: impl FnMut(usize, Result<tool::Prepared>) -> bool,
+) {
+    for i in b * BLOCK..((b + 1) * BLOCK).min(ops.len()) {
+        if selection.excluded[i].is_some() {
+            continue;
+        }
+        let prepared = lw.prepare(&ops[i]);
+        let failed = prepared.is_err();
+        if !out(i, prepared) || failed {
+            return;
+        }
+    }
 }
 
 impl<'a> Lowerer<'a> {
@@ -387,13 +402,14 @@ impl<'a> Lowerer<'a> {
     }
 
     /// The tools of the selected operations and the operations left out, in operation order.
-    /// Two threads share the work: the second prepares every other block of operations
-    /// ([`Lowerer::prepare`]: their arguments and schemas, most of the cost) with a lowerer of
-    /// its own (its own caches, the same `$defs` names: `facts`), while this one prepares the
-    /// other blocks and finishes every tool in order (names, Rust types, security schemes:
-    /// what is decided across operations), so the output is the same whichever thread
-    /// prepared what. The second thread runs at most two blocks ahead, and stops when memory
-    /// passes [`SECOND_THREAD_MAX_RESIDENT_KIB`].
+    /// Two threads share the work: each claims the next block of [`BLOCK`] operations not yet
+    /// claimed and prepares it ([`Lowerer::prepare`]: arguments and schemas, most of the
+    /// cost), the second with a lowerer of its own (its own caches, the same `$defs` names:
+    /// `facts`); this one also finishes every tool in operation order (names, Rust types,
+    /// security schemes: what is decided across operations), claiming a block whenever the
+    /// next operation to finish is not prepared yet. The output is the same whichever thread
+    /// prepared what. The second thread stops when memory passes
+    /// [`SECOND_THREAD_MAX_RESIDENT_KIB`].
     fn tools(
         &mut self,
         spec: &Spec,
@@ -403,14 +419,17 @@ impl<'a> Lowerer<'a> {
         selection: &select::Selection,
         opts: &LowerOptions,
     ) -> Result<(Vec<ir::Tool>, Vec<ir::Excluded>)> {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
         let mut tools = Vec::new();
         let mut excluded = Vec::new();
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let stop = &stop;
+        let blocks = ops.len().div_ceil(BLOCK);
+        // Blocks are claimed in order, so every block below this count is claimed.
+        let claimed = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let (claimed, stop) = (&claimed, &stop);
         std::thread::scope(|scope| {
-            let (tx, rx) =
-                std::sync::mpsc::sync_channel::<(usize, Result<tool::Prepared>)>(2 * BLOCK);
-            let second = ops.len() > BLOCK && !opts.one_thread && !past_second_thread_memory();
+            let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<tool::Prepared>)>();
+            let second = blocks > 1 && !opts.one_thread && !past_second_thread_memory();
             if second {
                 scope.spawn(move || {
                     let schemas = Schemas::from_facts(&spec.file, spec.root(), &spec.placed, facts);
@@ -418,22 +437,28 @@ impl<'a> Lowerer<'a> {
                         // This thread's lowerer failed the same way already.
                         return;
                     };
-                    for (i, op) in ops.iter().enumerate() {
-                        if !on_second_thread(i) || selection.excluded[i].is_some() {
-                            continue;
-                        }
-                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    while !stop.load(Relaxed) {
+                        let b = claimed.fetch_add(1, Relaxed);
+                        if b >= blocks {
                             return;
                         }
-                        let prepared = lw.prepare(op);
-                        let failed = prepared.is_err();
-                        // A closed channel: this thread stopped (at an error).
-                        if tx.send((i, prepared)).is_err() || failed {
+                        let mut go_on = true;
+                        prepare_block(&mut lw, ops, selection, b, |i, prepared| {
+                            // Past a failure, or a closed channel (this thread stopped at
+                            // an error), nothing more is needed.
+                            let ok = prepared.is_ok();
+                            go_on = tx.send((i, prepared)).is_ok() && ok;
+                            go_on
+                        });
+                        if !go_on {
                             return;
                         }
                     }
                 });
+            } else {
+                drop(tx);
             }
+            let mut ready: BTreeMap<usize, Result<tool::Prepared>> = BTreeMap::new();
             for (i, op) in ops.iter().enumerate() {
                 if let Some(reason) = &selection.excluded[i] {
                     excluded.push(excluded_operation(op, reason));
@@ -441,20 +466,38 @@ impl<'a> Lowerer<'a> {
                 }
                 if second
                     && i % BLOCK == 0
-                    && !stop.load(std::sync::atomic::Ordering::Relaxed)
+                    && !stop.load(Relaxed)
                     && (past_second_thread_memory()
                         || opts.stop_second_thread_at.is_some_and(|at| i >= at))
                 {
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    stop.store(true, Relaxed);
                 }
-                let prepared = if second && on_second_thread(i) {
+                let prepared = loop {
+                    if let Some(prepared) = ready.remove(&i) {
+                        break prepared;
+                    }
+                    while let Ok((j, prepared)) = rx.try_recv() {
+                        ready.insert(j, prepared);
+                    }
+                    if let Some(prepared) = ready.remove(&i) {
+                        break prepared;
+                    }
+                    let b = claimed.fetch_add(1, Relaxed);
+                    if b < blocks {
+                        prepare_block(self, ops, selection, b, |j, prepared| {
+                            ready.insert(j, prepared);
+                            true
+                        });
+                        continue;
+                    }
+                    // Every block is claimed and this operation's is the second thread's,
+                    // which sends every operation of a block it claimed (or fails on one
+                    // before this).
                     match rx.recv() {
-                        Ok((j, prepared)) if j == i => prepared,
-                        // Stopped, and what it had prepared is taken: this thread goes on.
-                        Err(_) if stop.load(std::sync::atomic::Ordering::Relaxed) => {
-                            self.prepare(op)
+                        Ok((j, prepared)) => {
+                            ready.insert(j, prepared);
                         }
-                        _ => {
+                        Err(_) => {
                             return Err(Error::invalid(
                                 self.file,
                                 &op.pointer(),
@@ -462,8 +505,6 @@ impl<'a> Lowerer<'a> {
                             ));
                         }
                     }
-                } else {
-                    self.prepare(op)
                 };
                 tools.push(self.tool(op, selection.overrides[i].as_ref(), prepared)?);
             }
@@ -879,36 +920,49 @@ mod tests {
         assert!(defs.contains(r##""$ref":"#/$defs/a_b_2""##), "{defs}");
     }
 
-    /// An error in an operation the second thread prepares is the error lowering reports.
+    /// The first operation that fails, in operation order, is the error lowering reports,
+    /// whichever thread prepared it and whatever the other prepared after it.
     #[test]
-    fn an_error_on_the_second_thread_is_reported() {
-        let mut paths = serde_json::Map::new();
-        for i in 0..(BLOCK * 3) {
-            let target = if i == BLOCK + 1 { "Missing" } else { "Here" };
-            paths.insert(
-                format!("/r{i:03}"),
-                serde_json::json!({"get": {
-                    "operationId": format!("get{i}"),
-                    "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{target}")}}}}},
-                }}),
-            );
+    fn the_first_failing_operation_is_reported() {
+        for failing in [
+            vec![0],
+            vec![BLOCK + 1],
+            vec![BLOCK + 1, BLOCK * 2 + 3],
+            vec![BLOCK * 3 - 1, BLOCK * 2],
+        ] {
+            let mut paths = serde_json::Map::new();
+            for i in 0..(BLOCK * 3) {
+                let target = if failing.contains(&i) {
+                    format!("Missing{i}")
+                } else {
+                    "Here".to_string()
+                };
+                paths.insert(
+                    format!("/r{i:03}"),
+                    serde_json::json!({"get": {
+                        "operationId": format!("get{i}"),
+                        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{target}")}}}}},
+                    }}),
+                );
+            }
+            let doc = serde_json::json!({
+                "openapi": "3.0.3",
+                "info": {"title": "T", "version": "1"},
+                "paths": paths,
+                "components": {"schemas": {"Here": {"type": "object"}}},
+            });
+            let loaded =
+                crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
+            let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+            let first = failing.iter().min().copied().unwrap_or_default();
+            for _ in 0..4 {
+                let err = lower(&spec, None, &LowerOptions::default())
+                    .expect_err("a missing target")
+                    .to_string();
+                assert!(err.contains(&format!("Missing{first}`")), "{err}");
+                assert!(err.contains(&format!("/paths/~1r{first:03}/get")), "{err}");
+            }
         }
-        let doc = serde_json::json!({
-            "openapi": "3.0.3",
-            "info": {"title": "T", "version": "1"},
-            "paths": paths,
-            "components": {"schemas": {"Here": {"type": "object"}}},
-        });
-        let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
-        let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
-        let err = lower(&spec, None, &LowerOptions::default())
-            .expect_err("a missing target")
-            .to_string();
-        assert!(err.contains("Missing"), "{err}");
-        assert!(
-            err.contains(&format!("/paths/~1r{:03}/get", BLOCK + 1)),
-            "{err}"
-        );
     }
 
     fn many(n: usize) -> Vec<(String, String)> {
