@@ -364,11 +364,12 @@ fn prepare_block(
     b: usize,
     mut out: impl FnMut(usize, Result<tool::Prepared>) -> bool,
 ) {
-    for i in b * BLOCK..((b + 1) * BLOCK).min(ops.len()) {
+    let first = b * BLOCK;
+    for (i, op) in ops.iter().enumerate().skip(first).take(BLOCK) {
         if selection.excluded[i].is_some() {
             continue;
         }
-        let prepared = lw.prepare(&ops[i]);
+        let prepared = lw.prepare(op);
         let failed = prepared.is_err();
         if !out(i, prepared) || failed {
             return;
