@@ -921,6 +921,64 @@ mod tests {
         assert!(defs.contains(r##""$ref":"#/$defs/a_b_2""##), "{defs}");
     }
 
+    /// An undefined security scheme is warned about once, at the first tool that names it,
+    /// whichever thread prepared which operation.
+    #[test]
+    fn an_undefined_scheme_is_warned_about_once() {
+        let mut paths = serde_json::Map::new();
+        for i in 0..(BLOCK * 3) {
+            let mut op = serde_json::json!({
+                "operationId": format!("get{i}"),
+                "parameters": [{"name": "key", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"204": {"description": "done"}},
+            });
+            if i % 5 == 0 {
+                op["security"] = serde_json::json!([{"missing": []}, {"key": []}]);
+            }
+            paths.insert(format!("/r{i:03}"), serde_json::json!({ "get": op }));
+        }
+        let doc = serde_json::json!({
+            "openapi": "3.0.3",
+            "info": {"title": "T", "version": "1"},
+            "paths": paths,
+            "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "query", "name": "key"}}},
+        });
+        let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
+        let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+        for one_thread in [true, false] {
+            let api = lower(
+                &spec,
+                None,
+                &LowerOptions {
+                    one_thread,
+                    ..LowerOptions::default()
+                },
+            )
+            .expect("lowers");
+            let warned: Vec<&str> = api
+                .tools
+                .iter()
+                .filter(|t| {
+                    t.warnings.iter().any(|w| {
+                        w.to_string()
+                            .contains("securityScheme `missing` is not defined")
+                    })
+                })
+                .map(|t| t.name.as_str())
+                .collect();
+            assert_eq!(warned, ["get0"], "one thread: {one_thread}");
+            // The key is a credential wherever the scheme applies, never an argument there.
+            assert!(api.tools[0].args.iter().all(|a| a.wire_name != "key"));
+            assert!(api.tools[1].args.iter().any(|a| a.wire_name == "key"));
+            let scheme = api
+                .security_schemes
+                .iter()
+                .find(|s| s.name == "missing")
+                .expect("the undefined scheme");
+            assert!(scheme.used);
+        }
+    }
+
     /// The first operation that fails, in operation order, is the error lowering reports,
     /// whichever thread prepared it and whatever the other prepared after it.
     #[test]

@@ -62,6 +62,23 @@ impl Lowerer<'_> {
         Ok(())
     }
 
+    /// The operation's effective `security` (its own, else the document's), as it is: nothing
+    /// marked or added (what [`Lowerer::prepare`] needs; [`Lowerer::security`] decides the
+    /// rest, in operation order).
+    pub(super) fn requirements(&self, op: &Operation) -> Vec<BTreeMap<String, Vec<String>>> {
+        let reqs = match (&op.security, &self.api.security) {
+            (Some(reqs), _) | (None, Some(reqs)) => reqs,
+            (None, None) => return Vec::new(),
+        };
+        reqs.iter()
+            .map(|req| {
+                req.iter()
+                    .map(|(name, scopes)| (name.clone(), scopes.clone()))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The operation's effective `security` (its own, else the document's), every scheme it
     /// names marked used; a name the document does not define is added as unsupported, with a
     /// warning.

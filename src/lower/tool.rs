@@ -45,9 +45,10 @@ impl Lowerer<'_> {
         let op_ptr = op.pointer();
         let seen = self.schemas.warning_count();
         let mut warnings = Vec::new();
-        // The tool's security is decided again, in order, by `tool`: here only what the
-        // parameters need of it (which are credentials).
-        let security = self.security(op.operation, &op_ptr, &mut Vec::new());
+        // What the parameters need of the tool's security (which are credentials); `tool`
+        // decides the rest in operation order (schemes marked used, undefined ones added with
+        // a warning, once).
+        let security = self.requirements(op.operation);
         let mut candidates = self.parameters(op, &security, &mut warnings)?;
         let (body, body_notes) =
             self.request_body(op.operation, &op_ptr, &mut candidates, &mut warnings)?;
