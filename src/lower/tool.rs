@@ -73,7 +73,9 @@ impl Lowerer<'_> {
             body,
             output,
             warnings,
-            schema_warnings: self.schemas.warnings_since(seen),
+            // Taken out, and recorded again when the tool is finished: in operation order,
+            // however far ahead of the finished tools this thread prepares.
+            schema_warnings: self.schemas.take_warnings_since(seen),
         })
     }
 

@@ -134,14 +134,18 @@ impl<'a> Schemas<'a> {
         }
     }
 
-    /// How many warnings there are so far (see [`Schemas::warnings_since`]).
+    /// How many warnings there are so far (see [`Schemas::take_warnings_since`]).
     pub fn warning_count(&self) -> usize {
         self.warnings.borrow().len()
     }
 
-    /// The warnings recorded after the first `n`.
-    pub fn warnings_since(&self, n: usize) -> Vec<Warning> {
-        self.warnings.borrow().get(n..).unwrap_or_default().to_vec()
+    /// The warnings recorded after the first `n`, taken out (see [`Schemas::adopt_warnings`]).
+    pub fn take_warnings_since(&self, n: usize) -> Vec<Warning> {
+        let mut w = self.warnings.borrow_mut();
+        if n >= w.len() {
+            return Vec::new();
+        }
+        w.split_off(n)
     }
 
     /// Records warnings another [`Schemas`] of the document found (each once).
