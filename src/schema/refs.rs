@@ -53,6 +53,7 @@ pub struct Facts {
     recursive: BTreeSet<Pointer>,
     names: BTreeMap<Pointer, String>,
     taken: Unique,
+    sizes: BTreeMap<Pointer, usize>,
 }
 
 /// Nodes of the document's own schemas: place → depth → node.
@@ -80,8 +81,8 @@ impl<'a> Schemas<'a> {
         placed: &'a BTreeMap<String, Value>,
     ) -> Self {
         let (recursive, targets) = find_recursive(root, placed);
-        let (names, taken) = def_names(targets);
-        Self::from_facts(
+        let (names, taken) = def_names(targets.clone());
+        let schemas = Self::from_facts(
             file,
             root,
             placed,
@@ -89,18 +90,28 @@ impl<'a> Schemas<'a> {
                 recursive,
                 names,
                 taken,
+                sizes: BTreeMap::new(),
             },
-        )
+        );
+        // Every target's expanded size up front, from depth 0 and in pointer order: a size
+        // memoised from the depth of its first query would depend on which tool, or which
+        // thread, asked first (only where references nest past the depth limit).
+        for t in &targets {
+            schemas.expanded_size(t, 0);
+        }
+        schemas
     }
 
     /// What another [`Schemas`] of the same document needs to start from (for lowering on
-    /// another thread): the reference facts and the `$defs` names, without the caches.
+    /// another thread): the reference facts, the `$defs` names and the targets' expanded
+    /// sizes, without the caches.
     pub fn facts(&self) -> Facts {
         let names = self.def_names.borrow();
         Facts {
             recursive: self.recursive.clone(),
             names: names.0.clone(),
             taken: names.1.clone(),
+            sizes: self.sizes.borrow().clone(),
         }
     }
 
@@ -116,7 +127,7 @@ impl<'a> Schemas<'a> {
             root,
             placed,
             recursive: facts.recursive,
-            sizes: RefCell::new(BTreeMap::new()),
+            sizes: RefCell::new(facts.sizes),
             def_names: RefCell::new((facts.names, facts.taken)),
             warnings: RefCell::new(Vec::new()),
             def_graphs: Default::default(),
