@@ -66,11 +66,8 @@ impl Lowerer<'_> {
     /// marked or added (what [`Lowerer::prepare`] needs; [`Lowerer::security`] decides the
     /// rest, in operation order).
     pub(super) fn requirements(&self, op: &Operation) -> Vec<BTreeMap<String, Vec<String>>> {
-        let reqs = match (&op.security, &self.api.security) {
-            (Some(reqs), _) | (None, Some(reqs)) => reqs,
-            (None, None) => return Vec::new(),
-        };
-        reqs.iter()
+        effective(op, self.api)
+            .iter()
             .map(|req| {
                 req.iter()
                     .map(|(name, scopes)| (name.clone(), scopes.clone()))
@@ -88,15 +85,12 @@ impl Lowerer<'_> {
         op_ptr: &Pointer,
         warnings: &mut Vec<Warning>,
     ) -> Vec<BTreeMap<String, Vec<String>>> {
-        let (reqs, at) = match (&op.security, &self.api.security) {
-            (Some(reqs), _) => (reqs, op_ptr.join("security")),
-            (None, Some(reqs)) => (reqs, Pointer::root().join("security")),
-            (None, None) => return Vec::new(),
+        let at = match op.security {
+            Some(_) => op_ptr.join("security"),
+            None => Pointer::root().join("security"),
         };
-        let mut out = Vec::new();
-        for (i, req) in reqs.iter().enumerate() {
-            let mut alt = BTreeMap::new();
-            for (name, scopes) in req {
+        for (i, req) in effective(op, self.api).iter().enumerate() {
+            for name in req.keys() {
                 let scheme = self.schemes.entry(name.clone()).or_insert_with(|| {
                     warnings.push(Warning::spec(
                         at.join(i),
@@ -112,11 +106,9 @@ impl Lowerer<'_> {
                     }
                 });
                 scheme.used = true;
-                alt.insert(name.clone(), scopes.clone());
             }
-            out.push(alt);
         }
-        out
+        self.requirements(op)
     }
 
     /// The `apiKey` scheme of the operation's security that sends a parameter of this name and
@@ -244,4 +236,15 @@ fn scheme_kind(scheme: &openapiv3::SecurityScheme) -> SchemeKind {
             discovery_url: open_id_connect_url.clone(),
         },
     }
+}
+
+/// The operation's own `security`, else the document's (none when neither says).
+fn effective<'o>(
+    op: &'o Operation,
+    api: &'o openapiv3::OpenAPI,
+) -> &'o [openapiv3::SecurityRequirement] {
+    op.security
+        .as_deref()
+        .or(api.security.as_deref())
+        .unwrap_or_default()
 }
