@@ -406,6 +406,14 @@ impl<'a> Index<'a> {
 /// and inside a word at case changes (`listForRepo` → `list`, `for`, `repo`; `HTTPServer` →
 /// `http`, `server`). Single letters are dropped; digits stay with their word (`oauth2`).
 pub fn words(text: &str) -> Vec<String> {
+    if text.is_ascii() {
+        return ascii_words(text.as_bytes());
+    }
+    char_words(text)
+}
+
+/// [`words`], character by character.
+fn char_words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let chars: Vec<char> = text.chars().collect();
@@ -434,6 +442,47 @@ pub fn words(text: &str) -> Vec<String> {
         current.extend(c.to_lowercase());
     }
     flush(&mut current, &mut out);
+    out
+}
+
+/// [`words`] of ASCII text, byte by byte: the same split (ASCII's letters, digits and cases are
+/// Unicode's), without decoding characters. Most of what is indexed is ASCII.
+fn ascii_words(text: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    // The current word: `text[start..end]`, lower-cased when it is taken.
+    let mut start = 0;
+    let mut end = 0;
+    let flush = |start: usize, end: usize, out: &mut Vec<String>| {
+        let word = &text[start..end];
+        if word.len() > 1 || word.iter().any(u8::is_ascii_digit) {
+            let word: String = word
+                .iter()
+                .map(|b| char::from(b.to_ascii_lowercase()))
+                .collect();
+            out.push(word);
+        }
+    };
+    for (i, &c) in text.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            flush(start, end, &mut out);
+            start = i + 1;
+            end = i + 1;
+            continue;
+        }
+        if c.is_ascii_uppercase() && end > start {
+            let prev = i.checked_sub(1).map(|p| text[p]);
+            let next = text.get(i + 1).copied();
+            let after_lower = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit());
+            let acronym_end = prev.is_some_and(|p| p.is_ascii_uppercase())
+                && next.is_some_and(|n| n.is_ascii_lowercase());
+            if after_lower || acronym_end {
+                flush(start, end, &mut out);
+                start = i;
+            }
+        }
+        end = i + 1;
+    }
+    flush(start, end, &mut out);
     out
 }
 
@@ -467,13 +516,18 @@ fn is_vowel(c: u8) -> bool {
 /// `starred`, `stars`, `star` meet. Derivations (`deployment`, `invitation`) are left alone: the
 /// synonym groups relate those that matter. Words that are not plain ASCII letters are kept.
 pub fn stem(word: &str) -> String {
+    stem_owned(word.to_owned())
+}
+
+/// [`stem`] of a word already owned, changed in place.
+fn stem_owned(word: String) -> String {
     if word.len() <= 3 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
-        return word.to_owned();
+        return word;
     }
-    if NOT_PLURAL.contains(&word) {
-        return word.to_owned();
+    if NOT_PLURAL.contains(&word.as_str()) {
+        return word;
     }
-    let mut w = word.to_owned();
+    let mut w = word;
     // Plurals.
     if w.ends_with("ies") && w.len() > 4 {
         w.truncate(w.len() - 3);
@@ -526,7 +580,7 @@ pub fn terms(text: &str) -> Vec<String> {
     words(text)
         .into_iter()
         .filter(|w| !is_stop_word(w))
-        .map(|w| stem(&w))
+        .map(stem_owned)
         .collect()
 }
 
@@ -1229,6 +1283,43 @@ mod tests {
         assert_eq!(words("get_pet-by_id"), ["get", "pet", "by", "id"]);
         assert_eq!(words("Ünïcode WÖRDS"), ["ünïcode", "wörds"]);
         assert!(words("  ?? !! ").is_empty());
+    }
+
+    /// The byte-wise split of ASCII text is the character-wise one: every string of up to five
+    /// characters over an alphabet of each class (lower, upper, digit, separator), and longer
+    /// strings drawn from a wider one.
+    #[test]
+    fn ascii_words_are_char_words() {
+        let alphabet = b"aZ1 ";
+        let mut checked = 0;
+        for len in 0..=5u32 {
+            for n in 0..alphabet.len().pow(len) {
+                let mut n = n;
+                let text: String = (0..len)
+                    .map(|_| {
+                        let c = alphabet[n % alphabet.len()];
+                        n /= alphabet.len();
+                        char::from(c)
+                    })
+                    .collect();
+                assert_eq!(ascii_words(text.as_bytes()), char_words(&text), "{text:?}");
+                checked += 1;
+            }
+        }
+        let wide = b"abXYZ09_-/{}. Ab";
+        let mut state: u64 = 17;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let len = (state >> 59) as usize + 1;
+            let text: String = (0..len)
+                .map(|i| char::from(wide[((state >> (i * 4 % 56)) & 15) as usize]))
+                .collect();
+            assert_eq!(ascii_words(text.as_bytes()), char_words(&text), "{text:?}");
+            checked += 1;
+        }
+        assert!(checked > 21_000);
     }
 
     #[test]

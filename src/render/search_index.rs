@@ -386,7 +386,8 @@ pub fn render(api: &Api) -> Result<String> {
         literal(&index.actions),
         literal(&index.names),
     );
-    crate::render::format_rust("search_index", &src)
+    // Laid out as `prettyplease` would (a test holds it to that): no parse and print.
+    Ok(src)
 }
 
 /// A string literal of `text` in lines of about 100 characters. Characters other than ASCII
@@ -498,6 +499,41 @@ mod tests {
         for (i, tool) in api.tools.iter().enumerate() {
             assert!(index.search(&tool.name, 3).contains(&i), "{}", tool.name);
         }
+    }
+
+    /// The file is written already formatted: what `syn` + `prettyplease` make of it is itself,
+    /// over every fixture (names, hostile text, non-ASCII) and a crate without tools.
+    #[test]
+    fn the_index_file_is_already_formatted() {
+        let fixtures = format!("{}/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&fixtures).expect("fixtures") {
+            let dir = entry.expect("fixture").path();
+            let spec = ["openapi.yaml", "openapi.json", "swagger.yaml"]
+                .iter()
+                .map(|f| dir.join(f))
+                .find(|p| p.is_file());
+            let Some(spec) = spec else { continue };
+            let Ok(api) = crate::build_ir(&spec.to_string_lossy(), &Default::default()) else {
+                continue;
+            };
+            let src = render(&api).expect("renders");
+            assert_eq!(
+                crate::render::format_rust("search_index", &src).expect("parses"),
+                src,
+                "{}",
+                dir.display()
+            );
+            checked += 1;
+            let mut none = api;
+            none.tools.clear();
+            let src = render(&none).expect("renders");
+            assert_eq!(
+                crate::render::format_rust("search_index", &src).expect("parses"),
+                src
+            );
+        }
+        assert!(checked >= 10, "{checked} fixtures");
     }
 
     #[test]
