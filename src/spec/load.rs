@@ -271,10 +271,11 @@ fn has_external_ref(v: &Value, depth: usize) -> bool {
         return false;
     }
     match v {
-        Value::Object(m) => {
-            matches!(m.get("$ref"), Some(Value::String(r)) if !r.starts_with('#'))
-                || m.values().any(|c| has_external_ref(c, depth + 1))
-        }
+        // One pass over the entries: the `$ref` among them is met on the way, no search.
+        Value::Object(m) => m.iter().any(|(k, c)| match c {
+            Value::String(r) => k == "$ref" && !r.starts_with('#'),
+            _ => has_external_ref(c, depth + 1),
+        }),
         Value::Array(a) => a.iter().any(|c| has_external_ref(c, depth + 1)),
         _ => false,
     }
