@@ -2,9 +2,23 @@
 //! literals and doc attributes, markdown table cells, shell words, `#` comment lines. Nothing a
 //! spec says can end the literal, the cell or the comment it is put in, or inject anything.
 
-/// A Rust string literal for `s` (escaped; safe for any input).
+/// A Rust string literal for `s` (escaped; safe for any input), as `proc_macro2` writes it.
+/// Printable ASCII text, most of what a spec says, is written here directly (only `"` and `\`
+/// escaped, as `proc_macro2` does); anything else goes through `proc_macro2`.
 pub fn lit(s: &str) -> String {
-    proc_macro2::Literal::string(s).to_string()
+    if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return proc_macro2::Literal::string(s).to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// Doc attributes for `text`, one `#[doc = " line"]` per line, so prettyplease prints `/// line`.
@@ -73,6 +87,27 @@ pub fn shell_word(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The direct path writes what `proc_macro2` writes: every ASCII character alone, beside a
+    /// letter, and pairs of the printable ones (`'`, `"`, `\\` and the rest).
+    #[test]
+    fn literals_are_proc_macro2_s() {
+        let reference = |s: &str| proc_macro2::Literal::string(s).to_string();
+        for b in 0u8..0x80 {
+            let c = char::from(b);
+            for s in [c.to_string(), format!("a{c}b"), format!("{c}\0{c}")] {
+                assert_eq!(lit(&s), reference(&s), "{s:?}");
+            }
+        }
+        for x in 0x20u8..0x7f {
+            for y in 0x20u8..0x7f {
+                let s = format!("{}{}", char::from(x), char::from(y));
+                assert_eq!(lit(&s), reference(&s), "{s:?}");
+            }
+        }
+        let text = "The user's \"login\" (a\\b); é \u{202e} end";
+        assert_eq!(lit(text), reference(text));
+    }
 
     #[test]
     fn literals_survive_hostile_text() {
