@@ -324,7 +324,7 @@ fn find_in<'v>(
                     return if end == s.len() {
                         Some(v)
                     } else {
-                        v.pointer(&s[end..])
+                        crate::pointer::lookup(v, &s[end..])
                     };
                 }
                 break;
