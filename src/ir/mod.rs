@@ -211,6 +211,15 @@ impl Schema {
     /// The schema of `v`, sharing the text of an equal schema already in `shared`.
     pub fn shared(v: &Value, shared: &mut std::collections::HashSet<std::sync::Arc<str>>) -> Self {
         let text = serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned());
+        Self::shared_text(text, shared)
+    }
+
+    /// The schema of compact JSON `text` (as serde_json writes a value), sharing the text of
+    /// an equal schema already in `shared`.
+    pub fn shared_text(
+        text: String,
+        shared: &mut std::collections::HashSet<std::sync::Arc<str>>,
+    ) -> Self {
         if let Some(t) = shared.get(text.as_str()) {
             return Self(t.clone());
         }

@@ -9,11 +9,12 @@ use crate::ir::{Arg, ArgLocation, Body, BodyKind, OutputCut, Schema, Simplificat
 use crate::lower::Lowerer;
 use crate::naming::{self, MAX_NAME_LEN, Unique};
 use crate::pointer::Pointer;
-use crate::schema::bound::{INPUT_BOUND, Root};
+use crate::schema::bound::{Bounded, INPUT_BOUND, Root};
 use crate::schema::convert::Conversion;
+use crate::schema::json_text;
 use crate::schema::shape::{Mode, Note};
 use crate::schema::typegen::{RType, field_doc};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// One argument before naming.
 pub(super) struct Candidate {
@@ -35,7 +36,8 @@ pub(super) struct Candidate {
 pub(super) struct Input {
     pub args: Vec<Arg>,
     pub typing: Vec<Typing>,
-    pub schema: Value,
+    /// The `inputSchema` as compact JSON.
+    pub schema: String,
     pub notes: Vec<Simplification>,
     pub cut: Option<OutputCut>,
 }
@@ -83,23 +85,26 @@ impl Lowerer<'_> {
         let before = if bounded.cut.is_empty() {
             None
         } else {
-            let converted =
-                bounded.roots.iter().map(compact_len).sum::<usize>() + defs_len(&bounded.defs);
+            let converted = bounded.roots.iter().map(String::len).sum::<usize>()
+                + if bounded.defs.is_empty() {
+                    0
+                } else {
+                    // `"$defs":` and a comma.
+                    bounded.defs_text().len() + 9
+                };
             Some((conversion.unbounded_bytes(&roots)?, converted))
         };
         drop(roots);
         let mut args = Vec::new();
         let mut typing = Vec::new();
-        let mut schemas = Vec::new();
         for ((c, name, rust_field), schema) in named.into_iter().zip(bounded.roots.drain(..)) {
-            let (arg, types, schema) = self.argument(c, name, rust_field, schema, body);
+            let (arg, types) = self.argument(c, name, rust_field, schema, body);
             args.push(arg);
             typing.push(types);
-            schemas.push(schema);
         }
-        let schema = input_schema(&args, schemas, std::mem::take(&mut bounded.defs));
+        let schema = input_schema(&args, &bounded);
         let cut = before.map(|(unbounded, converted)| {
-            let after = compact_len(&schema);
+            let after = schema.len();
             let subschemas = bounded.cut.len();
             bounded.cut.truncate(MAX_CUT_LISTED);
             // Only the first places are kept, in an `Arc<[String]>` of their size (not with the
@@ -157,20 +162,26 @@ impl Lowerer<'_> {
         c: Candidate,
         name: String,
         rust_field: String,
-        mut schema: Value,
+        mut schema: String,
         body: Option<&Body>,
-    ) -> (Arg, Typing, Value) {
-        let is_file = c.location == ArgLocation::BodyField
+    ) -> (Arg, Typing) {
+        let mut is_file = false;
+        if c.location == ArgLocation::BodyField
             && body.is_some_and(|b| b.kind == BodyKind::Multipart)
-            && label_file_schema(&mut schema);
-        if let Value::Object(m) = &mut schema {
-            if let Some(d) = &c.description {
-                m.entry("description")
-                    .or_insert_with(|| Value::String(d.clone()));
-            }
-            if c.deprecated {
-                m.insert("deprecated".into(), Value::Bool(true));
-            }
+            && let Some(mut v) = json_text::parse(&schema)
+            && label_file_schema(&mut v)
+        {
+            is_file = true;
+            schema = serde_json::to_string(&v).unwrap_or(schema);
+        }
+        // Laid over the schema when it is an object (`with_entry` is `None` otherwise).
+        if let Some(d) = &c.description {
+            let mut text = String::new();
+            json_text::push_str_json(&mut text, d);
+            schema = json_text::with_entry(&schema, "description", &text, true).unwrap_or(schema);
+        }
+        if c.deprecated {
+            schema = json_text::with_entry(&schema, "deprecated", "true", false).unwrap_or(schema);
         }
         let string = c.location == ArgLocation::Body
             && matches!(
@@ -192,9 +203,9 @@ impl Lowerer<'_> {
             style: c.style,
             explode: c.explode,
             is_file,
-            schema: Schema::shared(&schema, &mut self.schema_texts),
+            schema: Schema::shared_text(schema, &mut self.schema_texts),
         };
-        (arg, (c.schema, c.schema_at, string), schema)
+        (arg, (c.schema, c.schema_at, string))
     }
 }
 
@@ -217,24 +228,6 @@ fn around(c: &Candidate, name: &str) -> usize {
 
 /// Places of cut subschemas an [`OutputCut`] lists (the count covers them all).
 pub(super) const MAX_CUT_LISTED: usize = 20;
-
-fn compact_len(v: &Value) -> usize {
-    crate::ir::budget::json_len(v)
-}
-
-/// Bytes `,"$defs":{..}` adds to a schema (nothing without definitions).
-fn defs_len(defs: &Map<String, Value>) -> usize {
-    if defs.is_empty() {
-        return 0;
-    }
-    // `"$defs":` and a comma.
-    defs.iter()
-        .map(|(k, v)| crate::ir::budget::str_len(k) + 1 + compact_len(v))
-        .sum::<usize>()
-        + defs.len().saturating_sub(1)
-        + 2
-        + 9
-}
 
 /// The argument name of a candidate: its wire name made a property name, or — when another
 /// argument has that name already — with its location appended, with a warning.
@@ -275,26 +268,47 @@ pub(super) fn location_label(l: ArgLocation) -> &'static str {
 
 /// The `inputSchema`: a closed object of every argument (`schemas`, in the order of `args`),
 /// with the shared definitions.
-fn input_schema(args: &[Arg], schemas: Vec<Value>, defs: Map<String, Value>) -> Value {
-    let mut properties = Map::new();
-    let mut required = Vec::new();
-    for (a, schema) in args.iter().zip(schemas) {
-        properties.insert(a.name.clone(), schema);
-        if a.required {
-            required.push(Value::String(a.name.clone()));
+fn input_schema(args: &[Arg], bounded: &Bounded) -> String {
+    // Keys in `Map` order: `$defs`, `additionalProperties`, `properties`, `required`, `type`.
+    let mut out = String::from("{");
+    if !bounded.defs.is_empty() {
+        out.push_str(r#""$defs":"#);
+        out.push_str(&bounded.defs_text());
+        out.push(',');
+    }
+    out.push_str(r#""additionalProperties":false,"properties":{"#);
+    let mut by_name: Vec<&Arg> = args.iter().collect();
+    by_name.sort_by(|a, b| a.name.cmp(&b.name));
+    // Names are told apart (`argument_name`); were two the same, the last would stand, as in
+    // a map.
+    let last: Vec<&Arg> = by_name
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| by_name.get(i + 1).is_none_or(|n| n.name != a.name))
+        .map(|(_, a)| *a)
+        .collect();
+    for (i, a) in last.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
+        json_text::push_str_json(&mut out, &a.name);
+        out.push(':');
+        out.push_str(a.schema.as_str());
     }
-    let mut input = Map::new();
-    input.insert("type".into(), json!("object"));
-    input.insert("properties".into(), Value::Object(properties));
-    if !required.is_empty() {
-        input.insert("required".into(), Value::Array(required));
+    out.push('}');
+    let mut required = args.iter().filter(|a| a.required).peekable();
+    if required.peek().is_some() {
+        out.push_str(r#","required":["#);
+        for (i, a) in required.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json_text::push_str_json(&mut out, &a.name);
+        }
+        out.push(']');
     }
-    input.insert("additionalProperties".into(), Value::Bool(false));
-    if !defs.is_empty() {
-        input.insert("$defs".into(), Value::Object(defs));
-    }
-    Value::Object(input)
+    out.push_str(r#","type":"object"}"#);
+    out
 }
 
 /// Marks a multipart file field (`format: binary`, or an array of them) as base64 input, which is

@@ -62,10 +62,10 @@ impl Lowerer<'_> {
         let output = self.output_schema(op.operation, &op_ptr);
         // Texts are shared within the thread that makes them (across two threads, an equal
         // schema may be two strings).
-        let mut schema = std::mem::take(&mut input.schema);
+        let schema = std::mem::take(&mut input.schema);
         // The generated server parses tools.json with serde_json's default recursion limit.
-        let input_deep = cut_deep(&mut schema, 0);
-        let input_schema = Schema::shared(&schema, &mut self.schema_texts);
+        let (schema, input_deep) = json_text::cut_deeper_than(&schema, MAX_SCHEMA_JSON_DEPTH);
+        let input_schema = Schema::shared_text(schema, &mut self.schema_texts);
         Ok(Prepared {
             input,
             input_schema,
@@ -271,10 +271,10 @@ impl Lowerer<'_> {
         if let Some(hit) = key.as_ref().and_then(|k| self.outputs.get(k)) {
             return Ok(hit.clone());
         }
-        let (mut value, wrap, notes, cut) = self.bounded_output(&schemas)?;
-        let deep = cut_deep(&mut value, 0);
+        let (text, wrap, notes, cut) = self.bounded_output(&schemas)?;
+        let (text, deep) = json_text::cut_deeper_than(&text, MAX_SCHEMA_JSON_DEPTH);
         let out = (
-            Some(Schema::shared(&value, &mut self.schema_texts)),
+            Some(Schema::shared_text(text, &mut self.schema_texts)),
             wrap,
             notes,
             cut,
@@ -299,7 +299,7 @@ impl Lowerer<'_> {
     fn bounded_output(
         &self,
         schemas: &[(Pointer, Value)],
-    ) -> Result<(Value, bool, Vec<Simplification>, Option<OutputCut>)> {
+    ) -> Result<(String, bool, Vec<Simplification>, Option<OutputCut>)> {
         let several = schemas.len() > 1;
         let roots: Vec<Root> = schemas
             .iter()
@@ -321,7 +321,7 @@ impl Lowerer<'_> {
         let something_cut = !bounded.cut.is_empty() || bounded.stripped > 0;
         // Sizes for the report, each part serialised once (only when something was cut).
         let roots_bytes: usize = if something_cut {
-            bounded.roots.iter().map(compact_len).sum()
+            bounded.roots.iter().map(String::len).sum()
         } else {
             0
         };
@@ -333,6 +333,16 @@ impl Lowerer<'_> {
                 json!({"type": "object", "properties": {"result": root}, "required": ["result"]})
             }
         };
+        // The same as text: keys in `Map` order.
+        let wrap_text = |root: String| {
+            if plain_object {
+                root
+            } else {
+                format!(
+                    r#"{{"properties":{{"result":{root}}},"required":["result"],"type":"object"}}"#
+                )
+            }
+        };
         let skeleton = |n: usize| {
             let roots = vec![json!({}); n];
             wrap(if several {
@@ -342,22 +352,22 @@ impl Lowerer<'_> {
             })
         };
         let root = if several {
-            json!({ "anyOf": std::mem::take(&mut bounded.roots) })
+            format!(r#"{{"anyOf":[{}]}}"#, bounded.roots.join(","))
         } else {
-            bounded.roots.pop().unwrap_or_else(|| json!({}))
+            bounded.roots.pop().unwrap_or_else(|| "{}".to_owned())
         };
-        let mut out = wrap(root);
-        let defs = std::mem::take(&mut bounded.defs);
-        let defs_bytes = if something_cut && !defs.is_empty() {
+        let mut out = wrap_text(root);
+        let defs = bounded.defs_text();
+        let defs_bytes = if something_cut && !bounded.defs.is_empty() {
             // `"$defs":` and a comma.
-            crate::ir::budget::map_len(&defs) + 9
+            defs.len() + 9
         } else {
             0
         };
-        if !defs.is_empty()
-            && let Value::Object(m) = &mut out
+        if !bounded.defs.is_empty()
+            && let Some(with) = json_text::with_entry(&out, "$defs", &defs, false)
         {
-            m.insert("$defs".into(), Value::Object(defs));
+            out = with;
         }
         let notes = conversion.take_notes();
         let cut = if !something_cut {
@@ -393,6 +403,7 @@ pub(super) type Output = (
 );
 
 use crate::lower::arguments::MAX_CUT_LISTED;
+use crate::schema::json_text;
 
 fn compact_len(v: &Value) -> usize {
     crate::ir::budget::json_len(v)
@@ -487,36 +498,3 @@ fn presentation(op: &OperationRef, over: Option<&(String, Override)>) -> Present
 /// Nesting allowed inside a tool schema: tools.json adds four levels around it, and the generated
 /// server reads that file with serde_json, which refuses more than 128.
 const MAX_SCHEMA_JSON_DEPTH: usize = 100;
-
-/// Replaces whatever lies deeper than [`MAX_SCHEMA_JSON_DEPTH`] with an empty object or array;
-/// returns whether anything was cut.
-fn cut_deep(v: &mut Value, depth: usize) -> bool {
-    if depth >= MAX_SCHEMA_JSON_DEPTH {
-        return match v {
-            Value::Object(m) if !m.is_empty() => {
-                m.clear();
-                true
-            }
-            Value::Array(a) if !a.is_empty() => {
-                a.clear();
-                true
-            }
-            _ => false,
-        };
-    }
-    let mut cut = false;
-    match v {
-        Value::Object(m) => {
-            for c in m.values_mut() {
-                cut |= cut_deep(c, depth + 1);
-            }
-        }
-        Value::Array(a) => {
-            for c in a {
-                cut |= cut_deep(c, depth + 1);
-            }
-        }
-        _ => {}
-    }
-    cut
-}

@@ -34,6 +34,7 @@ use crate::error::Result;
 use crate::ir::budget::{json_len, str_len};
 use crate::pointer::Pointer;
 use crate::schema::convert::{Conversion, Deferred};
+use crate::schema::json_text;
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
 use crate::schema::node::{Closure, Def, Node, placeholder, slot_of};
 use crate::schema::refs::Schemas;
@@ -89,17 +90,15 @@ pub use crate::ir::NOT_EXPANDED;
 /// see it: permissive (it accepts every value the full schema accepts), an object schema with
 /// the node's own `required` when the part is a plain object, with [`NOT_EXPANDED`], so a model
 /// knows there is more to it than "anything".
-fn cut_form(node: Option<&Value>) -> Value {
-    let Some(v) = node.filter(|v| is_plain_object(v)) else {
+fn cut_form(node: Option<&Node>) -> Value {
+    let Some(n) = node.filter(|n| n.plain) else {
         return serde_json::json!({ "description": NOT_EXPANDED });
     };
     let mut m = Map::new();
     m.insert("type".into(), Value::String("object".into()));
     m.insert("properties".into(), Value::Object(Map::new()));
-    if let Some(Value::Array(r)) = v.get("required")
-        && !r.is_empty()
-    {
-        m.insert("required".into(), Value::Array(r.clone()));
+    if let Some(r) = &n.required {
+        m.insert("required".into(), (**r).clone());
     }
     m.insert("description".into(), Value::String(NOT_EXPANDED.into()));
     Value::Object(m)
@@ -147,6 +146,20 @@ fn subschemas_mut(m: &mut Map<String, Value>) -> Vec<(&String, &mut Value)> {
             (Kind::One, v) => out.push((k, v)),
             (Kind::List, Value::Array(a)) => out.extend(a.iter_mut().map(|c| (k, c))),
             (Kind::Map, Value::Object(o)) => out.extend(o.values_mut().map(|c| (k, c))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The schemas directly beneath `m`'s keywords.
+fn subschemas(m: &Map<String, Value>) -> Vec<&Value> {
+    let mut out = Vec::new();
+    for (k, v) in m {
+        match (kind(k), v) {
+            (Kind::One, v) => out.push(v),
+            (Kind::List, Value::Array(a)) => out.extend(a.iter()),
+            (Kind::Map, Value::Object(o)) => out.extend(o.values()),
             _ => {}
         }
     }
@@ -226,16 +239,40 @@ pub struct Root<'v> {
 /// A bounded conversion's result.
 #[derive(Debug, Default)]
 pub struct Bounded {
-    /// The converted roots, in order.
-    pub roots: Vec<Value>,
+    /// The converted roots, in order, as compact JSON.
+    pub roots: Vec<String>,
     /// Whether each root is a plain object schema, decided before any cut.
     pub plain: Vec<bool>,
-    /// The `$defs` the roots reference, by name.
-    pub defs: Map<String, Value>,
+    /// The `$defs` the roots reference, in name order, as compact JSON.
+    pub defs: Vec<(String, String)>,
     /// Paths of the subschemas replaced by `{}`, nearest first.
     pub cut: Vec<String>,
     /// Nodes kept without their annotations.
     pub stripped: usize,
+}
+
+impl Bounded {
+    /// The `$defs` as a compact JSON object.
+    pub fn defs_text(&self) -> String {
+        let mut out = String::with_capacity(
+            2 + self
+                .defs
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>(),
+        );
+        out.push('{');
+        for (i, (name, text)) in self.defs.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json_text::push_str_json(&mut out, name);
+            out.push(':');
+            out.push_str(text);
+        }
+        out.push('}');
+        out
+    }
 }
 
 /// A node waiting in the queue.
@@ -290,7 +327,21 @@ impl Conversion<'_, '_> {
         let mut value = converted?;
         let mut occ = BTreeMap::new();
         count_slots(&mut value, &mut occ);
-        let bytes = node_bytes(&value, &occ);
+        let text = serde_json::to_string(&value).unwrap_or_default();
+        let slots = json_text::slots(&text);
+        // Every placeholder text is a subschema's placeholder, unless a spec's string looks
+        // like one: then the value is kept to tell them apart.
+        let odd = slots.len() != occ.values().sum::<usize>();
+        let bytes = if odd {
+            node_bytes(&value, &occ)
+        } else {
+            text.len()
+                - slots
+                    .iter()
+                    .map(|(s, e, _)| (e - s) as usize - 2)
+                    .sum::<usize>()
+        };
+        debug_assert_eq!(bytes, node_bytes(&value, &occ));
         let mut lean = value.clone();
         let (has_lean, lean_bytes) = if strip_annotations(&mut lean) {
             (true, node_bytes(&lean, &occ))
@@ -298,6 +349,14 @@ impl Conversion<'_, '_> {
             (false, bytes)
         };
         drop(lean);
+        let plain = is_plain_object(&value);
+        let required = match value.get("required") {
+            Some(Value::Array(r)) if plain && !r.is_empty() => {
+                Some(Box::new(Value::Array(r.clone())))
+            }
+            _ => None,
+        };
+        let sensitive = sensitive(&value);
         let mut refs: Vec<(String, Pointer)> = Vec::new();
         for r in deferred.refs {
             if !refs.contains(&r) {
@@ -305,7 +364,12 @@ impl Conversion<'_, '_> {
             }
         }
         Ok(Node {
-            value,
+            text: text.into(),
+            slots: if odd { Box::default() } else { slots.into() },
+            value: odd.then(|| Box::new(value)),
+            sensitive,
+            plain,
+            required,
             has_lean,
             bytes,
             lean_bytes,
@@ -369,7 +433,7 @@ impl Conversion<'_, '_> {
         let mut marks = 0usize;
         // The least a description of a cut part takes: past the reserve, none is built.
         let least_mark = json_len(&cut_form(None)).saturating_sub(2);
-        let mut mark = |node: Option<&Value>, mult: usize| -> Option<Value> {
+        let mut mark = |node: Option<&Node>, mult: usize| -> Option<Value> {
             if !input || marks + mult * least_mark > reserve {
                 return None;
             }
@@ -421,7 +485,7 @@ impl Conversion<'_, '_> {
             let offset = next;
             next += node.width;
             if p.root {
-                out.plain[p.id] = is_plain_object(&node.value);
+                out.plain[p.id] = node.plain;
             }
             let new: Vec<&(String, Pointer)> = node
                 .refs
@@ -442,7 +506,7 @@ impl Conversion<'_, '_> {
                 (false, node.bytes)
             } else {
                 out.cut.push(p.path);
-                let cut = mark(Some(&node.value), p.mult);
+                let cut = mark(Some(&node), p.mult);
                 taken.insert(
                     p.id,
                     Taken {
@@ -456,7 +520,7 @@ impl Conversion<'_, '_> {
                 // A root too large even alone: the least that keeps its wrapping.
                 let least = if input {
                     // An argument stays one, whatever its size.
-                    cut_form(Some(&node.value))
+                    cut_form(Some(&node))
                 } else if out.plain[p.id] {
                     serde_json::json!({"type": "object", "properties": {}})
                 } else {
@@ -562,11 +626,22 @@ impl Conversion<'_, '_> {
             weak: &weak,
             ref_ids: &ref_ids,
         };
-        out.roots = (0..roots.len()).map(|id| assembly.node(id)).collect();
+        out.roots = (0..roots.len()).map(|id| assembly.text(id)).collect();
         out.defs = defs
             .iter()
-            .map(|(name, id)| (name.clone(), assembly.node(*id)))
+            .map(|(name, id)| (name.clone(), assembly.text(*id)))
             .collect();
+        // Every test's conversion holds the text to the values it stands for.
+        #[cfg(test)]
+        for (id, text) in (0..roots.len())
+            .zip(&out.roots)
+            .chain(defs.values().copied().zip(out.defs.iter().map(|(_, t)| t)))
+        {
+            assert_eq!(
+                serde_json::to_string(&assembly.node(id)).ok().as_ref(),
+                Some(text)
+            );
+        }
         Ok(out)
     }
 
@@ -770,6 +845,33 @@ fn bits_total(bits: &[u64], defs: &[Def]) -> usize {
     total
 }
 
+/// Writes `v` as compact JSON.
+fn write_value(v: &Value, out: &mut String) {
+    out.push_str(&serde_json::to_string(v).unwrap_or_default());
+}
+
+/// Whether a node has a keyword that [`Assembly::fix`] rewrites when what is below it is
+/// weakened.
+fn sensitive(v: &Value) -> bool {
+    if slot_of(v).is_some() {
+        return false;
+    }
+    let Value::Object(m) = v else {
+        return false;
+    };
+    [
+        "not",
+        "if",
+        "contains",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "oneOf",
+    ]
+    .iter()
+    .any(|k| m.contains_key(*k))
+        || subschemas(m).into_iter().any(sensitive)
+}
+
 /// Puts taken nodes back together, making weakened parts sound (see the module docs).
 struct Assembly<'t> {
     taken: &'t BTreeMap<usize, Taken>,
@@ -778,17 +880,67 @@ struct Assembly<'t> {
 }
 
 impl Assembly<'_> {
+    /// Node `id` as compact JSON.
+    fn text(&self, id: usize) -> String {
+        let mut out = String::new();
+        self.write(id, &mut out);
+        out
+    }
+
+    /// Writes node `id` as compact JSON: a node's text with its placeholders replaced by their
+    /// nodes' texts; a node that loses annotations or keywords (see [`Assembly::fix`]) as its
+    /// value rewritten, then written the same way. What [`Assembly::node`] would serialise to.
+    fn write(&self, id: usize, out: &mut String) {
+        let Some(t) = self.taken.get(&id) else {
+            out.push_str("{}");
+            return;
+        };
+        match (&t.value, &t.cut) {
+            (Some(Part::Node { node, lean, offset }), _) => {
+                if node.value.is_some() {
+                    // Placeholder texts outside subschemas: the value tells them apart.
+                    write_value(&self.node(id), out);
+                } else if *lean || (node.sensitive && self.weak.contains(&id)) {
+                    let mut v = node.value();
+                    if *lean {
+                        strip_annotations(&mut v);
+                    }
+                    self.fix(&mut v, *offset, false);
+                    let text = serde_json::to_string(&v).unwrap_or_default();
+                    self.fill(&text, &json_text::slots(&text), *offset, out);
+                } else {
+                    self.fill(&node.text, &node.slots, *offset, out);
+                }
+            }
+            (Some(Part::Least(v)), _) => write_value(v, out),
+            (None, Some(cut)) => write_value(cut, out),
+            (None, None) => out.push_str("{}"),
+        }
+    }
+
+    /// Writes `text` with its placeholders (`slots`, numbered from `offset`) replaced.
+    fn fill(&self, text: &str, slots: &[json_text::Slot], offset: usize, out: &mut String) {
+        let mut last = 0;
+        for (s, e, id) in slots {
+            out.push_str(&text[last..*s as usize]);
+            self.write(*id as usize + offset, out);
+            last = *e as usize;
+        }
+        out.push_str(&text[last..]);
+    }
+
+    /// Node `id` as a value (where its text cannot be used as it is).
     fn node(&self, id: usize) -> Value {
         let Some(t) = self.taken.get(&id) else {
             return Value::Object(Map::new());
         };
         match (&t.value, &t.cut) {
             (Some(Part::Node { node, lean, offset }), _) => {
-                let mut v = node.value.clone();
+                let mut v = node.value();
                 if *lean {
                     strip_annotations(&mut v);
                 }
-                self.fix(&mut v, *offset);
+                self.fix(&mut v, *offset, true);
                 v
             }
             (Some(Part::Least(v)), _) => v.clone(),
@@ -797,11 +949,14 @@ impl Assembly<'_> {
         }
     }
 
-    /// Replaces the placeholders in `v` (numbered from `offset` in this conversion) by their
-    /// nodes; returns whether `v` is weakened.
-    fn fix(&self, v: &mut Value, offset: usize) -> bool {
+    /// Makes `v` sound where its subschemas are weakened, and replaces its placeholders
+    /// (numbered from `offset` in this conversion) by their nodes when `fill`; returns whether
+    /// `v` is weakened.
+    fn fix(&self, v: &mut Value, offset: usize, fill: bool) -> bool {
         if let Some(id) = slot_of(v) {
-            *v = self.node(id + offset);
+            if fill {
+                *v = self.node(id + offset);
+            }
             return self.weak.contains(&(id + offset));
         }
         let Value::Object(m) = v else {
@@ -814,7 +969,7 @@ impl Assembly<'_> {
             .is_some_and(|id| self.weak.contains(id));
         let mut weak_keys: BTreeSet<String> = BTreeSet::new();
         for (k, c) in subschemas_mut(m) {
-            if self.fix(c, offset) {
+            if self.fix(c, offset, fill) {
                 weak_keys.insert(k.clone());
             }
         }

@@ -60,12 +60,25 @@ fn bounded_in(
     };
     let b = c.convert_bounded(&[root], bound).ok()?;
     let cut = !b.cut.is_empty() || b.stripped > 0;
-    let mut v = b.roots.into_iter().next()?;
+    let mut v = roots_of(&b).into_iter().next()?;
     if !b.defs.is_empty() {
         v.as_object_mut()?
-            .insert("$defs".into(), Value::Object(b.defs));
+            .insert("$defs".into(), Value::Object(defs_of(&b)));
     }
     Some((v, cut))
+}
+
+/// The roots of a bounded conversion as values.
+fn roots_of(b: &Bounded) -> Vec<Value> {
+    b.roots
+        .iter()
+        .map(|t| serde_json::from_str(t).unwrap())
+        .collect()
+}
+
+/// The `$defs` of a bounded conversion as a map.
+fn defs_of(b: &Bounded) -> Map<String, Value> {
+    serde_json::from_str(&b.defs_text()).unwrap()
 }
 
 /// A deterministic generator (an LCG).
@@ -515,17 +528,18 @@ fn input_bound_keeps_every_argument_and_says_what_it_cut() {
     ];
     let b = c.convert_bounded(&roots, INPUT_BOUND).unwrap();
     // Both arguments are there; the body's own fields are expanded.
-    assert_eq!(b.roots[0], json!({"type": "string"}));
-    assert_eq!(b.roots[1], json!({"$ref": "#/$defs/e0"}));
+    let (root_values, defs) = (roots_of(&b), defs_of(&b));
+    assert_eq!(root_values[0], json!({"type": "string"}));
+    assert_eq!(root_values[1], json!({"$ref": "#/$defs/e0"}));
     assert_eq!(
-        b.defs["e0"]["properties"]["field7"]["anyOf"][0],
+        defs["e0"]["properties"]["field7"]["anyOf"][0],
         json!({"type": "string"})
     );
     // The graph is not: something was cut, described, and the whole stays within the bound.
     assert!(!b.cut.is_empty());
     let mut whole = Map::new();
-    whole.insert("roots".into(), Value::Array(b.roots.clone()));
-    whole.insert("$defs".into(), Value::Object(b.defs.clone()));
+    whole.insert("roots".into(), Value::Array(root_values));
+    whole.insert("$defs".into(), Value::Object(defs));
     let bytes = serde_json::to_vec(&whole).unwrap().len();
     assert!(bytes <= INPUT_BOUND.bytes, "{bytes} bytes");
     let text = serde_json::to_string(&whole).unwrap();
@@ -567,4 +581,30 @@ fn input_bound_cuts_soundly() {
     let (b, cut) = bounded_in(Mode::Input, &doc, &body, &at, Bound { bytes: 0, depth: 0 }).unwrap();
     assert!(cut);
     assert_eq!(b, json!({ "description": NOT_EXPANDED }));
+}
+
+/// A spec's strings that read like placeholders (a property name, a `const`, an `enum` value,
+/// an example) stay what they are: only the placeholders the conversion made are replaced.
+#[test]
+fn placeholder_lookalikes_stay_data() {
+    let fake = format!("{}0", crate::schema::node::SLOT);
+    let doc = json!({});
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            (fake.clone()): {"const": fake, "type": "string"},
+            "b": {"enum": [fake, "x"], "examples": [fake], "type": "string"},
+            "c": {"type": "object", "properties": {"d": {"type": "integer"}}},
+        },
+    });
+    for bound in [OUTPUT_BOUND, UNBOUNDED] {
+        let (b, _) = bounded(&doc, &schema, &Pointer::root().join("s"), bound).unwrap();
+        assert_eq!(b["properties"][&fake]["const"], json!(fake), "{b}");
+        assert_eq!(b["properties"]["b"]["enum"][0], json!(fake), "{b}");
+        assert_eq!(b["properties"]["b"]["examples"][0], json!(fake), "{b}");
+        assert_eq!(
+            b["properties"]["c"]["properties"]["d"],
+            json!({"type": "integer"})
+        );
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod bound;
 pub mod convert;
+pub mod json_text;
 pub mod keywords;
 pub mod node;
 pub mod refs;

@@ -3,6 +3,7 @@
 //! the document's caches ([`super::refs`]) can both name them.
 
 use crate::pointer::Pointer;
+use crate::schema::json_text::Slot;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -62,7 +63,21 @@ pub type Child = (usize, Option<Rc<Value>>, Pointer, String, usize);
 /// own nodes are converted once per document and reused by every tool that reaches them
 /// ([`Schemas::converted_node`]): a definition reached from 400 tools is shaped once.
 pub struct Node {
-    pub(super) value: Value,
+    /// The node as compact JSON, its placeholders written as serde_json writes them.
+    pub(super) text: Box<str>,
+    /// Where the placeholders are in [`Node::text`] (every one there is in a subschema).
+    pub(super) slots: Box<[Slot]>,
+    /// The value itself, kept only where [`Node::text`] holds a placeholder's text outside a
+    /// subschema (a spec's string that looks like one): then only the value says which are
+    /// placeholders.
+    pub(super) value: Option<Box<Value>>,
+    /// Whether the node has a keyword a weakened subschema makes it rewrite (`not`, `if`,
+    /// `contains`, `unevaluatedProperties`, `unevaluatedItems`, `oneOf`).
+    pub(super) sensitive: bool,
+    /// Whether the node is a plain object schema, and its `required` if so and not empty
+    /// (what the description of a cut part keeps).
+    pub(super) plain: bool,
+    pub(super) required: Option<Box<Value>>,
     /// Whether the value has annotations to drop (then [`Node::lean_bytes`] is its size
     /// without them; the lean value is made only where a node is taken without them, rare
     /// enough that keeping a second copy of every node cost more: 60 MB for 10,000
@@ -80,4 +95,14 @@ pub struct Node {
     pub(super) refs: Vec<(String, Pointer)>,
     /// Shaping notes (kind, detail), made at this node's path.
     pub(super) notes: Vec<(String, String)>,
+}
+
+impl Node {
+    /// The node as a value.
+    pub(super) fn value(&self) -> Value {
+        match &self.value {
+            Some(v) => (**v).clone(),
+            None => crate::schema::json_text::parse(&self.text).unwrap_or_default(),
+        }
+    }
 }
