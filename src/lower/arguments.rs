@@ -82,7 +82,7 @@ impl Lowerer<'_> {
             })
             .collect();
         let mut bounded = conversion.convert_bounded(&roots, INPUT_BOUND)?;
-        let before = if bounded.cut.is_empty() {
+        let before = if bounded.cuts == 0 {
             None
         } else {
             let converted = bounded.roots.iter().map(String::len).sum::<usize>()
@@ -105,8 +105,7 @@ impl Lowerer<'_> {
         let schema = input_schema(&args, &bounded);
         let cut = before.map(|(unbounded, converted)| {
             let after = schema.len();
-            let subschemas = bounded.cut.len();
-            bounded.cut.truncate(MAX_CUT_LISTED);
+            let subschemas = bounded.cuts;
             // Only the first places are kept, in an `Arc<[String]>` of their size (not with the
             // capacity of every cut's).
             OutputCut {
@@ -225,9 +224,6 @@ fn around(c: &Candidate, name: &str) -> usize {
     }
     n
 }
-
-/// Places of cut subschemas an [`OutputCut`] lists (the count covers them all).
-pub(super) const MAX_CUT_LISTED: usize = 20;
 
 /// The argument name of a candidate: its wire name made a property name, or — when another
 /// argument has that name already — with its location appended, with a warning.

@@ -318,7 +318,7 @@ impl Lowerer<'_> {
         let mut conversion = Conversion::new(self.schemas, Mode::Output);
         let mut bounded = conversion.convert_bounded(&roots, OUTPUT_BOUND)?;
         let plain_object = !several && bounded.plain.first() == Some(&true);
-        let something_cut = !bounded.cut.is_empty() || bounded.stripped > 0;
+        let something_cut = bounded.cuts > 0 || bounded.stripped > 0;
         // Sizes for the report, each part serialised once (only when something was cut).
         let roots_bytes: usize = if something_cut {
             bounded.roots.iter().map(String::len).sum()
@@ -376,8 +376,7 @@ impl Lowerer<'_> {
             let around = compact_len(&skeleton(n_roots)).saturating_sub(2 * n_roots);
             let after = around + roots_bytes + defs_bytes;
             let before = conversion.unbounded_bytes(&roots)? + around;
-            let subschemas = bounded.cut.len();
-            bounded.cut.truncate(MAX_CUT_LISTED);
+            let subschemas = bounded.cuts;
             // Only the first places are kept, in an `Arc<[String]>` of their size (not with the
             // capacity of every cut's).
             Some(OutputCut {
@@ -402,7 +401,6 @@ pub(super) type Output = (
     bool,
 );
 
-use crate::lower::arguments::MAX_CUT_LISTED;
 use crate::schema::json_text;
 
 fn compact_len(v: &Value) -> usize {

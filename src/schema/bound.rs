@@ -43,6 +43,9 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
+/// Places of cut subschemas a [`Bounded`] lists (it counts them all).
+pub const CUT_LISTED: usize = 20;
+
 /// A bound on one converted schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bound {
@@ -245,8 +248,11 @@ pub struct Bounded {
     pub plain: Vec<bool>,
     /// The `$defs` the roots reference, in name order, as compact JSON.
     pub defs: Vec<(String, String)>,
-    /// Paths of the subschemas replaced by `{}`, nearest first.
+    /// Paths of the first [`CUT_LISTED`] subschemas replaced by `{}` (or described), nearest
+    /// first.
     pub cut: Vec<String>,
+    /// How many subschemas were.
+    pub cuts: usize,
     /// Nodes kept without their annotations.
     pub stripped: usize,
 }
@@ -275,19 +281,69 @@ impl Bounded {
     }
 }
 
+/// Where a node waiting in the queue comes from: a root (by number), a child of a node taken
+/// (by its number among the node's children), a definition a node taken references (by its
+/// number among the node's references). The node it is read from holds its schema, place and
+/// path segment, so nothing is copied per node queued.
+#[derive(Clone)]
+enum Source {
+    Root(usize),
+    Child(Rc<Node>, usize),
+    Def(Rc<Node>, usize),
+}
+
 /// A node waiting in the queue.
 struct Pending {
     id: usize,
-    /// `None`: the document's own node at `at`.
-    raw: Option<Rc<Value>>,
-    at: Pointer,
-    path: String,
+    source: Source,
+    /// Its path for notes and cuts, in [`Paths`].
+    path: usize,
     depth: usize,
     level: usize,
     mult: usize,
     root: bool,
     /// A child of a node reused (see [`Conversion::node`]).
     shared: bool,
+}
+
+/// The paths of the nodes queued in one conversion, each made only when it is needed (a cut
+/// listed, a note, a node converted): its source and the path it is below.
+struct Paths<'r> {
+    roots: &'r [Root<'r>],
+    parts: Vec<(usize, Source)>,
+}
+
+impl Paths<'_> {
+    fn push(&mut self, parent: usize, source: Source) -> usize {
+        self.parts.push((parent, source));
+        self.parts.len() - 1
+    }
+
+    fn get(&self, mut i: usize) -> String {
+        let mut segs: Vec<&str> = Vec::new();
+        let head = loop {
+            let Some((parent, source)) = self.parts.get(i) else {
+                break String::new();
+            };
+            match source {
+                Source::Root(r) => {
+                    break self
+                        .roots
+                        .get(*r)
+                        .map(|r| r.path.clone())
+                        .unwrap_or_default();
+                }
+                Source::Def(n, d) => break format!("$defs.{}", n.refs[*d].0),
+                Source::Child(n, c) => segs.push(&n.children[*c].3),
+            }
+            i = *parent;
+        };
+        let mut out = head;
+        for seg in segs.iter().rev() {
+            out.push_str(seg);
+        }
+        out
+    }
 }
 
 /// What a node taken is: a converted node (without annotations when `lean`) whose placeholders
@@ -397,7 +453,7 @@ impl Conversion<'_, '_> {
         &mut self,
         raw: Option<&Rc<Value>>,
         at: &Pointer,
-        path: &str,
+        path: impl FnOnce() -> String,
         depth: usize,
         shared: bool,
     ) -> Result<(Rc<Node>, bool)> {
@@ -407,16 +463,16 @@ impl Conversion<'_, '_> {
                 Some(r) => r.as_ref(),
                 None => self.schemas().find(at).unwrap_or(&Value::Null),
             };
-            return Ok((Rc::new(self.convert_one(raw, at, path, depth)?), false));
+            return Ok((Rc::new(self.convert_one(raw, at, &path(), depth)?), false));
         }
         if let Some(n) = self.schemas().converted_node(mode, raw, at, depth) {
             return Ok((n, true));
         }
         let n = match raw {
-            Some(r) => Rc::new(self.convert_one(r, at, path, depth)?),
+            Some(r) => Rc::new(self.convert_one(r, at, &path(), depth)?),
             None => {
                 let own = self.schemas().find(at).unwrap_or(&Value::Null);
-                Rc::new(self.convert_one(own, at, path, depth)?)
+                Rc::new(self.convert_one(own, at, &path(), depth)?)
             }
         };
         self.schemas()
@@ -444,13 +500,18 @@ impl Conversion<'_, '_> {
                 v
             })
         };
+        let root_raws: Vec<Rc<Value>> = roots.iter().map(|r| Rc::new(r.schema.clone())).collect();
+        let mut paths = Paths {
+            roots,
+            parts: Vec::new(),
+        };
         let mut queue = VecDeque::new();
-        for (id, r) in roots.iter().enumerate() {
+        for id in 0..roots.len() {
+            let path = paths.push(usize::MAX, Source::Root(id));
             queue.push_back(Pending {
                 id,
-                raw: Some(Rc::new(r.schema.clone())),
-                at: r.at.clone(),
-                path: r.path.clone(),
+                source: Source::Root(id),
+                path,
                 depth: 0,
                 level: 0,
                 mult: 1,
@@ -460,7 +521,7 @@ impl Conversion<'_, '_> {
         }
         let mut next = roots.len();
         let mut used = roots.iter().map(|r| 2 + r.extra).sum::<usize>();
-        let mut taken: BTreeMap<usize, Taken> = BTreeMap::new();
+        let mut taken: Vec<Option<Taken>> = Vec::new();
         let mut order: Vec<usize> = Vec::new();
         let mut defs: BTreeMap<String, usize> = BTreeMap::new();
         let mut seen: BTreeSet<Pointer> = BTreeSet::new();
@@ -468,11 +529,24 @@ impl Conversion<'_, '_> {
             plain: vec![false; roots.len()],
             ..Bounded::default()
         };
+        let cut_at = |out: &mut Bounded, paths: &Paths, path: usize| {
+            out.cuts += 1;
+            if out.cut.len() < CUT_LISTED {
+                out.cut.push(paths.get(path));
+            }
+        };
+        fn put(taken: &mut Vec<Option<Taken>>, id: usize, t: Taken) {
+            if taken.len() <= id {
+                taken.resize_with(id + 1, || None);
+            }
+            taken[id] = Some(t);
+        }
         while let Some(p) = queue.pop_front() {
             if p.level > bound.depth && !p.root {
-                out.cut.push(p.path);
+                cut_at(&mut out, &paths, p.path);
                 let cut = mark(None, p.mult);
-                taken.insert(
+                put(
+                    &mut taken,
                     p.id,
                     Taken {
                         cut,
@@ -481,19 +555,24 @@ impl Conversion<'_, '_> {
                 );
                 continue;
             }
-            let (node, reused) = self.node(p.raw.as_ref(), &p.at, &p.path, p.depth, p.shared)?;
+            let (raw, at) = match &p.source {
+                Source::Root(r) => (root_raws.get(*r), &roots[*r].at),
+                Source::Child(n, c) => (n.children[*c].1.as_ref(), &n.children[*c].2),
+                Source::Def(n, d) => (None, &n.refs[*d].1),
+            };
+            let (node, reused) = self.node(raw, at, || paths.get(p.path), p.depth, p.shared)?;
             let offset = next;
             next += node.width;
             if p.root {
                 out.plain[p.id] = node.plain;
             }
-            let new: Vec<&(String, Pointer)> = node
+            let mut defs_cost: usize = node
                 .refs
                 .iter()
                 .filter(|(_, ptr)| !seen.contains(ptr))
-                .collect();
-            let mut defs_cost: usize = new.iter().map(|(n, _)| entry_bytes(n)).sum();
-            if defs.is_empty() && !new.is_empty() {
+                .map(|(n, _)| entry_bytes(n))
+                .sum();
+            if defs.is_empty() && defs_cost > 0 {
                 defs_cost += DEFS_BYTES;
             }
             let cost = |bytes: usize| p.mult * bytes.saturating_sub(2) + defs_cost;
@@ -505,9 +584,10 @@ impl Conversion<'_, '_> {
             } else if p.root {
                 (false, node.bytes)
             } else {
-                out.cut.push(p.path);
+                cut_at(&mut out, &paths, p.path);
                 let cut = mark(Some(&node), p.mult);
-                taken.insert(
+                put(
+                    &mut taken,
                     p.id,
                     Taken {
                         cut,
@@ -526,9 +606,10 @@ impl Conversion<'_, '_> {
                 } else {
                     Value::Object(Map::new())
                 };
-                out.cut.push(p.path);
+                cut_at(&mut out, &paths, p.path);
                 used += json_len(&least).saturating_sub(2);
-                taken.insert(
+                put(
+                    &mut taken,
                     p.id,
                     Taken {
                         value: Some(Part::Least(least)),
@@ -539,7 +620,9 @@ impl Conversion<'_, '_> {
                 continue;
             }
             used += cost(bytes);
-            self.note_at(&p.path, &node.notes);
+            if !node.notes.is_empty() {
+                self.note_at(&paths.get(p.path), &node.notes);
+            }
             let mut t = Taken {
                 value: Some(Part::Node {
                     node: node.clone(),
@@ -548,33 +631,36 @@ impl Conversion<'_, '_> {
                 }),
                 ..Taken::default()
             };
-            for (id, raw, at, seg, below) in &node.children {
+            for (c, (id, ..)) in node.children.iter().enumerate() {
                 let Some(n) = node.occ.get(id) else {
                     continue;
                 };
                 t.children.push(id + offset);
+                let source = Source::Child(node.clone(), c);
+                let path = paths.push(p.path, source.clone());
                 queue.push_back(Pending {
                     id: id + offset,
-                    raw: raw.clone(),
-                    at: at.clone(),
-                    path: format!("{}{seg}", p.path),
-                    depth: p.depth + below,
+                    source,
+                    path,
+                    depth: p.depth + node.children[c].4,
                     level: p.level + 1,
                     mult: p.mult * n,
                     root: false,
                     shared: reused,
                 });
             }
-            for (name, ptr) in &node.refs {
-                if seen.insert(ptr.clone()) {
+            for (d, (name, ptr)) in node.refs.iter().enumerate() {
+                if !seen.contains(ptr) {
+                    seen.insert(ptr.clone());
                     let id = next;
                     next += 1;
                     defs.insert(name.clone(), id);
+                    let source = Source::Def(node.clone(), d);
+                    let path = paths.push(usize::MAX, source.clone());
                     queue.push_back(Pending {
                         id,
-                        raw: None,
-                        at: ptr.clone(),
-                        path: format!("$defs.{name}"),
+                        source,
+                        path,
                         depth: 1,
                         level: p.level + 1,
                         mult: 1,
@@ -586,25 +672,27 @@ impl Conversion<'_, '_> {
                     t.refs.push(*id);
                 }
             }
-            taken.insert(p.id, t);
+            put(&mut taken, p.id, t);
             order.push(p.id);
         }
         // Weakened nodes: cut ones, and every node with a weakened child or definition
         // (a fixed point, as definitions may reference each other in cycles).
-        let mut weak: BTreeSet<usize> = taken
+        taken.resize_with(next.max(taken.len()), || None);
+        let mut weak: Vec<bool> = taken
             .iter()
-            .filter(|(_, t)| t.value.is_none())
-            .map(|(id, _)| *id)
+            .map(|t| t.as_ref().is_some_and(|t| t.value.is_none()))
             .collect();
         loop {
             let mut changed = false;
             for id in order.iter().rev() {
-                if weak.contains(id) {
+                if weak[*id] {
                     continue;
                 }
-                let t = &taken[id];
-                if t.children.iter().chain(&t.refs).any(|c| weak.contains(c)) {
-                    weak.insert(*id);
+                let Some(t) = &taken[*id] else {
+                    continue;
+                };
+                if t.children.iter().chain(&t.refs).any(|c| weak[*c]) {
+                    weak[*id] = true;
                     changed = true;
                 }
             }
@@ -612,19 +700,21 @@ impl Conversion<'_, '_> {
                 break;
             }
         }
-        let ref_ids: BTreeMap<String, usize> = defs
-            .iter()
-            .map(|(name, id)| {
-                (
-                    format!("#{}", Pointer::root().join("$defs").join(name)),
-                    *id,
-                )
-            })
-            .collect();
+        let ref_ids = || -> BTreeMap<String, usize> {
+            defs.iter()
+                .map(|(name, id)| {
+                    (
+                        format!("#{}", Pointer::root().join("$defs").join(name)),
+                        *id,
+                    )
+                })
+                .collect()
+        };
         let assembly = Assembly {
             taken: &taken,
             weak: &weak,
-            ref_ids: &ref_ids,
+            ref_ids: std::cell::OnceCell::new(),
+            make_ref_ids: &ref_ids,
         };
         out.roots = (0..roots.len()).map(|id| assembly.text(id)).collect();
         out.defs = defs
@@ -818,7 +908,7 @@ impl Conversion<'_, '_> {
         let mut refs = Vec::new();
         let mut stack = vec![(raw, at.clone(), depth, 1usize, false)];
         while let Some((raw, at, depth, mult, shared)) = stack.pop() {
-            let (node, reused) = self.node(raw.as_ref(), &at, "", depth, shared)?;
+            let (node, reused) = self.node(raw.as_ref(), &at, String::new, depth, shared)?;
             total += mult * node.bytes.saturating_sub(2);
             refs.extend(node.refs.iter().cloned());
             for (id, raw, at, _, below) in &node.children {
@@ -874,12 +964,20 @@ fn sensitive(v: &Value) -> bool {
 
 /// Puts taken nodes back together, making weakened parts sound (see the module docs).
 struct Assembly<'t> {
-    taken: &'t BTreeMap<usize, Taken>,
-    weak: &'t BTreeSet<usize>,
-    ref_ids: &'t BTreeMap<String, usize>,
+    /// Queued nodes by number: taken, cut, or (`None`) never reached.
+    taken: &'t [Option<Taken>],
+    /// Weakened nodes by number.
+    weak: &'t [bool],
+    /// Definition numbers by `$ref` (made when a value needs them).
+    ref_ids: std::cell::OnceCell<BTreeMap<String, usize>>,
+    make_ref_ids: &'t dyn Fn() -> BTreeMap<String, usize>,
 }
 
 impl Assembly<'_> {
+    fn is_weak(&self, id: usize) -> bool {
+        self.weak.get(id).copied().unwrap_or(false)
+    }
+
     /// Node `id` as compact JSON.
     fn text(&self, id: usize) -> String {
         let mut out = String::new();
@@ -891,7 +989,7 @@ impl Assembly<'_> {
     /// nodes' texts; a node that loses annotations or keywords (see [`Assembly::fix`]) as its
     /// value rewritten, then written the same way. What [`Assembly::node`] would serialise to.
     fn write(&self, id: usize, out: &mut String) {
-        let Some(t) = self.taken.get(&id) else {
+        let Some(Some(t)) = self.taken.get(id) else {
             out.push_str("{}");
             return;
         };
@@ -900,7 +998,7 @@ impl Assembly<'_> {
                 if node.value.is_some() {
                     // Placeholder texts outside subschemas: the value tells them apart.
                     write_value(&self.node(id), out);
-                } else if *lean || (node.sensitive && self.weak.contains(&id)) {
+                } else if *lean || (node.sensitive && self.is_weak(id)) {
                     let mut v = node.value();
                     if *lean {
                         strip_annotations(&mut v);
@@ -931,7 +1029,7 @@ impl Assembly<'_> {
 
     /// Node `id` as a value (where its text cannot be used as it is).
     fn node(&self, id: usize) -> Value {
-        let Some(t) = self.taken.get(&id) else {
+        let Some(Some(t)) = self.taken.get(id) else {
             return Value::Object(Map::new());
         };
         match (&t.value, &t.cut) {
@@ -957,7 +1055,7 @@ impl Assembly<'_> {
             if fill {
                 *v = self.node(id + offset);
             }
-            return self.weak.contains(&(id + offset));
+            return self.is_weak(id + offset);
         }
         let Value::Object(m) = v else {
             return false;
@@ -965,8 +1063,8 @@ impl Assembly<'_> {
         let mut weak = m
             .get("$ref")
             .and_then(Value::as_str)
-            .and_then(|r| self.ref_ids.get(r))
-            .is_some_and(|id| self.weak.contains(id));
+            .and_then(|r| self.ref_ids.get_or_init(self.make_ref_ids).get(r))
+            .is_some_and(|id| self.is_weak(*id));
         let mut weak_keys: BTreeSet<String> = BTreeSet::new();
         for (k, c) in subschemas_mut(m) {
             if self.fix(c, offset, fill) {
