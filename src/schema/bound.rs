@@ -40,6 +40,7 @@ use crate::schema::node::{Closure, Def, Node, placeholder, slot_of};
 use crate::schema::refs::Schemas;
 use crate::schema::shape::Mode;
 use serde_json::{Map, Value};
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
@@ -413,6 +414,7 @@ impl Conversion<'_, '_> {
             _ => None,
         };
         let sensitive = sensitive(&value);
+        let deferred_children = deferred.children.len();
         let mut refs: Vec<(String, Pointer)> = Vec::new();
         for r in deferred.refs {
             if !refs.contains(&r) {
@@ -438,6 +440,9 @@ impl Conversion<'_, '_> {
                     let seg = p.strip_prefix(path).unwrap_or(&p).to_string();
                     (id, raw.map(Rc::new), at, seg, d.saturating_sub(depth))
                 })
+                .collect(),
+            memo: (0..deferred_children + refs.len())
+                .map(|_| OnceCell::new())
                 .collect(),
             refs,
             notes: notes.into_iter().map(|n| (n.kind, n.detail)).collect(),
@@ -555,12 +560,25 @@ impl Conversion<'_, '_> {
                 );
                 continue;
             }
-            let (raw, at) = match &p.source {
-                Source::Root(r) => (root_raws.get(*r), &roots[*r].at),
-                Source::Child(n, c) => (n.children[*c].1.as_ref(), &n.children[*c].2),
-                Source::Def(n, d) => (None, &n.refs[*d].1),
+            let (raw, at, memo) = match &p.source {
+                Source::Root(r) => (root_raws.get(*r), &roots[*r].at, None),
+                Source::Child(n, c) => {
+                    (n.children[*c].1.as_ref(), &n.children[*c].2, Some((n, *c)))
+                }
+                Source::Def(n, d) => (None, &n.refs[*d].1, Some((n, n.children.len() + *d))),
             };
-            let (node, reused) = self.node(raw, at, || paths.get(p.path), p.depth, p.shared)?;
+            let found = memo.and_then(|(n, i)| n.reached(i));
+            let (node, reused) = match found {
+                Some(node) => (node, true),
+                None => {
+                    let (node, reused) =
+                        self.node(raw, at, || paths.get(p.path), p.depth, p.shared)?;
+                    if reused && let Some((n, i)) = memo {
+                        n.reach(i, &node);
+                    }
+                    (node, reused)
+                }
+            };
             let offset = next;
             next += node.width;
             if p.root {
@@ -904,20 +922,45 @@ impl Conversion<'_, '_> {
         at: &Pointer,
         depth: usize,
     ) -> Result<(usize, Vec<(String, Pointer)>)> {
-        let mut total = 2;
-        let mut refs = Vec::new();
-        let mut stack = vec![(raw, at.clone(), depth, 1usize, false)];
-        while let Some((raw, at, depth, mult, shared)) = stack.pop() {
-            let (node, reused) = self.node(raw.as_ref(), &at, String::new, depth, shared)?;
+        let (top, reused_top) = self.node(raw.as_ref(), at, String::new, depth, false)?;
+        let mut total = 2 + top.bytes.saturating_sub(2);
+        let mut refs: Vec<(String, Pointer)> = top.refs.clone();
+        // Children to visit: their node, number among its children, depth, multiplicity, and
+        // whether their node was reused.
+        let mut stack: Vec<(Rc<Node>, usize, usize, usize, bool)> = Vec::new();
+        push_children(&mut stack, &top, depth, 1, reused_top);
+        while let Some((parent, c, depth, mult, shared)) = stack.pop() {
+            let (node, reused) = match parent.reached(c) {
+                Some(node) => (node, true),
+                None => {
+                    let (_, raw, at, _, _) = &parent.children[c];
+                    let (node, reused) = self.node(raw.as_ref(), at, String::new, depth, shared)?;
+                    if reused {
+                        parent.reach(c, &node);
+                    }
+                    (node, reused)
+                }
+            };
             total += mult * node.bytes.saturating_sub(2);
             refs.extend(node.refs.iter().cloned());
-            for (id, raw, at, _, below) in &node.children {
-                if let Some(n) = node.occ.get(id) {
-                    stack.push((raw.clone(), at.clone(), depth + below, mult * n, reused));
-                }
-            }
+            push_children(&mut stack, &node, depth, mult, reused);
         }
         Ok((total, refs))
+    }
+}
+
+/// Queues the children of `node` (at `depth`, `mult` times) for [`Conversion::tree_bytes`].
+fn push_children(
+    stack: &mut Vec<(Rc<Node>, usize, usize, usize, bool)>,
+    node: &Rc<Node>,
+    depth: usize,
+    mult: usize,
+    reused: bool,
+) {
+    for (c, (id, _, _, _, below)) in node.children.iter().enumerate() {
+        if let Some(n) = node.occ.get(id) {
+            stack.push((node.clone(), c, depth + below, mult * n, reused));
+        }
     }
 }
 

@@ -5,8 +5,9 @@
 use crate::pointer::Pointer;
 use crate::schema::json_text::Slot;
 use serde_json::Value;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// What a placeholder's text begins with: a control character no spec's schema begins with.
 pub const SLOT: &str = "\u{0}mcpgen-slot:";
@@ -95,9 +96,27 @@ pub struct Node {
     pub(super) refs: Vec<(String, Pointer)>,
     /// Shaping notes (kind, detail), made at this node's path.
     pub(super) notes: Vec<(String, String)>,
+    /// The cached node of each child, then of each reference, once looked up (see
+    /// [`Node::reached`]).
+    pub(super) memo: Box<[OnceCell<Weak<Node>>]>,
 }
 
 impl Node {
+    /// The cached node this node's child (`i` below the number of children) or reference
+    /// (`i` past them) was found to be, while the cache holds it. A node reused from the cache
+    /// finds the same nodes below it wherever it is reached (its children's places and depths
+    /// follow from its own), so the lookup is made once per node, not once per tool.
+    pub(super) fn reached(&self, i: usize) -> Option<Rc<Node>> {
+        self.memo.get(i)?.get()?.upgrade()
+    }
+
+    /// Keeps what [`Node::reached`] tells.
+    pub(super) fn reach(&self, i: usize, node: &Rc<Node>) {
+        if let Some(m) = self.memo.get(i) {
+            let _ = m.set(Rc::downgrade(node));
+        }
+    }
+
     /// The node as a value.
     pub(super) fn value(&self) -> Value {
         match &self.value {
