@@ -296,12 +296,14 @@ fn serialize_places<S: serde::Serializer>(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Simplification {
     /// Where: the argument and the path inside it (`body.owner`, `pet.oneOf[0]`), a shared
-    /// definition (`$defs.Name`), or the result (`output`, `output.items[]`).
-    pub at: String,
+    /// definition (`$defs.Name`), or the result (`output`, `output.items[]`). Shared by the
+    /// notes made at one place (a Graph-shaped API has hundreds of thousands of notes).
+    pub at: std::sync::Arc<str>,
     /// `allof_merged`, `allof_kept`, `allof_ref_kept`, `discriminator_one_of`,
     /// `read_only_dropped`, `write_only_dropped`.
-    pub kind: String,
-    pub detail: String,
+    pub kind: &'static str,
+    /// Shared by every tool that reaches the schema node the note was made at.
+    pub detail: std::sync::Arc<str>,
 }
 
 /// An operation left out by the `tools:` selection.

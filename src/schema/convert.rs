@@ -138,11 +138,15 @@ impl<'s, 'a> Conversion<'s, 'a> {
 
     /// Records shaping notes at the current place.
     pub fn note(&mut self, notes: Vec<Note>) {
+        if notes.is_empty() {
+            return;
+        }
+        let at: std::sync::Arc<str> = self.path.as_str().into();
         for n in notes {
             let s = Simplification {
-                at: self.path.clone(),
-                kind: n.kind.to_string(),
-                detail: n.detail,
+                at: at.clone(),
+                kind: n.kind,
+                detail: n.detail.into(),
             };
             if !self.notes.contains(&s) {
                 self.notes.push(s);
@@ -161,11 +165,15 @@ impl<'s, 'a> Conversion<'s, 'a> {
     }
 
     /// Records notes (kind, detail) made at `path`, each once.
-    pub(super) fn note_at(&mut self, path: &str, notes: &[(String, String)]) {
+    pub(super) fn note_at(&mut self, path: &str, notes: &[(&'static str, std::sync::Arc<str>)]) {
+        if notes.is_empty() {
+            return;
+        }
+        let at: std::sync::Arc<str> = path.into();
         for (kind, detail) in notes {
             let s = Simplification {
-                at: path.to_string(),
-                kind: kind.clone(),
+                at: at.clone(),
+                kind,
                 detail: detail.clone(),
             };
             if !self.notes.contains(&s) {
@@ -718,7 +726,7 @@ mod tests {
             .unwrap();
         let notes = conversion.take_notes();
         assert_eq!(notes.len(), 1);
-        assert_eq!(notes[0].at, "body.pets[]");
+        assert_eq!(&*notes[0].at, "body.pets[]");
         assert_eq!(notes[0].kind, "read_only_dropped");
     }
 

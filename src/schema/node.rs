@@ -95,7 +95,7 @@ pub struct Node {
     pub(super) children: Vec<Child>,
     pub(super) refs: Vec<(String, Pointer)>,
     /// Shaping notes (kind, detail), made at this node's path.
-    pub(super) notes: Vec<(String, String)>,
+    pub(super) notes: Vec<(&'static str, std::sync::Arc<str>)>,
     /// The cached node of each child, then of each reference, once looked up (see
     /// [`Node::reached`]).
     pub(super) memo: Box<[OnceCell<Weak<Node>>]>,
