@@ -23,6 +23,7 @@ use crate::render::auth_view::tool_scopes_table;
 use crate::render::view::view;
 use crate::runtime_source::{self, OAUTH_FILES, STATIC_FILES, TEST_FILES};
 use serde::Serialize;
+#[cfg(test)]
 use serde_json::Value;
 
 /// Tera templates, compiled into the binary. `*_head` templates start a file; the others render
@@ -147,26 +148,49 @@ pub fn render(api: &Api) -> Result<FileMap> {
 const BESIDE_MAX_SCHEMA_BYTES: usize = 64 << 20;
 
 /// The files made from the IR without templates: the search index, `tools.json` and the tests'
-/// expected tool list.
+/// expected tool list. `tools.json` and its digest (one serial hash over its bytes: 0.25 s for
+/// the 161 MB of 10,000 Graph-shaped tools) are made on a thread of their own beside the
+/// index and the example calls, which need neither until the tests' file is put together.
 fn data_files(api: &Api) -> Result<Vec<(String, String)>> {
-    let stage = crate::profile::Stage::start("render: search index");
-    let index = format!(
-        "{}{}",
-        header("src/search_index.rs"),
-        search_index::render(api)?
-    );
-    stage.end();
-    let stage = crate::profile::Stage::start("render: tools.json");
-    let tools = tools_json(api);
-    stage.end();
-    let stage = crate::profile::Stage::start("render: tests json");
-    let tests = tests_json(api, &tools);
-    stage.end();
-    Ok(vec![
-        ("src/search_index.rs".to_string(), index),
-        ("src/tools.json".to_string(), tools),
-        ("tests/tools_expected.json".to_string(), tests),
-    ])
+    let tools_and_digest = || {
+        let stage = crate::profile::Stage::start("render: tools.json");
+        let tools = tools_json(api);
+        stage.end();
+        let digest = tools_json_digest(&tools);
+        (tools, digest)
+    };
+    std::thread::scope(|scope| {
+        let beside = std::thread::Builder::new()
+            .name("mcpgen-tools-json".into())
+            .spawn_scoped(scope, tools_and_digest)
+            .ok();
+        let stage = crate::profile::Stage::start("render: search index");
+        let index = format!(
+            "{}{}",
+            header("src/search_index.rs"),
+            search_index::render(api)?
+        );
+        stage.end();
+        let mut tools = String::new();
+        let stage = crate::profile::Stage::start("render: tests json");
+        let tests = tests_json(api, || {
+            let (text, digest) = match beside {
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread could be started.
+                None => tools_and_digest(),
+            };
+            tools = text;
+            digest
+        });
+        stage.end();
+        Ok(vec![
+            ("src/search_index.rs".to_string(), index),
+            ("src/tools.json".to_string(), tools),
+            ("tests/tools_expected.json".to_string(), tests),
+        ])
+    })
 }
 
 /// Every file but the data files, the manifest and the user's files.
@@ -179,16 +203,11 @@ fn render_templates(api: &Api) -> Result<FileMap> {
             message: e.to_string(),
         })?;
     let stage = crate::profile::Stage::start("render: view");
-    let view = view(api);
-    let mut whole = tera::Context::from_serialize(&view).map_err(|e| Error::Render {
-        template: "(context)".into(),
-        message: e.to_string(),
-    })?;
-    whole.insert("deploy", &deploy::deploy_view(api));
-    whole.insert(
-        "dependencies",
-        &runtime_source::dependencies(api.auth.mode == Mode::Oauth)?,
-    );
+    let mut view = view(api);
+    stage.end();
+    let stage = crate::profile::Stage::start("render: context");
+    let tools_call = rust_emit::tools_call(&view);
+    let whole = whole_context(api, &mut view, tools_call.is_none())?;
     stage.end();
     let mut chunks = Vec::new();
     for (file, template) in [
@@ -238,7 +257,7 @@ fn render_templates(api: &Api) -> Result<FileMap> {
         file: "src/tools.rs",
         template: "tools_call",
         context: std::borrow::Cow::Borrowed(&whole),
-        raw: rust_emit::tools_call(&view),
+        raw: tools_call,
     });
     chunks.push(Chunk {
         file: "src/types.rs",
@@ -343,6 +362,45 @@ fn render_templates(api: &Api) -> Result<FileMap> {
     Ok(files)
 }
 
+/// The context of the templates rendered whole (the README, `Cargo.toml`, the heads of files):
+/// the view without the lists rendered item by item (tools, types), which no such template
+/// reads, except `tools` and `tool_infos` for `tools_call` when its chunk is not emitted
+/// directly (`with_tools`). The whole view as Tera values was 0.1 s of 10,000 Graph-shaped
+/// tools' rendering, for nothing.
+fn whole_context(api: &Api, view: &mut view::View, with_tools: bool) -> Result<tera::Context> {
+    fn take_unless<T>(list: &mut Vec<T>, keep: bool) -> Vec<T> {
+        if keep {
+            Vec::new()
+        } else {
+            std::mem::take(list)
+        }
+    }
+    let tools = take_unless(&mut view.tools, with_tools);
+    let tool_infos = take_unless(&mut view.tool_infos, with_tools);
+    let structs = std::mem::take(&mut view.structs);
+    let enums = std::mem::take(&mut view.enums);
+    let unions = std::mem::take(&mut view.unions);
+    let whole = tera::Context::from_serialize(&*view);
+    // Back for the chunks rendered item by item (a list kept in the context was not taken).
+    if !with_tools {
+        view.tools = tools;
+        view.tool_infos = tool_infos;
+    }
+    view.structs = structs;
+    view.enums = enums;
+    view.unions = unions;
+    let mut whole = whole.map_err(|e| Error::Render {
+        template: "(context)".into(),
+        message: e.to_string(),
+    })?;
+    whole.insert("deploy", &deploy::deploy_view(api));
+    whole.insert(
+        "dependencies",
+        &runtime_source::dependencies(api.auth.mode == Mode::Oauth)?,
+    );
+    Ok(whole)
+}
+
 /// Renders (and, for Rust, formats) every chunk, spread over the available cores. Output order
 /// is the chunk order, so the result does not depend on scheduling.
 fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
@@ -420,7 +478,65 @@ fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
 
 /// The `tools/list` payload as a data file the server embeds: schemas stay out of Rust source
 /// (nothing to escape, nothing for `syn` to parse) and their diffs stay readable.
+///
+/// Written directly, as `serde_json::to_writer_pretty` writes [`crate::ir::budget::entries`]
+/// ([`tools_json_serde`], which a test holds it to): through serde, each schema's text was
+/// parsed again only to be copied as it is (the IR's schema texts are serde_json's own compact
+/// output, valid by construction): 0.18 s of 0.3 s for 10,000 Graph-shaped tools.
 fn tools_json(api: &Api) -> String {
+    let mut out = Vec::with_capacity(tools_json_capacity(api));
+    let string = |out: &mut Vec<u8>, s: &str| {
+        // A `&str` always serialises.
+        let _ = serde_json::to_writer(&mut *out, s);
+    };
+    out.extend_from_slice(b"{\n  \"@generated\": ");
+    string(&mut out, &generated_line());
+    out.extend_from_slice(b",\n  \"tools\": [");
+    for (i, t) in api.tools.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n    {" } else { b",\n    {" });
+        out.extend_from_slice(b"\n      \"annotations\": {");
+        for (j, (key, value)) in [
+            ("destructiveHint", t.destructive),
+            ("idempotentHint", t.idempotent),
+            ("openWorldHint", t.open_world),
+            ("readOnlyHint", t.read_only),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            out.extend_from_slice(if j == 0 { b"\n" } else { b",\n" });
+            out.extend_from_slice(b"        \"");
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(if value { b"\": true" } else { b"\": false" });
+        }
+        out.extend_from_slice(b"\n      },\n      \"description\": ");
+        string(&mut out, &t.description);
+        out.extend_from_slice(b",\n      \"inputSchema\": ");
+        out.extend_from_slice(t.input_schema.as_str().as_bytes());
+        out.extend_from_slice(b",\n      \"name\": ");
+        string(&mut out, &t.name);
+        if let Some(schema) = &t.output_schema {
+            out.extend_from_slice(b",\n      \"outputSchema\": ");
+            out.extend_from_slice(schema.as_str().as_bytes());
+        }
+        if let Some(title) = &t.title {
+            out.extend_from_slice(b",\n      \"title\": ");
+            string(&mut out, title);
+        }
+        out.extend_from_slice(b"\n    }");
+    }
+    out.extend_from_slice(if api.tools.is_empty() {
+        b"]\n}\n"
+    } else {
+        b"\n  ]\n}\n"
+    });
+    // Only UTF-8 was written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `tools.json` through serde: the general path [`tools_json`] takes a shortcut from.
+#[cfg(test)]
+fn tools_json_serde(api: &Api) -> String {
     /// Keys in the order a `serde_json::Map` sorts them.
     #[derive(Serialize)]
     struct Doc<'a> {
@@ -428,10 +544,21 @@ fn tools_json(api: &Api) -> String {
         generated: String,
         tools: Vec<crate::ir::budget::Entry<'a>>,
     }
-    // Sized once from the parts that make most of it: the schemas' text is copied as it is,
-    // the rest is an entry's keys, indentation and escaped prose. Grown by doubling instead,
-    // the buffer of a 161 MB file (10,000 Graph-shaped tools) held the old and the new copy
-    // at once; capacity past what is written is never touched, so it costs no memory.
+    pretty_sized(
+        &Doc {
+            generated: generated_line(),
+            tools: crate::ir::budget::entries(&api.tools),
+        },
+        tools_json_capacity(api),
+    )
+}
+
+/// The buffer `tools.json` is written into, sized once from the parts that make most of it:
+/// the schemas' text is copied as it is, the rest is an entry's keys, indentation and escaped
+/// prose. Grown by doubling instead, the buffer of a 161 MB file (10,000 Graph-shaped tools)
+/// held the old and the new copy at once; capacity past what is written is never touched, so
+/// it costs no memory.
+fn tools_json_capacity(api: &Api) -> usize {
     let estimate: usize = api
         .tools
         .iter()
@@ -443,29 +570,23 @@ fn tools_json(api: &Api) -> String {
                 + 512
         })
         .sum();
-    pretty_sized(
-        &Doc {
-            generated: generated_line(),
-            tools: crate::ir::budget::entries(&api.tools),
-        },
-        estimate + estimate / 4 + 4096,
-    )
+    estimate + estimate / 4 + 4096
 }
 
 /// The expectations of the crate's own tests (`tests/tools.rs`): an example call per tool with
 /// the upstream request it must produce ([`crate::render::examples`]), the environment the
 /// server needs to start, the names the selection excluded, and the digest of `tools.json`
-/// ([`tools_json_digest`] of `tools`). The test compares what `tools/list` serves with the
+/// ([`tools_json_digest`] of `tools.json`, which `digest` gives when the rest is ready). The test compares what `tools/list` serves with the
 /// entries of `src/tools.json` itself, which the digest pins to what mcpgen wrote: a second
 /// copy of every schema here (as large as `tools.json`: 170 MB for 10,000 Graph-shaped tools)
 /// would check nothing more.
-fn tests_json(api: &Api, tools: &str) -> String {
+fn tests_json(api: &Api, digest: impl FnOnce() -> String) -> String {
     /// Keys in the order a `serde_json::Map` sorts them.
     #[derive(Serialize)]
     struct Doc<'a> {
         #[serde(rename = "@generated")]
         generated: String,
-        calls: Value,
+        calls: Vec<crate::render::examples::Example>,
         env: std::collections::BTreeSet<String>,
         excluded: Vec<&'a str>,
         tools_json_digest: String,
@@ -482,20 +603,21 @@ fn tests_json(api: &Api, tools: &str) -> String {
     excluded.dedup();
     let credentials =
         crate::render::examples::TestCredentials::new(&api.security_schemes, &api.tools);
+    let examples = crate::render::examples::Examples::new(&credentials);
     let calls: Vec<crate::render::examples::Example> = api
         .tools
         .iter()
-        .map(|tool| crate::render::examples::example(tool, &credentials))
+        .map(|tool| examples.example(tool))
         .collect();
     let mut env: std::collections::BTreeSet<String> = api.auth.env_vars().into_iter().collect();
     env.extend(credentials.env.iter().cloned());
     pretty(&Doc {
         generated: generated_line(),
-        // As a `Value`, so each call's keys come out sorted.
-        calls: serde_json::to_value(&calls).unwrap_or_default(),
+        // Keys sorted by the fields' order, as a `Value` would have them.
+        calls,
         env,
         excluded,
-        tools_json_digest: tools_json_digest(tools),
+        tools_json_digest: digest(),
     })
 }
 
@@ -514,6 +636,7 @@ fn tools_json_digest(text: &str) -> String {
 }
 
 /// Pretty-printed JSON with a final newline, written into a buffer of `capacity` bytes.
+#[cfg(test)]
 fn pretty_sized<T: Serialize>(doc: &T, capacity: usize) -> String {
     let mut out = Vec::with_capacity(capacity);
     if serde_json::to_writer_pretty(&mut out, doc).is_err() {
@@ -552,4 +675,182 @@ pub fn format_rust(template: &str, src: &str) -> Result<String> {
         }
     })?;
     Ok(prettyplease::unparse(&file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every fixture's IR (lowered with its `auth.yaml` when it has one), by fixture directory.
+    fn fixture_apis() -> Vec<(String, Api)> {
+        let fixtures = format!("{}/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let mut out = Vec::new();
+        let mut dirs: Vec<_> = std::fs::read_dir(&fixtures)
+            .expect("fixtures")
+            .map(|e| e.expect("fixture").path())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let spec = ["openapi.yaml", "openapi.json", "swagger.yaml"]
+                .iter()
+                .map(|f| dir.join(f))
+                .find(|p| p.is_file());
+            let Some(spec) = spec else { continue };
+            let auth = dir.join("auth.yaml");
+            let opts = crate::Options {
+                auth: auth.is_file().then(|| auth.to_string_lossy().into_owned()),
+                ..Default::default()
+            };
+            if let Ok(api) = crate::build_ir(&spec.to_string_lossy(), &opts) {
+                out.push((dir.display().to_string(), api));
+            }
+        }
+        assert!(out.len() >= 15, "{} fixtures", out.len());
+        out
+    }
+
+    /// `api` with its tools changed where `tools.json` has optional parts and text to escape:
+    /// titles and output schemas added and taken away, control characters and quotes.
+    fn varied(api: &Api) -> Api {
+        let mut api = api.clone();
+        for (i, t) in api.tools.iter_mut().enumerate() {
+            match i % 3 {
+                0 => t.title = Some(format!("T\"i\\t\u{1}le é {i}")),
+                1 => t.title = None,
+                _ => {}
+            }
+            if i % 2 == 0 {
+                t.output_schema = None;
+            } else if t.output_schema.is_none() {
+                t.output_schema = Some(crate::ir::Schema::new(&serde_json::json!({"a\n": [1.5]})));
+            }
+            t.description.push_str("\r\n\u{7f}\u{2028}\"\\");
+        }
+        api
+    }
+
+    /// `tools.json` written directly is what serde writes, over every fixture, varied, and a
+    /// crate without tools.
+    #[test]
+    fn tools_json_is_what_serde_writes() {
+        for (dir, api) in fixture_apis() {
+            assert_eq!(tools_json(&api), tools_json_serde(&api), "{dir}");
+            let varied = varied(&api);
+            assert_eq!(tools_json(&varied), tools_json_serde(&varied), "{dir}");
+            let mut none = api;
+            none.tools.clear();
+            assert_eq!(tools_json(&none), tools_json_serde(&none), "{dir}");
+        }
+    }
+
+    /// The example calls serialise directly as they do through a `Value` (keys sorted), and
+    /// the cached calls are those of the general path: over every fixture, its tools twice (the
+    /// second time from the caches), and copies whose input schema has other `$defs` behind the
+    /// same (shared) argument schemas, which a cache keyed on the argument alone would miss.
+    #[test]
+    fn example_calls_are_those_of_the_general_path() {
+        use crate::render::examples::{Examples, TestCredentials, example};
+        let mut with_refs = 0;
+        for (dir, api) in fixture_apis() {
+            let mut tools = api.tools.clone();
+            for t in &api.tools {
+                let mut schema = t.input_schema.value();
+                let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                for (i, d) in defs.values_mut().enumerate() {
+                    *d = serde_json::json!({
+                        "type": "object",
+                        "required": ["n"],
+                        "properties": {"n": {"type": "integer", "minimum": 7 + i}}
+                    });
+                }
+                let mut other = t.clone();
+                other.input_schema = crate::ir::Schema::new(&schema);
+                if t.args
+                    .iter()
+                    .any(|a| a.schema.as_str().contains("\"$ref\""))
+                {
+                    with_refs += 1;
+                }
+                tools.push(other);
+            }
+            tools.extend(api.tools.iter().cloned());
+            let credentials = TestCredentials::new(&api.security_schemes, &tools);
+            let examples = Examples::new(&credentials);
+            for t in &tools {
+                let cached = examples.example(t);
+                let general = example(t, &credentials);
+                let direct = serde_json::to_string_pretty(&cached).expect("serialises");
+                let through_value = serde_json::to_value(&general)
+                    .and_then(|v| serde_json::to_string_pretty(&v))
+                    .expect("serialises");
+                assert_eq!(direct, through_value, "{dir}: {}", t.name);
+            }
+        }
+        assert!(
+            with_refs >= 3,
+            "{with_refs} tools with a $ref in an argument"
+        );
+    }
+
+    /// The templates rendered whole give the same text from the context without the item lists
+    /// as from the whole view, over every fixture (`tools_call` from the context that keeps
+    /// its lists), and the view comes back whole.
+    #[test]
+    fn the_whole_templates_need_no_item_lists() {
+        let mut tera = tera::Tera::new();
+        tera.autoescape_on(Vec::<&str>::new());
+        tera.add_raw_templates(TEMPLATES.iter().copied())
+            .expect("templates");
+        let whole_templates = [
+            "Cargo.toml",
+            "README.md",
+            "gitignore",
+            "env_example",
+            "tools_head",
+            "auth_config",
+            "Dockerfile",
+            "dockerignore",
+            "k8s_deployment",
+            "k8s_service",
+            "k8s_hpa",
+            "k8s_pdb",
+            "types_head",
+            "tools_call",
+        ];
+        for (dir, api) in fixture_apis() {
+            let mut view = view(&api);
+            let mut full = tera::Context::from_serialize(&view).expect("a context");
+            full.insert("deploy", &deploy::deploy_view(&api));
+            full.insert(
+                "dependencies",
+                &runtime_source::dependencies(api.auth.mode == Mode::Oauth).expect("deps"),
+            );
+            let counts = |v: &view::View| {
+                (
+                    v.tools.len(),
+                    v.tool_infos.len(),
+                    v.structs.len(),
+                    v.enums.len(),
+                    v.unions.len(),
+                )
+            };
+            let before = counts(&view);
+            for with_tools in [false, true] {
+                let slim = whole_context(&api, &mut view, with_tools).expect("a context");
+                assert_eq!(counts(&view), before, "{dir}: the view is whole again");
+                for template in whole_templates {
+                    if template == "tools_call" && !with_tools {
+                        continue;
+                    }
+                    assert_eq!(
+                        tera.render(template, &slim).expect("renders"),
+                        tera.render(template, &full).expect("renders"),
+                        "{dir}: {template}"
+                    );
+                }
+            }
+        }
+    }
 }
