@@ -125,3 +125,34 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::json_text::{SLOT_TEXT, slots};
+    use serde_json::json;
+
+    #[test]
+    fn slot_text_is_how_serde_json_writes_a_placeholder() {
+        let text = serde_json::to_string(&placeholder(0)).unwrap();
+        assert_eq!(text, format!("{SLOT_TEXT}0\""));
+    }
+
+    /// Placeholders are found where serde_json writes them, and nothing else is taken for one.
+    #[test]
+    fn slots_are_placeholders() {
+        let v = json!({
+            "a": placeholder(0),
+            "b": [placeholder(12), "\u{0}mcpgen-slot:", "\u{0}mcpgen-slot:x", "mcpgen-slot:3"],
+            "c": {"d": placeholder(7)},
+        });
+        let text = serde_json::to_string(&v).unwrap();
+        let found = slots(&text);
+        let ids: Vec<u32> = found.iter().map(|s| s.2).collect();
+        assert_eq!(ids, [0, 12, 7]);
+        for (s, e, id) in found {
+            let p = serde_json::to_string(&placeholder(id as usize)).unwrap();
+            assert_eq!(&text[s as usize..e as usize], p);
+        }
+    }
+}
