@@ -190,17 +190,34 @@ pub fn parse(text: &str) -> Option<serde_json::Value> {
     Some(v)
 }
 
-/// `text` (compact JSON) with every non-empty object or array inside `max` others emptied;
-/// and whether any was (what [`deeper_than`] tells).
+/// `text` (compact JSON) with every non-empty object or array inside `max` others emptied (what
+/// [`crate::lower`]'s depth cut cuts); and whether any was.
 pub fn cut_deeper_than(text: &str, max: usize) -> (String, bool) {
-    if !deeper_than(text, max) {
+    let parts = deep_parts(text, max);
+    if parts.is_empty() {
         return (text.to_owned(), false);
     }
-    let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, end) in parts {
+        out.push_str(&text[last..start]);
+        out.push_str(if text.as_bytes()[start] == b'{' {
+            "{}"
+        } else {
+            "[]"
+        });
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    (out, true)
+}
+
+/// Where the non-empty objects and arrays inside `max` others are in `text`, outermost only.
+fn deep_parts(text: &str, max: usize) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut parts = Vec::new();
     let mut depth = 0usize;
     let mut i = 0;
-    let mut last = 0;
     while i < b.len() {
         match b[i] {
             b'"' => {
@@ -210,10 +227,8 @@ pub fn cut_deeper_than(text: &str, max: usize) -> (String, bool) {
             b'{' | b'[' => {
                 if depth >= max && !matches!(b.get(i + 1), Some(b'}' | b']')) {
                     let end = skip_value(b, i).unwrap_or(b.len());
-                    out.push_str(&text[last..i]);
-                    out.push_str(if b[i] == b'{' { "{}" } else { "[]" });
+                    parts.push((i, end));
                     i = end;
-                    last = end;
                     continue;
                 }
                 depth += 1;
@@ -223,34 +238,7 @@ pub fn cut_deeper_than(text: &str, max: usize) -> (String, bool) {
         }
         i += 1;
     }
-    out.push_str(&text[last..]);
-    (out, true)
-}
-
-/// Whether compact JSON `text` opens a non-empty object or array inside `max` others (what
-/// [`crate::lower`]'s depth cut would cut).
-pub fn deeper_than(text: &str, max: usize) -> bool {
-    let b = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                i = skip_string(b, i).unwrap_or(b.len());
-                continue;
-            }
-            b'{' | b'[' => {
-                if depth >= max && !matches!(b.get(i + 1), Some(b'}' | b']')) {
-                    return true;
-                }
-                depth += 1;
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    false
+    parts
 }
 
 #[cfg(test)]
@@ -387,7 +375,7 @@ mod tests {
                     let deep = n > max
                         || (n == max && matches!(&leaf, Value::Object(m) if !m.is_empty()))
                         || (n == max && matches!(&leaf, Value::Array(a) if !a.is_empty()));
-                    assert_eq!(deeper_than(&text, max), deep, "{text} {max}");
+                    assert_eq!(cut_deeper_than(&text, max).1, deep, "{text} {max}");
                 }
             }
         }
