@@ -9,7 +9,7 @@ use crate::ir::{Arg, ArgLocation, Body, BodyKind, OutputCut, Schema, Simplificat
 use crate::lower::Lowerer;
 use crate::naming::{self, MAX_NAME_LEN, Unique};
 use crate::pointer::Pointer;
-use crate::schema::bound::{Bounded, INPUT_BOUND, Root};
+use crate::schema::bound::{INPUT_BOUND, Root};
 use crate::schema::convert::Conversion;
 use crate::schema::json_text;
 use crate::schema::shape::{Mode, Note};
@@ -82,16 +82,13 @@ impl Lowerer<'_> {
             })
             .collect();
         let mut bounded = conversion.convert_bounded(&roots, INPUT_BOUND)?;
+        let defs = (!bounded.defs.is_empty()).then(|| bounded.defs_text());
         let before = if bounded.cuts == 0 {
             None
         } else {
+            // `"$defs":` and a comma around the definitions.
             let converted = bounded.roots.iter().map(String::len).sum::<usize>()
-                + if bounded.defs.is_empty() {
-                    0
-                } else {
-                    // `"$defs":` and a comma.
-                    bounded.defs_text().len() + 9
-                };
+                + defs.as_ref().map_or(0, |d| d.len() + 9);
             Some((conversion.unbounded_bytes(&roots)?, converted))
         };
         drop(roots);
@@ -102,7 +99,7 @@ impl Lowerer<'_> {
             args.push(arg);
             typing.push(types);
         }
-        let schema = input_schema(&args, &bounded);
+        let schema = input_schema(&args, defs.as_deref());
         let cut = before.map(|(unbounded, converted)| {
             let after = schema.len();
             let subschemas = bounded.cuts;
@@ -264,12 +261,12 @@ pub(super) fn location_label(l: ArgLocation) -> &'static str {
 
 /// The `inputSchema`: a closed object of every argument (`schemas`, in the order of `args`),
 /// with the shared definitions.
-fn input_schema(args: &[Arg], bounded: &Bounded) -> String {
+fn input_schema(args: &[Arg], defs: Option<&str>) -> String {
     // Keys in `Map` order: `$defs`, `additionalProperties`, `properties`, `required`, `type`.
     let mut out = String::from("{");
-    if !bounded.defs.is_empty() {
+    if let Some(defs) = defs {
         out.push_str(r#""$defs":"#);
-        out.push_str(&bounded.defs_text());
+        out.push_str(defs);
         out.push(',');
     }
     out.push_str(r#""additionalProperties":false,"properties":{"#);

@@ -319,44 +319,20 @@ impl Lowerer<'_> {
         let mut bounded = conversion.convert_bounded(&roots, OUTPUT_BOUND)?;
         let plain_object = !several && bounded.plain.first() == Some(&true);
         let something_cut = bounded.cuts > 0 || bounded.stripped > 0;
-        // Sizes for the report, each part serialised once (only when something was cut).
-        let roots_bytes: usize = if something_cut {
-            bounded.roots.iter().map(String::len).sum()
-        } else {
-            0
-        };
-        let n_roots = bounded.roots.len();
-        let wrap = |root: Value| {
-            if plain_object {
-                root
-            } else {
-                json!({"type": "object", "properties": {"result": root}, "required": ["result"]})
-            }
-        };
-        // The same as text: keys in `Map` order.
-        let wrap_text = |root: String| {
-            if plain_object {
-                root
-            } else {
-                format!(
-                    r#"{{"properties":{{"result":{root}}},"required":["result"],"type":"object"}}"#
-                )
-            }
-        };
-        let skeleton = |n: usize| {
-            let roots = vec![json!({}); n];
-            wrap(if several {
-                json!({ "anyOf": roots })
-            } else {
-                json!({})
-            })
-        };
+        let roots_bytes: usize = bounded.roots.iter().map(String::len).sum();
         let root = if several {
             format!(r#"{{"anyOf":[{}]}}"#, bounded.roots.join(","))
         } else {
             bounded.roots.pop().unwrap_or_else(|| "{}".to_owned())
         };
-        let mut out = wrap_text(root);
+        // Wrapped, keys in `Map` order.
+        let mut out = if plain_object {
+            root
+        } else {
+            format!(r#"{{"properties":{{"result":{root}}},"required":["result"],"type":"object"}}"#)
+        };
+        // The bytes around the roots (the `anyOf`, the wrapping), for the report.
+        let around = out.len().saturating_sub(roots_bytes);
         let defs = bounded.defs_text();
         let defs_bytes = if something_cut && !bounded.defs.is_empty() {
             // `"$defs":` and a comma.
@@ -373,7 +349,6 @@ impl Lowerer<'_> {
         let cut = if !something_cut {
             None
         } else {
-            let around = compact_len(&skeleton(n_roots)).saturating_sub(2 * n_roots);
             let after = around + roots_bytes + defs_bytes;
             let before = conversion.unbounded_bytes(&roots)? + around;
             let subschemas = bounded.cuts;
@@ -402,10 +377,6 @@ pub(super) type Output = (
 );
 
 use crate::schema::json_text;
-
-fn compact_len(v: &Value) -> usize {
-    crate::ir::budget::json_len(v)
-}
 
 /// How a tool presents itself to clients.
 struct Presentation {
