@@ -1,5 +1,5 @@
 //! Lowering, after the spec and config stages: the only stage that reads `openapiv3` types. It
-//! walks the operations in a fixed order (paths sorted, then methods in [`METHODS`] order — never
+//! walks the operations in a fixed order (paths sorted, then methods in [`crate::spec::normalise::METHODS`] order — never
 //! document order, so a spec with its keys reordered generates the same bytes), applies the
 //! config's `tools:` selection ([`select`]) and lowers each selected operation to a tool
 //! ([`tool`]: [`security`], [`parameters`], [`body`], [`arguments`], output schema), deciding
@@ -25,7 +25,8 @@ use crate::pointer::Pointer;
 use crate::schema::refs::Schemas;
 use crate::schema::typegen::TypeGen;
 use crate::spec::Spec;
-use crate::spec::normalise::{Dialect, METHODS};
+use crate::spec::normalise::Dialect;
+use crate::spec::paths::PathItems;
 use heck::ToKebabCase;
 use openapiv3::{Components, OpenAPI, Operation, PathItem, ReferenceOr};
 use serde::de::DeserializeOwned;
@@ -50,6 +51,53 @@ pub struct LowerOptions {
 /// An operation's effective security requirements: alternatives of scheme name → scopes.
 type Security = [BTreeMap<String, Vec<String>>];
 
+/// One operation of the spec as the walk lists it, before its path item is parsed: where it
+/// is, and what the `tools:` selection reads ([`crate::spec::paths::Op`]).
+struct OpEntry<'o> {
+    path: &'o str,
+    /// Lower-case HTTP method.
+    method: &'static str,
+    /// Its path item's number in [`crate::spec::paths::PathItems`].
+    item: usize,
+    item_ptr: &'o Pointer,
+    operation_id: Option<&'o str>,
+    tags: &'o [String],
+}
+
+impl OpEntry<'_> {
+    fn pointer(&self) -> Pointer {
+        self.item_ptr.join(self.method)
+    }
+
+    /// The operation in its parsed path item.
+    fn with<'o>(&'o self, file: &str, item: &'o PathItem) -> Result<OperationRef<'o>> {
+        let operation = match self.method {
+            "get" => &item.get,
+            "put" => &item.put,
+            "post" => &item.post,
+            "delete" => &item.delete,
+            "options" => &item.options,
+            "head" => &item.head,
+            "patch" => &item.patch,
+            _ => &item.trace,
+        };
+        let Some(operation) = operation else {
+            return Err(Error::invalid(
+                file,
+                &self.pointer(),
+                "internal error: an operation listed is not in its parsed path item",
+            ));
+        };
+        Ok(OperationRef {
+            path: self.path,
+            method: self.method,
+            operation,
+            item,
+            item_ptr: self.item_ptr,
+        })
+    }
+}
+
 /// One operation of the spec and where it is.
 struct OperationRef<'o> {
     path: &'o str,
@@ -72,6 +120,8 @@ impl OperationRef<'_> {
 struct Lowerer<'a> {
     file: &'a str,
     api: &'a OpenAPI,
+    /// The path items, parsed as operations need them.
+    paths: &'a PathItems,
     /// `api` as JSON, made on the first `$ref` that points elsewhere than `components`
     /// ([`Lowerer::deref`]).
     api_json: std::cell::OnceCell<Value>,
@@ -174,8 +224,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let mut lw = Lowerer::new(spec, &schemas, tools_config)?;
     // Every operation, in the fixed order, then the `tools:` selection over all of them: an
     // excluded operation is never lowered (no tool, no types, nothing to dispatch to).
-    let items = lw.path_items()?;
-    let ops = operations(&items);
+    let ops = operations(&spec.paths);
     let selection = selection(tools_config, &ops)?;
     warnings.extend(selection.warnings.iter().cloned());
     lw.claim_override_names(&selection);
@@ -257,56 +306,26 @@ fn tool_mode(config: Option<&ToolsConfig>, tools: &[ir::Tool]) -> ir::ToolModeCh
     }
 }
 
-/// A path item of the document, or one a `$ref` resolved to, owned and boxed: a `PathItem` is
-/// kilobytes inline (eight operations), and a `Cow` of it as large, whichever it holds, which
-/// one per path made 72 MB for 10,000 Graph-shaped operations.
-enum ItemRef<'a> {
-    Borrowed(&'a PathItem),
-    Owned(Box<PathItem>),
-}
-
-impl std::ops::Deref for ItemRef<'_> {
-    type Target = PathItem;
-
-    fn deref(&self) -> &PathItem {
-        match self {
-            ItemRef::Borrowed(item) => item,
-            ItemRef::Owned(item) => item,
-        }
-    }
-}
-
-/// Every operation of the path items, paths sorted, methods in [`METHODS`] order.
-fn operations<'o>(items: &'o [(&'o String, Pointer, ItemRef<'o>)]) -> Vec<OperationRef<'o>> {
+/// Every operation of the path items, paths sorted, methods in [`crate::spec::normalise::METHODS`] order.
+fn operations(paths: &PathItems) -> Vec<OpEntry<'_>> {
     let mut ops = Vec::new();
-    for (path, item_ptr, item) in items {
-        for method in METHODS {
-            let operation = match method {
-                "get" => &item.get,
-                "put" => &item.put,
-                "post" => &item.post,
-                "delete" => &item.delete,
-                "options" => &item.options,
-                "head" => &item.head,
-                "patch" => &item.patch,
-                _ => &item.trace,
-            };
-            if let Some(operation) = operation {
-                ops.push(OperationRef {
-                    path,
-                    method,
-                    operation,
-                    item,
-                    item_ptr,
-                });
-            }
+    for (i, item) in paths.items.iter().enumerate() {
+        for op in &item.ops {
+            ops.push(OpEntry {
+                path: &item.path,
+                method: op.method,
+                item: i,
+                item_ptr: &item.at,
+                operation_id: op.operation_id.as_deref(),
+                tags: &op.tags,
+            });
         }
     }
     ops
 }
 
 /// The config's `tools:` selection over the operations; without one, every operation.
-fn selection(config: Option<&ToolsConfig>, ops: &[OperationRef]) -> Result<select::Selection> {
+fn selection(config: Option<&ToolsConfig>, ops: &[OpEntry]) -> Result<select::Selection> {
     let Some(config) = config else {
         return Ok(select::Selection {
             excluded: vec![None; ops.len()],
@@ -319,20 +338,20 @@ fn selection(config: Option<&ToolsConfig>, ops: &[OperationRef]) -> Result<selec
         .map(|op| select::OpRef {
             method: op.method,
             path: op.path,
-            operation_id: op.operation.operation_id.as_deref(),
-            tags: &op.operation.tags,
+            operation_id: op.operation_id,
+            tags: op.tags,
         })
         .collect();
     select::select(config, &refs)
 }
 
 /// An operation the selection left out, with the name its tool would have had.
-fn excluded_operation(op: &OperationRef, reason: &str) -> ir::Excluded {
+fn excluded_operation(op: &OpEntry, reason: &str) -> ir::Excluded {
     ir::Excluded {
-        name: naming::tool_base_name(op.operation.operation_id.as_deref(), op.method, op.path),
+        name: naming::tool_base_name(op.operation_id, op.method, op.path),
         method: op.method.to_ascii_uppercase(),
         path: op.path.to_string(),
-        operation_id: op.operation.operation_id.clone(),
+        operation_id: op.operation_id.map(str::to_owned),
         pointer: op.pointer(),
         reason: reason.to_string(),
     }
@@ -359,7 +378,7 @@ fn past_second_thread_memory() -> bool {
 /// `out`, until one fails or `out` says to stop.
 fn prepare_block(
     lw: &mut Lowerer,
-    ops: &[OperationRef],
+    ops: &[OpEntry],
     selection: &select::Selection,
     b: usize,
     mut out: impl FnMut(usize, Result<tool::Prepared>) -> bool,
@@ -369,7 +388,10 @@ fn prepare_block(
         if selection.excluded[i].is_some() {
             continue;
         }
-        let prepared = lw.prepare(op);
+        let prepared = lw
+            .paths
+            .load(lw.file, op.item)
+            .and_then(|item| lw.prepare(&op.with(lw.file, &item)?));
         let failed = prepared.is_err();
         if !out(i, prepared) || failed {
             return;
@@ -387,6 +409,7 @@ impl<'a> Lowerer<'a> {
         let mut lw = Lowerer {
             file: &spec.file,
             api: &spec.structure,
+            paths: &spec.paths,
             api_json: std::cell::OnceCell::new(),
             schemas,
             types: TypeGen::new(schemas),
@@ -416,7 +439,7 @@ impl<'a> Lowerer<'a> {
         spec: &Spec,
         tools_config: Option<&ToolsConfig>,
         facts: crate::schema::refs::Facts,
-        ops: &[OperationRef],
+        ops: &[OpEntry],
         selection: &select::Selection,
         opts: &LowerOptions,
     ) -> Result<(Vec<ir::Tool>, Vec<ir::Excluded>)> {
@@ -461,7 +484,14 @@ impl<'a> Lowerer<'a> {
             }
             let mut ready: BTreeMap<usize, Result<tool::Prepared>> = BTreeMap::new();
             for (i, op) in ops.iter().enumerate() {
+                // The last operation of its path item: the item's parse is dropped after it.
+                let last_of_item = ops.get(i + 1).is_none_or(|next| next.item != op.item);
                 if let Some(reason) = &selection.excluded[i] {
+                    // Parsed all the same: an invalid operation is an error, selected or not.
+                    self.paths.load(self.file, op.item)?;
+                    if last_of_item {
+                        self.paths.release(op.item);
+                    }
                     excluded.push(excluded_operation(op, reason));
                     continue;
                 }
@@ -507,29 +537,20 @@ impl<'a> Lowerer<'a> {
                         }
                     }
                 };
-                tools.push(self.tool(op, selection.overrides[i].as_ref(), prepared)?);
+                let item = self.paths.load(self.file, op.item)?;
+                let tool = self.tool(
+                    &op.with(self.file, &item)?,
+                    selection.overrides[i].as_ref(),
+                    prepared,
+                )?;
+                tools.push(tool);
+                if last_of_item {
+                    self.paths.release(op.item);
+                }
             }
             Ok::<(), Error>(())
         })?;
         Ok((tools, excluded))
-    }
-
-    /// The document's path items, sorted by path, references resolved.
-    fn path_items(&self) -> Result<Vec<(&'a String, Pointer, ItemRef<'a>)>> {
-        let mut paths: Vec<(&String, &ReferenceOr<PathItem>)> =
-            self.api.paths.paths.iter().collect();
-        paths.sort_by(|a, b| a.0.cmp(b.0));
-        let mut items = Vec::with_capacity(paths.len());
-        for (path, item) in paths {
-            let item_ptr = Pointer::root().join("paths").join(path);
-            let (item_ptr, item) = self.deref(item, &item_ptr)?;
-            let item = match item {
-                Cow::Borrowed(item) => ItemRef::Borrowed(item),
-                Cow::Owned(item) => ItemRef::Owned(Box::new(item)),
-            };
-            items.push((path, item_ptr, item));
-        }
-        Ok(items)
     }
 
     /// Names given by overrides are claimed first, so a generated name never takes one.
@@ -595,10 +616,25 @@ impl<'a> Lowerer<'a> {
                     }
                 }
             }
-            let json = self
-                .api_json
-                .get_or_init(|| serde_json::to_value(self.api).unwrap_or_default());
-            let target = p.find(json).ok_or_else(not_found)?;
+            // A place inside a path item (not in `api`, which is parsed without them) is read
+            // from the item's parse as JSON.
+            let in_item;
+            let target = match tokens.as_slice() {
+                [paths, path, ..]
+                    if paths == "paths"
+                        && let Some(k) = self.paths.find(path) =>
+                {
+                    in_item =
+                        serde_json::to_value(&*self.paths.load(self.file, k)?).unwrap_or_default();
+                    p.strip_prefix(&Pointer::root().join("paths").join(path))
+                        .and_then(|rest| rest.find(&in_item))
+                }
+                _ => p.find(
+                    self.api_json
+                        .get_or_init(|| serde_json::to_value(self.api).unwrap_or_default()),
+                ),
+            }
+            .ok_or_else(not_found)?;
             if let Some(next) = target.get("$ref").and_then(Value::as_str) {
                 reference = next.to_string();
                 from = p;

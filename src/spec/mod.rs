@@ -8,6 +8,7 @@
 pub mod inputs;
 pub mod load;
 pub mod normalise;
+pub mod paths;
 pub mod prune;
 pub mod swagger2;
 
@@ -34,8 +35,10 @@ pub struct Spec {
     /// A Swagger 2.0 document converted to 3.0 (cut down to its schemas), with the map back to
     /// the original pointers.
     pub converted: Option<Converted>,
-    /// The structural view parsed: paths, operations, parameters, bodies, responses, security.
+    /// The structural view parsed without its path items: components, security, servers.
     pub structure: openapiv3::OpenAPI,
+    /// The path items, parsed one at a time as lowering reaches them.
+    pub paths: paths::PathItems,
     /// What building the view dropped (pointers into [`Spec::root`]).
     pub warnings: Vec<Warning>,
 }
@@ -79,7 +82,7 @@ pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Res
         };
         (parts, beside)
     });
-    let (converted, structure, warnings) = parts?;
+    let (converted, structure, paths, warnings) = parts?;
     let stage = crate::profile::Stage::start("spec: prune");
     let (document, placed, converted) = match converted {
         Some(mut c) => {
@@ -104,29 +107,36 @@ pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Res
             dialect,
             converted,
             structure,
+            paths,
             warnings,
         },
         beside,
     ))
 }
 
-/// The converted document (Swagger 2.0), the parsed structure and what building the view
-/// dropped.
-fn structure(
-    file: &str,
-    root: &Value,
-    dialect: Dialect,
-) -> Result<(Option<Converted>, openapiv3::OpenAPI, Vec<Warning>)> {
+/// What [`structure`] makes.
+type Parts = (
+    Option<Converted>,
+    openapiv3::OpenAPI,
+    paths::PathItems,
+    Vec<Warning>,
+);
+
+/// The converted document (Swagger 2.0), the parsed structure without its path items, the
+/// path items (their views, [`paths`]) and what building the view dropped.
+fn structure(file: &str, root: &Value, dialect: Dialect) -> Result<Parts> {
     let converted = (dialect == Dialect::V20).then(|| swagger2::convert(root));
     let current = converted.as_ref().map_or(root, |c| &c.root);
-    let stage = crate::profile::Stage::start("spec: view");
-    let (view, warnings) = normalise::structural_view(current);
-    stage.end();
-    let stage = crate::profile::Stage::start("spec: openapiv3");
-    let structure = normalise::parse_structure(file, view).map_err(|e| match &converted {
+    let map_error = |e| match &converted {
         Some(c) => c.map.error(file, e),
         None => e,
-    })?;
+    };
+    let stage = crate::profile::Stage::start("spec: view");
+    let (mut view, warnings) = normalise::structural_view(current);
+    let paths = paths::PathItems::split(file, &mut view).map_err(map_error)?;
     stage.end();
-    Ok((converted, structure, warnings))
+    let stage = crate::profile::Stage::start("spec: openapiv3");
+    let structure = normalise::parse_structure(file, view).map_err(map_error)?;
+    stage.end();
+    Ok((converted, structure, paths, warnings))
 }
