@@ -5,10 +5,12 @@
 
 pub mod auth;
 pub mod budget;
+mod schema;
+
+pub use schema::{Schema, SchemaTexts};
 
 use crate::pointer::{Pointer, serialize_fragment};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize)]
@@ -196,71 +198,6 @@ pub struct Tool {
 /// stage's `bound`): what a client and a model see there, and how render knows no example value
 /// can be built for it.
 pub const NOT_EXPANDED: &str = "Not expanded (size bound); the server checks it in full.";
-
-/// A tool schema (`inputSchema`, `outputSchema`) as compact JSON text, shared between the tools
-/// that have the same one (an entity graph's tools return a few entities' schemas between
-/// them). Text rather than a `serde_json::Value`, whose maps cost a B-tree node each: the IR
-/// of a large API holds hundreds of megabytes of schemas as values, a fraction of that as text.
-/// It serialises as the compact JSON it is, also inside pretty-printed files (`tools.json`, the
-/// tests' expectations): a schema is read by programs, and pretty-printing multiplied the size
-/// of these files by about 2.6.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schema(std::sync::Arc<str>);
-
-impl Schema {
-    /// The schema of `v`, sharing the text of an equal schema already in `shared`.
-    pub fn shared(v: &Value, shared: &mut std::collections::HashSet<std::sync::Arc<str>>) -> Self {
-        let text = serde_json::to_string(v).unwrap_or_else(|_| "{}".to_owned());
-        Self::shared_text(text, shared)
-    }
-
-    /// The schema of compact JSON `text` (as serde_json writes a value), sharing the text of
-    /// an equal schema already in `shared`.
-    pub fn shared_text(
-        text: String,
-        shared: &mut std::collections::HashSet<std::sync::Arc<str>>,
-    ) -> Self {
-        if let Some(t) = shared.get(text.as_str()) {
-            return Self(t.clone());
-        }
-        let t: std::sync::Arc<str> = text.into();
-        shared.insert(t.clone());
-        Self(t)
-    }
-
-    /// The schema of `v`.
-    pub fn new(v: &Value) -> Self {
-        Self::shared(v, &mut std::collections::HashSet::new())
-    }
-
-    /// The compact JSON text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Bytes of the compact JSON.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the text is empty (never, for a schema made by [`Self::new`]).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The schema as a value (parsed again: for what walks it, such as the example calls).
-    pub fn value(&self) -> Value {
-        serde_json::from_str(&self.0).unwrap_or_default()
-    }
-}
-
-impl Serialize for Schema {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw: &serde_json::value::RawValue =
-            serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
-        raw.serialize(serializer)
-    }
-}
 
 /// The longest a tool's one-line [`Tool::summary`] may be, in characters.
 pub const SUMMARY_MAX_CHARS: usize = 160;

@@ -5,7 +5,9 @@
 //! make the tool's `inputSchema`: a closed object of every argument, with the `$defs` they need.
 
 use crate::error::Result;
-use crate::ir::{Arg, ArgLocation, Body, BodyKind, OutputCut, Schema, Simplification, Warning};
+use crate::ir::{
+    Arg, ArgLocation, Body, BodyKind, OutputCut, Schema, SchemaTexts, Simplification, Warning,
+};
 use crate::lower::Lowerer;
 use crate::naming::{self, MAX_NAME_LEN, Unique};
 use crate::pointer::Pointer;
@@ -37,7 +39,7 @@ pub(super) struct Input {
     pub args: Vec<Arg>,
     pub typing: Vec<Typing>,
     /// The `inputSchema` as compact JSON.
-    pub schema: String,
+    pub schema: InputText,
     pub notes: Vec<Simplification>,
     pub cut: Option<OutputCut>,
 }
@@ -82,13 +84,13 @@ impl Lowerer<'_> {
             })
             .collect();
         let mut bounded = conversion.convert_bounded(&roots, INPUT_BOUND)?;
-        let defs = (!bounded.defs.is_empty()).then(|| bounded.defs_text());
+        let defs = bounded.def_entries();
         let before = if bounded.cuts == 0 {
             None
         } else {
-            // `"$defs":` and a comma around the definitions.
-            let converted = bounded.roots.iter().map(String::len).sum::<usize>()
-                + defs.as_ref().map_or(0, |d| d.len() + 9);
+            // `"$defs":{...}` and a comma around the definitions.
+            let converted =
+                bounded.roots.iter().map(String::len).sum::<usize>() + InputText::defs_len(&defs);
             Some((conversion.unbounded_bytes(&roots)?, converted))
         };
         drop(roots);
@@ -99,7 +101,10 @@ impl Lowerer<'_> {
             args.push(arg);
             typing.push(types);
         }
-        let schema = input_schema(&args, defs.as_deref());
+        let schema = InputText {
+            defs,
+            rest: input_schema(&args),
+        };
         let cut = before.map(|(unbounded, converted)| {
             let after = schema.len();
             let subschemas = bounded.cuts;
@@ -199,9 +204,71 @@ impl Lowerer<'_> {
             style: c.style,
             explode: c.explode,
             is_file,
-            schema: Schema::shared_text(schema, &mut self.schema_texts),
+            schema: Schema::shared_text(&schema, &mut self.schema_texts),
         };
         (arg, (c.schema, c.schema_at, string))
+    }
+}
+
+/// An `inputSchema` as compact JSON, in two parts: its `$defs` entries (`"Name":{...}`) and
+/// the rest (an object whose keys all come after `$defs`), so that the entries can be shared
+/// between tools ([`crate::ir::Schema`]).
+#[derive(Debug, Default)]
+pub(super) struct InputText {
+    pub defs: Vec<String>,
+    pub rest: String,
+}
+
+/// What comes before the `$defs` entries of an input schema.
+const DEFS_HEAD: &str = r#"{"$defs":{"#;
+
+impl InputText {
+    /// Bytes of `"$defs":{...}` and its comma in the text, for `defs` (none: 0).
+    fn defs_len(defs: &[String]) -> usize {
+        if defs.is_empty() {
+            return 0;
+        }
+        // `"$defs":{`, the entries and their commas, `},`.
+        DEFS_HEAD.len() - 1 + defs.iter().map(String::len).sum::<usize>() + defs.len() - 1 + 2
+    }
+
+    /// Bytes of the whole text.
+    pub fn len(&self) -> usize {
+        self.rest.len() + Self::defs_len(&self.defs)
+    }
+
+    /// The whole text.
+    fn whole(&self) -> String {
+        if self.defs.is_empty() {
+            return self.rest.clone();
+        }
+        format!(
+            "{DEFS_HEAD}{}}},{}",
+            self.defs.join(","),
+            self.rest.get(1..).unwrap_or_default()
+        )
+    }
+
+    /// The schema, its pieces shared through `shared`, with every object or array nested
+    /// deeper than `max` emptied ([`json_text::cut_deeper_than`]); and whether any was.
+    pub fn into_schema(self, max: usize, shared: &mut SchemaTexts) -> (Schema, bool) {
+        if !self.defs.is_empty() {
+            let tail = format!("}},{}", self.rest.get(1..).unwrap_or_default());
+            // An entry is two levels down (in the schema, in `$defs`).
+            let deep = json_text::nests_deeper_than(&format!("{DEFS_HEAD}{tail}"), max)
+                || self
+                    .defs
+                    .iter()
+                    .any(|d| json_text::nests_deeper_than(d, max.saturating_sub(2)));
+            if !deep {
+                return (
+                    Schema::shared_parts(DEFS_HEAD, self.defs, &tail, shared),
+                    false,
+                );
+            }
+        }
+        let (text, deep) = json_text::cut_deeper_than(&self.whole(), max);
+        (Schema::shared_text(&text, shared), deep)
     }
 }
 
@@ -261,15 +328,10 @@ pub(super) fn location_label(l: ArgLocation) -> &'static str {
 
 /// The `inputSchema`: a closed object of every argument (`schemas`, in the order of `args`),
 /// with the shared definitions.
-fn input_schema(args: &[Arg], defs: Option<&str>) -> String {
-    // Keys in `Map` order: `$defs`, `additionalProperties`, `properties`, `required`, `type`.
-    let mut out = String::from("{");
-    if let Some(defs) = defs {
-        out.push_str(r#""$defs":"#);
-        out.push_str(defs);
-        out.push(',');
-    }
-    out.push_str(r#""additionalProperties":false,"properties":{"#);
+fn input_schema(args: &[Arg]) -> String {
+    // Keys in `Map` order: (`$defs`: [`InputText`]), `additionalProperties`, `properties`,
+    // `required`, `type`.
+    let mut out = String::from(r#"{"additionalProperties":false,"properties":{"#);
     let mut by_name: Vec<&Arg> = args.iter().collect();
     by_name.sort_by(|a, b| a.name.cmp(&b.name));
     // Names are told apart (`argument_name`); were two the same, the last would stand, as in
@@ -286,7 +348,7 @@ fn input_schema(args: &[Arg], defs: Option<&str>) -> String {
         }
         json_text::push_str_json(&mut out, &a.name);
         out.push(':');
-        out.push_str(a.schema.as_str());
+        out.push_str(&a.schema.text());
     }
     out.push('}');
     let mut required = args.iter().filter(|a| a.required).peekable();
@@ -328,4 +390,52 @@ fn label_file_schema(schema: &mut Value) -> bool {
         return true;
     }
     schema.get_mut("items").is_some_and(label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> String {
+        format!(
+            "{}{}",
+            "{\"a\":".repeat(levels),
+            "1".to_owned() + &"}".repeat(levels)
+        )
+    }
+
+    /// An input schema made of pieces is the text it would be whole, and is cut where the
+    /// whole text would be: at the root's depth, in an entry, or nowhere.
+    #[test]
+    fn input_pieces_are_the_whole_text_and_cut_as_it() {
+        let rest = r##"{"additionalProperties":false,"properties":{"x":{"$ref":"#/$defs/A"}},"type":"object"}"##;
+        let mut cut_some = 0;
+        for (defs, max) in [
+            (vec![], 8),
+            (vec![r#""A":{"type":"string"}"#.to_owned()], 8),
+            (
+                vec![r#""A":{}"#.to_owned(), format!(r#""B":{}"#, nested(3))],
+                8,
+            ),
+            // Deep entries: 2 levels down, the whole text nests 2 more than the entry.
+            (vec![format!(r#""A":{}"#, nested(5))], 6),
+            (vec![format!(r#""A":{}"#, nested(5))], 7),
+            (vec![format!(r#""A":{}"#, nested(5))], 8),
+            (vec![r#""A":{}"#.to_owned()], 2),
+        ] {
+            let text = InputText {
+                defs,
+                rest: rest.to_owned(),
+            };
+            let whole = text.whole();
+            assert_eq!(text.len(), whole.len(), "{whole}");
+            serde_json::from_str::<Value>(&whole).expect("valid JSON");
+            let (schema, deep) = text.into_schema(max, &mut SchemaTexts::default());
+            let (cut, whole_deep) = json_text::cut_deeper_than(&whole, max);
+            assert_eq!(schema.text(), cut, "max {max}");
+            assert_eq!(deep, whole_deep, "max {max}: {whole}");
+            cut_some += usize::from(deep);
+        }
+        assert!(cut_some >= 2);
+    }
 }

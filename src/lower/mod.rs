@@ -135,7 +135,7 @@ struct Lowerer<'a> {
     override_names: BTreeMap<String, String>,
     config_file: String,
     /// The text of every tool schema made so far, so equal schemas share one.
-    schema_texts: std::collections::HashSet<std::sync::Arc<str>>,
+    schema_texts: ir::SchemaTexts,
     /// Outputs made of plain references, by their targets (see `output_schema`).
     outputs: BTreeMap<Vec<String>, tool::Output>,
 }
@@ -418,7 +418,7 @@ impl<'a> Lowerer<'a> {
             schemes: BTreeMap::new(),
             override_names: BTreeMap::new(),
             config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
-            schema_texts: std::collections::HashSet::new(),
+            schema_texts: ir::SchemaTexts::default(),
             outputs: BTreeMap::new(),
         };
         lw.security_schemes()?;
@@ -966,7 +966,7 @@ mod tests {
             two.tools[BLOCK * 5 + 2].name,
             format!("create_{}", BLOCK * 5 + 3)
         );
-        let defs = two.tools[1].input_schema.as_str();
+        let defs = two.tools[1].input_schema.text();
         assert!(defs.contains(r##""$ref":"#/$defs/a_b""##), "{defs}");
         assert!(defs.contains(r##""$ref":"#/$defs/a_b_2""##), "{defs}");
     }

@@ -62,10 +62,9 @@ impl Lowerer<'_> {
         let output = self.output_schema(op.operation, &op_ptr);
         // Texts are shared within the thread that makes them (across two threads, an equal
         // schema may be two strings).
-        let schema = std::mem::take(&mut input.schema);
         // The generated server parses tools.json with serde_json's default recursion limit.
-        let (schema, input_deep) = json_text::cut_deeper_than(&schema, MAX_SCHEMA_JSON_DEPTH);
-        let input_schema = Schema::shared_text(schema, &mut self.schema_texts);
+        let (input_schema, input_deep) = std::mem::take(&mut input.schema)
+            .into_schema(MAX_SCHEMA_JSON_DEPTH, &mut self.schema_texts);
         Ok(Prepared {
             input,
             input_schema,
@@ -274,7 +273,7 @@ impl Lowerer<'_> {
         let (text, wrap, notes, cut) = self.bounded_output(&schemas)?;
         let (text, deep) = json_text::cut_deeper_than(&text, MAX_SCHEMA_JSON_DEPTH);
         let out = (
-            Some(Schema::shared_text(text, &mut self.schema_texts)),
+            Some(Schema::shared_text(&text, &mut self.schema_texts)),
             wrap,
             notes,
             cut,

@@ -159,8 +159,22 @@ pub struct Expected {
 /// [`Examples`] holds to the same result with its caches.
 #[cfg(test)]
 pub fn example(tool: &Tool, credentials: &TestCredentials) -> Example {
-    let defs = Defs::of(tool.input_schema.as_str());
+    let defs = Defs::of_schema(&tool.input_schema);
     build(tool, credentials, |a| arg_value(a, &defs))
+}
+
+/// Whether the definitions read from `schema`'s `$defs` entries are those its whole text has.
+#[cfg(test)]
+pub(crate) fn entries_give_the_texts_defs(schema: &crate::ir::Schema) -> bool {
+    let text = schema.text();
+    let whole = Defs::of(&text);
+    let pieces = Defs::of_schema(schema);
+    whole.raw.len() == pieces.raw.len()
+        && whole
+            .raw
+            .iter()
+            .zip(&pieces.raw)
+            .all(|((a, x), (b, y))| a == b && x.get() == y.get())
 }
 
 /// The example value of the argument `a` of a tool whose `$defs` are `defs`.
@@ -181,24 +195,20 @@ fn arg_value(a: &Arg, defs: &Defs) -> Option<Value> {
 /// reads each `$defs` once, and each definition of the same text once.
 pub struct Examples<'s> {
     credentials: &'s TestCredentials,
-    /// Input schema text (address, length) → its `$defs`.
+    /// Input schema ([`crate::ir::Schema::identity`]) → its `$defs`.
     defs: RefCell<HashMap<(usize, usize), Rc<Defs<'s>>>>,
     /// Definitions parsed, by their text, shared by every [`Defs`] made here.
     parsed: Parsed<'s>,
-    /// (argument schema text, input schema text or none, file) → the argument's value.
+    /// (argument schema, input schema or none, file) → the argument's value (schemas by
+    /// [`crate::ir::Schema::identity`]).
     args: RefCell<HashMap<ArgKey, Option<Value>>>,
 }
 
 /// Definitions parsed, by their text, shared between [`Defs`].
 type Parsed<'s> = Rc<RefCell<HashMap<&'s str, Rc<Value>>>>;
 
-/// See [`Examples::args`]: texts by address and length.
+/// See [`Examples::args`].
 type ArgKey = ((usize, usize), Option<(usize, usize)>, bool);
-
-/// A text's identity for the caches: the address and length of its (shared) allocation.
-fn identity(text: &str) -> (usize, usize) {
-    (text.as_ptr() as usize, text.len())
-}
 
 impl<'s> Examples<'s> {
     pub fn new(credentials: &'s TestCredentials) -> Self {
@@ -212,13 +222,16 @@ impl<'s> Examples<'s> {
 
     /// The example call of `tool`: what [`example`] gives.
     pub fn example(&self, tool: &'s Tool) -> Example {
-        let input = tool.input_schema.as_str();
+        let input = &tool.input_schema;
         build(tool, self.credentials, |a| {
-            let text = a.schema.as_str();
             // Without a `$ref` (a key, or a string that spells one: then only cached apart)
             // the value does not depend on the definitions.
-            let refers = text.contains("\"$ref\"");
-            let key = (identity(text), refers.then(|| identity(input)), a.is_file);
+            let refers = a.schema.text().contains("\"$ref\"");
+            let key = (
+                a.schema.identity(),
+                refers.then(|| input.identity()),
+                a.is_file,
+            );
             if let Some(v) = self.args.borrow().get(&key) {
                 return v.clone();
             }
@@ -232,15 +245,15 @@ impl<'s> Examples<'s> {
         })
     }
 
-    /// The `$defs` of the input schema `text`, read once per text.
-    fn defs_of(&self, text: &'s str) -> Rc<Defs<'s>> {
-        if let Some(d) = self.defs.borrow().get(&identity(text)) {
+    /// The `$defs` of the input schema `schema`, read once per schema.
+    fn defs_of(&self, schema: &'s crate::ir::Schema) -> Rc<Defs<'s>> {
+        if let Some(d) = self.defs.borrow().get(&schema.identity()) {
             return d.clone();
         }
-        let mut d = Defs::of(text);
+        let mut d = Defs::of_schema(schema);
         d.shared = Some(self.parsed.clone());
         let d = Rc::new(d);
-        self.defs.borrow_mut().insert(identity(text), d.clone());
+        self.defs.borrow_mut().insert(schema.identity(), d.clone());
         d
     }
 }
@@ -403,6 +416,34 @@ impl<'s> Defs<'s> {
             raw: serde_json::from_str::<Top<'s>>(text)
                 .map(|t| t.defs)
                 .unwrap_or_default(),
+            parsed: RefCell::new(BTreeMap::new()),
+            shared: None,
+        }
+    }
+
+    /// The definitions of the input schema `schema`: its `$defs` entries, or those in its
+    /// text when it is one piece.
+    fn of_schema(schema: &'s crate::ir::Schema) -> Self {
+        let entries = schema.def_entries();
+        if entries.is_empty() {
+            return match schema.text() {
+                std::borrow::Cow::Borrowed(text) => Self::of(text),
+                // A schema of several pieces has entries.
+                std::borrow::Cow::Owned(_) => Self::none(),
+            };
+        }
+        let raw = entries
+            .iter()
+            .filter_map(|entry| {
+                let entry: &'s str = entry;
+                let end = crate::schema::json_text::string_end(entry)?;
+                let name: String = serde_json::from_str(entry.get(..end)?).ok()?;
+                let body = entry.get(end..)?.strip_prefix(':')?;
+                Some((name, serde_json::from_str(body).ok()?))
+            })
+            .collect();
+        Defs {
+            raw,
             parsed: RefCell::new(BTreeMap::new()),
             shared: None,
         }

@@ -512,12 +512,16 @@ fn tools_json(api: &Api) -> String {
         out.extend_from_slice(b"\n      },\n      \"description\": ");
         string(&mut out, &t.description);
         out.extend_from_slice(b",\n      \"inputSchema\": ");
-        out.extend_from_slice(t.input_schema.as_str().as_bytes());
+        for piece in t.input_schema.pieces() {
+            out.extend_from_slice(piece.as_bytes());
+        }
         out.extend_from_slice(b",\n      \"name\": ");
         string(&mut out, &t.name);
         if let Some(schema) = &t.output_schema {
             out.extend_from_slice(b",\n      \"outputSchema\": ");
-            out.extend_from_slice(schema.as_str().as_bytes());
+            for piece in schema.pieces() {
+                out.extend_from_slice(piece.as_bytes());
+            }
         }
         if let Some(title) = &t.title {
             out.extend_from_slice(b",\n      \"title\": ");
@@ -729,6 +733,24 @@ mod tests {
         api
     }
 
+    /// The `$defs` the example calls read from an input schema's entries are those of its
+    /// text, over every fixture (some of which have entries).
+    #[test]
+    fn example_definitions_are_the_input_schemas() {
+        let mut entries = 0;
+        for (dir, api) in fixture_apis() {
+            for t in &api.tools {
+                entries += t.input_schema.def_entries().len();
+                assert!(
+                    examples::entries_give_the_texts_defs(&t.input_schema),
+                    "{dir}: {}",
+                    t.name
+                );
+            }
+        }
+        assert!(entries > 0);
+    }
+
     /// `tools.json` written directly is what serde writes, over every fixture, varied, and a
     /// crate without tools.
     #[test]
@@ -767,10 +789,7 @@ mod tests {
                 }
                 let mut other = t.clone();
                 other.input_schema = crate::ir::Schema::new(&schema);
-                if t.args
-                    .iter()
-                    .any(|a| a.schema.as_str().contains("\"$ref\""))
-                {
+                if t.args.iter().any(|a| a.schema.text().contains("\"$ref\"")) {
                     with_refs += 1;
                 }
                 tools.push(other);

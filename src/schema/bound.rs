@@ -261,24 +261,21 @@ pub struct Bounded {
 impl Bounded {
     /// The `$defs` as a compact JSON object.
     pub fn defs_text(&self) -> String {
-        let mut out = String::with_capacity(
-            2 + self
-                .defs
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 4)
-                .sum::<usize>(),
-        );
-        out.push('{');
-        for (i, (name, text)) in self.defs.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            json_text::push_str_json(&mut out, name);
-            out.push(':');
-            out.push_str(text);
-        }
-        out.push('}');
-        out
+        format!("{{{}}}", self.def_entries().join(","))
+    }
+
+    /// The `$defs` entries as compact JSON: `"Name":{...}` each.
+    pub fn def_entries(&self) -> Vec<String> {
+        self.defs
+            .iter()
+            .map(|(name, text)| {
+                let mut entry = String::with_capacity(name.len() + text.len() + 3);
+                json_text::push_str_json(&mut entry, name);
+                entry.push(':');
+                entry.push_str(text);
+                entry
+            })
+            .collect()
     }
 }
 

@@ -85,6 +85,14 @@ fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     None
 }
 
+/// Where the JSON string that `text` begins with ends (past its closing quote); `None` when
+/// `text` does not begin with a whole string.
+pub fn string_end(text: &str) -> Option<usize> {
+    (text.as_bytes().first() == Some(&b'"'))
+        .then(|| skip_string(text.as_bytes(), 0))
+        .flatten()
+}
+
 /// The top-level entries of the compact JSON object `text`: (key as written, with its quotes;
 /// where the entry's value starts; where it ends). `None` if `text` is not an object.
 fn entries(text: &str) -> Option<Vec<(&str, usize, usize)>> {
@@ -210,6 +218,12 @@ pub fn cut_deeper_than(text: &str, max: usize) -> (String, bool) {
     }
     out.push_str(&text[last..]);
     (out, true)
+}
+
+/// Whether `text` (compact JSON) has a non-empty object or array inside `max` others (what
+/// [`cut_deeper_than`] would cut).
+pub fn nests_deeper_than(text: &str, max: usize) -> bool {
+    !deep_parts(text, max).is_empty()
 }
 
 /// Where the non-empty objects and arrays inside `max` others are in `text`, outermost only.
