@@ -17,8 +17,8 @@
 //! listed. Which file is generator-owned and which belongs to the user is decided once, in
 //! [`ownership`], for both rendering and writing.
 //!
-//! Only the facade below is public: the pipeline ([`generate`], [`build_ir`], [`write()`],
-//! [`check()`]), its [`Options`] and [`Error`], the [`ir`] as the inspectable model, and the
+//! Only the facade below is public: the pipeline ([`generate`], [`build_ir`], [`render_into`],
+//! [`write()`], [`write_rendered`], [`check()`]), its [`Options`] and [`Error`], the [`ir`] as the inspectable model, and the
 //! ownership facts.
 
 mod config;
@@ -41,12 +41,14 @@ mod runtime_source;
 mod runtime_strip;
 mod schema;
 mod spec;
+mod staged;
 mod write;
 
 pub use error::{Error, Location, Result};
 pub use ownership::FileMap;
 pub use pointer::Pointer;
-pub use write::{CheckReport, Drift, Report, check, write};
+pub use staged::Rendered;
+pub use write::{CheckReport, Drift, Report, check, write, write_rendered};
 
 /// Generator version, written into every generated file's header.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -75,6 +77,17 @@ pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
     let files = render::render(&api)?;
     stage.end();
     Ok((api, files))
+}
+
+/// Renders the crate for writing into `out` ([`write_rendered`]): as [`generate`] after
+/// [`build_ir`], but `src/tools.json` (as large as all the tools' schemas) is streamed into a
+/// temporary file in `out` while it is made instead of held in memory. Dropped unwritten, the
+/// result removes that file.
+pub fn render_into(api: &ir::Api, out: &std::path::Path) -> Result<Rendered> {
+    let stage = profile::Stage::start("render");
+    let rendered = render::render_into(api, out)?;
+    stage.end();
+    Ok(rendered)
 }
 
 /// As [`generate`], for a spec already in memory; `spec` names it in messages and anchors its

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
 
 /// Every warning of the lowered spec, on stderr, the spec named as the user gave it.
 fn print_warnings(spec: &str, api: &mcpgen::ir::Api) {
+    let stage = mcpgen::profile::Stage::start("warnings");
     let tools = api.tools.iter().flat_map(|t| &t.warnings);
     for w in api.warnings.iter().chain(tools) {
         eprintln!("warning: {}", w.located(spec));
@@ -86,6 +87,7 @@ fn print_warnings(spec: &str, api: &mcpgen::ir::Api) {
     for w in inspect::budget_warnings(api) {
         eprintln!("warning: {w}");
     }
+    stage.end();
 }
 
 /// Lines of diff `--check` prints at most, over all files.
@@ -157,16 +159,20 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             name,
             check,
         } => {
-            let (api, files) = mcpgen::generate(&spec, &Options { name, auth })?;
-            let stage = mcpgen::profile::Stage::start("warnings");
-            print_warnings(&spec, &api);
-            stage.end();
-            let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
+            let options = Options { name, auth };
             if check {
+                let (api, files) = mcpgen::generate(&spec, &options)?;
+                print_warnings(&spec, &api);
+                let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
                 return Ok(report_check(&out, &spec, &mcpgen::check(&out, &files)));
             }
+            let api = mcpgen::build_ir(&spec, &options)?;
+            let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
+            // `src/tools.json` goes straight into `out` as it is made (removed again on an error).
+            let mut rendered = mcpgen::render_into(&api, &out)?;
+            print_warnings(&spec, &api);
             let stage = mcpgen::profile::Stage::start("write");
-            let report = mcpgen::write(&out, &files)?;
+            let report = mcpgen::write_rendered(&out, &mut rendered)?;
             stage.end();
             for w in &report.warnings {
                 eprintln!("warning: {w}");
@@ -180,14 +186,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 api.tools.len(),
                 api.tool_mode.mode.as_str(),
                 out.display(),
-                files.len(),
+                rendered.len(),
                 report.written,
                 report.removed.len()
             );
             // The process ends here: freeing the model and the files node by node would only
-            // cost time (the operating system takes the memory back at once).
+            // cost time (the operating system takes the memory back at once). Everything
+            // staged is in place by now.
             std::mem::forget(api);
-            std::mem::forget(files);
+            std::mem::forget(rendered);
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { spec, auth, json } => {

@@ -77,16 +77,17 @@ pub(crate) fn header(path: &str) -> String {
     }
 }
 
-/// `.mcpgen-manifest`: every generator-owned file (all of `files` so far), sorted, and the inputs'
-/// fingerprint ([`crate::spec::inputs`]): the one line that changes with every change of the
-/// inputs. The next run deletes the files listed here that it no longer generates; nothing else
-/// is ever deleted.
-pub(crate) fn manifest(files: &FileMap, hash: &str) -> String {
+/// `.mcpgen-manifest`: every generator-owned file (all of `paths`: the files so far), sorted, and
+/// the inputs' fingerprint ([`crate::spec::inputs`]): the one line that changes with every
+/// change of the inputs. The next run deletes the files listed here that it no longer
+/// generates; nothing else is ever deleted.
+pub(crate) fn manifest<'a>(paths: impl IntoIterator<Item = &'a str>, hash: &str) -> String {
+    let paths: std::collections::BTreeSet<&str> = paths.into_iter().collect();
     let mut out = format!(
         "# {}\n# Inputs: {hash} (the spec and the --auth file, as canonical JSON).\n# The files mcpgen owns in this crate, rewritten on every run; a file listed here\n# that a later run no longer generates is deleted. Files not listed (src/hooks.rs,\n# src/custom_tools.rs, your own) are never written over or deleted.\n",
         generated_line()
     );
-    for path in files.keys() {
+    for path in paths {
         out.push_str(path);
         out.push('\n');
     }

@@ -15,6 +15,7 @@
 
 use crate::error::{Error, Result};
 use crate::ownership::{FileMap, MANIFEST, is_user_owned, missing_items, without_header};
+use crate::staged::{Rendered, Staged, temporary_name};
 use std::path::{Component, Path, PathBuf};
 
 /// What [`write()`] did.
@@ -32,6 +33,18 @@ pub struct Report {
 /// Writes `files` under `out`, then deletes the stale files of the previous manifest. Files in
 /// `out` that no manifest lists are never touched, and existing user-owned files neither.
 pub fn write(out: &Path, files: &FileMap) -> Result<Report> {
+    write_parts(out, files, &mut [])
+}
+
+/// As [`write()`], for a crate rendered with some files already streamed into `out`
+/// ([`crate::render_into`]): each of those is renamed into place at its turn in the order of
+/// the paths when it differs from the file there, and deleted when it does not.
+pub fn write_rendered(out: &Path, rendered: &mut Rendered) -> Result<Report> {
+    write_parts(out, &rendered.files, &mut rendered.staged)
+}
+
+/// Writes the files in memory and puts the staged ones in place, in the order of their paths.
+fn write_parts(out: &Path, files: &FileMap, staged: &mut [Staged]) -> Result<Report> {
     if out.exists() && !out.is_dir() {
         return Err(Error::Write {
             path: out.display().to_string(),
@@ -39,10 +52,17 @@ pub fn write(out: &Path, files: &FileMap) -> Result<Report> {
         });
     }
     let mut report = Report::default();
-    let (stale, refused) = stale_files(out, files);
+    let (stale, refused) = stale_files(out, &|rel| {
+        files.contains_key(rel) || staged.iter().any(|s| s.rel() == rel)
+    });
     report.warnings.extend(refused);
     report.warnings.extend(user_file_warnings(out, files));
+    staged.sort_by(|a, b| a.rel().cmp(b.rel()));
+    let mut staged = staged.iter_mut().peekable();
     for (rel, contents) in files {
+        while let Some(file) = staged.next_if(|s| s.rel() < rel.as_str()) {
+            report.written += usize::from(file.commit()?);
+        }
         let path = out.join(rel);
         if is_user_owned(rel) && std::fs::symlink_metadata(&path).is_ok() {
             continue;
@@ -56,17 +76,16 @@ pub fn write(out: &Path, files: &FileMap) -> Result<Report> {
         };
         let dir = path.parent().unwrap_or(out);
         std::fs::create_dir_all(dir).map_err(io)?;
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{file_name}.mcpgen-{}.tmp", std::process::id()));
+        let tmp = dir.join(temporary_name(&path));
         std::fs::write(&tmp, contents).map_err(io)?;
         if let Err(e) = std::fs::rename(&tmp, &path) {
             let _ = std::fs::remove_file(&tmp);
             return Err(io(e));
         }
         report.written += 1;
+    }
+    for file in staged {
+        report.written += usize::from(file.commit()?);
     }
     for rel in stale {
         let path = out.join(&rel);
@@ -87,35 +106,9 @@ pub fn write(out: &Path, files: &FileMap) -> Result<Report> {
     Ok(report)
 }
 
-/// Whether the file at `path` holds exactly `contents`: its length first, then its bytes block
-/// by block, so that a large file is never held twice (a regenerated `tools.json` is 161 MB for
-/// 10,000 Graph-shaped operations). Unreadable counts as different.
+/// Whether the file at `path` holds exactly `contents` ([`crate::staged::same_contents`]).
 fn same_contents(path: &Path, contents: &[u8]) -> bool {
-    use std::io::Read;
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    if !meta.is_file() || meta.len() != contents.len() as u64 {
-        return false;
-    }
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut block = vec![0u8; 1 << 16];
-    let mut at = 0;
-    loop {
-        match file.read(&mut block) {
-            Ok(0) => return at == contents.len(),
-            Ok(n) => {
-                if contents.get(at..at + n) != block.get(..n) {
-                    return false;
-                }
-                at += n;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
+    crate::staged::same_contents(path, contents.len() as u64, contents)
 }
 
 /// Warnings for existing user-owned files that lack an item the generated code calls in them.
@@ -151,9 +144,9 @@ fn safe_relative(rel: &str) -> Option<PathBuf> {
     normal.then_some(path)
 }
 
-/// The files of the manifest in `out` that `files` no longer has and that may be deleted, and
-/// warnings for those that may not.
-fn stale_files(out: &Path, files: &FileMap) -> (Vec<String>, Vec<String>) {
+/// The files of the manifest in `out` that are no longer `generated` and that may be deleted,
+/// and warnings for those that may not.
+fn stale_files(out: &Path, generated: &dyn Fn(&str) -> bool) -> (Vec<String>, Vec<String>) {
     let mut stale = Vec::new();
     let mut refused = Vec::new();
     let manifest = out.join(MANIFEST);
@@ -169,7 +162,7 @@ fn stale_files(out: &Path, files: &FileMap) -> (Vec<String>, Vec<String>) {
         if rel.trim().is_empty() || rel.starts_with('#') {
             continue;
         }
-        if files.contains_key(rel) || is_user_owned(rel) || rel == MANIFEST {
+        if generated(rel) || is_user_owned(rel) || rel == MANIFEST {
             continue;
         }
         let Some(relative) = safe_relative(rel) else {
@@ -269,7 +262,7 @@ pub fn check(out: &Path, files: &FileMap) -> CheckReport {
             Err(_) => drift.push(Drift::Added { path: rel.clone() }),
         }
     }
-    let (stale, mut warnings) = stale_files(out, files);
+    let (stale, mut warnings) = stale_files(out, &|rel| files.contains_key(rel));
     drift.extend(stale.into_iter().map(|path| Drift::Removed { path }));
     drift.sort_by(|a, b| a.path().cmp(b.path()));
     warnings.extend(user_file_warnings(out, files));
@@ -445,5 +438,165 @@ mod tests {
         assert!(check(&dir, &v2).drift.is_empty());
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(&outside);
+    }
+
+    /// Every file under `dir`, relative, sorted (temporary ones included).
+    fn listing(dir: &Path) -> Vec<String> {
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(base, &path, out);
+                } else if let Ok(rel) = path.strip_prefix(base) {
+                    out.push(rel.display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out.sort();
+        out
+    }
+
+    /// A crate whose `src/tools.json` is staged in `dir` with `tools`, beside two files in
+    /// memory (one before it in path order, one after) and a manifest listing all.
+    fn staged_crate(dir: &Path, tools: &str) -> Rendered {
+        use std::io::Write;
+        let (staged, mut file) = Staged::create(dir, "src/tools.json").expect("staged");
+        file.write_all(tools.as_bytes()).expect("written");
+        let mut files = FileMap::new();
+        files.insert("Cargo.toml".into(), "[package]\n".into());
+        files.insert("src/types.rs".into(), "// types\n".into());
+        let manifest = format!("{}src/tools.json\n", manifest_of(&files));
+        files.insert(MANIFEST.into(), manifest);
+        Rendered {
+            files,
+            staged: vec![staged],
+        }
+    }
+
+    /// A staged file is renamed into place when it differs, deleted when it does not (the file
+    /// there keeps its mtime), and never taken for a stale file of the manifest.
+    #[test]
+    fn staged_files_are_put_in_place_only_when_changed() {
+        let dir = scratch("staged");
+        let mut rendered = staged_crate(&dir, "{\"tools\": []}\n");
+        let report = write_rendered(&dir, &mut rendered).expect("written");
+        assert_eq!(report.written, 4);
+        assert!(report.removed.is_empty());
+        let tools = dir.join("src/tools.json");
+        assert_eq!(
+            std::fs::read_to_string(&tools).expect("tools.json"),
+            "{\"tools\": []}\n"
+        );
+        let mtime = || {
+            std::fs::metadata(&tools)
+                .and_then(|m| m.modified())
+                .expect("mtime")
+        };
+        let before = mtime();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut rendered = staged_crate(&dir, "{\"tools\": []}\n");
+        let report = write_rendered(&dir, &mut rendered).expect("written");
+        assert_eq!(report.written, 0, "nothing changed");
+        assert!(report.removed.is_empty(), "{:?}", report.removed);
+        assert_eq!(mtime(), before, "an unchanged tools.json is left alone");
+        // The same length, another byte: compared, not only measured.
+        let mut rendered = staged_crate(&dir, "{\"tools\": [1]}\n");
+        assert_eq!(
+            write_rendered(&dir, &mut rendered)
+                .expect("written")
+                .written,
+            1
+        );
+        let mut rendered = staged_crate(&dir, "{\"tools\": [2]}\n");
+        assert_eq!(
+            write_rendered(&dir, &mut rendered)
+                .expect("written")
+                .written,
+            1
+        );
+        assert_eq!(
+            std::fs::read_to_string(&tools).expect("tools.json"),
+            "{\"tools\": [2]}\n"
+        );
+        assert_eq!(
+            listing(&dir),
+            [
+                ".mcpgen-manifest",
+                "Cargo.toml",
+                "src/tools.json",
+                "src/types.rs"
+            ],
+            "no temporary file is left"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file that cannot be written (before the staged one in path order, or after it) fails
+    /// the write naming it, and the staged file's temporary file goes with the crate.
+    #[test]
+    fn a_write_error_leaves_no_temporary_file() {
+        let dir = scratch("staged-error");
+        let mut rendered = staged_crate(&dir, "old\n");
+        write_rendered(&dir, &mut rendered).expect("written");
+        let before = listing(&dir);
+        for blocked in ["Cargo.toml", "src/types.rs"] {
+            // A directory with something in it cannot be renamed over.
+            let path = dir.join(blocked);
+            std::fs::remove_file(&path).expect("removed");
+            std::fs::create_dir_all(path.join("inside")).expect("a directory");
+            let mut rendered = staged_crate(&dir, "new\n");
+            let error = write_rendered(&dir, &mut rendered).expect_err("cannot write");
+            drop(rendered);
+            assert!(
+                error.to_string().contains(&path.display().to_string()),
+                "{error}"
+            );
+            let tools = std::fs::read_to_string(dir.join("src/tools.json")).expect("tools.json");
+            // Before the block, tools.json is not reached yet; after it, it is in place.
+            let expected = if blocked == "Cargo.toml" {
+                "old\n"
+            } else {
+                "new\n"
+            };
+            assert_eq!(tools, expected, "{blocked}");
+            let left: Vec<String> = listing(&dir)
+                .into_iter()
+                .filter(|f| f.contains(".tmp"))
+                .collect();
+            assert!(left.is_empty(), "{blocked}: {left:?}");
+            std::fs::remove_dir_all(&path).expect("removed");
+            std::fs::write(&path, "").expect("written");
+        }
+        assert_eq!(listing(&dir), before);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A staged file dropped uncommitted takes its temporary file and the directories made
+    /// for it with it, and nothing else.
+    #[test]
+    fn an_uncommitted_staged_file_leaves_nothing() {
+        let dir = scratch("staged-dropped");
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        let (staged, file) = Staged::create(&dir.join("crate"), "src/tools.json").expect("staged");
+        drop(file);
+        assert_eq!(listing(&dir).len(), 1, "the temporary file");
+        drop(staged);
+        assert!(dir.is_dir() && listing(&dir).is_empty());
+        assert!(!dir.join("crate").exists(), "the directories made go too");
+        std::fs::create_dir_all(dir.join("crate/src")).expect("a directory");
+        std::fs::write(dir.join("crate/src/tools.json"), "mine").expect("written");
+        let (staged, file) = Staged::create(&dir.join("crate"), "src/tools.json").expect("staged");
+        drop((file, staged));
+        assert_eq!(listing(&dir), ["crate/src/tools.json"]);
+        // An output path that is a file is refused, naming it.
+        let error = Staged::create(&dir.join("crate/src/tools.json"), "src/tools.json")
+            .expect_err("not a directory");
+        assert!(
+            error.to_string().contains("crate/src/tools.json"),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -545,3 +545,59 @@ fn a_description_change_touches_only_what_shows_it() {
         "{said}"
     );
 }
+
+/// `src/tools.json` is streamed into the output directory while the crate renders: regenerated
+/// unchanged it keeps its mtime, edited by hand it is drift for `--check` and rewritten by the
+/// next run, and a run that fails to write another file leaves it as it was and no temporary
+/// file behind.
+#[test]
+fn tools_json_is_put_in_place_only_when_changed() {
+    let work = common::scratch("regenerate-tools-json");
+    let spec = common::repo().join("fixtures/petstore/openapi.yaml");
+    let out = work.join("crate");
+    ok(generate(&spec, &out, &[]));
+    let tools = out.join("src/tools.json");
+    let generated = std::fs::read(&tools).unwrap();
+    let mtime = || std::fs::metadata(&tools).unwrap().modified().unwrap();
+    let before = mtime();
+    std::thread::sleep(Duration::from_millis(20));
+    let stderr = ok(generate(&spec, &out, &[]));
+    assert!(stderr.contains(", 0 changed, "), "{stderr}");
+    assert_eq!(mtime(), before, "an unchanged tools.json keeps its mtime");
+    assert_eq!(check(&spec, &out, &[]).0, 0);
+
+    // The same length, one byte changed.
+    let mut edited = generated.clone();
+    let at = edited.iter().rposition(|&b| b == b'e').unwrap();
+    edited[at] = b'E';
+    std::fs::write(&tools, &edited).unwrap();
+    let (code, said) = check(&spec, &out, &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("  changed: src/tools.json\n"), "{said}");
+    assert!(said.contains("(1 file)"), "{said}");
+
+    // A file before it in path order cannot be written: the run fails naming that file, and
+    // the edited tools.json stays (it was not reached) with nothing temporary left beside.
+    let cargo_toml = out.join("Cargo.toml");
+    std::fs::remove_file(&cargo_toml).unwrap();
+    std::fs::create_dir_all(cargo_toml.join("blocked")).unwrap();
+    let o = generate(&spec, &out, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(&cargo_toml.display().to_string()),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&tools).unwrap(), edited);
+    let temporary: Vec<String> = common::tree(&out)
+        .into_keys()
+        .filter(|f| f.ends_with(".tmp"))
+        .collect();
+    assert!(temporary.is_empty(), "{temporary:?}");
+    std::fs::remove_dir_all(&cargo_toml).unwrap();
+
+    let stderr = ok(generate(&spec, &out, &[]));
+    assert!(stderr.contains(", 2 changed, "), "{stderr}");
+    assert_eq!(std::fs::read(&tools).unwrap(), generated, "rewritten");
+    assert_eq!(check(&spec, &out, &[]).0, 0);
+}

@@ -22,9 +22,12 @@ use crate::ownership::{FileMap, MANIFEST, USER_OWNED, generated_line, header, ma
 use crate::render::auth_view::tool_scopes_table;
 use crate::render::view::view;
 use crate::runtime_source::{self, OAUTH_FILES, STATIC_FILES, TEST_FILES};
+use crate::staged::{Rendered, Staged};
 use serde::Serialize;
 #[cfg(test)]
 use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
 
 /// Tera templates, compiled into the binary. `*_head` templates start a file; the others render
 /// one item (a tool, a type) each, so big files are rendered and formatted in chunks.
@@ -103,61 +106,108 @@ pub(crate) fn item<T: Serialize>(key: &str, value: &T) -> std::borrow::Cow<'stat
     std::borrow::Cow::Owned(ctx)
 }
 
-/// Renders the whole crate into memory. The files made straight from the IR (the search index,
-/// `tools.json`, the tests' copy) are made on a thread of their own beside the templates,
-/// unless the tools' schemas are large: then that thread's allocations (`tools.json` alone is
-/// as large as the schemas) would meet the templates' at the peak (15,000 Graph-shaped
-/// operations: 1,002 MiB beside, 947 MiB one after the other; GitHub's description: the same
-/// 106 MiB either way, 60 ms less beside).
+/// Renders the whole crate into memory.
 pub fn render(api: &Api) -> Result<FileMap> {
+    render_with(api, None, render_templates).map(|rendered| rendered.files)
+}
+
+/// Renders the crate for writing into `out`: as [`render`], but `src/tools.json` is streamed
+/// into a temporary file there ([`Staged`]) as it is made, never whole in memory (403 MB for
+/// 25,000 Graph-shaped tools), for [`crate::write::write_rendered`] to put in place.
+pub fn render_into(api: &Api, out: &Path) -> Result<Rendered> {
+    render_with(api, Some(out), render_templates)
+}
+
+/// Renders the crate, `src/tools.json` into memory or streamed into `stage_in`. The files made
+/// straight from the IR (the search index, `tools.json`, the tests' copy) are made on a thread
+/// of their own beside the `templates`, unless the tools' schemas are large: then that thread's
+/// allocations (`tools.json` alone is as large as the schemas) would meet the templates' at
+/// the peak (15,000 Graph-shaped operations: 1,002 MiB beside, 947 MiB one after the other;
+/// GitHub's description: the same 106 MiB either way, 60 ms less beside). Streamed, `tools.json`
+/// allocates nothing, but the index and the example calls still do: 25,000 Graph-shaped tools
+/// rendered 0.8 s faster beside, with a peak 45 to 100 MiB higher than the lowering's. An error
+/// drops what was staged, which removes its temporary file.
+fn render_with(
+    api: &Api,
+    stage_in: Option<&Path>,
+    templates: impl FnOnce(&Api) -> Result<FileMap>,
+) -> Result<Rendered> {
     let schema_bytes: usize = api
         .tools
         .iter()
         .map(|t| t.input_schema.len() + t.output_schema.as_ref().map_or(0, |s| s.len()))
         .sum();
-    let mut files = std::thread::scope(|scope| {
+    let mut rendered = std::thread::scope(|scope| {
         let beside = (schema_bytes <= BESIDE_MAX_SCHEMA_BYTES)
             .then(|| {
                 std::thread::Builder::new()
                     .name("mcpgen-render-data".into())
-                    .spawn_scoped(scope, || data_files(api))
+                    .spawn_scoped(scope, || data_files(api, stage_in))
                     .ok()
             })
             .flatten();
-        let mut files = render_templates(api)?;
+        let mut files = templates(api)?;
         let data = match beside {
             Some(handle) => handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             // After the templates: large schemas, or no thread could be started.
-            None => data_files(api),
+            None => data_files(api, stage_in),
         };
-        files.extend(data?);
-        Ok::<_, Error>(files)
+        let data = data?;
+        files.extend(data.files);
+        Ok::<_, Error>(Rendered {
+            files,
+            staged: data.staged,
+        })
     })?;
-    files.insert(MANIFEST.to_string(), manifest(&files, &api.inputs_hash));
+    let paths = rendered.files.keys().map(String::as_str);
+    let manifest = manifest(
+        paths.chain(rendered.staged.iter().map(Staged::rel)),
+        &api.inputs_hash,
+    );
+    rendered.files.insert(MANIFEST.to_string(), manifest);
     // The user's files: in no manifest, written once.
     for (out, src, _) in USER_OWNED {
-        files.insert((*out).to_string(), runtime_source::copy_out(out, src)?);
+        rendered
+            .files
+            .insert((*out).to_string(), runtime_source::copy_out(out, src)?);
     }
-    Ok(files)
+    Ok(rendered)
 }
 
 /// The tools' schema text (compact JSON, shared schemas counted each time) past which the data
-/// files are made after the templates rather than beside them (see [`render`]).
+/// files are made after the templates rather than beside them (see [`render_with`]).
 const BESIDE_MAX_SCHEMA_BYTES: usize = 64 << 20;
 
-/// The files made from the IR without templates: the search index, `tools.json` and the tests'
-/// expected tool list. `tools.json` and its digest (one serial hash over its bytes: 0.25 s for
-/// the 161 MB of 10,000 Graph-shaped tools) are made on a thread of their own beside the
-/// index and the example calls, which need neither until the tests' file is put together.
-fn data_files(api: &Api) -> Result<Vec<(String, String)>> {
-    let tools_and_digest = || {
+/// The path of `tools.json` in the crate.
+const TOOLS_JSON: &str = "src/tools.json";
+
+/// `tools.json`, as text or streamed into a temporary file.
+enum ToolsJson {
+    Text(String),
+    Staged(Staged),
+}
+
+/// The files made from the IR without templates: the search index, `tools.json` (streamed into
+/// `stage_in` when given, and then staged) and the tests' expected tool list. `tools.json` and
+/// its digest (one serial hash over its bytes: 0.25 s for the 161 MB of 10,000 Graph-shaped
+/// tools) are made on a thread of their own beside the index and the example calls, which
+/// need neither until the tests' file is put together.
+fn data_files(api: &Api, stage_in: Option<&Path>) -> Result<Rendered> {
+    let tools_and_digest = || -> Result<(ToolsJson, String)> {
         let stage = crate::profile::Stage::start("render: tools.json");
-        let tools = tools_json(api);
+        let made = match stage_in {
+            None => {
+                let text = tools_json(api);
+                let digest = tools_json_digest(&text);
+                Ok((ToolsJson::Text(text), digest))
+            }
+            Some(out) => stream_tools_json(api, out)
+                .map(|(staged, digest)| (ToolsJson::Staged(staged), digest)),
+        };
         stage.end();
-        let digest = tools_json_digest(&tools);
-        (tools, digest)
+        made
     };
     std::thread::scope(|scope| {
         let beside = std::thread::Builder::new()
@@ -171,25 +221,32 @@ fn data_files(api: &Api) -> Result<Vec<(String, String)>> {
             search_index::render(api)?
         );
         stage.end();
-        let mut tools = String::new();
+        let mut tools = None;
         let stage = crate::profile::Stage::start("render: tests json");
         let tests = tests_json(api, || {
-            let (text, digest) = match beside {
+            let (made, digest) = match beside {
                 Some(handle) => handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
                 // No thread could be started.
                 None => tools_and_digest(),
-            };
-            tools = text;
-            digest
-        });
+            }?;
+            tools = Some(made);
+            Ok(digest)
+        })?;
         stage.end();
-        Ok(vec![
-            ("src/search_index.rs".to_string(), index),
-            ("src/tools.json".to_string(), tools),
-            ("tests/tools_expected.json".to_string(), tests),
-        ])
+        let mut data = Rendered::default();
+        data.files.insert("src/search_index.rs".to_string(), index);
+        data.files
+            .insert("tests/tools_expected.json".to_string(), tests);
+        match tools {
+            Some(ToolsJson::Text(text)) => {
+                data.files.insert(TOOLS_JSON.to_string(), text);
+            }
+            Some(ToolsJson::Staged(staged)) => data.staged.push(staged),
+            None => {}
+        }
+        Ok(data)
     })
 }
 
@@ -476,6 +533,54 @@ fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
     Ok(out.into_iter().map(Option::unwrap_or_default).collect())
 }
 
+/// `tools.json` in memory ([`write_tools_json`]).
+fn tools_json(api: &Api) -> String {
+    let mut out = Vec::with_capacity(tools_json_capacity(api));
+    // Writing into memory cannot fail.
+    let _ = write_tools_json(api, &mut out);
+    // Only UTF-8 was written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `tools.json` streamed into a temporary file in `out` ([`write_tools_json`]), and its digest
+/// ([`tools_json_digest`]) taken over the bytes as they are written: the text is never whole in
+/// memory. An error (naming the file) removes the temporary file.
+fn stream_tools_json(api: &Api, out: &Path) -> Result<(Staged, String)> {
+    let (staged, file) = Staged::create(out, TOOLS_JSON)?;
+    let io = |e: std::io::Error| Error::Write {
+        path: staged.path().display().to_string(),
+        message: e.to_string(),
+    };
+    let mut sink = std::io::BufWriter::with_capacity(
+        1 << 20,
+        Digesting {
+            inner: file,
+            digest: Digest::new(),
+        },
+    );
+    write_tools_json(api, &mut sink).map_err(io)?;
+    let written = sink.into_inner().map_err(|e| io(e.into_error()))?;
+    Ok((staged, written.digest.finish()))
+}
+
+/// A writer that takes the digest of what it passes on.
+struct Digesting<W> {
+    inner: W,
+    digest: Digest,
+}
+
+impl<W: Write> Write for Digesting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.digest.update(buf.get(..n).unwrap_or(buf));
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// The `tools/list` payload as a data file the server embeds: schemas stay out of Rust source
 /// (nothing to escape, nothing for `syn` to parse) and their diffs stay readable.
 ///
@@ -483,18 +588,16 @@ fn render_chunks(tera: &tera::Tera, chunks: &[Chunk]) -> Result<Vec<String>> {
 /// ([`tools_json_serde`], which a test holds it to): through serde, each schema's text was
 /// parsed again only to be copied as it is (the IR's schema texts are serde_json's own compact
 /// output, valid by construction): 0.18 s of 0.3 s for 10,000 Graph-shaped tools.
-fn tools_json(api: &Api) -> String {
-    let mut out = Vec::with_capacity(tools_json_capacity(api));
-    let string = |out: &mut Vec<u8>, s: &str| {
-        // A `&str` always serialises.
-        let _ = serde_json::to_writer(&mut *out, s);
-    };
-    out.extend_from_slice(b"{\n  \"@generated\": ");
-    string(&mut out, &generated_line());
-    out.extend_from_slice(b",\n  \"tools\": [");
+fn write_tools_json<W: Write>(api: &Api, out: &mut W) -> std::io::Result<()> {
+    fn string<W: Write>(out: &mut W, s: &str) -> std::io::Result<()> {
+        serde_json::to_writer(out, s).map_err(std::io::Error::from)
+    }
+    out.write_all(b"{\n  \"@generated\": ")?;
+    string(out, &generated_line())?;
+    out.write_all(b",\n  \"tools\": [")?;
     for (i, t) in api.tools.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"\n    {" } else { b",\n    {" });
-        out.extend_from_slice(b"\n      \"annotations\": {");
+        out.write_all(if i == 0 { b"\n    {" } else { b",\n    {" })?;
+        out.write_all(b"\n      \"annotations\": {")?;
         for (j, (key, value)) in [
             ("destructiveHint", t.destructive),
             ("idempotentHint", t.idempotent),
@@ -504,41 +607,39 @@ fn tools_json(api: &Api) -> String {
         .into_iter()
         .enumerate()
         {
-            out.extend_from_slice(if j == 0 { b"\n" } else { b",\n" });
-            out.extend_from_slice(b"        \"");
-            out.extend_from_slice(key.as_bytes());
-            out.extend_from_slice(if value { b"\": true" } else { b"\": false" });
+            out.write_all(if j == 0 { b"\n" } else { b",\n" })?;
+            out.write_all(b"        \"")?;
+            out.write_all(key.as_bytes())?;
+            out.write_all(if value { b"\": true" } else { b"\": false" })?;
         }
-        out.extend_from_slice(b"\n      },\n      \"description\": ");
-        string(&mut out, &t.description);
-        out.extend_from_slice(b",\n      \"inputSchema\": ");
+        out.write_all(b"\n      },\n      \"description\": ")?;
+        string(out, &t.description)?;
+        out.write_all(b",\n      \"inputSchema\": ")?;
         for piece in t.input_schema.pieces() {
-            out.extend_from_slice(piece.as_bytes());
+            out.write_all(piece.as_bytes())?;
         }
-        out.extend_from_slice(b",\n      \"name\": ");
-        string(&mut out, &t.name);
+        out.write_all(b",\n      \"name\": ")?;
+        string(out, &t.name)?;
         if let Some(schema) = &t.output_schema {
-            out.extend_from_slice(b",\n      \"outputSchema\": ");
+            out.write_all(b",\n      \"outputSchema\": ")?;
             for piece in schema.pieces() {
-                out.extend_from_slice(piece.as_bytes());
+                out.write_all(piece.as_bytes())?;
             }
         }
         if let Some(title) = &t.title {
-            out.extend_from_slice(b",\n      \"title\": ");
-            string(&mut out, title);
+            out.write_all(b",\n      \"title\": ")?;
+            string(out, title)?;
         }
-        out.extend_from_slice(b"\n    }");
+        out.write_all(b"\n    }")?;
     }
-    out.extend_from_slice(if api.tools.is_empty() {
+    out.write_all(if api.tools.is_empty() {
         b"]\n}\n"
     } else {
         b"\n  ]\n}\n"
-    });
-    // Only UTF-8 was written.
-    String::from_utf8(out).unwrap_or_default()
+    })
 }
 
-/// `tools.json` through serde: the general path [`tools_json`] takes a shortcut from.
+/// `tools.json` through serde: the general path [`write_tools_json`] takes a shortcut from.
 #[cfg(test)]
 fn tools_json_serde(api: &Api) -> String {
     /// Keys in the order a `serde_json::Map` sorts them.
@@ -584,7 +685,7 @@ fn tools_json_capacity(api: &Api) -> usize {
 /// entries of `src/tools.json` itself, which the digest pins to what mcpgen wrote: a second
 /// copy of every schema here (as large as `tools.json`: 170 MB for 10,000 Graph-shaped tools)
 /// would check nothing more.
-fn tests_json(api: &Api, digest: impl FnOnce() -> String) -> String {
+fn tests_json(api: &Api, digest: impl FnOnce() -> Result<String>) -> Result<String> {
     /// Keys in the order a `serde_json::Map` sorts them.
     #[derive(Serialize)]
     struct Doc<'a> {
@@ -615,14 +716,14 @@ fn tests_json(api: &Api, digest: impl FnOnce() -> String) -> String {
         .collect();
     let mut env: std::collections::BTreeSet<String> = api.auth.env_vars().into_iter().collect();
     env.extend(credentials.env.iter().cloned());
-    pretty(&Doc {
+    Ok(pretty(&Doc {
         generated: generated_line(),
         // Keys sorted by the fields' order, as a `Value` would have them.
         calls,
         env,
         excluded,
-        tools_json_digest: digest(),
-    })
+        tools_json_digest: digest()?,
+    }))
 }
 
 /// The digest of a `tools.json` the crate's tests check the file against: 64-bit FNV-1a over
@@ -630,13 +731,30 @@ fn tests_json(api: &Api, digest: impl FnOnce() -> String) -> String {
 /// JSON string holds a carriage return only escaped), as `fnv1a64:` and 16 hex digits. It
 /// detects an edit or a mix-up, not an attack: `--check` and the manifest are for that.
 fn tools_json_digest(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in text.as_bytes() {
-        if byte != b'\r' {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    let mut digest = Digest::new();
+    digest.update(text.as_bytes());
+    digest.finish()
+}
+
+/// [`tools_json_digest`] taken over bytes as they come.
+struct Digest(u64);
+
+impl Digest {
+    fn new() -> Self {
+        Digest(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            if byte != b'\r' {
+                self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
         }
     }
-    format!("fnv1a64:{hash:016x}")
+
+    fn finish(&self) -> String {
+        format!("fnv1a64:{:016x}", self.0)
+    }
 }
 
 /// Pretty-printed JSON with a final newline, written into a buffer of `capacity` bytes.
@@ -763,6 +881,81 @@ mod tests {
             none.tools.clear();
             assert_eq!(tools_json(&none), tools_json_serde(&none), "{dir}");
         }
+    }
+
+    /// `tools.json` streamed into the output directory is what serde writes, and its digest
+    /// that of the text, over every fixture, varied, and a crate without tools.
+    #[test]
+    fn streamed_tools_json_is_what_serde_writes() {
+        let out = std::env::temp_dir().join(format!("mcpgen-stream-{}", std::process::id()));
+        for (dir, api) in fixture_apis() {
+            let varied = varied(&api);
+            let mut none = api.clone();
+            none.tools.clear();
+            for api in [api, varied, none] {
+                let (mut staged, digest) = stream_tools_json(&api, &out).expect("streamed");
+                assert!(staged.commit().expect("in place"), "{dir}");
+                let text = std::fs::read_to_string(out.join(TOOLS_JSON)).expect("tools.json");
+                let serde = tools_json_serde(&api);
+                assert_eq!(text, serde, "{dir}");
+                assert_eq!(digest, tools_json_digest(&serde), "{dir}");
+                std::fs::remove_file(out.join(TOOLS_JSON)).expect("removed");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    /// A crate rendered into a directory has the files of one rendered into memory, with
+    /// `tools.json` staged; a render error after `tools.json` was staged leaves the directory
+    /// as it was: no temporary file, no directory made for it.
+    #[test]
+    fn a_render_error_leaves_no_temporary_file() {
+        let base = std::env::temp_dir().join(format!("mcpgen-render-error-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (dir, api) = fixture_apis().swap_remove(0);
+        let mut rendered = render_into(&api, &base.join("fresh")).expect("renders");
+        let mut in_memory = render(&api).expect("renders");
+        assert_eq!(
+            rendered.staged.iter().map(Staged::rel).collect::<Vec<_>>(),
+            [TOOLS_JSON]
+        );
+        let tools = in_memory.remove(TOOLS_JSON);
+        assert_eq!(rendered.files, in_memory, "{dir}");
+        rendered.staged[0].commit().expect("in place");
+        assert_eq!(
+            std::fs::read_to_string(base.join("fresh").join(TOOLS_JSON)).ok(),
+            tools
+        );
+        std::fs::remove_dir_all(&base).expect("removed");
+
+        let failing = |_: &Api| -> Result<FileMap> {
+            // Long enough for `tools.json` to be staged beside.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            Err(Error::Render {
+                template: "(test)".into(),
+                message: "fails".into(),
+            })
+        };
+        let fresh = base.join("fresh");
+        assert!(render_with(&api, Some(&fresh), failing).is_err());
+        assert!(!base.exists(), "the directories made for tools.json go");
+        let existing = base.join("existing");
+        std::fs::create_dir_all(existing.join("src")).expect("a directory");
+        std::fs::write(existing.join(TOOLS_JSON), "mine").expect("written");
+        assert!(render_with(&api, Some(&existing), failing).is_err());
+        let left: Vec<_> = std::fs::read_dir(existing.join("src"))
+            .expect("src")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, ["tools.json"]);
+        assert_eq!(
+            std::fs::read_to_string(existing.join(TOOLS_JSON))
+                .ok()
+                .as_deref(),
+            Some("mine")
+        );
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     /// The example calls serialise directly as they do through a `Value` (keys sorted), and
