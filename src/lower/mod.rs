@@ -46,6 +46,8 @@ pub struct LowerOptions {
     /// [`SECOND_THREAD_MAX_RESIDENT_KIB`] there (the tests check that stopping changes
     /// nothing either).
     pub(crate) stop_second_thread_at: Option<usize>,
+    /// Outputs made on the second thread, whatever the memory (see [`Lowerer::tools`]).
+    pub(crate) outputs_apart: bool,
 }
 
 /// An operation's effective security requirements: alternatives of scheme name → scopes.
@@ -138,6 +140,8 @@ struct Lowerer<'a> {
     schema_texts: ir::SchemaTexts,
     /// Outputs made of plain references, by their targets (see `output_schema`).
     outputs: BTreeMap<Vec<String>, tool::Output>,
+    /// Whether outputs are made apart ([`Lowerer::tools`]), not by [`Lowerer::prepare`].
+    outputs_apart: bool,
 }
 
 /// Lowers a spec, with the config file when there is one, into the finished IR.
@@ -360,6 +364,9 @@ fn excluded_operation(op: &OpEntry, reason: &str) -> ir::Excluded {
 /// Operations per block of the split between the two lowering threads ([`Lowerer::tools`]).
 const BLOCK: usize = 16;
 
+/// Operations the output thread may be ahead of this one by (see [`Lowerer::tools`]).
+const OUTPUTS_AHEAD: usize = 64;
+
 /// Resident memory past which the second lowering thread stops (checked at each block) and
 /// frees its caches, and is not started: the caches of a Graph-shaped document's schemas
 /// are hundreds of megabytes per thread, and memory, not time, is then what limits
@@ -420,6 +427,7 @@ impl<'a> Lowerer<'a> {
             config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
             schema_texts: ir::SchemaTexts::default(),
             outputs: BTreeMap::new(),
+            outputs_apart: false,
         };
         lw.security_schemes()?;
         Ok(lw)
@@ -434,6 +442,13 @@ impl<'a> Lowerer<'a> {
     /// next operation to finish is not prepared yet. The output is the same whichever thread
     /// prepared what. The second thread stops when memory passes
     /// [`SECOND_THREAD_MAX_RESIDENT_KIB`].
+    ///
+    /// When memory is past that already, the second thread makes only the output schemas,
+    /// operation by operation ([`Lowerer::output_apart`]), and this one prepares the rest:
+    /// output and input schemas are converted apart anyway (each side has its own caches), so
+    /// neither thread converts what the other does, and no cache is held twice. It runs at
+    /// most [`OUTPUTS_AHEAD`] operations ahead, so that the path items parsed for it are
+    /// dropped soon ([`crate::spec::paths`]).
     fn tools(
         &mut self,
         spec: &Spec,
@@ -453,9 +468,59 @@ impl<'a> Lowerer<'a> {
         let (claimed, stop) = (&claimed, &stop);
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<tool::Prepared>)>();
-            let second = blocks > 1 && !opts.one_thread && !past_second_thread_memory();
+            let second = blocks > 1
+                && !opts.one_thread
+                && !opts.outputs_apart
+                && !past_second_thread_memory();
+            let apart = !second && blocks > 1 && !opts.one_thread;
+            // The document's facts, for the thread that makes a lowerer of its own.
+            let (mut facts_apart, mut facts_second) = (None, None);
+            if apart {
+                facts_apart = Some(facts);
+            } else {
+                facts_second = Some(facts);
+            }
+            let (otx, orx) = std::sync::mpsc::sync_channel::<(usize, tool::Apart)>(OUTPUTS_AHEAD);
+            let orx = if apart {
+                self.outputs_apart = true;
+                scope.spawn(move || {
+                    let Some(facts) = facts_apart.take() else {
+                        return;
+                    };
+                    let schemas = Schemas::from_facts(&spec.file, spec.root(), &spec.placed, facts);
+                    let Ok(mut lw) = Lowerer::new(spec, &schemas, tools_config) else {
+                        // This thread's lowerer failed the same way already.
+                        return;
+                    };
+                    for (i, op) in ops.iter().enumerate() {
+                        if selection.excluded[i].is_some() {
+                            continue;
+                        }
+                        let apart = match lw.paths.load(lw.file, op.item) {
+                            Ok(item) => match op.with(lw.file, &item) {
+                                Ok(op) => lw.output_apart(&op),
+                                Err(e) => (Err(e), Vec::new()),
+                            },
+                            // Reported where the operation is prepared.
+                            Err(e) => (Err(e), Vec::new()),
+                        };
+                        // Closed: this thread stopped at an error.
+                        if otx.send((i, apart)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                Some(orx)
+            } else {
+                drop((otx, orx));
+                None
+            };
+            let mut outputs: BTreeMap<usize, tool::Apart> = BTreeMap::new();
             if second {
                 scope.spawn(move || {
+                    let Some(facts) = facts_second.take() else {
+                        return;
+                    };
                     let schemas = Schemas::from_facts(&spec.file, spec.root(), &spec.placed, facts);
                     let Ok(mut lw) = Lowerer::new(spec, &schemas, tools_config) else {
                         // This thread's lowerer failed the same way already.
@@ -536,6 +601,31 @@ impl<'a> Lowerer<'a> {
                             ));
                         }
                     }
+                };
+                let prepared = match (prepared, &orx) {
+                    (Ok(mut prepared), Some(orx)) => {
+                        // Outputs come in operation order.
+                        let apart = loop {
+                            if let Some(apart) = outputs.remove(&i) {
+                                break apart;
+                            }
+                            match orx.recv() {
+                                Ok((j, apart)) => {
+                                    outputs.insert(j, apart);
+                                }
+                                Err(_) => {
+                                    return Err(Error::invalid(
+                                        self.file,
+                                        &op.pointer(),
+                                        "internal error: the output thread stopped early",
+                                    ));
+                                }
+                            }
+                        };
+                        prepared.set_output(apart);
+                        Ok(prepared)
+                    }
+                    (prepared, _) => prepared,
                 };
                 let item = self.paths.load(self.file, op.item)?;
                 let tool = self.tool(
@@ -910,7 +1000,14 @@ mod tests {
                                 "odd": 5,
                             },
                         }}}},
-                        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}},
+                        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "properties": {
+                                "node": {"$ref": "#/components/schemas/Node"},
+                                // Not a schema: a warning from the output, after the input's.
+                                "out": 6,
+                            },
+                        }}}}},
                     }
                 }),
             );
@@ -944,8 +1041,9 @@ mod tests {
             .map(ToString::to_string)
             .filter(|w| w.contains("a schema must be an object or a boolean"))
             .collect();
-        assert_eq!(odd.len(), BLOCK * 5 + 3, "{odd:#?}");
-        assert!(odd[1].contains("/paths/~1r1/post"), "{odd:#?}");
+        assert_eq!(odd.len(), 2 * (BLOCK * 5 + 3), "{odd:#?}");
+        assert!(odd[1].contains("/paths/~1r0/post/responses"), "{odd:#?}");
+        assert!(odd[2].contains("/paths/~1r1/post/requestBody"), "{odd:#?}");
         let mut two = lower(&spec, None, &LowerOptions::default()).expect("lowers");
         for _ in 0..5 {
             two = lower(&spec, None, &LowerOptions::default()).expect("lowers");
@@ -961,6 +1059,18 @@ mod tests {
         )
         .expect("lowers");
         assert_eq!(format!("{stopped:#?}"), format!("{one:#?}"));
+        for _ in 0..3 {
+            let apart = lower(
+                &spec,
+                None,
+                &LowerOptions {
+                    outputs_apart: true,
+                    ..LowerOptions::default()
+                },
+            )
+            .expect("lowers");
+            assert_eq!(format!("{apart:#?}"), format!("{one:#?}"));
+        }
         assert_eq!(two.tools.len(), BLOCK * 5 + 3);
         assert_eq!(
             two.tools[BLOCK * 5 + 2].name,

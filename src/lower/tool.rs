@@ -30,8 +30,9 @@ pub(super) struct Prepared {
     /// Whether the input schema was cut for nesting deeper than JSON parsers allow.
     input_deep: bool,
     body: Option<Body>,
-    /// The output, or what failed making it (reported after what comes before it in a tool).
-    output: Result<Output>,
+    /// The output, or what failed making it (reported after what comes before it in a tool);
+    /// `None` while it is made apart ([`Lowerer::output_apart`]).
+    output: Option<Result<Output>>,
     /// What the parameters, body and arguments said about the tool.
     warnings: Vec<Warning>,
     /// What the schema stages first found while preparing.
@@ -59,7 +60,7 @@ impl Lowerer<'_> {
             &op_ptr,
             &mut warnings,
         )?;
-        let output = self.output_schema(op.operation, &op_ptr);
+        let output = (!self.outputs_apart).then(|| self.output_schema(op.operation, &op_ptr));
         // Texts are shared within the thread that makes them (across two threads, an equal
         // schema may be two strings).
         // The generated server parses tools.json with serde_json's default recursion limit.
@@ -76,6 +77,14 @@ impl Lowerer<'_> {
             // however far ahead of the finished tools this thread prepares.
             schema_warnings: self.schemas.take_warnings_since(seen),
         })
+    }
+
+    /// The output of an operation made apart from the rest of [`Lowerer::prepare`] (on a
+    /// thread of its own: [`Lowerer::tools`]), with the schema warnings found making it.
+    pub(super) fn output_apart(&mut self, op: &OperationRef) -> Apart {
+        let seen = self.schemas.warning_count();
+        let output = self.output_schema(op.operation, &op.pointer());
+        (output, self.schemas.take_warnings_since(seen))
     }
 
     /// The tool of one selected operation, with the override the config gives it, if any, from
@@ -111,7 +120,14 @@ impl Lowerer<'_> {
         self.type_arguments(&mut args, input.typing, &camel)?;
         let mut simplifications = input.notes;
         let input_cut = input.cut;
-        let (output_schema, wrap_output, output_notes, output_cut, output_deep) = output?;
+        let (output_schema, wrap_output, output_notes, output_cut, output_deep) = output
+            .unwrap_or_else(|| {
+                Err(Error::invalid(
+                    self.file,
+                    &op_ptr,
+                    "internal error: the output made apart is missing",
+                ))
+            })?;
         simplifications.extend(output_notes);
         // Kept for the tool's life: without the spare capacity of growing (a Graph-shaped body
         // makes hundreds of notes).
@@ -362,6 +378,18 @@ impl Lowerer<'_> {
             })
         };
         Ok((out, !plain_object, notes, cut))
+    }
+}
+
+/// An output made apart and the schema warnings found making it ([`Lowerer::output_apart`]).
+pub(super) type Apart = (Result<Output>, Vec<Warning>);
+
+impl Prepared {
+    /// Puts in the output made apart, its schema warnings after those found preparing the
+    /// rest (the order [`Lowerer::prepare`] finds them in when it makes the output itself).
+    pub(super) fn set_output(&mut self, (output, warnings): Apart) {
+        self.output = Some(output);
+        self.schema_warnings.extend(warnings);
     }
 }
 
