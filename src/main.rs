@@ -53,10 +53,9 @@ enum Command {
 
 /// The generator allocates and frees many small strings and trees: glibc's allocator was 40% of
 /// its samples on GitHub's description (bench/compare.sh), mimalloc a fraction of that. Built
-/// without transparent huge pages (`no_thp`), with freed pages returned after 2 ms (below), it
-/// holds no more than glibc's at the peak: GitHub's description 170 -> 122 MiB with the same CPU
-/// time (huge pages zeroed 2 MiB at a time for scattered small objects, and pages kept 10 ms
-/// after they were freed).
+/// without transparent huge pages (`no_thp`: huge pages zeroed 2 MiB at a time for scattered
+/// small objects). Freed pages are kept for reuse while the process is small and returned after
+/// 2 ms once it is not ([`purge_when_large`]).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -64,9 +63,54 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// constant for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// Resident memory from which freed pages go back to the system ([`purge_when_large`]).
+const PURGE_FROM_KIB: u64 = 160 * 1024;
+
+/// Sets when mimalloc returns freed pages to the system. Below [`PURGE_FROM_KIB`] of resident
+/// memory it never does: a page freed by one stage is taken again by the next without a page
+/// fault and its zeroing (GitHub's description: a quarter less system time, 101 -> 123 MiB at
+/// the peak). A watcher thread checks resident memory every 5 ms and, once past that, has freed
+/// pages returned after 2 ms, which keeps the graph-shaped descriptions of tens of thousands of
+/// operations under 1 GB (returning them at once left graph-25000 past it). Where resident
+/// memory cannot be read (not Linux), or the watcher cannot be started, pages are returned after
+/// 2 ms from the start.
+fn purge_when_large() {
+    let set = |ms: std::ffi::c_long| {
+        // SAFETY: sets a number mimalloc reads whenever it purges; any value is valid.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, ms) };
+    };
+    if resident_kib().is_none() {
+        set(2);
+        return;
+    }
+    set(-1);
+    let watcher = std::thread::Builder::new()
+        .name("mcpgen-memory".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                if resident_kib().is_none_or(|kib| kib > PURGE_FROM_KIB) {
+                    set(2);
+                    return;
+                }
+            }
+        });
+    if watcher.is_err() {
+        set(2);
+    }
+}
+
+/// Resident memory in KiB from `/proc/self/statm` (one number to format and parse, where
+/// `status` has fifty), counting 4 KiB pages: where pages are larger the watcher only acts
+/// sooner.
+fn resident_kib() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4)
+}
+
 fn main() -> ExitCode {
-    // SAFETY: sets a number mimalloc reads whenever it purges; any value is valid.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 2) };
+    purge_when_large();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

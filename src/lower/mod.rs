@@ -222,9 +222,12 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let api = &spec.structure;
     let tools_config = config.and_then(|c| c.tools.as_ref());
     let mut warnings = spec.warnings.clone();
+    let stage = crate::profile::Stage::start("lower: reference facts");
     let schemas = Schemas::with_placed(&spec.file, spec.root(), &spec.placed);
+    stage.end();
     let crate_name = crate_name(api, opts)?;
     let default_upstream_url = default_upstream(api, spec.url(), &mut warnings);
+    let stage = crate::profile::Stage::start("lower: security, selection");
     let mut lw = Lowerer::new(spec, &schemas, tools_config)?;
     // Every operation, in the fixed order, then the `tools:` selection over all of them: an
     // excluded operation is never lowered (no tool, no types, nothing to dispatch to).
@@ -232,6 +235,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let selection = selection(tools_config, &ops)?;
     warnings.extend(selection.warnings.iter().cloned());
     lw.claim_override_names(&selection);
+    stage.end();
     let stage = crate::profile::Stage::start("lower: tools");
     let facts = schemas.facts();
     let (tools, excluded) = lw.tools(spec, tools_config, facts, &ops, &selection, opts)?;

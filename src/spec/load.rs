@@ -103,6 +103,24 @@ pub struct Loaded {
 /// Reads and parses one document.
 pub fn read_document(origin: &Origin) -> Result<Value> {
     let file = origin.display();
+    parse_text(&file, &read_text(origin)?)
+}
+
+/// Reads the spec and parses it, with whether it has a reference outside itself when that was
+/// found out on the way ([`json_split`](crate::spec::json_split)).
+fn read_spec(origin: &Origin) -> Result<(Value, Option<bool>)> {
+    let file = origin.display();
+    let text = read_text(origin)?;
+    let stage = crate::profile::Stage::start("load: parse");
+    let parsed = parse_spec_text(&file, &text);
+    stage.end();
+    parsed
+}
+
+/// The text of a document.
+fn read_text(origin: &Origin) -> Result<String> {
+    let file = origin.display();
+    let stage = crate::profile::Stage::start("load: read");
     let text = match origin {
         Origin::File(p) => read_file(p).map_err(|message| Error::Read {
             file: file.clone(),
@@ -113,7 +131,24 @@ pub fn read_document(origin: &Origin) -> Result<Value> {
             message,
         })?,
     };
-    parse_text(&file, &text)
+    stage.end();
+    Ok(text)
+}
+
+/// As [`parse_text`], for the spec itself: a large JSON document is parsed on two threads, which
+/// also find out whether it refers outside itself (`Some`).
+fn parse_spec_text(file: &str, text: &str) -> Result<(Value, Option<bool>)> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let external = |key: &str, value: &Value, depth: usize| match value {
+        Value::String(r) => key == "$ref" && !r.starts_with('#'),
+        _ => has_external_ref(value, depth),
+    };
+    if trimmed.starts_with('{')
+        && let Some((value, external)) = crate::spec::json_split::parse(trimmed, external)
+    {
+        return Ok((value, Some(external)));
+    }
+    Ok((parse_text(file, text)?, None))
 }
 
 fn read_file(p: &Path) -> std::result::Result<String, String> {
@@ -216,21 +251,22 @@ fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &Pointer, depth: usize) ->
 /// Loads the spec and bundles external references.
 pub fn load(spec: &str) -> Result<Loaded> {
     let origin = Origin::parse(spec)?;
-    let root = read_document(&origin)?;
-    bundle(spec, origin, root)
+    let (root, external) = read_spec(&origin)?;
+    bundle(spec, origin, root, external)
 }
 
 /// As [`load`], for a document already in memory (`spec` names it and anchors relative
 /// references): what the fuzz target drives.
 pub fn load_text(spec: &str, text: &str) -> Result<Loaded> {
     let origin = Origin::parse(spec)?;
-    let root = parse_text(spec, text)?;
-    bundle(spec, origin, root)
+    let (root, external) = parse_spec_text(spec, text)?;
+    bundle(spec, origin, root, external)
 }
 
-fn bundle(spec: &str, origin: Origin, mut root: Value) -> Result<Loaded> {
+/// Bundles the external references of `root`, if it has any (`external`, when known already).
+fn bundle(spec: &str, origin: Origin, mut root: Value, external: Option<bool>) -> Result<Loaded> {
     let file = spec.to_string();
-    if !has_external_ref(&root, 0) {
+    if !external.unwrap_or_else(|| has_external_ref(&root, 0)) {
         return Ok(Loaded { file, origin, root });
     }
     let mut bundler = Bundler {
@@ -558,6 +594,28 @@ fn local_schema_ref(name: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large JSON spec is parsed in pieces, which say whether it refers outside itself.
+    #[test]
+    fn a_large_document_knows_its_external_references() {
+        let doc = |reference: &str| {
+            format!(
+                "{{\"openapi\": \"3.1.0\", \"info\": {{\"title\": \"t\", \"version\": \"1\", \
+                 \"description\": \"{}\"}}, \"paths\": {{}}, \"components\": {{\"schemas\": \
+                 {{\"A\": {{\"items\": {{\"$ref\": \"{reference}\"}}}}}}}}}}",
+                "x".repeat(2 << 20)
+            )
+        };
+        let (value, external) = parse_spec_text("t.json", &doc("other.yaml#/A")).unwrap();
+        assert_eq!(external, Some(true));
+        assert!(has_external_ref(&value, 0));
+        let (value, external) = parse_spec_text("t.json", &doc("#/components/schemas/A")).unwrap();
+        assert_eq!(external, Some(false));
+        assert!(!has_external_ref(&value, 0));
+        // Small, or YAML: found out later.
+        let (_, external) = parse_spec_text("t.json", "{\"openapi\": \"3.1.0\"}").unwrap();
+        assert_eq!(external, None);
+    }
 
     #[test]
     fn yaml_keys_become_strings_and_json_is_detected() {

@@ -6,6 +6,7 @@
 //! fingerprints the inputs for the generated crate's manifest.
 
 pub mod inputs;
+pub mod json_split;
 pub mod load;
 pub mod normalise;
 pub mod paths;
@@ -68,11 +69,19 @@ impl Spec {
 pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Result<(Spec, R)> {
     let Loaded { file, origin, root } = loaded;
     let dialect = normalise::dialect(&file, &root)?;
-    let (parts, beside) = std::thread::scope(|scope| {
+    let (parts, elsewhere, beside) = std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("mcpgen-beside".into())
             .spawn_scoped(scope, || beside(&root));
         let parts = structure(&file, &root, dialect);
+        // While the fingerprint is taken: what the prune keeps outside the schemas of a 3.x
+        // document (a converted 2.0 document is read below).
+        let stage = crate::profile::Stage::start("spec: references elsewhere");
+        let elsewhere = match &parts {
+            Ok((None, ..)) => Some(prune::referenced_elsewhere(&root)),
+            _ => None,
+        };
+        stage.end();
         let beside = match handle {
             Ok(handle) => handle
                 .join()
@@ -80,19 +89,21 @@ pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Res
             // Inline when no thread could be started.
             Err(_) => beside(&root),
         };
-        (parts, beside)
+        (parts, elsewhere, beside)
     });
     let (converted, structure, paths, warnings) = parts?;
     let stage = crate::profile::Stage::start("spec: prune");
     let (document, placed, converted) = match converted {
         Some(mut c) => {
-            let (placed, cut) = prune::to_schemas(&mut c.root);
+            let elsewhere = prune::referenced_elsewhere(&c.root);
+            let (placed, cut) = prune::to_schemas_with(&mut c.root, &elsewhere);
             crate::drop_aside((root, cut));
             (Value::Null, placed, Some(c))
         }
         None => {
             let mut root = root;
-            let (placed, cut) = prune::to_schemas(&mut root);
+            let elsewhere = elsewhere.unwrap_or_else(|| prune::referenced_elsewhere(&root));
+            let (placed, cut) = prune::to_schemas_with(&mut root, &elsewhere);
             crate::drop_aside(cut);
             (root, placed, None)
         }

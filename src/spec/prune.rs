@@ -25,27 +25,117 @@ use crate::pointer::Pointer;
 /// Cuts `root` down to the schemas and what they reference, in place. Returns the `schema`
 /// values taken out of it, by pointer (read through [`crate::schema::refs::Schemas::find`]), and
 /// what was cut (for the caller to free where it costs least).
+#[cfg(test)]
 pub fn to_schemas(root: &mut Value) -> (Placed, Vec<Value>) {
-    let mut cut = Vec::new();
-    let mut placed = Placed::new();
     let elsewhere = referenced_elsewhere(root);
+    to_schemas_with(root, &elsewhere)
+}
+
+/// [`to_schemas`], with what the document references outside its schemas found already
+/// ([`referenced_elsewhere`], which only reads: it is found beside other work). The top
+/// level's members and the path items are cut on two threads.
+pub fn to_schemas_with(root: &mut Value, elsewhere: &Elsewhere) -> (Placed, Vec<Value>) {
     let Value::Object(top) = root else {
-        return (placed, cut);
+        return (Placed::new(), Vec::new());
     };
-    let mut out = Out {
-        elsewhere: &elsewhere,
-        placed: &mut placed,
-        cut: &mut cut,
+    // The pieces of work: each container of the top level (the top level's scalars —
+    // `openapi`, `swagger`, ... — stay), but the path items one by one unless `paths` is
+    // referenced whole.
+    let paths_apart = !elsewhere.contains(["paths".to_string()].as_slice())
+        && top.get("paths").is_some_and(Value::is_object);
+    let mut units: Vec<(Vec<String>, &mut Value)> = Vec::new();
+    for (k, v) in top.iter_mut() {
+        if paths_apart && k == "paths" {
+            for (item, v) in v.as_object_mut().into_iter().flatten() {
+                units.push((vec![k.clone(), item.clone()], v));
+            }
+        } else if v.is_object() || v.is_array() {
+            units.push((vec![k.clone()], v));
+        }
+    }
+    // Alternately to each thread: neighbouring path items are alike in size.
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    for (i, unit) in units.into_iter().enumerate() {
+        if i % 2 == 0 {
+            mine.push(unit);
+        } else {
+            theirs.push(unit);
+        }
+    }
+    let work = |units: Vec<(Vec<String>, &mut Value)>| {
+        let mut placed = Placed::new();
+        let mut cut = Vec::new();
+        let mut out = Out {
+            elsewhere,
+            placed: &mut placed,
+            cut: &mut cut,
+        };
+        let mut dropped = Vec::new();
+        for (mut at, v) in units {
+            let Some(key) = at.pop() else { continue };
+            if !child(v, key.clone(), &mut at, &mut out) {
+                at.push(key);
+                dropped.push(at);
+            }
+        }
+        (placed, cut, dropped)
     };
-    let mut path = Vec::new();
-    // The top level's scalars (`openapi`, `swagger`, ...) stay.
-    top.retain(|k, v| !(v.is_object() || v.is_array()) || child(v, k.clone(), &mut path, &mut out));
+    let theirs = std::sync::Mutex::new(theirs);
+    let take_theirs = || {
+        theirs
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
+    };
+    let (placed, cut, dropped) = std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("mcpgen-prune".into())
+            .spawn_scoped(scope, || work(take_theirs()));
+        let mine = work(mine);
+        let theirs = match other {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread could be started.
+            Err(_) => work(take_theirs()),
+        };
+        let (mut placed, mut cut, mut dropped) = mine;
+        placed.extend(theirs.0);
+        cut.extend(theirs.1);
+        dropped.extend(theirs.2);
+        (placed, cut, dropped)
+    });
+    // What lost everything goes, and `paths` with its last path item.
+    for at in &dropped {
+        match at.as_slice() {
+            [k] => {
+                top.remove(k);
+            }
+            [k, item] => {
+                if let Some(items) = top.get_mut(k).and_then(Value::as_object_mut) {
+                    items.remove(item);
+                }
+            }
+            _ => {}
+        }
+    }
+    if paths_apart
+        && top
+            .get("paths")
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.is_empty())
+    {
+        top.remove("paths");
+    }
     (placed, cut)
 }
 
+/// Places outside the schemas that the document's kept parts reference, as pointer tokens.
+pub type Elsewhere = BTreeSet<Vec<String>>;
+
 /// The places outside the schemas that something kept references (rare: most references are
 /// to `components.schemas`), and what those reference in turn.
-fn referenced_elsewhere(root: &Value) -> BTreeSet<Vec<String>> {
+pub fn referenced_elsewhere(root: &Value) -> Elsewhere {
     let mut elsewhere: BTreeSet<Vec<String>> = BTreeSet::new();
     let Some(top) = root.as_object() else {
         return elsewhere;
