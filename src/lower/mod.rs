@@ -140,6 +140,9 @@ struct Lowerer<'a> {
     schema_texts: ir::SchemaTexts,
     /// Outputs made of plain references, by their targets (see `output_schema`).
     outputs: BTreeMap<Vec<String>, tool::Output>,
+    /// Outputs made of other schemas, by their compact JSON, when making them warned of
+    /// nothing new (see `output_schema`).
+    outputs_by_text: std::collections::HashMap<String, tool::Output>,
     /// Whether outputs are made apart ([`Lowerer::tools`]), not by [`Lowerer::prepare`].
     outputs_apart: bool,
 }
@@ -431,6 +434,7 @@ impl<'a> Lowerer<'a> {
             config_file: tools_config.map(|t| t.file.clone()).unwrap_or_default(),
             schema_texts: ir::SchemaTexts::default(),
             outputs: BTreeMap::new(),
+            outputs_by_text: std::collections::HashMap::new(),
             outputs_apart: false,
         };
         lw.security_schemes()?;

@@ -286,7 +286,23 @@ impl Lowerer<'_> {
         if let Some(hit) = key.as_ref().and_then(|k| self.outputs.get(k)) {
             return Ok(hit.clone());
         }
+        // Other schemas are often alike too (`type: array` of the same items, on GitHub's
+        // description 410 outputs of about 220 schemas): made once when making them warned of
+        // nothing new. A warning names where it was found, so one that did is made again for
+        // each place; what else it makes depends on the schemas alone.
+        let text_key = match key {
+            Some(_) => None,
+            None => {
+                let raws: Vec<&Value> = schemas.iter().map(|(_, raw)| raw).collect();
+                serde_json::to_string(&raws).ok()
+            }
+        };
+        if let Some(hit) = text_key.as_ref().and_then(|k| self.outputs_by_text.get(k)) {
+            return Ok(hit.clone());
+        }
+        let warned = self.schemas.warning_count();
         let (text, wrap, notes, cut) = self.bounded_output(&schemas)?;
+        let warned_nothing = self.schemas.warning_count() == warned;
         let (text, deep) = json_text::cut_deeper_than(&text, MAX_SCHEMA_JSON_DEPTH);
         let out = (
             Some(Schema::shared_text(&text, &mut self.schema_texts)),
@@ -297,6 +313,8 @@ impl Lowerer<'_> {
         );
         if let Some(k) = key {
             self.outputs.insert(k, out.clone());
+        } else if let Some(k) = text_key.filter(|_| warned_nothing) {
+            self.outputs_by_text.insert(k, out.clone());
         }
         Ok(out)
     }

@@ -2,8 +2,8 @@
 //! beside it, so on one thread it leaves the second core idle (GitHub's 12 MB description: 80 ms).
 //! Here the objects at the top of the document are scanned for where their members start and
 //! end, without building anything; the big ones are split into their own members, and the values
-//! found are parsed by `serde_json` on two threads, largest first, then put back together in
-//! document order.
+//! found are parsed by `serde_json` on two threads (the second from the moment the scan finds
+//! the first value, this one once the scan is over), then put back together in document order.
 //!
 //! The result is the value one `serde_json::from_str` makes, or nothing: every byte outside the
 //! values is checked here (whitespace, keys, `:` and `,`, the braces) and every value is checked
@@ -53,28 +53,84 @@ pub fn parse(
         return None;
     }
     let bytes = text.as_bytes();
-    let mut pieces: Vec<Piece> = Vec::new();
-    let stage = crate::profile::Stage::start("load: split");
-    let (top, end) = split_object(text, 0, 0, &mut pieces)?;
-    if skip_ws(bytes, end) != bytes.len() {
-        return None;
+    // The scan hands each piece over as it finds it: the other thread parses while this one
+    // scans, then both parse what is left.
+    let (send, pieces) = std::sync::mpsc::channel::<(usize, Piece)>();
+    let pieces = std::sync::Mutex::new(pieces);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let work = || {
+        let mut done: Vec<(usize, Value)> = Vec::new();
+        let mut checked = false;
+        while !failed.load(std::sync::atomic::Ordering::Relaxed) {
+            // Waits while the scan goes on; once it is over, takes what is left.
+            let Ok(next) = pieces.lock().map(|p| p.recv()) else {
+                break;
+            };
+            let Ok((i, piece)) = next else {
+                return Some((done, checked));
+            };
+            let Ok(value) = serde_json::from_str::<Value>(piece.text) else {
+                break;
+            };
+            checked = checked || check(&piece.key, &value, piece.depth);
+            done.push((i, value));
+        }
+        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        None
+    };
+    let (top, count, mine, theirs) = std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("mcpgen-parse".into())
+            .spawn_scoped(scope, work);
+        let stage = crate::profile::Stage::start("load: split");
+        let mut count = 0;
+        let mut hand_over = |piece| {
+            // The receiver lives until both threads are done: sending cannot fail.
+            let _ = send.send((count, piece));
+            count += 1;
+        };
+        let top = split_object(text, 0, 0, &mut hand_over)
+            .filter(|(_, end)| skip_ws(bytes, *end) == bytes.len())
+            .map(|(top, _)| top);
+        drop(send);
+        stage.end();
+        let stage = crate::profile::Stage::start("load: parse pieces");
+        let mine = if top.is_some() {
+            work()
+        } else {
+            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            None
+        };
+        let theirs = match other {
+            Ok(handle) => handle.join().ok().flatten(),
+            // No second thread: this one parsed everything.
+            Err(_) => Some((Vec::new(), false)),
+        };
+        stage.end();
+        (top, count, mine, theirs)
+    });
+    let (top, (mine, mine_checked), (theirs, theirs_checked)) = (top?, mine?, theirs?);
+    let mut slots: Vec<Option<Value>> = Vec::new();
+    slots.resize_with(count, || None);
+    for (i, v) in mine.into_iter().chain(theirs) {
+        *slots.get_mut(i)? = Some(v);
     }
-    stage.end();
-    let stage = crate::profile::Stage::start("load: parse pieces");
-    let (parsed, checked) = parse_all(&pieces, &check)?;
-    stage.end();
-    let value = assemble(top, &mut parsed.into_iter())?;
-    Some((value, checked))
+    let mut parsed = slots
+        .into_iter()
+        .collect::<Option<Vec<Value>>>()?
+        .into_iter();
+    let value = assemble(top, &mut parsed)?;
+    Some((value, mine_checked || theirs_checked))
 }
 
 /// Splits the object starting at `start` (its `{`) at nesting `depth`: its members, those big
-/// enough split further, the values to parse pushed onto `pieces`. Returns the members and the
-/// index after the closing `}`.
+/// enough split further, the values to parse handed to `hand_over` in document order. Returns
+/// the members and the index after the closing `}`.
 fn split_object<'t>(
     text: &'t str,
     start: usize,
     depth: usize,
-    pieces: &mut Vec<Piece<'t>>,
+    hand_over: &mut impl FnMut(Piece<'t>),
 ) -> Option<(Part, usize)> {
     let bytes = text.as_bytes();
     if bytes.get(start) != Some(&b'{') {
@@ -96,13 +152,13 @@ fn split_object<'t>(
         let value_end = skip_value(bytes, value_start, depth + 1)?;
         let big = value_end - value_start >= SPLIT_FROM / 4;
         let part = if big && depth + 1 < MAX_SPLIT_DEPTH && bytes[value_start] == b'{' {
-            let (part, end) = split_object(text, value_start, depth + 1, pieces)?;
+            let (part, end) = split_object(text, value_start, depth + 1, hand_over)?;
             if end != value_end {
                 return None;
             }
             part
         } else {
-            pieces.push(Piece {
+            hand_over(Piece {
                 text: text.get(value_start..value_end)?,
                 key: key.clone(),
                 depth: depth + 1,
@@ -117,51 +173,6 @@ fn split_object<'t>(
             _ => return None,
         }
     }
-}
-
-/// Parses every piece, on this thread and one more, largest first, and checks it; `None` when
-/// one fails to parse.
-fn parse_all(
-    pieces: &[Piece],
-    check: &(impl Fn(&str, &Value, usize) -> bool + Sync),
-) -> Option<(Vec<Value>, bool)> {
-    let mut order: Vec<usize> = (0..pieces.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(pieces[i].text.len()));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut done: Vec<(usize, Value)> = Vec::new();
-        let mut checked = false;
-        loop {
-            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(&i) = order.get(n) else {
-                return Some((done, checked));
-            };
-            let piece = &pieces[i];
-            let value = serde_json::from_str(piece.text).ok()?;
-            checked = checked || check(&piece.key, &value, piece.depth);
-            done.push((i, value));
-        }
-    };
-    let (mine, theirs) = std::thread::scope(|scope| {
-        let other = std::thread::Builder::new()
-            .name("mcpgen-parse".into())
-            .spawn_scoped(scope, work);
-        let mine = work();
-        let theirs = match other {
-            Ok(handle) => handle.join().ok().flatten(),
-            // No second thread: this one parsed everything.
-            Err(_) => Some((Vec::new(), false)),
-        };
-        (mine, theirs)
-    });
-    let ((mine, mine_checked), (theirs, theirs_checked)) = (mine?, theirs?);
-    let mut slots: Vec<Option<Value>> = Vec::new();
-    slots.resize_with(pieces.len(), || None);
-    for (i, v) in mine.into_iter().chain(theirs) {
-        slots[i] = Some(v);
-    }
-    let values = slots.into_iter().collect::<Option<Vec<Value>>>()?;
-    Some((values, mine_checked || theirs_checked))
 }
 
 /// The document from its split parts and the parsed values, in order.
