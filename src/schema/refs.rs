@@ -80,7 +80,9 @@ impl<'a> Schemas<'a> {
         root: &'a Value,
         placed: &'a BTreeMap<String, Value>,
     ) -> Self {
+        let stage = crate::profile::Stage::start("lower: recursive references");
         let (recursive, targets) = find_recursive(root, placed);
+        stage.end();
         let (names, taken) = def_names(targets.clone());
         let schemas = Self::from_facts(
             file,
@@ -96,9 +98,11 @@ impl<'a> Schemas<'a> {
         // Every target's expanded size up front, from depth 0 and in pointer order: a size
         // memoised from the depth of its first query would depend on which tool, or which
         // thread, asked first (only where references nest past the depth limit).
+        let stage = crate::profile::Stage::start("lower: expanded sizes");
         for t in &targets {
             schemas.expanded_size(t, 0);
         }
+        stage.end();
         schemas
     }
 
@@ -335,6 +339,24 @@ fn find_in<'v>(
     p.find(root)
 }
 
+/// `a` here and `b` on a thread of its own, at once (`b` here too when no thread can be
+/// started); both results.
+fn beside<A, B: Send>(a: impl FnOnce() -> A, b: impl Fn() -> B + Sync) -> (A, B) {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("mcpgen-refs".into())
+            .spawn_scoped(scope, || b());
+        let a = a();
+        let b = match handle {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => b(),
+        };
+        (a, b)
+    })
+}
+
 /// Finds every `$ref` target that lies on a reference cycle (Tarjan's SCC, iterative so a long
 /// chain of references cannot overflow the stack); also returns every target, in order.
 fn find_recursive(
@@ -343,10 +365,49 @@ fn find_recursive(
 ) -> (BTreeSet<Pointer>, Vec<Pointer>) {
     // Nodes: every local ref target; edges: refs inside a target's subtree (not following refs).
     let mut edges: BTreeMap<Pointer, Vec<Pointer>> = BTreeMap::new();
-    let mut queue: Vec<Pointer> = Vec::new();
-    collect_refs(root, &mut queue, 0);
-    for v in placed.values() {
-        collect_refs(v, &mut queue, 0);
+    // The references of the document and of the placed schemas, then the edges of the targets
+    // they name, each on two threads (the walks are most of this function's time; the edges
+    // are the same whichever thread found them).
+    let (mut queue, of_placed) = beside(
+        || {
+            let mut queue = Vec::new();
+            collect_refs(root, &mut queue, 0);
+            queue
+        },
+        || {
+            let mut queue = Vec::new();
+            for v in placed.values() {
+                collect_refs(v, &mut queue, 0);
+            }
+            queue
+        },
+    );
+    queue.extend(of_placed);
+    let mut first: Vec<&Pointer> = queue.iter().collect();
+    first.sort();
+    first.dedup();
+    let edges_of = |targets: &[&Pointer]| -> Vec<(Pointer, Vec<Pointer>)> {
+        targets
+            .iter()
+            .map(|p| {
+                let mut out = Vec::new();
+                if let Some(t) = find_in(root, placed, p) {
+                    collect_refs(t, &mut out, 0);
+                }
+                out.sort();
+                out.dedup();
+                ((*p).clone(), out)
+            })
+            .collect()
+    };
+    let (half, other_half) = first.split_at(first.len() / 2);
+    let (mine, theirs) = beside(|| edges_of(half), || edges_of(other_half));
+    for (p, out) in mine.into_iter().chain(theirs) {
+        edges.insert(p, out);
+    }
+    // The targets the first ones lead to, one by one.
+    for out in edges.values() {
+        queue.extend(out.iter().filter(|o| !edges.contains_key(*o)).cloned());
     }
     while let Some(p) = queue.pop() {
         if edges.contains_key(&p) {
