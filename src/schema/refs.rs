@@ -345,7 +345,7 @@ fn beside<A, B: Send>(a: impl FnOnce() -> A, b: impl Fn() -> B + Sync) -> (A, B)
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("mcpgen-refs".into())
-            .spawn_scoped(scope, || b());
+            .spawn_scoped(scope, &b);
         let a = a();
         let b = match handle {
             Ok(handle) => handle
