@@ -143,6 +143,9 @@ struct Lowerer<'a> {
     /// Outputs made of other schemas, by their compact JSON, when making them warned of
     /// nothing new (see `output_schema`).
     outputs_by_text: std::collections::HashMap<String, tool::Output>,
+    /// Outputs either lowering thread made without a warning, shared by both (see
+    /// `output_schema`).
+    shared_outputs: Option<SharedOutputs>,
     /// Whether outputs are made apart ([`Lowerer::tools`]), not by [`Lowerer::prepare`].
     outputs_apart: bool,
 }
@@ -368,6 +371,11 @@ fn excluded_operation(op: &OpEntry, reason: &str) -> ir::Excluded {
     }
 }
 
+/// Outputs made without a warning by either lowering thread, by their schemas (JSON of the
+/// targets of plain references, or of the schemas themselves).
+pub(crate) type SharedOutputs =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tool::Output>>>;
+
 /// Operations per block of the split between the two lowering threads ([`Lowerer::tools`]).
 const BLOCK: usize = 16;
 
@@ -435,6 +443,7 @@ impl<'a> Lowerer<'a> {
             schema_texts: ir::SchemaTexts::default(),
             outputs: BTreeMap::new(),
             outputs_by_text: std::collections::HashMap::new(),
+            shared_outputs: None,
             outputs_apart: false,
         };
         lw.security_schemes()?;
@@ -525,6 +534,8 @@ impl<'a> Lowerer<'a> {
             };
             let mut outputs: BTreeMap<usize, tool::Apart> = BTreeMap::new();
             if second {
+                let shared = SharedOutputs::default();
+                self.shared_outputs = Some(shared.clone());
                 scope.spawn(move || {
                     let Some(facts) = facts_second.take() else {
                         return;
@@ -534,6 +545,7 @@ impl<'a> Lowerer<'a> {
                         // This thread's lowerer failed the same way already.
                         return;
                     };
+                    lw.shared_outputs = Some(shared);
                     while !stop.load(Relaxed) {
                         let b = claimed.fetch_add(1, Relaxed);
                         if b >= blocks {

@@ -300,9 +300,30 @@ impl Lowerer<'_> {
         if let Some(hit) = text_key.as_ref().and_then(|k| self.outputs_by_text.get(k)) {
             return Ok(hit.clone());
         }
+        // Across the two lowering threads, outputs whose making warned of nothing at all: made
+        // again on either, in any order, they would be the same and warn of nothing.
+        let shared_key = match (&key, &text_key) {
+            (Some(targets), _) => serde_json::to_string(targets).ok(),
+            (None, Some(text)) => Some(format!("schemas {text}")),
+            (None, None) => None,
+        };
+        let shared_hit = match (&self.shared_outputs, &shared_key) {
+            (Some(shared), Some(k)) => shared.lock().ok().and_then(|m| m.get(k).cloned()),
+            _ => None,
+        };
+        if let Some(hit) = shared_hit {
+            if let Some(k) = key {
+                self.outputs.insert(k, hit.clone());
+            } else if let Some(k) = text_key {
+                self.outputs_by_text.insert(k, hit.clone());
+            }
+            return Ok(hit);
+        }
         let warned = self.schemas.warning_count();
+        let made = self.schemas.warnings_made();
         let (text, wrap, notes, cut) = self.bounded_output(&schemas)?;
         let warned_nothing = self.schemas.warning_count() == warned;
+        let made_none = self.schemas.warnings_made() == made;
         let (text, deep) = json_text::cut_deeper_than(&text, MAX_SCHEMA_JSON_DEPTH);
         let out = (
             Some(Schema::shared_text(&text, &mut self.schema_texts)),
@@ -311,6 +332,11 @@ impl Lowerer<'_> {
             cut,
             deep,
         );
+        if let (Some(shared), Some(k), true) = (&self.shared_outputs, shared_key, made_none)
+            && let Ok(mut m) = shared.lock()
+        {
+            m.insert(k, out.clone());
+        }
         if let Some(k) = key {
             self.outputs.insert(k, out.clone());
         } else if let Some(k) = text_key.filter(|_| warned_nothing) {

@@ -38,6 +38,8 @@ pub struct Schemas<'a> {
     def_names: RefCell<(BTreeMap<Pointer, String>, Unique)>,
     /// What the schema stages found (each once).
     pub warnings: RefCell<Vec<Warning>>,
+    /// Warnings made so far, those already recorded included ([`Schemas::warnings_made`]).
+    made: std::cell::Cell<usize>,
     /// Unbounded sizes of definitions and what each reaches, per side of the call ([`crate::schema::bound`]; index [`side`]).
     pub(super) def_graphs: [RefCell<DefGraph>; 2],
     /// Schema nodes converted once per document, per side of the call
@@ -134,6 +136,7 @@ impl<'a> Schemas<'a> {
             sizes: RefCell::new(facts.sizes),
             def_names: RefCell::new((facts.names, facts.taken)),
             warnings: RefCell::new(Vec::new()),
+            made: std::cell::Cell::new(0),
             def_graphs: Default::default(),
             nodes: Default::default(),
             shared_nodes: Default::default(),
@@ -142,11 +145,18 @@ impl<'a> Schemas<'a> {
 
     /// Records a warning about the schema at `at` (each once).
     pub fn warn(&self, at: Pointer, message: String) {
+        self.made.set(self.made.get() + 1);
         let warning = Warning::spec(at, message);
         let mut w = self.warnings.borrow_mut();
         if !w.contains(&warning) {
             w.push(warning);
         }
+    }
+
+    /// How many warnings were made so far, whether or not they were new: a conversion that
+    /// made none makes none wherever and whenever it is done again.
+    pub fn warnings_made(&self) -> usize {
+        self.made.get()
     }
 
     /// How many warnings there are so far (see [`Schemas::take_warnings_since`]).
