@@ -68,10 +68,10 @@ const PURGE_FROM_KIB: u64 = 160 * 1024;
 
 /// Sets when mimalloc returns freed pages to the system. Below [`PURGE_FROM_KIB`] of resident
 /// memory it never does: a page freed by one stage is taken again by the next without a page
-/// fault and its zeroing (GitHub's description: a quarter less system time, 101 -> 123 MiB at
+/// fault and its zeroing (GitHub's description: a fifth less system time, 101 -> 123 MiB at
 /// the peak). A watcher thread checks resident memory every 25 ms and, once past that, has freed
 /// pages returned after 2 ms, which keeps the graph-shaped descriptions of tens of thousands of
-/// operations under 1 GB (returning them at once left graph-25000 past it). Where resident
+/// operations under 1 GB (never returning them took graph-25000 past it). Where resident
 /// memory cannot be read (not Linux), or the watcher cannot be started, pages are returned after
 /// 2 ms from the start.
 fn purge_when_large() {
