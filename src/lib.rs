@@ -134,6 +134,29 @@ pub(crate) fn drop_aside<T: Send + 'static>(value: T) {
         .spawn(move || drop(value));
 }
 
+/// `a` on this thread and `b` on a thread of its own called `name`, at once; `b` here after `a`
+/// when no thread can be started (so `b` is `Fn`: it may be called where it was not sent). A
+/// panic of `b` is resumed here.
+pub(crate) fn beside<A, B: Send>(
+    name: &str,
+    a: impl FnOnce() -> A,
+    b: impl Fn() -> B + Sync,
+) -> (A, B) {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn_scoped(scope, &b);
+        let a = a();
+        let b = match handle {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => b(),
+        };
+        (a, b)
+    })
+}
+
 /// Parses YAML or JSON text (decided by the content) the way mcpgen reads every input document;
 /// `file` names it in errors.
 pub fn parse_document(file: &str, text: &str) -> Result<serde_json::Value> {

@@ -349,24 +349,6 @@ fn find_in<'v>(
     p.find(root)
 }
 
-/// `a` here and `b` on a thread of its own, at once (`b` here too when no thread can be
-/// started); both results.
-fn beside<A, B: Send>(a: impl FnOnce() -> A, b: impl Fn() -> B + Sync) -> (A, B) {
-    std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name("mcpgen-refs".into())
-            .spawn_scoped(scope, &b);
-        let a = a();
-        let b = match handle {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => b(),
-        };
-        (a, b)
-    })
-}
-
 /// Finds every `$ref` target that lies on a reference cycle (Tarjan's SCC, iterative so a long
 /// chain of references cannot overflow the stack); also returns every target, in order.
 fn find_recursive(
@@ -378,7 +360,8 @@ fn find_recursive(
     // The references of the document and of the placed schemas, then the edges of the targets
     // they name, each on two threads (the walks are most of this function's time; the edges
     // are the same whichever thread found them).
-    let (mut queue, of_placed) = beside(
+    let (mut queue, of_placed) = crate::beside(
+        "mcpgen-refs",
         || {
             let mut queue = Vec::new();
             collect_refs(root, &mut queue, 0);
@@ -411,7 +394,7 @@ fn find_recursive(
             .collect()
     };
     let (half, other_half) = first.split_at(first.len() / 2);
-    let (mine, theirs) = beside(|| edges_of(half), || edges_of(other_half));
+    let (mine, theirs) = crate::beside("mcpgen-refs", || edges_of(half), || edges_of(other_half));
     for (p, out) in mine.into_iter().chain(theirs) {
         edges.insert(p, out);
     }

@@ -80,6 +80,7 @@ pub fn to_schemas_with(root: &mut Value, elsewhere: &Elsewhere) -> (Placed, Vec<
         }
         (placed, cut, dropped)
     };
+    // Handed over once: the other thread takes them (or this one, when it could not start).
     let theirs = std::sync::Mutex::new(theirs);
     let take_theirs = || {
         theirs
@@ -87,24 +88,11 @@ pub fn to_schemas_with(root: &mut Value, elsewhere: &Elsewhere) -> (Placed, Vec<
             .map(|mut t| std::mem::take(&mut *t))
             .unwrap_or_default()
     };
-    let (placed, cut, dropped) = std::thread::scope(|scope| {
-        let other = std::thread::Builder::new()
-            .name("mcpgen-prune".into())
-            .spawn_scoped(scope, || work(take_theirs()));
-        let mine = work(mine);
-        let theirs = match other {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread could be started.
-            Err(_) => work(take_theirs()),
-        };
-        let (mut placed, mut cut, mut dropped) = mine;
-        placed.extend(theirs.0);
-        cut.extend(theirs.1);
-        dropped.extend(theirs.2);
-        (placed, cut, dropped)
-    });
+    let (mine, theirs) = crate::beside("mcpgen-prune", || work(mine), || work(take_theirs()));
+    let (mut placed, mut cut, mut dropped) = mine;
+    placed.extend(theirs.0);
+    cut.extend(theirs.1);
+    dropped.extend(theirs.2);
     // What lost everything goes, and `paths` with its last path item.
     for at in &dropped {
         match at.as_slice() {
