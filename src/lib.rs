@@ -102,9 +102,12 @@ pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api,
 fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
     let stage = profile::Stage::start("spec (view, openapiv3)");
     // The spec's part of the fingerprint is hashed beside the reading of its structure.
-    let (spec, spec_hash) = crate::spec::read(loaded, |document| {
+    let (spec, spec_hash) = crate::spec::read(loaded, |document, canonical| {
         let stage = profile::Stage::start("fingerprint (spec)");
-        let hash = crate::spec::inputs::hash_spec(document);
+        let hash = match canonical {
+            Some(pieces) => crate::spec::inputs::hash_spec_split(&pieces),
+            None => crate::spec::inputs::hash_spec(document),
+        };
         stage.end();
         hash
     })?;

@@ -79,7 +79,7 @@ fn purge_when_large() {
         // SAFETY: sets a number mimalloc reads whenever it purges; any value is valid.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, ms) };
     };
-    if resident_kib().is_none() {
+    if mcpgen::profile::resident_kib().is_none() {
         set(2);
         return;
     }
@@ -89,7 +89,7 @@ fn purge_when_large() {
         .spawn(move || {
             loop {
                 std::thread::sleep(std::time::Duration::from_millis(25));
-                if resident_kib().is_none_or(|kib| kib > PURGE_FROM_KIB) {
+                if mcpgen::profile::resident_kib().is_none_or(|kib| kib > PURGE_FROM_KIB) {
                     set(2);
                     return;
                 }
@@ -98,15 +98,6 @@ fn purge_when_large() {
     if watcher.is_err() {
         set(2);
     }
-}
-
-/// Resident memory in KiB from `/proc/self/statm` (one number to format and parse, where
-/// `status` has fifty), counting 4 KiB pages: where pages are larger the watcher only acts
-/// sooner.
-fn resident_kib() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4)
 }
 
 fn main() -> ExitCode {

@@ -945,7 +945,7 @@ mod tests {
             });
             let loaded =
                 crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
-            let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+            let spec = crate::spec::read(loaded, |_, _| ()).expect("reads").0;
             let api = lower(&spec, None, &LowerOptions::default()).expect("lowers");
             assert_eq!(api.default_upstream_url, kept, "{given}");
             let warning = api
@@ -988,7 +988,7 @@ mod tests {
             "paths": paths,
         });
         let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
-        let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+        let spec = crate::spec::read(loaded, |_, _| ()).expect("reads").0;
         let config = config.map(|c| crate::config::parse_config("auth.yaml", c).expect("config"));
         lower(&spec, config.as_ref(), &LowerOptions::default()).expect("lowers")
     }
@@ -1044,7 +1044,7 @@ mod tests {
             }},
         });
         let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
-        let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+        let spec = crate::spec::read(loaded, |_, _| ()).expect("reads").0;
         let one = lower(
             &spec,
             None,
@@ -1124,7 +1124,7 @@ mod tests {
             "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "query", "name": "key"}}},
         });
         let loaded = crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
-        let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+        let spec = crate::spec::read(loaded, |_, _| ()).expect("reads").0;
         for one_thread in [true, false] {
             let api = lower(
                 &spec,
@@ -1192,7 +1192,7 @@ mod tests {
             });
             let loaded =
                 crate::spec::load::load_text("spec.json", &doc.to_string()).expect("loads");
-            let spec = crate::spec::read(loaded, |_| ()).expect("reads").0;
+            let spec = crate::spec::read(loaded, |_, _| ()).expect("reads").0;
             let first = failing.iter().min().copied().unwrap_or_default();
             for _ in 0..4 {
                 let err = lower(&spec, None, &LowerOptions::default())

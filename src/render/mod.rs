@@ -192,8 +192,8 @@ enum ToolsJson {
 /// The files made from the IR without templates: the search index, `tools.json` (streamed into
 /// `stage_in` when given, and then staged) and the tests' expected tool list. `tools.json` and
 /// its digest (one serial hash over its bytes: 0.25 s for the 161 MB of 10,000 Graph-shaped
-/// tools) are made on a thread of their own beside the index and the example calls, which
-/// need neither until the tests' file is put together.
+/// tools) and the index are made on threads of their own beside the example calls, which need
+/// neither until the tests' file is put together.
 fn data_files(api: &Api, stage_in: Option<&Path>) -> Result<Rendered> {
     let tools_and_digest = || -> Result<(ToolsJson, String)> {
         let stage = crate::profile::Stage::start("render: tools.json");
@@ -209,11 +209,7 @@ fn data_files(api: &Api, stage_in: Option<&Path>) -> Result<Rendered> {
         stage.end();
         made
     };
-    std::thread::scope(|scope| {
-        let beside = std::thread::Builder::new()
-            .name("mcpgen-tools-json".into())
-            .spawn_scoped(scope, tools_and_digest)
-            .ok();
+    let index = || -> Result<String> {
         let stage = crate::profile::Stage::start("render: search index");
         let index = format!(
             "{}{}",
@@ -221,6 +217,19 @@ fn data_files(api: &Api, stage_in: Option<&Path>) -> Result<Rendered> {
             search_index::render(api)?
         );
         stage.end();
+        Ok(index)
+    };
+    std::thread::scope(|scope| {
+        let beside = std::thread::Builder::new()
+            .name("mcpgen-tools-json".into())
+            .spawn_scoped(scope, tools_and_digest)
+            .ok();
+        // The index on a thread of its own too: it is the longest of the three, and the
+        // example calls need no part of it.
+        let index_beside = std::thread::Builder::new()
+            .name("mcpgen-search-index".into())
+            .spawn_scoped(scope, index)
+            .ok();
         let mut tools = None;
         let stage = crate::profile::Stage::start("render: tests json");
         let tests = tests_json(api, || {
@@ -233,8 +242,17 @@ fn data_files(api: &Api, stage_in: Option<&Path>) -> Result<Rendered> {
             }?;
             tools = Some(made);
             Ok(digest)
-        })?;
+        });
         stage.end();
+        let index = match index_beside {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread could be started.
+            None => index(),
+        };
+        // The index's error first, as when it was made before the tests' file.
+        let (index, tests) = (index?, tests?);
         let mut data = Rendered::default();
         data.files.insert("src/search_index.rs".to_string(), index);
         data.files

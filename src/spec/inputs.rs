@@ -12,6 +12,7 @@
 //! `auth\n`, the canonical config and `\n`. The manifest shows `sha256:` plus the first 16 hex
 //! digits.
 
+use crate::spec::json_split::{Canonical, Part};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -36,6 +37,68 @@ pub fn hash_spec(spec: &Value) -> SpecHash {
     write(spec, &mut hasher);
     hasher.update(b"\n");
     SpecHash(hasher)
+}
+
+/// [`hash_spec`] of a document parsed in pieces, from their canonical JSON: the same digest.
+pub fn hash_spec_split(split: &Canonical) -> SpecHash {
+    let mut hasher = Hashing {
+        hasher: Sha256::new(),
+        buffer: Vec::with_capacity(BUFFER),
+    };
+    hasher.update(b"mcpgen-inputs-v1\n");
+    hasher.update(b"spec\n");
+    let mut next = 0;
+    let top = number(&split.top, &mut next);
+    write_numbered(&top, split, &mut hasher);
+    hasher.update(b"\n");
+    SpecHash(hasher)
+}
+
+/// A split document's members with their pieces numbered (in document order).
+enum Numbered<'a> {
+    Piece(usize),
+    Object(Vec<(&'a str, Numbered<'a>)>),
+}
+
+fn number<'a>(part: &'a Part, next: &mut usize) -> Numbered<'a> {
+    match part {
+        Part::Value => {
+            *next += 1;
+            Numbered::Piece(*next - 1)
+        }
+        Part::Object(members) => Numbered::Object(
+            members
+                .iter()
+                .map(|(k, p)| (k.as_str(), number(p, next)))
+                .collect(),
+        ),
+    }
+}
+
+/// As [`write`]: members in key order, a repeated key with its last value (as parsing keeps).
+fn write_numbered(part: &Numbered, split: &Canonical, out: &mut impl Sink) {
+    match part {
+        Numbered::Piece(i) => out.update(split.piece(*i)),
+        Numbered::Object(members) => {
+            let sorted: std::collections::BTreeMap<&str, &Numbered> =
+                members.iter().map(|(k, p)| (*k, p)).collect();
+            out.update(b"{");
+            for (i, (k, v)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.update(b",");
+                }
+                string(k, out);
+                out.update(b":");
+                write_numbered(v, split, out);
+            }
+            out.update(b"}");
+        }
+    }
+}
+
+/// Appends the canonical JSON of `v` ([`write`]) to `out`.
+pub(crate) fn write_canonical(v: &Value, out: &mut Vec<u8>) {
+    write(v, out);
 }
 
 impl SpecHash {
@@ -103,7 +166,7 @@ impl Sink for Hashing {
 #[cfg(test)]
 pub fn canonical(v: &Value) -> String {
     let mut out = Vec::new();
-    write(v, &mut out);
+    write_canonical(v, &mut out);
     String::from_utf8(out).unwrap_or_default()
 }
 
@@ -112,13 +175,37 @@ fn scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut impl Sink) {
     let _ = serde_json::to_writer(&mut *out, v);
 }
 
+/// A string as `serde_json` prints it: as it is between quotes when nothing in it is escaped
+/// (no `"`, `\` or control character: most keys and values), else through `serde_json`.
+fn string(s: &str, out: &mut impl Sink) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.update(b"\"");
+        out.update(s.as_bytes());
+        out.update(b"\"");
+    } else {
+        scalar(s, out);
+    }
+}
+
+/// Whether `serde_json`'s maps iterate in key order (a B-tree of `String`s, ordered by their
+/// bytes): unless a build enables its `preserve_order` feature. Asked of a map once.
+fn maps_are_sorted() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut map = serde_json::Map::new();
+        map.insert("b".into(), Value::Null);
+        map.insert("a".into(), Value::Null);
+        map.keys().is_sorted()
+    })
+}
+
 fn write(v: &Value, out: &mut impl Sink) {
     match v {
         Value::Object(map) => {
             out.update(b"{");
-            // `serde_json`'s map iterates in key order already (a B-tree of `String`s, ordered
-            // by their bytes); sorted here only if a build's map keeps insertion order.
-            if map.keys().is_sorted() {
+            // `serde_json`'s map iterates in key order already; sorted here only if a build's
+            // map keeps insertion order.
+            if maps_are_sorted() {
                 for (i, (k, v)) in map.iter().enumerate() {
                     entry(i, k, v, out);
                 }
@@ -144,7 +231,7 @@ fn write(v: &Value, out: &mut impl Sink) {
         Value::Null => out.update(b"null"),
         Value::Bool(true) => out.update(b"true"),
         Value::Bool(false) => out.update(b"false"),
-        Value::String(s) => scalar(s.as_str(), out),
+        Value::String(s) => string(s, out),
         Value::Number(n) => scalar(n, out),
     }
 }
@@ -154,7 +241,7 @@ fn entry(i: usize, k: &str, v: &Value, out: &mut impl Sink) {
     if i > 0 {
         out.update(b",");
     }
-    scalar(k, out);
+    string(k, out);
     out.update(b":");
     write(v, out);
 }
@@ -163,6 +250,22 @@ fn entry(i: usize, k: &str, v: &Value, out: &mut impl Sink) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn strings_as_serde_json_prints_them() {
+        for s in [
+            "",
+            "plain",
+            "quote \" here",
+            "back\\slash",
+            "line\nbreak\ttab\u{1}\u{1f}",
+            "\u{7f} del, é, 💡, </script>",
+        ] {
+            let v = json!({ s: s });
+            assert_eq!(canonical(&v), serde_json::to_string(&v).unwrap(), "{s:?}");
+        }
+        assert!(maps_are_sorted());
+    }
 
     #[test]
     fn canonical_and_stable() {

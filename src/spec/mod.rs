@@ -65,32 +65,34 @@ impl Spec {
 /// Decides the dialect, converts Swagger 2.0, and parses the structure of a loaded document
 /// (through its structural view, schemas stubbed and the shapes `openapiv3` rejects repaired);
 /// meanwhile `beside` reads the whole document as loaded on a thread of its own (the inputs'
-/// fingerprint). Then the document is cut down to what lowering reads ([`prune`]).
-pub fn read<R: Send>(loaded: Loaded, beside: impl Fn(&Value) -> R + Sync) -> Result<(Spec, R)> {
-    let Loaded { file, origin, root } = loaded;
+/// fingerprint), given its canonical JSON when that was made while it was parsed (to own: it
+/// is dropped as soon as it is hashed), and that thread then finds what the prune keeps
+/// outside the schemas. Then the document is cut down to what lowering reads ([`prune`]).
+pub fn read<R: Send>(
+    loaded: Loaded,
+    beside: impl Fn(&Value, Option<json_split::Canonical>) -> R + Sync,
+) -> Result<(Spec, R)> {
+    let Loaded {
+        file,
+        origin,
+        root,
+        canonical,
+    } = loaded;
+    // Handed over once, to be dropped as soon as it is read: its memory goes to what follows.
+    let canonical = std::sync::Mutex::new(canonical);
+    let beside = || beside(&root, canonical.lock().ok().and_then(|mut c| c.take()));
     let dialect = normalise::dialect(&file, &root)?;
-    let (parts, elsewhere, beside) = std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name("mcpgen-beside".into())
-            .spawn_scoped(scope, || beside(&root));
-        let parts = structure(&file, &root, dialect);
-        // While the fingerprint is taken: what the prune keeps outside the schemas of a 3.x
-        // document (a converted 2.0 document is read below).
+    // Beside the structure, after the fingerprint: what the prune keeps outside the schemas of
+    // a 3.x document (a converted 2.0 document is read below).
+    let beside = || {
+        let made = beside();
         let stage = crate::profile::Stage::start("spec: references elsewhere");
-        let elsewhere = match &parts {
-            Ok((None, ..)) => Some(prune::referenced_elsewhere(&root)),
-            _ => None,
-        };
+        let elsewhere = (dialect != Dialect::V20).then(|| prune::referenced_elsewhere(&root));
         stage.end();
-        let beside = match handle {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // Inline when no thread could be started.
-            Err(_) => beside(&root),
-        };
-        (parts, elsewhere, beside)
-    });
+        (made, elsewhere)
+    };
+    let (parts, (beside, elsewhere)) =
+        crate::beside("mcpgen-beside", || structure(&file, &root, dialect), beside);
     let (converted, structure, paths, warnings) = parts?;
     let stage = crate::profile::Stage::start("spec: prune");
     let (document, placed, converted) = match converted {

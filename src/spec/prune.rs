@@ -40,29 +40,39 @@ pub fn to_schemas_with(root: &mut Value, elsewhere: &Elsewhere) -> (Placed, Vec<
     };
     // The pieces of work: each container of the top level (the top level's scalars —
     // `openapi`, `swagger`, ... — stay), but the path items one by one unless `paths` is
-    // referenced whole.
+    // referenced whole, and the entries of `components`' maps one by one (as the recursion
+    // would cut them: `split_components`).
     let paths_apart = !elsewhere.contains(["paths".to_string()].as_slice())
         && top.get("paths").is_some_and(Value::is_object);
+    let components_apart = split_components(top, elsewhere);
     let mut units: Vec<(Vec<String>, &mut Value)> = Vec::new();
+    let mut split_kinds = Vec::new();
     for (k, v) in top.iter_mut() {
         if paths_apart && k == "paths" {
             for (item, v) in v.as_object_mut().into_iter().flatten() {
                 units.push((vec![k.clone(), item.clone()], v));
             }
+        } else if components_apart && k == "components" {
+            for (kind, v) in v.as_object_mut().into_iter().flatten() {
+                if KEPT_COMPONENTS.contains(&kind.as_str()) {
+                    continue;
+                }
+                if entries_apart(kind, v, elsewhere) {
+                    split_kinds.push(kind.clone());
+                    for (name, v) in v.as_object_mut().into_iter().flatten() {
+                        units.push((vec![k.clone(), kind.clone(), name.clone()], v));
+                    }
+                } else {
+                    units.push((vec![k.clone(), kind.clone()], v));
+                }
+            }
         } else if v.is_object() || v.is_array() {
             units.push((vec![k.clone()], v));
         }
     }
-    // Alternately to each thread: neighbouring path items are alike in size.
-    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
-    for (i, unit) in units.into_iter().enumerate() {
-        if i % 2 == 0 {
-            mine.push(unit);
-        } else {
-            theirs.push(unit);
-        }
-    }
-    let work = |units: Vec<(Vec<String>, &mut Value)>| {
+    // Claimed one at a time by either thread, so neither waits for the other at the end.
+    let units = std::sync::Mutex::new(units.into_iter());
+    let work = || {
         let mut placed = Placed::new();
         let mut cut = Vec::new();
         let mut out = Out {
@@ -71,7 +81,7 @@ pub fn to_schemas_with(root: &mut Value, elsewhere: &Elsewhere) -> (Placed, Vec<
             cut: &mut cut,
         };
         let mut dropped = Vec::new();
-        for (mut at, v) in units {
+        while let Some((mut at, v)) = units.lock().ok().and_then(|mut u| u.next()) {
             let Some(key) = at.pop() else { continue };
             if !child(v, key.clone(), &mut at, &mut out) {
                 at.push(key);
@@ -80,20 +90,14 @@ pub fn to_schemas_with(root: &mut Value, elsewhere: &Elsewhere) -> (Placed, Vec<
         }
         (placed, cut, dropped)
     };
-    // Handed over once: the other thread takes them (or this one, when it could not start).
-    let theirs = std::sync::Mutex::new(theirs);
-    let take_theirs = || {
-        theirs
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default()
-    };
-    let (mine, theirs) = crate::beside("mcpgen-prune", || work(mine), || work(take_theirs()));
+    let (mine, theirs) = crate::beside("mcpgen-prune", work, work);
     let (mut placed, mut cut, mut dropped) = mine;
     placed.extend(theirs.0);
     cut.extend(theirs.1);
     dropped.extend(theirs.2);
-    // What lost everything goes, and `paths` with its last path item.
+    // What lost everything goes; then what was split and lost all its parts (`paths` with its
+    // last path item, a map of `components` with its last entry, `components` with its last
+    // map), as the recursion would have cut it.
     for at in &dropped {
         match at.as_slice() {
             [k] => {
@@ -104,18 +108,63 @@ pub fn to_schemas_with(root: &mut Value, elsewhere: &Elsewhere) -> (Placed, Vec<
                     items.remove(item);
                 }
             }
+            [k, kind, name] => {
+                if let Some(entries) = top
+                    .get_mut(k)
+                    .and_then(|c| c.get_mut(kind))
+                    .and_then(Value::as_object_mut)
+                {
+                    entries.remove(name);
+                }
+            }
             _ => {}
         }
     }
-    if paths_apart
-        && top
-            .get("paths")
-            .and_then(Value::as_object)
-            .is_some_and(|m| m.is_empty())
-    {
-        top.remove("paths");
+    if let Some(components) = top.get_mut("components").and_then(Value::as_object_mut) {
+        for kind in &split_kinds {
+            if components
+                .get(kind)
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.is_empty())
+            {
+                components.remove(kind);
+            }
+        }
+    }
+    for k in ["paths", "components"] {
+        let apart = if k == "paths" {
+            paths_apart
+        } else {
+            components_apart
+        };
+        if apart
+            && top
+                .get(k)
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.is_empty())
+        {
+            top.remove(k);
+        }
     }
     (placed, cut)
+}
+
+/// Whether `components` is cut map by map rather than as one piece of work: it is an object,
+/// not referenced whole, and has no member called `schema` (which the recursion takes out as
+/// a schema value).
+fn split_components(top: &serde_json::Map<String, Value>, elsewhere: &Elsewhere) -> bool {
+    !elsewhere.contains(["components".to_string()].as_slice())
+        && top
+            .get("components")
+            .and_then(Value::as_object)
+            .is_some_and(|c| !c.contains_key("schema"))
+}
+
+/// Whether the map `kind` of `components` is cut entry by entry: it is an object, not
+/// referenced whole, and has no entry called `schema` (see [`split_components`]).
+fn entries_apart(kind: &str, v: &Value, elsewhere: &Elsewhere) -> bool {
+    !elsewhere.contains(["components".to_string(), kind.to_string()].as_slice())
+        && v.as_object().is_some_and(|m| !m.contains_key("schema"))
 }
 
 /// Places outside the schemas that the document's kept parts reference, as pointer tokens.
@@ -346,6 +395,71 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// The document cut by one recursion per container of the top level, on one thread (the
+    /// top level's scalars stay): what the split work must make.
+    fn one_recursion(doc: &mut Value) -> Placed {
+        let elsewhere = referenced_elsewhere(doc);
+        let mut placed = Placed::new();
+        let mut cut = Vec::new();
+        let mut out = Out {
+            elsewhere: &elsewhere,
+            placed: &mut placed,
+            cut: &mut cut,
+        };
+        if let Some(top) = doc.as_object_mut() {
+            top.retain(|k, v| {
+                !(v.is_object() || v.is_array()) || child(v, k.clone(), &mut Vec::new(), &mut out)
+            });
+        }
+        placed
+    }
+
+    /// `components` and `paths` cut entry by entry on two threads make what the recursion
+    /// makes: entries and maps emptied go, kept maps stay even when empty, a map referenced
+    /// whole stays whole, and a member called `schema` is taken out as the recursion takes it.
+    #[test]
+    fn split_work_cuts_as_the_recursion_does() {
+        let components = json!({
+            "schemas": {},
+            "securitySchemes": {"b": {"type": "http", "scheme": "bearer"}},
+            "parameters": {
+                "p": {"name": "p", "in": "path", "schema": {"type": "integer"}},
+                "q": {"name": "q", "in": "query", "content": {}}
+            },
+            "examples": {"e": {"value": {"schema": {"type": "x"}, "n": 1}}, "f": {"value": 2}},
+            "responses": {},
+            "headers": [1, {"schema": {"type": "string"}}],
+            "links": {"l": {"operationId": "o"}},
+            "requestBodies": {"r": {"content": {"a/b": {"schema": {"$ref": "#/x-kept/0"}}}}},
+            "callbacks": "text",
+            "x-referenced": {}
+        });
+        let paths = json!({
+            "/a": {"get": {"responses": {"200": {"description": "ok"}}}},
+            "/b": {"parameters": [{"name": "x", "in": "query", "schema": {"type": "string"}}]}
+        });
+        let documents = [
+            json!({"openapi": "3.1.0", "paths": paths, "components": components,
+                   "x-kept": [{"type": "string"}],
+                   "x-ref": {"schema": {"$ref": "#/components/x-referenced"}}}),
+            // Referenced whole, or with a member called `schema`: one piece of work.
+            json!({"openapi": "3.1.0", "components": components,
+                   "x-ref": {"schema": {"$ref": "#/components"}}}),
+            json!({"openapi": "3.1.0", "components": {"schema": {"type": "string"}, "examples": {"e": {}}}}),
+            json!({"openapi": "3.1.0", "components": {"examples": {"schema": {"type": "string"}, "e": {}}}}),
+            json!({"openapi": "3.1.0", "paths": {}, "components": {"examples": {}}}),
+            json!({"openapi": "3.1.0", "components": {"examples": {"e": {"value": 1}}}}),
+        ];
+        for doc in documents {
+            let mut split = doc.clone();
+            let mut whole = doc.clone();
+            let (placed, _) = to_schemas(&mut split);
+            let expected = one_recursion(&mut whole);
+            assert_eq!(split, whole, "{doc}");
+            assert_eq!(placed, expected, "{doc}");
+        }
     }
 
     #[test]
