@@ -77,7 +77,7 @@ pub fn dialect(file: &str, root: &Value) -> Result<Dialect> {
 /// `openapiv3` cannot parse are repaired. Returns it with warnings about anything dropped.
 /// Schemas and example payloads (nothing reads them from the view) are never copied into it.
 pub fn structural_view(root: &Value) -> (Value, Vec<Warning>) {
-    let mut view = view_of(root, 0, false);
+    let mut view = top_view(root);
     let mut warnings = Vec::new();
     if let Some(obj) = view.as_object_mut() {
         // openapiv3 wants a plain "3.0.x" string; the dialect was already decided above.
@@ -139,12 +139,41 @@ const NAME_MAPS: &[&str] = &[
     "webhooks",
 ];
 
+/// Path items from which the view of `paths` is built on a thread of its own.
+const PATHS_APART_FROM: usize = 64;
+
+/// [`view_of`] the whole document; a large `paths` on a thread of its own, beside the rest (on
+/// GitHub's description the view was the longest of the stages beside the fingerprint).
+fn top_view(root: &Value) -> Value {
+    let Some(paths) = root
+        .get("paths")
+        .filter(|p| p.as_object().is_some_and(|m| m.len() >= PATHS_APART_FROM))
+    else {
+        return view_of(root, 0, false);
+    };
+    let (mut view, paths) = crate::beside(
+        "mcpgen-view",
+        || view_of_but(root, 0, false, Some("paths")),
+        // As `view_of` makes it for the member `paths` of the top level.
+        || view_of(paths, 1, NAME_MAPS.contains(&"paths")),
+    );
+    if let Some(obj) = view.as_object_mut() {
+        obj.insert("paths".into(), paths);
+    }
+    view
+}
+
 /// The structural view of `v` at `depth`, built (not cloned and then cut): schemas (under
 /// `schema` keys: parameters, media types, headers; and in `components/schemas`) become `{}`
 /// without being copied, example payloads are left out (`example` is dropped, `examples` maps
 /// become empty), operations without `responses` and parameters without `schema` or `content`
 /// are repaired. `names`: the keys of `v` are names, not keywords.
 fn view_of(v: &Value, depth: usize, names: bool) -> Value {
+    view_of_but(v, depth, names, None)
+}
+
+/// [`view_of`], without the member `skip` of an object.
+fn view_of_but(v: &Value, depth: usize, names: bool, skip: Option<&str>) -> Value {
     if depth > 256 {
         return v.clone();
     }
@@ -152,6 +181,9 @@ fn view_of(v: &Value, depth: usize, names: bool) -> Value {
         Value::Object(obj) => {
             let mut out = Map::new();
             for (k, child) in obj {
+                if skip == Some(k.as_str()) {
+                    continue;
+                }
                 let copy = if names {
                     view_of(child, depth + 1, false)
                 } else if k == "schema" && (child.is_object() || child.is_boolean()) {
@@ -214,4 +246,39 @@ pub fn parse_structure(file: &str, view: Value) -> Result<openapiv3::OpenAPI> {
             format!("not a valid OpenAPI document: {}", e.inner()),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `paths` viewed on a thread of its own makes the view of the whole document.
+    #[test]
+    fn paths_apart_make_the_same_view() {
+        let mut paths = Map::new();
+        for i in 0..PATHS_APART_FROM + 3 {
+            paths.insert(
+                format!("/r{i}/{{id}}"),
+                json!({
+                    "parameters": [{"name": "id", "in": "path", "schema": {"type": "string"}}],
+                    "get": {"operationId": format!("get{i}"), "parameters": [{"name": "q", "in": "query"}]},
+                    "post": {"requestBody": {"content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/A"},
+                        "example": {"a": 1}
+                    }}}}
+                }),
+            );
+        }
+        let root = json!({
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": paths,
+            "components": {"schemas": {"A": {"type": "object"}}, "examples": {"e": {"value": 1}}},
+            "get": {"x": 1},
+            "name": "n", "in": "query"
+        });
+        assert_eq!(top_view(&root), view_of(&root, 0, false));
+        assert_eq!(top_view(&root)["paths"]["/r0/{id}"]["get"]["responses"], json!({}));
+    }
 }
