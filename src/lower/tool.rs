@@ -16,7 +16,6 @@ use crate::pointer::Pointer;
 use crate::schema::bound::{OUTPUT_BOUND, Root};
 use crate::schema::convert::Conversion;
 use crate::schema::shape::Mode;
-use heck::ToUpperCamelCase;
 use openapiv3::{Operation, ReferenceOr};
 use serde_json::{Value, json};
 
@@ -98,7 +97,7 @@ impl Lowerer<'_> {
         let op_ptr = op.pointer();
         let mut warnings = Vec::new();
         let name = self.tool_name(op, over, &mut warnings)?;
-        let camel = name.to_upper_camel_case();
+        let camel = naming::upper_camel(&name);
         let args_struct = self.struct_names.claim(
             &format!("{}Args", naming::type_ident(&camel)),
             "",

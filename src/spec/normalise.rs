@@ -279,6 +279,9 @@ mod tests {
             "name": "n", "in": "query"
         });
         assert_eq!(top_view(&root), view_of(&root, 0, false));
-        assert_eq!(top_view(&root)["paths"]["/r0/{id}"]["get"]["responses"], json!({}));
+        assert_eq!(
+            top_view(&root)["paths"]["/r0/{id}"]["get"]["responses"],
+            json!({})
+        );
     }
 }
