@@ -145,19 +145,66 @@ pub(crate) fn beside<A, B: Send>(
     a: impl FnOnce() -> A,
     b: impl Fn() -> B + Sync,
 ) -> (A, B) {
+    let handed = Handed::new();
     std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .name(name.into())
-            .spawn_scoped(scope, &b);
+        let started = spawn_handing(scope, name, &handed, &b);
         let a = a();
-        let b = match handle {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => b(),
-        };
+        let b = if started { handed.take() } else { b() };
         (a, b)
     })
+}
+
+/// What a scoped thread hands over as soon as its work is done ([`spawn_handing`]): taking it
+/// does not wait for the thread to exit, as joining does. At its exit the allocator tidies the
+/// thread's heap (on GitHub's description, 12 ms over the threads of a run), which the thread
+/// then does beside what follows instead of before it.
+pub(crate) struct Handed<T> {
+    slot: std::sync::Mutex<Option<std::thread::Result<T>>>,
+    done: std::sync::Condvar,
+}
+
+impl<T> Handed<T> {
+    pub(crate) fn new() -> Self {
+        Handed {
+            slot: std::sync::Mutex::new(None),
+            done: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits for the value; a panic of the thread is resumed here.
+    pub(crate) fn take(&self) -> T {
+        self.take_result()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    /// Waits for the value, or the panic of the thread.
+    pub(crate) fn take_result(&self) -> std::thread::Result<T> {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(made) = slot.take() {
+                return made;
+            }
+            slot = self.done.wait(slot).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Starts `f` on a thread of `scope` called `name`, its result (or panic) handed over through
+/// `handed` when it returns; whether the thread started (if not, `f` was not called).
+pub(crate) fn spawn_handing<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    handed: &'scope Handed<T>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> bool {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn_scoped(scope, move || {
+            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            *handed.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(made);
+            handed.done.notify_all();
+        })
+        .is_ok()
 }
 
 /// Parses YAML or JSON text (decided by the content) the way mcpgen reads every input document;

@@ -137,22 +137,18 @@ fn render_with(
         .iter()
         .map(|t| t.input_schema.len() + t.output_schema.as_ref().map_or(0, |s| s.len()))
         .sum();
+    let handed = crate::Handed::new();
     let mut rendered = std::thread::scope(|scope| {
-        let beside = (schema_bytes <= BESIDE_MAX_SCHEMA_BYTES)
-            .then(|| {
-                std::thread::Builder::new()
-                    .name("mcpgen-render-data".into())
-                    .spawn_scoped(scope, || data_files(api, stage_in))
-                    .ok()
-            })
-            .flatten();
+        let beside = schema_bytes <= BESIDE_MAX_SCHEMA_BYTES
+            && crate::spawn_handing(scope, "mcpgen-render-data", &handed, || {
+                data_files(api, stage_in)
+            });
         let mut files = templates(api)?;
-        let data = match beside {
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        let data = if beside {
+            handed.take()
+        } else {
             // After the templates: large schemas, or no thread could be started.
-            None => data_files(api, stage_in),
+            data_files(api, stage_in)
         };
         let data = data?;
         files.extend(data.files);
@@ -219,37 +215,31 @@ fn data_files(api: &Api, stage_in: Option<&Path>) -> Result<Rendered> {
         stage.end();
         Ok(index)
     };
+    let (tools_handed, index_handed) = (crate::Handed::new(), crate::Handed::new());
     std::thread::scope(|scope| {
-        let beside = std::thread::Builder::new()
-            .name("mcpgen-tools-json".into())
-            .spawn_scoped(scope, tools_and_digest)
-            .ok();
+        let beside =
+            crate::spawn_handing(scope, "mcpgen-tools-json", &tools_handed, tools_and_digest);
         // The index on a thread of its own too: it is the longest of the three, and the
         // example calls need no part of it.
-        let index_beside = std::thread::Builder::new()
-            .name("mcpgen-search-index".into())
-            .spawn_scoped(scope, index)
-            .ok();
+        let index_beside = crate::spawn_handing(scope, "mcpgen-search-index", &index_handed, index);
         let mut tools = None;
         let stage = crate::profile::Stage::start("render: tests json");
         let tests = tests_json(api, || {
-            let (made, digest) = match beside {
-                Some(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            let (made, digest) = if beside {
+                tools_handed.take()
+            } else {
                 // No thread could be started.
-                None => tools_and_digest(),
+                tools_and_digest()
             }?;
             tools = Some(made);
             Ok(digest)
         });
         stage.end();
-        let index = match index_beside {
-            Some(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        let index = if index_beside {
+            index_handed.take()
+        } else {
             // No thread could be started.
-            None => index(),
+            index()
         };
         // The index's error first, as when it was made before the tests' file.
         let (index, tests) = (index?, tests?);

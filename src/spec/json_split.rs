@@ -123,10 +123,9 @@ pub fn parse(
         failed.store(true, std::sync::atomic::Ordering::Relaxed);
         None
     };
+    let handed = crate::Handed::new();
     let (top, count, mine, theirs) = std::thread::scope(|scope| {
-        let other = std::thread::Builder::new()
-            .name("mcpgen-parse".into())
-            .spawn_scoped(scope, work);
+        let other = crate::spawn_handing(scope, "mcpgen-parse", &handed, work);
         let stage = crate::profile::Stage::start("load: split");
         let mut count = 0;
         let mut hand_over = |piece| {
@@ -146,10 +145,11 @@ pub fn parse(
             failed.store(true, std::sync::atomic::Ordering::Relaxed);
             None
         };
-        let theirs = match other {
-            Ok(handle) => handle.join().ok().flatten(),
+        let theirs = if other {
+            handed.take_result().ok().flatten()
+        } else {
             // No second thread: this one parsed everything.
-            Err(_) => Some((Vec::new(), false, Vec::new())),
+            Some((Vec::new(), false, Vec::new()))
         };
         stage.end();
         (top, count, mine, theirs)

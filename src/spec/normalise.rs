@@ -142,26 +142,52 @@ const NAME_MAPS: &[&str] = &[
 /// Path items from which the view of `paths` is built on a thread of its own.
 const PATHS_APART_FROM: usize = 64;
 
-/// [`view_of`] the whole document; a large `paths` on a thread of its own, beside the rest (on
-/// GitHub's description the view was the longest of the stages beside the fingerprint).
+/// [`view_of`] the whole document; a large `paths` on two threads (on GitHub's description the
+/// view was the longest of the stages beside the fingerprint): a thread of its own starts on
+/// the path items while this one views the rest of the document, then both take blocks of
+/// path items until none is left.
 fn top_view(root: &Value) -> Value {
-    let Some(paths) = root
+    let Some(items) = root
         .get("paths")
-        .filter(|p| p.as_object().is_some_and(|m| m.len() >= PATHS_APART_FROM))
+        .and_then(Value::as_object)
+        .filter(|m| m.len() >= PATHS_APART_FROM)
     else {
         return view_of(root, 0, false);
     };
-    let (mut view, paths) = crate::beside(
+    debug_assert!(NAME_MAPS.contains(&"paths"));
+    let items: Vec<(&String, &Value)> = items.iter().collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // As `view_of` makes the members of `paths` (a map of names) at the top level's depth 1.
+    let take_blocks = || {
+        let mut made = Vec::new();
+        loop {
+            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(block) = items.chunks(PATH_BLOCK).nth(b) else {
+                return made;
+            };
+            let viewed: Vec<(String, Value)> = block
+                .iter()
+                .map(|(k, v)| ((*k).clone(), view_of(v, 2, false)))
+                .collect();
+            made.push((b, viewed));
+        }
+    };
+    let ((mut view, mine), theirs) = crate::beside(
         "mcpgen-view",
-        || view_of_but(root, 0, false, Some("paths")),
-        // As `view_of` makes it for the member `paths` of the top level.
-        || view_of(paths, 1, NAME_MAPS.contains(&"paths")),
+        || (view_of_but(root, 0, false, Some("paths")), take_blocks()),
+        take_blocks,
     );
+    let mut blocks: Vec<_> = mine.into_iter().chain(theirs).collect();
+    blocks.sort_unstable_by_key(|(b, _)| *b);
+    let paths: Map<String, Value> = blocks.into_iter().flat_map(|(_, items)| items).collect();
     if let Some(obj) = view.as_object_mut() {
-        obj.insert("paths".into(), paths);
+        obj.insert("paths".into(), Value::Object(paths));
     }
     view
 }
+
+/// Path items per block of [`top_view`].
+const PATH_BLOCK: usize = 16;
 
 /// The structural view of `v` at `depth`, built (not cloned and then cut): schemas (under
 /// `schema` keys: parameters, media types, headers; and in `components/schemas`) become `{}`
