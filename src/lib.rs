@@ -154,6 +154,39 @@ pub(crate) fn beside<A, B: Send>(
     })
 }
 
+/// `first()` on this thread, then `f` of each of `items`, in their order, made by two threads:
+/// a thread of its own called `name` starts on them at once, this one joins in after `first`,
+/// and each takes the next block of `block` items until none is left. What `f` makes of an item
+/// depends on the item alone, so the result is the same whichever thread made it. One thread
+/// when there are fewer than two blocks.
+pub(crate) fn in_blocks<T: Sync, R: Send, A>(
+    name: &str,
+    items: &[T],
+    block: usize,
+    first: impl FnOnce() -> A,
+    f: impl Fn(&T) -> R + Sync,
+) -> (A, Vec<R>) {
+    let block = block.max(1);
+    if items.len() <= block {
+        return (first(), items.iter().map(f).collect());
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take_blocks = || {
+        let mut made = Vec::new();
+        loop {
+            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(items) = items.chunks(block).nth(b) else {
+                return made;
+            };
+            made.push((b, items.iter().map(&f).collect::<Vec<R>>()));
+        }
+    };
+    let ((a, mine), theirs) = beside(name, || (first(), take_blocks()), take_blocks);
+    let mut made: Vec<_> = mine.into_iter().chain(theirs).collect();
+    made.sort_unstable_by_key(|(b, _)| *b);
+    (a, made.into_iter().flat_map(|(_, made)| made).collect())
+}
+
 /// What a scoped thread hands over as soon as its work is done ([`spawn_handing`]): taking it
 /// does not wait for the thread to exit, as joining does. At its exit the allocator tidies the
 /// thread's heap (on GitHub's description, 12 ms over the threads of a run), which the thread

@@ -275,31 +275,13 @@ pub fn build(api: &Api) -> SearchIndex {
 /// Tools per block of [`documents`].
 const DOCUMENT_BLOCK: usize = 64;
 
-/// The documents of `tools`, in their order, made on two threads: each claims the next block of
-/// [`DOCUMENT_BLOCK`] tools until none is left. The rest of the rendering runs beside this
+/// The documents of `tools`, in their order, made on two threads ([`crate::in_blocks`], blocks of
+/// [`DOCUMENT_BLOCK`] tools). The rest of the rendering runs beside this
 /// stage and ends first, so the second thread uses the core it leaves (GitHub's description:
 /// 47 ms of documents that were the render's last 30 ms on one core). A document depends on
 /// its tool alone: the same whichever thread made it.
 fn documents(tools: &[Tool]) -> Vec<BTreeMap<Field, Vec<String>>> {
-    let blocks = tools.len().div_ceil(DOCUMENT_BLOCK);
-    if blocks < 2 {
-        return tools.iter().map(document).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut made = Vec::new();
-        loop {
-            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(block) = tools.chunks(DOCUMENT_BLOCK).nth(b) else {
-                return made;
-            };
-            made.push((b, block.iter().map(document).collect::<Vec<_>>()));
-        }
-    };
-    let (mine, theirs) = crate::beside("mcpgen-search-docs", work, work);
-    let mut made: Vec<_> = mine.into_iter().chain(theirs).collect();
-    made.sort_unstable_by_key(|(b, _)| *b);
-    made.into_iter().flat_map(|(_, docs)| docs).collect()
+    crate::in_blocks("mcpgen-search-docs", tools, DOCUMENT_BLOCK, || (), document).1
 }
 
 /// Whether `path` names one thing (ends in a parameter) rather than a collection.

@@ -28,28 +28,27 @@ pub struct SpecHash(Hashing);
 
 /// Hashes the spec part of the fingerprint.
 pub fn hash_spec(spec: &Value) -> SpecHash {
-    let mut hasher = Hashing {
-        hasher: Sha256::new(),
-        buffer: Vec::with_capacity(BUFFER),
-    };
-    hasher.update(b"mcpgen-inputs-v1\n");
-    hasher.update(b"spec\n");
-    write(spec, &mut hasher);
-    hasher.update(b"\n");
-    SpecHash(hasher)
+    spec_part(|hasher| write(spec, hasher))
 }
 
 /// [`hash_spec`] of a document parsed in pieces, from their canonical JSON: the same digest.
 pub fn hash_spec_split(split: &Canonical) -> SpecHash {
+    spec_part(|hasher| {
+        let mut next = 0;
+        let top = number(&split.top, &mut next);
+        write_numbered(&top, split, hasher);
+    })
+}
+
+/// The spec part of the fingerprint, the canonical spec written by `spec`.
+fn spec_part(spec: impl FnOnce(&mut Hashing)) -> SpecHash {
     let mut hasher = Hashing {
         hasher: Sha256::new(),
         buffer: Vec::with_capacity(BUFFER),
     };
     hasher.update(b"mcpgen-inputs-v1\n");
     hasher.update(b"spec\n");
-    let mut next = 0;
-    let top = number(&split.top, &mut next);
-    write_numbered(&top, split, &mut hasher);
+    spec(&mut hasher);
     hasher.update(b"\n");
     SpecHash(hasher)
 }

@@ -33,10 +33,11 @@ pub(crate) enum Part {
     Object(Vec<(String, Part)>),
 }
 
-/// The document's canonical JSON ([`crate::spec::inputs`]) in pieces, made by the thread that
-/// parsed each piece while its value was still in its cache: walking the whole document again
-/// later, for the fingerprint, mostly waits for memory (GitHub's description: 35 ms, against
-/// 10 here). [`crate::spec::inputs::hash_spec_split`] puts them together in key order.
+/// The document's canonical JSON (the fingerprint's form, `spec/inputs.rs`) in pieces, made by
+/// the thread that parsed each piece while its value was still in its cache: walking the whole
+/// document again later, for the fingerprint, mostly waited for memory (GitHub's description:
+/// 35 ms; hashing the pieces takes 4–6). `hash_spec_split` in `spec/inputs.rs` puts them
+/// together in key order.
 #[derive(Debug)]
 pub struct Canonical {
     /// The members of the document as split, pieces numbered in document order.
@@ -61,6 +62,9 @@ impl Canonical {
     }
 }
 
+/// Writes a value's canonical JSON at the end of a buffer.
+pub type WriteCanonical = dyn Fn(&Value, &mut Vec<u8>) + Sync;
+
 /// What [`parse`] makes: the document, whether `check` held for any part, and with
 /// `canonical`, the canonical JSON of its pieces.
 pub struct Split {
@@ -80,13 +84,13 @@ struct Piece<'t> {
 /// The document `text` (trimmed, starting with `{`), parsed on two threads, and whether `check`
 /// held for any of its parts: it is called on the thread that parsed each with the member's
 /// key, value and nesting (1 for a member of the top level), and must answer for the whole of
-/// that value. With `canonical`, each part's canonical JSON is made as well ([`Canonical`]).
-/// `None` when the text is small, not an object, deeply nested or not valid JSON (the caller
-/// then parses it whole).
+/// that value. With `canonical`, each part's canonical JSON is written by it as well
+/// ([`Canonical`]; the fingerprint's `write_canonical`). `None` when the text is small, not
+/// an object, deeply nested or not valid JSON (the caller then parses it whole).
 pub fn parse(
     text: &str,
     check: impl Fn(&str, &Value, usize) -> bool + Sync,
-    canonical: bool,
+    canonical: Option<&WriteCanonical>,
 ) -> Option<Split> {
     if text.len() < SPLIT_FROM {
         return None;
@@ -101,7 +105,7 @@ pub fn parse(
         let mut done: Vec<(usize, Value, std::ops::Range<usize>)> = Vec::new();
         let mut checked = false;
         // Reserved for the whole text, touched only as far as it is written.
-        let mut buffer = Vec::with_capacity(if canonical { text.len() } else { 0 });
+        let mut buffer = Vec::with_capacity(if canonical.is_some() { text.len() } else { 0 });
         while !failed.load(std::sync::atomic::Ordering::Relaxed) {
             // Waits while the scan goes on; once it is over, takes what is left.
             let Ok(next) = pieces.lock().map(|p| p.recv()) else {
@@ -115,8 +119,8 @@ pub fn parse(
             };
             checked = checked || check(&piece.key, &value, piece.depth);
             let start = buffer.len();
-            if canonical {
-                crate::spec::inputs::write_canonical(&value, &mut buffer);
+            if let Some(write) = canonical {
+                write(&value, &mut buffer);
             }
             done.push((i, value, start..buffer.len()));
         }
@@ -158,12 +162,12 @@ pub fn parse(
         (top?, mine?, theirs?);
     let mut slots: Vec<Option<Value>> = Vec::new();
     slots.resize_with(count, || None);
-    let mut pieces = vec![(0, 0..0); if canonical { count } else { 0 }];
+    let mut pieces = vec![(0, 0..0); if canonical.is_some() { count } else { 0 }];
     let mine = mine.into_iter().map(|(i, v, range)| (i, v, (0, range)));
     let theirs = theirs.into_iter().map(|(i, v, range)| (i, v, (1, range)));
     for (i, v, at) in mine.chain(theirs) {
         *slots.get_mut(i)? = Some(v);
-        if canonical {
+        if canonical.is_some() {
             *pieces.get_mut(i)? = at;
         }
     }
@@ -171,7 +175,7 @@ pub fn parse(
         .into_iter()
         .collect::<Option<Vec<Value>>>()?
         .into_iter();
-    let canonical = canonical.then(|| Canonical {
+    let canonical = canonical.map(|_| Canonical {
         top: top.clone(),
         pieces,
         buffers: vec![my_buffer, their_buffer],
@@ -361,6 +365,7 @@ fn specials(x: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::inputs::write_canonical;
 
     /// A document big enough to be split, members of every kind, keys with escapes.
     fn big_document() -> String {
@@ -389,7 +394,7 @@ mod tests {
     /// `text` split makes the value one parse makes, to the order of its members.
     fn same_as_one_parse(text: &str) {
         let one: Value = serde_json::from_str(text).expect("valid");
-        let split = parse(text, |_, _, _| false, true).expect("split");
+        let split = parse(text, |_, _, _| false, Some(&write_canonical)).expect("split");
         let canonical = split.canonical.as_ref().expect("canonical");
         assert_eq!(
             crate::spec::inputs::hash_spec_split(canonical).finish(None),
@@ -415,7 +420,7 @@ mod tests {
     fn checks_every_piece_with_its_key_and_depth() {
         let text = big_document();
         let found = |want: &'static str, depth: usize| {
-            parse(&text, move |k, _, d| k == want && d == depth, false)
+            parse(&text, move |k, _, d| k == want && d == depth, None)
                 .expect("split")
                 .checked
         };
@@ -462,7 +467,7 @@ mod tests {
         for b in &broken {
             assert_ne!(b, &text);
             assert!(serde_json::from_str::<Value>(b).is_err());
-            assert!(parse(b, |_, _, _| false, true).is_none());
+            assert!(parse(b, |_, _, _| false, Some(&write_canonical)).is_none());
         }
         // Deep nesting: left to serde_json's limit.
         let deep = format!(
@@ -471,8 +476,8 @@ mod tests {
             "[".repeat(127),
             "]".repeat(127)
         );
-        assert!(parse(&deep, |_, _, _| false, true).is_none());
+        assert!(parse(&deep, |_, _, _| false, Some(&write_canonical)).is_none());
         // Small documents are not split.
-        assert!(parse("{\"a\": 1}", |_, _, _| false, true).is_none());
+        assert!(parse("{\"a\": 1}", |_, _, _| false, Some(&write_canonical)).is_none());
     }
 }

@@ -148,7 +148,11 @@ fn parse_spec_text(file: &str, text: &str) -> Result<Parsed> {
         _ => has_external_ref(value, depth),
     };
     if trimmed.starts_with('{')
-        && let Some(split) = json_split::parse(trimmed, external, true)
+        && let Some(split) = json_split::parse(
+            trimmed,
+            external,
+            Some(&crate::spec::inputs::write_canonical),
+        )
     {
         return Ok((split.value, Some(split.checked), split.canonical));
     }
@@ -668,19 +672,11 @@ mod tests {
     /// A large JSON spec is parsed in pieces, which say whether it refers outside itself.
     #[test]
     fn a_large_document_knows_its_external_references() {
-        let doc = |reference: &str| {
-            format!(
-                "{{\"openapi\": \"3.1.0\", \"info\": {{\"title\": \"t\", \"version\": \"1\", \
-                 \"description\": \"{}\"}}, \"paths\": {{}}, \"components\": {{\"schemas\": \
-                 {{\"A\": {{\"items\": {{\"$ref\": \"{reference}\"}}}}}}}}}}",
-                "x".repeat(2 << 20)
-            )
-        };
-        let (value, external, _) = parse_spec_text("t.json", &doc("other.yaml#/A")).unwrap();
+        let (value, external, _) = parse_spec_text("t.json", &large_doc("other.yaml#/A")).unwrap();
         assert_eq!(external, Some(true));
         assert!(has_external_ref(&value, 0));
         let (value, external, _) =
-            parse_spec_text("t.json", &doc("#/components/schemas/A")).unwrap();
+            parse_spec_text("t.json", &large_doc("#/components/schemas/A")).unwrap();
         assert_eq!(external, Some(false));
         assert!(!has_external_ref(&value, 0));
         // Small, or YAML: found out later.
@@ -704,6 +700,16 @@ mod tests {
         assert!(e.to_string().starts_with("t.json: not valid JSON"), "{e}");
     }
 
+    /// A document large enough to be parsed in pieces, whose schema `A`'s items are `reference`.
+    fn large_doc(reference: &str) -> String {
+        format!(
+            "{{\"openapi\": \"3.1.0\", \"info\": {{\"title\": \"t\", \"version\": \"1\", \
+             \"description\": \"{}\"}}, \"paths\": {{}}, \"components\": {{\"schemas\": \
+             {{\"A\": {{\"items\": {{\"$ref\": \"{reference}\"}}}}}}}}}}",
+            "x".repeat(2 << 20)
+        )
+    }
+
     /// A large document's fingerprint is made from its parsed pieces unless something was
     /// bundled into it; either way it is the fingerprint of the document loaded.
     #[test]
@@ -713,21 +719,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("s.json"), "{\"S\": {\"type\": \"string\"}}").unwrap();
         let spec = dir.join("spec.json").display().to_string();
-        let doc = |reference: &str| {
-            format!(
-                "{{\"openapi\": \"3.1.0\", \"info\": {{\"title\": \"t\", \"version\": \"1\", \
-                 \"description\": \"{}\"}}, \"paths\": {{}}, \"components\": {{\"schemas\": \
-                 {{\"A\": {{\"items\": {{\"$ref\": \"{reference}\"}}}}}}}}}}",
-                "x".repeat(2 << 20)
-            )
-        };
-        let local = load_text(&spec, &doc("#/components/schemas/A")).unwrap();
+        let local = load_text(&spec, &large_doc("#/components/schemas/A")).unwrap();
         let pieces = local.canonical.as_ref().expect("made in pieces");
         assert_eq!(
             hash_spec_split(pieces).finish(None),
             hash_spec(&local.root).finish(None)
         );
-        let bundled = load_text(&spec, &doc("s.json#/S")).unwrap();
+        let bundled = load_text(&spec, &large_doc("s.json#/S")).unwrap();
         assert!(bundled.canonical.is_none(), "bundled: the pieces are stale");
         assert_eq!(
             bundled.root["components"]["schemas"]["A"]["items"]["type"],

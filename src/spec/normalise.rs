@@ -156,32 +156,16 @@ fn top_view(root: &Value) -> Value {
     };
     debug_assert!(NAME_MAPS.contains(&"paths"));
     let items: Vec<(&String, &Value)> = items.iter().collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    // As `view_of` makes the members of `paths` (a map of names) at the top level's depth 1.
-    let take_blocks = || {
-        let mut made = Vec::new();
-        loop {
-            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(block) = items.chunks(PATH_BLOCK).nth(b) else {
-                return made;
-            };
-            let viewed: Vec<(String, Value)> = block
-                .iter()
-                .map(|(k, v)| ((*k).clone(), view_of(v, 2, false)))
-                .collect();
-            made.push((b, viewed));
-        }
-    };
-    let ((mut view, mine), theirs) = crate::beside(
+    let (mut view, paths) = crate::in_blocks(
         "mcpgen-view",
-        || (view_of_but(root, 0, false, Some("paths")), take_blocks()),
-        take_blocks,
+        &items,
+        PATH_BLOCK,
+        || view_of_but(root, 0, false, Some("paths")),
+        // As `view_of` makes the members of `paths` (a map of names) at the top level's depth 1.
+        |(k, v)| ((*k).clone(), view_of(v, 2, false)),
     );
-    let mut blocks: Vec<_> = mine.into_iter().chain(theirs).collect();
-    blocks.sort_unstable_by_key(|(b, _)| *b);
-    let paths: Map<String, Value> = blocks.into_iter().flat_map(|(_, items)| items).collect();
     if let Some(obj) = view.as_object_mut() {
-        obj.insert("paths".into(), Value::Object(paths));
+        obj.insert("paths".into(), Value::Object(paths.into_iter().collect()));
     }
     view
 }
