@@ -112,7 +112,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every warning of the lowered spec, on stderr, the spec named as the user gave it.
 /// Ends the process successfully at once, once what was printed is flushed: without the
 /// handlers that run at a normal exit, where the allocator tidies every heap before the
 /// operating system takes the memory back anyway (7 ms after a generation from GitHub's
@@ -125,6 +124,7 @@ fn exit_now() -> ! {
     unsafe { libc::_exit(0) }
 }
 
+/// Every warning of the lowered spec, on stderr, the spec named as the user gave it.
 fn print_warnings(spec: &str, api: &mcpgen::ir::Api) {
     let stage = mcpgen::profile::Stage::start("warnings");
     let tools = api.tools.iter().flat_map(|t| &t.warnings);

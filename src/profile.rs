@@ -1,10 +1,10 @@
 //! Stage timings for performance work: with `MCPGEN_PROFILE=1` in the environment, each stage of
 //! a generation prints one line on stderr when it ends — its wall time, when it started (from
-//! the start of the first stage), the CPU time of the
-//! thread that ran it (threads it started not counted; Linux: `/proc/thread-self/schedstat`),
-//! the process's peak resident memory so far and its resident memory now (Linux:
-//! `/proc/self/status`; elsewhere only the wall time). On two busy cores the wall time of a
-//! stage also counts the time it waited for a core; its CPU time does not. Without the variable nothing is measured or printed. A leaf module.
+//! the start of the first stage), the CPU time of the thread that ran it (threads it started
+//! not counted; Linux: `/proc/thread-self/schedstat`), the process's peak resident memory so
+//! far and its resident memory now (Linux: `/proc/self/status`; elsewhere only the wall time).
+//! On two busy cores the wall time of a stage also counts the time it waited for a core; its
+//! CPU time does not. Without the variable nothing is measured or printed. A leaf module.
 
 use std::time::Instant;
 
