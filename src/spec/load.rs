@@ -710,15 +710,26 @@ mod tests {
         )
     }
 
+    /// A scratch directory for this process (`mcpgen-<tag>-<pid>`) holding one file (name,
+    /// contents) that a spec can reference, and the path of a spec called `spec` in it.
+    fn scratch_with(tag: &str, (name, contents): (&str, &str), spec: &str) -> (PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("mcpgen-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), contents).unwrap();
+        let spec = dir.join(spec).display().to_string();
+        (dir, spec)
+    }
+
     /// A large document's fingerprint is made from its parsed pieces unless something was
     /// bundled into it; either way it is the fingerprint of the document loaded.
     #[test]
     fn pieces_fingerprint_what_is_loaded() {
         use crate::spec::inputs::{hash_spec, hash_spec_split};
-        let dir = std::env::temp_dir().join(format!("mcpgen-pieces-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("s.json"), "{\"S\": {\"type\": \"string\"}}").unwrap();
-        let spec = dir.join("spec.json").display().to_string();
+        let (dir, spec) = scratch_with(
+            "pieces",
+            ("s.json", "{\"S\": {\"type\": \"string\"}}"),
+            "spec.json",
+        );
         let local = load_text(&spec, &large_doc("#/components/schemas/A")).unwrap();
         let pieces = local.canonical.as_ref().expect("made in pieces");
         assert_eq!(
@@ -736,10 +747,7 @@ mod tests {
 
     #[test]
     fn refs_in_example_data_are_not_followed() {
-        let dir = std::env::temp_dir().join(format!("mcpgen-load-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("s.yaml"), "S: {type: string}\n").unwrap();
-        let spec = dir.join("spec.yaml").display().to_string();
+        let (dir, spec) = scratch_with("load", ("s.yaml", "S: {type: string}\n"), "spec.yaml");
         // `example`/`default` values and Example Objects' `value` are data (a `$ref` there names
         // a file nobody ships); a property called `example` is structure and is followed.
         let text = "openapi: 3.0.3\ncomponents:\n  examples:\n    e: {value: {$ref: 'gone.yaml'}}\n  schemas:\n    A:\n      type: object\n      default: {$ref: 'gone.yaml'}\n      properties:\n        example: {$ref: 's.yaml#/S'}\n";
