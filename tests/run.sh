@@ -14,6 +14,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export INSTA_UPDATE=no
 export CARGO_TERM_COLOR=never
+# mcpgen's own builds (its test binaries, the fuzz target, the suites' `cargo build`), built once
+# per run: incremental compilation data would only be written, and full debug info would make
+# every test binary several times larger (a CI run once ran out of disk). Backtraces
+# keep file and line. Every cargo command below on mcpgen has this environment, so none of them
+# builds mcpgen a second time.
+export CARGO_INCREMENTAL=0
+export CARGO_PROFILE_DEV_DEBUG=line-tables-only
 cargo fmt --all -- --check
 # The check crates' test (tests/compile.rs copies it into them), in no target of this workspace.
 rustfmt --edition 2024 --check tests/fixture-check/tools.rs
