@@ -64,11 +64,34 @@ pub struct Options {
 
 /// Loads, normalises and lowers a spec: everything up to the IR.
 pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
+    build_ir_keeping(spec, opts).map(|(api, parsed)| {
+        drop_aside(parsed);
+        api
+    })
+}
+
+/// As [`build_ir`], with the parsed spec the IR was lowered from, for a caller that ends the
+/// process soon anyway: freeing it (a million small allocations: 45 ms of CPU on GitHub's
+/// description, on a thread beside rendering on two cores) would only take time from the stages
+/// that follow, unless memory is large ([`Parsed`]).
+pub fn build_ir_keeping(spec: &str, opts: &Options) -> Result<(ir::Api, Parsed)> {
     let stage = profile::Stage::start("load");
     let loaded = crate::spec::load::load(spec)?;
     stage.end();
     lower_loaded(loaded, opts)
 }
+
+/// The parsed spec behind an IR ([`build_ir_keeping`]). Once the process's resident memory is
+/// past [`KEEP_PARSED_MAX_RESIDENT_KIB`] it is freed beside the stages that follow when lowering
+/// ends, as [`build_ir`] always does: the pages it frees are what rendering a large API
+/// allocates again (without them, graph-shaped descriptions of tens of thousands of operations
+/// would pass 1 GB). Below that it is held until dropped.
+pub struct Parsed {
+    _held: Option<crate::spec::Spec>,
+}
+
+/// Resident memory from which [`Parsed`] frees the spec when lowering ends.
+const KEEP_PARSED_MAX_RESIDENT_KIB: u64 = 160 * 1024;
 
 /// Generates the crate in memory: relative path → file contents.
 pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
@@ -93,13 +116,14 @@ pub fn render_into(api: &ir::Api, out: &std::path::Path) -> Result<Rendered> {
 /// As [`generate`], for a spec already in memory; `spec` names it in messages and anchors its
 /// relative references.
 pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
-    let api = lower_loaded(crate::spec::load::load_text(spec, text)?, opts)?;
+    let (api, parsed) = lower_loaded(crate::spec::load::load_text(spec, text)?, opts)?;
+    drop_aside(parsed);
     let files = render::render(&api)?;
     Ok((api, files))
 }
 
 /// The stages after loading: the spec read, the config file parsed, both lowered to the IR.
-fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir::Api> {
+fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<(ir::Api, Parsed)> {
     let stage = profile::Stage::start("spec (view, openapiv3)");
     // The spec's part of the fingerprint is hashed beside the reading of its structure.
     let (spec, spec_hash) = crate::spec::read(loaded, |document, canonical| {
@@ -124,8 +148,13 @@ fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<ir:
         },
     );
     stage.end();
-    drop_aside(spec);
-    api.map(|api| ir::Api { inputs_hash, ..api })
+    let parsed = if profile::resident_kib().is_none_or(|kib| kib > KEEP_PARSED_MAX_RESIDENT_KIB) {
+        drop_aside(spec);
+        Parsed { _held: None }
+    } else {
+        Parsed { _held: Some(spec) }
+    };
+    api.map(|api| (ir::Api { inputs_hash, ..api }, parsed))
 }
 
 /// Frees a big value (the parsed document, its view and `openapiv3`'s copy: a million small

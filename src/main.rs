@@ -213,7 +213,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
                 return Ok(report_check(&out, &spec, &mcpgen::check(&out, &files)));
             }
-            let api = mcpgen::build_ir(&spec, &options)?;
+            let (api, parsed) = mcpgen::build_ir_keeping(&spec, &options)?;
             let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
             // `src/tools.json` goes straight into `out` as it is made (removed again on an error).
             let mut rendered = mcpgen::render_into(&api, &out)?;
@@ -237,9 +237,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 report.written,
                 report.removed.len()
             );
-            // The process ends here: freeing the model and the files node by node would only
-            // cost time (the operating system takes the memory back at once). Everything
-            // staged is in place by now.
+            // The process ends here: freeing the parsed spec, the model and the files node by
+            // node would only cost time (the operating system takes the memory back at once).
+            // Everything staged is in place by now.
+            std::mem::forget(parsed);
             std::mem::forget(api);
             std::mem::forget(rendered);
             exit_now()
