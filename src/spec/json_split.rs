@@ -283,6 +283,188 @@ fn skip_string(bytes: &[u8], i: usize) -> Option<usize> {
 fn skip_value(bytes: &[u8], i: usize, depth: usize) -> Option<usize> {
     match bytes.get(i)? {
         b'"' => skip_string(bytes, i),
+        b'{' | b'[' => skip_container(bytes, i, depth),
+        // A number, `true`, `false` or `null`: up to the next separator.
+        _ => {
+            let mut j = i;
+            while let Some(&b) = bytes.get(j) {
+                if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                    break;
+                }
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
+    }
+}
+
+/// The index after the object or array starting at `i` (its `{` or `[`), nested `depth` deep;
+/// `None` past [`MAX_NESTING`] or at the end of the text. The text is taken 64 bytes at a time:
+/// a bit per byte for each of `"`, `\`, an opening and a closing bracket ([`Block`]); the
+/// escaped bytes and the insides of strings are worked out on the bits, and only the brackets
+/// outside strings are visited one by one. A byte at a time, finding where each string ends,
+/// this scan took as long as one thread's share of parsing GitHub's description (25 ms), with
+/// the second core idle for most of it. As the bytes outside the values are checked by
+/// [`split_object`] and every value by `serde_json`, a wrong end found here for a text that is
+/// not JSON can only fail the split: the caller then parses the whole text on one thread.
+fn skip_container(bytes: &[u8], i: usize, depth: usize) -> Option<usize> {
+    let mut nesting = 0usize;
+    // Whether the block starts inside a string, and whether its first byte is escaped.
+    let mut in_string = false;
+    let mut escaped_first = false;
+    let mut at = i;
+    while at < bytes.len() {
+        let block = Block::at(bytes, at);
+        let escaped = escaped_bytes(block.backslash, &mut escaped_first);
+        let quotes = block.quote & !escaped;
+        // From each opening quote up to (not including) its closing one.
+        let inside = prefix_xor(quotes) ^ if in_string { u64::MAX } else { 0 };
+        in_string = inside >> 63 == 1;
+        let mut brackets = (block.open | block.close) & !inside;
+        while brackets != 0 {
+            let bit = brackets.trailing_zeros();
+            if block.open >> bit & 1 == 1 {
+                nesting += 1;
+                if depth + nesting > MAX_NESTING {
+                    return None;
+                }
+            } else {
+                nesting = nesting.checked_sub(1)?;
+                if nesting == 0 {
+                    return Some(at + bit as usize + 1);
+                }
+            }
+            brackets &= brackets - 1;
+        }
+        at += 64;
+    }
+    None
+}
+
+/// The 64 bytes of a text from some index, as one bit per byte (bit `k` for byte `k`) for
+/// each kind of byte [`skip_container`] looks at. Bytes past the end of the text are none of
+/// them.
+struct Block {
+    quote: u64,
+    backslash: u64,
+    /// `{` or `[`.
+    open: u64,
+    /// `}` or `]`.
+    close: u64,
+}
+
+impl Block {
+    fn at(bytes: &[u8], at: usize) -> Block {
+        let mut padded = [b' '; 64];
+        let chunk: &[u8; 64] = match bytes.get(at..at + 64) {
+            Some(full) => full.try_into().unwrap_or(&padded),
+            None => {
+                let rest = bytes.get(at..).unwrap_or_default();
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
+            }
+        };
+        Block::of(chunk)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn of(chunk: &[u8; 64]) -> Block {
+        // SAFETY: every x86-64 processor has SSE2.
+        unsafe { Block::sse2(chunk) }
+    }
+
+    /// 16 bytes at a time with SSE2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sse2")]
+    fn sse2(chunk: &[u8; 64]) -> Block {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        #[target_feature(enable = "sse2")]
+        fn mask(v: __m128i, byte: u8) -> u64 {
+            // `as i8`: the intrinsic takes the byte's bits as a signed number.
+            let eq = _mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8));
+            u64::from(_mm_movemask_epi8(eq) as u16)
+        }
+        let mut block = Block {
+            quote: 0,
+            backslash: 0,
+            open: 0,
+            close: 0,
+        };
+        for (k, sixteen) in chunk.chunks_exact(16).enumerate() {
+            // SAFETY: `sixteen` is 16 bytes long, and the load takes no alignment.
+            let v = unsafe { _mm_loadu_si128(sixteen.as_ptr().cast::<__m128i>()) };
+            // `[` and `]` are `{` and `}` less 0x20, and no other byte is either with 0x20 set.
+            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let shift = 16 * k;
+            block.quote |= mask(v, b'"') << shift;
+            block.backslash |= mask(v, b'\\') << shift;
+            block.open |= mask(folded, b'{') << shift;
+            block.close |= mask(folded, b'}') << shift;
+        }
+        block
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn of(chunk: &[u8; 64]) -> Block {
+        Block::bytewise(chunk)
+    }
+
+    /// Byte by byte: the other processors', and the tests' reference.
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn bytewise(chunk: &[u8; 64]) -> Block {
+        let bits = |f: &dyn Fn(u8) -> bool| {
+            chunk
+                .iter()
+                .enumerate()
+                .fold(0u64, |acc, (k, &b)| acc | u64::from(f(b)) << k)
+        };
+        Block {
+            quote: bits(&|b| b == b'"'),
+            backslash: bits(&|b| b == b'\\'),
+            open: bits(&|b| matches!(b, b'{' | b'[')),
+            close: bits(&|b| matches!(b, b'}' | b']')),
+        }
+    }
+}
+
+/// The bytes of a block escaped by a backslash, from its backslashes and whether its first byte
+/// is escaped (by the last byte of the block before); `escaped_first` becomes whether the next
+/// block's first byte is. An escaped backslash escapes nothing. (Outside strings, where JSON has
+/// no backslash, this escapes the next byte all the same: such a text fails to parse anyway.)
+fn escaped_bytes(backslash: u64, escaped_first: &mut bool) -> u64 {
+    let mut escaped = u64::from(*escaped_first);
+    *escaped_first = false;
+    let mut escaping = backslash & !escaped;
+    while escaping != 0 {
+        let bit = escaping.trailing_zeros();
+        if bit == 63 {
+            *escaped_first = true;
+            break;
+        }
+        escaped |= 1 << (bit + 1);
+        // This backslash, and the byte it escapes (a backslash too, perhaps), are done with.
+        escaping &= u64::MAX.checked_shl(bit + 2).unwrap_or(0);
+    }
+    escaped
+}
+
+/// Bit `k` of the result is the XOR of bits `0..=k` of `x`: set from each set bit of `x` up to
+/// the next one (not included), and so on.
+fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
+    }
+    x
+}
+
+/// The index after the object or array starting at `i`, as [`skip_container`] finds it, a byte
+/// at a time: the tests' reference.
+#[cfg(test)]
+fn skip_container_bytewise(bytes: &[u8], i: usize, depth: usize) -> Option<usize> {
+    match bytes.get(i)? {
         b'{' | b'[' => {
             let mut nesting = 0usize;
             let mut in_string = false;
@@ -312,17 +494,7 @@ fn skip_value(bytes: &[u8], i: usize, depth: usize) -> Option<usize> {
                 j += 1;
             }
         }
-        // A number, `true`, `false` or `null`: up to the next separator.
-        _ => {
-            let mut j = i;
-            while let Some(&b) = bytes.get(j) {
-                if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
-                    break;
-                }
-                j += 1;
-            }
-            (j > i).then_some(j)
-        }
+        _ => None,
     }
 }
 
@@ -446,6 +618,123 @@ mod tests {
             "{{\"z\": {text}, \"k\\\"\\\\\": [1, {{\"b\": 1, \"a\": \"\\u0001\"}}], \"a\": {text}, \"z\": {{\"y\": 1}}}}"
         );
         same_as_one_parse(&text);
+    }
+
+    /// A fixed pseudo-random sequence (xorshift).
+    fn next(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    #[test]
+    fn block_bits_are_the_bytes() {
+        let alphabet = b"\"\\{}[]a \x7b\x5b\xdb\xfb\x02\x22";
+        let mut x = 0x2545_f491_4f6c_dd1d;
+        let mut chunks: Vec<[u8; 64]> = (0..=255u8).map(|b| [b; 64]).collect();
+        for _ in 0..20_000 {
+            let mut chunk = [0u8; 64];
+            for b in &mut chunk {
+                *b = if next(&mut x).is_multiple_of(4) {
+                    next(&mut x) as u8
+                } else {
+                    alphabet[(next(&mut x) % alphabet.len() as u64) as usize]
+                };
+            }
+            chunks.push(chunk);
+        }
+        for chunk in &chunks {
+            let (fast, slow) = (Block::of(chunk), Block::bytewise(chunk));
+            assert_eq!(
+                (fast.quote, fast.backslash, fast.open, fast.close),
+                (slow.quote, slow.backslash, slow.open, slow.close),
+                "{chunk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn escapes_and_strings_on_the_bits() {
+        assert_eq!(prefix_xor(0), 0);
+        // Bits 1-3 (from bit 1 to bit 4), then from bit 7 on.
+        assert_eq!(prefix_xor(0b1001_0010), u64::MAX << 7 | 0b1110);
+        assert_eq!(prefix_xor(1 << 63), 1 << 63);
+        // `\\`, then `\"`: bits 0-1 a pair, bit 3 escapes bit 4.
+        let mut carry = false;
+        assert_eq!(escaped_bytes(0b0_1011, &mut carry), 0b1_0010);
+        assert!(!carry);
+        // A run of three ending the block escapes the next block's first byte.
+        let run = 0b111 << 61;
+        assert_eq!(escaped_bytes(run, &mut carry), 1 << 62);
+        assert!(carry);
+        // ... which, a backslash, escapes nothing.
+        assert_eq!(escaped_bytes(0b1, &mut carry), 0b1);
+        assert!(!carry);
+    }
+
+    /// Texts whose containers a block at a time and a byte at a time must end alike: values
+    /// serde_json writes (strings of quotes, backslash runs, brackets and multi-byte characters,
+    /// long enough to cross blocks), at every offset in a block, cut short or with a bracket
+    /// turned the other way.
+    #[test]
+    fn containers_end_where_a_byte_at_a_time_ends_them() {
+        let pieces = [
+            "\\", "\"", "{", "}", "[", "]", "a", "é", "\\\\\"", " ", "\n",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15;
+        let string = |x: &mut u64| {
+            let mut s = String::new();
+            for _ in 0..next(x) % 90 {
+                s.push_str(pieces[(next(x) % pieces.len() as u64) as usize]);
+            }
+            Value::String(s)
+        };
+        let mut texts = Vec::new();
+        for _ in 0..3_000 {
+            let mut v = string(&mut x);
+            for _ in 0..next(&mut x) % 12 {
+                v = match next(&mut x) % 3 {
+                    0 => Value::Array(vec![v, string(&mut x), Value::from(1.5)]),
+                    1 => {
+                        let mut m = Map::new();
+                        if let Value::String(k) = string(&mut x) {
+                            m.insert(k, v);
+                        }
+                        Value::Object(m)
+                    }
+                    _ => serde_json::json!({"a": [v], "b": {}}),
+                };
+            }
+            if !v.is_array() && !v.is_object() {
+                v = Value::Array(vec![v]);
+            }
+            let text = serde_json::to_string(&v).expect("serialises");
+            let pad = " ".repeat((next(&mut x) % 64) as usize);
+            texts.push(format!("{pad}{text} ,"));
+            texts.push(format!("{pad}{}", &text[..text.len() - 1]));
+            let turned = text.replacen('}', "]", 1).replacen('[', "{", 1);
+            texts.push(format!("{pad}{turned}"));
+        }
+        // Nesting about the limit, from several depths.
+        for n in [1, 50, 98, 99, 100, 101, 130] {
+            texts.push(format!("{}{}", "[".repeat(n), "]".repeat(n)));
+        }
+        let mut ended = 0;
+        for text in &texts {
+            let bytes = text.as_bytes();
+            let start = bytes.iter().position(|&b| b != b' ').expect("a value");
+            for depth in [0, 1, 3] {
+                let fast = skip_container(bytes, start, depth);
+                assert_eq!(
+                    fast,
+                    skip_container_bytewise(bytes, start, depth),
+                    "{text:?}"
+                );
+                ended += usize::from(fast.is_some());
+            }
+        }
+        assert!(ended > texts.len(), "most containers end: {ended}");
     }
 
     #[test]
