@@ -65,7 +65,7 @@ pub struct Options {
 /// Loads, normalises and lowers a spec: everything up to the IR.
 pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
     build_ir_keeping(spec, opts).map(|(api, parsed)| {
-        drop_aside(parsed);
+        parsed.free_aside();
         api
     })
 }
@@ -87,7 +87,16 @@ pub fn build_ir_keeping(spec: &str, opts: &Options) -> Result<(ir::Api, Parsed)>
 /// allocates again (without them, graph-shaped descriptions of tens of thousands of operations
 /// would pass 1 GB). Below that it is held until dropped.
 pub struct Parsed {
-    _held: Option<crate::spec::Spec>,
+    held: Option<crate::spec::Spec>,
+}
+
+impl Parsed {
+    /// Frees the spec, if it is still held, on a thread of its own ([`drop_aside`]).
+    fn free_aside(self) {
+        if let Some(spec) = self.held {
+            drop_aside(spec);
+        }
+    }
 }
 
 /// Resident memory from which [`Parsed`] frees the spec when lowering ends.
@@ -117,7 +126,7 @@ pub fn render_into(api: &ir::Api, out: &std::path::Path) -> Result<Rendered> {
 /// relative references.
 pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
     let (api, parsed) = lower_loaded(crate::spec::load::load_text(spec, text)?, opts)?;
-    drop_aside(parsed);
+    parsed.free_aside();
     let files = render::render(&api)?;
     Ok((api, files))
 }
@@ -148,11 +157,14 @@ fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<(ir
         },
     );
     stage.end();
-    let parsed = if profile::resident_kib().is_none_or(|kib| kib > KEEP_PARSED_MAX_RESIDENT_KIB) {
-        drop_aside(spec);
-        Parsed { _held: None }
-    } else {
-        Parsed { _held: Some(spec) }
+    let keep = profile::resident_kib().is_some_and(|kib| kib <= KEEP_PARSED_MAX_RESIDENT_KIB);
+    let parsed = Parsed {
+        held: if keep {
+            Some(spec)
+        } else {
+            drop_aside(spec);
+            None
+        },
     };
     api.map(|api| (ir::Api { inputs_hash, ..api }, parsed))
 }
