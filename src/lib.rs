@@ -42,6 +42,8 @@ mod runtime_strip;
 mod schema;
 mod spec;
 mod staged;
+#[cfg(test)]
+mod test_rng;
 mod write;
 
 pub use error::{Error, Location, Result};

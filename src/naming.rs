@@ -321,18 +321,12 @@ mod tests {
             }
             strings.extend(longer);
         }
-        // A fixed pseudo-random sequence (xorshift) of longer names over all of printable ASCII.
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        // A fixed pseudo-random sequence of longer names over all of printable ASCII.
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
             let mut s = String::new();
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            for _ in 0..(x % 24) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                s.push(char::from(b' ' + (x % 95) as u8));
+            for _ in 0..rng.below(24) {
+                s.push(char::from(b' ' + rng.below(95) as u8));
             }
             strings.push(s);
         }

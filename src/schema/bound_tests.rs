@@ -81,21 +81,7 @@ fn defs_of(b: &Bounded) -> Map<String, Value> {
     serde_json::from_str(&b.defs_text()).unwrap()
 }
 
-/// A deterministic generator (an LCG).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
+use crate::test_rng::Rng;
 
 /// A value shaped after `s` (a converted schema; `root` holds its `$defs`). Not always valid:
 /// the caller keeps those the validator accepts.
