@@ -65,32 +65,65 @@ impl Canonical {
 /// Writes a value's canonical JSON at the end of a buffer.
 pub type WriteCanonical = dyn Fn(&Value, &mut Vec<u8>) + Sync;
 
-/// What [`parse`] makes: the document, whether `check` held for any part, and with
-/// `canonical`, the canonical JSON of its pieces.
+/// What [`parse`] makes: the document, whether `check` held for any part, with
+/// `canonical`, the canonical JSON of its pieces, and the members left out of it.
 pub struct Split {
     pub value: Value,
     pub checked: bool,
     pub canonical: Option<Canonical>,
+    /// The pieces `leave` let go, `null` in `value`, in document order (those a repeated key
+    /// replaced are not among them).
+    pub left: Vec<Left>,
 }
 
-/// A value to parse on its own: its text, its key in the object that holds it, and how many
-/// objects hold it (1 for a member of the top level).
+/// Whether the piece at `path` (its keys from the top of the document), parsed as `value`, may
+/// be left out of the document ([`parse`]).
+pub type MayLeave<'a> = dyn Fn(&[String], &Value) -> bool + Sync + 'a;
+
+/// A piece left out of the document: parsed, checked and written canonically like every other,
+/// then dropped, `null` in its place. Its text is kept, so that [`restore`] can put it back.
+#[derive(Debug)]
+pub struct Left {
+    /// Its keys from the top of the document.
+    pub path: Vec<String>,
+    text: Box<str>,
+}
+
+/// Puts the values of `left` back into `root`, at their paths (all of them: the document one
+/// parse makes).
+pub fn restore(root: &mut Value, left: impl IntoIterator<Item = Left>) {
+    for piece in left {
+        let mut at = Some(&mut *root);
+        for key in &piece.path {
+            at = at.and_then(|v| v.get_mut(key.as_str()));
+        }
+        // Parsed once already, so it parses again.
+        if let (Some(slot), Ok(value)) = (at, serde_json::from_str::<Value>(&piece.text)) {
+            *slot = value;
+        }
+    }
+}
+
+/// A value to parse on its own: its text and its keys from the top of the document (one for a
+/// member of the top level).
 struct Piece<'t> {
     text: &'t str,
-    key: String,
-    depth: usize,
+    path: Vec<String>,
 }
 
 /// The document `text` (trimmed, starting with `{`), parsed on two threads, and whether `check`
 /// held for any of its parts: it is called on the thread that parsed each with the member's
 /// key, value and nesting (1 for a member of the top level), and must answer for the whole of
 /// that value. With `canonical`, each part's canonical JSON is written by it as well
-/// ([`Canonical`]; the fingerprint's `write_canonical`). `None` when the text is small, not
-/// an object, deeply nested or not valid JSON (the caller then parses it whole).
+/// ([`Canonical`]; the fingerprint's `write_canonical`). A piece for which `leave` holds, once
+/// checked and written, is dropped and `null` in the document ([`Split::left`]): what the caller
+/// reads only if something refers to it is then neither held nor walked. `None` when the text
+/// is small, not an object, deeply nested or not valid JSON (the caller then parses it whole).
 pub fn parse(
     text: &str,
     check: impl Fn(&str, &Value, usize) -> bool + Sync,
     canonical: Option<&WriteCanonical>,
+    leave: Option<&MayLeave<'_>>,
 ) -> Option<Split> {
     if text.len() < SPLIT_FROM {
         return None;
@@ -103,6 +136,7 @@ pub fn parse(
     let failed = std::sync::atomic::AtomicBool::new(false);
     let work = || {
         let mut done: Vec<(usize, Value, std::ops::Range<usize>)> = Vec::new();
+        let mut left: Vec<(usize, Left)> = Vec::new();
         let mut checked = false;
         // Reserved for the whole text, touched only as far as it is written.
         let mut buffer = Vec::with_capacity(if canonical.is_some() { text.len() } else { 0 });
@@ -112,16 +146,29 @@ pub fn parse(
                 break;
             };
             let Ok((i, piece)) = next else {
-                return Some((done, checked, buffer));
+                return Some((done, checked, buffer, left));
             };
             let Ok(value) = serde_json::from_str::<Value>(piece.text) else {
                 break;
             };
-            checked = checked || check(&piece.key, &value, piece.depth);
+            let key = piece.path.last().map_or("", String::as_str);
+            checked = checked || check(key, &value, piece.path.len());
             let start = buffer.len();
             if let Some(write) = canonical {
                 write(&value, &mut buffer);
             }
+            let value = if leave.is_some_and(|may| may(&piece.path, &value)) {
+                left.push((
+                    i,
+                    Left {
+                        path: piece.path,
+                        text: piece.text.into(),
+                    },
+                ));
+                Value::Null
+            } else {
+                value
+            };
             done.push((i, value, start..buffer.len()));
         }
         failed.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -137,7 +184,7 @@ pub fn parse(
             let _ = send.send((count, piece));
             count += 1;
         };
-        let top = split_object(text, 0, 0, &mut hand_over)
+        let top = split_object(text, 0, &mut Vec::new(), &mut hand_over)
             .filter(|(_, end)| skip_ws(bytes, *end) == bytes.len())
             .map(|(top, _)| top);
         drop(send);
@@ -153,13 +200,14 @@ pub fn parse(
             handed.take_result().ok().flatten()
         } else {
             // No second thread: this one parsed everything.
-            Some((Vec::new(), false, Vec::new()))
+            Some((Vec::new(), false, Vec::new(), Vec::new()))
         };
         stage.end();
         (top, count, mine, theirs)
     });
-    let (top, (mine, mine_checked, my_buffer), (theirs, theirs_checked, their_buffer)) =
-        (top?, mine?, theirs?);
+    let (top, mine, theirs) = (top?, mine?, theirs?);
+    let (mine, mine_checked, my_buffer, mut left) = mine;
+    let (theirs, theirs_checked, their_buffer, their_left) = theirs;
     let mut slots: Vec<Option<Value>> = Vec::new();
     slots.resize_with(count, || None);
     let mut pieces = vec![(0, 0..0); if canonical.is_some() { count } else { 0 }];
@@ -180,23 +228,62 @@ pub fn parse(
         pieces,
         buffers: vec![my_buffer, their_buffer],
     });
+    left.extend(their_left);
+    let left = if left.is_empty() {
+        Vec::new()
+    } else {
+        // In document order, without those a repeated key replaced.
+        let mut kept = vec![false; count];
+        last_members(&top, true, &mut 0, &mut kept);
+        left.sort_unstable_by_key(|(i, _)| *i);
+        left.into_iter()
+            .filter(|(i, _)| kept.get(*i) == Some(&true))
+            .map(|(_, piece)| piece)
+            .collect()
+    };
     let value = assemble(top, &mut parsed)?;
     Some(Split {
         value,
         checked: mine_checked || theirs_checked,
         canonical,
+        left,
     })
 }
 
-/// Splits the object starting at `start` (its `{`) at nesting `depth`: its members, those big
-/// enough split further, the values to parse handed to `hand_over` in document order. Returns
-/// the members and the index after the closing `}`.
+/// Marks in `kept` the pieces of `part` (numbered from `next` in document order) that stay in
+/// the document: none when `kept_here` does not hold, and of an object's members with the same
+/// key only the last, as `serde_json` keeps it.
+fn last_members(part: &Part, kept_here: bool, next: &mut usize, kept: &mut [bool]) {
+    match part {
+        Part::Value => {
+            if let Some(k) = kept.get_mut(*next) {
+                *k = kept_here;
+            }
+            *next += 1;
+        }
+        Part::Object(members) => {
+            let mut last = std::collections::HashMap::new();
+            for (i, (key, _)) in members.iter().enumerate() {
+                last.insert(key.as_str(), i);
+            }
+            for (i, (key, member)) in members.iter().enumerate() {
+                let here = kept_here && last.get(key.as_str()) == Some(&i);
+                last_members(member, here, next, kept);
+            }
+        }
+    }
+}
+
+/// Splits the object starting at `start` (its `{`) at `path` (the keys of the objects that hold
+/// it): its members, those big enough split further, the values to parse handed to `hand_over`
+/// in document order. Returns the members and the index after the closing `}`.
 fn split_object<'t>(
     text: &'t str,
     start: usize,
-    depth: usize,
+    path: &mut Vec<String>,
     hand_over: &mut impl FnMut(Piece<'t>),
 ) -> Option<(Part, usize)> {
+    let depth = path.len();
     let bytes = text.as_bytes();
     if bytes.get(start) != Some(&b'{') {
         return None;
@@ -216,8 +303,9 @@ fn split_object<'t>(
         let value_start = skip_ws(bytes, i + 1);
         let value_end = skip_value(bytes, value_start, depth + 1)?;
         let big = value_end - value_start >= SPLIT_FROM / 4;
+        path.push(key);
         let part = if big && depth + 1 < MAX_SPLIT_DEPTH && bytes[value_start] == b'{' {
-            let (part, end) = split_object(text, value_start, depth + 1, hand_over)?;
+            let (part, end) = split_object(text, value_start, path, hand_over)?;
             if end != value_end {
                 return None;
             }
@@ -225,11 +313,11 @@ fn split_object<'t>(
         } else {
             hand_over(Piece {
                 text: text.get(value_start..value_end)?,
-                key: key.clone(),
-                depth: depth + 1,
+                path: path.clone(),
             });
             Part::Value
         };
+        let key = path.pop()?;
         members.push((key, part));
         i = skip_ws(bytes, value_end);
         match bytes.get(i) {
@@ -567,7 +655,7 @@ mod tests {
     /// `text` split makes the value one parse makes, to the order of its members.
     fn same_as_one_parse(text: &str) {
         let one: Value = serde_json::from_str(text).expect("valid");
-        let split = parse(text, |_, _, _| false, Some(&write_canonical)).expect("split");
+        let split = parse(text, |_, _, _| false, Some(&write_canonical), None).expect("split");
         let canonical = split.canonical.as_ref().expect("canonical");
         assert_eq!(
             crate::spec::inputs::hash_spec_split(canonical).finish(None),
@@ -589,11 +677,61 @@ mod tests {
         same_as_one_parse(&text);
     }
 
+    /// Pieces left out are `null` in the document, hashed all the same, and put back as one
+    /// parse makes them; of a repeated key, only the last value's are left.
+    #[test]
+    fn left_pieces_are_put_back() {
+        let text = big_document();
+        let odd = |path: &[String], v: &Value| {
+            path.len() == 3
+                && path[1] == "schemas"
+                && path[2]
+                    .trim_start_matches('S')
+                    .parse::<usize>()
+                    .is_ok_and(|i| i % 2 == 1)
+                && v.is_object()
+        };
+        let one: Value = serde_json::from_str(&text).expect("valid");
+        let split =
+            parse(&text, |_, _, _| false, Some(&write_canonical), Some(&odd)).expect("split");
+        assert_eq!(split.left.len(), 2000);
+        assert!(split.value["components"]["schemas"]["S1"].is_null());
+        assert_eq!(
+            split.value["components"]["schemas"]["S2"],
+            one["components"]["schemas"]["S2"]
+        );
+        let canonical = split.canonical.as_ref().expect("canonical");
+        assert_eq!(
+            crate::spec::inputs::hash_spec_split(canonical).finish(None),
+            crate::spec::inputs::hash_spec(&one).finish(None)
+        );
+        let mut value = split.value;
+        restore(&mut value, split.left);
+        assert_eq!(value, one);
+        // The whole document again under a repeated key, then a small value: nothing of the
+        // first is left out, and the small value stays.
+        let text = format!(
+            "{{\"a\": {text}, \"a\": {{\"components\": {{\"schemas\": {{\"S1\": 1}}}}}}, \"b\": {text}}}"
+        );
+        let one: Value = serde_json::from_str(&text).expect("valid");
+        let members =
+            |p: &[String], v: &Value| p.len() == 3 && p[1] == "components" && v.is_object();
+        let split = parse(&text, |_, _, _| false, None, Some(&members)).expect("split");
+        let left: Vec<&[String]> = split.left.iter().map(|l| l.path.as_slice()).collect();
+        assert_eq!(
+            left,
+            [["b", "components", "empty"], ["b", "components", "schemas"]]
+        );
+        let mut value = split.value;
+        restore(&mut value, split.left);
+        assert_eq!(value, one);
+    }
+
     #[test]
     fn checks_every_piece_with_its_key_and_depth() {
         let text = big_document();
         let found = |want: &'static str, depth: usize| {
-            parse(&text, move |k, _, d| k == want && d == depth, None)
+            parse(&text, move |k, _, d| k == want && d == depth, None, None)
                 .expect("split")
                 .checked
         };
@@ -749,7 +887,7 @@ mod tests {
         for b in &broken {
             assert_ne!(b, &text);
             assert!(serde_json::from_str::<Value>(b).is_err());
-            assert!(parse(b, |_, _, _| false, Some(&write_canonical)).is_none());
+            assert!(parse(b, |_, _, _| false, Some(&write_canonical), None).is_none());
         }
         // Deep nesting: left to serde_json's limit.
         let deep = format!(
@@ -758,8 +896,8 @@ mod tests {
             "[".repeat(127),
             "]".repeat(127)
         );
-        assert!(parse(&deep, |_, _, _| false, Some(&write_canonical)).is_none());
+        assert!(parse(&deep, |_, _, _| false, Some(&write_canonical), None).is_none());
         // Small documents are not split.
-        assert!(parse("{\"a\": 1}", |_, _, _| false, Some(&write_canonical)).is_none());
+        assert!(parse("{\"a\": 1}", |_, _, _| false, Some(&write_canonical), None).is_none());
     }
 }

@@ -102,6 +102,10 @@ pub struct Loaded {
     /// The canonical JSON of `root`'s pieces, when it was parsed in pieces and nothing was
     /// bundled into it (the fingerprint's input, made on the way: [`json_split::Canonical`]).
     pub canonical: Option<json_split::Canonical>,
+    /// Example payloads left out of `root` (`null` there) as it was parsed: entries of
+    /// `components.examples` ([`may_leave`]). [`crate::spec::read`] puts them back where
+    /// anything could read them.
+    pub left: Vec<json_split::Left>,
 }
 
 /// Reads and parses one document.
@@ -152,16 +156,58 @@ fn parse_spec_text(file: &str, text: &str) -> Result<Parsed> {
             trimmed,
             external,
             Some(&crate::spec::inputs::write_canonical),
+            Some(&may_leave),
         )
     {
-        return Ok((split.value, Some(split.checked), split.canonical));
+        return Ok((
+            split.value,
+            Some(split.checked),
+            split.canonical,
+            split.left,
+        ));
     }
-    Ok((parse_text(file, text)?, None, None))
+    Ok((parse_text(file, text)?, None, None, Vec::new()))
 }
 
-/// A parsed spec, whether it refers outside itself when that was found out on the way, and
-/// its canonical JSON in pieces when it was parsed in pieces.
-type Parsed = (Value, Option<bool>, Option<json_split::Canonical>);
+/// Whether a piece of a document parsed in pieces may be left out of it ([`Loaded::left`]):
+/// an entry of `components.examples` (an Example Object; such payloads are 1.4 of GitHub's
+/// 6.9 MB of JSON), which lowering never reads — the view empties `examples` maps and the
+/// prune cuts them — unless a reference it follows leads there. Only an entry in which no
+/// `schema` or `$ref` key occurs, and not one called either: the prune takes a `schema` value
+/// from anywhere, and follows the references in it.
+fn may_leave(path: &[String], value: &Value) -> bool {
+    let [components, examples, name] = path else {
+        return false;
+    };
+    components == "components"
+        && examples == "examples"
+        && !matches!(name.as_str(), "schema" | "$ref")
+        && value.is_object()
+        && !has_key(value, &["schema", "$ref"], 0)
+}
+
+/// Whether any object in `v` has a member called one of `keys` (or nests too deep to tell).
+fn has_key(v: &Value, keys: &[&str], depth: usize) -> bool {
+    if depth > 512 {
+        return true;
+    }
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, c)| keys.contains(&k.as_str()) || has_key(c, keys, depth + 1)),
+        Value::Array(a) => a.iter().any(|c| has_key(c, keys, depth + 1)),
+        _ => false,
+    }
+}
+
+/// A parsed spec, whether it refers outside itself when that was found out on the way, its
+/// canonical JSON when it was parsed in pieces, and the pieces left out of it.
+type Parsed = (
+    Value,
+    Option<bool>,
+    Option<json_split::Canonical>,
+    Vec<json_split::Left>,
+);
 
 fn read_file(p: &Path) -> std::result::Result<String, String> {
     let meta = std::fs::metadata(p).map_err(|e| e.to_string())?;
@@ -302,16 +348,16 @@ fn yaml_to_json(file: &str, v: serde_yaml::Value, at: &Pointer, depth: usize) ->
 /// Loads the spec and bundles external references.
 pub fn load(spec: &str) -> Result<Loaded> {
     let origin = Origin::parse(spec)?;
-    let (root, external, canonical) = read_spec(&origin)?;
-    bundle(spec, origin, root, external, canonical)
+    let (root, external, canonical, left) = read_spec(&origin)?;
+    bundle(spec, origin, root, external, canonical, left)
 }
 
 /// As [`load`], for a document already in memory (`spec` names it and anchors relative
 /// references): what the fuzz target drives.
 pub fn load_text(spec: &str, text: &str) -> Result<Loaded> {
     let origin = Origin::parse(spec)?;
-    let (root, external, canonical) = parse_spec_text(spec, text)?;
-    bundle(spec, origin, root, external, canonical)
+    let (root, external, canonical, left) = parse_spec_text(spec, text)?;
+    bundle(spec, origin, root, external, canonical, left)
 }
 
 /// Bundles the external references of `root`, if it has any (`external`, when known already).
@@ -321,6 +367,7 @@ fn bundle(
     mut root: Value,
     external: Option<bool>,
     canonical: Option<json_split::Canonical>,
+    left: Vec<json_split::Left>,
 ) -> Result<Loaded> {
     let file = spec.to_string();
     if !external.unwrap_or_else(|| has_external_ref(&root, 0)) {
@@ -329,10 +376,14 @@ fn bundle(
             origin,
             root,
             canonical,
+            left,
         });
     }
-    // What is bundled changes the document: the pieces no longer make it.
+    // What is bundled changes the document: the pieces no longer make it, and the bundler
+    // walks the whole of it.
     let canonical = None;
+    json_split::restore(&mut root, left);
+    let left = Vec::new();
     let mut bundler = Bundler {
         root_origin: origin.clone(),
         docs: BTreeMap::new(),
@@ -351,6 +402,7 @@ fn bundle(
                 origin,
                 root,
                 canonical,
+                left,
             });
         };
         let components = obj
@@ -372,6 +424,7 @@ fn bundle(
         origin,
         root,
         canonical,
+        left,
     })
 }
 
@@ -672,15 +725,16 @@ mod tests {
     /// A large JSON spec is parsed in pieces, which say whether it refers outside itself.
     #[test]
     fn a_large_document_knows_its_external_references() {
-        let (value, external, _) = parse_spec_text("t.json", &large_doc("other.yaml#/A")).unwrap();
+        let (value, external, _, _) =
+            parse_spec_text("t.json", &large_doc("other.yaml#/A")).unwrap();
         assert_eq!(external, Some(true));
         assert!(has_external_ref(&value, 0));
-        let (value, external, _) =
+        let (value, external, _, _) =
             parse_spec_text("t.json", &large_doc("#/components/schemas/A")).unwrap();
         assert_eq!(external, Some(false));
         assert!(!has_external_ref(&value, 0));
         // Small, or YAML: found out later.
-        let (_, external, _) = parse_spec_text("t.json", "{\"openapi\": \"3.1.0\"}").unwrap();
+        let (_, external, _, _) = parse_spec_text("t.json", "{\"openapi\": \"3.1.0\"}").unwrap();
         assert_eq!(external, None);
     }
 
@@ -698,6 +752,180 @@ mod tests {
         assert_eq!(v["openapi"], "3.1.0");
         let e = parse_text("t.json", "{\"a\": ").unwrap_err();
         assert!(e.to_string().starts_with("t.json: not valid JSON"), "{e}");
+    }
+
+    /// A document large enough to be parsed in pieces, with a `components.examples` large
+    /// enough to be split into its entries, and operations whose responses reference both
+    /// schemas and examples (as GitHub's description does); `change` adds to it.
+    fn examples_document(change: impl FnOnce(&mut Value)) -> Value {
+        let mut examples = Map::new();
+        for i in 0..700 {
+            examples.insert(
+                format!("e{i}"),
+                serde_json::json!({
+                    "summary": format!("example {i}"),
+                    "value": {"id": i, "name": "n".repeat(300), "tags": ["a", "b"], "nested": {"ok": true}}
+                }),
+            );
+        }
+        let mut schemas = Map::new();
+        for i in 0..1500 {
+            schemas.insert(
+                format!("S{i}"),
+                serde_json::json!({
+                    "type": "object",
+                    "description": "d".repeat(400),
+                    "properties": {"id": {"type": "integer"}, "next": {"$ref": format!("#/components/schemas/S{}", (i + 1) % 1500)}}
+                }),
+            );
+        }
+        let ok = |schema: &str, example: &str| {
+            serde_json::json!({
+                "description": "ok",
+                "content": {"application/json": {
+                    "schema": {"$ref": format!("#/components/schemas/{schema}")},
+                    "examples": {"default": {"$ref": format!("#/components/examples/{example}")}}
+                }}
+            })
+        };
+        let mut doc = serde_json::json!({
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/a": {"get": {"operationId": "getA", "responses": {"200": ok("S1", "e1")}}},
+                "/b": {"get": {"operationId": "getB", "responses": {"200": {"$ref": "#/components/responses/Ok"}}}},
+                "/c": {"get": {"operationId": "getC", "responses": {"200": ok("S0", "e4")}}}
+            },
+            "components": {"schemas": schemas, "examples": examples, "responses": {"Ok": ok("S2", "e2")}}
+        });
+        change(&mut doc);
+        doc
+    }
+
+    /// What generation makes of `doc` given as JSON (large: parsed in pieces, example payloads
+    /// left out) is what it makes of the same document given as YAML (parsed whole).
+    fn as_one_parse_makes(doc: &Value, text: &str) {
+        let yaml = serde_yaml::to_string(doc).expect("serialises");
+        let opts = crate::Options::default();
+        let (api, files) = crate::generate_text("spec", text, &opts).expect("generates");
+        let (whole_api, whole_files) =
+            crate::generate_text("spec", &yaml, &opts).expect("generates");
+        assert_eq!(format!("{api:?}"), format!("{whole_api:?}"));
+        assert_eq!(files, whole_files);
+    }
+
+    /// Example payloads are left out of a large document, and put back where something the
+    /// prune follows refers to them: generation is the same as from the whole document.
+    #[test]
+    fn example_payloads_left_out_change_nothing() {
+        let plain = examples_document(|_| {});
+        let text = serde_json::to_string_pretty(&plain).expect("serialises");
+        assert!(text.len() > 1 << 20);
+        let loaded = load_text("spec", &text).expect("loads");
+        assert_eq!(loaded.left.len(), 700, "every example payload is left out");
+        assert!(loaded.root["components"]["examples"]["e5"].is_null());
+        as_one_parse_makes(&plain, &text);
+        type Change = (&'static str, fn(&mut Value));
+        let changes: [Change; 6] = [
+            // A schema refers into an example's payload (lowering converts it).
+            ("into a payload", |d| {
+                d["components"]["schemas"]["S0"] =
+                    serde_json::json!({"$ref": "#/components/examples/e3/value"});
+            }),
+            // A schema refers to an example, and to a response that refers to another.
+            ("to an example, and through a response", |d| {
+                d["components"]["schemas"]["S0"] = serde_json::json!({"anyOf": [
+                    {"$ref": "#/components/examples/e3"},
+                    {"$ref": "#/components/responses/Ok"}
+                ]});
+            }),
+            // A schema refers to what holds the examples.
+            ("to components", |d| {
+                d["components"]["schemas"]["S0"] =
+                    serde_json::json!({"items": {"$ref": "#/components"}});
+            }),
+            // An example called `schema`, one with a `schema` inside, one with a `$ref`. The
+            // prune takes the `schema` as a schema, so its reference is a target, named before
+            // the component schema whose name it would take (a `$defs` entry of `getC`).
+            ("schema and $ref inside", |d| {
+                let e = &mut d["components"]["examples"];
+                e["schema"] = serde_json::json!({"type": "object"});
+                e["e6"]["value"]["schema"] =
+                    serde_json::json!({"$ref": "#/components/examples/e6/value/x"});
+                e["e6"]["value"]["x"] = serde_json::json!({"type": "string"});
+                e["e7"]["value"]["link"] = serde_json::json!({"$ref": "#/components/schemas/S8"});
+                d["components"]["schemas"]["components_examples_e6_value_x"] = serde_json::json!({
+                    "type": "object",
+                    "properties": {"self": {"$ref": "#/components/schemas/components_examples_e6_value_x"}}
+                });
+                d["components"]["schemas"]["S0"] = serde_json::json!({
+                    "type": "object",
+                    "properties": {"x": {"$ref": "#/components/schemas/components_examples_e6_value_x"}}
+                });
+            }),
+            // Nothing refers to them but the operations' own `examples`.
+            ("unreferenced", |d| {
+                d["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"]["examples"] =
+                    serde_json::json!({});
+            }),
+            // Swagger 2.0: what converts it is given the whole document (its `components` are
+            // not Swagger's, and it reads only their `schemas`, which the loader may hoist).
+            ("swagger", |d| {
+                let mut definitions = Map::new();
+                for i in 0..1500 {
+                    definitions.insert(
+                        format!("D{i}"),
+                        serde_json::json!({"type": "object", "description": "d".repeat(400)}),
+                    );
+                }
+                *d = serde_json::json!({
+                    "swagger": "2.0",
+                    "info": {"title": "t", "version": "1"},
+                    "paths": {"/a": {"get": {"operationId": "getA", "responses": {"200": {
+                        "description": "ok", "schema": {"$ref": "#/definitions/D1"}
+                    }}}}},
+                    "definitions": definitions,
+                    "components": {"examples": d["components"]["examples"].take()}
+                });
+            }),
+        ];
+        for (what, change) in changes {
+            let doc = examples_document(change);
+            let text = serde_json::to_string_pretty(&doc).expect("serialises");
+            let loaded = load_text("spec", &text).expect("loads");
+            assert!(!loaded.left.is_empty(), "{what}: some are left out");
+            as_one_parse_makes(&doc, &text);
+        }
+    }
+
+    /// An example payload left out and then replaced by a repeated key is not put back over
+    /// the value that replaced it.
+    #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        let doc = examples_document(|d| {
+            d["components"]["schemas"]["S0"] =
+                serde_json::json!({"$ref": "#/components/examples/e1/value"});
+        });
+        let text = serde_json::to_string_pretty(&doc).expect("serialises");
+        // `examples` again in `components`, after the first: one parse keeps the second.
+        let responses = "\n    \"responses\": {";
+        assert!(text.contains(responses));
+        let text = text.replacen(
+            responses,
+            &format!("\n    \"examples\": {{\"e1\": {{\"value\": {{\"type\": \"integer\"}}}}}},{responses}"),
+            1,
+        );
+        let one: Value = serde_json::from_str(&text).expect("valid");
+        assert_eq!(
+            one["components"]["examples"]["e1"]["value"]["type"],
+            "integer"
+        );
+        let loaded = load_text("spec", &text).expect("loads");
+        assert!(
+            loaded.left.is_empty(),
+            "what the second `examples` replaced is not left"
+        );
+        as_one_parse_makes(&one, &text);
     }
 
     /// A document large enough to be parsed in pieces, whose schema `A`'s items are `reference`.

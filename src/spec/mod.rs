@@ -75,19 +75,27 @@ pub fn read<R: Send>(
     let Loaded {
         file,
         origin,
-        root,
+        mut root,
         canonical,
+        mut left,
     } = loaded;
     // Handed over once, to be dropped as soon as it is read: its memory goes to what follows.
     let canonical = std::sync::Mutex::new(canonical);
-    let beside = || beside(&root, canonical.lock().ok().and_then(|mut c| c.take()));
     let dialect = normalise::dialect(&file, &root)?;
+    if dialect == Dialect::V20 {
+        // The conversion reads the whole document.
+        json_split::restore(&mut root, std::mem::take(&mut left));
+    }
+    let root = root;
+    let beside = || beside(&root, canonical.lock().ok().and_then(|mut c| c.take()));
+    let left_at: Vec<&[String]> = left.iter().map(|l| l.path.as_slice()).collect();
     // Beside the structure, after the fingerprint: what the prune keeps outside the schemas of
     // a 3.x document (a converted 2.0 document is read below).
     let beside = || {
         let made = beside();
         let stage = crate::profile::Stage::start("spec: references elsewhere");
-        let elsewhere = (dialect != Dialect::V20).then(|| prune::referenced_elsewhere(&root));
+        let elsewhere =
+            (dialect != Dialect::V20).then(|| prune::referenced_elsewhere(&root, &left_at));
         stage.end();
         (made, elsewhere)
     };
@@ -97,14 +105,30 @@ pub fn read<R: Send>(
     let stage = crate::profile::Stage::start("spec: prune");
     let (document, placed, converted) = match converted {
         Some(mut c) => {
-            let elsewhere = prune::referenced_elsewhere(&c.root);
+            let elsewhere = prune::referenced_elsewhere(&c.root, &[]).elsewhere;
             let (placed, cut) = prune::to_schemas_with(&mut c.root, &elsewhere);
             crate::drop_aside((root, cut));
             (Value::Null, placed, Some(c))
         }
         None => {
             let mut root = root;
-            let elsewhere = elsewhere.unwrap_or_else(|| prune::referenced_elsewhere(&root));
+            let mut found = elsewhere.unwrap_or_else(|| prune::referenced_elsewhere(&root, &[]));
+            // What a reference the prune follows leads to goes back into the document (the
+            // rest stays out: the prune would cut it).
+            while !found.restore.is_empty() {
+                let (back, rest) = left
+                    .into_iter()
+                    .enumerate()
+                    .partition::<Vec<_>, _>(|(i, _)| found.restore.contains(i));
+                json_split::restore(&mut root, back.into_iter().map(|(_, l)| l));
+                left = rest.into_iter().map(|(_, l)| l).collect();
+                if !found.again {
+                    break;
+                }
+                let left_at: Vec<&[String]> = left.iter().map(|l| l.path.as_slice()).collect();
+                found = prune::referenced_elsewhere(&root, &left_at);
+            }
+            let elsewhere = found.elsewhere;
             let (placed, cut) = prune::to_schemas_with(&mut root, &elsewhere);
             crate::drop_aside(cut);
             (root, placed, None)

@@ -27,7 +27,7 @@ use crate::pointer::Pointer;
 /// what was cut (for the caller to free where it costs least).
 #[cfg(test)]
 pub fn to_schemas(root: &mut Value) -> (Placed, Vec<Value>) {
-    let elsewhere = referenced_elsewhere(root);
+    let elsewhere = referenced_elsewhere(root, &[]).elsewhere;
     to_schemas_with(root, &elsewhere)
 }
 
@@ -170,12 +170,28 @@ fn entries_apart(kind: &str, v: &Value, elsewhere: &Elsewhere) -> bool {
 /// Places outside the schemas that the document's kept parts reference, as pointer tokens.
 pub type Elsewhere = BTreeSet<Vec<String>>;
 
+/// What [`referenced_elsewhere`] finds.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub elsewhere: Elsewhere,
+    /// The members of `left` (by index) that one of these references leads to, into, or to a
+    /// place holding: the prune may keep them, so they are to be put back before it.
+    pub restore: BTreeSet<usize>,
+    /// Whether a reference leads into one of them: whether it finds anything there depends on
+    /// what it holds, so the places are to be found again once they are back.
+    pub again: bool,
+}
+
 /// The places outside the schemas that something kept references (rare: most references are
-/// to `components.schemas`), and what those reference in turn.
-pub fn referenced_elsewhere(root: &Value) -> Elsewhere {
-    let mut elsewhere: BTreeSet<Vec<String>> = BTreeSet::new();
+/// to `components.schemas`), and what those reference in turn. `left` are the places of
+/// members left out of the document as it was parsed (`null` there:
+/// [`crate::spec::load::Loaded::left`]); they hold no `$ref` and no `schema` value, so nothing
+/// of theirs is found here but whether a reference leads there ([`Found::restore`]).
+pub fn referenced_elsewhere(root: &Value, left: &[&[String]]) -> Found {
+    let mut found = Found::default();
+    let elsewhere = &mut found.elsewhere;
     let Some(top) = root.as_object() else {
-        return elsewhere;
+        return found;
     };
     let mut refs = Vec::new();
     for (k, v) in top {
@@ -196,6 +212,14 @@ pub fn referenced_elsewhere(root: &Value) -> Elsewhere {
             continue;
         };
         let tokens: Vec<String> = p.tokens().collect();
+        for (i, l) in left.iter().enumerate() {
+            if l.starts_with(&tokens) {
+                found.restore.insert(i);
+            } else if tokens.starts_with(l) {
+                found.restore.insert(i);
+                found.again = true;
+            }
+        }
         if kept_anyway(top, &tokens) || elsewhere.iter().any(|e| tokens.starts_with(e)) {
             continue;
         }
@@ -204,7 +228,7 @@ pub fn referenced_elsewhere(root: &Value) -> Elsewhere {
             elsewhere.insert(tokens);
         }
     }
-    elsewhere
+    found
 }
 
 /// What `components` keeps whole: the schemas, and the raw security schemes (`mutualTLS`, which
@@ -400,7 +424,7 @@ mod tests {
     /// The document cut by one recursion per container of the top level, on one thread (the
     /// top level's scalars stay): what the split work must make.
     fn one_recursion(doc: &mut Value) -> Placed {
-        let elsewhere = referenced_elsewhere(doc);
+        let elsewhere = referenced_elsewhere(doc, &[]).elsewhere;
         let mut placed = Placed::new();
         let mut cut = Vec::new();
         let mut out = Out {
