@@ -37,7 +37,7 @@ use crate::schema::convert::{Conversion, Deferred};
 use crate::schema::json_text;
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
 use crate::schema::node::{Closure, Def, Node, placeholder, slot_of};
-use crate::schema::refs::Schemas;
+use crate::schema::refs::{MAX_DEPTH, Schemas};
 use crate::schema::shape::Mode;
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
@@ -366,7 +366,11 @@ struct Taken {
 
 /// Depth up to which converted nodes are reused: deeper, the conversion's own depth limit
 /// could cut them differently.
-const REUSE_DEPTH: usize = 32;
+pub(super) const REUSE_DEPTH: usize = 32;
+
+/// The key under which a node that converts the same at every depth up to [`REUSE_DEPTH`]
+/// ([`Node::any_depth`]) is cached.
+const ANY_DEPTH: usize = usize::MAX;
 
 impl Conversion<'_, '_> {
     /// Converts one node with its children deferred; the notes it makes are returned apart.
@@ -374,7 +378,13 @@ impl Conversion<'_, '_> {
         let before = self.take_notes();
         self.set_path(path.to_string());
         self.defer = Some(Deferred::default());
+        self.deepest = depth;
+        let sizes_known = self.schemas().sizes_known();
         let converted = self.convert_node(raw, at, depth);
+        // Nothing the depth decides was reached (the depth limit, an expanded size computed
+        // from this depth): the node is the same at every depth up to `REUSE_DEPTH`.
+        let any_depth = self.deepest - depth + REUSE_DEPTH <= MAX_DEPTH
+            && self.schemas().sizes_known() == sizes_known;
         let deferred = self.defer.take().unwrap_or_default();
         let notes = self.take_notes();
         self.restore_notes(before);
@@ -443,6 +453,7 @@ impl Conversion<'_, '_> {
                 .collect(),
             refs,
             notes: notes.into_iter().map(|n| (n.kind, n.detail)).collect(),
+            any_depth,
         })
     }
 
@@ -564,13 +575,20 @@ impl Conversion<'_, '_> {
                 }
                 Source::Def(n, d) => (None, &n.refs[*d].1, Some((n, n.children.len() + *d))),
             };
-            let found = memo.and_then(|(n, i)| n.reached(i));
+            // What a node reused found below it is what the cache holds at any depth up to
+            // `REUSE_DEPTH` (deeper, nothing is reused).
+            let found = memo
+                .filter(|_| p.depth <= REUSE_DEPTH)
+                .and_then(|(n, i)| n.reached(i));
             let (node, reused) = match found {
                 Some(node) => (node, true),
                 None => {
                     let (node, reused) =
                         self.node(raw, at, || paths.get(p.path), p.depth, p.shared)?;
-                    if reused && let Some((n, i)) = memo {
+                    if reused
+                        && node.any_depth
+                        && let Some((n, i)) = memo
+                    {
                         n.reach(i, &node);
                     }
                     (node, reused)
@@ -927,12 +945,13 @@ impl Conversion<'_, '_> {
         let mut stack: Vec<(Rc<Node>, usize, usize, usize, bool)> = Vec::new();
         push_children(&mut stack, &top, depth, 1, reused_top);
         while let Some((parent, c, depth, mult, shared)) = stack.pop() {
-            let (node, reused) = match parent.reached(c) {
+            let found = (depth <= REUSE_DEPTH).then(|| parent.reached(c)).flatten();
+            let (node, reused) = match found {
                 Some(node) => (node, true),
                 None => {
                     let (_, raw, at, _, _) = &parent.children[c];
                     let (node, reused) = self.node(raw.as_ref(), at, String::new, depth, shared)?;
-                    if reused {
+                    if reused && node.any_depth {
                         parent.reach(c, &node);
                     }
                     (node, reused)
@@ -1161,12 +1180,16 @@ impl Schemas<'_> {
             None => self.nodes[mode.side()]
                 .borrow()
                 .get(at)
-                .and_then(|d| d.get(&depth))
+                .and_then(|d| d.get(&ANY_DEPTH).or_else(|| d.get(&depth)))
                 .cloned(),
-            Some(r) => self.shared_nodes[mode.side()]
-                .borrow()
-                .get(&(Rc::as_ptr(r) as usize, depth))
-                .map(|(_, n)| n.clone()),
+            Some(r) => {
+                let shared = self.shared_nodes[mode.side()].borrow();
+                let address = Rc::as_ptr(r) as usize;
+                shared
+                    .get(&(address, ANY_DEPTH))
+                    .or_else(|| shared.get(&(address, depth)))
+                    .map(|(_, n)| n.clone())
+            }
         }
     }
 
@@ -1178,6 +1201,7 @@ impl Schemas<'_> {
         depth: usize,
         node: Rc<Node>,
     ) {
+        let depth = if node.any_depth { ANY_DEPTH } else { depth };
         match raw {
             None => {
                 self.nodes[mode.side()]

@@ -594,3 +594,102 @@ fn placeholder_lookalikes_stay_data() {
         );
     }
 }
+
+/// A node of a definition is converted once for every depth up to `REUSE_DEPTH` when its
+/// conversion goes no deeper than the depth limit leaves room for; one whose conversion goes
+/// further (here a property that inlines a chain of 40 small references) is cached at its
+/// depth only, and reached deeper it is cut where a conversion without the cache cuts it.
+#[test]
+fn nodes_are_cached_at_any_depth_where_the_depth_decides_nothing() {
+    let mut schemas = Map::new();
+    // Small, so inlined wherever it is reached; its properties are nodes of their own, at the
+    // depth it is inlined at.
+    schemas.insert(
+        "S".into(),
+        json!({"type": "object", "properties": {
+            "long": {"$ref": "#/components/schemas/C0", "description": "long"},
+            "short": {"type": "integer"}
+        }}),
+    );
+    for i in 0..40 {
+        schemas.insert(
+            format!("C{i}"),
+            json!({"$ref": format!("#/components/schemas/C{}", i + 1), "description": "link"}),
+        );
+    }
+    schemas.insert("C40".into(), json!({"type": "string"}));
+    let doc = json!({"components": {"schemas": schemas}});
+    // `S` reached below `levels` nested properties.
+    let nested = |levels: usize| {
+        let mut s = json!({"$ref": "#/components/schemas/S"});
+        for _ in 0..levels {
+            s = json!({"type": "object", "properties": {"p": s}});
+        }
+        s
+    };
+    let at = Pointer::root().join("x");
+    let bound = Bound {
+        bytes: usize::MAX,
+        depth: usize::MAX,
+    };
+    let convert = |schemas: &Schemas, root: &Value| {
+        let mut c = Conversion::new(schemas, Mode::Output);
+        let b = c
+            .convert_bounded(
+                &[Root {
+                    schema: root,
+                    at: at.clone(),
+                    path: "output".into(),
+                    extra: 0,
+                }],
+                bound,
+            )
+            .expect("converts");
+        (roots_of(&b), defs_of(&b))
+    };
+    let cached = Schemas::new("t.yaml", &doc);
+    let side = Mode::Output.side();
+    let depths_of = |property: &str| -> Vec<usize> {
+        let p = Pointer::root()
+            .join("components")
+            .join("schemas")
+            .join("S")
+            .join("properties")
+            .join(property);
+        cached.nodes[side]
+            .borrow()
+            .get(&p)
+            .map(|d| d.keys().copied().collect())
+            .unwrap_or_default()
+    };
+    let mut cut = 0;
+    for levels in [0, 3, 12, 27, 28, 29, 30] {
+        let root = nested(levels);
+        let fresh = Schemas::new("t.yaml", &doc);
+        assert_eq!(
+            convert(&cached, &root),
+            convert(&fresh, &root),
+            "{levels} levels"
+        );
+        let have: Vec<String> = cached
+            .warnings
+            .borrow()
+            .iter()
+            .map(|w| format!("{w:?}"))
+            .collect();
+        for w in fresh.warnings.borrow().iter() {
+            assert!(
+                have.contains(&format!("{w:?}")),
+                "{levels} levels: cut where it is cut without the cache: {w:?}"
+            );
+            cut += 1;
+        }
+    }
+    assert!(cut > 0, "deep enough to be cut");
+    assert_eq!(depths_of("short"), [ANY_DEPTH], "one node for every depth");
+    let depths = depths_of("long");
+    assert!(
+        depths.len() > 1 && !depths.contains(&ANY_DEPTH),
+        "{depths:?}"
+    );
+}

@@ -52,6 +52,9 @@ pub struct Conversion<'s, 'a> {
     /// registered here (each stands in the node as a placeholder), and references to `$defs` are
     /// collected rather than queued, so one node at a time can be weighed before it is taken.
     pub(super) defer: Option<Deferred>,
+    /// The deepest conversion depth reached since the bounded conversion last set it (how far
+    /// below itself one node's conversion went: [`super::bound`]).
+    pub(super) deepest: usize,
 }
 
 /// What converting one node found beneath it, when children are deferred.
@@ -77,6 +80,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
             path: String::new(),
             notes: Vec::new(),
             defer: None,
+            deepest: 0,
         }
     }
 
@@ -214,6 +218,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
     }
 
     fn convert_at(&mut self, s: &Value, at: &Pointer, depth: usize) -> Result<Value> {
+        self.deepest = self.deepest.max(depth);
         if depth > MAX_DEPTH {
             self.schemas.warn(
                 at.clone(),

@@ -99,6 +99,10 @@ pub struct Node {
     /// The cached node of each child, then of each reference, once looked up (see
     /// [`Node::reached`]).
     pub(super) memo: Box<[OnceCell<Weak<Node>>]>,
+    /// Whether the node converts the same at every depth up to [`super::bound::REUSE_DEPTH`]
+    /// (its conversion went fewer levels below it than lie between that and the depth limit,
+    /// and computed no expanded size): then it is cached for all of them at once.
+    pub(super) any_depth: bool,
 }
 
 impl Node {

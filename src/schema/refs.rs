@@ -237,6 +237,12 @@ impl<'a> Schemas<'a> {
 
     /// JSON nodes of the target at `pointer` with its references expanded, up to
     /// [`INLINE_LIMIT`] + 1 (a target on a cycle counts as too large).
+    /// How many expanded sizes are known (each is computed once, at the depth of its first
+    /// query: [`Schemas::expanded_size`]).
+    pub(crate) fn sizes_known(&self) -> usize {
+        self.sizes.borrow().len()
+    }
+
     pub fn expanded_size(&self, pointer: &Pointer, depth: usize) -> usize {
         if let Some(n) = self.sizes.borrow().get(pointer) {
             return *n;
