@@ -101,40 +101,69 @@ pub fn read<R: Send>(
     };
     let (parts, (beside, elsewhere)) =
         crate::beside("mcpgen-beside", || structure(&file, &root, dialect), beside);
-    let (converted, structure, paths, warnings) = parts?;
-    let stage = crate::profile::Stage::start("spec: prune");
-    let (document, placed, converted) = match converted {
-        Some(mut c) => {
-            let elsewhere = prune::referenced_elsewhere(&c.root, &[]).elsewhere;
-            let (placed, cut) = prune::to_schemas_with(&mut c.root, &elsewhere);
-            crate::drop_aside((root, cut));
-            (Value::Null, placed, Some(c))
-        }
-        None => {
-            let mut root = root;
-            let mut found = elsewhere.unwrap_or_else(|| prune::referenced_elsewhere(&root, &[]));
-            // What a reference the prune follows leads to goes back into the document (the
-            // rest stays out: the prune would cut it).
-            while !found.restore.is_empty() {
-                let (back, rest) = left
-                    .into_iter()
-                    .enumerate()
-                    .partition::<Vec<_>, _>(|(i, _)| found.restore.contains(i));
-                json_split::restore(&mut root, back.into_iter().map(|(_, l)| l));
-                left = rest.into_iter().map(|(_, l)| l).collect();
-                if !found.again {
-                    break;
-                }
-                let left_at: Vec<&[String]> = left.iter().map(|l| l.path.as_slice()).collect();
-                found = prune::referenced_elsewhere(&root, &left_at);
+    let (converted, view, paths, warnings) = parts?;
+    // `openapiv3` parses the structure from the view on a thread of its own, beside the prune
+    // (which cuts the document, not the view).
+    let view = std::sync::Mutex::new(Some(view));
+    let parse = || {
+        let stage = crate::profile::Stage::start("spec: openapiv3");
+        let view = view.lock().ok().and_then(|mut v| v.take());
+        let parsed = view.map(|v| normalise::parse_structure(&file, v));
+        stage.end();
+        parsed
+    };
+    let prune = || {
+        let stage = crate::profile::Stage::start("spec: prune");
+        let pruned = match converted {
+            Some(mut c) => {
+                let elsewhere = prune::referenced_elsewhere(&c.root, &[]).elsewhere;
+                let (placed, cut) = prune::to_schemas_with(&mut c.root, &elsewhere);
+                crate::drop_aside((root, cut));
+                (Value::Null, placed, Some(c))
             }
-            let elsewhere = found.elsewhere;
-            let (placed, cut) = prune::to_schemas_with(&mut root, &elsewhere);
-            crate::drop_aside(cut);
-            (root, placed, None)
+            None => {
+                let mut root = root;
+                let mut found =
+                    elsewhere.unwrap_or_else(|| prune::referenced_elsewhere(&root, &[]));
+                // What a reference the prune follows leads to goes back into the document (the
+                // rest stays out: the prune would cut it).
+                while !found.restore.is_empty() {
+                    let (back, rest) = left
+                        .into_iter()
+                        .enumerate()
+                        .partition::<Vec<_>, _>(|(i, _)| found.restore.contains(i));
+                    json_split::restore(&mut root, back.into_iter().map(|(_, l)| l));
+                    left = rest.into_iter().map(|(_, l)| l).collect();
+                    if !found.again {
+                        break;
+                    }
+                    let left_at: Vec<&[String]> = left.iter().map(|l| l.path.as_slice()).collect();
+                    found = prune::referenced_elsewhere(&root, &left_at);
+                }
+                let elsewhere = found.elsewhere;
+                let (placed, cut) = prune::to_schemas_with(&mut root, &elsewhere);
+                crate::drop_aside(cut);
+                (root, placed, None)
+            }
+        };
+        stage.end();
+        pruned
+    };
+    let ((document, placed, converted), structure) =
+        crate::beside("mcpgen-openapiv3", prune, parse);
+    let structure = match structure {
+        Some(parsed) => parsed.map_err(|e| match &converted {
+            Some(c) => c.map.error(&file, e),
+            None => e,
+        })?,
+        None => {
+            return Err(crate::error::Error::invalid(
+                &file,
+                &crate::pointer::Pointer::root(),
+                "internal error: the structure was not parsed",
+            ));
         }
     };
-    stage.end();
     Ok((
         Spec {
             file,
@@ -152,15 +181,11 @@ pub fn read<R: Send>(
 }
 
 /// What [`structure`] makes.
-type Parts = (
-    Option<Converted>,
-    openapiv3::OpenAPI,
-    paths::PathItems,
-    Vec<Warning>,
-);
+type Parts = (Option<Converted>, Value, paths::PathItems, Vec<Warning>);
 
-/// The converted document (Swagger 2.0), the parsed structure without its path items, the
-/// path items (their views, [`paths`]) and what building the view dropped.
+/// The converted document (Swagger 2.0), the structural view without its path items (for
+/// `openapiv3` to parse), the path items (their views, [`paths`]) and what building the view
+/// dropped.
 fn structure(file: &str, root: &Value, dialect: Dialect) -> Result<Parts> {
     let converted = (dialect == Dialect::V20).then(|| swagger2::convert(root));
     let current = converted.as_ref().map_or(root, |c| &c.root);
@@ -172,8 +197,5 @@ fn structure(file: &str, root: &Value, dialect: Dialect) -> Result<Parts> {
     let (mut view, warnings) = normalise::structural_view(current);
     let paths = paths::PathItems::split(file, &mut view).map_err(map_error)?;
     stage.end();
-    let stage = crate::profile::Stage::start("spec: openapiv3");
-    let structure = normalise::parse_structure(file, view).map_err(map_error)?;
-    stage.end();
-    Ok((converted, structure, paths, warnings))
+    Ok((converted, view, paths, warnings))
 }
