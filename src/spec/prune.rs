@@ -188,6 +188,10 @@ pub struct Found {
 /// [`crate::spec::load::Loaded::left`]); they hold no `$ref` and no `schema` value, so nothing
 /// of theirs is found here but whether a reference leads there ([`Found::restore`]).
 pub fn referenced_elsewhere(root: &Value, left: &[&[String]]) -> Found {
+    // By place: the members a reference leads to or into are among the prefixes of its place,
+    // those it leads above follow it in order (a search each, however many are left out).
+    let left: std::collections::BTreeMap<&[String], usize> =
+        left.iter().enumerate().map(|(i, l)| (*l, i)).collect();
     let mut found = Found::default();
     let elsewhere = &mut found.elsewhere;
     let Some(top) = root.as_object() else {
@@ -212,12 +216,19 @@ pub fn referenced_elsewhere(root: &Value, left: &[&[String]]) -> Found {
             continue;
         };
         let tokens: Vec<String> = p.tokens().collect();
-        for (i, l) in left.iter().enumerate() {
-            if l.starts_with(&tokens) {
-                found.restore.insert(i);
-            } else if tokens.starts_with(l) {
-                found.restore.insert(i);
-                found.again = true;
+        if !left.is_empty() {
+            for n in 1..tokens.len() {
+                if let Some(i) = left.get(&tokens[..n]) {
+                    found.restore.insert(*i);
+                    found.again = true;
+                }
+            }
+            let from = std::ops::Bound::Included(tokens.as_slice());
+            for (l, i) in left.range::<[String], _>((from, std::ops::Bound::Unbounded)) {
+                if !l.starts_with(&tokens) {
+                    break;
+                }
+                found.restore.insert(*i);
             }
         }
         if kept_anyway(top, &tokens) || elsewhere.iter().any(|e| tokens.starts_with(e)) {
