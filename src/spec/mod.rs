@@ -88,7 +88,7 @@ pub fn read<R: Send>(
     }
     let root = root;
     let beside = || beside(&root, canonical.lock().ok().and_then(|mut c| c.take()));
-    let left_at: Vec<&[String]> = left.iter().map(|l| l.path.as_slice()).collect();
+    let left_at = places(&left);
     // Beside the structure, after the fingerprint: what the prune keeps outside the schemas of
     // a 3.x document (a converted 2.0 document is read below).
     let beside = || {
@@ -123,24 +123,8 @@ pub fn read<R: Send>(
             }
             None => {
                 let mut root = root;
-                let mut found =
-                    elsewhere.unwrap_or_else(|| prune::referenced_elsewhere(&root, &[]));
-                // What a reference the prune follows leads to goes back into the document (the
-                // rest stays out: the prune would cut it).
-                while !found.restore.is_empty() {
-                    let (back, rest) = left
-                        .into_iter()
-                        .enumerate()
-                        .partition::<Vec<_>, _>(|(i, _)| found.restore.contains(i));
-                    json_split::restore(&mut root, back.into_iter().map(|(_, l)| l));
-                    left = rest.into_iter().map(|(_, l)| l).collect();
-                    if !found.again {
-                        break;
-                    }
-                    let left_at: Vec<&[String]> = left.iter().map(|l| l.path.as_slice()).collect();
-                    found = prune::referenced_elsewhere(&root, &left_at);
-                }
-                let elsewhere = found.elsewhere;
+                let found = elsewhere.unwrap_or_else(|| prune::referenced_elsewhere(&root, &[]));
+                let elsewhere = put_back(&mut root, left, found);
                 let (placed, cut) = prune::to_schemas_with(&mut root, &elsewhere);
                 crate::drop_aside(cut);
                 (root, placed, None)
@@ -178,6 +162,34 @@ pub fn read<R: Send>(
         },
         beside,
     ))
+}
+
+/// The places of the pieces left out of a document.
+fn places(left: &[json_split::Left]) -> Vec<&[String]> {
+    left.iter().map(|l| l.path.as_slice()).collect()
+}
+
+/// Puts back into `root` what a reference the prune follows leads to (`found` says which of
+/// `left`; the rest stays out: the prune would cut it), finding the places again when a
+/// reference leads into one; returns what the prune keeps outside the schemas.
+fn put_back(
+    root: &mut Value,
+    mut left: Vec<json_split::Left>,
+    mut found: prune::Found,
+) -> prune::Elsewhere {
+    while !found.restore.is_empty() {
+        let (back, rest) = left
+            .into_iter()
+            .enumerate()
+            .partition::<Vec<_>, _>(|(i, _)| found.restore.contains(i));
+        json_split::restore(root, back.into_iter().map(|(_, l)| l));
+        left = rest.into_iter().map(|(_, l)| l).collect();
+        if !found.again {
+            break;
+        }
+        found = prune::referenced_elsewhere(root, &places(&left));
+    }
+    found.elsewhere
 }
 
 /// What [`structure`] makes.
