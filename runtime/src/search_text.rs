@@ -498,11 +498,15 @@ const STOP_WORDS: &[&str] = &[
     "will", "with", "would", "you", "your", "yours",
 ];
 
+/// The length of the longest of [`STOP_WORDS`]: a longer word is none of them, without a search
+/// (most of what is indexed is longer).
+const STOP_WORD_MAX_LEN: usize = 6;
+
 pub fn is_stop_word(word: &str) -> bool {
-    STOP_WORDS.binary_search(&word).is_ok()
+    word.len() <= STOP_WORD_MAX_LEN && STOP_WORDS.binary_search(&word).is_ok()
 }
 
-/// Words ending in `s` that are not plurals.
+/// Words ending in `s` that are not plurals (so a word not ending in `s` is none of them).
 const NOT_PLURAL: &[&str] = &[
     "alias", "atlas", "bias", "canvas", "gas", "has", "news", "series", "species", "was",
 ];
@@ -524,7 +528,7 @@ fn stem_owned(word: String) -> String {
     if word.len() <= 3 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
         return word;
     }
-    if NOT_PLURAL.contains(&word.as_str()) {
+    if word.ends_with('s') && NOT_PLURAL.contains(&word.as_str()) {
         return word;
     }
     let mut w = word;
@@ -1360,6 +1364,15 @@ mod tests {
         assert!(
             STOP_WORDS.windows(2).all(|w| w[0] < w[1]),
             "STOP_WORDS must stay sorted"
+        );
+        assert_eq!(
+            STOP_WORDS.iter().map(|w| w.len()).max(),
+            Some(STOP_WORD_MAX_LEN),
+            "STOP_WORD_MAX_LEN is the longest stop word's length"
+        );
+        assert!(
+            NOT_PLURAL.iter().all(|w| w.ends_with('s')),
+            "stem_owned looks for NOT_PLURAL only among words ending in `s`"
         );
         assert_eq!(terms("Please remove the pet"), ["remov", "pet"]);
     }

@@ -341,13 +341,14 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 .find(at)
                 .and_then(Value::as_object)
                 .is_some_and(|d| std::ptr::eq(d, obj));
-        if obj.contains_key("$ref") {
+        let has = Present::of(obj);
+        if has.get("$ref").is_some() {
             // An `allOf` of one reference: the reference, with its annotations.
             return self.convert_at(&Value::Object(obj.clone()), at, depth + 1);
         }
         let mut out = Map::new();
-        for k in PLAIN_KEYWORDS {
-            if let Some(v) = obj.get(*k) {
+        for (i, k) in PLAIN_KEYWORDS.iter().enumerate() {
+            if let Some(v) = has.nth(PLAIN_AT + i, k) {
                 match (*k, v) {
                     ("minimum" | "maximum" | "multipleOf", v) if !v.is_number() => {}
                     _ => {
@@ -356,21 +357,21 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 }
             }
         }
-        if let Some(Value::Array(e)) = obj.get("enum") {
+        if let Some(Value::Array(e)) = has.get("enum") {
             out.insert("enum".into(), Value::Array(e.clone()));
         }
-        if let Some(Value::Array(req)) = obj.get("required") {
+        if let Some(Value::Array(req)) = has.get("required") {
             let names: Vec<Value> = req.iter().filter(|v| v.is_string()).cloned().collect();
             if !names.is_empty() {
                 out.insert("required".into(), Value::Array(names));
             }
         }
-        match obj.get("examples") {
+        match has.get("examples") {
             Some(Value::Array(ex)) => {
                 out.insert("examples".into(), Value::Array(ex.clone()));
             }
             _ => {
-                if let Some(ex) = obj.get("example") {
+                if let Some(ex) = has.get("example") {
                     out.insert("examples".into(), Value::Array(vec![ex.clone()]));
                 }
             }
@@ -380,7 +381,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
             ("exclusiveMinimum", "minimum"),
             ("exclusiveMaximum", "maximum"),
         ] {
-            match obj.get(excl) {
+            match has.get(excl) {
                 Some(Value::Bool(true)) => {
                     if let Some(b) = out.remove(plain) {
                         out.insert(excl.into(), b);
@@ -392,8 +393,8 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 _ => {}
             }
         }
-        for k in SCHEMA_KEYWORDS {
-            if let Some(v) = obj.get(*k) {
+        for (i, k) in SCHEMA_KEYWORDS.iter().enumerate() {
+            if let Some(v) = has.nth(SCHEMA_AT + i, k) {
                 // `additionalProperties: false` and its kind stay booleans: every client knows them.
                 if v.is_boolean() && BOOLEAN_KEYWORDS.contains(k) {
                     out.insert((*k).to_string(), v.clone());
@@ -404,7 +405,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 out.insert((*k).to_string(), converted);
             }
         }
-        match obj.get("items") {
+        match has.get("items") {
             Some(Value::Array(tuple)) => {
                 // Draft-4 style tuple validation is `prefixItems` in 2020-12.
                 let mut items = Vec::with_capacity(tuple.len());
@@ -421,8 +422,8 @@ impl<'s, 'a> Conversion<'s, 'a> {
             }
             None => {}
         }
-        for k in SCHEMA_ARRAY_KEYWORDS {
-            if let Some(Value::Array(list)) = obj.get(*k) {
+        for (i, k) in SCHEMA_ARRAY_KEYWORDS.iter().enumerate() {
+            if let Some(Value::Array(list)) = has.nth(ARRAY_AT + i, k) {
                 let mut items = Vec::with_capacity(list.len());
                 for (i, t) in list.iter().enumerate() {
                     let child = at.join(k).join(i);
@@ -436,8 +437,8 @@ impl<'s, 'a> Conversion<'s, 'a> {
                 out.insert((*k).to_string(), Value::Array(items));
             }
         }
-        for k in SCHEMA_MAP_KEYWORDS {
-            if let Some(Value::Object(map)) = obj.get(*k) {
+        for (i, k) in SCHEMA_MAP_KEYWORDS.iter().enumerate() {
+            if let Some(Value::Object(map)) = has.nth(MAP_AT + i, k) {
                 let mut m = Map::new();
                 for (name, t) in map {
                     let child = at.join(k).join(name);
@@ -453,7 +454,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
             }
         }
         // Types: a string or (3.1) an array; 3.0 `nullable` adds "null".
-        let mut types: Vec<String> = match obj.get("type") {
+        let mut types: Vec<String> = match has.get("type") {
             Some(Value::String(t)) => vec![t.clone()],
             Some(Value::Array(ts)) => ts
                 .iter()
@@ -470,7 +471,7 @@ impl<'s, 'a> Conversion<'s, 'a> {
         let mut seen = BTreeSet::new();
         types.retain(|t| seen.insert(t.clone()));
         let only_null = types.len() == 1 && types[0] == "null";
-        let nullable = obj.get("nullable") == Some(&Value::Bool(true))
+        let nullable = has.get("nullable") == Some(&Value::Bool(true))
             || (types.iter().any(|t| t == "null") && !only_null);
         types.retain(|t| t != "null" || only_null);
         // An object schema always says so, and always has `properties` (strict clients want both).
@@ -504,6 +505,78 @@ impl<'s, 'a> Conversion<'s, 'a> {
             _ => split_types(out, &types, nullable),
         })
     }
+}
+
+/// The keywords [`Conversion::convert_body`] reads, by number: [`PLAIN_KEYWORDS`] from
+/// [`PLAIN_AT`], [`SCHEMA_KEYWORDS`] from [`SCHEMA_AT`], [`SCHEMA_ARRAY_KEYWORDS`] from
+/// [`ARRAY_AT`], [`SCHEMA_MAP_KEYWORDS`] from [`MAP_AT`], then [`OTHER_KEYWORDS`] from
+/// [`OTHER_AT`].
+const PLAIN_AT: usize = 0;
+const SCHEMA_AT: usize = PLAIN_AT + PLAIN_KEYWORDS.len();
+const ARRAY_AT: usize = SCHEMA_AT + SCHEMA_KEYWORDS.len();
+const MAP_AT: usize = ARRAY_AT + SCHEMA_ARRAY_KEYWORDS.len();
+const OTHER_AT: usize = MAP_AT + SCHEMA_MAP_KEYWORDS.len();
+/// The other keywords [`Conversion::convert_body`] reads.
+const OTHER_KEYWORDS: [&str; 10] = [
+    "$ref",
+    "enum",
+    "required",
+    "examples",
+    "example",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "items",
+    "type",
+    "nullable",
+];
+const _: () = assert!(OTHER_AT + OTHER_KEYWORDS.len() <= 64);
+
+/// A schema object with which of the keywords [`Conversion::convert_body`] reads it has, as
+/// bits (one pass over its keys, usually two or three, instead of a lookup in it for each of
+/// the fifty keywords, which was most of the time the conversion spent in string comparison).
+struct Present<'o> {
+    obj: &'o Map<String, Value>,
+    bits: u64,
+}
+
+impl<'o> Present<'o> {
+    fn of(obj: &'o Map<String, Value>) -> Self {
+        let mut bits = 0u64;
+        for k in obj.keys() {
+            if let Some(i) = keyword_number(k) {
+                bits |= 1 << i;
+            }
+        }
+        Present { obj, bits }
+    }
+
+    /// The value of keyword number `i`, `k`.
+    fn nth(&self, i: usize, k: &str) -> Option<&'o Value> {
+        if self.bits & (1 << i) == 0 {
+            return None;
+        }
+        self.obj.get(k)
+    }
+
+    /// The value of `k`, one of [`OTHER_KEYWORDS`].
+    fn get(&self, k: &str) -> Option<&'o Value> {
+        let i = OTHER_KEYWORDS.iter().position(|o| *o == k)?;
+        self.nth(OTHER_AT + i, k)
+    }
+}
+
+/// The number of keyword `k` among those [`Conversion::convert_body`] reads ([`PLAIN_AT`]).
+fn keyword_number(k: &str) -> Option<usize> {
+    let lists: [(usize, &[&str]); 5] = [
+        (PLAIN_AT, PLAIN_KEYWORDS),
+        (SCHEMA_AT, SCHEMA_KEYWORDS),
+        (ARRAY_AT, SCHEMA_ARRAY_KEYWORDS),
+        (MAP_AT, SCHEMA_MAP_KEYWORDS),
+        (OTHER_AT, &OTHER_KEYWORDS),
+    ];
+    lists
+        .iter()
+        .find_map(|(at, list)| list.iter().position(|w| *w == k).map(|i| at + i))
 }
 
 /// Keywords whose value may stay a plain boolean (`additionalProperties: false`).
@@ -633,6 +706,56 @@ mod tests {
                 .insert("$defs".into(), Value::Object(d));
         }
         v
+    }
+
+    /// Every keyword the body conversion reads has a number of its own, and a schema object's
+    /// [`Present`] finds exactly the keywords it has (those of every list and none else).
+    #[test]
+    fn every_keyword_read_has_its_own_number() {
+        let lists: [(usize, &[&str]); 5] = [
+            (PLAIN_AT, PLAIN_KEYWORDS),
+            (SCHEMA_AT, SCHEMA_KEYWORDS),
+            (ARRAY_AT, SCHEMA_ARRAY_KEYWORDS),
+            (MAP_AT, SCHEMA_MAP_KEYWORDS),
+            (OTHER_AT, &OTHER_KEYWORDS),
+        ];
+        let mut all = BTreeSet::new();
+        for (at, list) in lists {
+            for (i, k) in list.iter().enumerate() {
+                assert_eq!(keyword_number(k), Some(at + i), "{k}");
+                assert!(all.insert(*k), "{k} is in two lists");
+            }
+        }
+        assert_eq!(keyword_number("x-foo"), None);
+        assert_eq!(keyword_number("propertie"), None);
+        let mut obj = Map::new();
+        for (n, k) in all.iter().enumerate() {
+            obj.insert((*k).to_string(), json!(n));
+        }
+        obj.insert("x-other".into(), json!("x"));
+        let has = Present::of(&obj);
+        assert_eq!(has.bits.count_ones() as usize, all.len());
+        for (at, list) in lists {
+            for (i, k) in list.iter().enumerate() {
+                assert_eq!(has.nth(at + i, k), obj.get(*k), "{k}");
+            }
+        }
+        for k in OTHER_KEYWORDS {
+            assert_eq!(has.get(k), obj.get(k), "{k}");
+        }
+        let few: Map<String, Value> =
+            serde_json::from_value(json!({"type": "string", "minLength": 1})).unwrap_or_default();
+        let has = Present::of(&few);
+        assert_eq!(has.get("type"), Some(&json!("string")));
+        assert_eq!(has.get("enum"), None);
+        assert_eq!(
+            has.nth(keyword_number("minLength").unwrap_or(0), "minLength"),
+            Some(&json!(1))
+        );
+        assert_eq!(
+            has.nth(keyword_number("maxLength").unwrap_or(0), "maxLength"),
+            None
+        );
     }
 
     #[test]

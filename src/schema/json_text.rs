@@ -12,9 +12,13 @@ pub type Slot = (u32, u32, u32);
 /// Every placeholder in `text` (compact JSON), in order, wherever it is (a subschema, data or a
 /// key: the caller compares the count with the placeholders it put in subschemas).
 pub fn slots(text: &str) -> Vec<Slot> {
+    // Made once: `str::find` sets up a searcher for the pattern at every call, and this runs
+    // for every converted node.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SLOT_TEXT));
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(i) = text[from..].find(SLOT_TEXT) {
+    while let Some(i) = FINDER.find(&text.as_bytes()[from..]) {
         let start = from + i;
         let digits = start + SLOT_TEXT.len();
         let rest = &text.as_bytes()[digits..];
