@@ -135,6 +135,12 @@ impl PathItems {
 impl Item {
     /// Parses the item's view, errors placed in the document.
     fn parse(&self, file: &str) -> Result<PathItem> {
+        // Parsed without tracking where it is first: the tracking (for the error's pointer)
+        // costs on every value, and an item that fails is parsed again with it.
+        let mut de = serde_json::Deserializer::from_str(&self.text);
+        if let Ok(item) = <PathItem as serde::Deserialize>::deserialize(&mut de) {
+            return Ok(item);
+        }
         let mut de = serde_json::Deserializer::from_str(&self.text);
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
             Error::invalid(
