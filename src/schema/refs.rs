@@ -366,12 +366,12 @@ fn find_recursive(
     // The references of the document and of the placed schemas, then the edges of the targets
     // they name, each on two threads (the walks are most of this function's time; the edges
     // are the same whichever thread found them).
-    let (mut queue, of_placed) = crate::beside(
+    let ((mut queue, entries), of_placed) = crate::beside(
         "mcpgen-refs",
         || {
             let mut queue = Vec::new();
-            collect_refs(root, &mut queue, 0);
-            queue
+            let entries = collect_document_refs(root, &mut queue);
+            (queue, entries)
         },
         || {
             let mut queue = Vec::new();
@@ -385,6 +385,20 @@ fn find_recursive(
     let mut first: Vec<&Pointer> = queue.iter().collect();
     first.sort();
     first.dedup();
+    // A target that is an entry of `components.schemas` has the references found inside it by
+    // the walk of the document (the same walk from the entry): most targets are.
+    let mut walk = Vec::new();
+    let mut entries = entries;
+    for p in first {
+        match (entries.remove(p), find_in(root, placed, p)) {
+            (Some((entry, mut out)), Some(t)) if std::ptr::eq(entry, t) => {
+                out.sort();
+                out.dedup();
+                edges.insert(p.clone(), out);
+            }
+            _ => walk.push(p),
+        }
+    }
     let edges_of = |targets: &[&Pointer]| -> Vec<(Pointer, Vec<Pointer>)> {
         targets
             .iter()
@@ -399,7 +413,7 @@ fn find_recursive(
             })
             .collect()
     };
-    let (half, other_half) = first.split_at(first.len() / 2);
+    let (half, other_half) = walk.split_at(walk.len() / 2);
     let (mine, theirs) = crate::beside("mcpgen-refs", || edges_of(half), || edges_of(other_half));
     for (p, out) in mine.into_iter().chain(theirs) {
         edges.insert(p, out);
@@ -496,10 +510,75 @@ fn find_recursive(
     (recursive, edges.into_keys().collect())
 }
 
-fn collect_refs(v: &Value, out: &mut Vec<Pointer>, depth: usize) {
-    if depth > 512 {
-        return;
+/// The references of the whole document (into `out`, as [`collect_refs`] from the root finds
+/// them), with those inside each entry of `components.schemas` by the entry's pointer, with the
+/// entry: a walk from the entry finds the same (an entry nesting deep enough for the depth
+/// limit to leave part of it out is not listed).
+fn collect_document_refs<'v>(
+    root: &'v Value,
+    out: &mut Vec<Pointer>,
+) -> BTreeMap<Pointer, (&'v Value, Vec<Pointer>)> {
+    let mut entries = BTreeMap::new();
+    let schemas = root
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .and_then(Value::as_object);
+    let Some(schemas) = schemas else {
+        collect_refs(root, out, 0);
+        return entries;
+    };
+    // In the order of the walk from the root: the root's, `components`' and
+    // `components.schemas`' own references, and what lies beside and below them (the entries
+    // three levels below the root).
+    let own_ref = |v: &Value, out: &mut Vec<Pointer>| {
+        if let Some(p) = v
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(Pointer::from_ref)
+        {
+            out.push(p);
+        }
+    };
+    own_ref(root, out);
+    for (k, v) in root.as_object().into_iter().flatten() {
+        if k != "components" {
+            collect_refs(v, out, 1);
+            continue;
+        }
+        own_ref(v, out);
+        for (kind, m) in v.as_object().into_iter().flatten() {
+            if kind != "schemas" {
+                collect_refs(m, out, 2);
+                continue;
+            }
+            own_ref(m, out);
+            for (name, entry) in schemas {
+                let mut found = Vec::new();
+                let whole = collect_refs_to(entry, &mut found, 3);
+                out.extend(found.iter().cloned());
+                if whole {
+                    let at = Pointer::root()
+                        .join("components")
+                        .join("schemas")
+                        .join(name);
+                    entries.insert(at, (entry, found));
+                }
+            }
+        }
     }
+    entries
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<Pointer>, depth: usize) {
+    collect_refs_to(v, out, depth);
+}
+
+/// [`collect_refs`]; whether it walked `v` whole (no value below it past the depth limit).
+fn collect_refs_to(v: &Value, out: &mut Vec<Pointer>, depth: usize) -> bool {
+    if depth > 512 {
+        return false;
+    }
+    let mut whole = true;
     match v {
         Value::Object(m) => {
             if let Some(p) = m
@@ -510,14 +589,130 @@ fn collect_refs(v: &Value, out: &mut Vec<Pointer>, depth: usize) {
                 out.push(p);
             }
             for c in m.values() {
-                collect_refs(c, out, depth + 1);
+                whole &= collect_refs_to(c, out, depth + 1);
             }
         }
         Value::Array(a) => {
             for c in a {
-                collect_refs(c, out, depth + 1);
+                whole &= collect_refs_to(c, out, depth + 1);
             }
         }
         _ => {}
+    }
+    whole
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A document whose `components.schemas` has entries that reference each other, themselves,
+    /// places inside entries, other components and the placed schemas; one entry nested past
+    /// the depth limit from the root (not from itself) and one called `$ref`.
+    fn document() -> (Value, BTreeMap<String, Value>) {
+        let mut deep = json!({"$ref": "#/components/schemas/C"});
+        // 511 levels: within the limit from the entry, past it from the root.
+        for _ in 0..511 {
+            deep = json!({"items": deep});
+        }
+        let root = json!({
+            "$ref": "#/components/schemas/A",
+            "openapi": "3.1.0",
+            "components": {
+                "$ref": "#/components/schemas/B",
+                "schemas": {
+                    "$ref": "#/components/schemas/C",
+                    "A": {"properties": {"b": {"$ref": "#/components/schemas/B"}, "x": {"type": "string"}}},
+                    "B": {"items": {"$ref": "#/components/schemas/A"}},
+                    "C": {"properties": {"self": {"$ref": "#/components/schemas/C"}, "into": {"$ref": "#/components/schemas/A/properties/x"}}},
+                    "D": {"allOf": [{"$ref": "#/components/parameters/P/schema"}, {"$ref": "#/placed/one"}]},
+                    "Deep": deep,
+                    "Unreferenced": {"$ref": "#/components/schemas/D"}
+                },
+                "parameters": {"P": {"schema": {"$ref": "#/components/schemas/D"}}}
+            }
+        });
+        let placed = BTreeMap::from([(
+            "/placed/one".to_string(),
+            json!({"items": {"$ref": "#/components/schemas/Deep"}}),
+        )]);
+        (root, placed)
+    }
+
+    /// The document's walk finds what the walk from the root finds, in the same order, and for
+    /// each entry it lists what a walk from the entry finds; an entry the depth limit cuts short
+    /// is not listed.
+    #[test]
+    fn the_documents_walk_lists_each_entrys_references() {
+        let (root, _) = document();
+        let mut whole = Vec::new();
+        collect_refs(&root, &mut whole, 0);
+        let mut out = Vec::new();
+        let entries = collect_document_refs(&root, &mut out);
+        assert_eq!(out, whole);
+        let schemas = root["components"]["schemas"].as_object().unwrap();
+        for (name, entry) in schemas {
+            let at = Pointer::root()
+                .join("components")
+                .join("schemas")
+                .join(name);
+            let mut from_entry = Vec::new();
+            let all = collect_refs_to(entry, &mut from_entry, 0);
+            match entries.get(&at) {
+                Some((listed, found)) => {
+                    assert!(std::ptr::eq(*listed, entry), "{name}");
+                    assert_eq!(found, &from_entry, "{name}");
+                }
+                None => {
+                    assert_eq!(name, "Deep");
+                    assert!(all && from_entry.len() == 1, "the walk from Deep finds C");
+                }
+            }
+        }
+        assert_eq!(entries.len(), schemas.len() - 1);
+        // Without `components.schemas` nothing is listed and the walk is the root's.
+        for root in [
+            json!({"components": {"parameters": {}}}),
+            json!([{"$ref": "#/x"}]),
+        ] {
+            let (mut out, mut whole) = (Vec::new(), Vec::new());
+            assert!(collect_document_refs(&root, &mut out).is_empty());
+            collect_refs(&root, &mut whole, 0);
+            assert_eq!(out, whole);
+        }
+    }
+
+    /// The targets and the cycles among them: entries, places inside entries and outside
+    /// `components.schemas`, the placed schemas.
+    #[test]
+    fn recursive_targets_are_found_through_entries_and_elsewhere() {
+        let (root, placed) = document();
+        let (recursive, targets) = find_recursive(&root, &placed);
+        let names =
+            |ps: Vec<&Pointer>| -> Vec<String> { ps.iter().map(|p| p.to_string()).collect() };
+        assert_eq!(
+            names(recursive.iter().collect()),
+            [
+                "/components/parameters/P/schema",
+                "/components/schemas/A",
+                "/components/schemas/B",
+                "/components/schemas/C",
+                "/components/schemas/D",
+            ]
+        );
+        assert_eq!(
+            names(targets.iter().collect()),
+            [
+                "/components/parameters/P/schema",
+                "/components/schemas/A",
+                "/components/schemas/A/properties/x",
+                "/components/schemas/B",
+                "/components/schemas/C",
+                "/components/schemas/D",
+                "/components/schemas/Deep",
+                "/placed/one",
+            ]
+        );
     }
 }
