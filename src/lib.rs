@@ -66,7 +66,7 @@ pub struct Options {
 
 /// Loads, normalises and lowers a spec: everything up to the IR.
 pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
-    build_ir_with(spec, opts, false).map(|(api, parsed)| {
+    build_ir_keeping(spec, opts).map(|(api, parsed)| {
         parsed.free_aside();
         api
     })
@@ -75,19 +75,12 @@ pub fn build_ir(spec: &str, opts: &Options) -> Result<ir::Api> {
 /// As [`build_ir`], with the parsed spec the IR was lowered from, for a caller that ends the
 /// process soon anyway: freeing it (a million small allocations: 45 ms of CPU on GitHub's
 /// description, on a thread beside rendering on two cores) would only take time from the stages
-/// that follow, unless memory is large ([`Parsed`]). For the same reason the lowering's caches
-/// are left unfreed while memory is small (`LowerOptions::keep_caches`): never call this in a
-/// process that goes on generating.
+/// that follow, unless memory is large ([`Parsed`]).
 pub fn build_ir_keeping(spec: &str, opts: &Options) -> Result<(ir::Api, Parsed)> {
-    build_ir_with(spec, opts, true)
-}
-
-/// [`build_ir_keeping`], leaving the lowering's caches unfreed only when `keep_caches`.
-fn build_ir_with(spec: &str, opts: &Options, keep_caches: bool) -> Result<(ir::Api, Parsed)> {
     let stage = profile::Stage::start("load");
     let loaded = crate::spec::load::load(spec)?;
     stage.end();
-    lower_loaded(loaded, opts, keep_caches)
+    lower_loaded(loaded, opts)
 }
 
 /// The parsed spec behind an IR ([`build_ir_keeping`]). Once the process's resident memory is
@@ -134,19 +127,14 @@ pub fn render_into(api: &ir::Api, out: &std::path::Path) -> Result<Rendered> {
 /// As [`generate`], for a spec already in memory; `spec` names it in messages and anchors its
 /// relative references.
 pub fn generate_text(spec: &str, text: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
-    let (api, parsed) = lower_loaded(crate::spec::load::load_text(spec, text)?, opts, false)?;
+    let (api, parsed) = lower_loaded(crate::spec::load::load_text(spec, text)?, opts)?;
     parsed.free_aside();
     let files = render::render(&api)?;
     Ok((api, files))
 }
 
-/// The stages after loading: the spec read, the config file parsed, both lowered to the IR
-/// (its caches left unfreed when `keep_caches`: `LowerOptions::keep_caches`).
-fn lower_loaded(
-    loaded: crate::spec::load::Loaded,
-    opts: &Options,
-    keep_caches: bool,
-) -> Result<(ir::Api, Parsed)> {
+/// The stages after loading: the spec read, the config file parsed, both lowered to the IR.
+fn lower_loaded(loaded: crate::spec::load::Loaded, opts: &Options) -> Result<(ir::Api, Parsed)> {
     let stage = profile::Stage::start("spec (view, openapiv3)");
     // The spec's part of the fingerprint is hashed beside the reading of its structure.
     let (spec, spec_hash) = crate::spec::read(loaded, |document, canonical| {
@@ -167,7 +155,6 @@ fn lower_loaded(
         config.as_ref(),
         &lower::LowerOptions {
             name: opts.name.clone(),
-            keep_caches,
             ..lower::LowerOptions::default()
         },
     );

@@ -48,24 +48,6 @@ pub struct LowerOptions {
     pub(crate) stop_second_thread_at: Option<usize>,
     /// Outputs made on the second thread, whatever the memory (see [`Lowerer::tools`]).
     pub(crate) outputs_apart: bool,
-    /// The lowering's caches are left unfreed when it ends, while memory is small
-    /// ([`keep_caches`]): for a process that ends soon after anyway (`mcpgen generate`).
-    pub(crate) keep_caches: bool,
-}
-
-/// Resident memory up to which [`LowerOptions::keep_caches`] leaves the lowering's caches
-/// unfreed (as [`crate::build_ir_keeping`] keeps the parsed spec).
-const KEEP_CACHES_MAX_RESIDENT_KIB: u64 = 160 * 1024;
-
-/// Whether the lowering's caches (each thread's [`Schemas`] and [`Lowerer`]: converted nodes,
-/// outputs, sizes, names) are left unfreed instead of dropped. Dropping them — hundreds of
-/// thousands of small frees, on both lowering threads, while the render waits for them — took
-/// 25 ms of wall time and 28 ms of CPU on GitHub's description (alternating runs, 7 MiB more at
-/// the peak). Past [`KEEP_CACHES_MAX_RESIDENT_KIB`] they are dropped, so the render of a large
-/// API reuses their pages.
-fn keep_caches(opts: &LowerOptions) -> bool {
-    opts.keep_caches
-        && crate::profile::resident_kib().is_some_and(|kib| kib <= KEEP_CACHES_MAX_RESIDENT_KIB)
 }
 
 /// An operation's effective security requirements: alternatives of scheme name → scopes.
@@ -267,7 +249,7 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
     let stage = crate::profile::Stage::start("lower: tool mode");
     let tool_mode = tool_mode(tools_config, &tools);
     stage.end();
-    let types = std::mem::replace(&mut lw.types, TypeGen::new(&schemas)).finish();
+    let types = lw.types.finish();
     let security_schemes = std::mem::take(&mut lw.schemes).into_values().collect();
     warnings.extend(schemas.warnings.borrow().iter().cloned());
     warnings.extend(input_cut_summary(&tools));
@@ -298,10 +280,6 @@ fn lower_document(spec: &Spec, config: Option<&Config>, opts: &LowerOptions) -> 
         warnings,
     };
     upstream::resolve(&mut out, config.and_then(|c| c.upstream.as_ref()))?;
-    if keep_caches(opts) {
-        std::mem::forget(lw);
-        std::mem::forget(schemas);
-    }
     Ok(out)
 }
 
@@ -545,12 +523,8 @@ impl<'a> Lowerer<'a> {
                         };
                         // Closed: this thread stopped at an error.
                         if otx.send((i, apart)).is_err() {
-                            break;
+                            return;
                         }
-                    }
-                    if keep_caches(opts) {
-                        std::mem::forget(lw);
-                        std::mem::forget(schemas);
                     }
                 });
                 Some(orx)
@@ -575,7 +549,7 @@ impl<'a> Lowerer<'a> {
                     while !stop.load(Relaxed) {
                         let b = claimed.fetch_add(1, Relaxed);
                         if b >= blocks {
-                            break;
+                            return;
                         }
                         let mut go_on = true;
                         prepare_block(&mut lw, ops, selection, b, |i, prepared| {
@@ -586,12 +560,8 @@ impl<'a> Lowerer<'a> {
                             go_on
                         });
                         if !go_on {
-                            break;
+                            return;
                         }
-                    }
-                    if keep_caches(opts) {
-                        std::mem::forget(lw);
-                        std::mem::forget(schemas);
                     }
                 });
             } else {
