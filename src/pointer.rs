@@ -7,6 +7,27 @@
 use serde_json::Value;
 use std::fmt;
 
+/// Bytes [`Pointer::join`] makes room for beyond the pointer joined (a key or an index).
+const JOIN_ROOM: usize = 24;
+
+/// Appends what is written to it to a pointer's text, escaped as a token (`~` → `~0`,
+/// `/` → `~1`).
+struct Escaping<'s>(&'s mut String);
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut from = 0;
+        for i in memchr::memchr2_iter(b'~', b'/', s.as_bytes()) {
+            self.0.push_str(&s[from..i]);
+            self.0
+                .push_str(if s.as_bytes()[i] == b'~' { "~0" } else { "~1" });
+            from = i + 1;
+        }
+        self.0.push_str(&s[from..]);
+        Ok(())
+    }
+}
+
 /// A JSON pointer, kept in its escaped text form (`""` for the document root, else `/`-separated
 /// escaped tokens), so printing it costs nothing and it orders like its text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,22 +68,20 @@ impl Pointer {
         out
     }
 
-    /// Appends one token (a key or an index), escaping it.
+    /// Appends one token (a key or an index), escaping it as it is formatted (no copy of it
+    /// is made first: pointers are joined for every schema node converted).
     pub fn push(&mut self, token: impl fmt::Display) {
-        let token = token.to_string();
+        use fmt::Write;
         self.0.push('/');
-        for c in token.chars() {
-            match c {
-                '~' => self.0.push_str("~0"),
-                '/' => self.0.push_str("~1"),
-                c => self.0.push(c),
-            }
-        }
+        // Writing into a `String` cannot fail.
+        let _ = write!(Escaping(&mut self.0), "{token}");
     }
 
-    /// This pointer with one more token.
+    /// This pointer with one more token (made with room for it: one allocation, not a copy
+    /// grown again).
     pub fn join(&self, token: impl fmt::Display) -> Self {
-        let mut out = self.clone();
+        let mut out = Pointer(String::with_capacity(self.0.len() + JOIN_ROOM));
+        out.0.push_str(&self.0);
         out.push(token);
         out
     }
@@ -210,6 +229,49 @@ mod tests {
         );
         assert_eq!(Pointer::root().parent(), None);
         assert_eq!(Pointer::root().join("").as_str(), "/");
+    }
+
+    /// Tokens are escaped as they are formatted, as escaping their whole text character by
+    /// character does: at their ends, in runs, beside multi-byte characters, past the room a
+    /// join makes, and for values formatted in several pieces.
+    #[test]
+    fn tokens_escape_as_their_text_does() {
+        let reference = |base: &str, token: &str| {
+            let mut out = format!("{base}/");
+            for c in token.chars() {
+                match c {
+                    '~' => out.push_str("~0"),
+                    '/' => out.push_str("~1"),
+                    c => out.push(c),
+                }
+            }
+            out
+        };
+        let parts = [
+            "",
+            "~",
+            "/",
+            "a",
+            "é",
+            "~~",
+            "//",
+            "{id}",
+            "x".repeat(40).leak(),
+        ];
+        let base = Pointer::root().join("components").join("schemas");
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let token = format!("{a}{b}{c}");
+                    assert_eq!(base.join(&token).as_str(), reference(base.as_str(), &token));
+                    // Formatted in three pieces.
+                    let mut p = base.clone();
+                    p.push(format_args!("{a}{b}{c}"));
+                    assert_eq!(p.as_str(), reference(base.as_str(), &token));
+                }
+            }
+        }
+        assert_eq!(base.join(12_345).as_str(), "/components/schemas/12345");
     }
 
     #[test]
