@@ -565,16 +565,18 @@ impl<'o> Present<'o> {
     }
 }
 
+/// The keyword lists [`Conversion::convert_body`] reads, each with the number of its first.
+const KEYWORD_LISTS: [(usize, &[&str]); 5] = [
+    (PLAIN_AT, PLAIN_KEYWORDS),
+    (SCHEMA_AT, SCHEMA_KEYWORDS),
+    (ARRAY_AT, SCHEMA_ARRAY_KEYWORDS),
+    (MAP_AT, SCHEMA_MAP_KEYWORDS),
+    (OTHER_AT, &OTHER_KEYWORDS),
+];
+
 /// The number of keyword `k` among those [`Conversion::convert_body`] reads ([`PLAIN_AT`]).
 fn keyword_number(k: &str) -> Option<usize> {
-    let lists: [(usize, &[&str]); 5] = [
-        (PLAIN_AT, PLAIN_KEYWORDS),
-        (SCHEMA_AT, SCHEMA_KEYWORDS),
-        (ARRAY_AT, SCHEMA_ARRAY_KEYWORDS),
-        (MAP_AT, SCHEMA_MAP_KEYWORDS),
-        (OTHER_AT, &OTHER_KEYWORDS),
-    ];
-    lists
+    KEYWORD_LISTS
         .iter()
         .find_map(|(at, list)| list.iter().position(|w| *w == k).map(|i| at + i))
 }
@@ -712,13 +714,7 @@ mod tests {
     /// [`Present`] finds exactly the keywords it has (those of every list and none else).
     #[test]
     fn every_keyword_read_has_its_own_number() {
-        let lists: [(usize, &[&str]); 5] = [
-            (PLAIN_AT, PLAIN_KEYWORDS),
-            (SCHEMA_AT, SCHEMA_KEYWORDS),
-            (ARRAY_AT, SCHEMA_ARRAY_KEYWORDS),
-            (MAP_AT, SCHEMA_MAP_KEYWORDS),
-            (OTHER_AT, &OTHER_KEYWORDS),
-        ];
+        let lists = KEYWORD_LISTS;
         let mut all = BTreeSet::new();
         for (at, list) in lists {
             for (i, k) in list.iter().enumerate() {
