@@ -558,10 +558,12 @@ impl<'o> Present<'o> {
         self.obj.get(k)
     }
 
-    /// The value of `k`, one of [`OTHER_KEYWORDS`].
+    /// The value of `k`: by its bit when it is one of [`OTHER_KEYWORDS`], else looked up.
     fn get(&self, k: &str) -> Option<&'o Value> {
-        let i = OTHER_KEYWORDS.iter().position(|o| *o == k)?;
-        self.nth(OTHER_AT + i, k)
+        match OTHER_KEYWORDS.iter().position(|o| *o == k) {
+            Some(i) => self.nth(OTHER_AT + i, k),
+            None => self.obj.get(k),
+        }
     }
 }
 
@@ -736,8 +738,8 @@ mod tests {
                 assert_eq!(has.nth(at + i, k), obj.get(*k), "{k}");
             }
         }
-        for k in OTHER_KEYWORDS {
-            assert_eq!(has.get(k), obj.get(k), "{k}");
+        for k in OTHER_KEYWORDS.iter().chain(&["x-other", "title"]) {
+            assert_eq!(has.get(k), obj.get(*k), "{k}");
         }
         let few: Map<String, Value> =
             serde_json::from_value(json!({"type": "string", "minLength": 1})).unwrap_or_default();
