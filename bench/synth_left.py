@@ -4,7 +4,8 @@ while N example payloads are left out of the parsed document: N entries in
 `components.examples`, N query parameters, and N component schemas each referring to a
 parameter's `schema` (a place outside `components.schemas`, which the prune follows). Each
 reference followed is checked against the payloads left out; a check that went through all of
-them was quadratic (N = 30,000: 5.3 s against 0.8 s with the search by place).
+them was quadratic (N = 30,000: 3.56 s against 0.66 s with the search by place; README,
+issue 17).
 Usage: synth_left.py N
 """
 import json

@@ -235,14 +235,14 @@ impl<'a> Schemas<'a> {
         }
     }
 
-    /// JSON nodes of the target at `pointer` with its references expanded, up to
-    /// [`INLINE_LIMIT`] + 1 (a target on a cycle counts as too large).
     /// How many expanded sizes are known (each is computed once, at the depth of its first
     /// query: [`Schemas::expanded_size`]).
     pub(crate) fn sizes_known(&self) -> usize {
         self.sizes.borrow().len()
     }
 
+    /// JSON nodes of the target at `pointer` with its references expanded, up to
+    /// [`INLINE_LIMIT`] + 1 (a target on a cycle counts as too large).
     pub fn expanded_size(&self, pointer: &Pointer, depth: usize) -> usize {
         if let Some(n) = self.sizes.borrow().get(pointer) {
             return *n;
@@ -366,7 +366,7 @@ fn find_recursive(
     // The references of the document and of the placed schemas, then the edges of the targets
     // they name, each on two threads (the walks are most of this function's time; the edges
     // are the same whichever thread found them).
-    let ((mut queue, entries), of_placed) = crate::beside(
+    let ((mut queue, mut entries), of_placed) = crate::beside(
         "mcpgen-refs",
         || {
             let mut queue = Vec::new();
@@ -388,7 +388,6 @@ fn find_recursive(
     // A target that is an entry of `components.schemas` has the references found inside it by
     // the walk of the document (the same walk from the entry): most targets are.
     let mut walk = Vec::new();
-    let mut entries = entries;
     for p in first {
         match (entries.remove(p), find_in(root, placed, p)) {
             (Some((entry, mut out)), Some(t)) if std::ptr::eq(entry, t) => {
