@@ -36,7 +36,7 @@ use crate::pointer::Pointer;
 use crate::schema::convert::{Conversion, Deferred};
 use crate::schema::json_text;
 use crate::schema::keywords::{SCHEMA_ARRAY_KEYWORDS, SCHEMA_KEYWORDS, SCHEMA_MAP_KEYWORDS};
-use crate::schema::node::{Closure, Def, Node, placeholder, slot_of};
+use crate::schema::node::{Closure, Def, Node, REUSE_DEPTH, placeholder, slot_of};
 use crate::schema::refs::{MAX_DEPTH, Schemas};
 use crate::schema::shape::Mode;
 use serde_json::{Map, Value};
@@ -364,10 +364,6 @@ struct Taken {
     refs: Vec<usize>,
 }
 
-/// Depth up to which converted nodes are reused: deeper, the conversion's own depth limit
-/// could cut them differently.
-pub(super) const REUSE_DEPTH: usize = 32;
-
 /// The key under which a node that converts the same at every depth up to [`REUSE_DEPTH`]
 /// ([`Node::any_depth`]) is cached.
 const ANY_DEPTH: usize = usize::MAX;
@@ -575,20 +571,13 @@ impl Conversion<'_, '_> {
                 }
                 Source::Def(n, d) => (None, &n.refs[*d].1, Some((n, n.children.len() + *d))),
             };
-            // What a node reused found below it is what the cache holds at any depth up to
-            // `REUSE_DEPTH` (deeper, nothing is reused).
-            let found = memo
-                .filter(|_| p.depth <= REUSE_DEPTH)
-                .and_then(|(n, i)| n.reached(i));
+            let found = memo.and_then(|(n, i)| n.reached(i, p.depth));
             let (node, reused) = match found {
                 Some(node) => (node, true),
                 None => {
                     let (node, reused) =
                         self.node(raw, at, || paths.get(p.path), p.depth, p.shared)?;
-                    if reused
-                        && node.any_depth
-                        && let Some((n, i)) = memo
-                    {
+                    if reused && let Some((n, i)) = memo {
                         n.reach(i, &node);
                     }
                     (node, reused)
@@ -945,13 +934,12 @@ impl Conversion<'_, '_> {
         let mut stack: Vec<(Rc<Node>, usize, usize, usize, bool)> = Vec::new();
         push_children(&mut stack, &top, depth, 1, reused_top);
         while let Some((parent, c, depth, mult, shared)) = stack.pop() {
-            let found = (depth <= REUSE_DEPTH).then(|| parent.reached(c)).flatten();
-            let (node, reused) = match found {
+            let (node, reused) = match parent.reached(c, depth) {
                 Some(node) => (node, true),
                 None => {
                     let (_, raw, at, _, _) = &parent.children[c];
                     let (node, reused) = self.node(raw.as_ref(), at, String::new, depth, shared)?;
-                    if reused && node.any_depth {
+                    if reused {
                         parent.reach(c, &node);
                     }
                     (node, reused)

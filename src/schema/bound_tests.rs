@@ -693,3 +693,85 @@ fn nodes_are_cached_at_any_depth_where_the_depth_decides_nothing() {
         "{depths:?}"
     );
 }
+
+/// What a reused node found below it (its memo) holds only nodes that convert the same at
+/// every depth: the node `T.properties.s` (inlining `S`) converts the same wherever it is
+/// reached, but its child `long` inlines a chain of 40 references and is cut differently
+/// deeper; reached again deeper through the reused `s`, `long` is converted at its new depth,
+/// as a conversion without the cache converts it.
+#[test]
+fn a_reused_node_finds_only_any_depth_nodes_below_it() {
+    let mut schemas = Map::new();
+    schemas.insert(
+        "T".into(),
+        json!({"type": "object", "properties": {"s": {"$ref": "#/components/schemas/S"}}}),
+    );
+    schemas.insert(
+        "S".into(),
+        json!({"type": "object", "properties": {
+            "long": {"$ref": "#/components/schemas/C0", "description": "long"},
+            "short": {"type": "integer"}
+        }}),
+    );
+    for i in 0..40 {
+        schemas.insert(
+            format!("C{i}"),
+            json!({"$ref": format!("#/components/schemas/C{}", i + 1), "description": "link"}),
+        );
+    }
+    schemas.insert("C40".into(), json!({"type": "string"}));
+    let doc = json!({"components": {"schemas": schemas}});
+    let nested = |levels: usize| {
+        let mut s = json!({"$ref": "#/components/schemas/T"});
+        for _ in 0..levels {
+            s = json!({"type": "object", "properties": {"p": s}});
+        }
+        s
+    };
+    let at = Pointer::root().join("x");
+    let bound = Bound {
+        bytes: usize::MAX,
+        depth: usize::MAX,
+    };
+    let convert = |schemas: &Schemas, root: &Value| {
+        let mut c = Conversion::new(schemas, Mode::Output);
+        let b = c
+            .convert_bounded(
+                &[Root {
+                    schema: root,
+                    at: at.clone(),
+                    path: "output".into(),
+                    extra: 0,
+                }],
+                bound,
+            )
+            .expect("converts");
+        (roots_of(&b), defs_of(&b))
+    };
+    let cached = Schemas::new("t.yaml", &doc);
+    // Shallow first (the memo is filled), then deeper, where `long` is cut.
+    for levels in [0, 0, 3, 12, 26, 27, 28, 29, 30, 3] {
+        let root = nested(levels);
+        let fresh = Schemas::new("t.yaml", &doc);
+        assert_eq!(
+            convert(&cached, &root),
+            convert(&fresh, &root),
+            "{levels} levels"
+        );
+    }
+    let s = Pointer::root()
+        .join("components")
+        .join("schemas")
+        .join("T")
+        .join("properties")
+        .join("s");
+    let depths: Vec<usize> = cached.nodes[Mode::Output.side()]
+        .borrow()
+        .get(&s)
+        .map(|d| d.keys().copied().collect())
+        .unwrap_or_default();
+    assert!(
+        depths.contains(&ANY_DEPTH),
+        "`s` is reused at any depth: {depths:?}"
+    );
+}

@@ -9,6 +9,10 @@ use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
+/// Depth up to which converted nodes are reused: deeper, the conversion's own depth limit
+/// could cut them differently.
+pub(super) const REUSE_DEPTH: usize = 32;
+
 /// What a placeholder's text begins with: a control character no spec's schema begins with.
 pub const SLOT: &str = "\u{0}mcpgen-slot:";
 
@@ -99,7 +103,7 @@ pub struct Node {
     /// The cached node of each child, then of each reference, once looked up (see
     /// [`Node::reached`]).
     pub(super) memo: Box<[OnceCell<Weak<Node>>]>,
-    /// Whether the node converts the same at every depth up to [`super::bound::REUSE_DEPTH`]
+    /// Whether the node converts the same at every depth up to [`REUSE_DEPTH`]
     /// (its conversion went fewer levels below it than lie between that and the depth limit,
     /// and computed no expanded size): then it is cached for all of them at once.
     pub(super) any_depth: bool,
@@ -107,15 +111,24 @@ pub struct Node {
 
 impl Node {
     /// The cached node this node's child (`i` below the number of children) or reference
-    /// (`i` past them) was found to be, while the cache holds it. A node reused from the cache
-    /// finds the same nodes below it wherever it is reached (its children's places and depths
-    /// follow from its own), so the lookup is made once per node, not once per tool.
-    pub(super) fn reached(&self, i: usize) -> Option<Rc<Node>> {
+    /// (`i` past them), reached at conversion depth `depth`, was found to be, while the cache
+    /// holds it. A node reused from the cache finds the same nodes below it wherever it is
+    /// reached (its children's places and depths follow from its own), so the lookup is made
+    /// once per node, not once per tool. Only nodes that convert the same at every depth up to
+    /// [`REUSE_DEPTH`] are kept ([`Node::reach`]), so none is found deeper.
+    pub(super) fn reached(&self, i: usize, depth: usize) -> Option<Rc<Node>> {
+        if depth > REUSE_DEPTH {
+            return None;
+        }
         self.memo.get(i)?.get()?.upgrade()
     }
 
-    /// Keeps what [`Node::reached`] tells.
+    /// Keeps what [`Node::reached`] tells, when `node` converts the same at every depth up to
+    /// [`REUSE_DEPTH`] ([`Node::any_depth`]).
     pub(super) fn reach(&self, i: usize, node: &Rc<Node>) {
+        if !node.any_depth {
+            return;
+        }
         if let Some(m) = self.memo.get(i) {
             let _ = m.set(Rc::downgrade(node));
         }
