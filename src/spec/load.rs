@@ -147,18 +147,35 @@ fn read_text(origin: &Origin) -> Result<String> {
 /// also find out whether it refers outside itself (`Some`).
 fn parse_spec_text(file: &str, text: &str) -> Result<Parsed> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    // Whether a `$ref` leads into an extension member of the top level: those are left out
+    // as they are parsed ([`may_leave`]), and put back here if so (the structure, which is
+    // viewed before anything is put back, may refer there).
+    let into_extension = std::sync::atomic::AtomicBool::new(false);
     let external = |key: &str, value: &Value, depth: usize| match value {
-        Value::String(r) => key == "$ref" && !r.starts_with('#'),
-        _ => has_external_ref(value, depth),
+        Value::String(r) if key == "$ref" => {
+            if refers_into_extension(r) {
+                into_extension.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            !r.starts_with('#')
+        }
+        Value::String(_) => false,
+        _ => has_external_ref_noting(value, depth, &into_extension),
     };
     if trimmed.starts_with('{')
-        && let Some(split) = json_split::parse(
+        && let Some(mut split) = json_split::parse(
             trimmed,
             external,
             Some(&crate::spec::inputs::write_canonical),
             Some(&may_leave),
         )
     {
+        if into_extension.into_inner() {
+            let (back, left): (Vec<_>, Vec<_>) = std::mem::take(&mut split.left)
+                .into_iter()
+                .partition(|l| l.path.first().is_some_and(|k| is_extension(k)));
+            json_split::restore(&mut split.value, back);
+            split.left = left;
+        }
         return Ok((
             split.value,
             Some(split.checked),
@@ -170,12 +187,22 @@ fn parse_spec_text(file: &str, text: &str) -> Result<Parsed> {
 }
 
 /// Whether a piece of a document parsed in pieces may be left out of it ([`Loaded::left`]):
-/// an entry of `components.examples` (an Example Object; such payloads are 1.4 of GitHub's
-/// 6.9 MB of JSON), which lowering never reads — the view empties `examples` maps and the
-/// prune cuts them — unless a reference it follows leads there. Only an entry in which no
-/// `schema` or `$ref` key occurs, and not one called either: the prune takes a `schema` value
-/// from anywhere, and follows the references in it.
+/// what lowering never reads unless a reference it follows leads there (then it is put back).
+/// - An entry of `components.examples` (an Example Object; such payloads are 1.4 of GitHub's
+///   6.9 MB of JSON): the view empties `examples` maps and the prune cuts them. Only an entry
+///   in which no `schema` or `$ref` key occurs, and not one called either: the prune takes a
+///   `schema` value from anywhere, and follows the references in it.
+/// - A member of the top level that is an extension (`x-webhooks`: 0.6 of GitHub's 6.9 MB),
+///   or a piece of one: it is neither an operation nor a component, and nothing of it is
+///   generated; viewing it, `openapiv3`'s copy of it and pruning it were 5% of the CPU time
+///   on GitHub's description. Lowering reads it only through a `$ref` into it: when any
+///   `$ref` of the document leads into an extension member, they are all put back as soon as
+///   the document is parsed ([`parse_spec_text`]), and a document with an external
+///   reference anywhere has every piece put back before it is bundled.
 fn may_leave(path: &[String], value: &Value) -> bool {
+    if path.first().is_some_and(|k| is_extension(k)) {
+        return value.is_object() || value.is_array();
+    }
     let [components, examples, name] = path else {
         return false;
     };
@@ -430,18 +457,55 @@ fn bundle(
 
 /// Whether any `$ref` leaves the document (most specs have none: bundling is then skipped).
 fn has_external_ref(v: &Value, depth: usize) -> bool {
+    has_external_ref_noting(v, depth, &std::sync::atomic::AtomicBool::new(false))
+}
+
+/// [`has_external_ref`], setting `into_extension` when a `$ref` met before the first
+/// external one leads into an extension member of the top level ([`refers_into_extension`]).
+fn has_external_ref_noting(
+    v: &Value,
+    depth: usize,
+    into_extension: &std::sync::atomic::AtomicBool,
+) -> bool {
     if depth > 512 {
         return false;
     }
     match v {
         // One pass over the entries: the `$ref` among them is met on the way, no search.
         Value::Object(m) => m.iter().any(|(k, c)| match c {
-            Value::String(r) => k == "$ref" && !r.starts_with('#'),
-            _ => has_external_ref(c, depth + 1),
+            Value::String(r) if k == "$ref" => {
+                if refers_into_extension(r) {
+                    into_extension.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                !r.starts_with('#')
+            }
+            Value::String(_) => false,
+            _ => has_external_ref_noting(c, depth + 1, into_extension),
         }),
-        Value::Array(a) => a.iter().any(|c| has_external_ref(c, depth + 1)),
+        Value::Array(a) => a
+            .iter()
+            .any(|c| has_external_ref_noting(c, depth + 1, into_extension)),
         _ => false,
     }
+}
+
+/// Whether a member of the top level is an extension (`x-...`).
+fn is_extension(key: &str) -> bool {
+    key.starts_with("x-")
+}
+
+/// Whether the local reference `r` leads into an extension member of the top level
+/// (`#/x-shared/parameters/id`), its first token read as [`Pointer::from_ref`] reads it.
+fn refers_into_extension(r: &str) -> bool {
+    let Some(rest) = r.strip_prefix("#/") else {
+        return false;
+    };
+    let first = rest.split('/').next().unwrap_or_default();
+    is_extension(first)
+        || (first.contains('%')
+            && Pointer::from_ref(r)
+                .and_then(|p| p.tokens().next())
+                .is_some_and(|t| is_extension(&t)))
 }
 
 /// Objects whose keys are names (of properties, schemas, responses, examples ...), not keywords:
@@ -895,6 +959,94 @@ mod tests {
             let loaded = load_text("spec", &text).expect("loads");
             assert!(!loaded.left.is_empty(), "{what}: some are left out");
             as_one_parse_makes(&doc, &text);
+        }
+    }
+
+    /// Extension members of the top level are left out of a large document (GitHub's
+    /// `x-webhooks`: schemas, `$ref`s and all), and all put back as soon as it is parsed when a
+    /// `$ref` anywhere leads into one: generation is the same as from the whole document.
+    #[test]
+    fn extension_members_left_out_change_nothing() {
+        let with_extensions = |d: &mut Value| {
+            let mut hooks = Map::new();
+            for i in 0..40 {
+                hooks.insert(
+                    format!("hook{i}"),
+                    serde_json::json!({"post": {
+                        "requestBody": {"content": {"application/json": {
+                            "schema": {"$ref": format!("#/components/schemas/S{i}")}
+                        }}},
+                        "responses": {"200": {"description": "ok"}}
+                    }}),
+                );
+            }
+            d["x-webhooks"] = Value::Object(hooks);
+            d["x-shared"] = serde_json::json!({
+                "parameters": {"id": {"name": "id", "in": "query", "schema": {"type": "integer"}}},
+                "schemas": {"Thing": {"type": "object", "properties": {"s": {"$ref": "#/components/schemas/S3"}}}}
+            });
+            d["x-scalar"] = serde_json::json!("kept");
+        };
+        let plain = examples_document(with_extensions);
+        let text = serde_json::to_string_pretty(&plain).expect("serialises");
+        let loaded = load_text("spec", &text).expect("loads");
+        let left: Vec<&str> = loaded.left.iter().map(|l| l.path[0].as_str()).collect();
+        assert!(
+            left.contains(&"x-webhooks") && left.contains(&"x-shared"),
+            "{left:?}"
+        );
+        assert!(loaded.root["x-webhooks"].is_null());
+        assert_eq!(loaded.root["x-scalar"], "kept");
+        as_one_parse_makes(&plain, &text);
+        type Change = (&'static str, fn(&mut Value));
+        let changes: [Change; 4] = [
+            // The structure refers into one (read through `openapiv3`'s copy of it).
+            ("a parameter", |d| {
+                d["paths"]["/a"]["get"]["parameters"] =
+                    serde_json::json!([{"$ref": "#/x-shared/parameters/id"}]);
+            }),
+            // A schema does (read through the pruned document).
+            ("a schema", |d| {
+                d["components"]["schemas"]["S0"] =
+                    serde_json::json!({"$ref": "#/x-shared/schemas/Thing"});
+            }),
+            // Percent-encoded, as `Pointer::from_ref` reads it.
+            ("percent-encoded", |d| {
+                d["paths"]["/a"]["get"]["parameters"] =
+                    serde_json::json!([{"$ref": "#/%78-shared/parameters/id"}]);
+            }),
+            // One extension refers into another: put back too (nothing is lost).
+            ("from an extension", |d| {
+                d["x-webhooks"]["hook0"]["post"]["parameters"] =
+                    serde_json::json!([{"$ref": "#/x-shared/parameters/id"}]);
+            }),
+        ];
+        for (what, change) in changes {
+            let doc = examples_document(|d| {
+                with_extensions(d);
+                change(d);
+            });
+            let text = serde_json::to_string_pretty(&doc).expect("serialises");
+            let loaded = load_text("spec", &text).expect("loads");
+            assert!(
+                loaded.left.iter().all(|l| !l.path[0].starts_with("x-")),
+                "{what}: every extension is back"
+            );
+            assert!(loaded.root["x-shared"].is_object(), "{what}");
+            assert!(!loaded.left.is_empty(), "{what}: the examples stay out");
+            as_one_parse_makes(&doc, &text);
+        }
+        // What leads into an extension, and what does not.
+        for (r, into) in [
+            ("#/x-shared/parameters/id", true),
+            ("#/%78-shared", true),
+            ("#/x-", true),
+            ("#/components/schemas/x-thing", false),
+            ("#/paths/~1x-", false),
+            ("#x-shared", false),
+            ("other.yaml#/x-shared", false),
+        ] {
+            assert_eq!(refers_into_extension(r), into, "{r}");
         }
     }
 
