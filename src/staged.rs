@@ -48,6 +48,9 @@ pub struct Staged {
     tmp: Option<PathBuf>,
     /// The directories made for it that did not exist before, deepest first.
     made: Vec<PathBuf>,
+    /// Known to differ from the destination ([`Staged::differing`]): put in place without
+    /// comparing.
+    differs: bool,
 }
 
 impl Staged {
@@ -76,6 +79,7 @@ impl Staged {
             path: path.clone(),
             tmp: None,
             made,
+            differs: false,
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
         let tmp = dir.join(temporary_name(&path));
@@ -86,6 +90,19 @@ impl Staged {
             .map_err(io)?;
         staged.tmp = Some(tmp);
         Ok((staged, file))
+    }
+
+    /// `contents`, which differ from what the destination holds (or there is none), written
+    /// into the temporary file for `rel` under `out`.
+    pub(crate) fn differing(out: &Path, rel: &str, contents: &[u8]) -> Result<Staged> {
+        use std::io::Write;
+        let (mut staged, mut file) = Staged::create(out, rel)?;
+        file.write_all(contents).map_err(|e| Error::Write {
+            path: staged.path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        staged.differs = true;
+        Ok(staged)
     }
 
     /// The path in the crate.
@@ -108,10 +125,11 @@ impl Staged {
         let Some(tmp) = self.tmp.as_deref() else {
             return Ok(false);
         };
-        let same = std::fs::File::open(tmp)
-            .and_then(|f| Ok((f.metadata()?.len(), f)))
-            .map(|(len, f)| same_contents(&self.path, len, std::io::BufReader::new(f)))
-            .map_err(io)?;
+        let same = !self.differs
+            && std::fs::File::open(tmp)
+                .and_then(|f| Ok((f.metadata()?.len(), f)))
+                .map(|(len, f)| same_contents(&self.path, len, std::io::BufReader::new(f)))
+                .map_err(io)?;
         if same {
             std::fs::remove_file(tmp).map_err(io)?;
         } else {
@@ -139,7 +157,7 @@ impl Drop for Staged {
 
 /// The name of the temporary file `path` is written into, beside it: hidden, and unique in
 /// this process (two crates may render at once in one process, as tests do).
-pub(crate) fn temporary_name(path: &Path) -> String {
+fn temporary_name(path: &Path) -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let file_name = path
         .file_name()

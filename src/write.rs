@@ -1,7 +1,8 @@
 //! Writing, the last stage: the rendered crate is an in-memory map (relative path → contents) that
 //! is either written to disk — only after everything rendered, each file replaced atomically by a
-//! rename from a temporary file beside it, unchanged files left untouched so their mtimes (and
-//! cargo's incremental state) survive — or compared with the disk for `--check`.
+//! rename from a temporary file beside it once every temporary file is written, unchanged files
+//! left untouched so their mtimes (and cargo's incremental state) survive — or compared with the
+//! disk for `--check`.
 //!
 //! Ownership ([`crate::ownership`]). Generator-owned files are listed in the crate's manifest
 //! ([`crate::ownership::MANIFEST`]) and rewritten wholesale. A file the previous run listed there
@@ -15,7 +16,7 @@
 
 use crate::error::{Error, Result};
 use crate::ownership::{FileMap, MANIFEST, is_user_owned, missing_items, without_header};
-use crate::staged::{Rendered, Staged, temporary_name};
+use crate::staged::{Rendered, Staged};
 use std::path::{Component, Path, PathBuf};
 
 /// What [`write()`] did.
@@ -57,32 +58,31 @@ fn write_parts(out: &Path, files: &FileMap, staged: &mut [Staged]) -> Result<Rep
     });
     report.warnings.extend(refused);
     report.warnings.extend(user_file_warnings(out, files));
+    // The files that change, each written into a temporary file beside its destination by
+    // two threads (creating files is most of this stage's time, and the kernel's work for it
+    // is spread over both cores), then put in place one by one in the order of their paths.
+    // Nothing is put in place before every temporary file is written: a file that cannot be
+    // written leaves the directory as it was (the temporary files go when dropped).
+    let entries: Vec<(&String, &String)> = files.iter().collect();
+    let (_, written) = crate::in_blocks(
+        "mcpgen-write",
+        &entries,
+        1,
+        || (),
+        |(rel, contents)| write_aside(out, rel, contents.as_bytes()),
+    );
+    let mut written = written
+        .into_iter()
+        .collect::<Result<Vec<Option<Staged>>>>()?;
     staged.sort_by(|a, b| a.rel().cmp(b.rel()));
     let mut staged = staged.iter_mut().peekable();
-    for (rel, contents) in files {
-        while let Some(file) = staged.next_if(|s| s.rel() < rel.as_str()) {
+    for ((rel, _), file) in entries.iter().zip(&mut written) {
+        while let Some(earlier) = staged.next_if(|s| s.rel() < rel.as_str()) {
+            report.written += usize::from(earlier.commit()?);
+        }
+        if let Some(file) = file {
             report.written += usize::from(file.commit()?);
         }
-        let path = out.join(rel);
-        if is_user_owned(rel) && std::fs::symlink_metadata(&path).is_ok() {
-            continue;
-        }
-        if same_contents(&path, contents.as_bytes()) {
-            continue;
-        }
-        let io = |e: std::io::Error| Error::Write {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let dir = path.parent().unwrap_or(out);
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let tmp = dir.join(temporary_name(&path));
-        std::fs::write(&tmp, contents).map_err(io)?;
-        if let Err(e) = std::fs::rename(&tmp, &path) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(e));
-        }
-        report.written += 1;
     }
     for file in staged {
         report.written += usize::from(file.commit()?);
@@ -104,6 +104,19 @@ fn write_parts(out: &Path, files: &FileMap, staged: &mut [Staged]) -> Result<Rep
         report.removed.push(rel);
     }
     Ok(report)
+}
+
+/// `contents` written into a temporary file beside `rel`'s destination under `out`, unless
+/// the destination holds them already or is a user-owned file that exists (`None`).
+fn write_aside(out: &Path, rel: &str, contents: &[u8]) -> Result<Option<Staged>> {
+    let path = out.join(rel);
+    if is_user_owned(rel) && std::fs::symlink_metadata(&path).is_ok() {
+        return Ok(None);
+    }
+    if same_contents(&path, contents) {
+        return Ok(None);
+    }
+    Staged::differing(out, rel, contents).map(Some)
 }
 
 /// Whether the file at `path` holds exactly `contents` ([`crate::staged::same_contents`]).
@@ -570,6 +583,36 @@ mod tests {
             std::fs::write(&path, "").expect("written");
         }
         assert_eq!(listing(&dir), before);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file whose temporary file cannot be made (its directory is a file) fails the write
+    /// before anything is put in place: every file keeps its old contents, the staged one
+    /// included, and no temporary file is left.
+    #[test]
+    fn a_file_that_cannot_be_written_changes_nothing() {
+        let dir = scratch("write-nothing");
+        let mut files = FileMap::new();
+        for i in 0..6 {
+            files.insert(format!("a{i}.txt"), "old\n".into());
+        }
+        files.insert("z/inner.txt".into(), "old\n".into());
+        write(&dir, &files).expect("written");
+        // `z` becomes a file: nothing can be made inside it.
+        std::fs::remove_dir_all(dir.join("z")).expect("removed");
+        std::fs::write(dir.join("z"), "a file").expect("written");
+        let before = listing(&dir);
+        let new: FileMap = files
+            .keys()
+            .map(|rel| (rel.clone(), "new\n".to_string()))
+            .collect();
+        let error = write(&dir, &new).expect_err("cannot write");
+        assert!(error.to_string().contains("inner.txt"), "{error}");
+        assert_eq!(listing(&dir), before, "no temporary file is left");
+        for i in 0..6 {
+            let text = std::fs::read_to_string(dir.join(format!("a{i}.txt"))).expect("read");
+            assert_eq!(text, "old\n", "a{i}.txt is not replaced");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
