@@ -1153,7 +1153,7 @@ mod tests {
             text.push_str(&format!("{i:x}é,"));
             i = i.wrapping_mul(2_654_435_761).wrapping_add(1);
         }
-        while text.len() % 2 == 0 || text.is_char_boundary(text.len() / 2) {
+        while text.len().is_multiple_of(2) || text.is_char_boundary(text.len() / 2) {
             text.insert(0, 'x');
         }
         std::fs::write(&path, &text).unwrap();
