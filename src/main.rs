@@ -126,12 +126,17 @@ fn exit_now() -> ! {
 
 /// Every warning of the lowered spec, on stderr, the spec named as the user gave it.
 fn print_warnings(spec: &str, api: &mcpgen::ir::Api) {
+    print_warnings_with(spec, api, inspect::budget_warnings(api));
+}
+
+/// [`print_warnings`], with the budget's warnings made already.
+fn print_warnings_with(spec: &str, api: &mcpgen::ir::Api, budget: Vec<String>) {
     let stage = mcpgen::profile::Stage::start("warnings");
     let tools = api.tools.iter().flat_map(|t| &t.warnings);
     for w in api.warnings.iter().chain(tools) {
         eprintln!("warning: {}", w.located(spec));
     }
-    for w in inspect::budget_warnings(api) {
+    for w in budget {
         eprintln!("warning: {w}");
     }
     stage.end();
@@ -216,8 +221,19 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let (api, parsed) = mcpgen::build_ir_keeping(&spec, &options)?;
             let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
             // `src/tools.json` goes straight into `out` as it is made (removed again on an error).
-            let mut rendered = mcpgen::render_into(&api, &out)?;
-            print_warnings(&spec, &api);
+            // The budget's warnings (every tool's listing weighed) are made beside, where the
+            // render's last thread leaves a core free, not after it.
+            let (rendered, budget) = std::thread::scope(|scope| {
+                let budget = std::thread::Builder::new()
+                    .name("mcpgen-budget".into())
+                    .spawn_scoped(scope, || inspect::budget_warnings(&api));
+                let rendered = mcpgen::render_into(&api, &out);
+                let budget = budget.ok().and_then(|b| b.join().ok());
+                (rendered, budget)
+            });
+            let mut rendered = rendered?;
+            let budget = budget.unwrap_or_else(|| inspect::budget_warnings(&api));
+            print_warnings_with(&spec, &api, budget);
             let stage = mcpgen::profile::Stage::start("write");
             let report = mcpgen::write_rendered(&out, &mut rendered)?;
             stage.end();
