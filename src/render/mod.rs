@@ -26,6 +26,7 @@ use crate::staged::{Rendered, Staged};
 use serde::Serialize;
 #[cfg(test)]
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -390,23 +391,40 @@ fn render_templates(api: &Api) -> Result<FileMap> {
     let stage = crate::profile::Stage::start("render: rust chunks");
     let rendered = render_chunks(&tera, &chunks)?;
     stage.end();
-    let mut bodies: FileMap = FileMap::new();
+    // Each file's text made once at its full size, its header first: `src/tools.rs` is a
+    // thousand chunks (2.9 MB for GitHub's description), which a growing string copied over
+    // and over, and then once more behind the header.
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (chunk, text) in chunks.iter().zip(&rendered) {
+        *sizes.entry(chunk.file).or_default() += text.len();
+    }
+    let mut bodies: BTreeMap<&str, (usize, String)> = sizes
+        .into_iter()
+        .map(|(file, size)| {
+            let head = header(file);
+            let mut text = String::with_capacity(head.len() + size);
+            text.push_str(&head);
+            (file, (head.len(), text))
+        })
+        .collect();
     for (chunk, text) in chunks.iter().zip(rendered) {
-        let body = bodies.entry(chunk.file.to_string()).or_default();
-        body.push_str(&text);
+        if let Some((_, body)) = bodies.get_mut(chunk.file) {
+            body.push_str(&text);
+        }
     }
     let mut files = FileMap::new();
-    for (file, body) in bodies {
+    for (file, (head, text)) in bodies {
+        let body = text.get(head..).unwrap_or_default();
         if file.ends_with(".yaml") {
-            serde_yaml_check(&file, &body)?;
+            serde_yaml_check(file, body)?;
         }
         if file.ends_with(".toml") {
-            toml::from_str::<toml::Table>(&body).map_err(|e| Error::Render {
-                template: file.clone(),
+            toml::from_str::<toml::Table>(body).map_err(|e| Error::Render {
+                template: file.to_string(),
                 message: e.to_string(),
             })?;
         }
-        files.insert(file.clone(), format!("{}{}", header(&file), body));
+        files.insert(file.to_string(), text);
     }
     // The discovery tools, served as the runtime has them (JSON has no comment for a header).
     files.insert(
