@@ -218,11 +218,11 @@ fn data_files(api: &Api, stage_in: Option<&Path>) -> Result<Rendered> {
     };
     let (tools_handed, index_handed) = (crate::Handed::new(), crate::Handed::new());
     std::thread::scope(|scope| {
+        // The index on a thread of its own, started first: it is the longest of the three
+        // (the last thing the render waits for), and the example calls need no part of it.
+        let index_beside = crate::spawn_handing(scope, "mcpgen-search-index", &index_handed, index);
         let beside =
             crate::spawn_handing(scope, "mcpgen-tools-json", &tools_handed, tools_and_digest);
-        // The index on a thread of its own too: it is the longest of the three, and the
-        // example calls need no part of it.
-        let index_beside = crate::spawn_handing(scope, "mcpgen-search-index", &index_handed, index);
         let mut tools = None;
         let stage = crate::profile::Stage::start("render: tests json");
         let tests = tests_json(api, || {
