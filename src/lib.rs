@@ -49,7 +49,7 @@ mod write;
 pub use error::{Error, Location, Result};
 pub use ownership::FileMap;
 pub use pointer::Pointer;
-pub use staged::Rendered;
+pub use staged::{Prestaged, Rendered};
 pub use write::{CheckReport, Drift, Report, check, write, write_rendered};
 
 /// Generator version, written into every generated file's header.
@@ -111,6 +111,13 @@ pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
     let files = render::render(&api)?;
     stage.end();
     Ok((api, files))
+}
+
+/// Writes the files every generated crate has into temporary files under `out`, ahead of the
+/// render ([`Rendered::adopt`] takes them; dropped, they go). Best effort: what cannot be
+/// staged is left to the write stage.
+pub fn prestage(out: &std::path::Path) -> Prestaged {
+    staged::prestage(out)
 }
 
 /// Renders the crate for writing into `out` ([`write_rendered`]): as [`generate`] after

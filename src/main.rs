@@ -218,7 +218,18 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
                 return Ok(report_check(&out, &spec, &mcpgen::check(&out, &files)));
             }
-            let (api, parsed) = mcpgen::build_ir_keeping(&spec, &options)?;
+            // The files every crate has are written into temporary files under `--out` while
+            // the spec is read and lowered; joined before anything else, so that a failure
+            // drops them (and the directories made for them) before it is reported.
+            let pre = out.clone().and_then(|dir| {
+                std::thread::Builder::new()
+                    .name("mcpgen-prestage".into())
+                    .spawn(move || mcpgen::prestage(&dir))
+                    .ok()
+            });
+            let built = mcpgen::build_ir_keeping(&spec, &options);
+            let pre = pre.and_then(|p| p.join().ok());
+            let (api, parsed) = built?;
             let out = out.unwrap_or_else(|| PathBuf::from(&api.crate_name));
             // `src/tools.json` goes straight into `out` as it is made (removed again on an error).
             // The budget's warnings (every tool's listing weighed) are made beside, where the
@@ -232,6 +243,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 (rendered, budget)
             });
             let mut rendered = rendered?;
+            if let Some(pre) = pre {
+                rendered.adopt(pre);
+            }
             let budget = budget.unwrap_or_else(|| inspect::budget_warnings(&api));
             print_warnings_with(&spec, &api, budget);
             let stage = mcpgen::profile::Stage::start("write");

@@ -426,21 +426,34 @@ fn render_templates(api: &Api) -> Result<FileMap> {
         }
         files.insert(file.to_string(), text);
     }
-    // The discovery tools, served as the runtime has them (JSON has no comment for a header).
-    files.insert(
-        "src/discover_tools.json".to_string(),
+    for (out, text) in fixed_files()? {
+        files.insert(out.to_string(), text);
+    }
+    if api.auth.mode == Mode::Oauth {
+        for (out, src) in OAUTH_FILES {
+            files.insert(
+                (*out).to_string(),
+                format!("{}{}", header(out), runtime_source::copy_out(out, src)?),
+            );
+        }
+    }
+    Ok(files)
+}
+
+/// The files every generated crate has, the same whatever the API: the runtime's sources (but
+/// OAuth's), the crate's test of its tools and the discovery tools, served as the runtime has
+/// them (JSON has no comment for a header). They can be written ahead of everything else
+/// ([`crate::staged::prestage`]).
+pub(crate) fn fixed_files() -> Result<Vec<(&'static str, String)>> {
+    let mut files = vec![(
+        "src/discover_tools.json",
         runtime_source::DISCOVER_TOOLS.to_string(),
-    );
-    let oauth: &[(&str, &str)] = if api.auth.mode == Mode::Oauth {
-        OAUTH_FILES
-    } else {
-        &[]
-    };
-    for (out, src) in STATIC_FILES.iter().chain(oauth).chain(TEST_FILES) {
-        files.insert(
-            (*out).to_string(),
+    )];
+    for (out, src) in STATIC_FILES.iter().chain(TEST_FILES) {
+        files.push((
+            out,
             format!("{}{}", header(out), runtime_source::copy_out(out, src)?),
-        );
+        ));
     }
     Ok(files)
 }
