@@ -110,6 +110,12 @@ impl Staged {
         &self.rel
     }
 
+    /// The directories made for it that did not exist before, deepest first (until it is put
+    /// in place).
+    pub(crate) fn made(&self) -> &[PathBuf] {
+        &self.made
+    }
+
     /// The destination.
     pub(crate) fn path(&self) -> &Path {
         &self.path
