@@ -117,7 +117,7 @@ pub fn generate(spec: &str, opts: &Options) -> Result<(ir::Api, FileMap)> {
 /// render ([`Rendered::adopt`] takes them; dropped, they go). Best effort: what cannot be
 /// staged is left to the write stage.
 pub fn prestage(out: &std::path::Path) -> Prestaged {
-    staged::prestage(out)
+    render::prestage(out)
 }
 
 /// Renders the crate for writing into `out` ([`write_rendered`]): as [`generate`] after

@@ -161,8 +161,8 @@ impl Drop for Staged {
     }
 }
 
-/// The files every crate has ([`crate::render::fixed_files`]) written into their temporary
-/// files under an output directory before the crate is rendered, by a thread of its own while
+/// The files every crate has written into their temporary files under an output directory
+/// before the crate is rendered (`render::prestage`), by a thread of its own while
 /// the spec is read and lowered: creating files is the write stage's cost (after an `rm -rf` of
 /// the crate, ext4 searched past the inodes just freed for each new one, 7-30 ms for the 53
 /// files of GitHub's crate, the last thing a run did), and two thirds of the files are these.
@@ -181,25 +181,20 @@ impl Drop for Prestaged {
     }
 }
 
-/// Stages the files every crate has under `out` ([`Prestaged`]), but those the directory holds
-/// already as they are. Best effort: at the first that cannot be made, what is staged is kept
-/// and the rest is left to the write stage, which reports any error as it always did.
-pub(crate) fn prestage(out: &Path) -> Prestaged {
-    let mut pre = Prestaged::default();
-    let Ok(files) = crate::render::fixed_files() else {
-        return pre;
-    };
-    for (rel, contents) in files {
-        let path = out.join(rel);
-        if same_contents(&path, contents.len() as u64, contents.as_bytes()) {
-            continue;
-        }
-        match Staged::differing(out, rel, contents.as_bytes()) {
-            Ok(staged) => pre.files.push((staged, contents)),
-            Err(_) => break,
-        }
+impl Prestaged {
+    /// A file staged ahead, with what it holds.
+    pub(crate) fn push(&mut self, staged: Staged, contents: String) {
+        self.files.push((staged, contents));
     }
-    pre
+
+    /// How many files are staged.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
 }
 
 impl Rendered {
@@ -260,74 +255,5 @@ pub(crate) fn same_contents(path: &Path, len: u64, mut other: impl Read) -> bool
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return false,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn listing(dir: &Path) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if let Ok(rel) = p.strip_prefix(dir) {
-                    out.push(rel.to_string_lossy().replace('\\', "/"));
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-
-    /// The files staged ahead are the crate's own (adopted in place of the render's copies, the
-    /// crate written the same as without them); dropped unadopted they leave nothing, not even
-    /// the directories made for them; into a crate that has them already nothing is staged.
-    #[test]
-    fn files_staged_ahead_are_the_crates_own() {
-        let base = std::env::temp_dir().join(format!("mcpgen-prestage-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        let spec = r#"{"openapi": "3.0.3", "info": {"title": "T", "version": "1"},
-            "paths": {"/a": {"get": {"operationId": "getA", "responses": {"200": {"description": "ok"}}}}}}"#;
-        let opts = crate::Options::default();
-        let (api, _) = crate::generate_text("spec", spec, &opts).expect("generates");
-
-        // Dropped: nothing stays.
-        let out = base.join("dropped").join("crate");
-        let pre = prestage(&out);
-        let fixed = crate::render::fixed_files().expect("fixed files");
-        assert_eq!(pre.files.len(), fixed.len(), "every fixed file is staged");
-        assert!(listing(&out).iter().all(|f| f.ends_with(".tmp")));
-        drop(pre);
-        assert!(!base.join("dropped").join("crate").exists());
-
-        // Adopted: the crate is what the render alone writes.
-        let plain = base.join("plain");
-        let mut rendered = crate::render_into(&api, &plain).expect("renders");
-        crate::write_rendered(&plain, &mut rendered).expect("written");
-        let ahead = base.join("ahead");
-        let pre = prestage(&ahead);
-        let mut rendered = crate::render_into(&api, &ahead).expect("renders");
-        rendered.adopt(pre);
-        for (rel, _) in &fixed {
-            assert!(!rendered.files.contains_key(*rel), "{rel} is staged");
-        }
-        let report = crate::write_rendered(&ahead, &mut rendered).expect("written");
-        assert_eq!(report.written, rendered.len());
-        assert_eq!(listing(&ahead), listing(&plain));
-        for rel in listing(&plain) {
-            let a = std::fs::read(plain.join(&rel)).expect("read");
-            let b = std::fs::read(ahead.join(&rel)).expect("read");
-            assert!(a == b, "{rel}");
-        }
-
-        // Into the crate again: the files are there as they are, nothing is staged.
-        let pre = prestage(&ahead);
-        assert!(pre.files.is_empty());
-        let _ = std::fs::remove_dir_all(&base);
     }
 }

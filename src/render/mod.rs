@@ -22,7 +22,7 @@ use crate::ownership::{FileMap, MANIFEST, USER_OWNED, generated_line, header, ma
 use crate::render::auth_view::tool_scopes_table;
 use crate::render::view::view;
 use crate::runtime_source::{self, OAUTH_FILES, STATIC_FILES, TEST_FILES};
-use crate::staged::{Rendered, Staged};
+use crate::staged::{Prestaged, Rendered, Staged};
 use serde::Serialize;
 #[cfg(test)]
 use serde_json::Value;
@@ -440,10 +440,31 @@ fn render_templates(api: &Api) -> Result<FileMap> {
     Ok(files)
 }
 
+/// Stages the files every crate has ([`fixed_files`]) under `out` ([`Prestaged`]), but those the directory holds
+/// already as they are. Best effort: at the first that cannot be made, what is staged is kept
+/// and the rest is left to the write stage, which reports any error as it always did.
+pub(crate) fn prestage(out: &Path) -> Prestaged {
+    let mut pre = Prestaged::default();
+    let Ok(files) = fixed_files() else {
+        return pre;
+    };
+    for (rel, contents) in files {
+        let path = out.join(rel);
+        if crate::staged::same_contents(&path, contents.len() as u64, contents.as_bytes()) {
+            continue;
+        }
+        match Staged::differing(out, rel, contents.as_bytes()) {
+            Ok(staged) => pre.push(staged, contents),
+            Err(_) => break,
+        }
+    }
+    pre
+}
+
 /// The files every generated crate has, the same whatever the API: the runtime's sources (but
 /// OAuth's), the crate's test of its tools and the discovery tools, served as the runtime has
 /// them (JSON has no comment for a header). They can be written ahead of everything else
-/// ([`crate::staged::prestage`]).
+/// ([`prestage`]).
 pub(crate) fn fixed_files() -> Result<Vec<(&'static str, String)>> {
     let mut files = vec![(
         "src/discover_tools.json",
@@ -1103,5 +1124,74 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod prestage_tests {
+    use super::*;
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(rel) = p.strip_prefix(dir) {
+                    out.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The files staged ahead are the crate's own (adopted in place of the render's copies, the
+    /// crate written the same as without them); dropped unadopted they leave nothing, not even
+    /// the directories made for them; into a crate that has them already nothing is staged.
+    #[test]
+    fn files_staged_ahead_are_the_crates_own() {
+        let base = std::env::temp_dir().join(format!("mcpgen-prestage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let spec = r#"{"openapi": "3.0.3", "info": {"title": "T", "version": "1"},
+            "paths": {"/a": {"get": {"operationId": "getA", "responses": {"200": {"description": "ok"}}}}}}"#;
+        let opts = crate::Options::default();
+        let (api, _) = crate::generate_text("spec", spec, &opts).expect("generates");
+
+        // Dropped: nothing stays.
+        let out = base.join("dropped").join("crate");
+        let pre = prestage(&out);
+        let fixed = fixed_files().expect("fixed files");
+        assert_eq!(pre.len(), fixed.len(), "every fixed file is staged");
+        assert!(listing(&out).iter().all(|f| f.ends_with(".tmp")));
+        drop(pre);
+        assert!(!base.join("dropped").join("crate").exists());
+
+        // Adopted: the crate is what the render alone writes.
+        let plain = base.join("plain");
+        let mut rendered = crate::render_into(&api, &plain).expect("renders");
+        crate::write_rendered(&plain, &mut rendered).expect("written");
+        let ahead = base.join("ahead");
+        let pre = prestage(&ahead);
+        let mut rendered = crate::render_into(&api, &ahead).expect("renders");
+        rendered.adopt(pre);
+        for (rel, _) in &fixed {
+            assert!(!rendered.files.contains_key(*rel), "{rel} is staged");
+        }
+        let report = crate::write_rendered(&ahead, &mut rendered).expect("written");
+        assert_eq!(report.written, rendered.len());
+        assert_eq!(listing(&ahead), listing(&plain));
+        for rel in listing(&plain) {
+            let a = std::fs::read(plain.join(&rel)).expect("read");
+            let b = std::fs::read(ahead.join(&rel)).expect("read");
+            assert!(a == b, "{rel}");
+        }
+
+        // Into the crate again: the files are there as they are, nothing is staged.
+        let pre = prestage(&ahead);
+        assert!(pre.is_empty());
+        let _ = std::fs::remove_dir_all(&base);
     }
 }
