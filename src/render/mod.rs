@@ -440,9 +440,10 @@ fn render_templates(api: &Api) -> Result<FileMap> {
     Ok(files)
 }
 
-/// Stages the files every crate has ([`fixed_files`]) under `out` ([`Prestaged`]), but those the directory holds
-/// already as they are. Best effort: at the first that cannot be made, what is staged is kept
-/// and the rest is left to the write stage, which reports any error as it always did.
+/// Stages the files every crate has ([`fixed_files`]) under `out` ([`Prestaged`]), but those
+/// the directory holds already as they are. Best effort: at the first that cannot be made, what
+/// is staged is kept and the rest is left to the write stage, which reports any error as it
+/// always did.
 pub(crate) fn prestage(out: &Path) -> Prestaged {
     let mut pre = Prestaged::default();
     let Ok(files) = fixed_files() else {
