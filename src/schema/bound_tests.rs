@@ -595,15 +595,15 @@ fn placeholder_lookalikes_stay_data() {
     }
 }
 
-/// A node of a definition is converted once for every depth up to `REUSE_DEPTH` when its
-/// conversion goes no deeper than the depth limit leaves room for; one whose conversion goes
-/// further (here a property that inlines a chain of 40 small references) is cached at its
-/// depth only, and reached deeper it is cut where a conversion without the cache cuts it.
-#[test]
-fn nodes_are_cached_at_any_depth_where_the_depth_decides_nothing() {
+/// The definitions of the depth-cache tests, with `extra` beside them: `S` is small, so inlined
+/// wherever it is reached, its properties nodes of their own at the depth it is inlined at;
+/// `S.properties.long` inlines a chain of 40 small references (`C0` .. `C40`), so it goes as
+/// deep as the depth limit leaves room for, and `S.properties.short` does not.
+fn chain_document(extra: Option<(&str, Value)>) -> Value {
     let mut schemas = Map::new();
-    // Small, so inlined wherever it is reached; its properties are nodes of their own, at the
-    // depth it is inlined at.
+    if let Some((name, schema)) = extra {
+        schemas.insert(name.into(), schema);
+    }
     schemas.insert(
         "S".into(),
         json!({"type": "object", "properties": {
@@ -618,35 +618,48 @@ fn nodes_are_cached_at_any_depth_where_the_depth_decides_nothing() {
         );
     }
     schemas.insert("C40".into(), json!({"type": "string"}));
-    let doc = json!({"components": {"schemas": schemas}});
+    json!({"components": {"schemas": schemas}})
+}
+
+/// A reference to `components.schemas.<name>` below `levels` nested properties.
+fn nested_ref(name: &str, levels: usize) -> Value {
+    let mut s = json!({ "$ref": format!("#/components/schemas/{name}") });
+    for _ in 0..levels {
+        s = json!({"type": "object", "properties": {"p": s}});
+    }
+    s
+}
+
+/// `root` (at `/x`) converted as an output without a bound: its roots and `$defs`.
+fn convert_unbounded(schemas: &Schemas, root: &Value) -> (Vec<Value>, Map<String, Value>) {
+    let mut c = Conversion::new(schemas, Mode::Output);
+    let b = c
+        .convert_bounded(
+            &[Root {
+                schema: root,
+                at: Pointer::root().join("x"),
+                path: "output".into(),
+                extra: 0,
+            }],
+            Bound {
+                bytes: usize::MAX,
+                depth: usize::MAX,
+            },
+        )
+        .expect("converts");
+    (roots_of(&b), defs_of(&b))
+}
+
+/// A node of a definition is converted once for every depth up to `REUSE_DEPTH` when its
+/// conversion goes no deeper than the depth limit leaves room for; one whose conversion goes
+/// further (here a property that inlines a chain of 40 small references) is cached at its
+/// depth only, and reached deeper it is cut where a conversion without the cache cuts it.
+#[test]
+fn nodes_are_cached_at_any_depth_where_the_depth_decides_nothing() {
+    let doc = chain_document(None);
     // `S` reached below `levels` nested properties.
-    let nested = |levels: usize| {
-        let mut s = json!({"$ref": "#/components/schemas/S"});
-        for _ in 0..levels {
-            s = json!({"type": "object", "properties": {"p": s}});
-        }
-        s
-    };
-    let at = Pointer::root().join("x");
-    let bound = Bound {
-        bytes: usize::MAX,
-        depth: usize::MAX,
-    };
-    let convert = |schemas: &Schemas, root: &Value| {
-        let mut c = Conversion::new(schemas, Mode::Output);
-        let b = c
-            .convert_bounded(
-                &[Root {
-                    schema: root,
-                    at: at.clone(),
-                    path: "output".into(),
-                    extra: 0,
-                }],
-                bound,
-            )
-            .expect("converts");
-        (roots_of(&b), defs_of(&b))
-    };
+    let nested = |levels: usize| nested_ref("S", levels);
+    let convert = convert_unbounded;
     let cached = Schemas::new("t.yaml", &doc);
     let side = Mode::Output.side();
     let depths_of = |property: &str| -> Vec<usize> {
@@ -701,53 +714,12 @@ fn nodes_are_cached_at_any_depth_where_the_depth_decides_nothing() {
 /// as a conversion without the cache converts it.
 #[test]
 fn a_reused_node_finds_only_any_depth_nodes_below_it() {
-    let mut schemas = Map::new();
-    schemas.insert(
-        "T".into(),
+    let doc = chain_document(Some((
+        "T",
         json!({"type": "object", "properties": {"s": {"$ref": "#/components/schemas/S"}}}),
-    );
-    schemas.insert(
-        "S".into(),
-        json!({"type": "object", "properties": {
-            "long": {"$ref": "#/components/schemas/C0", "description": "long"},
-            "short": {"type": "integer"}
-        }}),
-    );
-    for i in 0..40 {
-        schemas.insert(
-            format!("C{i}"),
-            json!({"$ref": format!("#/components/schemas/C{}", i + 1), "description": "link"}),
-        );
-    }
-    schemas.insert("C40".into(), json!({"type": "string"}));
-    let doc = json!({"components": {"schemas": schemas}});
-    let nested = |levels: usize| {
-        let mut s = json!({"$ref": "#/components/schemas/T"});
-        for _ in 0..levels {
-            s = json!({"type": "object", "properties": {"p": s}});
-        }
-        s
-    };
-    let at = Pointer::root().join("x");
-    let bound = Bound {
-        bytes: usize::MAX,
-        depth: usize::MAX,
-    };
-    let convert = |schemas: &Schemas, root: &Value| {
-        let mut c = Conversion::new(schemas, Mode::Output);
-        let b = c
-            .convert_bounded(
-                &[Root {
-                    schema: root,
-                    at: at.clone(),
-                    path: "output".into(),
-                    extra: 0,
-                }],
-                bound,
-            )
-            .expect("converts");
-        (roots_of(&b), defs_of(&b))
-    };
+    )));
+    let nested = |levels: usize| nested_ref("T", levels);
+    let convert = convert_unbounded;
     let cached = Schemas::new("t.yaml", &doc);
     // Shallow first (the memo is filled), then deeper, where `long` is cut.
     for levels in [0, 0, 3, 12, 26, 27, 28, 29, 30, 3] {
