@@ -650,6 +650,23 @@ fn convert_unbounded(schemas: &Schemas, root: &Value) -> (Vec<Value>, Map<String
     (roots_of(&b), defs_of(&b))
 }
 
+/// Asserts `root` converts with `cached`'s caches as with none (`levels` names the case);
+/// returns the schemas it was converted with without them (their warnings).
+fn same_as_without_cache<'d>(
+    doc: &'d Value,
+    cached: &Schemas,
+    root: &Value,
+    levels: usize,
+) -> Schemas<'d> {
+    let fresh = Schemas::new("t.yaml", doc);
+    assert_eq!(
+        convert_unbounded(cached, root),
+        convert_unbounded(&fresh, root),
+        "{levels} levels"
+    );
+    fresh
+}
+
 /// A node of a definition is converted once for every depth up to `REUSE_DEPTH` when its
 /// conversion goes no deeper than the depth limit leaves room for; one whose conversion goes
 /// further (here a property that inlines a chain of 40 small references) is cached at its
@@ -659,7 +676,6 @@ fn nodes_are_cached_at_any_depth_where_the_depth_decides_nothing() {
     let doc = chain_document(None);
     // `S` reached below `levels` nested properties.
     let nested = |levels: usize| nested_ref("S", levels);
-    let convert = convert_unbounded;
     let cached = Schemas::new("t.yaml", &doc);
     let side = Mode::Output.side();
     let depths_of = |property: &str| -> Vec<usize> {
@@ -677,13 +693,7 @@ fn nodes_are_cached_at_any_depth_where_the_depth_decides_nothing() {
     };
     let mut cut = 0;
     for levels in [0, 3, 12, 27, 28, 29, 30] {
-        let root = nested(levels);
-        let fresh = Schemas::new("t.yaml", &doc);
-        assert_eq!(
-            convert(&cached, &root),
-            convert(&fresh, &root),
-            "{levels} levels"
-        );
+        let fresh = same_as_without_cache(&doc, &cached, &nested(levels), levels);
         let have: Vec<String> = cached
             .warnings
             .borrow()
@@ -719,17 +729,10 @@ fn a_reused_node_finds_only_any_depth_nodes_below_it() {
         json!({"type": "object", "properties": {"s": {"$ref": "#/components/schemas/S"}}}),
     )));
     let nested = |levels: usize| nested_ref("T", levels);
-    let convert = convert_unbounded;
     let cached = Schemas::new("t.yaml", &doc);
     // Shallow first (the memo is filled), then deeper, where `long` is cut.
     for levels in [0, 0, 3, 12, 26, 27, 28, 29, 30, 3] {
-        let root = nested(levels);
-        let fresh = Schemas::new("t.yaml", &doc);
-        assert_eq!(
-            convert(&cached, &root),
-            convert(&fresh, &root),
-            "{levels} levels"
-        );
+        same_as_without_cache(&doc, &cached, &nested(levels), levels);
     }
     let s = Pointer::root()
         .join("components")
