@@ -110,12 +110,6 @@ impl Staged {
         &self.rel
     }
 
-    /// The directories made for it that did not exist before, deepest first (until it is put
-    /// in place).
-    pub(crate) fn made(&self) -> &[PathBuf] {
-        &self.made
-    }
-
     /// The destination.
     pub(crate) fn path(&self) -> &Path {
         &self.path
@@ -147,6 +141,20 @@ impl Staged {
     }
 }
 
+/// Drops staged files made together (by several threads, in any order): their temporary files
+/// go, then every directory made for them that is left empty, deepest first. Dropped one by one,
+/// a file that made a directory could go while another's temporary file was still in it.
+pub(crate) fn discard(files: impl IntoIterator<Item = Staged>) {
+    let mut made = Vec::new();
+    for mut file in files {
+        made.append(&mut file.made);
+    }
+    made.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for dir in made {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 impl Drop for Staged {
     /// Not committed: the temporary file goes, and the directories made for it if empty.
     fn drop(&mut self) {
@@ -167,7 +175,7 @@ impl Drop for Staged {
 /// the crate, ext4 searched past the inodes just freed for each new one, 7-30 ms for the 53
 /// files of GitHub's crate, the last thing a run did), and two thirds of the files are these.
 /// [`Rendered::adopt`] takes those the render made the same; dropped, the temporary files go,
-/// last made first (so that the directories made for them are empty when their maker goes).
+/// and the directories made for them ([`discard`]).
 #[derive(Debug, Default)]
 pub struct Prestaged {
     files: Vec<(Staged, String)>,
@@ -175,9 +183,11 @@ pub struct Prestaged {
 
 impl Drop for Prestaged {
     fn drop(&mut self) {
-        while let Some(file) = self.files.pop() {
-            drop(file);
-        }
+        discard(
+            std::mem::take(&mut self.files)
+                .into_iter()
+                .map(|(file, _)| file),
+        );
     }
 }
 

@@ -72,23 +72,17 @@ fn write_parts(out: &Path, files: &FileMap, staged: &mut [Staged]) -> Result<Rep
         |(rel, contents)| write_aside(out, rel, contents.as_bytes()),
     );
     if written.iter().any(Result::is_err) {
-        // The temporary files go, then the directories made for them (made by either thread,
-        // in any order: each is removed once all of them are gone, deepest first, if empty).
-        let mut made: Vec<PathBuf> = written
-            .iter()
-            .flatten()
-            .flatten()
-            .flat_map(|s| s.made().iter().cloned())
-            .collect();
-        let error = written.into_iter().find_map(Result::err);
-        made.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-        for dir in made {
-            let _ = std::fs::remove_dir(dir);
-        }
-        return Err(error.unwrap_or_else(|| Error::Write {
-            path: out.display().to_string(),
-            message: "internal error: a file failed without an error".into(),
-        }));
+        // Made by either thread, in any order: dropped together ([`crate::staged::discard`]);
+        // the first error in the order of the paths is reported.
+        let (made, failed): (Vec<_>, Vec<_>) = written.into_iter().partition(Result::is_ok);
+        crate::staged::discard(made.into_iter().flatten().flatten());
+        return Err(failed
+            .into_iter()
+            .find_map(Result::err)
+            .unwrap_or_else(|| Error::Write {
+                path: out.display().to_string(),
+                message: "internal error: a file failed without an error".into(),
+            }));
     }
     let mut written: Vec<Option<Staged>> = written.into_iter().flatten().collect();
     staged.sort_by(|a, b| a.rel().cmp(b.rel()));
