@@ -152,13 +152,7 @@ fn parse_spec_text(file: &str, text: &str) -> Result<Parsed> {
     // viewed before anything is put back, may refer there).
     let into_extension = std::sync::atomic::AtomicBool::new(false);
     let external = |key: &str, value: &Value, depth: usize| match value {
-        Value::String(r) if key == "$ref" => {
-            if refers_into_extension(r) {
-                into_extension.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            !r.starts_with('#')
-        }
-        Value::String(_) => false,
+        Value::String(r) => key == "$ref" && leaves_noting(r, &into_extension),
         _ => has_external_ref_noting(value, depth, &into_extension),
     };
     if trimmed.starts_with('{')
@@ -510,13 +504,7 @@ fn has_external_ref_noting(
     match v {
         // One pass over the entries: the `$ref` among them is met on the way, no search.
         Value::Object(m) => m.iter().any(|(k, c)| match c {
-            Value::String(r) if k == "$ref" => {
-                if refers_into_extension(r) {
-                    into_extension.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                !r.starts_with('#')
-            }
-            Value::String(_) => false,
+            Value::String(r) => k == "$ref" && leaves_noting(r, into_extension),
             _ => has_external_ref_noting(c, depth + 1, into_extension),
         }),
         Value::Array(a) => a
@@ -524,6 +512,15 @@ fn has_external_ref_noting(
             .any(|c| has_external_ref_noting(c, depth + 1, into_extension)),
         _ => false,
     }
+}
+
+/// Whether the `$ref` `r` leaves the document, setting `into_extension` when it leads into an
+/// extension member of the top level ([`refers_into_extension`]).
+fn leaves_noting(r: &str, into_extension: &std::sync::atomic::AtomicBool) -> bool {
+    if refers_into_extension(r) {
+        into_extension.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    !r.starts_with('#')
 }
 
 /// Whether a member of the top level is an extension (`x-...`).
